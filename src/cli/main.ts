@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * The `openfront` command: a thin shell over the library. Each file in ./commands registers one command group,
+ * so command groups can be added without touching this file.
+ */
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { isOpenFrontError } from '../errors.js';
+
+export interface CommandModule {
+  register(program: Command): void;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('openfront')
+    .description('Run CloudFront Functions and a CloudFront-compatible KeyValueStore on your own machines')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError();
+  const dir = fileURLToPath(new URL('./commands/', import.meta.url));
+  const files = readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
+  for (const file of files) {
+    const mod = (await import(new URL(`./commands/${file}`, import.meta.url).href)) as Partial<CommandModule>;
+    mod.register?.(program);
+  }
+  await program.parseAsync(argv);
+}
+
+main(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+    return;
+  }
+  if (isOpenFrontError(err)) {
+    process.stderr.write(`openfront: ${err.message}\n`);
+  } else {
+    process.stderr.write(`openfront: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  process.exitCode = 1;
+});

@@ -1,0 +1,84 @@
+/**
+ * One registry of every error OpenFront reports.
+ *
+ * Each entry has a stable code (never reused once retired), the HTTP status an API or the edge answers with, the
+ * AWS error type the AWS-compatible APIs put on the wire, and a default message. Tests assert codes, not prose.
+ */
+export const ErrorCatalog = {
+  // --- function engine (runtime/) ---
+  FUNCTION_SIZE_LIMIT_EXCEEDED: { status: 413, awsType: 'FunctionSizeLimitExceeded', message: 'The function code is larger than the 10 KB limit' },
+  FUNCTION_SYNTAX_UNSUPPORTED: { status: 400, awsType: 'InvalidArgument', message: 'The function uses syntax the runtime does not support' },
+  FUNCTION_COMPILE_ERROR: { status: 400, awsType: 'InvalidArgument', message: 'The function code does not compile' },
+  FUNCTION_NO_HANDLER: { status: 400, awsType: 'InvalidArgument', message: 'The function code does not declare a top-level function named handler' },
+  FUNCTION_RUNTIME_UNKNOWN: { status: 400, awsType: 'InvalidArgument', message: 'Unknown function runtime' },
+  FUNCTION_EXECUTION_ERROR: { status: 503, awsType: 'FunctionExecutionError', message: 'The function failed while running' },
+  FUNCTION_CPU_LIMIT_EXCEEDED: { status: 503, awsType: 'FunctionExecutionError', message: 'The function exceeded its CPU time budget' },
+  FUNCTION_MEMORY_LIMIT_EXCEEDED: { status: 503, awsType: 'FunctionExecutionError', message: 'The function exceeded its memory limit' },
+  FUNCTION_VALIDATION_ERROR: { status: 502, awsType: 'FunctionValidationError', message: 'The function returned an invalid result' },
+  EVENT_INVALID: { status: 400, awsType: 'InvalidArgument', message: 'The event object is invalid' },
+
+  // --- KeyValueStore data plane (kvs/, control/) ---
+  KVS_VALIDATION: { status: 400, awsType: 'ValidationException', message: 'Validation failed' },
+  KVS_QUOTA_EXCEEDED: { status: 402, awsType: 'ServiceQuotaExceededException', message: 'A KeyValueStore limit was exceeded' },
+  KVS_ACCESS_DENIED: { status: 403, awsType: 'AccessDeniedException', message: 'Access denied' },
+  KVS_NOT_FOUND: { status: 404, awsType: 'ResourceNotFoundException', message: 'The resource was not found' },
+  KVS_CONFLICT: { status: 409, awsType: 'ConflictException', message: 'Resource is not in expected state' },
+  KVS_INTERNAL: { status: 500, awsType: 'InternalServerException', message: 'Internal server error' },
+
+  // --- CloudFront control plane (control/) ---
+  CF_ACCESS_DENIED: { status: 403, awsType: 'AccessDenied', message: 'Access denied' },
+  CF_INVALID_ARGUMENT: { status: 400, awsType: 'InvalidArgument', message: 'An argument is invalid' },
+  CF_ENTITY_ALREADY_EXISTS: { status: 409, awsType: 'EntityAlreadyExists', message: 'The entity already exists' },
+  CF_ENTITY_NOT_FOUND: { status: 404, awsType: 'EntityNotFound', message: 'The entity was not found' },
+  CF_ENTITY_LIMIT_EXCEEDED: { status: 400, awsType: 'EntityLimitExceeded', message: 'Too many entities' },
+  CF_ENTITY_SIZE_LIMIT_EXCEEDED: { status: 413, awsType: 'EntitySizeLimitExceeded', message: 'The entity is too large' },
+  CF_IN_USE: { status: 409, awsType: 'CannotDeleteEntityWhileInUse', message: 'The entity is in use' },
+  CF_INVALID_IF_MATCH: { status: 400, awsType: 'InvalidIfMatchVersion', message: 'The If-Match version is missing or not valid' },
+  CF_PRECONDITION_FAILED: { status: 412, awsType: 'PreconditionFailed', message: 'The If-Match version does not match the current version' },
+  CF_UNSUPPORTED_OPERATION: { status: 400, awsType: 'UnsupportedOperation', message: 'This operation is not supported' },
+  CF_FUNCTION_ALREADY_EXISTS: { status: 409, awsType: 'FunctionAlreadyExists', message: 'A function with this name already exists' },
+  CF_NO_SUCH_FUNCTION: { status: 404, awsType: 'NoSuchFunctionExists', message: 'The function does not exist' },
+  CF_FUNCTION_IN_USE: { status: 409, awsType: 'FunctionInUse', message: 'The function is in use' },
+  CF_TOO_MANY_FUNCTIONS: { status: 400, awsType: 'TooManyFunctions', message: 'Too many functions' },
+  CF_TEST_FUNCTION_FAILED: { status: 500, awsType: 'TestFunctionFailed', message: 'The test could not be run' },
+
+  // --- native API, config, CLI ---
+  NOT_FOUND: { status: 404, awsType: 'NotFound', message: 'Not found' },
+  BAD_REQUEST: { status: 400, awsType: 'BadRequest', message: 'Bad request' },
+  PAYLOAD_TOO_LARGE: { status: 413, awsType: 'PayloadTooLarge', message: 'The request body is too large' },
+  CONFIG_INVALID: { status: 400, awsType: 'InvalidConfiguration', message: 'The configuration is invalid' },
+  INPUT_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The input is invalid' },
+  INTERNAL: { status: 500, awsType: 'InternalError', message: 'Internal error' },
+} as const satisfies Record<string, { status: number; awsType: string; message: string }>;
+
+export type ErrorCode = keyof typeof ErrorCatalog;
+
+const OPENFRONT_ERROR = Symbol.for('openfront.error');
+
+/** An error with a stable code from {@link ErrorCatalog}. `isOpenFrontError` survives duplicate module copies. */
+export class OpenFrontError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly awsType: string;
+  /** Extra machine-readable facts (offending key, line/column, …). */
+  readonly details: Record<string, unknown>;
+  readonly [OPENFRONT_ERROR] = true;
+
+  constructor(code: ErrorCode, message?: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    const entry = ErrorCatalog[code];
+    super(message ?? entry.message, options);
+    this.name = 'OpenFrontError';
+    this.code = code;
+    this.status = entry.status;
+    this.awsType = entry.awsType;
+    this.details = details;
+  }
+}
+
+export function isOpenFrontError(err: unknown): err is OpenFrontError {
+  return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[OPENFRONT_ERROR] === true;
+}
+
+export function openFrontError(code: ErrorCode, message?: string, details?: Record<string, unknown>): OpenFrontError {
+  return new OpenFrontError(code, message, details);
+}

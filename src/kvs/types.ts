@@ -1,0 +1,116 @@
+/**
+ * The contract between the durable KeyValueStore (`kvs/`) and its users (`control/` writes, `edge/` reads through
+ * the replica). Implemented by `KvsDatabase` in `kvs/database.ts`.
+ */
+import type { KvsSnapshotSource } from './snapshot.js';
+
+export type StoreStatus = 'PROVISIONING' | 'READY' | 'IMPORT_FAILURE';
+
+export interface StoreRecord {
+  id: string;
+  name: string;
+  arn: string;
+  comment: string;
+  status: StoreStatus;
+  failureReason?: string;
+  created: Date;
+  /** Last change to metadata or data. */
+  lastModified: Date;
+  /** Control-plane ETag: version of the store resource metadata (e.g. "ETV…"). */
+  metadataEtag: string;
+  /** Data version: the change-log sequence number of the last committed write (0 for an empty new store). */
+  version: number;
+  /** Data-plane ETag derived from `version` ("KV" + 13 upper-case alphanumerics). */
+  etag: string;
+  itemCount: number;
+  totalSizeInBytes: number;
+}
+
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+
+/** Who is making a change, recorded in the audit log. */
+export interface Actor {
+  /** Access key id, or "local" for CLI/dev writes made without keys, or "config" for seeding at start. */
+  accessKeyId: string;
+}
+
+export interface WriteResult {
+  etag: string;
+  version: number;
+  itemCount: number;
+  totalSizeInBytes: number;
+}
+
+export interface ListKeysPage {
+  items: KeyValue[];
+  nextToken?: string;
+}
+
+export interface ChangeRecord {
+  storeId: string;
+  version: number;
+  puts: KeyValue[];
+  deletes: string[];
+  /** True when this change replaced the whole store (bulk import in replace mode): apply by clearing first. */
+  replace: boolean;
+  at: Date;
+}
+
+export interface AuditRecord {
+  id: number;
+  at: Date;
+  accessKeyId: string;
+  operation: string;
+  storeId?: string;
+  storeName?: string;
+  functionName?: string;
+  keys: string[];
+  /** For each key written: value before and after (null = absent). */
+  changes: Array<{ key: string; before: string | null; after: string | null }>;
+  etagFrom?: string;
+  etagTo?: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditQuery {
+  storeId?: string;
+  storeName?: string;
+  key?: string;
+  accessKeyId?: string;
+  since?: Date;
+  until?: Date;
+  limit?: number;
+}
+
+export interface AccessKeyRecord {
+  accessKeyId: string;
+  created: Date;
+  revoked?: Date;
+  description?: string;
+}
+
+/** Limits in force. `DEFAULT_LIMITS` match CloudFront; `UNLIMITED_LIMITS` is the documented opt-out. */
+export interface KvsLimits {
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  maxStoreBytes: number;
+  maxKeysPerUpdate: number;
+  maxUpdatePayloadBytes: number;
+  maxListResults: number;
+  defaultListResults: number;
+  maxStoresPerAccount: number;
+  maxFunctionsPerStore: number;
+  maxImportFileBytes: number;
+}
+
+/** Called after every committed data change, in version order, in the same process (single-node propagation). */
+export type ChangeListener = (change: ChangeRecord) => void;
+
+export interface ReplicaSource extends KvsSnapshotSource {
+  readonly storeId: string;
+  /** Version of the data the replica serves now. */
+  readonly version: number;
+}

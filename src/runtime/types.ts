@@ -1,0 +1,111 @@
+/**
+ * The engine's public contract. The edge, the control plane, the CLI and users' own tests all call functions
+ * through these types; nothing here knows about HTTP servers or where store data comes from.
+ */
+import type { ErrorCode } from '../errors.js';
+import type { KvsSnapshot, KvsSnapshotSource } from '../kvs/snapshot.js';
+import type { CFEvent, CFRequest, CFResponse, RuntimeVersion } from './event.js';
+
+export interface RuntimeLimits {
+  /** Maximum code size in bytes (CloudFront: 10 KB). */
+  maxCodeBytes: number;
+  /** CPU budget of one invocation in microseconds; ComputeUtilization = elapsed / budget. */
+  cpuBudgetMicros: number;
+  /** Hard kill after this many microseconds (runaway code). Defaults to a multiple of the budget. */
+  killAfterMicros: number;
+  /** V8 heap limit of the function's isolate, in MB (isolated-vm's floor is 8). */
+  memoryLimitMb: number;
+  /** console.log output kept per invocation, in bytes (CloudFront: 10 KB). */
+  maxLogBytes: number;
+}
+
+/** Where a function's `cf.kvs()` reads come from: the store ids it may open and how to get a snapshot of each. */
+export interface KvsBinding {
+  /** Store id `cf.kvs()` (no argument) opens; undefined when no store is associated. */
+  defaultStoreId?: string;
+  /** Snapshot source per store id. A snapshot is taken once per invocation, on first read. */
+  stores: ReadonlyMap<string, KvsSnapshotSource>;
+}
+
+/** What a caller may pass as `kvs` for one invocation: a binding, one snapshot source, one snapshot or a plain object. */
+export type KvsInput = KvsBinding | KvsSnapshotSource | KvsSnapshot | Record<string, string>;
+
+export interface EdgeLocation {
+  name: string;
+  serverIp: string;
+  region: string;
+}
+
+export interface InvokeOptions {
+  kvs?: KvsInput;
+  edgeLocation?: EdgeLocation;
+  /** The frozen clock of the invocation (Date.now() inside the function). Defaults to the wall clock. */
+  now?: number;
+}
+
+/** One KVS read made during an invocation, for the decision trace. */
+export interface KvsRead {
+  storeId: string;
+  op: 'get' | 'exists' | 'meta';
+  key?: string;
+  /** Store version the read saw. */
+  version: number;
+  hit: boolean;
+}
+
+/** An origin change requested through the cloudfront module's helpers; the edge applies it. */
+export type OriginChange =
+  | { kind: 'update'; params: Record<string, unknown> }
+  | { kind: 'select'; originId: string; overrides?: Record<string, unknown> }
+  | { kind: 'group'; params: Record<string, unknown> };
+
+export type ErrorClass = 'validation' | 'execution';
+
+export interface FunctionError {
+  code: ErrorCode;
+  errorClass: ErrorClass;
+  message: string;
+}
+
+export interface FunctionResult {
+  /** What the function produced: a request to forward, a response to send, or an error. */
+  kind: 'request' | 'response' | 'error';
+  request?: CFRequest;
+  response?: CFResponse;
+  error?: FunctionError;
+  /** console.log lines, truncated like CloudFront's. */
+  logs: string[];
+  /** 0–100: elapsed / CPU budget. */
+  computeUtilization: number;
+  /** Wall time of the invocation in microseconds. */
+  elapsedMicros: number;
+  originChange?: OriginChange;
+  customLogData?: string;
+  kvsReads: KvsRead[];
+}
+
+/** CloudFront's TestResult field names (TestFunction, `openfront test-function`). */
+export interface TestResult {
+  FunctionOutput: string;
+  FunctionErrorMessage: string;
+  FunctionExecutionLogs: string[];
+  ComputeUtilization: string;
+}
+
+export interface LoadOptions {
+  runtime?: RuntimeVersion;
+  /** Shown in errors and traces. */
+  name?: string;
+  limits?: Partial<RuntimeLimits>;
+}
+
+export interface CloudFrontFunction {
+  readonly name: string;
+  readonly runtime: RuntimeVersion;
+  /** sha256 of the code, hex. */
+  readonly codeHash: string;
+  /** Runs the handler. Never rejects for a function's own failure: that is `kind: 'error'`. */
+  run(event: CFEvent, options?: InvokeOptions): Promise<FunctionResult>;
+  /** Frees the isolate. */
+  dispose(): void;
+}
