@@ -41,6 +41,11 @@ export interface InvokeOptions {
   edgeLocation?: EdgeLocation;
   /** The frozen clock of the invocation (Date.now() inside the function). Defaults to the wall clock. */
   now?: number;
+  /**
+   * The query string exactly as received (without '?'; undefined when the URL had no '?'), returned by
+   * `request.rawQueryString()`. Defaults to the event's querystring re-encoded.
+   */
+  rawQueryString?: string;
 }
 
 /** One KVS read made during an invocation, for the decision trace. */
@@ -106,6 +111,8 @@ export interface CloudFrontFunction {
   readonly codeHash: string;
   /** Runs the handler. Never rejects for a function's own failure: that is `kind: 'error'`. */
   run(event: CFEvent, options?: InvokeOptions): Promise<FunctionResult>;
+  /** run() without the promise, for the edge's hot path: the work is synchronous inside the isolate. */
+  runSync(event: CFEvent, options?: InvokeOptions): FunctionResult;
   /** Frees the isolate. */
   dispose(): void;
 }

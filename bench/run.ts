@@ -1,0 +1,13 @@
+/**
+ * `npm run bench`: every benchmark measures its baseline and OpenFront in the same run and prints the ratio.
+ * Pass names to run a subset: `npm run bench -- engine`.
+ */
+const benches: Record<string, () => Promise<{ main(): Promise<void> }>> = {
+  engine: () => import('./engine.js'),
+};
+
+const wanted = process.argv.slice(2);
+for (const [name, load] of Object.entries(benches)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  await (await load()).main();
+}

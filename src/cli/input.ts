@@ -1,0 +1,26 @@
+/** Reading the files a command was pointed at, with messages that name the file and the problem. */
+import { readFileSync } from 'node:fs';
+
+/** Bad command-line input: the command prints the message and exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function readInputFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
+    throw new UsageError(`cannot read ${what} file "${path}": ${reason}`);
+  }
+}
+
+export function readJsonFile(path: string, what: string): unknown {
+  const text = readInputFile(path, what);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${what} file "${path}" is not valid JSON: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * `loadFunction`: check the code like CloudFront would, load it into its own isolate, and run it per event,
+ * turning whatever happens (a result, a throw, a kill) into a FunctionResult with CloudFront's error classes.
+ */
+import { createHash, randomInt } from 'node:crypto';
+import { isOpenFrontError, OpenFrontError, type ErrorCode } from '../errors.js';
+import { prepareSource, type SourceProblem } from './checker.js';
+import { RUNTIMES, type CFEvent, type RuntimeVersion } from './event.js';
+import { InvocationKvsReader, toKvsBinding } from './kvs-access.js';
+import { resolveRuntimeLimits } from './limits.js';
+import { originChangeProblem } from './origin-change.js';
+import { FunctionIsolate, type RawOutcome } from './sandbox/function-isolate.js';
+import { serializeQueryString } from './codec.js';
+import { validateResult } from './validate.js';
+import type {
+  CloudFrontFunction,
+  FunctionError,
+  FunctionResult,
+  InvokeOptions,
+  LoadOptions,
+  OriginChange,
+  RuntimeLimits,
+} from './types.js';
+
+/** The runtime a function gets when none is named: new CloudFront functions default to 2.0. */
+export const DEFAULT_RUNTIME: RuntimeVersion = 'cloudfront-js-2.0';
+
+export function assertRuntime(runtime: string): asserts runtime is RuntimeVersion {
+  if (!(RUNTIMES as readonly string[]).includes(runtime)) {
+    throw new OpenFrontError('FUNCTION_RUNTIME_UNKNOWN', `Unknown runtime "${runtime}" (expected ${RUNTIMES.join(' or ')})`);
+  }
+}
+
+/** Thrown by loadFunction when CloudFront would refuse the code; `problems` carries every line:col. */
+export function sourceProblemsError(name: string, problems: SourceProblem[]): OpenFrontError {
+  const first = problems[0] as SourceProblem;
+  const lines = problems.map((p) => `${name}:${p.line}:${p.column} ${p.message}`);
+  return new OpenFrontError(first.code, lines.join('\n'), { problems });
+}
+
+export async function loadFunction(code: string, options: LoadOptions = {}): Promise<CloudFrontFunction> {
+  return loadFunctionSync(code, options);
+}
+
+/** Synchronous form of {@link loadFunction}, for callers that swap functions without yielding. */
+export function loadFunctionSync(code: string, options: LoadOptions = {}): CloudFrontFunction {
+  const runtime = options.runtime ?? DEFAULT_RUNTIME;
+  assertRuntime(runtime);
+  const name = options.name ?? 'function';
+  const limits = resolveRuntimeLimits(options.limits);
+  const prepared = prepareSource(code, runtime, { maxCodeBytes: limits.maxCodeBytes });
+  if (!prepared.ok) throw sourceProblemsError(name, prepared.problems);
+  const isolate = new FunctionIsolate(prepared.script, runtime, limits);
+  isolate.load();
+  return new SandboxedFunction(name, runtime, createHash('sha256').update(code).digest('hex'), limits, isolate);
+}
+
+const EXECUTION_CODES: Record<'cpu' | 'memory', ErrorCode> = {
+  cpu: 'FUNCTION_CPU_LIMIT_EXCEEDED',
+  memory: 'FUNCTION_MEMORY_LIMIT_EXCEEDED',
+};
+
+class SandboxedFunction implements CloudFrontFunction {
+  readonly name: string;
+  readonly runtime: RuntimeVersion;
+  readonly codeHash: string;
+  readonly #limits: RuntimeLimits;
+  readonly #isolate: FunctionIsolate;
+
+  constructor(name: string, runtime: RuntimeVersion, codeHash: string, limits: RuntimeLimits, isolate: FunctionIsolate) {
+    this.name = name;
+    this.runtime = runtime;
+    this.codeHash = codeHash;
+    this.#limits = limits;
+    this.#isolate = isolate;
+  }
+
+  run(event: CFEvent, options: InvokeOptions = {}): Promise<FunctionResult> {
+    try {
+      return Promise.resolve(this.runSync(event, options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** The same as run() without the promise: the work is synchronous inside the isolate anyway. */
+  runSync(event: CFEvent, options: InvokeOptions = {}): FunctionResult {
+    const reader = new InvocationKvsReader(toKvsBinding(options.kvs));
+    const isViewerRequest = event.context.eventType === 'viewer-request';
+    const rawQueryString = options.rawQueryString !== undefined ? options.rawQueryString : defaultRawQueryString(event);
+    const started = process.hrtime.bigint();
+    let outcome: RawOutcome;
+    try {
+      outcome = this.#isolate.invoke({
+        eventJson: JSON.stringify(event),
+        rawQueryString: rawQueryString ?? null,
+        now: options.now ?? Date.now(),
+        seed: randomInt(1, 0x7fffffff),
+        edgeLocationJson: isViewerRequest && options.edgeLocation ? JSON.stringify(options.edgeLocation) : null,
+        kvs: reader.read,
+      });
+    } catch (err) {
+      // The isolate could not even be (re)loaded: report it as the function's execution error.
+      const message = isOpenFrontError(err) ? err.message : String(err);
+      outcome = { kind: 'error', message, logs: [] };
+    }
+    const elapsedMicros = Number(process.hrtime.bigint() - started) / 1000;
+    const base = {
+      logs: outcome.logs,
+      elapsedMicros,
+      computeUtilization: Math.min(100, Math.round((elapsedMicros / this.#limits.cpuBudgetMicros) * 100)),
+      kvsReads: reader.reads,
+    };
+    if (outcome.kind === 'killed') {
+      const code = EXECUTION_CODES[outcome.reason];
+      const message =
+        outcome.reason === 'cpu'
+          ? `The function exceeded its CPU time budget and was stopped after ${this.#limits.killAfterMicros / 1000} ms`
+          : `The function exceeded its memory limit of ${this.#limits.memoryLimitMb} MB and was stopped`;
+      return { kind: 'error', error: { code, errorClass: 'execution', message }, ...base, computeUtilization: 100 };
+    }
+    const extras = {
+      ...(outcome.originChange ? { originChange: outcome.originChange as unknown as OriginChange } : {}),
+      ...(outcome.customLogData !== undefined ? { customLogData: truncateUtf8(outcome.customLogData, 800) } : {}),
+    };
+    if (outcome.kind === 'error') {
+      return { kind: 'error', error: executionError(outcome.message), ...base, ...extras };
+    }
+    if (outcome.kind === 'invalid') {
+      return { kind: 'error', error: validationError(outcome.message), ...base, ...extras };
+    }
+    try {
+      const validated = validateResult(outcome.value, event);
+      if (extras.originChange) {
+        const problem = isViewerRequest
+          ? originChangeProblem(extras.originChange, new Set(Object.keys(event.request.headers)))
+          : 'origin helpers can only be used in viewer-request functions';
+        if (problem) return { kind: 'error', error: validationError(problem), ...base, ...extras };
+      }
+      return validated.kind === 'request'
+        ? { kind: 'request', request: validated.request, ...base, ...extras }
+        : { kind: 'response', response: validated.response, ...base, ...extras };
+    } catch (err) {
+      if (isOpenFrontError(err)) return { kind: 'error', error: validationError(err.message), ...base, ...extras };
+      throw err;
+    }
+  }
+
+  dispose(): void {
+    this.#isolate.dispose();
+  }
+}
+
+/** Without the original URL (a test event), rebuild the query string from the event; no parameters → no '?'. */
+function defaultRawQueryString(event: CFEvent): string | undefined {
+  const query = serializeQueryString(event.request.querystring ?? {});
+  return query === '' ? undefined : query;
+}
+
+function executionError(message: string): FunctionError {
+  return { code: 'FUNCTION_EXECUTION_ERROR', errorClass: 'execution', message };
+}
+
+function validationError(message: string): FunctionError {
+  return { code: 'FUNCTION_VALIDATION_ERROR', errorClass: 'validation', message };
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.length <= maxBytes ? text : bytes.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+}

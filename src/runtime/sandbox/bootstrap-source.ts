@@ -1,0 +1,199 @@
+/**
+ * JavaScript evaluated INSIDE the function's isolate before the user's code. It builds the CloudFront runtime
+ * surface (console, require, the `cloudfront` module, frozen Date, seeded Math.random), removes what CloudFront
+ * does not offer (eval, the Function constructor, Proxy, WebAssembly…), and returns the dispatcher the host calls
+ * once per invocation.
+ *
+ * Host capabilities arrive as arguments and stay in this closure: user code can never reach them. Every host
+ * callback copies strings/primitives in and out; no host object ever enters the isolate.
+ *
+ * Dispatcher protocol (one applySync per invocation):
+ *   dispatch(eventJson, rawQueryString | null, now, seed, edgeLocationJson | null) → resultJson | ''
+ * A synchronous handler's result is returned directly. An async handler's result is delivered through
+ * `host.done(resultJson)` from a promise reaction; V8 runs those reactions in the microtask checkpoint at the end of
+ * the same applySync, inside the same timeout, so the host has the result when applySync returns.
+ */
+export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, hostKvs, hostDigest, hostDone, runtime, maxLogBytes) {
+  'use strict';
+  var g = globalThis;
+  var modules = prelude({ digest: hostDigest }).modules;
+  var is2 = runtime === 'cloudfront-js-2.0';
+  var jsonStringify = JSON.stringify, jsonParse = JSON.parse;
+  var OrigDate = Date, defineProperty = Object.defineProperty;
+  var BufferCtor = is2 ? g.Buffer : undefined;
+
+  // ---- per-invocation state ----
+  var logs = [], logBytes = 0, logTruncated = false;
+  var originChange = null, customLogData = null, edgeLocation = null;
+  var frozenNow = 0, rngState = 1;
+
+  // ---- console: only console.log exists; output capped like CloudFront's 10 KB ----
+  function formatArg(v) {
+    if (typeof v === 'string') return v;
+    if (v === undefined) return 'undefined';
+    if (typeof v === 'function') return '[Function]';
+    try { var s = jsonStringify(v); return s === undefined ? String(v) : s; } catch (e) { return String(v); }
+  }
+  function log() {
+    if (logTruncated) return;
+    var parts = [];
+    for (var i = 0; i < arguments.length; i++) parts.push(formatArg(arguments[i]));
+    var line = parts.join(' ');
+    var size = line.length + 1;
+    if (logBytes + size > maxLogBytes) {
+      var room = maxLogBytes - logBytes;
+      if (room > 0) logs.push(line.slice(0, room));
+      logs.push('[logs truncated at ' + maxLogBytes + ' bytes]');
+      logTruncated = true;
+      return;
+    }
+    logBytes += size;
+    logs.push(line);
+  }
+  var consoleObject = Object.freeze({ log: log });
+
+  // ---- the cloudfront module ----
+  function copyPlain(value, what) {
+    if (value === null || typeof value !== 'object') throw new TypeError(what + ' must be an object');
+    return jsonParse(jsonStringify(value));
+  }
+  function kvsHandle(id) {
+    if (id !== undefined && typeof id !== 'string') throw new TypeError('kvs(): the store id must be a string');
+    var storeId = id === undefined ? null : id;
+    function call(op, key) {
+      if (op !== 'meta' && typeof key !== 'string') return Promise.reject(new TypeError(op + '(): the key must be a string'));
+      try { return Promise.resolve(hostKvs(op, storeId, op === 'meta' ? '' : key)); }
+      catch (e) { return Promise.reject(e instanceof Error ? e : new Error(String(e))); }
+    }
+    return Object.freeze({
+      get: function (key, options) {
+        var format = options && options.format !== undefined ? options.format : 'string';
+        if (format !== 'string' && format !== 'json' && format !== 'bytes') {
+          return Promise.reject(new TypeError('get(): unknown format "' + format + '" (use string, json or bytes)'));
+        }
+        return call('get', key).then(function (value) {
+          if (value === undefined) throw new Error('Key "' + key + '" not found in KeyValueStore');
+          if (format === 'json') return jsonParse(value);
+          if (format === 'bytes') return BufferCtor ? BufferCtor.from(value, 'utf8') : value;
+          return value;
+        });
+      },
+      exists: function (key) { return call('exists', key); },
+      meta: function () { return call('meta').then(function (m) { return jsonParse(m); }); }
+    });
+  }
+  var cloudfront = {
+    kvs: kvsHandle,
+    updateRequestOrigin: function (params) { originChange = { kind: 'update', params: copyPlain(params, 'updateRequestOrigin() params') }; },
+    selectRequestOriginById: function (originId, overrides) {
+      if (typeof originId !== 'string') throw new TypeError('selectRequestOriginById(): originId must be a string');
+      originChange = { kind: 'select', originId: originId };
+      if (overrides !== undefined) originChange.overrides = copyPlain(overrides, 'selectRequestOriginById() overrides');
+    },
+    createRequestOriginGroup: function (params) { originChange = { kind: 'group', params: copyPlain(params, 'createRequestOriginGroup() params') }; },
+    logCustomData: function (data) { customLogData = String(data); }
+  };
+  defineProperty(cloudfront, 'edgeLocation', { enumerable: true, get: function () { return edgeLocation; } });
+  Object.freeze(cloudfront);
+  if (is2) modules.cloudfront = cloudfront;
+
+  function requireModule(name) {
+    if (typeof name === 'string' && Object.prototype.hasOwnProperty.call(modules, name)) return modules[name];
+    throw new Error('Cannot find module "' + name + '"');
+  }
+
+  // ---- time and randomness: frozen clock per invocation, PRNG seeded per invocation ----
+  function FrozenDate(a, b, c, d, e, f, h) {
+    var n = arguments.length;
+    if (!new.target) return new OrigDate(frozenNow).toString();
+    if (n === 0) return new OrigDate(frozenNow);
+    if (n === 1) return new OrigDate(a);
+    return new OrigDate(a, b, n > 2 ? c : 1, n > 3 ? d : 0, n > 4 ? e : 0, n > 5 ? f : 0, n > 6 ? h : 0);
+  }
+  FrozenDate.prototype = OrigDate.prototype;
+  FrozenDate.now = function () { return frozenNow; };
+  FrozenDate.parse = OrigDate.parse;
+  FrozenDate.UTC = OrigDate.UTC;
+  defineProperty(OrigDate.prototype, 'constructor', { value: FrozenDate, writable: true, configurable: true });
+  function random() {
+    // xorshift32: the host seeds it per invocation
+    var x = rngState;
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    rngState = x | 0;
+    return (x >>> 0) / 4294967296;
+  }
+
+  // ---- remove what CloudFront does not offer ----
+  function forbidden(what) {
+    return function () { throw new EvalError(what + ' is not supported in CloudFront Functions'); };
+  }
+  var noCodegen = forbidden('Code generation from strings (eval / Function constructor)');
+  [function () {}, async function () {}, function* () {}, async function* () {}].forEach(function (sample) {
+    defineProperty(Object.getPrototypeOf(sample), 'constructor', { value: noCodegen, writable: false, configurable: false });
+  });
+  noCodegen.prototype = Function.prototype;
+  var blocked = ['eval', 'Proxy', 'Reflect', 'WebAssembly', 'SharedArrayBuffer', 'Atomics', 'WeakRef',
+    'FinalizationRegistry', 'Map', 'Set', 'WeakMap', 'WeakSet', 'BigInt', 'BigInt64Array', 'BigUint64Array', 'Intl',
+    'escape', 'unescape'];
+  for (var i = 0; i < blocked.length; i++) delete g[blocked[i]];
+  defineProperty(g, 'Function', { value: noCodegen, writable: false, configurable: false });
+  defineProperty(g, 'eval', { value: forbidden('eval()'), writable: false, configurable: false });
+  defineProperty(g, 'Date', { value: FrozenDate, writable: false, configurable: false });
+  Math.random = random;
+  defineProperty(g, 'console', { value: consoleObject, writable: false, configurable: false });
+  defineProperty(g, 'require', { value: requireModule, writable: false, configurable: false });
+
+  // ---- the dispatcher ----
+  var handler = null;
+  function rawQueryStringMethod(raw) {
+    return function rawQueryString() { return raw === null ? undefined : raw; };
+  }
+  function finish(kind, value) {
+    var out = { kind: kind, logs: logs };
+    if (kind === 'result') out.value = value === undefined ? null : value;
+    else out.message = value;
+    if (originChange) out.originChange = originChange;
+    if (customLogData !== null) out.customLogData = customLogData;
+    try {
+      return jsonStringify(out);
+    } catch (e) {
+      return jsonStringify({ kind: 'invalid', logs: logs, message: 'the returned value cannot be serialised: ' + describe(e) });
+    }
+  }
+  function describe(err) {
+    if (err instanceof Error) {
+      var where = '';
+      var stack = typeof err.stack === 'string' ? err.stack.split('\n') : [];
+      for (var i = 1; i < stack.length; i++) {
+        var m = /\((?:[^()]*?):(\d+):(\d+)\)$|at (?:[^()]*?):(\d+):(\d+)$/.exec(stack[i]);
+        if (m && stack[i].indexOf('function.js') !== -1) { where = ' at line ' + (m[1] || m[3]) + ':' + (m[2] || m[4]); break; }
+      }
+      return (err.name || 'Error') + ': ' + err.message + where;
+    }
+    try { return 'Uncaught ' + jsonStringify(err); } catch (e) { return 'Uncaught ' + String(err); }
+  }
+  return function dispatch(eventJson, rawQuery, now, seed, edgeLocationJson) {
+    logs = []; logBytes = 0; logTruncated = false;
+    originChange = null; customLogData = null;
+    edgeLocation = edgeLocationJson === null ? null : jsonParse(edgeLocationJson);
+    frozenNow = now; rngState = seed | 0 || 1;
+    if (handler === null) {
+      handler = g.handler;
+      if (typeof handler !== 'function') return finish('error', 'ReferenceError: handler is not defined');
+    }
+    var event = jsonParse(eventJson);
+    if (event.request) defineProperty(event.request, 'rawQueryString', { value: rawQueryStringMethod(rawQuery), enumerable: false, writable: true, configurable: true });
+    var returned;
+    try {
+      returned = handler(event);
+    } catch (e) {
+      return finish('error', describe(e));
+    }
+    if (returned !== null && typeof returned === 'object' && typeof returned.then === 'function') {
+      if (!is2) return finish('error', 'TypeError: handler returned a Promise; async handlers need cloudfront-js-2.0');
+      returned.then(function (v) { hostDone(finish('result', v)); }, function (e) { hostDone(finish('error', 'Promise rejected: ' + describe(e))); });
+      return '';
+    }
+    return finish('result', returned);
+  };
+})`;

@@ -1,0 +1,190 @@
+/**
+ * One function's V8 isolate (isolated-vm): its own heap with a hard memory cap, the CloudFront surface installed by
+ * the bootstrap, the user's script run once, and a dispatcher called once per invocation with a hard time limit.
+ *
+ * A kill (time or memory) throws the isolate away; the next invocation loads a fresh one, so one runaway
+ * invocation never poisons the next.
+ */
+import ivm from 'isolated-vm';
+import { OpenFrontError } from '../../errors.js';
+import type { RuntimeVersion } from '../event.js';
+import type { RuntimeLimits } from '../types.js';
+import { preludeSource } from '../builtins/prelude.js';
+import { hostDigest } from '../builtins/host-digest.js';
+import { BOOTSTRAP_SOURCE } from './bootstrap-source.js';
+
+/** The file name user code runs under; stack traces and compile errors point into it. */
+export const USER_SCRIPT_FILENAME = 'function.js';
+
+/** Answers `cf.kvs()` reads for the invocation in progress. Throwing rejects the function's promise. */
+export type KvsCallback = (op: 'get' | 'exists' | 'meta', storeId: string | null, key: string) => string | boolean | undefined;
+
+/** What one invocation produced, before validation. */
+interface RawExtras {
+  logs: string[];
+  originChange?: Record<string, unknown>;
+  customLogData?: string;
+}
+export type RawOutcome =
+  | ({ kind: 'result'; value: unknown } & RawExtras)
+  | ({ kind: 'error'; message: string } & RawExtras)
+  | ({ kind: 'invalid'; message: string } & RawExtras)
+  | { kind: 'killed'; reason: 'cpu' | 'memory'; logs: string[] };
+
+interface DispatchInput {
+  eventJson: string;
+  rawQueryString: string | null;
+  now: number;
+  seed: number;
+  edgeLocationJson: string | null;
+  kvs: KvsCallback;
+}
+
+interface LiveIsolate {
+  isolate: ivm.Isolate;
+  dispatch: ivm.Reference<(...args: unknown[]) => string>;
+}
+
+/** Compiled prelude/bootstrap code cache, shared by every isolate so a cold load skips re-parsing them. */
+const codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
+
+function compileCached(isolate: ivm.Isolate, source: string, filename: string): ivm.Script {
+  const key = `${filename}\0${source.length}\0${source.slice(0, 64)}`;
+  const cachedData = codeCache.get(key);
+  const script = isolate.compileScriptSync(source, cachedData ? { filename, cachedData } : { filename, produceCachedData: true });
+  const produced = (script as ivm.Script & ivm.CachedDataResult).cachedData;
+  if (!cachedData && produced) codeCache.set(key, produced);
+  return script;
+}
+
+function timeoutMs(limits: RuntimeLimits): number {
+  return Math.max(1, Math.ceil(limits.killAfterMicros / 1000));
+}
+
+export class FunctionIsolate {
+  readonly #script: string;
+  readonly #runtime: RuntimeVersion;
+  readonly #limits: RuntimeLimits;
+  #live: LiveIsolate | undefined;
+  #current: DispatchInput | undefined;
+  #asyncResult: string | undefined;
+
+  constructor(script: string, runtime: RuntimeVersion, limits: RuntimeLimits) {
+    this.#script = script;
+    this.#runtime = runtime;
+    this.#limits = limits;
+  }
+
+  /** Creates the isolate and runs the user's top-level code. Throws OpenFrontError when the code cannot load. */
+  load(): void {
+    if (this.#live) return;
+    const isolate = new ivm.Isolate({ memoryLimit: this.#limits.memoryLimitMb });
+    try {
+      const context = isolate.createContextSync();
+      const prelude = compileCached(isolate, preludeSource(this.#runtime), 'openfront:prelude').runSync(context, { reference: true }) as ivm.Reference;
+      const bootstrap = compileCached(isolate, BOOTSTRAP_SOURCE, 'openfront:bootstrap').runSync(context, { reference: true }) as ivm.Reference<
+        (...args: unknown[]) => unknown
+      >;
+      const kvs = new ivm.Callback((op: 'get' | 'exists' | 'meta', storeId: string | null, key: string) => {
+        const current = this.#current;
+        if (!current) throw isolateSafeError('KeyValueStore reads are only possible while the handler runs');
+        try {
+          return current.kvs(op, storeId, key);
+        } catch (err) {
+          throw isolateSafeError(err instanceof Error ? err.message : String(err));
+        }
+      });
+      const digest = new ivm.Callback(hostDigest);
+      const done = new ivm.Callback((json: string) => {
+        this.#asyncResult = json;
+      });
+      const dispatch = bootstrap.applySync(undefined, [prelude.derefInto(), kvs, digest, done, this.#runtime, this.#limits.maxLogBytes], {
+        result: { reference: true },
+        timeout: 1000,
+      }) as ivm.Reference<(...args: unknown[]) => string>;
+      this.#runUserScript(isolate, context);
+      this.#live = { isolate, dispatch };
+    } catch (err) {
+      if (!isolate.isDisposed) isolate.dispose();
+      throw err;
+    }
+  }
+
+  #runUserScript(isolate: ivm.Isolate, context: ivm.Context): void {
+    let script: ivm.Script;
+    try {
+      // CloudFront Functions always run in strict mode; the directive shares line 1 so line numbers stay exact.
+      script = isolate.compileScriptSync(`'use strict';${this.#script}`, { filename: USER_SCRIPT_FILENAME });
+    } catch (err) {
+      throw new OpenFrontError('FUNCTION_COMPILE_ERROR', `The function code does not compile: ${errorText(err)}`);
+    }
+    try {
+      script.runSync(context, { timeout: timeoutMs(this.#limits) });
+    } catch (err) {
+      const reason = killReason(err, isolate);
+      if (reason === 'cpu') throw new OpenFrontError('FUNCTION_CPU_LIMIT_EXCEEDED', 'The function top-level code exceeded its CPU time budget');
+      if (reason === 'memory') throw new OpenFrontError('FUNCTION_MEMORY_LIMIT_EXCEEDED', 'The function top-level code exceeded its memory limit');
+      throw new OpenFrontError('FUNCTION_EXECUTION_ERROR', `The function top-level code threw: ${errorText(err)}`);
+    }
+  }
+
+  /** Runs the handler once. Never throws for the function's own failures. */
+  invoke(input: DispatchInput): RawOutcome {
+    this.load();
+    const live = this.#live as LiveIsolate;
+    this.#current = input;
+    this.#asyncResult = undefined;
+    let json: string;
+    try {
+      json = live.dispatch.applySync(
+        undefined,
+        [input.eventJson, input.rawQueryString, input.now, input.seed, input.edgeLocationJson],
+        { timeout: timeoutMs(this.#limits) },
+      );
+    } catch (err) {
+      const reason = killReason(err, live.isolate);
+      this.dispose();
+      if (reason) return { kind: 'killed', reason, logs: [] };
+      return { kind: 'error', message: errorText(err), logs: [] };
+    } finally {
+      this.#current = undefined;
+    }
+    if (json === '') {
+      if (this.#asyncResult === undefined) {
+        return { kind: 'error', message: 'The handler returned a Promise that never settled', logs: [] };
+      }
+      json = this.#asyncResult;
+    }
+    return JSON.parse(json) as RawOutcome;
+  }
+
+  /** Heap statistics of the live isolate (undefined when none is loaded). */
+  heapUsedBytes(): number | undefined {
+    return this.#live?.isolate.getHeapStatisticsSync().used_heap_size;
+  }
+
+  dispose(): void {
+    const live = this.#live;
+    this.#live = undefined;
+    if (live && !live.isolate.isDisposed) live.isolate.dispose();
+  }
+}
+
+function killReason(err: unknown, isolate: ivm.Isolate): 'cpu' | 'memory' | undefined {
+  const message = err instanceof Error ? err.message : String(err);
+  if (isolate.isDisposed || /memory limit/i.test(message)) return 'memory';
+  if (/timed out/i.test(message)) return 'cpu';
+  return undefined;
+}
+
+/** An Error whose stack holds only its message: host file paths and frames must not be visible to the function. */
+function isolateSafeError(message: string): Error {
+  const err = new Error(message);
+  err.stack = `Error: ${message}`;
+  return err;
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}

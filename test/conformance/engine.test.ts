@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadFunction } from '../../src/index.js';
+import { checkResult, loadFixtures } from './fixtures.js';
+
+const fixtures = loadFixtures();
+
+test('the conformance suite has fixtures for every outcome', () => {
+  assert.ok(fixtures.length >= 30);
+  for (const kind of ['request', 'response', 'error']) assert.ok(fixtures.some((f) => f.expect.kind === kind), kind);
+});
+
+for (const fixture of fixtures) {
+  test(`engine: ${fixture.name} — ${fixture.description}`, async () => {
+    const fn = await loadFunction(fixture.code, { runtime: fixture.runtime, name: fixture.name });
+    try {
+      const result = await fn.run(fixture.event, { kvs: fixture.kvs ?? {} });
+      assert.equal(checkResult(result, fixture.expect), undefined);
+      assert.ok(result.computeUtilization >= 0 && result.computeUtilization <= 100);
+    } finally {
+      fn.dispose();
+    }
+  });
+}

@@ -1,0 +1,3 @@
+function handler(event) {
+  return { statusCode: 1000, statusDescription: 'Nope' };
+}

@@ -1,0 +1,4 @@
+function handler(event) {
+  var f = (function () {}).constructor('return 1');
+  return event.request;
+}

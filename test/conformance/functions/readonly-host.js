@@ -1,0 +1,4 @@
+function handler(event) {
+  event.request.headers.host = { value: 'evil.example.com' };
+  return event.request;
+}

@@ -1,0 +1,3 @@
+function handler(event) {
+  return { statusCode: 200, statusDescription: 'OK', headers: { 'content-type': { value: 'text/plain' } }, body: 'generated' };
+}

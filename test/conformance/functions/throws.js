@@ -1,0 +1,4 @@
+function handler(event) {
+  var x = event.request.headers['missing-header'].value;
+  return event.request;
+}
