@@ -1,0 +1,202 @@
+/**
+ * Test events (CloudFront console, TestFunction `EventObject`, the aws-samples `test-objects/*.json` files) and
+ * the TestFunction `FunctionOutput` text (shared spec §1.1, §1.2, §6.4, §7).
+ *
+ * Test events are hand-written and routinely incomplete; normalisation fills what CloudFront's test harness
+ * evidently fills and refuses what a function could not run against, naming the JSON path of the problem.
+ */
+import { OpenFrontError } from '../errors.js';
+import { parseQueryString, serializeQueryString } from './codec.js';
+import type { CFContext, CFEvent, CFRequest, CFResponse, CFSetCookie, CFValueMap } from './event.js';
+
+/**
+ * `viewer.ip` when a test event has none: the address the CloudFront console's sample test event uses (the
+ * aws-samples files always carry their own `0.0.0.0`).
+ */
+export const DEFAULT_TEST_VIEWER_IP = '1.2.3.4';
+
+/**
+ * Accept what the CloudFront console / TestFunction / aws-samples test events contain and return a full event.
+ *
+ * `input` is JSON text (a leading BOM or blank lines are fine), its bytes, or the parsed value. Filled in when
+ * missing: `version` "1.0"; `context.eventType` (viewer-response when there is a `response`, else viewer-request);
+ * `viewer.ip` ({@link DEFAULT_TEST_VIEWER_IP}); `request.querystring`/`headers`/`cookies` and `response.headers`/
+ * `cookies` as `{}`. The other `context` fields stay absent when absent, as in the CloudFront console.
+ * `"multivalue"` (the spelling every aws-samples event uses) is read as `multiValue`. A `response.body` is dropped
+ * (functions never see the origin body) and so is a `response` in a viewer-request event.
+ */
+export function normalizeTestEvent(input: unknown): CFEvent {
+  const root = parseInput(input);
+  if (!isObject(root)) invalid('event', `must be a JSON object, got ${describe(root)}`);
+
+  if (root.version !== undefined && root.version !== '1.0') invalid('version', `must be "1.0", got ${describe(root.version)}`);
+
+  const contextIn = root.context ?? {};
+  if (!isObject(contextIn)) invalid('context', `must be an object, got ${describe(contextIn)}`);
+  const eventType = contextIn.eventType ?? (root.response !== undefined ? 'viewer-response' : 'viewer-request');
+  if (eventType !== 'viewer-request' && eventType !== 'viewer-response') {
+    invalid('context.eventType', `must be "viewer-request" or "viewer-response", got ${describe(eventType)}`);
+  }
+  const context: CFContext = { eventType };
+  for (const field of ['distributionDomainName', 'endpoint', 'distributionId', 'requestId'] as const) {
+    const value = contextIn[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') invalid(`context.${field}`, `must be a string, got ${describe(value)}`);
+    context[field] = value;
+  }
+
+  const viewerIn = root.viewer ?? {};
+  if (!isObject(viewerIn)) invalid('viewer', `must be an object, got ${describe(viewerIn)}`);
+  const ip = viewerIn.ip ?? DEFAULT_TEST_VIEWER_IP;
+  if (typeof ip !== 'string') invalid('viewer.ip', `must be a string, got ${describe(ip)}`);
+
+  const event: CFEvent = { version: '1.0', context, viewer: { ip }, request: normalizeRequest(root.request) };
+  if (eventType === 'viewer-response') {
+    if (root.response === undefined) invalid('response', 'is required in a viewer-response event');
+    event.response = normalizeResponse(root.response);
+  }
+  return event;
+}
+
+/** TestResult FunctionOutput JSON text ({"request":…} or {"response":…}) normalised as CloudFront prints it. */
+export function functionOutputJson(kind: 'request' | 'response', value: CFRequest | CFResponse): string {
+  if (kind === 'request') {
+    const request = value as CFRequest;
+    // A string querystring (AWS's normalize sample) is printed the way the edge will read it: as parameters.
+    const querystring = typeof request.querystring === 'string' ? parseQueryString(serializeQueryString(request.querystring)) : request.querystring;
+    return JSON.stringify({
+      request: { method: request.method, uri: request.uri, querystring, headers: request.headers ?? {}, cookies: request.cookies ?? {} },
+    });
+  }
+  const response = value as CFResponse;
+  // Key order follows AWS's own TestFunction output; CloudFront adds `cookies: {}` to generated responses.
+  return JSON.stringify({
+    response: {
+      headers: response.headers ?? {},
+      statusDescription: response.statusDescription,
+      cookies: response.cookies ?? {},
+      statusCode: response.statusCode,
+      body: response.body,
+    },
+  });
+}
+
+function parseInput(input: unknown): unknown {
+  const text = input instanceof Uint8Array ? Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8') : input;
+  if (typeof text !== 'string') return text;
+  const trimmed = text.replace(/^\uFEFF/, '').trim();
+  if (trimmed === '') invalid('event', 'is empty');
+  try {
+    return JSON.parse(trimmed);
+  } catch (err) {
+    invalid('event', `is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function normalizeRequest(value: unknown): CFRequest {
+  if (value === undefined) invalid('request', 'is required');
+  if (!isObject(value)) invalid('request', `must be an object, got ${describe(value)}`);
+  const { method, uri } = value;
+  if (typeof method !== 'string' || method === '') invalid('request.method', `must be a non-empty string, got ${describe(method)}`);
+  if (typeof uri !== 'string' || !uri.startsWith('/')) invalid('request.uri', `must be a string starting with "/", got ${describe(uri)}`);
+  const querystring =
+    typeof value.querystring === 'string'
+      ? parseQueryString(serializeQueryString(value.querystring))
+      : valueMap('request.querystring', value.querystring, false);
+  return {
+    method,
+    uri,
+    querystring,
+    headers: valueMap('request.headers', value.headers, true),
+    cookies: valueMap('request.cookies', value.cookies, false),
+  };
+}
+
+function normalizeResponse(value: unknown): CFResponse {
+  if (!isObject(value)) invalid('response', `must be an object, got ${describe(value)}`);
+  const { statusCode, statusDescription } = value;
+  if (typeof statusCode !== 'number' || !Number.isInteger(statusCode)) {
+    invalid('response.statusCode', `must be an integer, got ${describe(statusCode)}`);
+  }
+  const response: CFResponse = { statusCode };
+  if (statusDescription !== undefined) {
+    if (typeof statusDescription !== 'string') invalid('response.statusDescription', `must be a string, got ${describe(statusDescription)}`);
+    response.statusDescription = statusDescription;
+  }
+  response.headers = valueMap('response.headers', value.headers, true);
+  response.cookies = setCookieMap(value.cookies);
+  return response;
+}
+
+interface RawItem {
+  value: string;
+  attributes?: string;
+}
+
+interface RawEntry extends RawItem {
+  multiValue?: RawItem[];
+}
+
+/** Reads `{value, attributes?, multiValue | multivalue}` as written (an empty multiValue counts as none). */
+function readEntry(path: string, raw: unknown, withAttributes: boolean): RawEntry {
+  const entry: RawEntry = readItem(path, raw, withAttributes);
+  const record = raw as Record<string, unknown>;
+  const spelling = record.multiValue !== undefined ? 'multiValue' : 'multivalue';
+  const multi = record[spelling];
+  if (multi === undefined) return entry;
+  if (!Array.isArray(multi)) invalid(`${path}.${spelling}`, `must be an array, got ${describe(multi)}`);
+  if (multi.length > 0) entry.multiValue = multi.map((item: unknown, i) => readItem(`${path}.${spelling}[${i}]`, item, withAttributes));
+  return entry;
+}
+
+function readItem(path: string, raw: unknown, withAttributes: boolean): RawItem {
+  if (!isObject(raw)) invalid(path, `must be an object like {"value": "..."}, got ${describe(raw)}`);
+  if (typeof raw.value !== 'string') invalid(`${path}.value`, `must be a string, got ${describe(raw.value)}`);
+  const item: RawItem = { value: raw.value };
+  if (withAttributes && raw.attributes !== undefined) {
+    if (typeof raw.attributes !== 'string') invalid(`${path}.attributes`, `must be a string, got ${describe(raw.attributes)}`);
+    item.attributes = raw.attributes;
+  }
+  return item;
+}
+
+function valueMap(path: string, value: unknown, lowercaseNames: boolean): CFValueMap {
+  return entryMap(path, value, lowercaseNames, false);
+}
+
+function setCookieMap(value: unknown): Record<string, CFSetCookie> {
+  return entryMap('response.cookies', value, false, true);
+}
+
+function entryMap(path: string, value: unknown, lowercaseNames: boolean, withAttributes: boolean): Record<string, RawEntry> {
+  if (value === undefined) return {};
+  if (!isObject(value)) invalid(path, `must be an object, got ${describe(value)}`);
+  const map: Record<string, RawEntry> = {};
+  for (const [name, raw] of Object.entries(value)) {
+    const at = `${path}${key(name)}`;
+    if (lowercaseNames && name !== name.toLowerCase()) invalid(at, `header names must be lowercase (use ${JSON.stringify(name.toLowerCase())})`);
+    // defineProperty: a name literally `__proto__` must become data, not a prototype.
+    Object.defineProperty(map, name, { value: readEntry(at, raw, withAttributes), enumerable: true, writable: true, configurable: true });
+  }
+  return map;
+}
+
+function invalid(path: string, problem: string): never {
+  throw new OpenFrontError('EVENT_INVALID', `Invalid test event: ${path} ${problem}`, { path });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function key(name: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
+}
