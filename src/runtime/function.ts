@@ -95,7 +95,7 @@ class SandboxedFunction implements CloudFrontFunction {
         eventJson: JSON.stringify(event),
         rawQueryString: rawQueryString ?? null,
         now: options.now ?? Date.now(),
-        seed: randomInt(1, 0x7fffffff),
+        seed: nextSeed(),
         edgeLocationJson: isViewerRequest && options.edgeLocation ? JSON.stringify(options.edgeLocation) : null,
         kvs: reader.read,
       });
@@ -149,6 +149,20 @@ class SandboxedFunction implements CloudFrontFunction {
   dispose(): void {
     this.#isolate.dispose();
   }
+}
+
+/**
+ * Math.random() inside the function is seeded per invocation. The seeds come from a xorshift stream started from
+ * the OS RNG: a crypto call per invocation would cost more than the rest of the bookkeeping.
+ */
+let seedState = randomInt(1, 0x7fffffff);
+function nextSeed(): number {
+  let x = seedState;
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  seedState = x | 0 || 1;
+  return seedState;
 }
 
 /** Without the original URL (a test event), rebuild the query string from the event; no parameters → no '?'. */

@@ -152,41 +152,58 @@ function validateHeaders(
   cookieHeader: 'cookie' | 'set-cookie',
 ): CFValueMap {
   const map = validateValueMap(path, value, false);
-  for (const [name, entry] of Object.entries(map)) {
-    const at = `${path}${key(name)}`;
-    if (name !== name.toLowerCase()) fail('header-name', `${at}: header names must be lowercase (use ${JSON.stringify(name.toLowerCase())})`, at);
-    if (!isValidHeaderName(name)) fail('header-name', `${at}: ${JSON.stringify(name)} is not a valid header name`, at);
+  for (const name in map) {
+    const entry = map[name] as CFValue;
+    // Paths are only built on failure: this loop runs for every header of every invocation.
+    if (name !== name.toLowerCase()) {
+      fail('header-name', `${pathOf(path, name)}: header names must be lowercase (use ${JSON.stringify(name.toLowerCase())})`, pathOf(path, name));
+    }
+    if (!isValidHeaderName(name)) fail('header-name', `${pathOf(path, name)}: ${JSON.stringify(name)} is not a valid header name`, pathOf(path, name));
     if (name === cookieHeader) {
       const home = cookieHeader === 'cookie' ? 'request.cookies' : 'response.cookies';
-      fail('header-name', `${at}: ${cookieHeader} is not a header in the event; use ${home}`, at);
+      fail('header-name', `${pathOf(path, name)}: ${cookieHeader} is not a header in the event; use ${home}`, pathOf(path, name));
     }
-    for (const item of occurrences(entry)) {
-      if (hasForbiddenHeaderValueChars(item.value)) fail('header-value', `${at}: header values must not contain CR, LF or NUL`, at);
+    if (hasForbiddenValue(entry)) {
+      fail('header-value', `${pathOf(path, name)}: header values must not contain CR, LF or NUL`, pathOf(path, name));
     }
     const before = own(original, name);
     if (!entryChanged(before, entry)) continue;
     if (isDisallowedHeader(name)) {
-      fail('header-disallowed', `${at}: the ${name} header may not be ${before ? 'modified' : 'added'} by a function`, at);
+      fail('header-disallowed', `${pathOf(path, name)}: the ${name} header may not be ${before ? 'modified' : 'added'} by a function`, pathOf(path, name));
     }
     if (readOnlyFor !== undefined && isReadOnlyHeader(name, readOnlyFor)) {
-      fail('header-read-only', `${at}: the ${name} header is read-only in ${readOnlyFor} functions and may not be ${before ? 'modified' : 'added'}`, at);
+      fail(
+        'header-read-only',
+        `${pathOf(path, name)}: the ${name} header is read-only in ${readOnlyFor} functions and may not be ${before ? 'modified' : 'added'}`,
+        pathOf(path, name),
+      );
     }
   }
   return map;
+}
+
+function hasForbiddenValue(entry: CFValue): boolean {
+  if (hasForbiddenHeaderValueChars(entry.value)) return true;
+  const items = entry.multiValue;
+  if (items === undefined) return false;
+  for (let i = 0; i < items.length; i++) if (hasForbiddenHeaderValueChars((items[i] as { value: string }).value)) return true;
+  return false;
 }
 
 /** `{name: {value, multiValue?}}`; returns a copy holding only those fields. */
 function validateValueMap(path: string, value: unknown, allowEmptyNames: boolean): CFValueMap {
   if (!isPlainObject(value)) fail('shape', `${path} must be an object, got ${describe(value)}`, path);
   const map: CFValueMap = {};
-  for (const [name, raw] of Object.entries(value)) {
-    const at = `${path}${key(name)}`;
-    if (!allowEmptyNames && name === '') fail('header-name', `${at}: names must not be empty`, at);
-    if (!isPlainObject(raw)) fail('shape', `${at} must be an object like {"value": "..."}, got ${describe(raw)}`, at);
-    if (typeof raw.value !== 'string') fail('shape', `${at}.value must be a string, got ${describe(raw.value)}`, `${at}.value`);
+  for (const name of Object.keys(value)) {
+    const raw = value[name];
+    if (!allowEmptyNames && name === '') fail('header-name', `${pathOf(path, name)}: names must not be empty`, pathOf(path, name));
+    if (!isPlainObject(raw)) fail('shape', `${pathOf(path, name)} must be an object like {"value": "..."}, got ${describe(raw)}`, pathOf(path, name));
+    if (typeof raw.value !== 'string') {
+      fail('shape', `${pathOf(path, name)}.value must be a string, got ${describe(raw.value)}`, `${pathOf(path, name)}.value`);
+    }
     const entry: CFValue = { value: raw.value };
     if (raw.multiValue !== undefined) {
-      entry.multiValue = validateItems(`${at}.multiValue`, raw.multiValue, false).map((item) => ({ value: item.value }));
+      entry.multiValue = validateItems(`${pathOf(path, name)}.multiValue`, raw.multiValue, false).map((item) => ({ value: item.value }));
     }
     define(map, name, entry);
   }
@@ -289,6 +306,10 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
+function pathOf(path: string, name: string): string {
+  return `${path}${key(name)}`;
+}
+
 function key(name: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
 }
@@ -298,5 +319,7 @@ function own<E>(map: Record<string, E>, name: string): E | undefined {
 }
 
 function define<E>(map: Record<string, E>, name: string, value: E): void {
-  Object.defineProperty(map, name, { value, enumerable: true, writable: true, configurable: true });
+  // Plain assignment is much cheaper; only a key literally named __proto__ needs defineProperty to stay data.
+  if (name === '__proto__') Object.defineProperty(map, name, { value, enumerable: true, writable: true, configurable: true });
+  else map[name] = value;
 }
