@@ -1,0 +1,95 @@
+/**
+ * `openfront keys create|list|revoke`: access keys for the API, managed directly in the database file
+ * (`<data>/openfront.db`), so the first key can be made before any server runs.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { KvsDatabase } from '../../kvs/database.js';
+
+/** Default data directory, relative to the working directory. */
+export const DEFAULT_DATA_DIR = '.openfront';
+
+interface DataOptions {
+  data: string;
+  json?: boolean;
+}
+
+function databaseFile(options: DataOptions): string {
+  return join(resolve(options.data), 'openfront.db');
+}
+
+/** Opens the database; only `create` may make a new one (listing an absent database is a mistake worth reporting). */
+function withDatabase<T>(options: DataOptions, create: boolean, use: (db: KvsDatabase) => T): T {
+  const file = databaseFile(options);
+  if (!create && !existsSync(file)) throw new Error(`no OpenFront database at ${file} (use --data <dir> to point at the data directory)`);
+  const db = KvsDatabase.open(file);
+  try {
+    return use(db);
+  } finally {
+    db.close();
+  }
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+export function register(program: Command): void {
+  const keys = program.command('keys').description('Manage API access keys (works directly on the database file)');
+  const dataOption = ['--data <dir>', 'data directory holding openfront.db', DEFAULT_DATA_DIR] as const;
+
+  keys
+    .command('create')
+    .description('Create an access key; the secret is shown once')
+    .option('--description <text>', 'what the key is for')
+    .option(...dataOption)
+    .option('--json', 'print {"accessKeyId", "secretAccessKey"}')
+    .action((options: DataOptions & { description?: string }) => {
+      const key = withDatabase(options, true, (db) => db.createAccessKey(options.description));
+      if (options.json) {
+        // The documented shape, spacing included: scripts and docs quote it verbatim.
+        print(`{"accessKeyId": ${JSON.stringify(key.accessKeyId)}, "secretAccessKey": ${JSON.stringify(key.secretAccessKey)}}`);
+        return;
+      }
+      print(`Access key created. Keep the secret now: it is not shown again.`);
+      print(`  access key id:     ${key.accessKeyId}`);
+      print(`  secret access key: ${key.secretAccessKey}`);
+      print('Use it with:');
+      print(`  export OPENFRONT_ACCESS_KEY_ID=${key.accessKeyId}`);
+      print(`  export OPENFRONT_SECRET_ACCESS_KEY=<the secret above>`);
+    });
+
+  keys
+    .command('list')
+    .description('List access keys (never their secrets)')
+    .option(...dataOption)
+    .option('--json', 'print JSON')
+    .action((options: DataOptions) => {
+      const records = withDatabase(options, false, (db) => db.listAccessKeys());
+      if (options.json) {
+        print(
+          JSON.stringify(
+            records.map((r) => ({ accessKeyId: r.accessKeyId, created: r.created.toISOString(), revoked: r.revoked?.toISOString(), description: r.description })),
+          ),
+        );
+        return;
+      }
+      if (records.length === 0) print('No access keys. Create one with `openfront keys create`.');
+      for (const r of records) {
+        const state = r.revoked ? `revoked ${r.revoked.toISOString()}` : 'active';
+        print(`${r.accessKeyId}  ${state.padEnd(32)}  created ${r.created.toISOString()}${r.description ? `  ${r.description}` : ''}`);
+      }
+    });
+
+  keys
+    .command('revoke')
+    .description('Revoke an access key; requests signed with it are refused at once')
+    .argument('<accessKeyId>')
+    .option(...dataOption)
+    .option('--json', 'print JSON')
+    .action((accessKeyId: string, options: DataOptions) => {
+      withDatabase(options, false, (db) => db.revokeAccessKey(accessKeyId));
+      print(options.json ? JSON.stringify({ accessKeyId, revoked: true }) : `Revoked ${accessKeyId}`);
+    });
+}

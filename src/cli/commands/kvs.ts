@@ -1,0 +1,277 @@
+/**
+ * `openfront kvs …`: KeyValueStores through the API, with the official AWS SDK clients (CloudFront for stores, the
+ * KeyValueStore client for keys), so the CLI exercises exactly what users' SDK code does. Writes fetch the current
+ * ETag themselves. Bulk import uses the native import endpoint (UpdateKeys stops at 50 keys).
+ */
+import {
+  CreateKeyValueStoreCommand,
+  DeleteKeyValueStoreCommand,
+  DescribeKeyValueStoreCommand as DescribeStoreCommand,
+  ListKeyValueStoresCommand,
+  type KeyValueStore,
+} from '@aws-sdk/client-cloudfront';
+import {
+  DeleteKeyCommand,
+  DescribeKeyValueStoreCommand,
+  GetKeyCommand,
+  paginateListKeys,
+  PutKeyCommand,
+} from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { readImportFile, writeExportFile } from '../../kvs/import-export.js';
+import { UNLIMITED_KVS_LIMITS } from '../../kvs/limits.js';
+import type { KeyValue } from '../../kvs/types.js';
+import {
+  cloudFrontClient,
+  describeApiError,
+  keyValueStoreClient,
+  nativeRequest,
+  resolveClientConfig,
+  withApiOptions,
+  type ApiClientConfig,
+  type ApiOptions,
+} from '../client.js';
+
+type Options = ApiOptions & { json?: boolean };
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+/** Runs an action with a resolved config; any failure becomes one clear error for main.ts to print. */
+function action<A extends unknown[]>(run: (config: ApiClientConfig, options: Options, ...args: A) => Promise<void>) {
+  return async (...args: [...A, Options, Command]): Promise<void> => {
+    const options = args[args.length - 2] as Options;
+    const config = resolveClientConfig(options);
+    try {
+      await run(config, options, ...(args.slice(0, -2) as A));
+    } catch (err) {
+      throw describeApiError(err, config);
+    }
+  };
+}
+
+/** A store given by name or ARN → both. */
+async function resolveStore(config: ApiClientConfig, ref: string): Promise<{ name: string; arn: string }> {
+  const cf = cloudFrontClient(config);
+  if (!ref.startsWith('arn:')) {
+    const described = await cf.send(new DescribeStoreCommand({ Name: ref }));
+    return { name: ref, arn: described.KeyValueStore!.ARN! };
+  }
+  for await (const store of allStores(config)) if (store.ARN === ref) return { name: store.Name!, arn: ref };
+  throw new Error(`no key value store has the ARN ${ref}`);
+}
+
+async function* allStores(config: ApiClientConfig): AsyncGenerator<KeyValueStore> {
+  const cf = cloudFrontClient(config);
+  let marker: string | undefined;
+  do {
+    const page = await cf.send(new ListKeyValueStoresCommand({ Marker: marker }));
+    yield* page.KeyValueStoreList?.Items ?? [];
+    marker = page.KeyValueStoreList?.NextMarker;
+  } while (marker);
+}
+
+async function* allKeys(config: ApiClientConfig, arn: string): AsyncGenerator<KeyValue> {
+  for await (const page of paginateListKeys({ client: keyValueStoreClient(config), pageSize: 50 }, { KvsARN: arn })) {
+    for (const item of page.Items ?? []) yield { key: item.Key!, value: item.Value! };
+  }
+}
+
+async function currentEtag(config: ApiClientConfig, arn: string): Promise<string> {
+  return (await keyValueStoreClient(config).send(new DescribeKeyValueStoreCommand({ KvsARN: arn }))).ETag!;
+}
+
+/** Reads and validates an import file, with a progress bar on a terminal. */
+async function readWithProgress(file: string): Promise<KeyValue[]> {
+  const bar = process.stderr.isTTY ? new SingleBar({ format: 'reading {bar} {percentage}% | {value}/{total} bytes', stream: process.stderr }) : undefined;
+  bar?.start(1, 0);
+  try {
+    // The server enforces its own limits; the client only checks the file is well-formed.
+    return await readImportFile(file, {
+      limits: UNLIMITED_KVS_LIMITS,
+      onProgress: (read, total) => {
+        bar?.setTotal(total);
+        bar?.update(read);
+      },
+    });
+  } finally {
+    bar?.stop();
+  }
+}
+
+interface ImportResult {
+  etag: string;
+  version: number;
+  itemCount: number;
+  totalSizeInBytes: number;
+}
+
+async function importFile(config: ApiClientConfig, name: string, file: string, mode: 'merge' | 'replace'): Promise<ImportResult & { imported: number }> {
+  const items = await readWithProgress(file);
+  if (process.stderr.isTTY) process.stderr.write(`uploading ${items.length} items…\n`);
+  const result = (await nativeRequest(config, 'POST', `/openfront/v1/key-value-stores/${encodeURIComponent(name)}/import?mode=${mode}`, {
+    body: { data: items },
+  })) as ImportResult;
+  return { ...result, imported: items.length };
+}
+
+export function register(program: Command): void {
+  const kvs = program.command('kvs').description('Manage KeyValueStores and their keys through the API');
+
+  withApiOptions(kvs.command('create'))
+    .description('Create a store, optionally loading a file in the S3 import format')
+    .argument('<name>')
+    .option('--comment <text>', 'store comment', '')
+    .option('--import-file <file>', 'load this {"data":[{"key","value"}]} file into the new store')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (config, options: Options & { comment?: string; importFile?: string }, name: string) => {
+        const created = await cloudFrontClient(config).send(new CreateKeyValueStoreCommand({ Name: name, Comment: options.comment }));
+        const imported = options.importFile ? await importFile(config, name, options.importFile, 'replace') : undefined;
+        const store = created.KeyValueStore!;
+        if (options.json) {
+          print(JSON.stringify({ name: store.Name, id: store.Id, arn: store.ARN, status: store.Status, etag: created.ETag, ...(imported ? { import: imported } : {}) }));
+          return;
+        }
+        print(`Created ${store.Name} (${store.ARN})`);
+        if (imported) print(`Imported ${imported.imported} items; data ETag ${imported.etag}`);
+      }),
+    );
+
+  withApiOptions(kvs.command('list'))
+    .description('List stores, or the keys of one store')
+    .argument('[store]', 'store name or ARN: list its keys')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (config, options, store?: string) => {
+        if (store === undefined) {
+          const stores: KeyValueStore[] = [];
+          for await (const s of allStores(config)) stores.push(s);
+          if (options.json) {
+            print(JSON.stringify(stores.map((s) => ({ name: s.Name, id: s.Id, arn: s.ARN, status: s.Status, comment: s.Comment, lastModified: s.LastModifiedTime?.toISOString() }))));
+            return;
+          }
+          if (stores.length === 0) print('No key value stores.');
+          for (const s of stores) print(`${s.Name}  ${s.Status}  ${s.ARN}${s.Comment ? `  ${s.Comment}` : ''}`);
+          return;
+        }
+        const { arn } = await resolveStore(config, store);
+        const items: KeyValue[] = [];
+        for await (const item of allKeys(config, arn)) items.push(item);
+        if (options.json) print(JSON.stringify(items));
+        else for (const item of items) print(`${item.key}\t${item.value}`);
+      }),
+    );
+
+  withApiOptions(kvs.command('describe'))
+    .description('Show a store: metadata, item count, size and data ETag')
+    .argument('<store>', 'store name or ARN')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (config, options, ref: string) => {
+        const { name, arn } = await resolveStore(config, ref);
+        const meta = await cloudFrontClient(config).send(new DescribeStoreCommand({ Name: name }));
+        const data = await keyValueStoreClient(config).send(new DescribeKeyValueStoreCommand({ KvsARN: arn }));
+        const summary = {
+          name,
+          id: meta.KeyValueStore?.Id,
+          arn,
+          comment: meta.KeyValueStore?.Comment,
+          status: meta.KeyValueStore?.Status,
+          etag: data.ETag,
+          metadataEtag: meta.ETag,
+          itemCount: data.ItemCount,
+          totalSizeInBytes: data.TotalSizeInBytes,
+          created: data.Created?.toISOString(),
+          lastModified: data.LastModified?.toISOString(),
+        };
+        if (options.json) print(JSON.stringify(summary));
+        else for (const [field, value] of Object.entries(summary)) print(`${`${field}:`.padEnd(18)}${value ?? ''}`);
+      }),
+    );
+
+  withApiOptions(kvs.command('get'))
+    .description('Print the value of a key')
+    .argument('<store>', 'store name or ARN')
+    .argument('<key>')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (config, options, ref: string, key: string) => {
+        const { arn } = await resolveStore(config, ref);
+        const item = await keyValueStoreClient(config).send(new GetKeyCommand({ KvsARN: arn, Key: key }));
+        print(options.json ? JSON.stringify({ key: item.Key, value: item.Value }) : (item.Value ?? ''));
+      }),
+    );
+
+  withApiOptions(kvs.command('put'))
+    .description('Set a key (fetches the current ETag first)')
+    .argument('<store>', 'store name or ARN')
+    .argument('<key>')
+    .argument('<value>')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (config, options, ref: string, key: string, value: string) => {
+        const { arn } = await resolveStore(config, ref);
+        const res = await keyValueStoreClient(config).send(new PutKeyCommand({ KvsARN: arn, Key: key, Value: value, IfMatch: await currentEtag(config, arn) }));
+        if (options.json) print(JSON.stringify({ etag: res.ETag, itemCount: res.ItemCount, totalSizeInBytes: res.TotalSizeInBytes }));
+        else print(`Put ${key}; ETag ${res.ETag} (${res.ItemCount} items)`);
+      }),
+    );
+
+  withApiOptions(kvs.command('delete'))
+    .description('Delete a key, or with --force and no key, the whole store')
+    .argument('<store>', 'store name or ARN')
+    .argument('[key]', 'key to delete')
+    .option('--force', 'delete the store itself when no key is given')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (config, options: Options & { force?: boolean }, ref: string, key?: string) => {
+        const { name, arn } = await resolveStore(config, ref);
+        if (key !== undefined) {
+          const res = await keyValueStoreClient(config).send(new DeleteKeyCommand({ KvsARN: arn, Key: key, IfMatch: await currentEtag(config, arn) }));
+          if (options.json) print(JSON.stringify({ etag: res.ETag, itemCount: res.ItemCount, totalSizeInBytes: res.TotalSizeInBytes }));
+          else print(`Deleted ${key}; ETag ${res.ETag} (${res.ItemCount} items)`);
+          return;
+        }
+        if (!options.force) throw new Error(`refusing to delete the store ${name} without --force (to delete a key, give the key)`);
+        const cf = cloudFrontClient(config);
+        const described = await cf.send(new DescribeStoreCommand({ Name: name }));
+        await cf.send(new DeleteKeyValueStoreCommand({ Name: name, IfMatch: described.ETag }));
+        print(options.json ? JSON.stringify({ deleted: name }) : `Deleted store ${name}`);
+      }),
+    );
+
+  withApiOptions(kvs.command('import'))
+    .description('Load a file in the S3 import format into a store (merge by default)')
+    .argument('<store>', 'store name or ARN')
+    .argument('<file>')
+    .option('--replace', 'replace every key of the store with the file')
+    .option('--merge', 'add and overwrite keys, keep the others (default)')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (config, options: Options & { replace?: boolean; merge?: boolean }, ref: string, file: string) => {
+        if (options.replace && options.merge) throw new Error('choose one of --replace and --merge');
+        const { name } = await resolveStore(config, ref);
+        const result = await importFile(config, name, file, options.replace ? 'replace' : 'merge');
+        if (options.json) print(JSON.stringify(result));
+        else print(`Imported ${result.imported} items into ${name} (${options.replace ? 'replace' : 'merge'}); ${result.itemCount} items, ETag ${result.etag}`);
+      }),
+    );
+
+  withApiOptions(kvs.command('export'))
+    .description('Write every key of a store to a file in the S3 import format')
+    .argument('<store>', 'store name or ARN')
+    .argument('<file>')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (config, options, ref: string, file: string) => {
+        const { name, arn } = await resolveStore(config, ref);
+        const items: KeyValue[] = [];
+        for await (const item of allKeys(config, arn)) items.push(item);
+        await writeExportFile(file, items);
+        print(options.json ? JSON.stringify({ store: name, file, itemCount: items.length }) : `Exported ${items.length} items from ${name} to ${file}`);
+      }),
+    );
+}

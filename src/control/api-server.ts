@@ -1,0 +1,88 @@
+/**
+ * The control-plane HTTP API server: the KVS data plane (restJson1), the CloudFront store API (restXml) and the
+ * native JSON API on one `node:http` listener, every request authenticated. More route groups (the function API,
+ * invalidations, …) plug in through `routes`.
+ */
+import { createServer } from 'node:http';
+import { isIP } from 'node:net';
+import type { KvsDatabase } from '../kvs/database.js';
+import { RequestVerifier } from './auth/verify-request.js';
+import { Router, type Authenticate, type RouteGroup } from './http/router.js';
+import { kvsControlPlaneRoutes } from './kvs-control-plane.js';
+import { kvsDataPlaneRoutes } from './kvs-data-plane.js';
+import { nativeApiRoutes } from './native-api.js';
+
+export interface ApiServerOptions {
+  db: KvsDatabase;
+  /** Interface to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Default 8787; 0 picks a free port (see `ApiServer.port`). */
+  port?: number;
+  /**
+   * `insecureNoAuth` skips signature checks (callers are recorded as "anonymous"). Refused unless `host` is a
+   * loopback address, so an unauthenticated API can never be reachable from another machine.
+   */
+  auth?: { insecureNoAuth?: boolean };
+  /** Clock for signature skew checks. */
+  now?: () => Date;
+  /** More route groups (function API, invalidation, …), registered after the built-in ones. */
+  routes?: RouteGroup[];
+}
+
+export interface ApiServer {
+  /** Base URL, e.g. "http://127.0.0.1:8787". */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+  readonly router: Router;
+}
+
+/** Principal recorded for requests served with `insecureNoAuth`. */
+export const ANONYMOUS_ACCESS_KEY_ID = 'anonymous';
+
+function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || host === '0:0:0:0:0:0:0:1';
+}
+
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const host = options.host ?? '127.0.0.1';
+  const now = options.now ?? (() => new Date());
+  let authenticate: Authenticate;
+  if (options.auth?.insecureNoAuth) {
+    if (!isLoopback(host)) {
+      throw new Error(`insecureNoAuth is only allowed on a loopback address (127.0.0.1, ::1, localhost), not on ${host}: create an access key with \`openfront keys create\` instead`);
+    }
+    authenticate = () => ({ accessKeyId: ANONYMOUS_ACCESS_KEY_ID });
+  } else {
+    const verifier = new RequestVerifier({ lookupSecret: (id) => options.db.getAccessKeySecret(id), now });
+    authenticate = (request, expectation) => verifier.verify(request, expectation);
+  }
+
+  const router = new Router({ authenticate });
+  const ctx = { db: options.db, now };
+  for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, ...(options.routes ?? [])]) group(router, ctx);
+
+  const server = createServer(router.listener);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8787, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 8787);
+  const urlHost = isIP(host) === 6 ? `[${host}]` : host;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    router,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

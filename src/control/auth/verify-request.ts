@@ -1,0 +1,178 @@
+/**
+ * Verifies that a request was signed with SigV4 or SigV4a by a known, active access key: the server checklist of
+ * spec/aws-wire-protocol.md §6. Works on the raw request (path, query, headers as received, body bytes) so that
+ * nothing a framework might normalise can change what is verified.
+ */
+import type { KeyObject } from 'node:crypto';
+import { parseAuthorization } from './authorization-header.js';
+import { canonicalRequest, collectHeaders, parseRawQuery, sha256Hex, stringToSign } from './canonical.js';
+import { SIGV4_ALGORITHM, verifySigV4Signature } from './sigv4.js';
+import { SIGV4A_ALGORITHM, deriveSigV4aPublicKey, verifySigV4aSignature } from './sigv4a.js';
+
+export type SignatureAlgorithm = typeof SIGV4_ALGORITHM | typeof SIGV4A_ALGORITHM;
+
+/** The caller a verified request belongs to. */
+export interface Principal {
+  accessKeyId: string;
+}
+
+/** The request exactly as received. */
+export interface SignedRequest {
+  method: string;
+  /** Path as sent, still percent-encoded, without the query. */
+  rawPath: string;
+  /** Query as sent, without "?" ("" when none). */
+  rawQuery: string;
+  /** Node's `req.rawHeaders`. */
+  rawHeaders: readonly string[];
+  body: Buffer;
+}
+
+/** What a route group accepts. */
+export interface SignatureExpectation {
+  /** Signing names accepted in the credential scope (e.g. "cloudfront-keyvaluestore"). */
+  services: readonly string[];
+  algorithms: readonly SignatureAlgorithm[];
+}
+
+/** Why verification failed. Reasons are for logs and messages; all of them answer 403. */
+export type AuthFailureReason =
+  | 'missing-signature'
+  | 'malformed-authorization'
+  | 'unsupported-algorithm'
+  | 'wrong-service'
+  | 'missing-signed-header'
+  | 'bad-date'
+  | 'request-expired'
+  | 'region-set-mismatch'
+  | 'unsigned-payload'
+  | 'payload-hash-mismatch'
+  | 'unknown-access-key'
+  | 'signature-mismatch';
+
+const MESSAGES: Record<AuthFailureReason, string> = {
+  'missing-signature': 'The request is not signed: an AWS Signature Version 4 Authorization header is required',
+  'malformed-authorization': 'The Authorization header is malformed',
+  'unsupported-algorithm': 'The signing algorithm is not accepted by this API',
+  'wrong-service': 'The credential scope names the wrong service for this API',
+  'missing-signed-header': 'The signature must cover the host and x-amz-date headers (and x-amz-region-set for SigV4a)',
+  'bad-date': 'The x-amz-date header is missing, malformed, or does not match the credential scope date',
+  'request-expired': 'Signature expired: the request time is more than 15 minutes away from the server time',
+  'region-set-mismatch': 'The x-amz-region-set does not include this server',
+  'unsigned-payload': 'Unsigned payloads are not accepted',
+  'payload-hash-mismatch': 'The x-amz-content-sha256 header does not match the request body',
+  'unknown-access-key': 'The access key id is not known or has been revoked',
+  'signature-mismatch': 'The request signature does not match the signature the server calculated',
+};
+
+export class AuthFailure extends Error {
+  readonly reason: AuthFailureReason;
+  constructor(reason: AuthFailureReason) {
+    super(MESSAGES[reason]);
+    this.name = 'AuthFailure';
+    this.reason = reason;
+  }
+}
+
+export interface RequestVerifierOptions {
+  /** Secret of an active access key; undefined for unknown or revoked keys. Consulted on every request. */
+  lookupSecret: (accessKeyId: string) => string | undefined;
+  now?: () => Date;
+  /** Allowed distance between x-amz-date and the server clock. Default 15 minutes, as AWS. */
+  maxClockSkewMs?: number;
+  /** Region this server answers for in a SigV4a region set, besides "*". Default "us-east-1". */
+  region?: string;
+}
+
+const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+
+function parseAmzDate(value: string | undefined): Date | undefined {
+  const m = value === undefined ? null : AMZ_DATE.exec(value);
+  if (!m) return undefined;
+  const date = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+export class RequestVerifier {
+  readonly #lookupSecret: RequestVerifierOptions['lookupSecret'];
+  readonly #now: () => Date;
+  readonly #maxSkewMs: number;
+  readonly #region: string;
+  /** Public keys are costly to derive (an EC point multiplication); keyed by access key, invalidated by secret. */
+  readonly #publicKeys = new Map<string, { secret: string; key: KeyObject }>();
+
+  constructor(options: RequestVerifierOptions) {
+    this.#lookupSecret = options.lookupSecret;
+    this.#now = options.now ?? (() => new Date());
+    this.#maxSkewMs = options.maxClockSkewMs ?? 15 * 60 * 1000;
+    this.#region = options.region ?? 'us-east-1';
+  }
+
+  /** Returns the verified caller or throws {@link AuthFailure}. */
+  verify(request: SignedRequest, expectation: SignatureExpectation): Principal {
+    const headers = collectHeaders(request.rawHeaders);
+    const auth = parseAuthorization(headers.get('authorization'));
+    if (!auth) throw new AuthFailure(headers.has('authorization') ? 'malformed-authorization' : 'missing-signature');
+    const algorithm = auth.algorithm as SignatureAlgorithm;
+    if (!expectation.algorithms.includes(algorithm)) throw new AuthFailure('unsupported-algorithm');
+
+    const scopeLength = algorithm === SIGV4_ALGORITHM ? 4 : 3;
+    if (auth.scope.length !== scopeLength) throw new AuthFailure('malformed-authorization');
+    const shortDate = auth.scope[0];
+    const service = auth.scope[scopeLength - 2];
+    if (!expectation.services.includes(service)) throw new AuthFailure('wrong-service');
+
+    const required = algorithm === SIGV4A_ALGORITHM ? ['host', 'x-amz-date', 'x-amz-region-set'] : ['host', 'x-amz-date'];
+    if (!required.every((h) => auth.signedHeaders.includes(h) && headers.has(h))) throw new AuthFailure('missing-signed-header');
+
+    const amzDateText = headers.get('x-amz-date');
+    const amzDate = parseAmzDate(amzDateText);
+    if (!amzDate || amzDateText?.slice(0, 8) !== shortDate) throw new AuthFailure('bad-date');
+    if (Math.abs(amzDate.getTime() - this.#now().getTime()) > this.#maxSkewMs) throw new AuthFailure('request-expired');
+
+    if (algorithm === SIGV4A_ALGORITHM) {
+      const regions = (headers.get('x-amz-region-set') ?? '').split(',').map((r) => r.trim());
+      if (!regions.includes('*') && !regions.includes(this.#region)) throw new AuthFailure('region-set-mismatch');
+    }
+
+    const bodyHash = sha256Hex(request.body);
+    const claimedHash = headers.get('x-amz-content-sha256');
+    if (claimedHash !== undefined) {
+      if (claimedHash.startsWith('UNSIGNED-PAYLOAD') || claimedHash.startsWith('STREAMING-')) throw new AuthFailure('unsigned-payload');
+      if (claimedHash.toLowerCase() !== bodyHash) throw new AuthFailure('payload-hash-mismatch');
+    }
+
+    const secret = this.#lookupSecret(auth.accessKeyId);
+    if (secret === undefined) throw new AuthFailure('unknown-access-key');
+
+    let queryPairs: Array<[string, string]>;
+    try {
+      queryPairs = parseRawQuery(request.rawQuery);
+    } catch {
+      throw new AuthFailure('signature-mismatch');
+    }
+    const canonical = canonicalRequest({
+      method: request.method,
+      rawPath: request.rawPath,
+      queryPairs,
+      headers,
+      signedHeaders: auth.signedHeaders,
+      payloadHash: claimedHash ?? bodyHash,
+    });
+    const toSign = stringToSign(algorithm, amzDateText, auth.scope.join('/'), canonical);
+    const valid =
+      algorithm === SIGV4_ALGORITHM
+        ? verifySigV4Signature(secret, shortDate, auth.scope[1], service, toSign, auth.signature)
+        : verifySigV4aSignature(this.#publicKey(auth.accessKeyId, secret), toSign, auth.signature);
+    if (!valid) throw new AuthFailure('signature-mismatch');
+    return { accessKeyId: auth.accessKeyId };
+  }
+
+  #publicKey(accessKeyId: string, secret: string): KeyObject {
+    const cached = this.#publicKeys.get(accessKeyId);
+    if (cached && cached.secret === secret) return cached.key;
+    const key = deriveSigV4aPublicKey(accessKeyId, secret);
+    this.#publicKeys.set(accessKeyId, { secret, key });
+    return key;
+  }
+}

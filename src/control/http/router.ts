@@ -1,0 +1,242 @@
+/**
+ * A small router on `node:http` for the control-plane APIs.
+ *
+ * Routes live in groups. A group names the wire protocol its errors are written in, the path prefix it owns, and
+ * the signatures it accepts. For every request the router: finds the group by prefix, reads the body (capped),
+ * verifies the signature over the raw request, matches the route on the raw path split on "/" (each parameter
+ * segment then percent-decoded on its own, so an encoded "/" in an ARN or key never splits a segment), and calls
+ * the handler with the decoded params and the authenticated principal.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isOpenFrontError, OpenFrontError, type ErrorCode } from '../../errors.js';
+import type { KvsDatabase } from '../../kvs/database.js';
+import { parseRawQuery } from '../auth/canonical.js';
+import { AuthFailure, type Principal, type SignatureExpectation, type SignedRequest } from '../auth/verify-request.js';
+import { BodyTooLargeError, readBody } from './body.js';
+import { jsonErrorResponse, nativeErrorResponse, xmlErrorResponse } from './error-writers.js';
+import type { ApiRequest, ApiResponse, RouteHandler, RouteParams } from './types.js';
+
+/** Wire style of a group's errors: AWS restJson1, AWS restXml (CloudFront), or OpenFront's native JSON. */
+export type WireProtocol = 'rest-json' | 'rest-xml' | 'native-json';
+
+export interface RouteGroupOptions {
+  protocol: WireProtocol;
+  /**
+   * Path prefix owned by the group (e.g. "/2020-05-31/function"). Unknown paths under it get 404 in its style, after
+   * authentication. Groups may share a prefix; their routes must then not overlap.
+   */
+  prefix: string;
+  /** Signing names and algorithms the group accepts. */
+  signing: SignatureExpectation;
+  /** Default body cap for the group's routes. Default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+export interface RouteOptions {
+  /** Body cap for this route, overriding the group's. */
+  maxBodyBytes?: number;
+}
+
+/** Adds routes to one group. Patterns are absolute paths; `{Name}` marks a single-segment parameter. */
+export interface RouteScope {
+  add(method: string, pattern: string, handler: RouteHandler, options?: RouteOptions): RouteScope;
+  get(pattern: string, handler: RouteHandler, options?: RouteOptions): RouteScope;
+  put(pattern: string, handler: RouteHandler, options?: RouteOptions): RouteScope;
+  post(pattern: string, handler: RouteHandler, options?: RouteOptions): RouteScope;
+  delete(pattern: string, handler: RouteHandler, options?: RouteOptions): RouteScope;
+}
+
+/** What a route group is given when the server starts. */
+export interface RouteGroupContext {
+  db: KvsDatabase;
+  now: () => Date;
+}
+
+/** Registers one family of routes (the KVS data plane, the function API, …). */
+export type RouteGroup = (router: Router, ctx: RouteGroupContext) => void;
+
+/** Checks who sent a request; throws {@link AuthFailure} when nobody verifiable did. */
+export type Authenticate = (request: SignedRequest, expectation: SignatureExpectation) => Principal;
+
+interface Route {
+  method: string;
+  segments: string[];
+  handler: RouteHandler;
+  maxBodyBytes?: number;
+}
+
+/** A response plus whether the connection must close (after a body we refused to read in full). */
+interface WireResponse extends ApiResponse {
+  close?: boolean;
+}
+
+interface Group extends RouteGroupOptions {
+  routes: Route[];
+}
+
+const PROTOCOL_ERRORS: Record<WireProtocol, { accessDenied: ErrorCode; badRequest: ErrorCode; tooLarge: ErrorCode; internal: ErrorCode }> = {
+  'rest-json': { accessDenied: 'KVS_ACCESS_DENIED', badRequest: 'KVS_VALIDATION', tooLarge: 'KVS_VALIDATION', internal: 'KVS_INTERNAL' },
+  'rest-xml': { accessDenied: 'CF_ACCESS_DENIED', badRequest: 'CF_INVALID_ARGUMENT', tooLarge: 'CF_ENTITY_SIZE_LIMIT_EXCEEDED', internal: 'INTERNAL' },
+  'native-json': { accessDenied: 'KVS_ACCESS_DENIED', badRequest: 'BAD_REQUEST', tooLarge: 'PAYLOAD_TOO_LARGE', internal: 'INTERNAL' },
+};
+
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+function splitPath(path: string): string[] {
+  return path.split('/').slice(1);
+}
+
+/** Matches raw segments against a pattern; returns raw (still encoded) params. */
+function matchSegments(pattern: readonly string[], raw: readonly string[]): Record<string, string> | undefined {
+  if (pattern.length !== raw.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i];
+    if (p.startsWith('{') && p.endsWith('}')) {
+      if (raw[i] === '') return undefined;
+      params[p.slice(1, -1)] = raw[i];
+    } else if (p !== raw[i]) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+function ownsPath(prefix: string, rawPath: string): boolean {
+  return rawPath === prefix || rawPath.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
+}
+
+export class Router {
+  readonly #groups: Group[] = [];
+  readonly #authenticate: Authenticate;
+  readonly #onInternalError: (err: unknown, requestId: string) => void;
+
+  constructor(options: { authenticate: Authenticate; onInternalError?: (err: unknown, requestId: string) => void }) {
+    this.#authenticate = options.authenticate;
+    this.#onInternalError =
+      options.onInternalError ??
+      ((err, requestId) => process.stderr.write(`openfront api: internal error in request ${requestId}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
+  }
+
+  /** Starts a route group. Prefixes may nest; the longest matching prefix owns a path. */
+  group(options: RouteGroupOptions): RouteScope {
+    const group: Group = { ...options, routes: [] };
+    this.#groups.push(group);
+    this.#groups.sort((a, b) => b.prefix.length - a.prefix.length);
+    const scope: RouteScope = {
+      add: (method, pattern, handler, routeOptions) => {
+        group.routes.push({ method: method.toUpperCase(), segments: splitPath(pattern), handler, maxBodyBytes: routeOptions?.maxBodyBytes });
+        return scope;
+      },
+      get: (pattern, handler, o) => scope.add('GET', pattern, handler, o),
+      put: (pattern, handler, o) => scope.add('PUT', pattern, handler, o),
+      post: (pattern, handler, o) => scope.add('POST', pattern, handler, o),
+      delete: (pattern, handler, o) => scope.add('DELETE', pattern, handler, o),
+    };
+    return scope;
+  }
+
+  /** The `node:http` request listener. */
+  readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
+    const requestId = randomUUID();
+    this.#handle(req, requestId).then(
+      (response) => writeResponse(res, response, requestId),
+      (err: unknown) => {
+        // Only a broken connection (client gone mid-body) gets here; there is nobody to answer.
+        this.#onInternalError(err, requestId);
+        res.destroy();
+      },
+    );
+  };
+
+  async #handle(req: IncomingMessage, requestId: string): Promise<WireResponse> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q === -1 ? url : url.slice(0, q);
+    const rawQuery = q === -1 ? '' : url.slice(q + 1);
+    const method = (req.method ?? 'GET').toUpperCase();
+    // Several groups may share a prefix (e.g. "/openfront/v1"): the route decides; otherwise the longest prefix.
+    const owners = this.#groups.filter((g) => ownsPath(g.prefix, rawPath));
+    if (owners.length === 0) {
+      req.resume();
+      return nativeErrorResponse(new OpenFrontError('NOT_FOUND', `No API at ${method} ${rawPath}`));
+    }
+    const rawSegments = splitPath(rawPath);
+    let matched: { group: Group; route: Route; rawParams: Record<string, string> } | undefined;
+    for (const group of owners) {
+      for (const route of group.routes) {
+        const rawParams = route.method === method ? matchSegments(route.segments, rawSegments) : undefined;
+        if (rawParams) {
+          matched = { group, route, rawParams };
+          break;
+        }
+      }
+      if (matched) break;
+    }
+    const group = matched?.group ?? owners[0];
+    const errors = PROTOCOL_ERRORS[group.protocol];
+    const fail = (err: OpenFrontError): ApiResponse =>
+      group.protocol === 'rest-json' ? jsonErrorResponse(err) : group.protocol === 'rest-xml' ? xmlErrorResponse(err, requestId) : nativeErrorResponse(err);
+
+    let body: Buffer;
+    try {
+      body = await readBody(req, matched?.route.maxBodyBytes ?? group.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) return { ...fail(new OpenFrontError(errors.tooLarge, err.message)), close: true };
+      throw err;
+    }
+
+    let principal: Principal;
+    try {
+      principal = this.#authenticate({ method, rawPath, rawQuery, rawHeaders: req.rawHeaders, body }, group.signing);
+    } catch (err) {
+      if (err instanceof AuthFailure) return fail(new OpenFrontError(errors.accessDenied, err.message, { reason: err.reason }));
+      throw err;
+    }
+
+    if (!matched) return fail(new OpenFrontError('NOT_FOUND', `No operation at ${method} ${rawPath}`));
+
+    let params: RouteParams;
+    let query: Map<string, string[]>;
+    try {
+      params = Object.fromEntries(Object.entries(matched.rawParams).map(([k, v]) => [k, decodeURIComponent(v)]));
+      query = new Map();
+      for (const [name, value] of parseRawQuery(rawQuery)) query.set(name, [...(query.get(name) ?? []), value]);
+    } catch {
+      return fail(new OpenFrontError(errors.badRequest, 'The request path or query string is not valid percent-encoded UTF-8'));
+    }
+
+    const apiRequest: ApiRequest = {
+      method,
+      rawPath,
+      rawQuery,
+      query,
+      headers: req.headers,
+      body,
+      requestId,
+      queryParam: (name) => query.get(name)?.[0],
+      header: (name) => {
+        const value = req.headers[name.toLowerCase()];
+        return Array.isArray(value) ? value.join(', ') : value;
+      },
+    };
+    try {
+      return await matched.route.handler(apiRequest, params, principal);
+    } catch (err) {
+      if (isOpenFrontError(err)) return fail(err);
+      this.#onInternalError(err, requestId);
+      return fail(new OpenFrontError(errors.internal));
+    }
+  }
+}
+
+function writeResponse(res: ServerResponse, response: WireResponse, requestId: string): void {
+  const body = response.body === undefined ? undefined : Buffer.isBuffer(response.body) ? response.body : Buffer.from(response.body, 'utf8');
+  res.statusCode = response.status;
+  for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);
+  res.setHeader('x-amzn-requestid', requestId);
+  res.setHeader('content-length', body?.length ?? 0);
+  if (response.close) res.setHeader('connection', 'close');
+  res.end(body);
+}

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { CloudFrontKeyValueStoreClient, GetKeyCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { KvsDatabase } from '../../src/kvs/database.js';
+import { loopbackAgent } from './fixtures/kvs-api-harness.js';
+
+const CHILD = fileURLToPath(new URL('./fixtures/server-child.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'openfront-crash-'));
+const children: ChildProcess[] = [];
+after(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function startChild(): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [CHILD, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const lines = createInterface({ input: child.stdout! });
+  const [line] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => ['exited'])])) as string[];
+  lines.close();
+  if (line === 'exited') throw new Error('the server child exited before listening');
+  return { child, port: (JSON.parse(line) as { port: number }).port };
+}
+
+it('keeps every acknowledged PutKey across a SIGKILL, with no gap in versions', async () => {
+  const setup = KvsDatabase.open(join(dir, 'openfront.db'));
+  const credentials = setup.createAccessKey('crash test');
+  const store = setup.createStore({ name: 'crash' }, { accessKeyId: 'test' });
+  setup.close();
+
+  const agent = loopbackAgent();
+  const clientFor = (port: number) =>
+    new CloudFrontKeyValueStoreClient({ region: 'us-east-1', endpoint: `http://localhost:${port}`, credentials, maxAttempts: 1, requestHandler: { httpAgent: agent } });
+
+  const first = await startChild();
+  const client = clientFor(first.port);
+  const acknowledged: Array<{ key: string; value: string; etag: string }> = [];
+  let etag = store.etag;
+  // Writes go one after another (each needs the previous ETag); the kill lands while one is in flight.
+  const KILL_AFTER = 40;
+  let inFlight: Promise<unknown> | undefined;
+  for (let i = 0; ; i++) {
+    const key = `key-${String(i).padStart(4, '0')}`;
+    const value = `value-${i}`;
+    const write = client.send(new PutKeyCommand({ KvsARN: store.arn, Key: key, Value: value, IfMatch: etag }));
+    if (acknowledged.length === KILL_AFTER) {
+      first.child.kill('SIGKILL');
+      inFlight = write.catch(() => undefined);
+      break;
+    }
+    const result = await write;
+    etag = result.ETag!;
+    acknowledged.push({ key, value, etag });
+  }
+  await inFlight;
+  await once(first.child, 'exit');
+  client.destroy();
+
+  const second = await startChild();
+  const restarted = clientFor(second.port);
+  for (const { key, value } of acknowledged) {
+    assert.equal((await restarted.send(new GetKeyCommand({ KvsARN: store.arn, Key: key }))).Value, value, key);
+  }
+  restarted.destroy();
+  agent.destroy();
+  second.child.kill('SIGTERM');
+  await once(second.child, 'exit');
+
+  const db = KvsDatabase.open(join(dir, 'openfront.db'));
+  try {
+    const reopened = db.getStore({ id: store.id })!;
+    // The write in flight at the kill may or may not have committed; nothing acknowledged may be missing.
+    assert.ok(reopened.version === KILL_AFTER || reopened.version === KILL_AFTER + 1, `version ${reopened.version}`);
+    assert.ok(reopened.itemCount >= KILL_AFTER);
+    const versions = db.changesSince(store.id, 0).map((c) => c.version);
+    assert.deepEqual(versions, Array.from({ length: reopened.version }, (_, i) => i + 1));
+    if (reopened.version === KILL_AFTER) assert.equal(reopened.etag, acknowledged.at(-1)!.etag);
+    else assert.equal(reopened.itemCount, KILL_AFTER + 1);
+  } finally {
+    db.close();
+  }
+});
