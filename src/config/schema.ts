@@ -1,0 +1,152 @@
+/**
+ * The shape of `openfront.config.yaml` (zod). Field names follow CloudFront's DistributionConfig where one exists
+ * (origins, origin groups, cache behaviors, cache policies, function associations); timeouts are in milliseconds
+ * because a local edge needs finer steps than CloudFront's whole seconds.
+ *
+ * This module only describes single fields; cross-references (a behavior naming an unknown origin, …) and file
+ * checks live in `load.ts`, so that every problem in a file is reported in one pass.
+ */
+import { z } from 'zod';
+import { RUNTIMES } from '../runtime/event.js';
+
+const name = z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+$/, 'use only letters, digits, "-" and "_"');
+const lowercaseHeaderName = z
+  .string()
+  .min(1)
+  .regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'header names must be lowercase HTTP tokens');
+
+/** `none` keeps the item out of the cache key; `whitelist`/`allExcept` take `names`; `all` takes every one. */
+const keyItems = (items: z.ZodType<string>) =>
+  z
+    .strictObject({
+      behavior: z.enum(['none', 'whitelist', 'allExcept', 'all']).default('none'),
+      names: z.array(items).default([]),
+    })
+    .default({ behavior: 'none', names: [] });
+
+export const CachePolicySchema = z.strictObject({
+  name,
+  /** Seconds. Lower bound applied even when the origin says no-cache/max-age=0. */
+  minTtl: z.number().int().min(0).default(0),
+  /** Seconds. Used when the origin sends neither Cache-Control max-age/s-maxage nor Expires. */
+  defaultTtl: z.number().int().min(0).default(86_400),
+  /** Seconds. Upper bound on what the origin may ask for. */
+  maxTtl: z.number().int().min(0).default(31_536_000),
+  headers: keyItems(lowercaseHeaderName),
+  cookies: keyItems(z.string().min(1)),
+  queryStrings: keyItems(z.string().min(1)),
+});
+
+const timeouts = {
+  /** Time allowed to open the TCP/TLS connection (CloudFront: connectionTimeout). */
+  connectTimeoutMs: z.number().int().min(1).max(60_000).default(10_000),
+  /** Time allowed between bytes of the origin response (CloudFront: readTimeout). */
+  readTimeoutMs: z.number().int().min(1).max(600_000).default(30_000),
+};
+
+export const CustomOriginSchema = z.strictObject({
+  id: name,
+  /** `http(s)://host[:port][/originPath]` — shorthand for domainName/port/protocol/originPath. */
+  url: z.url({ protocol: /^https?$/ }).optional(),
+  domainName: z.string().min(1).max(253).regex(/^[^:/\s]+$/, 'a host name without scheme, port or path').optional(),
+  port: z.number().int().min(1).max(65_535).optional(),
+  protocol: z.enum(['http', 'https']).optional(),
+  originPath: z
+    .string()
+    .regex(/^\/.*[^/]$/, 'must start with "/" and must not end with "/"')
+    .max(255)
+    .optional(),
+  ...timeouts,
+  maxConnections: z.number().int().min(1).max(10_000).default(128),
+  /** Headers added to every request sent to this origin (lowercase names). */
+  customHeaders: z.record(lowercaseHeaderName, z.string()).default({}),
+});
+
+export const StaticOriginSchema = z.strictObject({
+  id: name,
+  /** Directory served as the origin (relative to the config file). */
+  static: z.string().min(1),
+});
+
+export const OriginGroupSchema = z.strictObject({
+  id: name,
+  primary: name,
+  secondary: name,
+  /** Origin statuses that send the request to the secondary (connection errors and timeouts always do). */
+  failoverStatusCodes: z
+    .array(z.union([z.literal(400), z.literal(403), z.literal(404), z.literal(416), z.literal(500), z.literal(502), z.literal(503), z.literal(504)]))
+    .min(1)
+    .default([500, 502, 503, 504]),
+});
+
+export const FunctionAssociationsSchema = z
+  .strictObject({
+    'viewer-request': name.optional(),
+    'viewer-response': name.optional(),
+  })
+  .default({});
+
+const behaviorFields = {
+  /** Origin id or origin-group id requests of this behavior go to (CloudFront: TargetOriginId). */
+  origin: name,
+  /** Cache policy name; built-ins `CachingOptimized` and `CachingDisabled` always exist. */
+  cachePolicy: name.default('CachingOptimized'),
+  functionAssociations: FunctionAssociationsSchema,
+};
+
+export const DefaultBehaviorSchema = z.strictObject(behaviorFields);
+
+export const BehaviorSchema = z.strictObject({
+  /** CloudFront path pattern: `*` any characters including `/`, `?` exactly one, case-sensitive. */
+  pathPattern: z.string().min(1).max(255),
+  ...behaviorFields,
+});
+
+export const DistributionSchema = z.strictObject({
+  id: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'use only letters, digits, "-" and "_"'),
+  /** Host names this distribution answers for: exact names, `*.example.com`, or `*` for any host. */
+  hostnames: z.array(z.string().min(1).toLowerCase()).min(1),
+  /** Value of `event.context.distributionDomainName`; defaults to the first exact host name. */
+  domainName: z.string().min(1).optional(),
+  /** Each entry is checked against StaticOriginSchema (it has `static`) or CustomOriginSchema by `load.ts`. */
+  origins: z.array(z.record(z.string(), z.unknown())).min(1),
+  originGroups: z.array(OriginGroupSchema).default([]),
+  defaultBehavior: DefaultBehaviorSchema,
+  behaviors: z.array(BehaviorSchema).default([]),
+});
+
+export const FunctionSchema = z.strictObject({
+  name,
+  /** Path of the function's code file (relative to the config file). */
+  code: z.string().min(1),
+  runtime: z.enum(RUNTIMES as [string, ...string[]]).default('cloudfront-js-2.0'),
+  /** Name of the KeyValueStore associated with the function (`cf.kvs()` with no argument). */
+  store: name.optional(),
+});
+
+export const StoreSchema = z.strictObject({
+  name,
+  /** Optional seed data in the S3 import format `{"data":[{"key":..,"value":..}]}` (relative to the config file). */
+  seed: z.string().min(1).optional(),
+});
+
+export const ServerSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65_535).default(8080),
+    /** Byte budget of the in-memory cache. */
+    cacheBytes: z.number().int().min(0).default(256 * 1024 * 1024),
+    /** Names this node in `Via` and traces. */
+    nodeId: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'use only letters, digits, ".", "-" and "_"').optional(),
+  })
+  .default({ host: '127.0.0.1', port: 8080, cacheBytes: 256 * 1024 * 1024 });
+
+export const ConfigSchema = z.strictObject({
+  server: ServerSchema,
+  stores: z.array(StoreSchema).default([]),
+  functions: z.array(FunctionSchema).default([]),
+  cachePolicies: z.array(CachePolicySchema).default([]),
+  distributions: z.array(DistributionSchema).min(1),
+});
+
+export type RawConfig = z.output<typeof ConfigSchema>;

@@ -1,0 +1,123 @@
+/**
+ * The resolved edge configuration: what `loadConfig` / `parseConfig` return after validation. Paths are absolute,
+ * defaults are filled in, and behaviors carry their cache policy object rather than its name.
+ */
+import type { RuntimeVersion } from '../runtime/event.js';
+
+/** Which headers / cookies / query-string parameters enter the cache key (and are forwarded to the origin). */
+export interface CacheKeyItems {
+  behavior: 'none' | 'whitelist' | 'allExcept' | 'all';
+  /** Names for `whitelist` / `allExcept`; header names are lowercase. */
+  names: string[];
+}
+
+export interface CachePolicyConfig {
+  name: string;
+  /** Seconds. */
+  minTtl: number;
+  /** Seconds. */
+  defaultTtl: number;
+  /** Seconds. */
+  maxTtl: number;
+  headers: CacheKeyItems;
+  cookies: CacheKeyItems;
+  queryStrings: CacheKeyItems;
+}
+
+/** An HTTP or HTTPS server the edge forwards to. */
+export interface CustomOriginConfig {
+  kind: 'custom';
+  id: string;
+  protocol: 'http' | 'https';
+  domainName: string;
+  port: number;
+  /** Prefix added in front of the request path; '' for none. */
+  originPath: string;
+  connectTimeoutMs: number;
+  readTimeoutMs: number;
+  maxConnections: number;
+  customHeaders: Record<string, string>;
+}
+
+/** A local directory served as an origin (what an S3 bucket is to CloudFront). */
+export interface StaticOriginConfig {
+  kind: 'static';
+  id: string;
+  /** Absolute path of the directory. */
+  root: string;
+}
+
+export type OriginConfig = CustomOriginConfig | StaticOriginConfig;
+
+export interface OriginGroupConfig {
+  id: string;
+  primary: string;
+  secondary: string;
+  failoverStatusCodes: number[];
+}
+
+export interface FunctionAssociations {
+  viewerRequest?: string;
+  viewerResponse?: string;
+}
+
+export interface BehaviorConfig {
+  /** CloudFront path pattern; the default behavior has `*`. */
+  pathPattern: string;
+  /** Origin id or origin-group id. */
+  origin: string;
+  cachePolicy: CachePolicyConfig;
+  functions: FunctionAssociations;
+}
+
+export interface DistributionConfig {
+  id: string;
+  /** Lowercase; exact names, `*.suffix` wildcards, or `*`. */
+  hostnames: string[];
+  /** `event.context.distributionDomainName`. */
+  domainName: string;
+  origins: OriginConfig[];
+  originGroups: OriginGroupConfig[];
+  defaultBehavior: BehaviorConfig;
+  /** Evaluated in order; the first match wins, else `defaultBehavior`. */
+  behaviors: BehaviorConfig[];
+}
+
+export interface FunctionConfig {
+  name: string;
+  /** Absolute path of the code file. */
+  codePath: string;
+  runtime: RuntimeVersion;
+  /** Name of the associated KeyValueStore. */
+  store?: string;
+}
+
+export interface StoreConfig {
+  name: string;
+  /** Absolute path of the seed file (S3 import format). */
+  seedPath?: string;
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  cacheBytes: number;
+  /** Names this node in `Via` and traces (defaults to the machine's host name). */
+  nodeId: string;
+}
+
+export interface EdgeConfig {
+  /** Directory relative paths in the file were resolved against. */
+  baseDir: string;
+  server: ServerConfig;
+  stores: StoreConfig[];
+  functions: FunctionConfig[];
+  cachePolicies: CachePolicyConfig[];
+  distributions: DistributionConfig[];
+}
+
+/** One thing wrong with a config file: where (`distributions[0].origins[1].url`) and what. */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}

@@ -1,0 +1,82 @@
+/** `startEdge`: the HTTP edge as a `node:http` server over the request pipeline. */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { EdgeConfig } from '../config/types.js';
+import { openFrontError } from '../errors.js';
+import type { EdgeLocation } from '../runtime/types.js';
+import { ResponseCache } from './cache/response-cache.js';
+import { DistributionRouter } from './distribution.js';
+import type { FunctionSource } from './function-source.js';
+import { OriginFetcher } from './origins/fetch.js';
+import { EdgePipeline } from './pipeline.js';
+
+export interface StartEdgeOptions {
+  config: EdgeConfig;
+  functions: FunctionSource;
+  /** Defaults to `config.server.host`. */
+  host?: string;
+  /** Defaults to `config.server.port` (8080); 0 picks a free port. */
+  port?: number;
+  /** Byte budget of the response cache; defaults to `config.server.cacheBytes`; 0 disables caching. */
+  cacheBytes?: number;
+  /** `cf.edgeLocation` for viewer-request functions. */
+  edgeLocation?: EdgeLocation;
+  /** Clock of the cache in ms (tests). */
+  now?: () => number;
+}
+
+export interface EdgeServer {
+  /** `http://host:port` */
+  url: string;
+  port: number;
+  /** Drops cached objects of a distribution matching CloudFront invalidation paths; returns how many went. */
+  invalidate(distributionId: string, paths: string[]): number;
+  close(): Promise<void>;
+}
+
+export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> {
+  const { config } = options;
+  const host = options.host ?? config.server.host;
+  const router = new DistributionRouter(config.distributions);
+  const cache = new ResponseCache({ maxBytes: options.cacheBytes ?? config.server.cacheBytes, now: options.now });
+  const origins = new OriginFetcher();
+  const pipeline = new EdgePipeline({
+    router,
+    functions: options.functions,
+    cache,
+    origins,
+    nodeId: config.server.nodeId,
+    edgeLocation: options.edgeLocation ?? { name: 'LCL', serverIp: host, region: 'local' },
+  });
+  const server: Server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+    void pipeline.handle(req, res);
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? config.server.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    invalidate(distributionId, paths) {
+      if (router.byId(distributionId) === undefined) throw openFrontError('NOT_FOUND', `No distribution with id "${distributionId}"`, { distributionId });
+      return cache.invalidate(distributionId, paths);
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await origins.close();
+      cache.clear();
+    },
+  };
+}

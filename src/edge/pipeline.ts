@@ -1,0 +1,437 @@
+/**
+ * The request path of the edge (DESIGN.md, "A request"):
+ *
+ *   Host → distribution → behavior → viewer-request function → [response? send it: never cached, no viewer-response]
+ *        → cache lookup → origin fetch (pool, failover) → viewer-response function (not for status >= 400) → send
+ *
+ * Written as straight-line code over plain arrays: this runs for every request.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { BehaviorConfig } from '../config/types.js';
+import { requestFromEvent, requestToEvent, responseFromEvent, responseToEvent, type HttpRequestParts, type HttpResponseParts } from '../runtime/codec.js';
+import type { CFContext } from '../runtime/event.js';
+import type { EdgeLocation, FunctionResult, OriginChange } from '../runtime/types.js';
+import { buildCacheKey, type CacheKey } from './cache/key.js';
+import { responseTtlSeconds } from './cache/freshness.js';
+import type { ResponseCache } from './cache/response-cache.js';
+import type { Distribution, DistributionRouter } from './distribution.js';
+import { EDGE_ERRORS, errorPage, type EdgeError } from './errors-page.js';
+import type { FunctionSource } from './function-source.js';
+import type { OriginFetcher, OriginOutcome } from './origins/fetch.js';
+import { OriginDirectory, UnknownOriginError } from './origins/plan.js';
+import { OriginUnavailableError, type OriginResponse } from './origins/types.js';
+import { edgeRequestChannel, type EdgeTrace, type FunctionTrace } from './trace.js';
+
+/** Header carrying the per-request id (CloudFront's X-Amz-Cf-Id), on the viewer response and the origin request. */
+export const REQUEST_ID_HEADER = 'x-openfront-request-id';
+/** Header naming the failure class on edge-generated error responses. */
+export const ERROR_HEADER = 'x-openfront-error';
+
+/** Headers that describe one connection, not the message: never forwarded in either direction (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
+
+export interface PipelineOptions {
+  router: DistributionRouter;
+  functions: FunctionSource;
+  cache: ResponseCache;
+  origins: OriginFetcher;
+  nodeId: string;
+  edgeLocation: EdgeLocation;
+}
+
+/** One response about to be written. */
+interface Outgoing {
+  status: number;
+  statusText?: string;
+  headers: Array<[string, string]>;
+  body: Buffer;
+  xCache: string;
+}
+
+export class EdgePipeline {
+  readonly #opts: PipelineOptions;
+  readonly #via: string;
+  readonly #directories = new Map<string, OriginDirectory>();
+
+  constructor(options: PipelineOptions) {
+    this.#opts = options;
+    this.#via = `1.1 ${options.nodeId} (OpenFront)`;
+    for (const distribution of options.router.all) this.#directories.set(distribution.config.id, new OriginDirectory(distribution.config));
+  }
+
+  /** Handles one request. Never rejects: any failure becomes an error response. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomBytes(30).toString('base64url');
+    const trace: EdgeTrace | undefined = edgeRequestChannel.hasSubscribers
+      ? {
+          requestId,
+          nodeId: this.#opts.nodeId,
+          method: req.method ?? 'GET',
+          host: req.headers.host ?? '',
+          target: req.url ?? '/',
+          functions: [],
+          status: 0,
+          result: 'edge-error',
+          timings: { total: 0 },
+        }
+      : undefined;
+    const started = trace ? performance.now() : 0;
+    try {
+      await this.#process(req, res, requestId, trace);
+    } catch (err) {
+      this.#sendError(req, res, EDGE_ERRORS.InternalError, requestId, trace);
+      if (trace) trace.error = `InternalError: ${(err as Error).message}`;
+    }
+    if (trace) {
+      trace.timings.total = micros(started);
+      edgeRequestChannel.publish(trace);
+    }
+  }
+
+  async #process(req: IncomingMessage, res: ServerResponse, requestId: string, trace: EdgeTrace | undefined): Promise<void> {
+    const distribution = this.#opts.router.match(req.headers.host);
+    if (distribution === undefined) return this.#sendError(req, res, EDGE_ERRORS.DistributionNotFound, requestId, trace);
+    const dist = distribution.config;
+    const method = req.method ?? 'GET';
+    const received = req.url ?? '/';
+    const q = received.indexOf('?');
+    const behavior = distribution.behaviors.match(q === -1 ? received : received.slice(0, q));
+    if (trace) {
+      trace.distributionId = dist.id;
+      trace.behavior = behavior.pathPattern;
+    }
+
+    const viewerRequest: HttpRequestParts = { method, target: received, headers: pairs(req.rawHeaders), clientIp: req.socket.remoteAddress ?? '' };
+    const context: CFContext = { distributionDomainName: dist.domainName, distributionId: dist.id, eventType: 'viewer-request', requestId };
+    let forwarded: HttpRequestParts = viewerRequest;
+    let originChange: OriginChange | undefined;
+
+    if (behavior.functions.viewerRequest !== undefined) {
+      const t = trace ? performance.now() : 0;
+      const outcome = await this.#runFunction(behavior.functions.viewerRequest, 'viewer-request', requestToEvent(viewerRequest, context), trace);
+      if (trace) trace.timings.viewerRequest = micros(t);
+      if (outcome.kind === 'error') return this.#sendError(req, res, outcome.error, requestId, trace);
+      if (outcome.result.kind === 'response') {
+        const generated = responseFromEvent(outcome.result.response!);
+        if (trace) trace.result = 'function-response';
+        return this.#send(req, res, { status: generated.status, statusText: generated.statusText, headers: generated.headers, body: generated.body ?? Buffer.alloc(0), xCache: 'FunctionGeneratedResponse from openfront' }, requestId, trace);
+      }
+      const rewritten = requestFromEvent(viewerRequest, outcome.event.request, outcome.result.request!);
+      forwarded = { method, target: rewritten.target, headers: rewritten.headers, clientIp: viewerRequest.clientIp };
+      originChange = outcome.result.originChange;
+    }
+
+    let fetched: Outgoing;
+    try {
+      fetched = await this.#fromCacheOrOrigin(req, distribution, behavior, forwarded, originChange, requestId, trace);
+    } catch (err) {
+      if (err instanceof UnknownOriginError) {
+        if (trace) trace.error = err.message;
+        return this.#sendError(req, res, EDGE_ERRORS.FunctionValidationError, requestId, trace);
+      }
+      if (err instanceof OriginUnavailableError) {
+        return this.#sendError(req, res, err.reason === 'timeout' ? EDGE_ERRORS.OriginTimeout : EDGE_ERRORS.OriginConnectError, requestId, trace);
+      }
+      throw err;
+    }
+
+    if (behavior.functions.viewerResponse !== undefined && fetched.status < 400) {
+      const t = trace ? performance.now() : 0;
+      const head: HttpResponseParts = { status: fetched.status, statusText: fetched.statusText, headers: fetched.headers };
+      const event = responseToEvent(forwarded, head, { ...context, eventType: 'viewer-response' });
+      const outcome = await this.#runFunction(behavior.functions.viewerResponse, 'viewer-response', event, trace);
+      if (trace) trace.timings.viewerResponse = micros(t);
+      if (outcome.kind === 'error') return this.#sendError(req, res, outcome.error, requestId, trace);
+      if (outcome.result.kind !== 'response') return this.#sendError(req, res, EDGE_ERRORS.FunctionValidationError, requestId, trace);
+      const shaped = responseFromEvent(outcome.result.response!, { res: head, before: event.response! });
+      fetched = { status: shaped.status, statusText: shaped.statusText, headers: shaped.headers, body: shaped.body ?? fetched.body, xCache: fetched.xCache };
+    }
+    return this.#send(req, res, fetched, requestId, trace);
+  }
+
+  async #runFunction(
+    name: string,
+    eventType: 'viewer-request' | 'viewer-response',
+    event: ReturnType<typeof requestToEvent>,
+    trace: EdgeTrace | undefined,
+  ): Promise<{ kind: 'ok'; result: FunctionResult; event: typeof event } | { kind: 'error'; error: EdgeError }> {
+    const live = this.#opts.functions.live(name);
+    if (live === undefined) {
+      if (trace) trace.error = `function "${name}" has no live version`;
+      return { kind: 'error', error: EDGE_ERRORS.FunctionExecutionError };
+    }
+    let result: FunctionResult;
+    try {
+      result = await live.fn.run(event, { kvs: live.kvs, edgeLocation: eventType === 'viewer-request' ? this.#opts.edgeLocation : undefined });
+    } catch (err) {
+      // run() resolves with kind 'error' for a function's own failures; a rejection is the engine failing.
+      if (trace) trace.error = `engine: ${(err as Error).message}`;
+      return { kind: 'error', error: EDGE_ERRORS.FunctionExecutionError };
+    }
+    if (trace) {
+      const entry: FunctionTrace = {
+        eventType,
+        name,
+        version: live.version,
+        codeHash: live.fn.codeHash,
+        kind: result.kind,
+        computeUtilization: result.computeUtilization,
+        elapsedMicros: result.elapsedMicros,
+        kvsReads: result.kvsReads,
+      };
+      if (result.error) {
+        entry.errorClass = result.error.errorClass;
+        entry.errorCode = result.error.code;
+        entry.errorMessage = result.error.message;
+      }
+      if (result.originChange) entry.originChange = result.originChange.kind;
+      trace.functions.push(entry);
+    }
+    if (result.kind === 'error') {
+      return { kind: 'error', error: result.error?.errorClass === 'validation' ? EDGE_ERRORS.FunctionValidationError : EDGE_ERRORS.FunctionExecutionError };
+    }
+    if (eventType === 'viewer-response' && result.kind === 'request') return { kind: 'error', error: EDGE_ERRORS.FunctionValidationError };
+    return { kind: 'ok', result, event };
+  }
+
+  async #fromCacheOrOrigin(
+    req: IncomingMessage,
+    distribution: Distribution,
+    behavior: BehaviorConfig,
+    forwarded: HttpRequestParts,
+    originChange: OriginChange | undefined,
+    requestId: string,
+    trace: EdgeTrace | undefined,
+  ): Promise<Outgoing> {
+    const dist = distribution.config;
+    const plan = this.#directories.get(dist.id)!.plan(behavior.origin, originChange);
+    const policy = behavior.cachePolicy;
+    const cache = this.#opts.cache;
+    const method = forwarded.method;
+    const originRequest = {
+      method,
+      target: forwarded.target,
+      headers: this.#originHeaders(forwarded, connectionTokens(req.headers.connection), behavior, requestId),
+      body: method === 'GET' || method === 'HEAD' || !hasBody(req) ? undefined : req,
+    };
+    const fetchOrigin = async (): Promise<OriginOutcome> => {
+      const t = trace ? performance.now() : 0;
+      try {
+        return await this.#opts.origins.fetch(plan, originRequest);
+      } finally {
+        if (trace) trace.timings.origin = micros(t);
+      }
+    };
+
+    if ((method !== 'GET' && method !== 'HEAD') || policy.maxTtl === 0) {
+      const outcome = await this.#tracedOrigin(fetchOrigin, trace);
+      return fromOrigin(outcome.response, 'Miss from openfront');
+    }
+
+    const t = trace ? performance.now() : 0;
+    const key = buildCacheKey(dist.id, forwarded.target, forwarded.headers, policy);
+    const hit = cache.get(key.key);
+    if (trace) {
+      trace.timings.cache = micros(t);
+      trace.cache = { key: key.key, objectPath: key.objectPath, status: hit ? 'hit' : 'miss', collapsed: false };
+    }
+    if (hit !== undefined) {
+      if (trace) trace.result = 'cache';
+      const headers = hit.headers.filter(([name]) => name !== 'age');
+      headers.push(['age', String(Math.max(0, Math.floor((cache.now() - hit.storedAt) / 1000)))]);
+      return { status: hit.status, statusText: hit.statusText, headers, body: hit.body, xCache: 'Hit from openfront' };
+    }
+    if (method === 'HEAD') {
+      // A HEAD response has no body to cache; only GET fills the cache.
+      const outcome = await this.#tracedOrigin(fetchOrigin, trace);
+      return fromOrigin(outcome.response, 'Miss from openfront');
+    }
+    const generation = cache.generation(dist.id);
+    const { result, collapsed } = cache.collapse(key.key, async () => {
+      const outcome = await fetchOrigin();
+      return { outcome, stored: this.#store(key, dist.id, outcome.response, policy, generation) };
+    });
+    if (trace && trace.cache) trace.cache.collapsed = collapsed;
+    const { outcome, stored } = await this.#traceOrigin(result, trace);
+    if (trace && trace.cache) trace.cache.stored = stored;
+    return fromOrigin(outcome.response, 'Miss from openfront');
+  }
+
+  async #tracedOrigin(fetchOrigin: () => Promise<OriginOutcome>, trace: EdgeTrace | undefined): Promise<OriginOutcome> {
+    return (await this.#traceOrigin(fetchOrigin().then((outcome) => ({ outcome, stored: false })), trace)).outcome;
+  }
+
+  async #traceOrigin<T extends { outcome: OriginOutcome }>(pending: Promise<T>, trace: EdgeTrace | undefined): Promise<T> {
+    if (trace === undefined) return pending;
+    try {
+      const value = await pending;
+      trace.result = 'origin';
+      trace.origin = { id: value.outcome.origin.id, attempts: value.outcome.attempts };
+      return value;
+    } catch (err) {
+      trace.result = 'origin-error';
+      if (err instanceof OriginUnavailableError) trace.origin = { id: err.originId, attempts: [{ originId: err.originId, error: err.reason }] };
+      throw err;
+    }
+  }
+
+  #store(key: CacheKey, distributionId: string, response: OriginResponse, policy: BehaviorConfig['cachePolicy'], generation: number): boolean {
+    const headerMap: Record<string, string | string[]> = {};
+    let setsCookie = false;
+    for (const [name, value] of response.headers) {
+      if (name === 'set-cookie') setsCookie = true;
+      const existing = headerMap[name];
+      headerMap[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+    }
+    // A Set-Cookie answer to one viewer must not be replayed to others unless cookies are part of the key.
+    if (setsCookie && policy.cookies.behavior === 'none') return false;
+    const ttl = responseTtlSeconds(policy, response.status, headerMap);
+    if (ttl <= 0) return false;
+    const now = this.#opts.cache.now();
+    return this.#opts.cache.set(
+      key.key,
+      {
+        status: response.status,
+        statusText: response.statusText,
+        headers: forwardableResponseHeaders(response.headers),
+        body: response.body,
+        distributionId,
+        objectPath: key.objectPath,
+        storedAt: now,
+        expiresAt: now + ttl * 1000,
+      },
+      generation,
+    );
+  }
+
+  /** What CloudFront sends the origin: the viewer's end-to-end headers, X-Forwarded-For appended, Via, request id. */
+  #originHeaders(forwarded: HttpRequestParts, connectionTokens: Set<string> | undefined, behavior: BehaviorConfig, requestId: string): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    let xff: string | undefined;
+    let via: string | undefined;
+    const keepEncoding = behavior.cachePolicy.headers.behavior === 'whitelist' && behavior.cachePolicy.headers.names.includes('accept-encoding');
+    for (const pair of forwarded.headers) {
+      const lower = pair[0].toLowerCase();
+      if (HOP_BY_HOP.has(lower) || lower === 'host' || connectionTokens?.has(lower)) continue;
+      if (lower === 'x-forwarded-for') xff = xff === undefined ? pair[1] : `${xff}, ${pair[1]}`;
+      else if (lower === 'via') via = via === undefined ? pair[1] : `${via}, ${pair[1]}`;
+      // The cache keeps one representation per key: without accept-encoding in the key, ask for identity.
+      else if (lower === 'accept-encoding' && !keepEncoding) continue;
+      else if (lower === REQUEST_ID_HEADER) continue;
+      else out.push(pair);
+    }
+    const ip = viewerIp(forwarded.clientIp);
+    out.push(['x-forwarded-for', xff === undefined ? ip : `${xff}, ${ip}`]);
+    out.push(['via', via === undefined ? this.#via : `${via}, ${this.#via}`]);
+    out.push([REQUEST_ID_HEADER, requestId]);
+    return out;
+  }
+
+  #send(req: IncomingMessage, res: ServerResponse, out: Outgoing, requestId: string, trace: EdgeTrace | undefined): void {
+    const flat: string[] = [];
+    let via: string | undefined;
+    let declaredLength: string | undefined;
+    for (const [name, value] of out.headers) {
+      const lower = name.toLowerCase();
+      if (lower === 'content-length' || lower === 'via' || lower === 'x-cache' || lower === REQUEST_ID_HEADER || HOP_BY_HOP.has(lower)) {
+        if (lower === 'via') via = via === undefined ? value : `${via}, ${value}`;
+        else if (lower === 'content-length') declaredLength = value;
+        continue;
+      }
+      flat.push(name, value);
+    }
+    flat.push('Via', via === undefined ? this.#via : `${via}, ${this.#via}`);
+    flat.push('X-Cache', out.xCache);
+    flat.push(REQUEST_ID_HEADER, requestId);
+    const noBody = req.method === 'HEAD' || out.status === 204 || out.status === 304 || (out.status >= 100 && out.status < 200);
+    if (out.status !== 204 && out.status !== 304 && !(out.status >= 100 && out.status < 200)) {
+      // The origin's answer to a HEAD has no body but declares the length of the GET's.
+      const headLength = req.method === 'HEAD' && out.body.length === 0 ? declaredLength : undefined;
+      flat.push('Content-Length', headLength ?? String(out.body.length));
+    }
+    try {
+      res.writeHead(out.status, out.statusText, flat);
+    } catch (err) {
+      // A header value node:http refuses (from a function or an origin): the response cannot be written as is.
+      if (trace) trace.error = `invalid response header: ${(err as Error).message}`;
+      return this.#sendError(req, res, EDGE_ERRORS.FunctionValidationError, requestId, trace);
+    }
+    res.end(noBody ? undefined : out.body);
+    if (trace) trace.status = out.status;
+  }
+
+  #sendError(req: IncomingMessage, res: ServerResponse, error: EdgeError, requestId: string, trace: EdgeTrace | undefined): void {
+    if (trace) {
+      trace.status = error.status;
+      if (error.name === 'FunctionValidationError' || error.name === 'FunctionExecutionError') trace.result = 'function-error';
+      else if (error.name === 'OriginConnectError' || error.name === 'OriginTimeout') trace.result = 'origin-error';
+      else trace.result = 'edge-error';
+      trace.error = trace.error === undefined ? error.name : `${error.name}: ${trace.error}`;
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = errorPage(error, requestId);
+    res.writeHead(error.status, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Length': String(body.length),
+      Via: this.#via,
+      'X-Cache': 'Error from openfront',
+      [REQUEST_ID_HEADER]: requestId,
+      [ERROR_HEADER]: error.name,
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+}
+
+function fromOrigin(response: OriginResponse, xCache: string): Outgoing {
+  return { status: response.status, statusText: response.statusText, headers: forwardableResponseHeaders(response.headers), body: response.body, xCache };
+}
+
+function forwardableResponseHeaders(headers: Array<[string, string]>): Array<[string, string]> {
+  const tokens = connectionHeaderTokens(headers);
+  return headers.filter(([name]) => {
+    const lower = name.toLowerCase();
+    return !HOP_BY_HOP.has(lower) && !tokens?.has(lower);
+  });
+}
+
+/** Header names a Connection header declares hop-by-hop. */
+function connectionHeaderTokens(headers: ReadonlyArray<readonly [string, string]>): Set<string> | undefined {
+  let tokens: Set<string> | undefined;
+  for (const [name, value] of headers) {
+    if (name.length === 10 && name.toLowerCase() === 'connection') tokens = connectionTokens(value, tokens);
+  }
+  return tokens;
+}
+
+function connectionTokens(value: string | undefined, into?: Set<string>): Set<string> | undefined {
+  if (value === undefined) return into;
+  let tokens = into;
+  for (const token of value.split(',')) {
+    const t = token.trim().toLowerCase();
+    if (t !== '' && t !== 'close' && t !== 'keep-alive') (tokens ??= new Set()).add(t);
+  }
+  return tokens;
+}
+
+function pairs(raw: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = new Array(raw.length >> 1);
+  for (let i = 0; i < raw.length; i += 2) out[i >> 1] = [raw[i], raw[i + 1]];
+  return out;
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+}
+
+function viewerIp(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
+function micros(since: number): number {
+  return Math.round((performance.now() - since) * 1000);
+}
