@@ -41,6 +41,7 @@ export const ErrorCatalog = {
   CF_FUNCTION_IN_USE: { status: 409, awsType: 'FunctionInUse', message: 'The function is in use' },
   CF_TOO_MANY_FUNCTIONS: { status: 400, awsType: 'TooManyFunctions', message: 'Too many functions' },
   CF_TEST_FUNCTION_FAILED: { status: 500, awsType: 'TestFunctionFailed', message: 'The test could not be run' },
+  FUNCTION_VERSION_NOT_FOUND: { status: 404, awsType: 'NoSuchFunctionVersion', message: 'The function version does not exist' },
 
   // --- native API, config, CLI ---
   NOT_FOUND: { status: 404, awsType: 'NotFound', message: 'Not found' },
@@ -48,6 +49,8 @@ export const ErrorCatalog = {
   PAYLOAD_TOO_LARGE: { status: 413, awsType: 'PayloadTooLarge', message: 'The request body is too large' },
   CONFIG_INVALID: { status: 400, awsType: 'InvalidConfiguration', message: 'The configuration is invalid' },
   INPUT_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The input is invalid' },
+  TEST_CASE_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The golden test case is invalid' },
+  BUILD_FAILED: { status: 400, awsType: 'InvalidInput', message: 'The function could not be built' },
   INTERNAL: { status: 500, awsType: 'InternalError', message: 'Internal error' },
 } as const satisfies Record<string, { status: number; awsType: string; message: string }>;
 

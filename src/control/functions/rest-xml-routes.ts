@@ -1,0 +1,119 @@
+/**
+ * Functions on the CloudFront API (`cloudfront`, restXml, API 2020-05-31): the function operations of
+ * `@aws-sdk/client-cloudfront` (spec §6.3, spec/aws-wire-protocol.md §5).
+ */
+import { OpenFrontError } from '../../errors.js';
+import type { KvsDatabase } from '../../kvs/database.js';
+import type { ReplicaSet } from '../../kvs/replica.js';
+import type { RuntimeLimits } from '../../runtime/types.js';
+import { SIGV4_ALGORITHM } from '../auth/sigv4.js';
+import { decodeUtf8 } from '../http/body.js';
+import type { Router } from '../http/router.js';
+import type { ApiRequest, ApiResponse } from '../http/types.js';
+import { parseXmlRequest, xmlResponse, xmlText } from '../http/xml.js';
+import { CLOUDFRONT_SIGNING_SERVICE } from '../kvs-control-plane.js';
+import { isFunctionStage, type FunctionRegistry, type FunctionStage, type FunctionStageView } from './registry.js';
+import { runFunctionTest } from './test-run.js';
+import { decodeBase64, functionSummaryXml, readFunctionCode, readFunctionConfig, testResultXml } from './xml-shapes.js';
+
+export const FUNCTION_PATH = '/2020-05-31/function';
+/** CloudFront's default page size for list operations. */
+const DEFAULT_MAX_ITEMS = 100;
+/**
+ * Request bodies up to 128 KiB are read, so code well past the 10 KB quota (and the model's 40,960-byte blob) is
+ * still answered with FunctionSizeLimitExceeded rather than a generic entity-size error.
+ */
+const MAX_BODY_BYTES = 128 * 1024;
+/** The model's length limit of TestFunction's EventObject. */
+const MAX_EVENT_OBJECT_BYTES = 40_960;
+
+export interface FunctionRouteDeps {
+  registry: FunctionRegistry;
+  replicas: ReplicaSet;
+  db: KvsDatabase;
+  limits?: Partial<RuntimeLimits>;
+}
+
+function summaryResponse(status: number, view: FunctionStageView, headers: Record<string, string> = {}): ApiResponse {
+  return xmlResponse(status, 'FunctionSummary', functionSummaryXml(view), { etag: view.etag, ...headers });
+}
+
+function stageParam(text: string | undefined): FunctionStage | undefined {
+  if (text === undefined) return undefined;
+  if (!isFunctionStage(text)) throw new OpenFrontError('CF_INVALID_ARGUMENT', `Stage must be DEVELOPMENT or LIVE, got ${JSON.stringify(text)}`);
+  return text;
+}
+
+function codeText(bytes: Buffer): string {
+  const code = decodeUtf8(bytes);
+  if (code === undefined) throw new OpenFrontError('CF_INVALID_ARGUMENT', 'FunctionCode is not valid UTF-8');
+  return code;
+}
+
+function positiveIntegerParam(req: ApiRequest, name: string): number | undefined {
+  const text = req.queryParam(name);
+  if (text === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(text) || Number(text) < 1) throw new OpenFrontError('CF_INVALID_ARGUMENT', `${name} must be a positive integer`);
+  return Number(text);
+}
+
+/** Registers Create/Describe/Get/Update/Publish/Test/List/DeleteFunction. */
+export function registerFunctionXmlRoutes(router: Router, deps: FunctionRouteDeps): void {
+  const { registry } = deps;
+  router
+    .group({
+      protocol: 'rest-xml',
+      prefix: FUNCTION_PATH,
+      signing: { services: [CLOUDFRONT_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] },
+      maxBodyBytes: MAX_BODY_BYTES,
+    })
+    .post(FUNCTION_PATH, (req, _params, principal) => {
+      const input = parseXmlRequest(req.body, 'CreateFunctionRequest');
+      const name = xmlText(input, 'Name');
+      if (name === undefined) throw new OpenFrontError('CF_INVALID_ARGUMENT', 'Name is required');
+      const config = readFunctionConfig(input);
+      const view = registry.create({ name, config, code: codeText(readFunctionCode(input)) }, principal);
+      const location = `http://${req.header('host') ?? 'localhost'}${FUNCTION_PATH}/${view.arn}`;
+      return summaryResponse(201, view, { location });
+    })
+    .get(FUNCTION_PATH, (req) => {
+      const maxItems = positiveIntegerParam(req, 'MaxItems') ?? DEFAULT_MAX_ITEMS;
+      const page = registry.list({ marker: req.queryParam('Marker'), maxItems, stage: stageParam(req.queryParam('Stage')) });
+      return xmlResponse(200, 'FunctionList', {
+        ...(page.nextMarker ? { NextMarker: page.nextMarker } : {}),
+        MaxItems: maxItems,
+        Quantity: page.items.length,
+        Items: page.items.length > 0 ? { FunctionSummary: page.items.map(functionSummaryXml) } : '',
+      });
+    })
+    .get(`${FUNCTION_PATH}/{Name}/describe`, (req, { Name }) => summaryResponse(200, registry.describe(Name, stageParam(req.queryParam('Stage')))))
+    .get(`${FUNCTION_PATH}/{Name}`, (req, { Name }) => {
+      const { code, view } = registry.getCode(Name, stageParam(req.queryParam('Stage')));
+      return { status: 200, headers: { 'content-type': 'application/octet-stream', etag: view.etag }, body: Buffer.from(code, 'utf8') };
+    })
+    .put(`${FUNCTION_PATH}/{Name}`, (req, { Name }, principal) => {
+      const ifMatch = req.header('if-match');
+      const input = parseXmlRequest(req.body, 'UpdateFunctionRequest');
+      const view = registry.update(Name, { config: readFunctionConfig(input), code: codeText(readFunctionCode(input)) }, ifMatch, principal);
+      // The CloudFront model binds UpdateFunction's ETag to a header named "ETtag" (sic); SDKs read only that one.
+      return summaryResponse(200, view, { ettag: view.etag });
+    })
+    .post(`${FUNCTION_PATH}/{Name}/publish`, (req, { Name }, principal) => summaryResponse(200, registry.publish(Name, req.header('if-match'), principal)))
+    .post(`${FUNCTION_PATH}/{Name}/test`, async (req, { Name }) => {
+      const input = parseXmlRequest(req.body, 'TestFunctionRequest');
+      const stage = stageParam(xmlText(input, 'Stage')) ?? 'DEVELOPMENT';
+      const eventText = xmlText(input, 'EventObject');
+      if (eventText === undefined) throw new OpenFrontError('CF_INVALID_ARGUMENT', 'EventObject is required');
+      const event = decodeBase64(eventText.trim(), 'EventObject');
+      if (event.length > MAX_EVENT_OBJECT_BYTES) {
+        throw new OpenFrontError('CF_INVALID_ARGUMENT', `EventObject is ${event.length} bytes; the limit is ${MAX_EVENT_OBJECT_BYTES}`);
+      }
+      const { code, view } = registry.getCodeIfMatch(Name, stage, req.header('if-match'));
+      const result = await runFunctionTest({ name: Name, code, config: view.config, event }, deps);
+      return xmlResponse(200, 'TestResult', testResultXml(view, result));
+    })
+    .delete(`${FUNCTION_PATH}/{Name}`, (req, { Name }, principal) => {
+      registry.delete(Name, req.header('if-match'), principal);
+      return { status: 204 };
+    });
+}

@@ -1,0 +1,57 @@
+/**
+ * Runs one stage of a function against a test event in the real engine, reading the associated store's current
+ * data through its replica: the work behind TestFunction.
+ */
+import { isOpenFrontError, OpenFrontError } from '../../errors.js';
+import type { KvsDatabase } from '../../kvs/database.js';
+import type { ReplicaSet } from '../../kvs/replica.js';
+import { loadFunction } from '../../runtime/function.js';
+import { normalizeTestEvent } from '../../runtime/test-event.js';
+import { toTestResult } from '../../runtime/test-result.js';
+import type { KvsBinding, RuntimeLimits, TestResult } from '../../runtime/types.js';
+import type { FunctionConfig } from './registry.js';
+
+/** The stores a function of `config` may read: its associated store, or none. */
+export function kvsBindingFor(config: FunctionConfig, db: KvsDatabase, replicas: ReplicaSet): KvsBinding {
+  if (config.keyValueStoreArn === undefined) return { stores: new Map() };
+  const store = db.getStore({ arn: config.keyValueStoreArn });
+  if (store === undefined) return { stores: new Map() };
+  return { defaultStoreId: store.id, stores: new Map([[store.id, replicas.get(store.id)]]) };
+}
+
+export interface TestRunInput {
+  name: string;
+  code: string;
+  config: FunctionConfig;
+  /** The EventObject bytes (JSON). */
+  event: Uint8Array;
+}
+
+/**
+ * The TestResult of one run. A bad event is the caller's error (InvalidArgument); the function's own failures —
+ * including top-level code that throws while loading — are reported inside the result, as CloudFront does.
+ */
+export async function runFunctionTest(input: TestRunInput, deps: { db: KvsDatabase; replicas: ReplicaSet; limits?: Partial<RuntimeLimits> }): Promise<TestResult> {
+  const event = normalizeTestEvent(input.event);
+  let fn;
+  try {
+    fn = await loadFunction(input.code, { name: input.name, runtime: input.config.runtime, limits: deps.limits });
+  } catch (err) {
+    if (isOpenFrontError(err) && err.status === 503) {
+      return { FunctionOutput: '', FunctionErrorMessage: err.message, FunctionExecutionLogs: [], ComputeUtilization: '0' };
+    }
+    throw testFailed(err);
+  }
+  try {
+    return toTestResult(await fn.run(event, { kvs: kvsBindingFor(input.config, deps.db, deps.replicas) }));
+  } catch (err) {
+    throw testFailed(err);
+  } finally {
+    fn.dispose();
+  }
+}
+
+function testFailed(err: unknown): OpenFrontError {
+  if (isOpenFrontError(err) && err.status < 500) return err;
+  return new OpenFrontError('CF_TEST_FUNCTION_FAILED', `The test could not be run: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err });
+}
