@@ -12,6 +12,12 @@ export interface CommandModule {
   register(program: Command): void;
 }
 
+// `openfront … | head` closes stdout early: that is not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 async function main(argv: string[]): Promise<void> {
   const program = new Command('openfront')
     .description('Run CloudFront Functions and a CloudFront-compatible KeyValueStore on your own machines')

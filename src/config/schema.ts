@@ -141,8 +141,15 @@ export const ServerSchema = z
   })
   .default({ host: '127.0.0.1', port: 8080, cacheBytes: 256 * 1024 * 1024 });
 
+/**
+ * KeyValueStore limits: `cloudfront` (default) answers exactly like production (5 MB stores, 1 KB values, …);
+ * `unlimited` is the self-hosting switch for far larger stores (see docs/kvs-storage.md).
+ */
+const KvsSchema = z.strictObject({ limits: z.enum(['cloudfront', 'unlimited']).default('cloudfront') }).default({ limits: 'cloudfront' });
+
 export const ConfigSchema = z.strictObject({
   server: ServerSchema,
+  kvs: KvsSchema,
   stores: z.array(StoreSchema).default([]),
   functions: z.array(FunctionSchema).default([]),
   cachePolicies: z.array(CachePolicySchema).default([]),

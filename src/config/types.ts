@@ -109,6 +109,8 @@ export interface ServerConfig {
 export interface EdgeConfig {
   /** Directory relative paths in the file were resolved against. */
   baseDir: string;
+  /** `unlimited` lifts CloudFront's KeyValueStore limits (self-hosted stores far beyond 5 MB). */
+  kvsLimits: 'cloudfront' | 'unlimited';
   server: ServerConfig;
   stores: StoreConfig[];
   functions: FunctionConfig[];

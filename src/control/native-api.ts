@@ -20,11 +20,11 @@ export const NATIVE_API_PREFIX = '/openfront/v1';
 /** Most audit records one request returns. */
 const MAX_AUDIT_LIMIT = 1000;
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
 
-function badRequest(message: string): OpenFrontError {
+export function badRequest(message: string): OpenFrontError {
   return new OpenFrontError('BAD_REQUEST', message);
 }
 

@@ -45,8 +45,14 @@ export function register(program: Command): void {
     .option('--description <text>', 'what the key is for')
     .option(...dataOption)
     .option('--json', 'print {"accessKeyId", "secretAccessKey"}')
-    .action((options: DataOptions & { description?: string }) => {
+    .option('--env', 'print shell export lines, for eval "$(openfront keys create --env)"')
+    .action((options: DataOptions & { description?: string; env?: boolean }) => {
       const key = withDatabase(options, true, (db) => db.createAccessKey(options.description));
+      if (options.env) {
+        print(`export OPENFRONT_ACCESS_KEY_ID=${key.accessKeyId}`);
+        print(`export OPENFRONT_SECRET_ACCESS_KEY=${key.secretAccessKey}`);
+        return;
+      }
       if (options.json) {
         // The documented shape, spacing included: scripts and docs quote it verbatim.
         print(`{"accessKeyId": ${JSON.stringify(key.accessKeyId)}, "secretAccessKey": ${JSON.stringify(key.secretAccessKey)}}`);

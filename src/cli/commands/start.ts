@@ -1,0 +1,122 @@
+/**
+ * `openfront start`: one node on the embedded store — the edge and the API. With no `--config` it uses
+ * `openfront.config.{yaml,yml,json}` from the working directory, else the bundled demo.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { CONFIG_FILE_NAMES, loadConfig } from '../../config/index.js';
+import { isOpenFrontError } from '../../errors.js';
+import { startOpenFrontNode, type OpenFrontNode } from '../../node.js';
+import { DEFAULT_DATA_DIR } from './keys.js';
+
+export const DEMO_CONFIG = fileURLToPath(new URL('../../../../examples/demo/openfront.config.yaml', import.meta.url));
+
+export interface StartOptions {
+  config?: string;
+  data: string;
+  host?: string;
+  apiPort?: string;
+  edgePort?: string;
+  insecureNoAuth?: boolean;
+}
+
+/** The config to serve: the flag (a file, or a folder holding one), else a config file here, else the demo. */
+export function resolveConfigPath(flag: string | undefined): { path: string; demo: boolean } {
+  if (flag !== undefined) {
+    const path = resolve(flag);
+    if (existsSync(path) && statSync(path).isDirectory()) {
+      const name = CONFIG_FILE_NAMES.find((n) => existsSync(join(path, n)));
+      if (name === undefined) throw new Error(`${flag} is a folder without ${CONFIG_FILE_NAMES.join(', ')}`);
+      return { path: join(path, name), demo: false };
+    }
+    return { path, demo: false };
+  }
+  const local = CONFIG_FILE_NAMES.find((n) => existsSync(n));
+  return local ? { path: resolve(local), demo: false } : { path: DEMO_CONFIG, demo: true };
+}
+
+export function parsePort(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new Error(`${flag} must be a port number from 0 to 65535, got "${text}"`);
+  return Number(text);
+}
+
+/** Starts a node from command-line options; shared by `start` and `dev`. */
+export async function startFromOptions(options: StartOptions): Promise<{ node: OpenFrontNode; configPath: string; demo: boolean }> {
+  const { path, demo } = resolveConfigPath(options.config);
+  const config = await loadConfig(path);
+  const host = options.host;
+  const node = await startOpenFrontNode({
+    dataDir: resolve(options.data),
+    config,
+    api: { host, port: parsePort(options.apiPort, '--api-port') ?? 8787, insecureNoAuth: options.insecureNoAuth },
+    edge: { host, port: parsePort(options.edgePort, '--edge-port') },
+  });
+  return { node, configPath: path, demo };
+}
+
+function describeStart(node: OpenFrontNode, configPath: string, demo: boolean, dataDir: string): string {
+  const lines = [
+    `OpenFront is running${demo ? ' the demo' : ''} (config ${relative(process.cwd(), configPath) || configPath}, data ${dataDir})`,
+    `  edge  ${node.edge.url}`,
+    `  api   ${node.api.url}`,
+  ];
+  for (const store of node.seeded.stores) lines.push(`  created store ${store} from its seed file`);
+  for (const fn of node.seeded.functions) lines.push(`  ${fn.action} function ${fn.name}, LIVE version ${fn.version}`);
+  if (demo) {
+    const edge = node.edge.url;
+    lines.push(
+      '',
+      'Try it:',
+      `  curl -i ${edge}/                                  # locale routing: 302 to /en/ (or /de/ with -H 'Accept-Language: de')`,
+      `  curl -i ${edge}/en/                               # the static site, with security headers`,
+      `  curl -i ${edge}/go/docs                           # redirect table read from the demo-redirects KeyValueStore`,
+      `  curl -i ${edge}/beta/ -H 'Cookie: beta-bucket=10' # feature flag from the demo-flags store (50% rollout)`,
+      '',
+      'Change a KeyValueStore key and watch the edge follow (no restart):',
+      `  eval "$(npx openfront keys create --data ${dataDir} --env)"`,
+      `  npx openfront kvs put demo-redirects /go/docs https://example.com/moved`,
+      `  curl -i ${edge}/go/docs`,
+      '',
+      'Stop with Ctrl-C.',
+    );
+  }
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('start')
+    .description('Serve the edge and the API on the embedded store (no config: the bundled demo)')
+    .option('--config <file>', `config file or folder (default: ./${CONFIG_FILE_NAMES[0]}, else the demo)`)
+    .option('--data <dir>', 'data directory (SQLite database)', DEFAULT_DATA_DIR)
+    .option('--host <address>', 'interface for the edge and the API (default 127.0.0.1)')
+    .option('--api-port <port>', 'API port (default 8787; 0 = any free port)')
+    .option('--edge-port <port>', "edge port (default: the config's server.port, 8080)")
+    .option('--insecure-no-auth', 'accept unsigned API requests (refused unless listening on loopback)')
+    .action(async (options: StartOptions) => {
+      let started: Awaited<ReturnType<typeof startFromOptions>>;
+      try {
+        started = await startFromOptions(options);
+      } catch (err) {
+        const problems = isOpenFrontError(err) ? (err.details.problems as Array<{ path: string; message: string }> | undefined) : undefined;
+        process.stderr.write(`openfront start: ${err instanceof Error ? err.message : String(err)}\n`);
+        if (problems && !(err instanceof Error && err.message.includes(problems[0]?.message ?? '\0'))) {
+          for (const p of problems) process.stderr.write(`  ${p.path}: ${p.message}\n`);
+        }
+        process.exitCode = 1;
+        return;
+      }
+      const { node, configPath, demo } = started;
+      process.stdout.write(`${describeStart(node, configPath, demo, options.data)}\n`);
+      const stop = async () => {
+        process.stdout.write('\nopenfront: stopping\n');
+        await node.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+    });
+}

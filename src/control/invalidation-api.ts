@@ -1,0 +1,36 @@
+/**
+ * Cache invalidation through the native API:
+ *
+ *   POST /openfront/v1/distributions/{id}/invalidations   {"paths": ["/images/*", "/index.html"]}
+ *
+ * answers `{"distributionId", "paths", "invalidated": <objects dropped>}` and leaves an audit record, like every
+ * other change made through the API.
+ */
+import { SIGV4_ALGORITHM } from './auth/sigv4.js';
+import { NATIVE_SIGNING_SERVICE } from './auth/sign-request.js';
+import { parseJsonObject } from './http/json-body.js';
+import type { RouteGroup } from './http/router.js';
+import { badRequest, json, NATIVE_API_PREFIX } from './native-api.js';
+
+/** What the API needs from the edge: CloudFront-style path invalidation. */
+export interface Invalidator {
+  invalidate(distributionId: string, paths: string[]): number;
+}
+
+export function invalidationRouteGroup(edge: Invalidator): RouteGroup {
+  return (router, { db }) => {
+    const prefix = `${NATIVE_API_PREFIX}/distributions`;
+    router
+      .group({ protocol: 'native-json', prefix, signing: { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] } })
+      .post(`${prefix}/{Id}/invalidations`, (req, { Id }, principal) => {
+        const body = parseJsonObject(req.body, 'BAD_REQUEST');
+        const paths = body.paths;
+        if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === 'string' && p.length > 0)) {
+          throw badRequest('The body must be {"paths": ["/path", "/prefix/*", …]} with at least one path');
+        }
+        const invalidated = edge.invalidate(Id, paths as string[]);
+        db.appendAudit({ accessKeyId: principal.accessKeyId, operation: 'CreateInvalidation', keys: [], changes: [], detail: { distributionId: Id, paths, invalidated } });
+        return json(201, { distributionId: Id, paths, invalidated });
+      });
+  };
+}

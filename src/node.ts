@@ -1,0 +1,76 @@
+/**
+ * One OpenFront node on the embedded store: the SQLite database, in-process replicas, the function registry with its
+ * LIVE functions, the control-plane API and the edge, wired together. `openfront start` and `openfront dev` are thin
+ * shells over this; tests start it on port 0.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureConfigStores } from './config/stores.js';
+import { functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './config/functions.js';
+import type { EdgeConfig } from './config/types.js';
+import { startApiServer, type ApiServer } from './control/api-server.js';
+import { FunctionRegistry, LiveFunctions, functionRouteGroup } from './control/functions/index.js';
+import { invalidationRouteGroup } from './control/invalidation-api.js';
+import { startEdge, type EdgeServer } from './edge/index.js';
+import { KvsDatabase } from './kvs/database.js';
+import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from './kvs/limits.js';
+import { ReplicaSet } from './kvs/replica.js';
+import type { KvsLimits } from './kvs/types.js';
+import type { RuntimeLimits } from './runtime/types.js';
+
+export interface OpenFrontNodeOptions {
+  /** Holds openfront.db (created 0600). */
+  dataDir: string;
+  config: EdgeConfig;
+  api?: { host?: string; port?: number; insecureNoAuth?: boolean };
+  /** Defaults come from the config's `server` section. */
+  edge?: { host?: string; port?: number; cacheBytes?: number };
+  /** Overrides the config's `kvs.limits` switch. */
+  kvsLimits?: KvsLimits;
+  runtimeLimits?: Partial<RuntimeLimits>;
+}
+
+export interface OpenFrontNode {
+  api: ApiServer;
+  edge: EdgeServer;
+  db: KvsDatabase;
+  registry: FunctionRegistry;
+  live: LiveFunctions;
+  /** Stores created and functions created/updated from the config at start. */
+  seeded: { stores: string[]; functions: ConfigFunctionChange[] };
+  close(): Promise<void>;
+}
+
+export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise<OpenFrontNode> {
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const limits = options.kvsLimits ?? (options.config.kvsLimits === 'unlimited' ? UNLIMITED_KVS_LIMITS : DEFAULT_KVS_LIMITS);
+  const db = KvsDatabase.open(join(options.dataDir, 'openfront.db'), { limits });
+  const cleanup: Array<() => unknown> = [() => db.close()];
+  const closeAll = async () => {
+    for (const step of cleanup.reverse()) await step();
+  };
+  try {
+    const replicas = new ReplicaSet(db);
+    cleanup.push(() => replicas.close());
+    const inUse = functionsUsedByConfig(options.config);
+    const registry = new FunctionRegistry(db, { isFunctionInUse: (name) => inUse.has(name) });
+    const stores = await ensureConfigStores(options.config, db);
+    const functions = await syncConfigFunctions(options.config, registry, db);
+    const live = new LiveFunctions(registry, replicas, { limits: options.runtimeLimits });
+    cleanup.push(() => live.close());
+    const edge = await startEdge({ config: options.config, functions: live, ...options.edge });
+    cleanup.push(() => edge.close());
+    const api = await startApiServer({
+      db,
+      host: options.api?.host,
+      port: options.api?.port,
+      auth: { insecureNoAuth: options.api?.insecureNoAuth ?? false },
+      routes: [functionRouteGroup(registry, replicas, { limits: options.runtimeLimits }), invalidationRouteGroup(edge)],
+    });
+    cleanup.push(() => api.close());
+    return { api, edge, db, registry, live, seeded: { stores, functions }, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
