@@ -12,7 +12,7 @@ test('the conformance suite has fixtures for every outcome', () => {
 
 for (const fixture of fixtures) {
   test(`engine: ${fixture.name} — ${fixture.description}`, async () => {
-    const fn = await loadFunction(fixture.code, { runtime: fixture.runtime, name: fixture.name });
+    const fn = await loadFunction(fixture.code, { runtime: fixture.runtime, name: fixture.name, limits: fixture.limits });
     try {
       const result = await fn.run(fixture.event, { kvs: fixture.kvs ?? {} });
       assert.equal(checkResult(result, fixture.expect), undefined);

@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { CFEvent, FunctionResult, RuntimeVersion } from '../../src/runtime/index.js';
+import type { CFEvent, FunctionResult, RuntimeLimits, RuntimeVersion } from '../../src/runtime/index.js';
 
 /** The source tree's test/conformance folder (fixtures are not compiled, so resolve from dist/ back to test/). */
 export const CONFORMANCE_DIR = fileURLToPath(new URL('../../../test/conformance/', import.meta.url));
@@ -27,6 +27,8 @@ export interface Fixture {
   code: string;
   event: CFEvent;
   kvs?: Record<string, string>;
+  /** Engine limits for this fixture (the engine suite applies them; the edge and the API use their defaults). */
+  limits?: Partial<RuntimeLimits>;
   expect: FixtureExpectation;
 }
 
@@ -44,6 +46,7 @@ export function loadFixtures(): Fixture[] {
         code: readFileSync(`${CONFORMANCE_DIR}functions/${raw.function}`, 'utf8'),
         event: raw.event,
         kvs: raw.kvs,
+        limits: raw.limits,
         expect: raw.expect,
       };
     });

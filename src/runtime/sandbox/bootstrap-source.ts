@@ -4,8 +4,10 @@
  * does not offer (eval, the Function constructor, Proxy, WebAssembly…), and returns the dispatcher the host calls
  * once per invocation.
  *
- * Host capabilities arrive as arguments and stay in this closure: user code can never reach them. Every host
- * callback copies strings/primitives in and out; no host object ever enters the isolate.
+ * Host capabilities arrive in `host` ({kvs, digest, done, maxLogBytes}), which stays in this closure: user code can
+ * never reach it. The fields are read at call time, so this code can run while a V8 startup snapshot is built
+ * and the callbacks be filled in afterwards (see function-isolate.ts). Every host callback copies
+ * strings/primitives in and out; no host object ever enters the isolate.
  *
  * Dispatcher protocol (one applySync per invocation):
  *   dispatch(eventJson, rawQueryString | null, now, seed, edgeLocationJson | null) → resultJson | ''
@@ -13,14 +15,13 @@
  * `host.done(resultJson)` from a promise reaction; V8 runs those reactions in the microtask checkpoint at the end of
  * the same applySync, inside the same timeout, so the host has the result when applySync returns.
  */
-export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, hostKvs, hostDigest, hostDone, runtime, maxLogBytes) {
+export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
   'use strict';
   var g = globalThis;
-  var modules = prelude({ digest: hostDigest }).modules;
+  var modules = prelude({ digest: function (algorithm, key, data) { return host.digest(algorithm, key, data); } }).modules;
   var is2 = runtime === 'cloudfront-js-2.0';
   var jsonStringify = JSON.stringify, jsonParse = JSON.parse;
   var OrigDate = Date, defineProperty = Object.defineProperty;
-  var BufferCtor = is2 ? g.Buffer : undefined;
 
   // ---- per-invocation state ----
   var logs = [], logBytes = 0, logTruncated = false;
@@ -40,6 +41,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, hostKvs, hostDige
     for (var i = 0; i < arguments.length; i++) parts.push(formatArg(arguments[i]));
     var line = parts.join(' ');
     var size = line.length + 1;
+    var maxLogBytes = host.maxLogBytes;
     if (logBytes + size > maxLogBytes) {
       var room = maxLogBytes - logBytes;
       if (room > 0) logs.push(line.slice(0, room));
@@ -62,7 +64,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, hostKvs, hostDige
     var storeId = id === undefined ? null : id;
     function call(op, key) {
       if (op !== 'meta' && typeof key !== 'string') return Promise.reject(new TypeError(op + '(): the key must be a string'));
-      try { return Promise.resolve(hostKvs(op, storeId, op === 'meta' ? '' : key)); }
+      try { return Promise.resolve(host.kvs(op, storeId, op === 'meta' ? '' : key)); }
       catch (e) { return Promise.reject(e instanceof Error ? e : new Error(String(e))); }
     }
     return Object.freeze({
@@ -74,7 +76,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, hostKvs, hostDige
         return call('get', key).then(function (value) {
           if (value === undefined) throw new Error('Key "' + key + '" not found in KeyValueStore');
           if (format === 'json') return jsonParse(value);
-          if (format === 'bytes') return BufferCtor ? BufferCtor.from(value, 'utf8') : value;
+          if (format === 'bytes') return is2 ? modules.buffer.Buffer.from(value, 'utf8') : value;
           return value;
         });
       },
@@ -191,7 +193,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, hostKvs, hostDige
     }
     if (returned !== null && typeof returned === 'object' && typeof returned.then === 'function') {
       if (!is2) return finish('error', 'TypeError: handler returned a Promise; async handlers need cloudfront-js-2.0');
-      returned.then(function (v) { hostDone(finish('result', v)); }, function (e) { hostDone(finish('error', 'Promise rejected: ' + describe(e))); });
+      returned.then(function (v) { host.done(finish('result', v)); }, function (e) { host.done(finish('error', 'Promise rejected: ' + describe(e))); });
       return '';
     }
     return finish('result', returned);

@@ -98,10 +98,12 @@ export class FunctionIsolate {
       const done = new ivm.Callback((json: string) => {
         this.#asyncResult = json;
       });
-      const dispatch = bootstrap.applySync(undefined, [prelude.derefInto(), kvs, digest, done, this.#runtime, this.#limits.maxLogBytes], {
-        result: { reference: true },
-        timeout: 1000,
-      }) as ivm.Reference<(...args: unknown[]) => string>;
+      // The host object is built inside the isolate so that only these three callbacks cross over.
+      const dispatch = context.evalClosureSync(
+        'return $0($1, { kvs: $2, digest: $3, done: $4, maxLogBytes: $5 }, $6);',
+        [bootstrap.derefInto(), prelude.derefInto(), kvs, digest, done, this.#limits.maxLogBytes, this.#runtime],
+        { result: { reference: true }, timeout: 1000 },
+      ) as ivm.Reference<(...args: unknown[]) => string>;
       this.#runUserScript(isolate, context);
       this.#live = { isolate, dispatch };
     } catch (err) {

@@ -1,4 +1,4 @@
 function handler(event) {
   var keep = [];
-  while (true) keep.push(new Array(100000).fill(keep.length));
+  while (true) keep.push(new Array(1000000).fill(keep.length));
 }
