@@ -43,7 +43,7 @@ export class InvocationKvsReader {
     this.#binding = binding;
   }
 
-  read = (op: 'get' | 'exists' | 'meta', requestedId: string | null, key: string): string | boolean | undefined => {
+  read = (op: 'get' | 'exists' | 'meta', requestedId: string | null, key: string): string | undefined => {
     const snapshot = this.#snapshot(requestedId);
     switch (op) {
       case 'get': {
@@ -52,9 +52,10 @@ export class InvocationKvsReader {
         return value;
       }
       case 'exists': {
-        const hit = snapshot.has(key);
-        this.reads.push({ storeId: snapshot.id, op, key, version: snapshot.version, hit });
-        return hit;
+        // The value goes back too: the isolate keeps it, so a get() of the same key needs no second crossing.
+        const value = snapshot.get(key);
+        this.reads.push({ storeId: snapshot.id, op, key, version: snapshot.version, hit: value !== undefined });
+        return value;
       }
       case 'meta':
         this.reads.push({ storeId: snapshot.id, op, version: snapshot.version, hit: true });

@@ -27,6 +27,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
   var logs = [], logBytes = 0, logTruncated = false;
   var originChange = null, customLogData = null, edgeLocation = null;
   var frozenNow = 0, rngState = 1;
+  var kvsMemo = null, MISSING = {};
 
   // ---- console: only console.log exists; output capped like CloudFront's 10 KB ----
   function formatArg(v) {
@@ -64,8 +65,22 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
     var storeId = id === undefined ? null : id;
     function call(op, key) {
       if (op !== 'meta' && typeof key !== 'string') return Promise.reject(new TypeError(op + '(): the key must be a string'));
-      try { return Promise.resolve(host.kvs(op, storeId, op === 'meta' ? '' : key)); }
-      catch (e) { return Promise.reject(e instanceof Error ? e : new Error(String(e))); }
+      try {
+        if (op === 'meta') return Promise.resolve(host.kvs(op, storeId, ''));
+        // get and exists both fetch the value; the invocation's snapshot never changes, so a key read twice
+        // (exists, then get) crosses into the host once.
+        var slot = (storeId === null ? '' : storeId) + '\u0000' + key;
+        if (kvsMemo === null) kvsMemo = Object.create(null);
+        var value = kvsMemo[slot];
+        if (value === undefined) {
+          value = host.kvs(op, storeId, key);
+          kvsMemo[slot] = value === undefined ? MISSING : value;
+        }
+        if (value === MISSING) value = undefined;
+        return Promise.resolve(op === 'exists' ? value !== undefined : value);
+      } catch (e) {
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
     }
     return Object.freeze({
       get: function (key, options) {
@@ -176,7 +191,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
   }
   return function dispatch(eventJson, rawQuery, now, seed, edgeLocationJson) {
     logs = []; logBytes = 0; logTruncated = false;
-    originChange = null; customLogData = null;
+    originChange = null; customLogData = null; kvsMemo = null;
     edgeLocation = edgeLocationJson === null ? null : jsonParse(edgeLocationJson);
     frozenNow = now; rngState = seed | 0 || 1;
     if (handler === null) {
