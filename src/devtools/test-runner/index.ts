@@ -1,0 +1,48 @@
+/**
+ * The golden test runner behind `openfront test`: find case files, run every case through the production engine,
+ * report. Usable from code as well as from the CLI.
+ */
+import { discoverCaseFiles } from './discover.js';
+import { loadCaseFile, type TestCase } from './case.js';
+import { GoldenRunner, DEFAULT_MAX_UTILIZATION, type CaseResult, type RunOptions } from './run.js';
+import { summarize } from './reporters.js';
+
+export { discoverCaseFiles, isCaseFile } from './discover.js';
+export { loadCaseFile, parseCase, type TestCase, type CaseExpectation, type FunctionRef, type EventInput } from './case.js';
+export { GoldenRunner, compareResult, DEFAULT_MAX_UTILIZATION, type CaseResult, type CaseStatus, type RunOptions } from './run.js';
+export { findDifferences, parseIgnorePath, formatPath, type Difference } from './match.js';
+export { formatReport, summarize, REPORTERS, type ReporterName, type RunReport } from './reporters.js';
+
+/** The outcome of {@link runGoldenTests}. */
+export interface GoldenRun {
+  results: CaseResult[];
+  /** No case failed or errored. */
+  ok: boolean;
+  durationMs: number;
+  maxUtilization: number;
+}
+
+/**
+ * Runs every case found under `paths` (files or folders; see {@link discoverCaseFiles}). A case file that cannot
+ * be read is one `error` result, so one broken file does not hide the results of the others.
+ */
+export async function runGoldenTests(paths: readonly string[], options: RunOptions & { cwd?: string } = {}): Promise<GoldenRun> {
+  const started = performance.now();
+  const runner = new GoldenRunner(options);
+  const results: CaseResult[] = [];
+  try {
+    for (const file of discoverCaseFiles(paths, options.cwd)) {
+      let cases: TestCase[];
+      try {
+        cases = loadCaseFile(file);
+      } catch (err) {
+        results.push({ name: '(case file)', file, index: 0, status: 'error', message: (err as Error).message, differences: [], overUtilization: false, logs: [], durationMs: 0 });
+        continue;
+      }
+      for (const testCase of cases) results.push(await runner.run(testCase));
+    }
+  } finally {
+    await runner.close();
+  }
+  return { results, ok: summarize(results).ok, durationMs: performance.now() - started, maxUtilization: options.maxUtilization ?? DEFAULT_MAX_UTILIZATION };
+}
