@@ -38,6 +38,12 @@ export interface OpenFrontNode {
   live: LiveFunctions;
   /** Stores created and functions created/updated from the config at start. */
   seeded: { stores: string[]; functions: ConfigFunctionChange[] };
+  /**
+   * Replaces the edge with one serving `config` on the same host and port (an edge's config is fixed for its
+   * life). Closing the old edge cuts its open connections; `node.edge` is the new one afterwards. The caller makes
+   * the config's stores and functions exist first. If the new edge cannot start, the old config is served again.
+   */
+  restartEdge(config: EdgeConfig): Promise<EdgeServer>;
   close(): Promise<void>;
 }
 
@@ -52,23 +58,50 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
   try {
     const replicas = new ReplicaSet(db);
     cleanup.push(() => replicas.close());
-    const inUse = functionsUsedByConfig(options.config);
+    let inUse = functionsUsedByConfig(options.config);
     const registry = new FunctionRegistry(db, { isFunctionInUse: (name) => inUse.has(name) });
     const stores = await ensureConfigStores(options.config, db);
     const functions = await syncConfigFunctions(options.config, registry, db);
     const live = new LiveFunctions(registry, replicas, { limits: options.runtimeLimits });
     cleanup.push(() => live.close());
-    const edge = await startEdge({ config: options.config, functions: live, ...options.edge });
+    let edge = await startEdge({ config: options.config, functions: live, ...options.edge });
     cleanup.push(() => edge.close());
+    // The API outlives edge restarts, so it reaches the edge through this indirection.
+    const currentEdge = { invalidate: (distributionId: string, paths: string[]) => edge.invalidate(distributionId, paths) };
     const api = await startApiServer({
       db,
       host: options.api?.host,
       port: options.api?.port,
       auth: { insecureNoAuth: options.api?.insecureNoAuth ?? false },
-      routes: [functionRouteGroup(registry, replicas, { limits: options.runtimeLimits }), invalidationRouteGroup(edge)],
+      routes: [functionRouteGroup(registry, replicas, { limits: options.runtimeLimits }), invalidationRouteGroup(currentEdge)],
     });
     cleanup.push(() => api.close());
-    return { api, edge, db, registry, live, seeded: { stores, functions }, close: closeAll };
+    let edgeConfig = options.config;
+    const restartEdge = async (config: EdgeConfig): Promise<EdgeServer> => {
+      const place = { host: options.edge?.host ?? edgeConfig.server.host, port: edge.port };
+      await edge.close();
+      try {
+        edge = await startEdge({ ...options.edge, ...place, config, functions: live });
+      } catch (err) {
+        edge = await startEdge({ ...options.edge, ...place, config: edgeConfig, functions: live });
+        throw err;
+      }
+      edgeConfig = config;
+      inUse = functionsUsedByConfig(config);
+      return edge;
+    };
+    return {
+      api,
+      get edge() {
+        return edge;
+      },
+      db,
+      registry,
+      live,
+      seeded: { stores, functions },
+      restartEdge,
+      close: closeAll,
+    };
   } catch (err) {
     await closeAll();
     throw err;
