@@ -4,6 +4,8 @@
  */
 const benches: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   engine: () => import('./engine.js'),
+  kvs: () => import('./kvs.js'),
+  edge: () => import('./edge.js'),
 };
 
 const wanted = process.argv.slice(2);

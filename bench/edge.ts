@@ -1,0 +1,203 @@
+/**
+ * Edge benchmark (issue 4): requests per second and latency of an HTTP edge making the bench's decision (10,000-key
+ * tenant + redirect table, ~30% answered with a 301, the rest proxied to the origin with `x-tenant` added), for
+ *   (1) the baseline: a plain node:http + undici proxy deciding in plain JS (bench/edge-baseline/node-proxy.ts),
+ *   (2) nginx + njs deciding the same way, when installed (bench/edge-baseline/nginx.conf, decision.js), and nginx
+ *       deciding with `map` blocks and no JavaScript (decision-map.conf), as the reference for nginx itself,
+ *   (3) OpenFront's edge running the function from a real store, caching disabled, and (4) with caching.
+ * Every server, the origin and the load generator (autocannon) run in separate processes on 127.0.0.1; each target
+ * gets the same connections, warmup and duration. Then the edge's RSS under a cacheable many-URL workload with a
+ * 100 MB cache budget, beside the baseline proxy's RSS under the same load.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expectedDecision, writeEdgeWorkload, type EdgeWorkload } from './helpers/edge-workload.js';
+import { ASSET_BYTES, runLoad, statusShare, type LoadResult, type LoadSpec } from './helpers/load.js';
+import { findNginx, njsMissing, startNginx, type NginxDecision } from './helpers/nginx.js';
+import { benchEntry, startChild, type BenchChild, type ChildMessage } from './helpers/processes.js';
+import { fmt, printTable, type BenchRow } from './stats.js';
+
+const CONNECTIONS = 50;
+const WARMUP_SECONDS = 1;
+const DURATION_SECONDS = 5;
+const MEMORY_SECONDS = 10;
+const ROUNDS = 2;
+const CACHE_BUDGET_BYTES = 100 * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+interface Target {
+  port: number;
+  stop(): Promise<void>;
+}
+
+interface Measured {
+  name: string;
+  result: LoadResult;
+}
+
+function get(port: number, path: string, host: string): Promise<{ status: number; location?: string; tenant?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        const tenant = res.headers['x-origin-saw-tenant'];
+        resolve({ status: res.statusCode ?? 0, location: res.headers.location, tenant: typeof tenant === 'string' ? tenant : undefined });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Fails the bench when a target does not make the bench's decision: the numbers would compare different work. */
+async function checkDecisions(name: string, port: number, work: EdgeWorkload): Promise<void> {
+  for (const { path, headers } of work.requests.slice(0, 20)) {
+    const expected = expectedDecision(work.items, headers.host, path);
+    const got = await get(port, path, headers.host);
+    const ok = expected.location !== undefined ? got.status === 301 && got.location === expected.location : got.status === 200 && got.tenant === expected.tenant;
+    if (!ok) throw new Error(`${name} answered ${headers.host}${path} with ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
+  }
+}
+
+async function measure(name: string, start: () => Promise<Target>, work: EdgeWorkload): Promise<Measured> {
+  const target = await start();
+  try {
+    await checkDecisions(name, target.port, work);
+    const spec: LoadSpec = { url: `http://127.0.0.1:${target.port}`, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, durationSeconds: DURATION_SECONDS, requestsFile: work.requestsFile };
+    const result = await runLoad(spec);
+    console.log(`  ${name}: ${fmt(result.rps, 0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, 301s ${fmt(statusShare(result, 301) * 100, 0)}%, errors ${result.errors + result.timeouts}`);
+    return { name, result };
+  } finally {
+    await target.stop();
+  }
+}
+
+interface MemoryReport extends ChildMessage {
+  rss: number;
+  rssPeak: number;
+  heapUsed: number;
+  arrayBuffers: number;
+}
+
+interface MemoryResult {
+  rssBefore: number;
+  rssPeak: number;
+  /** After the load, once a full GC ran: live memory only. */
+  settled: MemoryReport;
+  load: LoadResult;
+}
+
+/** Peak RSS of a Node target (started with --expose-gc) while it serves the many-URL cacheable workload. */
+async function measureMemory(child: BenchChild): Promise<MemoryResult> {
+  try {
+    const before = await child.ask<MemoryReport>({ type: 'memory', gc: true }, 'memory');
+    child.process.send({ type: 'reset-peak' });
+    const load = await runLoad({ url: `http://127.0.0.1:${child.port}`, connections: CONNECTIONS, warmupSeconds: 0, durationSeconds: MEMORY_SECONDS, distinctAssets: { hosts: 5_000 } });
+    const peak = await child.ask<MemoryReport>({ type: 'memory' }, 'memory');
+    const settled = await child.ask<MemoryReport>({ type: 'memory', gc: true }, 'memory');
+    return { rssBefore: before.rss, rssPeak: peak.rssPeak, settled, load };
+  } finally {
+    await child.stop();
+  }
+}
+
+/**
+ * Measures every target ROUNDS times, alternating the order (forward, then backward) so slow phases of a shared
+ * machine hit all targets alike, and keeps each target's best run: interference only ever slows a run down.
+ */
+async function measureRounds(targets: Array<{ name: string; start: () => Promise<Target> }>, work: EdgeWorkload): Promise<Map<string, Measured>> {
+  const best = new Map<string, Measured>();
+  for (let round = 0; round < ROUNDS; round++) {
+    console.log(`  round ${round + 1} of ${ROUNDS}`);
+    for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
+      const measured = await measure(target.name, target.start, work);
+      const previous = best.get(target.name);
+      if (previous === undefined || measured.result.rps > previous.result.rps) best.set(target.name, measured);
+    }
+  }
+  return best;
+}
+
+function ratio(a: number, b: number): string {
+  return `${fmt(a / b, 2)}x`;
+}
+
+export async function main(): Promise<void> {
+  const [load1] = loadavg();
+  console.log(`\nEdge bench: ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warmup + ${DURATION_SECONDS} s per target, best of ${ROUNDS} rounds; load average before start ${fmt(load1 ?? 0, 2)}`);
+  const dir = mkdtempSync(join(tmpdir(), 'openfront-bench-'));
+  const work = writeEdgeWorkload(dir);
+  const origin = await startChild(benchEntry('./origin-server.js'));
+  const originUrl = `http://127.0.0.1:${origin.port}`;
+  const nodeProxy = (execArgv: string[] = []) => startChild(benchEntry('../edge-baseline/node-proxy.js'), ['--origin', originUrl, '--table', work.tableFile], { execArgv });
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every OpenFront edge process there (open it in Chrome DevTools).
+  const profileDir = process.env.BENCH_CPU_PROF;
+  const openFront = (cache: 'on' | 'off', execArgv: string[] = []) => () =>
+    startChild(benchEntry('./openfront-edge.js'), ['--origin', originUrl, '--table', work.tableFile, '--cache', cache, '--cache-bytes', String(CACHE_BUDGET_BYTES)], {
+      execArgv: [...execArgv, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+    });
+  const nginxInstall = findNginx();
+  const nginxTarget = (decision: NginxDecision) => () => {
+    if (!nginxInstall.found) throw new Error(nginxInstall.reason);
+    return startNginx(nginxInstall, { decision, originPort: origin.port, table: Object.fromEntries(work.items) });
+  };
+  const njsReason = njsMissing(nginxInstall);
+  if (njsReason !== undefined) console.log(`  nginx + njs: skipped — ${njsReason}`);
+  const names = {
+    baseline: 'plain node:http + undici proxy',
+    njs: 'nginx + njs (1 worker)',
+    map: 'nginx map blocks, no njs (1 worker)',
+    uncached: 'OpenFront edge, CachingDisabled',
+    cached: 'OpenFront edge, cached per tenant',
+  };
+  const targets: Array<{ name: string; start: () => Promise<Target> }> = [
+    { name: names.baseline, start: () => nodeProxy() },
+    ...(njsReason === undefined ? [{ name: names.njs, start: nginxTarget('njs') }] : []),
+    ...(nginxInstall.found ? [{ name: names.map, start: nginxTarget('map') }] : []),
+    { name: names.uncached, start: openFront('off') },
+    { name: names.cached, start: openFront('on') },
+  ];
+  try {
+    const best = await measureRounds(targets, work);
+    const baseline = best.get(names.baseline)!;
+    const nginx = best.get(names.njs);
+    const nginxMap = best.get(names.map);
+    const uncached = best.get(names.uncached)!;
+    const cached = best.get(names.cached)!;
+
+    const rows: BenchRow[] = [];
+    const compare = (label: string, ours: Measured, base: Measured, target?: number) => {
+      const r = ours.result.rps / base.result.rps;
+      rows.push({ name: `${label}: req/s`, value: fmt(ours.result.rps, 0), baseline: fmt(base.result.rps, 0), ratio: `${fmt(r, 2)}x`, ...(target === undefined ? {} : { target: `≥ ${target}x`, ok: r >= target }) });
+      rows.push({ name: `${label}: p50 latency (ms)`, value: String(ours.result.p50Ms), baseline: String(base.result.p50Ms), ratio: ratio(ours.result.p50Ms, base.result.p50Ms) });
+      rows.push({ name: `${label}: p99 latency (ms)`, value: String(ours.result.p99Ms), baseline: String(base.result.p99Ms), ratio: ratio(ours.result.p99Ms, base.result.p99Ms) });
+    };
+    compare('no cache vs node proxy', uncached, baseline, 0.85);
+    if (nginx !== undefined) compare('no cache vs nginx+njs', uncached, nginx);
+    if (nginxMap !== undefined) compare('no cache vs nginx map', uncached, nginxMap);
+    compare('cached vs node proxy', cached, baseline);
+    for (const m of [baseline, ...(nginx ? [nginx] : []), ...(nginxMap ? [nginxMap] : []), uncached, cached]) {
+      rows.push({ name: `301 share / errors: ${m.name}`, value: `${fmt(statusShare(m.result, 301) * 100, 0)}% / ${m.result.errors + m.result.timeouts}` });
+    }
+    printTable(`Edge: decision workload, 10,000-key table, ~30% redirects (baseline: plain Node proxy${nginxInstall.found ? '; and nginx' : ''})`, rows);
+
+    console.log(`\n  memory: ${MEMORY_SECONDS} s of distinct ${ASSET_BYTES / 1024} KiB URLs, cache budget ${CACHE_BUDGET_BYTES / MiB} MiB`);
+    const baseMemory = await measureMemory(await nodeProxy(['--expose-gc']));
+    const ourMemory = await measureMemory(await openFront('on', ['--expose-gc'])());
+    const requestedMiB = ((ourMemory.load.statusCounts['200'] ?? 0) * ASSET_BYTES) / MiB;
+    const mib = (bytes: number) => fmt(bytes / MiB, 0);
+    printTable(`Edge memory under a cacheable many-URL load, ${CACHE_BUDGET_BYTES / MiB} MiB cache budget (baseline: plain Node proxy, no cache)`, [
+      { name: 'idle RSS before the load (MiB)', value: mib(ourMemory.rssBefore), baseline: mib(baseMemory.rssBefore) },
+      { name: 'peak RSS under load (MiB)', value: mib(ourMemory.rssPeak), baseline: mib(baseMemory.rssPeak), ratio: ratio(ourMemory.rssPeak, baseMemory.rssPeak) },
+      { name: 'peak RSS − idle RSS (MiB)', value: mib(ourMemory.rssPeak - ourMemory.rssBefore), baseline: mib(baseMemory.rssPeak - baseMemory.rssBefore), target: `budget ${CACHE_BUDGET_BYTES / MiB} + proxy's growth` },
+      { name: 'after load + full GC: RSS / heap / buffers (MiB)', value: `${mib(ourMemory.settled.rss)} / ${mib(ourMemory.settled.heapUsed)} / ${mib(ourMemory.settled.arrayBuffers)}`, baseline: `${mib(baseMemory.settled.rss)} / ${mib(baseMemory.settled.heapUsed)} / ${mib(baseMemory.settled.arrayBuffers)}` },
+      { name: 'distinct bytes fetched from the origin (MiB)', value: fmt(requestedMiB, 0), target: `> ${CACHE_BUDGET_BYTES / MiB}`, ok: requestedMiB > CACHE_BUDGET_BYTES / MiB },
+      { name: 'req/s during the memory run', value: fmt(ourMemory.load.rps, 0), baseline: fmt(baseMemory.load.rps, 0), ratio: ratio(ourMemory.load.rps, baseMemory.load.rps) },
+    ]);
+  } finally {
+    await origin.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Load runs with autocannon in a child process of its own, so that the load generator never shares a thread with
+ * the server under test (`load-generator.ts` is the child).
+ */
+import { benchEntry, startChild, type ChildMessage } from './processes.js';
+
+/** Size of an origin's `/asset/…` body: a few thousand distinct URLs exceed a 100 MB cache budget. */
+export const ASSET_BYTES = 16 * 1024;
+
+export interface LoadSpec {
+  url: string;
+  connections: number;
+  /** Untimed run before the measured one (connections opened, JIT warm, pools filled). */
+  warmupSeconds: number;
+  durationSeconds: number;
+  /** JSON file of `{ method, path, headers }` requests, cycled through in order by every connection. */
+  requestsFile?: string;
+  /** Instead: every request a new URL `/asset/<n>` on host `site<n mod hosts>.example.com` (cache-memory workload). */
+  distinctAssets?: { hosts: number };
+}
+
+export interface LoadResult {
+  /** Mean requests per second over the measured run. */
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  total: number;
+  errors: number;
+  timeouts: number;
+  /** Responses per HTTP status code. */
+  statusCounts: Record<string, number>;
+}
+
+/** Runs one warmup plus one measured autocannon run against `spec.url` from a fresh child process. */
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const generator = await startChild(benchEntry('./load-generator.js'));
+  try {
+    const timeoutMs = (spec.warmupSeconds + spec.durationSeconds + 30) * 1000;
+    const reply = await generator.ask<ChildMessage & { result?: LoadResult; error?: string }>({ type: 'run', spec }, 'result', timeoutMs);
+    if (reply.result === undefined) throw new Error(`load generator failed: ${reply.error}`);
+    return reply.result;
+  } finally {
+    await generator.stop();
+  }
+}
+
+/** Share of `result`'s responses that had `status` (0–1). */
+export function statusShare(result: LoadResult, status: number): number {
+  const total = Object.values(result.statusCounts).reduce((s, n) => s + n, 0);
+  return total === 0 ? 0 : (result.statusCounts[String(status)] ?? 0) / total;
+}

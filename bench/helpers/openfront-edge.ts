@@ -1,0 +1,63 @@
+/**
+ * Bench child: OpenFront's real edge (`startEdge`, config from `parseConfig`, `ConfigFunctionSource`) with the
+ * bench's viewer-request function reading a real store: a temp KvsDatabase seeded with the 10,000-key table through
+ * `ensureConfigStores`, read through the in-process replicas (`replicaStoreResolver`).
+ *
+ *   node dist/bench/helpers/openfront-edge.js --origin URL --table table.json --cache off|on --cache-bytes N
+ *
+ * `--cache off` puts CachingDisabled on the behavior (every request runs the function and goes to the origin);
+ * `--cache on` caches origin answers per tenant (`x-tenant` in the cache key); the function runs either way.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../src/config/index.js';
+import { ensureConfigStores, replicaStoreResolver } from '../../src/config/stores.js';
+import { ConfigFunctionSource, startEdge } from '../../src/edge/index.js';
+import { KvsDatabase } from '../../src/kvs/database.js';
+import { ReplicaSet } from '../../src/kvs/replica.js';
+import { ASYNC_FUNCTION } from '../engine.js';
+import { childArgs, requiredArg, serveInChild } from './child-runtime.js';
+
+const args = childArgs();
+const cached = requiredArg(args, 'cache') === 'on';
+const cacheBytes = Number(args.get('cache-bytes') ?? 100 * 1024 * 1024);
+
+await serveInChild(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'openfront-bench-edge-'));
+  const table = JSON.parse(readFileSync(requiredArg(args, 'table'), 'utf8')) as Record<string, string>;
+  writeFileSync(join(dir, 'tenants.json'), JSON.stringify({ data: Object.entries(table).map(([key, value]) => ({ key, value })) }));
+  writeFileSync(join(dir, 'decide.js'), ASYNC_FUNCTION);
+  const config = parseConfig(
+    {
+      server: { nodeId: 'bench', cacheBytes },
+      stores: [{ name: 'tenants', seed: 'tenants.json' }],
+      functions: [{ name: 'decide', code: 'decide.js', store: 'tenants' }],
+      cachePolicies: [{ name: 'PerTenant', minTtl: 0, defaultTtl: 60, maxTtl: 3600, headers: { behavior: 'whitelist', names: ['x-tenant'] } }],
+      distributions: [
+        {
+          id: 'EBENCH',
+          hostnames: ['*'],
+          origins: [{ id: 'origin', url: requiredArg(args, 'origin'), maxConnections: 128 }],
+          defaultBehavior: { origin: 'origin', cachePolicy: cached ? 'PerTenant' : 'CachingDisabled', functionAssociations: { 'viewer-request': 'decide' } },
+        },
+      ],
+    },
+    dir,
+  );
+  const db = KvsDatabase.open(join(dir, 'openfront.db'));
+  await ensureConfigStores(config, db);
+  const replicas = new ReplicaSet(db);
+  const functions = await ConfigFunctionSource.create(config, { stores: replicaStoreResolver(db, replicas) });
+  const edge = await startEdge({ config, functions, host: '127.0.0.1', port: 0 });
+  return {
+    port: edge.port,
+    close: async () => {
+      await edge.close();
+      functions.close();
+      replicas.close();
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
