@@ -6,10 +6,12 @@
 import '@aws-sdk/signature-v4a';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { CloudFrontClient, DescribeFunctionCommand, PublishFunctionCommand, UpdateFunctionCommand } from '@aws-sdk/client-cloudfront';
 import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { DEMO_CONFIG } from '../../src/cli/commands/start.js';
@@ -33,6 +35,14 @@ function get(base: string, path: string, headers: Record<string, string> = {}): 
     });
     req.on('error', reject);
     req.end();
+  });
+}
+
+function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { env, encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
   });
 }
 
@@ -144,6 +154,21 @@ describe('an OpenFront node serving the demo', () => {
     assert.ok((JSON.parse(response.body) as { invalidated: number }).invalidated >= 1);
     assert.match(String((await get(node.edge.url, '/en/')).headers['x-cache']), /^Miss/);
     assert.ok(node.db.listAudit({}).some((r) => r.operation === 'CreateInvalidation' && r.accessKeyId === key.accessKeyId));
+  });
+
+  it('openfront invalidate drops cached objects through the signed API', async () => {
+    await get(node.edge.url, '/de/');
+    assert.match(String((await get(node.edge.url, '/de/')).headers['x-cache']), /^Hit/);
+    const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+    const env = { ...process.env, OPENFRONT_ENDPOINT: node.api.url, OPENFRONT_ACCESS_KEY_ID: key.accessKeyId, OPENFRONT_SECRET_ACCESS_KEY: key.secretAccessKey };
+    // The API lives in this process: the CLI must run asynchronously or it would wait on a blocked event loop.
+    const ok = await runCli(cli, ['invalidate', 'EDEMO0000000001', '/de/*'], env);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /Invalidated [1-9]\d* cached object/);
+    assert.match(String((await get(node.edge.url, '/de/')).headers['x-cache']), /^Miss/);
+    const unknown = await runCli(cli, ['invalidate', 'ENOSUCHDIST', '/x'], env);
+    assert.notEqual(unknown.status, 0);
+    assert.match(unknown.stderr, /ENOSUCHDIST/);
   });
 
   it('keeps data and versions across a restart on the same data directory', async () => {
