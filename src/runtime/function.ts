@@ -97,6 +97,7 @@ class SandboxedFunction implements CloudFrontFunction {
         now: options.now ?? Date.now(),
         seed: nextSeed(),
         edgeLocationJson: isViewerRequest && options.edgeLocation ? JSON.stringify(options.edgeLocation) : null,
+        kvsToken: reader.token,
         kvs: reader.read,
       });
     } catch (err) {
@@ -109,7 +110,7 @@ class SandboxedFunction implements CloudFrontFunction {
       logs: outcome.logs,
       elapsedMicros,
       computeUtilization: Math.min(100, Math.round((elapsedMicros / this.#limits.cpuBudgetMicros) * 100)),
-      kvsReads: reader.reads,
+      kvsReads: outcome.kind === 'killed' ? [] : reader.describe(outcome.reads),
     };
     if (outcome.kind === 'killed') {
       const code = EXECUTION_CODES[outcome.reason];

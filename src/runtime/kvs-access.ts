@@ -1,9 +1,11 @@
 /**
  * How `cf.kvs()` reads reach a store: the caller's `kvs` option is turned into a binding (store id → snapshot
- * source), and each invocation gets a reader that takes ONE snapshot per store on first use, so every read of an
- * invocation sees the same store version. Every read is recorded for the decision trace.
+ * source), and each invocation gets a reader that holds ONE snapshot per store, so every read of an invocation
+ * sees the same store version. The function's own store is snapshotted when the invocation starts, and the
+ * snapshot's identity becomes a token that lets the isolate keep values between invocations while it is unchanged.
  */
 import { MapSnapshot, type KvsSnapshot, type KvsSnapshotSource } from '../kvs/snapshot.js';
+import type { RawRead } from './sandbox/function-isolate.js';
 import type { KvsBinding, KvsInput, KvsRead } from './types.js';
 
 const EMPTY_BINDING: KvsBinding = { stores: new Map() };
@@ -33,35 +35,54 @@ export function toKvsBinding(input: KvsInput | undefined): KvsBinding {
   return { defaultStoreId: snapshot.id, stores: new Map([[snapshot.id, { snapshot: () => snapshot }]]) };
 }
 
+/** Snapshots are immutable; one token per snapshot object (a replica hands out one object per version). */
+const tokens = new WeakMap<KvsSnapshot, number>();
+let lastToken = 0;
+
+function tokenOf(snapshot: KvsSnapshot): number {
+  let token = tokens.get(snapshot);
+  if (token === undefined) {
+    token = ++lastToken;
+    tokens.set(snapshot, token);
+  }
+  return token;
+}
+
 /** Per-invocation reader; `read` has the shape of the sandbox's KVS host callback. */
 export class InvocationKvsReader {
-  readonly reads: KvsRead[] = [];
+  /** Token of the function's own store snapshot (0 when no store is associated). */
+  readonly token: number;
   readonly #binding: KvsBinding;
   readonly #snapshots = new Map<string, KvsSnapshot>();
 
   constructor(binding: KvsBinding) {
     this.#binding = binding;
+    const id = binding.defaultStoreId;
+    const source = id === undefined ? undefined : binding.stores.get(id);
+    if (id !== undefined && source !== undefined) {
+      const snapshot = source.snapshot();
+      this.#snapshots.set(id, snapshot);
+      this.token = tokenOf(snapshot);
+    } else {
+      this.token = 0;
+    }
   }
 
   read = (op: 'get' | 'exists' | 'meta', requestedId: string | null, key: string): string | undefined => {
     const snapshot = this.#snapshot(requestedId);
-    switch (op) {
-      case 'get': {
-        const value = snapshot.get(key);
-        this.reads.push({ storeId: snapshot.id, op, key, version: snapshot.version, hit: value !== undefined });
-        return value;
-      }
-      case 'exists': {
-        // The value goes back too: the isolate keeps it, so a get() of the same key needs no second crossing.
-        const value = snapshot.get(key);
-        this.reads.push({ storeId: snapshot.id, op, key, version: snapshot.version, hit: value !== undefined });
-        return value;
-      }
-      case 'meta':
-        this.reads.push({ storeId: snapshot.id, op, version: snapshot.version, hit: true });
-        return JSON.stringify(snapshot.meta());
-    }
+    return op === 'meta' ? JSON.stringify(snapshot.meta()) : snapshot.get(key);
   };
+
+  /** The reads the isolate logged, with the store and version each one saw, for the decision trace. */
+  describe(raw: RawRead[] | undefined): KvsRead[] {
+    if (raw === undefined) return [];
+    return raw.map(([op, storeId, key, hit]) => {
+      const snapshot = this.#snapshot(storeId);
+      const read: KvsRead = { storeId: snapshot.id, op, version: snapshot.version, hit };
+      if (key !== null) read.key = key;
+      return read;
+    });
+  }
 
   #snapshot(requestedId: string | null): KvsSnapshot {
     const id = requestedId ?? this.#binding.defaultStoreId;

@@ -157,3 +157,26 @@ test('the package front door exports the runner (import from "openfront")', asyn
   assert.equal((await fn.run(event())).response?.statusCode, 204);
   fn.dispose();
 });
+
+test('values kept in the isolate between invocations never outlive their snapshot, and the cache stays bounded', async () => {
+  const fn = await loadFunction(`import cf from 'cloudfront';
+async function handler(event) {
+  const kvs = cf.kvs();
+  if (event.request.uri === '/many') {
+    for (let i = 0; i < 5000; i++) await kvs.exists('k' + i);
+  }
+  event.request.headers['x-v'] = { value: await kvs.get('k0') };
+  return event.request;
+}`);
+  let snapshot = new MapSnapshot({ k0: 'one' }, { id: 's', version: 1 });
+  const source = { snapshot: () => snapshot };
+  const binding = { defaultStoreId: 's', stores: new Map([['s', source]]) };
+  assert.equal((await fn.run(event('/'), { kvs: binding })).request?.headers['x-v']?.value, 'one');
+  snapshot = new MapSnapshot({ k0: 'two' }, { id: 's', version: 2 });
+  assert.equal((await fn.run(event('/'), { kvs: binding })).request?.headers['x-v']?.value, 'two', 'a new snapshot is read afresh');
+  const many = await fn.run(event('/many'), { kvs: binding, now: 0 });
+  assert.equal(many.kind, 'request', many.error?.message);
+  assert.equal(many.kvsReads.length, 5001, 'every read is traced, cached or not');
+  assert.equal((await fn.run(event('/'), { kvs: binding })).request?.headers['x-v']?.value, 'two');
+  fn.dispose();
+});

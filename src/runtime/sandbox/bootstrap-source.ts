@@ -27,7 +27,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
   var logs = [], logBytes = 0, logTruncated = false;
   var originChange = null, customLogData = null, edgeLocation = null;
   var frozenNow = 0, rngState = 1;
-  var kvsMemo = null, MISSING = {};
+  var reads = [], foreignSlots = false, MISSING = {};
 
   // ---- console: only console.log exists; output capped like CloudFront's 10 KB ----
   function formatArg(v) {
@@ -60,23 +60,43 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
     if (value === null || typeof value !== 'object') throw new TypeError(what + ' must be an object');
     return jsonParse(jsonStringify(value));
   }
+  /**
+   * KVS values read through the host are kept here. A snapshot never changes, so a value stays right for as long
+   * as the host hands out the same snapshot (the same token): reads of hot keys then never leave the isolate.
+   * Only the function's own store is cached across invocations; other stores only within one invocation. The
+   * cache is bounded and simply starts over when full.
+   */
+  var cache = Object.create(null), cacheEntries = 0, cacheChars = 0, cacheToken = 0;
+  var MAX_CACHE_ENTRIES = 4096, MAX_CACHE_CHARS = 1048576;
+  function resetCache(token) {
+    cache = Object.create(null); cacheEntries = 0; cacheChars = 0; cacheToken = token;
+  }
+  function readValue(op, storeId, key) {
+    var slot = storeId === null ? key : storeId + '\u0000' + key;
+    var value = cache[slot];
+    if (value === undefined) {
+      value = host.kvs(op, storeId, key);
+      if (cacheEntries >= MAX_CACHE_ENTRIES || cacheChars >= MAX_CACHE_CHARS) resetCache(cacheToken);
+      cache[slot] = value === undefined ? MISSING : value;
+      cacheEntries++;
+      cacheChars += slot.length + (value === undefined ? 0 : value.length);
+      if (storeId !== null) foreignSlots = true;
+    }
+    return value === MISSING ? undefined : value;
+  }
   function kvsHandle(id) {
     if (id !== undefined && typeof id !== 'string') throw new TypeError('kvs(): the store id must be a string');
     var storeId = id === undefined ? null : id;
     function call(op, key) {
       if (op !== 'meta' && typeof key !== 'string') return Promise.reject(new TypeError(op + '(): the key must be a string'));
       try {
-        if (op === 'meta') return Promise.resolve(host.kvs(op, storeId, ''));
-        // get and exists both fetch the value; the invocation's snapshot never changes, so a key read twice
-        // (exists, then get) crosses into the host once.
-        var slot = (storeId === null ? '' : storeId) + '\u0000' + key;
-        if (kvsMemo === null) kvsMemo = Object.create(null);
-        var value = kvsMemo[slot];
-        if (value === undefined) {
-          value = host.kvs(op, storeId, key);
-          kvsMemo[slot] = value === undefined ? MISSING : value;
+        if (op === 'meta') {
+          var meta = host.kvs(op, storeId, '');
+          reads.push([op, storeId, null, true]);
+          return Promise.resolve(meta);
         }
-        if (value === MISSING) value = undefined;
+        var value = readValue(op, storeId, key);
+        reads.push([op, storeId, key, value !== undefined]);
         return Promise.resolve(op === 'exists' ? value !== undefined : value);
       } catch (e) {
         return Promise.reject(e instanceof Error ? e : new Error(String(e)));
@@ -171,6 +191,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
     else out.message = value;
     if (originChange) out.originChange = originChange;
     if (customLogData !== null) out.customLogData = customLogData;
+    if (reads.length > 0) out.reads = reads;
     try {
       return jsonStringify(out);
     } catch (e) {
@@ -189,9 +210,11 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
     }
     try { return 'Uncaught ' + jsonStringify(err); } catch (e) { return 'Uncaught ' + String(err); }
   }
-  return function dispatch(eventJson, rawQuery, now, seed, edgeLocationJson) {
+  return function dispatch(eventJson, rawQuery, now, seed, edgeLocationJson, kvsToken) {
     logs = []; logBytes = 0; logTruncated = false;
-    originChange = null; customLogData = null; kvsMemo = null;
+    originChange = null; customLogData = null; reads = [];
+    // Another snapshot of the function's store (or values of other stores from the last invocation): start over.
+    if (kvsToken !== cacheToken || foreignSlots) { resetCache(kvsToken); foreignSlots = false; }
     edgeLocation = edgeLocationJson === null ? null : jsonParse(edgeLocationJson);
     frozenNow = now; rngState = seed | 0 || 1;
     if (handler === null) {

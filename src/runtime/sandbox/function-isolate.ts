@@ -17,11 +17,15 @@ import { BOOTSTRAP_SOURCE } from './bootstrap-source.js';
 export const USER_SCRIPT_FILENAME = 'function.js';
 
 /** Answers `cf.kvs()` reads for the invocation in progress. Throwing rejects the function's promise. */
-export type KvsCallback = (op: 'get' | 'exists' | 'meta', storeId: string | null, key: string) => string | boolean | undefined;
+export type KvsCallback = (op: 'get' | 'exists' | 'meta', storeId: string | null, key: string) => string | undefined;
 
 /** What one invocation produced, before validation. */
+/** One KVS read as the isolate logged it: [op, store id (null: the function's own store), key, hit]. */
+export type RawRead = ['get' | 'exists' | 'meta', string | null, string | null, boolean];
+
 interface RawExtras {
   logs: string[];
+  reads?: RawRead[];
   originChange?: Record<string, unknown>;
   customLogData?: string;
 }
@@ -37,6 +41,11 @@ interface DispatchInput {
   now: number;
   seed: number;
   edgeLocationJson: string | null;
+  /**
+   * Identifies the snapshot of the function's own store for this invocation (0: none). Values the isolate cached
+   * under the same token are still right; a new token makes it start over.
+   */
+  kvsToken: number;
   kvs: KvsCallback;
 }
 
@@ -140,7 +149,7 @@ export class FunctionIsolate {
     try {
       json = live.dispatch.applySync(
         undefined,
-        [input.eventJson, input.rawQueryString, input.now, input.seed, input.edgeLocationJson],
+        [input.eventJson, input.rawQueryString, input.now, input.seed, input.edgeLocationJson, input.kvsToken],
         { timeout: timeoutMs(this.#limits) },
       );
     } catch (err) {
