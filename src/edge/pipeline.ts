@@ -6,7 +6,6 @@
  *
  * Written as straight-line code over plain arrays: this runs for every request.
  */
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { BehaviorConfig } from '../config/types.js';
@@ -18,6 +17,7 @@ import { responseTtlSeconds } from './cache/freshness.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { Distribution, DistributionRouter } from './distribution.js';
 import { EDGE_ERRORS, errorPage, type EdgeError } from './errors-page.js';
+import { nextRequestId } from './request-id.js';
 import type { FunctionSource } from './function-source.js';
 import type { OriginFetcher, OriginOutcome } from './origins/fetch.js';
 import { OriginDirectory, UnknownOriginError } from './origins/plan.js';
@@ -63,7 +63,7 @@ export class EdgePipeline {
 
   /** Handles one request. Never rejects: any failure becomes an error response. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = randomBytes(30).toString('base64url');
+    const requestId = nextRequestId();
     const trace: EdgeTrace | undefined = edgeRequestChannel.hasSubscribers
       ? {
           requestId,

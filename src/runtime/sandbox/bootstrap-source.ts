@@ -4,16 +4,17 @@
  * does not offer (eval, the Function constructor, Proxy, WebAssembly…), and returns the dispatcher the host calls
  * once per invocation.
  *
- * Host capabilities arrive in `host` ({kvs, digest, done, maxLogBytes}), which stays in this closure: user code can
+ * Host capabilities arrive in `host` ({kvs, digest, maxLogBytes}), which stays in this closure: user code can
  * never reach it. The fields are read at call time, so this code can run while a V8 startup snapshot is built
  * and the callbacks be filled in afterwards (see function-isolate.ts). Every host callback copies
  * strings/primitives in and out; no host object ever enters the isolate.
  *
- * Dispatcher protocol (one applySync per invocation):
- *   dispatch(eventJson, rawQueryString | null, now, seed, edgeLocationJson | null) → resultJson | ''
- * A synchronous handler's result is returned directly. An async handler's result is delivered through
- * `host.done(resultJson)` from a promise reaction; V8 runs those reactions in the microtask checkpoint at the end of
- * the same applySync, inside the same timeout, so the host has the result when applySync returns.
+ * Dispatcher protocol (one applySync per invocation, result copied out):
+ *   dispatch(eventJson, rawQueryString | null, now, seed, edgeLocationJson | null, kvsToken) → resultJson | [resultJson]
+ * A synchronous handler's result is returned directly. An async handler's result is written into a one-element
+ * holder by a promise reaction; V8 runs those reactions in the microtask checkpoint at the end of the same
+ * applySync, inside the same timeout, and isolated-vm copies the holder after that checkpoint. A holder still
+ * holding '' means the promise never settled.
  */
 export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
   'use strict';
@@ -231,8 +232,11 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
     }
     if (returned !== null && typeof returned === 'object' && typeof returned.then === 'function') {
       if (!is2) return finish('error', 'TypeError: handler returned a Promise; async handlers need cloudfront-js-2.0');
-      returned.then(function (v) { host.done(finish('result', v)); }, function (e) { host.done(finish('error', 'Promise rejected: ' + describe(e))); });
-      return '';
+      // isolated-vm copies the return value after V8's microtask checkpoint, so a settled promise has already
+      // filled the holder by the time the host reads it: no callback crossing for async handlers.
+      var holder = [''];
+      returned.then(function (v) { holder[0] = finish('result', v); }, function (e) { holder[0] = finish('error', 'Promise rejected: ' + describe(e)); });
+      return holder;
     }
     return finish('result', returned);
   };

@@ -51,7 +51,7 @@ interface DispatchInput {
 
 interface LiveIsolate {
   isolate: ivm.Isolate;
-  dispatch: ivm.Reference<(...args: unknown[]) => string>;
+  dispatch: ivm.Reference<(...args: unknown[]) => string | [string]>;
 }
 
 /** Compiled prelude/bootstrap code cache, shared by every isolate so a cold load skips re-parsing them. */
@@ -76,7 +76,6 @@ export class FunctionIsolate {
   readonly #limits: RuntimeLimits;
   #live: LiveIsolate | undefined;
   #current: DispatchInput | undefined;
-  #asyncResult: string | undefined;
 
   constructor(script: string, runtime: RuntimeVersion, limits: RuntimeLimits) {
     this.#script = script;
@@ -104,15 +103,12 @@ export class FunctionIsolate {
         }
       });
       const digest = new ivm.Callback(hostDigest);
-      const done = new ivm.Callback((json: string) => {
-        this.#asyncResult = json;
-      });
       // The host object is built inside the isolate so that only these three callbacks cross over.
       const dispatch = context.evalClosureSync(
-        'return $0($1, { kvs: $2, digest: $3, done: $4, maxLogBytes: $5 }, $6);',
-        [bootstrap.derefInto(), prelude.derefInto(), kvs, digest, done, this.#limits.maxLogBytes, this.#runtime],
+        'return $0($1, { kvs: $2, digest: $3, maxLogBytes: $4 }, $5);',
+        [bootstrap.derefInto(), prelude.derefInto(), kvs, digest, this.#limits.maxLogBytes, this.#runtime],
         { result: { reference: true }, timeout: 1000 },
-      ) as ivm.Reference<(...args: unknown[]) => string>;
+      ) as ivm.Reference<(...args: unknown[]) => string | [string]>;
       this.#runUserScript(isolate, context);
       this.#live = { isolate, dispatch };
     } catch (err) {
@@ -144,13 +140,12 @@ export class FunctionIsolate {
     this.load();
     const live = this.#live as LiveIsolate;
     this.#current = input;
-    this.#asyncResult = undefined;
-    let json: string;
+    let returned: string | [string];
     try {
-      json = live.dispatch.applySync(
+      returned = live.dispatch.applySync(
         undefined,
         [input.eventJson, input.rawQueryString, input.now, input.seed, input.edgeLocationJson, input.kvsToken],
-        { timeout: timeoutMs(this.#limits) },
+        { timeout: timeoutMs(this.#limits), result: { copy: true } },
       );
     } catch (err) {
       const reason = killReason(err, live.isolate);
@@ -160,12 +155,8 @@ export class FunctionIsolate {
     } finally {
       this.#current = undefined;
     }
-    if (json === '') {
-      if (this.#asyncResult === undefined) {
-        return { kind: 'error', message: 'The handler returned a Promise that never settled', logs: [] };
-      }
-      json = this.#asyncResult;
-    }
+    const json = typeof returned === 'string' ? returned : returned[0];
+    if (json === '') return { kind: 'error', message: 'The handler returned a Promise that never settled', logs: [] };
     return JSON.parse(json) as RawOutcome;
   }
 
