@@ -154,7 +154,11 @@ function validateHeaders(
   const map = validateValueMap(path, value, false);
   for (const name in map) {
     const entry = map[name] as CFValue;
-    // Paths are only built on failure: this loop runs for every header of every invocation.
+    // Unchanged headers came from the viewer (or the test event) and are forwarded as they are: only what the
+    // function added or changed is held to the rules. Paths are only built on failure: this loop runs for every
+    // header of every invocation.
+    const before = own(original, name);
+    if (before !== undefined && !entryChanged(before, entry)) continue;
     if (name !== name.toLowerCase()) {
       fail('header-name', `${pathOf(path, name)}: header names must be lowercase (use ${JSON.stringify(name.toLowerCase())})`, pathOf(path, name));
     }
@@ -166,8 +170,6 @@ function validateHeaders(
     if (hasForbiddenValue(entry)) {
       fail('header-value', `${pathOf(path, name)}: header values must not contain CR, LF or NUL`, pathOf(path, name));
     }
-    const before = own(original, name);
-    if (!entryChanged(before, entry)) continue;
     if (isDisallowedHeader(name)) {
       fail('header-disallowed', `${pathOf(path, name)}: the ${name} header may not be ${before ? 'modified' : 'added'} by a function`, pathOf(path, name));
     }

@@ -88,20 +88,14 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
   function kvsHandle(id) {
     if (id !== undefined && typeof id !== 'string') throw new TypeError('kvs(): the store id must be a string');
     var storeId = id === undefined ? null : id;
-    function call(op, key) {
-      if (op !== 'meta' && typeof key !== 'string') return Promise.reject(new TypeError(op + '(): the key must be a string'));
-      try {
-        if (op === 'meta') {
-          var meta = host.kvs(op, storeId, '');
-          reads.push([op, storeId, null, true]);
-          return Promise.resolve(meta);
-        }
-        var value = readValue(op, storeId, key);
-        reads.push([op, storeId, key, value !== undefined]);
-        return Promise.resolve(op === 'exists' ? value !== undefined : value);
-      } catch (e) {
-        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-      }
+    function failed(e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    // Each method settles its promise directly (no .then chain): one microtask per awaited read.
+    function lookup(op, key) {
+      var value = readValue(op, storeId, key);
+      reads.push([op, storeId, key, value !== undefined]);
+      return value;
     }
     return Object.freeze({
       get: function (key, options) {
@@ -109,15 +103,34 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
         if (format !== 'string' && format !== 'json' && format !== 'bytes') {
           return Promise.reject(new TypeError('get(): unknown format "' + format + '" (use string, json or bytes)'));
         }
-        return call('get', key).then(function (value) {
-          if (value === undefined) throw new Error('Key "' + key + '" not found in KeyValueStore');
-          if (format === 'json') return jsonParse(value);
-          if (format === 'bytes') return is2 ? modules.buffer.Buffer.from(value, 'utf8') : value;
-          return value;
-        });
+        if (typeof key !== 'string') return Promise.reject(new TypeError('get(): the key must be a string'));
+        try {
+          var value = lookup('get', key);
+          if (value === undefined) return Promise.reject(new Error('Key "' + key + '" not found in KeyValueStore'));
+          if (format === 'json') return Promise.resolve(jsonParse(value));
+          if (format === 'bytes') return Promise.resolve(is2 ? modules.buffer.Buffer.from(value, 'utf8') : value);
+          return Promise.resolve(value);
+        } catch (e) {
+          return failed(e);
+        }
       },
-      exists: function (key) { return call('exists', key); },
-      meta: function () { return call('meta').then(function (m) { return jsonParse(m); }); }
+      exists: function (key) {
+        if (typeof key !== 'string') return Promise.reject(new TypeError('exists(): the key must be a string'));
+        try {
+          return Promise.resolve(lookup('exists', key) !== undefined);
+        } catch (e) {
+          return failed(e);
+        }
+      },
+      meta: function () {
+        try {
+          var meta = jsonParse(host.kvs('meta', storeId, ''));
+          reads.push(['meta', storeId, null, true]);
+          return Promise.resolve(meta);
+        } catch (e) {
+          return failed(e);
+        }
+      }
     });
   }
   var cloudfront = {

@@ -74,6 +74,8 @@ export class FunctionIsolate {
   readonly #script: string;
   readonly #runtime: RuntimeVersion;
   readonly #limits: RuntimeLimits;
+  /** The same options object for every invocation: the result is copied out after the microtask checkpoint. */
+  readonly #dispatchOptions: { timeout: number; result: { copy: true } };
   #live: LiveIsolate | undefined;
   #current: DispatchInput | undefined;
 
@@ -81,6 +83,7 @@ export class FunctionIsolate {
     this.#script = script;
     this.#runtime = runtime;
     this.#limits = limits;
+    this.#dispatchOptions = { timeout: timeoutMs(limits), result: { copy: true } };
   }
 
   /** Creates the isolate and runs the user's top-level code. Throws OpenFrontError when the code cannot load. */
@@ -145,7 +148,7 @@ export class FunctionIsolate {
       returned = live.dispatch.applySync(
         undefined,
         [input.eventJson, input.rawQueryString, input.now, input.seed, input.edgeLocationJson, input.kvsToken],
-        { timeout: timeoutMs(this.#limits), result: { copy: true } },
+        this.#dispatchOptions,
       );
     } catch (err) {
       const reason = killReason(err, live.isolate);
