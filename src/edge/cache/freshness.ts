@@ -33,7 +33,8 @@ function originFreshness(status: number, headers: CachePolicy.Headers): number |
   const explicit = /(^|[\s,])(s-maxage|max-age)\s*=/.test(cc) || headers['expires'] !== undefined;
   if (!explicit) return undefined;
   const policy = new CachePolicy({ method: 'GET', url: '/', headers: {} }, { status: CACHEABLE_STATUSES.has(status) ? status : 200, headers }, HEURISTIC_OFF);
-  return policy.storable() ? Math.floor(policy.timeToLive() / 1000) : 0;
+  // timeToLive() counts the microseconds since the policy was built as age: round, or max-age=300 reads 299.
+  return policy.storable() ? Math.max(0, Math.round(policy.timeToLive() / 1000)) : 0;
 }
 
 function headerText(value: string | string[] | undefined): string {
