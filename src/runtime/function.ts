@@ -9,6 +9,7 @@ import { RUNTIMES, type CFEvent, type RuntimeVersion } from './event.js';
 import { InvocationKvsReader, toKvsBinding } from './kvs-access.js';
 import { resolveRuntimeLimits } from './limits.js';
 import { originChangeProblem } from './origin-change.js';
+import { encodeEvent } from './sandbox/event-wire.js';
 import { FunctionIsolate, type RawOutcome } from './sandbox/function-isolate.js';
 import { serializeQueryString } from './codec.js';
 import { validateResult } from './validate.js';
@@ -92,7 +93,7 @@ class SandboxedFunction implements CloudFrontFunction {
     let outcome: RawOutcome;
     try {
       outcome = this.#isolate.invoke({
-        eventJson: JSON.stringify(event),
+        eventWire: encodeEvent(event),
         rawQueryString: rawQueryString ?? null,
         now: options.now ?? Date.now(),
         seed: nextSeed(),

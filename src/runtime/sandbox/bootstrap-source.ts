@@ -10,12 +10,15 @@
  * strings/primitives in and out; no host object ever enters the isolate.
  *
  * Dispatcher protocol (one applySync per invocation, result copied out):
- *   dispatch(eventJson, rawQueryString | null, now, seed, edgeLocationJson | null, kvsToken) → resultJson | [resultJson]
+ *   dispatch(eventWire, rawQueryString | null, now, seed, edgeLocationJson | null, kvsToken) → resultJson | [resultJson]
+ * (eventWire: the compact form of event-wire.ts, or JSON)
  * A synchronous handler's result is returned directly. An async handler's result is written into a one-element
  * holder by a promise reaction; V8 runs those reactions in the microtask checkpoint at the end of the same
  * applySync, inside the same timeout, and isolated-vm copies the holder after that checkpoint. A holder still
  * holding '' means the promise never settled.
  */
+import { DECODE_EVENT_SOURCE } from './event-wire.js';
+
 export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
   'use strict';
   var g = globalThis;
@@ -195,6 +198,12 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
   defineProperty(g, 'require', { value: requireModule, writable: false, configurable: false });
 
   // ---- the dispatcher ----
+  function defineValue(map, name, entry) {
+    // A parameter literally named __proto__ must stay data, as JSON.parse makes it.
+    if (name === '__proto__') defineProperty(map, name, { value: entry, enumerable: true, writable: true, configurable: true });
+    else map[name] = entry;
+  }
+  ${DECODE_EVENT_SOURCE}
   var handler = null;
   function rawQueryStringMethod(raw) {
     return function rawQueryString() { return raw === null ? undefined : raw; };
@@ -224,7 +233,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
     }
     try { return 'Uncaught ' + jsonStringify(err); } catch (e) { return 'Uncaught ' + String(err); }
   }
-  return function dispatch(eventJson, rawQuery, now, seed, edgeLocationJson, kvsToken) {
+  return function dispatch(eventWire, rawQuery, now, seed, edgeLocationJson, kvsToken) {
     logs = []; logBytes = 0; logTruncated = false;
     originChange = null; customLogData = null; reads = [];
     // Another snapshot of the function's store (or values of other stores from the last invocation): start over.
@@ -235,7 +244,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
       handler = g.handler;
       if (typeof handler !== 'function') return finish('error', 'ReferenceError: handler is not defined');
     }
-    var event = jsonParse(eventJson);
+    var event = decodeEvent(eventWire);
     if (event.request) defineProperty(event.request, 'rawQueryString', { value: rawQueryStringMethod(rawQuery), enumerable: false, writable: true, configurable: true });
     var returned;
     try {

@@ -36,7 +36,8 @@ export type RawOutcome =
   | { kind: 'killed'; reason: 'cpu' | 'memory'; logs: string[] };
 
 interface DispatchInput {
-  eventJson: string;
+  /** The event in event-wire.ts's compact form (or JSON). */
+  eventWire: string;
   rawQueryString: string | null;
   now: number;
   seed: number;
@@ -147,7 +148,7 @@ export class FunctionIsolate {
     try {
       returned = live.dispatch.applySync(
         undefined,
-        [input.eventJson, input.rawQueryString, input.now, input.seed, input.edgeLocationJson, input.kvsToken],
+        [input.eventWire, input.rawQueryString, input.now, input.seed, input.edgeLocationJson, input.kvsToken],
         this.#dispatchOptions,
       );
     } catch (err) {
