@@ -3,30 +3,18 @@
  * and a raw SigV4-signed request for OpenFront's native bulk import, which no SDK knows.
  */
 import '@aws-sdk/signature-v4a';
-import { Agent, request } from 'node:http';
+import { type Agent, request } from 'node:http';
 import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { signRequestV4 } from '../../src/control/auth/sign-request.js';
+import { loopbackAgent } from '../../src/devtools/sdk-agent.js';
+
+export { loopbackAgent };
 
 export interface Credentials {
   accessKeyId: string;
   secretAccessKey: string;
 }
 
-type LookupCallback = (err: Error | null, address: string | Array<{ address: string; family: number }>, family?: number) => void;
-
-/**
- * A keep-alive agent that connects every host name to 127.0.0.1: the KVS client sends `<account>.localhost:PORT`,
- * which glibc does not resolve; this keeps that Host header while reaching the local server.
- */
-export function loopbackAgent(): Agent {
-  return new Agent({
-    keepAlive: true,
-    lookup: ((_hostname: string, options: { all?: boolean }, callback: LookupCallback) => {
-      if (options.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
-      else callback(null, '127.0.0.1', 4);
-    }) as never,
-  });
-}
 
 export function kvsClient(port: number, credentials: Credentials, agent: Agent): CloudFrontKeyValueStoreClient {
   return new CloudFrontKeyValueStoreClient({ region: 'us-east-1', endpoint: `http://localhost:${port}`, credentials, maxAttempts: 1, requestHandler: { httpAgent: agent } });

@@ -46,3 +46,4 @@ export async function runGoldenTests(paths: readonly string[], options: RunOptio
   }
   return { results, ok: summarize(results).ok, durationMs: performance.now() - started, maxUtilization: options.maxUtilization ?? DEFAULT_MAX_UTILIZATION };
 }
+export { loopbackAgent } from '../sdk-agent.js';
