@@ -10,21 +10,22 @@
  * strings/primitives in and out; no host object ever enters the isolate.
  *
  * Dispatcher protocol (one applySync per invocation, result copied out):
- *   dispatch(eventWire, rawQueryString | null, now, seed, edgeLocationJson | null, kvsToken) → resultJson | [resultJson]
- * (eventWire: the compact form of event-wire.ts, or JSON)
- * A synchronous handler's result is returned directly. An async handler's result is written into a one-element
- * holder by a promise reaction; V8 runs those reactions in the microtask checkpoint at the end of the same
+ *   dispatch(eventWire, rawQueryString | null, now, seed, edgeLocationJson | null, kvsToken) → [envelopeJson, valueWire]
+ * (eventWire: the compact form of event-wire.ts, or JSON; valueWire: result-wire.ts's form of the returned value,
+ * or '' when the value is inside the envelope). A synchronous handler's pair is returned directly. An async
+ * handler's pair is written into a holder by a promise reaction; V8 runs those reactions in the microtask checkpoint at the end of the same
  * applySync, inside the same timeout, and isolated-vm copies the holder after that checkpoint. A holder still
  * holding '' means the promise never settled.
  */
 import { DECODE_EVENT_SOURCE } from './event-wire.js';
+import { ENCODE_RESULT_SOURCE } from './result-wire.js';
 
 export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
   'use strict';
   var g = globalThis;
   var modules = prelude({ digest: function (algorithm, key, data) { return host.digest(algorithm, key, data); } }).modules;
   var is2 = runtime === 'cloudfront-js-2.0';
-  var jsonStringify = JSON.stringify, jsonParse = JSON.parse;
+  var jsonStringify = JSON.stringify, jsonParse = JSON.parse, objectKeys = Object.keys, isArray = Array.isArray;
   var OrigDate = Date, defineProperty = Object.defineProperty;
 
   // ---- per-invocation state ----
@@ -208,19 +209,29 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
   function rawQueryStringMethod(raw) {
     return function rawQueryString() { return raw === null ? undefined : raw; };
   }
+  /** [envelope JSON, value in result-wire form or '' when the value is inside the envelope as JSON]. */
   function finish(kind, value) {
-    var out = { kind: kind, logs: logs };
-    if (kind === 'result') out.value = value === undefined ? null : value;
-    else out.message = value;
+    var out = { kind: kind, logs: logs }, wire = '';
+    if (kind === 'result') {
+      try {
+        wire = encodeResult(value);
+      } catch (e) {
+        return [jsonStringify({ kind: 'invalid', logs: logs, message: 'the returned value cannot be read: ' + describe(e) }), ''];
+      }
+      if (wire === '') out.value = value === undefined ? null : value;
+    } else {
+      out.message = value;
+    }
     if (originChange) out.originChange = originChange;
     if (customLogData !== null) out.customLogData = customLogData;
     if (reads.length > 0) out.reads = reads;
     try {
-      return jsonStringify(out);
+      return [jsonStringify(out), wire];
     } catch (e) {
-      return jsonStringify({ kind: 'invalid', logs: logs, message: 'the returned value cannot be serialised: ' + describe(e) });
+      return [jsonStringify({ kind: 'invalid', logs: logs, message: 'the returned value cannot be serialised: ' + describe(e) }), ''];
     }
   }
+  ${ENCODE_RESULT_SOURCE}
   function describe(err) {
     if (err instanceof Error) {
       var where = '';
@@ -256,8 +267,9 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
       if (!is2) return finish('error', 'TypeError: handler returned a Promise; async handlers need cloudfront-js-2.0');
       // isolated-vm copies the return value after V8's microtask checkpoint, so a settled promise has already
       // filled the holder by the time the host reads it: no callback crossing for async handlers.
-      var holder = [''];
-      returned.then(function (v) { holder[0] = finish('result', v); }, function (e) { holder[0] = finish('error', 'Promise rejected: ' + describe(e)); });
+      var holder = ['', ''];
+      function settle(pair) { holder[0] = pair[0]; holder[1] = pair[1]; }
+      returned.then(function (v) { settle(finish('result', v)); }, function (e) { settle(finish('error', 'Promise rejected: ' + describe(e))); });
       return holder;
     }
     return finish('result', returned);

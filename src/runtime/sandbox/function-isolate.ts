@@ -12,6 +12,7 @@ import type { RuntimeLimits } from '../types.js';
 import { preludeSource } from '../builtins/prelude.js';
 import { hostDigest } from '../builtins/host-digest.js';
 import { BOOTSTRAP_SOURCE } from './bootstrap-source.js';
+import { decodeResult } from './result-wire.js';
 
 /** The file name user code runs under; stack traces and compile errors point into it. */
 export const USER_SCRIPT_FILENAME = 'function.js';
@@ -52,7 +53,7 @@ interface DispatchInput {
 
 interface LiveIsolate {
   isolate: ivm.Isolate;
-  dispatch: ivm.Reference<(...args: unknown[]) => string | [string]>;
+  dispatch: ivm.Reference<(...args: unknown[]) => [string, string]>;
 }
 
 /** Compiled prelude/bootstrap code cache, shared by every isolate so a cold load skips re-parsing them. */
@@ -112,7 +113,7 @@ export class FunctionIsolate {
         'return $0($1, { kvs: $2, digest: $3, maxLogBytes: $4 }, $5);',
         [bootstrap.derefInto(), prelude.derefInto(), kvs, digest, this.#limits.maxLogBytes, this.#runtime],
         { result: { reference: true }, timeout: 1000 },
-      ) as ivm.Reference<(...args: unknown[]) => string | [string]>;
+      ) as ivm.Reference<(...args: unknown[]) => [string, string]>;
       this.#runUserScript(isolate, context);
       this.#live = { isolate, dispatch };
     } catch (err) {
@@ -144,7 +145,7 @@ export class FunctionIsolate {
     this.load();
     const live = this.#live as LiveIsolate;
     this.#current = input;
-    let returned: string | [string];
+    let returned: [string, string];
     try {
       returned = live.dispatch.applySync(
         undefined,
@@ -159,9 +160,11 @@ export class FunctionIsolate {
     } finally {
       this.#current = undefined;
     }
-    const json = typeof returned === 'string' ? returned : returned[0];
+    const [json, wire] = returned;
     if (json === '') return { kind: 'error', message: 'The handler returned a Promise that never settled', logs: [] };
-    return JSON.parse(json) as RawOutcome;
+    const outcome = JSON.parse(json) as RawOutcome;
+    if (wire !== '' && outcome.kind === 'result') outcome.value = decodeResult(wire);
+    return outcome;
   }
 
   /** Heap statistics of the live isolate (undefined when none is loaded). */
