@@ -3,6 +3,9 @@
  * parent says stop or goes away (so a crashed bench never leaves servers behind).
  */
 
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 /** A server started inside a bench child. */
 export interface ChildServer {
   port: number;
@@ -10,6 +13,19 @@ export interface ChildServer {
 }
 
 const RSS_SAMPLE_MS = 100;
+
+/** Listens on 127.0.0.1 on a free port; `close` also ends keep-alive connections. */
+export async function listenLoopback(server: Server): Promise<ChildServer> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
 
 /** Runs `start`, then serves the parent's messages: `memory` → `{ rss, rssPeak, heapUsed, arrayBuffers }`, `reset-peak`, `stop`. */
 export async function serveInChild(start: () => Promise<ChildServer>): Promise<void> {

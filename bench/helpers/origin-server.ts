@@ -4,8 +4,7 @@
  * 16 KiB body under `/asset/` for the cache-memory workload. Everything is cacheable for a minute.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { serveInChild } from './child-runtime.js';
+import { listenLoopback, serveInChild } from './child-runtime.js';
 import { ASSET_BYTES } from './load.js';
 
 const SMALL_BODY = Buffer.from('hello from the bench origin\n');
@@ -23,13 +22,5 @@ await serveInChild(async () => {
     });
     res.end(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenLoopback(server);
 });

@@ -4,7 +4,7 @@
  * same SDK client as OpenFront, so the difference is what OpenFront's server does per request.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLoopback } from './child-runtime.js';
 
 export interface PlainKvsServer {
   port: number;
@@ -47,13 +47,5 @@ export async function startPlainKvsServer(items: Map<string, string>): Promise<P
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenLoopback(server);
 }

@@ -8,6 +8,7 @@
 import { OpenFrontError } from '../errors.js';
 import { parseQueryString, serializeQueryString } from './codec.js';
 import type { CFContext, CFEvent, CFRequest, CFResponse, CFSetCookie, CFValueMap } from './event.js';
+import { describeValue, isPlainObject, keyPath } from './json-path.js';
 
 /**
  * `viewer.ip` when a test event has none: the address the CloudFront console's sample test event uses (the
@@ -27,28 +28,28 @@ export const DEFAULT_TEST_VIEWER_IP = '1.2.3.4';
  */
 export function normalizeTestEvent(input: unknown): CFEvent {
   const root = parseInput(input);
-  if (!isObject(root)) invalid('event', `must be a JSON object, got ${describe(root)}`);
+  if (!isPlainObject(root)) invalid('event', `must be a JSON object, got ${describeValue(root)}`);
 
-  if (root.version !== undefined && root.version !== '1.0') invalid('version', `must be "1.0", got ${describe(root.version)}`);
+  if (root.version !== undefined && root.version !== '1.0') invalid('version', `must be "1.0", got ${describeValue(root.version)}`);
 
   const contextIn = root.context ?? {};
-  if (!isObject(contextIn)) invalid('context', `must be an object, got ${describe(contextIn)}`);
+  if (!isPlainObject(contextIn)) invalid('context', `must be an object, got ${describeValue(contextIn)}`);
   const eventType = contextIn.eventType ?? (root.response !== undefined ? 'viewer-response' : 'viewer-request');
   if (eventType !== 'viewer-request' && eventType !== 'viewer-response') {
-    invalid('context.eventType', `must be "viewer-request" or "viewer-response", got ${describe(eventType)}`);
+    invalid('context.eventType', `must be "viewer-request" or "viewer-response", got ${describeValue(eventType)}`);
   }
   const context: CFContext = { eventType };
   for (const field of ['distributionDomainName', 'endpoint', 'distributionId', 'requestId'] as const) {
     const value = contextIn[field];
     if (value === undefined) continue;
-    if (typeof value !== 'string') invalid(`context.${field}`, `must be a string, got ${describe(value)}`);
+    if (typeof value !== 'string') invalid(`context.${field}`, `must be a string, got ${describeValue(value)}`);
     context[field] = value;
   }
 
   const viewerIn = root.viewer ?? {};
-  if (!isObject(viewerIn)) invalid('viewer', `must be an object, got ${describe(viewerIn)}`);
+  if (!isPlainObject(viewerIn)) invalid('viewer', `must be an object, got ${describeValue(viewerIn)}`);
   const ip = viewerIn.ip ?? DEFAULT_TEST_VIEWER_IP;
-  if (typeof ip !== 'string') invalid('viewer.ip', `must be a string, got ${describe(ip)}`);
+  if (typeof ip !== 'string') invalid('viewer.ip', `must be a string, got ${describeValue(ip)}`);
 
   const event: CFEvent = { version: '1.0', context, viewer: { ip }, request: normalizeRequest(root.request) };
   if (eventType === 'viewer-response') {
@@ -95,10 +96,10 @@ function parseInput(input: unknown): unknown {
 
 function normalizeRequest(value: unknown): CFRequest {
   if (value === undefined) invalid('request', 'is required');
-  if (!isObject(value)) invalid('request', `must be an object, got ${describe(value)}`);
+  if (!isPlainObject(value)) invalid('request', `must be an object, got ${describeValue(value)}`);
   const { method, uri } = value;
-  if (typeof method !== 'string' || method === '') invalid('request.method', `must be a non-empty string, got ${describe(method)}`);
-  if (typeof uri !== 'string' || !uri.startsWith('/')) invalid('request.uri', `must be a string starting with "/", got ${describe(uri)}`);
+  if (typeof method !== 'string' || method === '') invalid('request.method', `must be a non-empty string, got ${describeValue(method)}`);
+  if (typeof uri !== 'string' || !uri.startsWith('/')) invalid('request.uri', `must be a string starting with "/", got ${describeValue(uri)}`);
   const querystring =
     typeof value.querystring === 'string'
       ? parseQueryString(serializeQueryString(value.querystring))
@@ -113,14 +114,14 @@ function normalizeRequest(value: unknown): CFRequest {
 }
 
 function normalizeResponse(value: unknown): CFResponse {
-  if (!isObject(value)) invalid('response', `must be an object, got ${describe(value)}`);
+  if (!isPlainObject(value)) invalid('response', `must be an object, got ${describeValue(value)}`);
   const { statusCode, statusDescription } = value;
   if (typeof statusCode !== 'number' || !Number.isInteger(statusCode)) {
-    invalid('response.statusCode', `must be an integer, got ${describe(statusCode)}`);
+    invalid('response.statusCode', `must be an integer, got ${describeValue(statusCode)}`);
   }
   const response: CFResponse = { statusCode };
   if (statusDescription !== undefined) {
-    if (typeof statusDescription !== 'string') invalid('response.statusDescription', `must be a string, got ${describe(statusDescription)}`);
+    if (typeof statusDescription !== 'string') invalid('response.statusDescription', `must be a string, got ${describeValue(statusDescription)}`);
     response.statusDescription = statusDescription;
   }
   response.headers = valueMap('response.headers', value.headers, true);
@@ -144,17 +145,17 @@ function readEntry(path: string, raw: unknown, withAttributes: boolean): RawEntr
   const spelling = record.multiValue !== undefined ? 'multiValue' : 'multivalue';
   const multi = record[spelling];
   if (multi === undefined) return entry;
-  if (!Array.isArray(multi)) invalid(`${path}.${spelling}`, `must be an array, got ${describe(multi)}`);
+  if (!Array.isArray(multi)) invalid(`${path}.${spelling}`, `must be an array, got ${describeValue(multi)}`);
   if (multi.length > 0) entry.multiValue = multi.map((item: unknown, i) => readItem(`${path}.${spelling}[${i}]`, item, withAttributes));
   return entry;
 }
 
 function readItem(path: string, raw: unknown, withAttributes: boolean): RawItem {
-  if (!isObject(raw)) invalid(path, `must be an object like {"value": "..."}, got ${describe(raw)}`);
-  if (typeof raw.value !== 'string') invalid(`${path}.value`, `must be a string, got ${describe(raw.value)}`);
+  if (!isPlainObject(raw)) invalid(path, `must be an object like {"value": "..."}, got ${describeValue(raw)}`);
+  if (typeof raw.value !== 'string') invalid(`${path}.value`, `must be a string, got ${describeValue(raw.value)}`);
   const item: RawItem = { value: raw.value };
   if (withAttributes && raw.attributes !== undefined) {
-    if (typeof raw.attributes !== 'string') invalid(`${path}.attributes`, `must be a string, got ${describe(raw.attributes)}`);
+    if (typeof raw.attributes !== 'string') invalid(`${path}.attributes`, `must be a string, got ${describeValue(raw.attributes)}`);
     item.attributes = raw.attributes;
   }
   return item;
@@ -170,10 +171,10 @@ function setCookieMap(value: unknown): Record<string, CFSetCookie> {
 
 function entryMap(path: string, value: unknown, lowercaseNames: boolean, withAttributes: boolean): Record<string, RawEntry> {
   if (value === undefined) return {};
-  if (!isObject(value)) invalid(path, `must be an object, got ${describe(value)}`);
+  if (!isPlainObject(value)) invalid(path, `must be an object, got ${describeValue(value)}`);
   const map: Record<string, RawEntry> = {};
   for (const [name, raw] of Object.entries(value)) {
-    const at = `${path}${key(name)}`;
+    const at = `${path}${keyPath(name)}`;
     if (lowercaseNames && name !== name.toLowerCase()) invalid(at, `header names must be lowercase (use ${JSON.stringify(name.toLowerCase())})`);
     // defineProperty: a name literally `__proto__` must become data, not a prototype.
     Object.defineProperty(map, name, { value: readEntry(at, raw, withAttributes), enumerable: true, writable: true, configurable: true });
@@ -185,18 +186,3 @@ function invalid(path: string, problem: string): never {
   throw new OpenFrontError('EVENT_INVALID', `Invalid test event: ${path} ${problem}`, { path });
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
-
-function key(name: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
-}

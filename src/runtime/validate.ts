@@ -9,6 +9,7 @@ import { OpenFrontError } from '../errors.js';
 import { entryChanged, jsonEqual, serializeQueryString } from './codec.js';
 import type { CFBody, CFEvent, CFRequest, CFResponse, CFSetCookie, CFValue, CFValueMap, EventType } from './event.js';
 import { hasForbiddenHeaderValueChars, isDisallowedHeader, isReadOnlyHeader, isValidHeaderName } from './headers.js';
+import { describeValue, isPlainObject, keyPath } from './json-path.js';
 
 export type ValidatedResult = { kind: 'request'; request: CFRequest } | { kind: 'response'; response: CFResponse };
 
@@ -50,7 +51,7 @@ export type ValidationReason =
 /** `returned` is what the handler returned (already copied out of the sandbox as plain JSON data). */
 export function validateResult(returned: unknown, event: CFEvent): ValidatedResult {
   if (!isPlainObject(returned)) {
-    fail('not-object', `The function must return an object, not ${describe(returned)}`);
+    fail('not-object', `The function must return an object, not ${describeValue(returned)}`);
   }
   const eventType = event.context.eventType;
   if (returned.statusCode !== undefined) {
@@ -64,11 +65,11 @@ export function validateResult(returned: unknown, event: CFEvent): ValidatedResu
 
 function validateRequest(returned: Record<string, unknown>, original: CFRequest): CFRequest {
   if (returned.method !== original.method) {
-    fail('method-changed', `request.method is read-only: the event had ${JSON.stringify(original.method)}, the function returned ${describe(returned.method)}`, 'method');
+    fail('method-changed', `request.method is read-only: the event had ${JSON.stringify(original.method)}, the function returned ${describeValue(returned.method)}`, 'method');
   }
   const uri = returned.uri;
   if (typeof uri !== 'string' || !uri.startsWith('/')) {
-    fail('uri', `request.uri must be a string starting with "/", got ${describe(uri)}`, 'uri');
+    fail('uri', `request.uri must be a string starting with "/", got ${describeValue(uri)}`, 'uri');
   }
 
   const originalQuery = typeof original.querystring === 'string' ? undefined : original.querystring;
@@ -85,7 +86,7 @@ function validateRequest(returned: Record<string, unknown>, original: CFRequest)
   const headers = validateHeaders('request.headers', returned.headers, original.headers, 'viewer-request', 'cookie');
   const cookies = validateValueMap('request.cookies', returned.cookies, true);
   for (const [name, entry] of Object.entries(cookies)) {
-    if (entryChanged(own(original.cookies, name), entry)) checkCookie(`request.cookies${key(name)}`, name, entry);
+    if (entryChanged(own(original.cookies, name), entry)) checkCookie(`request.cookies${keyPath(name)}`, name, entry);
   }
   return { method: original.method, uri, querystring, headers, cookies };
 }
@@ -98,7 +99,7 @@ function validateQuerystring(value: unknown, original: CFValueMap | undefined): 
   const map = validateValueMap('request.querystring', value, true);
   for (const [name, entry] of Object.entries(map)) {
     if (original !== undefined && !entryChanged(own(original, name), entry)) continue;
-    const path = `request.querystring${key(name)}`;
+    const path = `request.querystring${keyPath(name)}`;
     checkQueryText(`${path} (name)`, name);
     for (const item of occurrences(entry)) checkQueryText(path, item.value);
   }
@@ -116,14 +117,14 @@ function checkQueryText(path: string, text: string): void {
 function validateResponse(returned: Record<string, unknown>, eventType: EventType, original: CFResponse | undefined): CFResponse {
   const statusCode = returned.statusCode;
   if (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < MIN_STATUS_CODE || statusCode > MAX_STATUS_CODE) {
-    fail('status-code', `response.statusCode must be an integer from ${MIN_STATUS_CODE} to ${MAX_STATUS_CODE}, got ${describe(statusCode)}`, 'statusCode');
+    fail('status-code', `response.statusCode must be an integer from ${MIN_STATUS_CODE} to ${MAX_STATUS_CODE}, got ${describeValue(statusCode)}`, 'statusCode');
   }
   const response: CFResponse = { statusCode };
 
   const statusDescription = returned.statusDescription;
   if (statusDescription !== undefined) {
     if (typeof statusDescription !== 'string' || /[\x00-\x08\x0a-\x1f\x7f]/.test(statusDescription)) {
-      fail('status-description', `response.statusDescription must be a string without control characters, got ${describe(statusDescription)}`, 'statusDescription');
+      fail('status-description', `response.statusDescription must be a string without control characters, got ${describeValue(statusDescription)}`, 'statusDescription');
     }
     response.statusDescription = statusDescription;
   }
@@ -194,14 +195,14 @@ function hasForbiddenValue(entry: CFValue): boolean {
 
 /** `{name: {value, multiValue?}}`; returns a copy holding only those fields. */
 function validateValueMap(path: string, value: unknown, allowEmptyNames: boolean): CFValueMap {
-  if (!isPlainObject(value)) fail('shape', `${path} must be an object, got ${describe(value)}`, path);
+  if (!isPlainObject(value)) fail('shape', `${path} must be an object, got ${describeValue(value)}`, path);
   const map: CFValueMap = {};
   for (const name of Object.keys(value)) {
     const raw = value[name];
     if (!allowEmptyNames && name === '') fail('header-name', `${pathOf(path, name)}: names must not be empty`, pathOf(path, name));
-    if (!isPlainObject(raw)) fail('shape', `${pathOf(path, name)} must be an object like {"value": "..."}, got ${describe(raw)}`, pathOf(path, name));
+    if (!isPlainObject(raw)) fail('shape', `${pathOf(path, name)} must be an object like {"value": "..."}, got ${describeValue(raw)}`, pathOf(path, name));
     if (typeof raw.value !== 'string') {
-      fail('shape', `${pathOf(path, name)}.value must be a string, got ${describe(raw.value)}`, `${pathOf(path, name)}.value`);
+      fail('shape', `${pathOf(path, name)}.value must be a string, got ${describeValue(raw.value)}`, `${pathOf(path, name)}.value`);
     }
     const entry: CFValue = { value: raw.value };
     if (raw.multiValue !== undefined) {
@@ -213,14 +214,14 @@ function validateValueMap(path: string, value: unknown, allowEmptyNames: boolean
 }
 
 function validateItems(path: string, value: unknown, withAttributes: boolean): Array<{ value: string; attributes?: string }> {
-  if (!Array.isArray(value)) fail('shape', `${path} must be an array of {"value": "..."}, got ${describe(value)}`, path);
+  if (!Array.isArray(value)) fail('shape', `${path} must be an array of {"value": "..."}, got ${describeValue(value)}`, path);
   return value.map((raw: unknown, i) => {
     const at = `${path}[${i}]`;
-    if (!isPlainObject(raw)) fail('shape', `${at} must be an object like {"value": "..."}, got ${describe(raw)}`, at);
-    if (typeof raw.value !== 'string') fail('shape', `${at}.value must be a string, got ${describe(raw.value)}`, `${at}.value`);
+    if (!isPlainObject(raw)) fail('shape', `${at} must be an object like {"value": "..."}, got ${describeValue(raw)}`, at);
+    if (typeof raw.value !== 'string') fail('shape', `${at}.value must be a string, got ${describeValue(raw.value)}`, `${at}.value`);
     const item: { value: string; attributes?: string } = { value: raw.value };
     if (withAttributes && raw.attributes !== undefined) {
-      if (typeof raw.attributes !== 'string') fail('cookie', `${at}.attributes must be a string, got ${describe(raw.attributes)}`, `${at}.attributes`);
+      if (typeof raw.attributes !== 'string') fail('cookie', `${at}.attributes must be a string, got ${describeValue(raw.attributes)}`, `${at}.attributes`);
       item.attributes = raw.attributes;
     }
     return item;
@@ -228,15 +229,15 @@ function validateItems(path: string, value: unknown, withAttributes: boolean): A
 }
 
 function validateSetCookies(value: unknown, original: Record<string, CFSetCookie>): Record<string, CFSetCookie> {
-  if (!isPlainObject(value)) fail('shape', `response.cookies must be an object, got ${describe(value)}`, 'response.cookies');
+  if (!isPlainObject(value)) fail('shape', `response.cookies must be an object, got ${describeValue(value)}`, 'response.cookies');
   const cookies: Record<string, CFSetCookie> = {};
   for (const [name, raw] of Object.entries(value)) {
-    const at = `response.cookies${key(name)}`;
-    if (!isPlainObject(raw)) fail('shape', `${at} must be an object like {"value": "...", "attributes": "..."}, got ${describe(raw)}`, at);
-    if (typeof raw.value !== 'string') fail('shape', `${at}.value must be a string, got ${describe(raw.value)}`, `${at}.value`);
+    const at = `response.cookies${keyPath(name)}`;
+    if (!isPlainObject(raw)) fail('shape', `${at} must be an object like {"value": "...", "attributes": "..."}, got ${describeValue(raw)}`, at);
+    if (typeof raw.value !== 'string') fail('shape', `${at}.value must be a string, got ${describeValue(raw.value)}`, `${at}.value`);
     const cookie: CFSetCookie = { value: raw.value };
     if (raw.attributes !== undefined) {
-      if (typeof raw.attributes !== 'string') fail('cookie', `${at}.attributes must be a string, got ${describe(raw.attributes)}`, `${at}.attributes`);
+      if (typeof raw.attributes !== 'string') fail('cookie', `${at}.attributes must be a string, got ${describeValue(raw.attributes)}`, `${at}.attributes`);
       cookie.attributes = raw.attributes;
     }
     if (raw.multiValue !== undefined) cookie.multiValue = validateItems(`${at}.multiValue`, raw.multiValue, true);
@@ -265,15 +266,15 @@ function validateBody(body: unknown): CFBody {
     result = body;
   } else if (isPlainObject(body)) {
     const { data, encoding } = body;
-    if (typeof data !== 'string') fail('body', `response.body.data must be a string, got ${describe(data)}`, 'response.body.data');
+    if (typeof data !== 'string') fail('body', `response.body.data must be a string, got ${describeValue(data)}`, 'response.body.data');
     if (encoding !== 'text' && encoding !== 'base64') {
-      fail('body', `response.body.encoding must be "text" or "base64", got ${describe(encoding)}`, 'response.body.encoding');
+      fail('body', `response.body.encoding must be "text" or "base64", got ${describeValue(encoding)}`, 'response.body.encoding');
     }
     if (encoding === 'base64' && !isBase64(data)) fail('body', 'response.body.data is not valid base64', 'response.body.data');
     size = encoding === 'base64' ? Buffer.from(data, 'base64').length : Buffer.byteLength(data, 'utf8');
     result = { data, encoding };
   } else {
-    fail('body', `response.body must be a string or {"data": "...", "encoding": "text" | "base64"}, got ${describe(body)}`, 'response.body');
+    fail('body', `response.body must be a string or {"data": "...", "encoding": "text" | "base64"}, got ${describeValue(body)}`, 'response.body');
   }
   if (size > MAX_FUNCTION_BODY_BYTES) {
     fail('body-too-large', `response.body is ${size} bytes; a function may generate at most ${MAX_FUNCTION_BODY_BYTES} bytes`, 'response.body');
@@ -295,25 +296,8 @@ function fail(reason: ValidationReason, message: string, field?: string): never 
   throw new OpenFrontError('FUNCTION_VALIDATION_ERROR', message, field === undefined ? { reason } : { reason, field });
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-  return `${typeof value} ${String(value)}`;
-}
-
 function pathOf(path: string, name: string): string {
-  return `${path}${key(name)}`;
-}
-
-function key(name: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
+  return `${path}${keyPath(name)}`;
 }
 
 function own<E>(map: Record<string, E>, name: string): E | undefined {

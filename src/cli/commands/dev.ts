@@ -10,6 +10,7 @@ import { isOpenFrontError } from '../../errors.js';
 import { startDevServer, type DevServer } from '../../devtools/dev-server.js';
 import { formatProblem, problemsFromError } from '../../devtools/dev/problems.js';
 import { parsePort, resolveConfigPath } from './start.js';
+import { closeOnSignals } from '../signals.js';
 
 interface DevOptions {
   config?: string;
@@ -71,12 +72,6 @@ export function register(program: Command): void {
         return;
       }
       process.stdout.write(`${describeDev(dev, configPath)}\n`);
-      const stop = async () => {
-        process.stdout.write('\nopenfront dev: stopping\n');
-        await dev.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void stop());
-      process.once('SIGTERM', () => void stop());
+      closeOnSignals('openfront dev', () => dev.close());
     });
 }

@@ -10,6 +10,7 @@ import { CONFIG_FILE_NAMES, loadConfig } from '../../config/index.js';
 import { isOpenFrontError } from '../../errors.js';
 import { startOpenFrontNode, type OpenFrontNode } from '../../node.js';
 import { DEFAULT_DATA_DIR } from './keys.js';
+import { closeOnSignals } from '../signals.js';
 
 export const DEMO_CONFIG = fileURLToPath(new URL('../../../../examples/demo/openfront.config.yaml', import.meta.url));
 
@@ -111,12 +112,6 @@ export function register(program: Command): void {
       }
       const { node, configPath, demo } = started;
       process.stdout.write(`${describeStart(node, configPath, demo, options.data)}\n`);
-      const stop = async () => {
-        process.stdout.write('\nopenfront: stopping\n');
-        await node.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void stop());
-      process.once('SIGTERM', () => void stop());
+      closeOnSignals('openfront', () => node.close());
     });
 }
