@@ -206,9 +206,12 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
   }
   ${DECODE_EVENT_SOURCE}
   var handler = null;
-  function rawQueryStringMethod(raw) {
-    return function rawQueryString() { return raw === null ? undefined : raw; };
-  }
+  // One method and one descriptor for every invocation: the method reads the invocation's raw query string.
+  var currentRawQuery = null;
+  var rawQueryStringDescriptor = {
+    value: function rawQueryString() { return currentRawQuery === null ? undefined : currentRawQuery; },
+    enumerable: false, writable: true, configurable: true
+  };
   /** [envelope JSON, value in result-wire form or '' when the value is inside the envelope as JSON]. */
   function finish(kind, value) {
     var out = { kind: kind, logs: logs }, wire = '';
@@ -256,7 +259,8 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
       if (typeof handler !== 'function') return finish('error', 'ReferenceError: handler is not defined');
     }
     var event = decodeEvent(eventWire);
-    if (event.request) defineProperty(event.request, 'rawQueryString', { value: rawQueryStringMethod(rawQuery), enumerable: false, writable: true, configurable: true });
+    currentRawQuery = rawQuery;
+    if (event.request) defineProperty(event.request, 'rawQueryString', rawQueryStringDescriptor);
     var returned;
     try {
       returned = handler(event);
