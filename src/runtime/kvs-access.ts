@@ -5,7 +5,7 @@
  * snapshot's identity becomes a token that lets the isolate keep values between invocations while it is unchanged.
  */
 import { MapSnapshot, type KvsSnapshot, type KvsSnapshotSource } from '../kvs/snapshot.js';
-import type { RawRead } from './sandbox/function-isolate.js';
+import type { RawReads } from './sandbox/function-isolate.js';
 import type { KvsBinding, KvsInput, KvsRead } from './types.js';
 
 const EMPTY_BINDING: KvsBinding = { stores: new Map() };
@@ -74,14 +74,17 @@ export class InvocationKvsReader {
   };
 
   /** The reads the isolate logged, with the store and version each one saw, for the decision trace. */
-  describe(raw: RawRead[] | undefined): KvsRead[] {
-    if (raw === undefined) return [];
-    return raw.map(([op, storeId, key, hit]) => {
-      const snapshot = this.#snapshot(storeId);
-      const read: KvsRead = { storeId: snapshot.id, op, version: snapshot.version, hit };
-      if (key !== null) read.key = key;
-      return read;
-    });
+  describe(raw: RawReads | undefined): KvsRead[] {
+    const reads: KvsRead[] = [];
+    if (raw === undefined) return reads;
+    for (let i = 0; i + 3 < raw.length; i += 4) {
+      const snapshot = this.#snapshot(raw[i + 1] as string | null);
+      const read: KvsRead = { storeId: snapshot.id, op: raw[i] as KvsRead['op'], version: snapshot.version, hit: raw[i + 3] as boolean };
+      const key = raw[i + 2];
+      if (typeof key === 'string') read.key = key;
+      reads.push(read);
+    }
+    return reads;
   }
 
   #snapshot(requestedId: string | null): KvsSnapshot {

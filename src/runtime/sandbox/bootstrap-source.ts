@@ -98,7 +98,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
     // Each method settles its promise directly (no .then chain): one microtask per awaited read.
     function lookup(op, key) {
       var value = readValue(op, storeId, key);
-      reads.push([op, storeId, key, value !== undefined]);
+      reads.push(op, storeId, key, value !== undefined);
       return value;
     }
     return Object.freeze({
@@ -129,7 +129,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
       meta: function () {
         try {
           var meta = jsonParse(host.kvs('meta', storeId, ''));
-          reads.push(['meta', storeId, null, true]);
+          reads.push('meta', storeId, null, true);
           return Promise.resolve(meta);
         } catch (e) {
           return failed(e);
@@ -214,7 +214,8 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
   };
   /** [envelope JSON, value in result-wire form or '' when the value is inside the envelope as JSON]. */
   function finish(kind, value) {
-    var out = { kind: kind, logs: logs }, wire = '';
+    var out = { kind: kind }, wire = '';
+    if (logs.length > 0) out.logs = logs;
     if (kind === 'result') {
       try {
         wire = encodeResult(value);

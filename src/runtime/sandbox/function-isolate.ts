@@ -21,12 +21,15 @@ export const USER_SCRIPT_FILENAME = 'function.js';
 export type KvsCallback = (op: 'get' | 'exists' | 'meta', storeId: string | null, key: string) => string | undefined;
 
 /** What one invocation produced, before validation. */
-/** One KVS read as the isolate logged it: [op, store id (null: the function's own store), key, hit]. */
-export type RawRead = ['get' | 'exists' | 'meta', string | null, string | null, boolean];
+/**
+ * The KVS reads as the isolate logged them, four flat slots per read (a flat array is cheaper to copy out than an
+ * array of arrays): op, store id (null: the function's own store), key (null for meta), hit.
+ */
+export type RawReads = Array<'get' | 'exists' | 'meta' | string | null | boolean>;
 
 interface RawExtras {
   logs: string[];
-  reads?: RawRead[];
+  reads?: RawReads;
   originChange?: Record<string, unknown>;
   customLogData?: string;
 }
@@ -163,6 +166,8 @@ export class FunctionIsolate {
     const [json, wire] = returned;
     if (json === '') return { kind: 'error', message: 'The handler returned a Promise that never settled', logs: [] };
     const outcome = JSON.parse(json) as RawOutcome;
+    // An invocation that logged nothing leaves `logs` out of the envelope.
+    outcome.logs ??= [];
     if (wire !== '' && outcome.kind === 'result') outcome.value = decodeResult(wire);
     return outcome;
   }
