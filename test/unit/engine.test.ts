@@ -111,7 +111,8 @@ test('Date is frozen to the invocation clock and Math.random differs between inv
 
 test('ComputeUtilization is elapsed / budget, capped at 100; the budget is configurable', async () => {
   const code = `function handler(event) { var x = 0; for (var i = 0; i < 200000; i++) x += i; event.request.headers['x'] = { value: String(x) }; return event.request; }`;
-  const tight = await loadFunction(code, { limits: { cpuBudgetMicros: 1 } });
+  // A generous kill limit: on a loaded CI machine the loop must not be mistaken for runaway code.
+  const tight = await loadFunction(code, { limits: { cpuBudgetMicros: 1, killAfterMicros: 2_000_000 } });
   const loose = await loadFunction(code, { limits: { cpuBudgetMicros: 10_000_000 } });
   const t = await tight.run(event());
   const l = await loose.run(event());
@@ -167,7 +168,7 @@ async function handler(event) {
   }
   event.request.headers['x-v'] = { value: await kvs.get('k0') };
   return event.request;
-}`);
+}`, { limits: { killAfterMicros: 2_000_000 } });
   let snapshot = new MapSnapshot({ k0: 'one' }, { id: 's', version: 1 });
   const source = { snapshot: () => snapshot };
   const binding = { defaultStoreId: 's', stores: new Map([['s', source]]) };
