@@ -131,12 +131,14 @@ export async function main(): Promise<void> {
   const work = writeEdgeWorkload(dir);
   const origin = await startChild(benchEntry('./origin-server.js'));
   const originUrl = `http://127.0.0.1:${origin.port}`;
-  const nodeProxy = (execArgv: string[] = []) => startChild(benchEntry('../edge-baseline/node-proxy.js'), ['--origin', originUrl, '--table', work.tableFile], { execArgv });
-  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every OpenFront edge process there (open it in Chrome DevTools).
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every Node target (OpenFront and the baseline proxy) there.
   const profileDir = process.env.BENCH_CPU_PROF;
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const nodeProxy = (execArgv: string[] = []) =>
+    startChild(benchEntry('../edge-baseline/node-proxy.js'), ['--origin', originUrl, '--table', work.tableFile], { execArgv: [...execArgv, ...profile] });
   const openFront = (cache: 'on' | 'off', execArgv: string[] = []) => () =>
     startChild(benchEntry('./openfront-edge.js'), ['--origin', originUrl, '--table', work.tableFile, '--cache', cache, '--cache-bytes', String(CACHE_BUDGET_BYTES)], {
-      execArgv: [...execArgv, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+      execArgv: [...execArgv, ...profile],
     });
   const nginxInstall = findNginx();
   const nginxTarget = (decision: NginxDecision) => () => {
