@@ -181,3 +181,16 @@ async function handler(event) {
   assert.equal((await fn.run(event('/'), { kvs: binding })).request?.headers['x-v']?.value, 'two');
   fn.dispose();
 });
+
+test('rawQueryString() returns exactly what the caller passed: none, empty, or text with any characters', async () => {
+  const fn = await loadFunction(`function handler(event) {
+  var raw = event.request.rawQueryString();
+  return { statusCode: 200, headers: { 'x-raw': { value: raw === undefined ? '<none>' : encodeURIComponent(raw) } } };
+}`);
+  const seen = async (rawQueryString: string | undefined) => (await fn.run(event(), { rawQueryString })).response?.headers?.['x-raw']?.value;
+  assert.equal(await seen(undefined), '<none>');
+  assert.equal(await seen(''), '');
+  assert.equal(await seen('a=1&b=%20'), encodeURIComponent('a=1&b=%20'));
+  assert.equal(await seen('odd\u0004\u0001chars'), encodeURIComponent('odd\u0004\u0001chars'));
+  fn.dispose();
+});

@@ -152,7 +152,7 @@ export class FunctionIsolate {
     try {
       returned = live.dispatch.applySync(
         undefined,
-        [input.eventWire, input.rawQueryString, input.now, input.seed, input.edgeLocationJson, input.kvsToken],
+        [packDispatch(input)],
         this.#dispatchOptions,
       );
     } catch (err) {
@@ -182,6 +182,16 @@ export class FunctionIsolate {
     this.#live = undefined;
     if (live && !live.isolate.isDisposed) live.isolate.dispose();
   }
+}
+
+const PACK = '\u0004';
+
+/** The one string `dispatch` takes (the bootstrap's `dispatch` comment describes the layout). */
+function packDispatch(input: DispatchInput): string {
+  const raw = input.rawQueryString;
+  const rawField = raw === null ? '\u0003' : raw.includes(PACK) ? `j${JSON.stringify(raw)}` : `q${raw}`;
+  const edgeField = input.edgeLocationJson ?? '\u0003';
+  return `${input.now}${PACK}${input.seed}${PACK}${input.kvsToken}${PACK}${rawField}${PACK}${edgeField}${PACK}${input.eventWire}`;
 }
 
 function killReason(err: unknown, isolate: ivm.Isolate): 'cpu' | 'memory' | undefined {
