@@ -117,7 +117,12 @@ describe('conformance fixtures through the edge (HTTP in, HTTP out)', () => {
       dir,
     );
     const snapshot = new MapSnapshot(fixture.kvs ?? {}, { id: 'fixture-store' });
-    const source = await ConfigFunctionSource.create(config, { stores: () => ({ id: snapshot.id, source: { snapshot: () => snapshot } }) });
+    // A generous kill limit: on a loaded CI machine a first invocation must not be mistaken for runaway code
+    // (the runaway fixtures are still killed, a little later).
+    const source = await ConfigFunctionSource.create(config, {
+      stores: () => ({ id: snapshot.id, source: { snapshot: () => snapshot } }),
+      limits: { killAfterMicros: 1_000_000, ...fixture.limits },
+    });
     const edge = await startEdge({ config, functions: source });
     edges.set(fixture.name, { edge, source });
     return edge;
