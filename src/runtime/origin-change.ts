@@ -76,13 +76,14 @@ function checkTimeouts(value: unknown): string | undefined {
   return undefined;
 }
 
+const UPDATE_PARAMETERS: ReadonlySet<string> = new Set([
+  'domainName', 'hostHeader', 'originPath', 'customHeaders', 'connectionAttempts', 'originShield',
+  'originAccessControlConfig', 'timeouts', 'customOriginConfig', 'sni', 'allowedCertificateNames',
+]);
+
 function checkUpdate(params: Params, incomingHeaders: ReadonlySet<string>): string | undefined {
-  const known = new Set([
-    'domainName', 'hostHeader', 'originPath', 'customHeaders', 'connectionAttempts', 'originShield',
-    'originAccessControlConfig', 'timeouts', 'customOriginConfig', 'sni', 'allowedCertificateNames',
-  ]);
   for (const key of Object.keys(params)) {
-    if (!known.has(key)) return `updateRequestOrigin(): unknown parameter "${key}"`;
+    if (!UPDATE_PARAMETERS.has(key)) return `updateRequestOrigin(): unknown parameter "${key}"`;
   }
   if (params.domainName !== undefined) {
     const problem = checkHostName('domainName', params.domainName);

@@ -21,6 +21,9 @@
 import { DECODE_EVENT_SOURCE } from './event-wire.js';
 import { ENCODE_RESULT_SOURCE } from './result-wire.js';
 
+/** The file name user code runs under; stack traces and compile errors point into it. */
+export const USER_SCRIPT_FILENAME = 'function.js';
+
 export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
   'use strict';
   var g = globalThis;
@@ -243,7 +246,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
       var stack = typeof err.stack === 'string' ? err.stack.split('\n') : [];
       for (var i = 1; i < stack.length; i++) {
         var m = /\((?:[^()]*?):(\d+):(\d+)\)$|at (?:[^()]*?):(\d+):(\d+)$/.exec(stack[i]);
-        if (m && stack[i].indexOf('function.js') !== -1) { where = ' at line ' + (m[1] || m[3]) + ':' + (m[2] || m[4]); break; }
+        if (m && stack[i].indexOf(${JSON.stringify(USER_SCRIPT_FILENAME)}) !== -1) { where = ' at line ' + (m[1] || m[3]) + ':' + (m[2] || m[4]); break; }
       }
       return (err.name || 'Error') + ': ' + err.message + where;
     }

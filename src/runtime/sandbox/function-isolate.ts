@@ -11,11 +11,9 @@ import type { RuntimeVersion } from '../event.js';
 import type { RuntimeLimits } from '../types.js';
 import { preludeSource } from '../builtins/prelude.js';
 import { hostDigest } from '../builtins/host-digest.js';
-import { BOOTSTRAP_SOURCE } from './bootstrap-source.js';
+import { BOOTSTRAP_SOURCE, USER_SCRIPT_FILENAME } from './bootstrap-source.js';
 import { decodeResult } from './result-wire.js';
 
-/** The file name user code runs under; stack traces and compile errors point into it. */
-export const USER_SCRIPT_FILENAME = 'function.js';
 
 /** Answers `cf.kvs()` reads for the invocation in progress. Throwing rejects the function's promise. */
 export type KvsCallback = (op: 'get' | 'exists' | 'meta', storeId: string | null, key: string) => string | undefined;
@@ -170,11 +168,6 @@ export class FunctionIsolate {
     outcome.logs ??= [];
     if (wire !== '' && outcome.kind === 'result') outcome.value = decodeResult(wire);
     return outcome;
-  }
-
-  /** Heap statistics of the live isolate (undefined when none is loaded). */
-  heapUsedBytes(): number | undefined {
-    return this.#live?.isolate.getHeapStatisticsSync().used_heap_size;
   }
 
   dispose(): void {
