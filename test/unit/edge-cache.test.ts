@@ -69,7 +69,8 @@ describe('responseTtlSeconds', () => {
     assert.equal(responseTtlSeconds(p, 200, { date, 'cache-control': 'max-age=300', age: '100' }), 200);
   });
   it('honours Expires', () => {
-    const ttl = responseTtlSeconds(p, 200, { date, expires: new Date(Date.now() + 600_000).toUTCString() });
+    // Expires 600 s after the response's Date: both have whole seconds, so the lifetime is exactly 600 s.
+    const ttl = responseTtlSeconds(p, 200, { date, expires: new Date(Date.parse(date) + 600_000).toUTCString() });
     assert.ok(ttl >= 598 && ttl <= 600, `ttl ${ttl}`);
   });
   it('no-store / no-cache / private are cached only for minTtl', () => {
