@@ -110,7 +110,7 @@ export class EdgePipeline {
 
     if (behavior.functions.viewerRequest !== undefined) {
       const t = trace ? performance.now() : 0;
-      const outcome = this.#runFunction(behavior.functions.viewerRequest, 'viewer-request', requestToEvent(viewerRequest, context), trace);
+      const outcome = await this.#runFunction(behavior.functions.viewerRequest, 'viewer-request', requestToEvent(viewerRequest, context), trace);
       if (trace) trace.timings.viewerRequest = micros(t);
       if (outcome.kind === 'error') return this.#sendError(req, res, outcome.error, requestId, trace);
       if (outcome.result.kind === 'response') {
@@ -141,7 +141,7 @@ export class EdgePipeline {
       const t = trace ? performance.now() : 0;
       const head: HttpResponseParts = { status: fetched.status, statusText: fetched.statusText, headers: fetched.headers };
       const event = responseToEvent(forwarded, head, { ...context, eventType: 'viewer-response' });
-      const outcome = this.#runFunction(behavior.functions.viewerResponse, 'viewer-response', event, trace);
+      const outcome = await this.#runFunction(behavior.functions.viewerResponse, 'viewer-response', event, trace);
       if (trace) trace.timings.viewerResponse = micros(t);
       if (outcome.kind === 'error') return this.#sendError(req, res, outcome.error, requestId, trace);
       if (outcome.result.kind !== 'response') return this.#sendError(req, res, EDGE_ERRORS.FunctionValidationError, requestId, trace);
@@ -151,13 +151,13 @@ export class EdgePipeline {
     return this.#send(req, res, fetched, requestId, trace);
   }
 
-  /** Synchronous on purpose: the engine's work is synchronous, and the hot path should not pay for a promise. */
-  #runFunction(
+  /** The function runs off the event loop's thread (runOffThread): other requests go on while it runs. */
+  async #runFunction(
     name: string,
     eventType: 'viewer-request' | 'viewer-response',
     event: ReturnType<typeof requestToEvent>,
     trace: EdgeTrace | undefined,
-  ): { kind: 'ok'; result: FunctionResult; event: typeof event } | { kind: 'error'; error: EdgeError } {
+  ): Promise<{ kind: 'ok'; result: FunctionResult; event: typeof event } | { kind: 'error'; error: EdgeError }> {
     const live = this.#opts.functions.live(name);
     if (live === undefined) {
       if (trace) trace.error = `function "${name}" has no live version`;
@@ -165,9 +165,9 @@ export class EdgePipeline {
     }
     let result: FunctionResult;
     try {
-      result = live.fn.runSync(event, { kvs: live.kvs, edgeLocation: eventType === 'viewer-request' ? this.#opts.edgeLocation : undefined });
+      result = await live.fn.runOffThread(event, { kvs: live.kvs, edgeLocation: eventType === 'viewer-request' ? this.#opts.edgeLocation : undefined });
     } catch (err) {
-      // runSync() returns kind 'error' for a function's own failures; a throw is the engine failing.
+      // runOffThread() returns kind 'error' for a function's own failures; a throw is the engine failing.
       if (trace) trace.error = `engine: ${(err as Error).message}`;
       return { kind: 'error', error: EDGE_ERRORS.FunctionExecutionError };
     }

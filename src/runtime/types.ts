@@ -111,8 +111,14 @@ export interface CloudFrontFunction {
   readonly codeHash: string;
   /** Runs the handler. Never rejects for a function's own failure: that is `kind: 'error'`. */
   run(event: CFEvent, options?: InvokeOptions): Promise<FunctionResult>;
-  /** run() without the promise, for the edge's hot path: the work is synchronous inside the isolate. */
+  /** run() without the promise: the invocation runs on the calling thread. */
   runSync(event: CFEvent, options?: InvokeOptions): FunctionResult;
+  /**
+   * The edge's way: runs on the isolate's own thread, batched with invocations that arrive while it is busy, so the
+   * caller's event loop never waits for the function. `elapsedMicros` is the isolate's CPU time for the invocation
+   * (a batch's CPU time is shared evenly among its invocations).
+   */
+  runOffThread(event: CFEvent, options?: InvokeOptions): Promise<FunctionResult>;
   /** Frees the isolate. */
   dispose(): void;
 }

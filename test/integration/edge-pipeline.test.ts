@@ -393,3 +393,56 @@ describe('edge pipeline (real engine, real origins)', () => {
     assert.deepEqual(await functions.reload(), [], 'unchanged code is not reloaded');
   });
 });
+
+describe('edge: a runaway function does not hold up other requests', () => {
+  it('serves other functions while one spins until it is killed', async () => {
+    const origin = await startOrigin('A');
+    const dir = mkdtempSync(join(tmpdir(), 'openfront-edge-spin-'));
+    writeFileSync(join(dir, 'spin.js'), 'function handler(event) { while (true) {} }');
+    writeFileSync(join(dir, 'fast.js'), "function handler(event) { event.request.headers['x-fast'] = { value: '1' }; return event.request; }");
+    const config = parseConfig(
+      {
+        functions: [
+          { name: 'spin', code: 'spin.js' },
+          { name: 'fast', code: 'fast.js' },
+        ],
+        distributions: [
+          {
+            id: 'spin',
+            hostnames: ['*'],
+            origins: [{ id: 'a', url: `http://127.0.0.1:${origin.port}` }],
+            defaultBehavior: { origin: 'a', cachePolicy: 'CachingDisabled', functionAssociations: { 'viewer-request': 'fast' } },
+            behaviors: [{ pathPattern: '/spin', origin: 'a', cachePolicy: 'CachingDisabled', functionAssociations: { 'viewer-request': 'spin' } }],
+          },
+        ],
+      },
+      dir,
+    );
+    // A long kill limit makes the window wide: with the function on the event loop's thread, nothing else would
+    // be answered for those 400 ms.
+    const functions = await ConfigFunctionSource.create(config, { limits: { killAfterMicros: 400_000 } });
+    const edge = await startEdge({ config, functions, port: 0 });
+    try {
+      const order: string[] = [];
+      const spinning = get(edge.url, '/spin').then((reply) => {
+        order.push('spin');
+        return reply;
+      });
+      for (let i = 0; i < 5; i++) {
+        const reply = await get(edge.url, `/fast/${i}`);
+        assert.equal(reply.status, 200);
+        assert.deepEqual(headerValues(JSON.parse(reply.body).rawHeaders, 'x-fast'), ['1']);
+        order.push(`fast ${i}`);
+      }
+      const spun = await spinning;
+      assert.equal(spun.status, 503);
+      assert.equal(spun.headers['x-openfront-error'], 'FunctionExecutionError');
+      assert.deepEqual(order, ['fast 0', 'fast 1', 'fast 2', 'fast 3', 'fast 4', 'spin']);
+    } finally {
+      await edge.close();
+      functions.close();
+      await new Promise<void>((resolve) => origin.server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

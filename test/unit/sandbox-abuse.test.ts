@@ -144,4 +144,26 @@ async function handler(event) {
       fn.dispose();
     }
   });
+
+  // The edge's path: the abusive invocation batched between two good ones (runOffThread), which must not suffer.
+  test(`abuse off-thread, in a batch: ${attempt.name}`, async () => {
+    const code = `${attempt.prelude ?? ''}
+async function handler(event) {
+  if (event.request.uri === '/abuse') {
+    ${attempt.body}
+  }
+  return event.request;
+}`;
+    const fn = await loadFunction(code, { name: 'abuse', limits: { killAfterMicros: 50_000 } });
+    try {
+      const [before, abusive, after] = await Promise.all(['/before', '/abuse', '/after'].map((uri) => fn.runOffThread(event(uri), { kvs: { k: 'v' } })));
+      attempt.expect(abusive as FunctionResult);
+      for (const [result, uri] of [[before, '/before'], [after, '/after']] as const) {
+        assert.equal(result?.kind, 'request', `${uri} failed beside the abusive invocation: ${result?.error?.message}`);
+        assert.equal(result?.request?.uri, uri);
+      }
+    } finally {
+      fn.dispose();
+    }
+  });
 }

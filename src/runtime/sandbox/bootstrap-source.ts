@@ -9,14 +9,13 @@
  * and the callbacks be filled in afterwards (see function-isolate.ts). Every host callback copies
  * strings/primitives in and out; no host object ever enters the isolate.
  *
- * Dispatcher protocol (one applySync per invocation, result copied out):
- *   dispatch(packed) → [envelopeJson, valueWire]   (packed: see the comment at `dispatch`; it carries the event wire,
- * the raw query string, the clock, the seed, the edge location and the KVS token; the event wire is the compact
- * form of event-wire.ts, or JSON; valueWire: result-wire.ts's form of the returned value,
- * or '' when the value is inside the envelope). A synchronous handler's pair is returned directly. An async
- * handler's pair is written into a holder by a promise reaction; V8 runs those reactions in the microtask checkpoint at the end of the same
- * applySync, inside the same timeout, and isolated-vm copies the holder after that checkpoint. A holder still
- * holding '' means the promise never settled.
+ * Dispatcher protocol (result copied out after the call): the bootstrap returns { dispatch, dispatchBatch }.
+ *   dispatch(packed) → [envelopeJson, valueWire]: one invocation (packed: see the comment above `runInvocation`; it
+ * carries the event wire, the raw query string, the clock, the seed, the edge location, the KVS token and the
+ * invocation id; the event wire is the compact form of event-wire.ts, or JSON; valueWire: result-wire.ts's form of
+ * the returned value, or '' when the value is inside the envelope).
+ *   dispatchBatch(joined) → pairs: several invocations run one after the other in one call (the edge's off-thread
+ * path, see function-isolate.ts).
  */
 import { DECODE_EVENT_SOURCE } from './event-wire.js';
 import { ENCODE_RESULT_SOURCE } from './result-wire.js';
@@ -84,7 +83,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
     var slot = storeId === null ? key : storeId + '\u0000' + key;
     var value = cache[slot];
     if (value === undefined) {
-      value = host.kvs(op, storeId, key);
+      value = host.kvs(op, storeId, key, currentInvocation);
       if (cacheEntries >= MAX_CACHE_ENTRIES || cacheChars >= MAX_CACHE_CHARS) resetCache(cacheToken);
       cache[slot] = value === undefined ? MISSING : value;
       cacheEntries++;
@@ -132,7 +131,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
       },
       meta: function () {
         try {
-          var meta = jsonParse(host.kvs('meta', storeId, ''));
+          var meta = jsonParse(host.kvs('meta', storeId, '', currentInvocation));
           reads.push('meta', storeId, null, true);
           return Promise.resolve(meta);
         } catch (e) {
@@ -253,15 +252,21 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
     try { return 'Uncaught ' + jsonStringify(err); } catch (e) { return 'Uncaught ' + String(err); }
   }
   // One string argument per invocation (each extra applySync argument costs ~0.15 µs):
-  //   now \u0004 seed \u0004 kvsToken \u0004 rawQuery \u0004 edgeLocationJson \u0004 eventWire
+  //   now \u0004 seed \u0004 kvsToken \u0004 invocationId \u0004 rawQuery \u0004 edgeLocationJson \u0004 eventWire
   // rawQuery: '\u0003' for none, 'q' + text, or 'j' + JSON when the text itself holds a \u0004;
   // edgeLocationJson: '\u0003' for none. The event wire comes last, so it may contain anything.
   var PACK = '\u0004';
-  return function dispatch(packed) {
+  var currentInvocation = 0;
+  /**
+   * Runs one invocation. Returns its [envelope, wire] pair when it finished synchronously; otherwise returns null
+   * and calls done(pair) once the handler's promise settles (in the same microtask checkpoint when it settles).
+   */
+  function runInvocation(packed, done) {
     var e1 = packed.indexOf(PACK), e2 = packed.indexOf(PACK, e1 + 1), e3 = packed.indexOf(PACK, e2 + 1);
-    var e4 = packed.indexOf(PACK, e3 + 1), e5 = packed.indexOf(PACK, e4 + 1);
+    var e4 = packed.indexOf(PACK, e3 + 1), e5 = packed.indexOf(PACK, e4 + 1), e6 = packed.indexOf(PACK, e5 + 1);
     var now = +packed.slice(0, e1), seed = +packed.slice(e1 + 1, e2), kvsToken = +packed.slice(e2 + 1, e3);
-    var rawField = packed.slice(e3 + 1, e4), edgeField = packed.slice(e4 + 1, e5), eventWire = packed.slice(e5 + 1);
+    currentInvocation = +packed.slice(e3 + 1, e4);
+    var rawField = packed.slice(e4 + 1, e5), edgeField = packed.slice(e5 + 1, e6), eventWire = packed.slice(e6 + 1);
     var rawQuery = rawField === '\u0003' ? null : rawField.charCodeAt(0) === 113 ? rawField.slice(1) : jsonParse(rawField.slice(1));
     var edgeLocationJson = edgeField === '\u0003' ? null : edgeField;
     logs = []; logBytes = 0; logTruncated = false;
@@ -285,13 +290,45 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
     }
     if (returned !== null && typeof returned === 'object' && typeof returned.then === 'function') {
       if (!is2) return finish('error', 'TypeError: handler returned a Promise; async handlers need cloudfront-js-2.0');
-      // isolated-vm copies the return value after V8's microtask checkpoint, so a settled promise has already
-      // filled the holder by the time the host reads it: no callback crossing for async handlers.
-      var holder = ['', ''];
-      function settle(pair) { holder[0] = pair[0]; holder[1] = pair[1]; }
-      returned.then(function (v) { settle(finish('result', v)); }, function (e) { settle(finish('error', 'Promise rejected: ' + describe(e))); });
-      return holder;
+      returned.then(function (v) { done(finish('result', v)); }, function (e) { done(finish('error', 'Promise rejected: ' + describe(e))); });
+      return null;
     }
     return finish('result', returned);
-  };
+  }
+  /**
+   * One invocation per call. An async handler's pair is written into a holder by a promise reaction; V8 runs those
+   * reactions in the microtask checkpoint at the end of the same call, inside the same timeout, and isolated-vm
+   * copies the holder after that checkpoint. A holder still holding '' means the promise never settled.
+   */
+  function dispatch(packed) {
+    var holder = ['', ''];
+    var pair = runInvocation(packed, function (settled) { holder[0] = settled[0]; holder[1] = settled[1]; });
+    return pair === null ? holder : pair;
+  }
+  /**
+   * Several invocations per call, one after the other: the next starts only once the previous one's promise has
+   * settled, so per-invocation state (logs, reads, clock, seed, KVS token) never mixes. Input: each packed
+   * invocation as <length>:<packed>. Output: an array of pairs; a slot left empty belongs to an invocation that
+   * never settled (the first empty slot) or never started (the slots after it).
+   */
+  function dispatchBatch(joined) {
+    var items = [], pos = 0;
+    while (pos < joined.length) {
+      var colon = joined.indexOf(':', pos), length = +joined.slice(pos, colon);
+      items.push(joined.slice(colon + 1, colon + 1 + length));
+      pos = colon + 1 + length;
+    }
+    var out = new Array(items.length), next = 0;
+    function runFrom() {
+      while (next < items.length) {
+        var slot = next++;
+        var pair = runInvocation(items[slot], function (settled) { out[slot] = settled; runFrom(); });
+        if (pair === null) return;
+        out[slot] = pair;
+      }
+    }
+    runFrom();
+    return out;
+  }
+  return { dispatch: dispatch, dispatchBatch: dispatchBatch };
 })`;

@@ -1,9 +1,18 @@
 /**
  * One function's V8 isolate (isolated-vm): its own heap with a hard memory cap, the CloudFront surface installed by
- * the bootstrap, the user's script run once, and a dispatcher called once per invocation with a hard time limit.
+ * the bootstrap, the user's script run once, and a dispatcher called with a hard time limit.
+ *
+ * Two ways in:
+ * - `invoke`: one invocation on the calling thread (applySync). Exact wall time; what tests and TestFunction use.
+ * - `invokeOffThread`: the edge's way. The invocation runs on isolated-vm's own thread (apply), so the event loop
+ *   keeps serving HTTP meanwhile and a slow function never stalls other requests. While one call is in flight,
+ *   new invocations queue; the queue then goes in as one batch (group commit): one thread handoff and one timed
+ *   entry for many invocations under load, and no waiting at all when idle.
  *
  * A kill (time or memory) throws the isolate away; the next invocation loads a fresh one, so one runaway
- * invocation never poisons the next.
+ * invocation never poisons the next. When a batch is killed, its invocations are run again one by one (functions
+ * have no side effects outside their isolate, and each keeps its clock, seed and KVS snapshot), so only the
+ * invocation that is really over the limit fails.
  */
 import ivm from 'isolated-vm';
 import { OpenFrontError } from '../../errors.js';
@@ -15,7 +24,7 @@ import { BOOTSTRAP_SOURCE, USER_SCRIPT_FILENAME } from './bootstrap-source.js';
 import { decodeResult } from './result-wire.js';
 
 
-/** Answers `cf.kvs()` reads for the invocation in progress. Throwing rejects the function's promise. */
+/** Answers `cf.kvs()` reads for one invocation. Throwing rejects the function's promise. */
 export type KvsCallback = (op: 'get' | 'exists' | 'meta', storeId: string | null, key: string) => string | undefined;
 
 /** What one invocation produced, before validation. */
@@ -37,7 +46,7 @@ export type RawOutcome =
   | ({ kind: 'invalid'; message: string } & RawExtras)
   | { kind: 'killed'; reason: 'cpu' | 'memory'; logs: string[] };
 
-interface DispatchInput {
+export interface DispatchInput {
   /** The event in event-wire.ts's compact form (or JSON). */
   eventWire: string;
   rawQueryString: string | null;
@@ -52,10 +61,34 @@ interface DispatchInput {
   kvs: KvsCallback;
 }
 
+type Pair = [string, string];
+
 interface LiveIsolate {
   isolate: ivm.Isolate;
-  dispatch: ivm.Reference<(...args: unknown[]) => [string, string]>;
+  dispatch: ivm.Reference<(packed: string) => Pair>;
+  dispatchBatch: ivm.Reference<(joined: string) => Array<Pair | undefined>>;
+  /** Set when the owner disposed it (not a kill): calls still in flight must not be retried. */
+  unloaded: boolean;
 }
+
+/** What an off-thread invocation produced, and the isolate CPU time it is charged. */
+export interface OffThreadOutcome {
+  outcome: RawOutcome;
+  /** CPU time of the isolate for this invocation; within a batch, the batch's CPU time shared evenly. */
+  cpuMicros: number;
+  /** How many invocations ran in the same call (1: alone, the CPU time is its own). */
+  batchSize: number;
+}
+
+interface Queued {
+  input: DispatchInput;
+  resolve: (result: OffThreadOutcome) => void;
+  /** Run alone: set after the batch it was in was killed. */
+  solo: boolean;
+}
+
+/** Batches stay small enough that their expected run time is a quarter of the kill limit. */
+const MAX_BATCH = 64;
 
 /** Compiled prelude/bootstrap code cache, shared by every isolate so a cold load skips re-parsing them. */
 const codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
@@ -80,7 +113,13 @@ export class FunctionIsolate {
   /** The same options object for every invocation: the result is copied out after the microtask checkpoint. */
   readonly #dispatchOptions: { timeout: number; result: { copy: true } };
   #live: LiveIsolate | undefined;
-  #current: DispatchInput | undefined;
+  /** The inputs of the invocations in flight, by the id the isolate passes back with each KVS read. */
+  readonly #inFlight = new Map<number, DispatchInput>();
+  #lastId = 0;
+  readonly #queue: Queued[] = [];
+  #batchRunning = false;
+  /** Running mean of the CPU time of one invocation (µs), which bounds the batch size. */
+  #meanMicros = 0;
 
   constructor(script: string, runtime: RuntimeVersion, limits: RuntimeLimits) {
     this.#script = script;
@@ -99,8 +138,8 @@ export class FunctionIsolate {
       const bootstrap = compileCached(isolate, BOOTSTRAP_SOURCE, 'openfront:bootstrap').runSync(context, { reference: true }) as ivm.Reference<
         (...args: unknown[]) => unknown
       >;
-      const kvs = new ivm.Callback((op: 'get' | 'exists' | 'meta', storeId: string | null, key: string) => {
-        const current = this.#current;
+      const kvs = new ivm.Callback((op: 'get' | 'exists' | 'meta', storeId: string | null, key: string, invocation: number) => {
+        const current = this.#inFlight.get(invocation);
         if (!current) throw isolateSafeError('KeyValueStore reads are only possible while the handler runs');
         try {
           return current.kvs(op, storeId, key);
@@ -110,13 +149,15 @@ export class FunctionIsolate {
       });
       const digest = new ivm.Callback(hostDigest);
       // The host object is built inside the isolate so that only these three callbacks cross over.
-      const dispatch = context.evalClosureSync(
+      const entries = context.evalClosureSync(
         'return $0($1, { kvs: $2, digest: $3, maxLogBytes: $4 }, $5);',
         [bootstrap.derefInto(), prelude.derefInto(), kvs, digest, this.#limits.maxLogBytes, this.#runtime],
         { result: { reference: true }, timeout: 1000 },
-      ) as ivm.Reference<(...args: unknown[]) => [string, string]>;
+      ) as ivm.Reference<Record<string, unknown>>;
+      const dispatch = entries.getSync('dispatch', { reference: true }) as LiveIsolate['dispatch'];
+      const dispatchBatch = entries.getSync('dispatchBatch', { reference: true }) as LiveIsolate['dispatchBatch'];
       this.#runUserScript(isolate, context);
-      this.#live = { isolate, dispatch };
+      this.#live = { isolate, dispatch, dispatchBatch, unloaded: false };
     } catch (err) {
       if (!isolate.isDisposed) isolate.dispose();
       throw err;
@@ -141,50 +182,145 @@ export class FunctionIsolate {
     }
   }
 
-  /** Runs the handler once. Never throws for the function's own failures. */
+  /** Runs the handler once on the calling thread. Never throws for the function's own failures. */
   invoke(input: DispatchInput): RawOutcome {
     this.load();
     const live = this.#live as LiveIsolate;
-    this.#current = input;
-    let returned: [string, string];
+    const id = this.#register(input);
+    let returned: Pair;
     try {
-      returned = live.dispatch.applySync(
-        undefined,
-        [packDispatch(input)],
-        this.#dispatchOptions,
-      );
+      returned = live.dispatch.applySync(undefined, [packDispatch(input, id)], this.#dispatchOptions);
     } catch (err) {
       const reason = killReason(err, live.isolate);
-      this.dispose();
+      this.#discard(live);
       if (reason) return { kind: 'killed', reason, logs: [] };
       return { kind: 'error', message: errorText(err), logs: [] };
     } finally {
-      this.#current = undefined;
+      this.#inFlight.delete(id);
     }
-    const [json, wire] = returned;
-    if (json === '') return { kind: 'error', message: 'The handler returned a Promise that never settled', logs: [] };
-    const outcome = JSON.parse(json) as RawOutcome;
-    // An invocation that logged nothing leaves `logs` out of the envelope.
-    outcome.logs ??= [];
-    if (wire !== '' && outcome.kind === 'result') outcome.value = decodeResult(wire);
-    return outcome;
+    return outcomeOf(returned);
   }
 
+  /** Runs the handler on the isolate's own thread, batched with the invocations queued meanwhile. Never rejects. */
+  invokeOffThread(input: DispatchInput): Promise<OffThreadOutcome> {
+    return new Promise((resolve) => {
+      this.#queue.push({ input, resolve, solo: false });
+      if (!this.#batchRunning) this.#startBatch();
+    });
+  }
+
+  #startBatch(): void {
+    const queue = this.#queue;
+    if (queue.length === 0) return;
+    const limit = this.#meanMicros === 0 ? MAX_BATCH : Math.max(1, Math.min(MAX_BATCH, Math.floor(this.#limits.killAfterMicros / 4 / this.#meanMicros)));
+    let size = 1;
+    if (!(queue[0] as Queued).solo) while (size < queue.length && size < limit && !(queue[size] as Queued).solo) size++;
+    const batch = queue.splice(0, size);
+    try {
+      this.load();
+    } catch (err) {
+      // The isolate could not even be (re)loaded: every queued invocation gets that as its execution error.
+      const message = err instanceof Error ? err.message : String(err);
+      for (const entry of [...batch, ...queue.splice(0)]) entry.resolve({ outcome: { kind: 'error', message, logs: [] }, cpuMicros: 0, batchSize: 1 });
+      return;
+    }
+    const live = this.#live as LiveIsolate;
+    const ids = batch.map((entry) => this.#register(entry.input));
+    let joined = '';
+    for (let i = 0; i < batch.length; i++) {
+      const packed = packDispatch((batch[i] as Queued).input, ids[i] as number);
+      joined += `${packed.length}:${packed}`;
+    }
+    this.#batchRunning = true;
+    const cpuBefore = live.isolate.cpuTime;
+    live.dispatchBatch.apply(undefined, [joined], this.#dispatchOptions).then(
+      (pairs) => this.#finishBatch(batch, ids, pairs, cpuMicrosSince(live, cpuBefore)),
+      (err: unknown) => this.#failBatch(batch, ids, live, err),
+    );
+  }
+
+  #finishBatch(batch: Queued[], ids: number[], pairs: Array<Pair | undefined>, cpuMicros: number): void {
+    for (const id of ids) this.#inFlight.delete(id);
+    // Slots after the first empty one never started (the one before them never settled): they go again.
+    let ran = batch.length;
+    for (let i = 0; i < batch.length; i++) if (pairs[i] === undefined) { ran = i + 1; break; }
+    const share = cpuMicros / ran;
+    this.#meanMicros = this.#meanMicros === 0 ? share : this.#meanMicros * 0.9 + share * 0.1;
+    for (let i = 0; i < ran; i++) {
+      const pair = pairs[i];
+      (batch[i] as Queued).resolve({ outcome: pair === undefined ? neverSettled() : outcomeOf(pair), cpuMicros: share, batchSize: ran });
+    }
+    this.#queue.unshift(...batch.slice(ran));
+    this.#batchRunning = false;
+    this.#startBatch();
+  }
+
+  #failBatch(batch: Queued[], ids: number[], live: LiveIsolate, err: unknown): void {
+    for (const id of ids) this.#inFlight.delete(id);
+    const reason = live.unloaded ? undefined : killReason(err, live.isolate);
+    this.#discard(live);
+    if (reason !== undefined && batch.length > 1) {
+      // Which one was over the limit is unknown: each runs again alone, with its own limit.
+      for (const entry of batch) entry.solo = true;
+      this.#queue.unshift(...batch);
+    } else {
+      const outcome: RawOutcome = reason !== undefined ? { kind: 'killed', reason, logs: [] } : { kind: 'error', message: live.unloaded ? 'The function was unloaded before the invocation ran' : errorText(err), logs: [] };
+      for (const entry of batch) entry.resolve({ outcome, cpuMicros: 0, batchSize: batch.length });
+    }
+    this.#batchRunning = false;
+    this.#startBatch();
+  }
+
+  #register(input: DispatchInput): number {
+    const id = ++this.#lastId;
+    this.#inFlight.set(id, input);
+    return id;
+  }
+
+  /** Throws away `live` after a kill, unless it was already replaced. */
+  #discard(live: LiveIsolate): void {
+    if (this.#live === live) this.#live = undefined;
+    if (!live.isolate.isDisposed) live.isolate.dispose();
+  }
+
+  /** Frees the isolate; invocations still queued or in flight finish with an error. */
   dispose(): void {
     const live = this.#live;
     this.#live = undefined;
-    if (live && !live.isolate.isDisposed) live.isolate.dispose();
+    if (live) {
+      live.unloaded = true;
+      if (!live.isolate.isDisposed) live.isolate.dispose();
+    }
+    const outcome: RawOutcome = { kind: 'error', message: 'The function was unloaded before the invocation ran', logs: [] };
+    for (const entry of this.#queue.splice(0)) entry.resolve({ outcome, cpuMicros: 0, batchSize: 1 });
   }
+}
+
+function neverSettled(): RawOutcome {
+  return { kind: 'error', message: 'The handler returned a Promise that never settled', logs: [] };
+}
+
+function cpuMicrosSince(live: LiveIsolate, before: bigint): number {
+  return live.isolate.isDisposed ? 0 : Number(live.isolate.cpuTime - before) / 1000;
+}
+
+function outcomeOf([json, wire]: Pair): RawOutcome {
+  if (json === '') return neverSettled();
+  const outcome = JSON.parse(json) as RawOutcome;
+  // An invocation that logged nothing leaves `logs` out of the envelope.
+  outcome.logs ??= [];
+  if (wire !== '' && outcome.kind === 'result') outcome.value = decodeResult(wire);
+  return outcome;
 }
 
 const PACK = '\u0004';
 
-/** The one string `dispatch` takes (the bootstrap's `dispatch` comment describes the layout). */
-function packDispatch(input: DispatchInput): string {
+/** The one string per invocation (the comment above the bootstrap's `runInvocation` describes the layout). */
+function packDispatch(input: DispatchInput, id: number): string {
   const raw = input.rawQueryString;
   const rawField = raw === null ? '\u0003' : raw.includes(PACK) ? `j${JSON.stringify(raw)}` : `q${raw}`;
   const edgeField = input.edgeLocationJson ?? '\u0003';
-  return `${input.now}${PACK}${input.seed}${PACK}${input.kvsToken}${PACK}${rawField}${PACK}${edgeField}${PACK}${input.eventWire}`;
+  return `${input.now}${PACK}${input.seed}${PACK}${input.kvsToken}${PACK}${id}${PACK}${rawField}${PACK}${edgeField}${PACK}${input.eventWire}`;
 }
 
 function killReason(err: unknown, isolate: ivm.Isolate): 'cpu' | 'memory' | undefined {

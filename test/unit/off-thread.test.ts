@@ -1,0 +1,181 @@
+/**
+ * The edge's way of running a function (runOffThread): on the isolate's own thread, invocations that arrive while
+ * it is busy going in as one batch. Every invocation must still behave exactly as if it ran alone (runSync).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadFunction, MapSnapshot, type CFEvent, type FunctionResult } from '../../src/index.js';
+import { prepareSource } from '../../src/runtime/checker.js';
+import { resolveRuntimeLimits } from '../../src/runtime/limits.js';
+import { encodeEvent } from '../../src/runtime/sandbox/event-wire.js';
+import { FunctionIsolate, type DispatchInput } from '../../src/runtime/sandbox/function-isolate.js';
+
+function event(uri: string): CFEvent {
+  return {
+    version: '1.0',
+    context: { eventType: 'viewer-request' },
+    viewer: { ip: '203.0.113.1' },
+    request: { method: 'GET', uri, querystring: {}, headers: { host: { value: 'example.com' } }, cookies: {} },
+  };
+}
+
+const DECIDE = `import cf from 'cloudfront';
+async function handler(event) {
+  const kvs = cf.kvs();
+  const uri = event.request.uri;
+  console.log('start ' + uri + ' at ' + Date.now());
+  if (uri === '/hang') return new Promise(function () {});
+  if (uri === '/throw') throw new Error('thrown for ' + uri);
+  if (await kvs.exists('redirect:' + uri)) {
+    return { statusCode: 301, statusDescription: 'Moved', headers: { location: { value: await kvs.get('redirect:' + uri) } } };
+  }
+  event.request.headers['x-seen'] = { value: uri };
+  console.log('end ' + uri);
+  return event.request;
+}`;
+
+function store(): MapSnapshot {
+  const entries: Record<string, string> = {};
+  for (let i = 0; i < 200; i++) if (i % 3 === 0) entries[`redirect:/p${i}`] = `https://example.com/new/${i}`;
+  return new MapSnapshot(entries, { id: 'table', version: 7 });
+}
+
+/** What a result says, without the timing fields (which differ between runs). */
+function essence(result: FunctionResult): unknown {
+  const { elapsedMicros, computeUtilization, ...rest } = result;
+  assert.ok(elapsedMicros >= 0 && computeUtilization >= 0);
+  return rest;
+}
+
+test('many concurrent off-thread invocations give exactly what each gives alone', async () => {
+  const fn = await loadFunction(DECIDE, { name: 'decide' });
+  const kvs = store();
+  try {
+    const uris = Array.from({ length: 120 }, (_, i) => (i % 40 === 7 ? '/throw' : `/p${i}`));
+    const now = 1_700_000_000_000;
+    const offThread = await Promise.all(uris.map((uri) => fn.runOffThread(event(uri), { kvs, now })));
+    for (let i = 0; i < uris.length; i++) {
+      const alone = fn.runSync(event(uris[i] as string), { kvs, now });
+      assert.deepEqual(essence(offThread[i] as FunctionResult), essence(alone), `invocation ${i} (${uris[i]})`);
+    }
+    // Each invocation's logs and KVS reads are its own, never a neighbour's.
+    const second = offThread[1] as FunctionResult;
+    assert.deepEqual(second.logs, [`start /p1 at ${now}`, 'end /p1']);
+    assert.deepEqual(second.kvsReads, [{ storeId: 'table', op: 'exists', key: 'redirect:/p1', version: 7, hit: false }]);
+  } finally {
+    fn.dispose();
+  }
+});
+
+test('a promise that never settles fails alone; the invocations queued behind it still run', async () => {
+  const fn = await loadFunction(DECIDE, { name: 'decide' });
+  try {
+    const results = await Promise.all(['/a', '/b', '/hang', '/c', '/d'].map((uri) => fn.runOffThread(event(uri), { kvs: store() })));
+    assert.equal(results[2]?.kind, 'error');
+    assert.match(results[2]?.error?.message ?? '', /never settled/);
+    for (const i of [0, 1, 3, 4]) assert.equal(results[i]?.kind, 'request', results[i]?.error?.message);
+    assert.equal(results[4]?.request?.headers['x-seen']?.value, '/d');
+  } finally {
+    fn.dispose();
+  }
+});
+
+test('the event loop keeps running while a function computes off-thread', async () => {
+  const fn = await loadFunction(`function handler(event) {
+  var until = Date.now();
+  var x = 0;
+  for (var i = 0; i < 3e7; i++) x += i % 7;
+  event.request.headers['x-sum'] = { value: String(x) };
+  return event.request;
+}`, { name: 'busy', limits: { killAfterMicros: 5_000_000 } });
+  try {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const started = Date.now();
+    const result = await fn.runOffThread(event('/'));
+    const took = Date.now() - started;
+    clearInterval(timer);
+    assert.equal(result.kind, 'request', result.error?.message);
+    // While the loop ran (tens of ms), a 1 ms interval kept firing on this thread: it was never blocked.
+    assert.ok(took >= 5, `the busy loop took only ${took} ms; nothing to observe`);
+    assert.ok(ticks >= 2, `only ${ticks} timer ticks during ${took} ms of function time`);
+    assert.ok(result.elapsedMicros > 1000, `elapsed ${result.elapsedMicros} µs`);
+  } finally {
+    fn.dispose();
+  }
+});
+
+test('disposing a function settles its queued invocations with an error instead of leaving them hanging', async () => {
+  const fn = await loadFunction(DECIDE, { name: 'decide' });
+  const pending = ['/a', '/b', '/c'].map((uri) => fn.runOffThread(event(uri), { kvs: store() }));
+  fn.dispose();
+  const results = await Promise.all(pending);
+  for (const result of results) {
+    assert.ok(result.kind === 'error' ? /unloaded/.test(result.error?.message ?? '') : result.kind === 'request', JSON.stringify(result.error));
+  }
+  assert.ok(results.some((r) => r.kind === 'error'), 'at least the queued invocations report the unload');
+});
+
+function isolateFor(code: string, killAfterMicros = 1_000_000): FunctionIsolate {
+  const prepared = prepareSource(code, 'cloudfront-js-2.0');
+  if (!prepared.ok) throw new Error(JSON.stringify(prepared.problems));
+  const isolate = new FunctionIsolate(prepared.script, 'cloudfront-js-2.0', resolveRuntimeLimits({ killAfterMicros }));
+  isolate.load();
+  return isolate;
+}
+
+function input(uri: string, read: DispatchInput['kvs'] = () => undefined): DispatchInput {
+  return { eventWire: encodeEvent(event(uri)), rawQueryString: null, now: 0, seed: 1, edgeLocationJson: null, kvsToken: 0, kvs: read };
+}
+
+test('invocations that arrive while one runs go in together as one batch; an idle isolate takes one at once', async () => {
+  const isolate = isolateFor(`function handler(event) { var x = 0; for (var i = 0; i < 2e5; i++) x += i; return event.request; }`);
+  try {
+    const first = isolate.invokeOffThread(input('/first'));
+    const queued = Array.from({ length: 10 }, (_, i) => isolate.invokeOffThread(input(`/q${i}`)));
+    assert.equal((await first).batchSize, 1);
+    const sizes = (await Promise.all(queued)).map((r) => r.batchSize);
+    assert.deepEqual(sizes, Array(10).fill(10));
+    await sleep(5);
+    assert.equal((await isolate.invokeOffThread(input('/later'))).batchSize, 1);
+  } finally {
+    isolate.dispose();
+  }
+});
+
+test('a killed batch is run again one by one: only the invocation over the limit fails', async () => {
+  const isolate = isolateFor(`function handler(event) { if (event.request.uri === '/spin') { while (true) {} } return event.request; }`, 30_000);
+  try {
+    const first = isolate.invokeOffThread(input('/warm'));
+    const batch = ['/a', '/spin', '/b'].map((uri) => isolate.invokeOffThread(input(uri)));
+    assert.equal((await first).outcome.kind, 'result');
+    const [a, spin, b] = await Promise.all(batch);
+    assert.equal(spin?.outcome.kind, 'killed');
+    assert.equal(a?.outcome.kind, 'result');
+    assert.equal(b?.outcome.kind, 'result');
+    assert.equal(a?.batchSize, 1, 'retried alone');
+  } finally {
+    isolate.dispose();
+  }
+});
+
+test('KVS reads that miss the isolate cache reach the host from the isolate thread, each with its own invocation', async () => {
+  const isolate = isolateFor(`import cf from 'cloudfront';
+async function handler(event) {
+  var value = await cf.kvs().get('k' + event.request.uri);
+  return { statusCode: 200, body: value };
+}`);
+  try {
+    const reads: string[] = [];
+    const reader = (uri: string) => (op: string, _store: string | null, key: string) => {
+      reads.push(`${uri} ${op} ${key}`);
+      return `value for ${uri}`;
+    };
+    const results = await Promise.all(['/x', '/y', '/z'].map((uri) => isolate.invokeOffThread(input(uri, reader(uri)))));
+    assert.deepEqual(results.map((r) => r.outcome.kind === 'result' && (r.outcome.value as { body: string }).body), ['value for /x', 'value for /y', 'value for /z']);
+    assert.deepEqual(reads, ['/x get k/x', '/y get k/y', '/z get k/z']);
+  } finally {
+    isolate.dispose();
+  }
+});
