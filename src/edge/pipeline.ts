@@ -151,7 +151,7 @@ export class EdgePipeline {
     return this.#send(req, res, fetched, requestId, trace);
   }
 
-  /** The function runs off the event loop's thread (runOffThread): other requests go on while it runs. */
+  /** The function runs off the event loop's thread (runAdaptive): other requests go on while it runs. */
   async #runFunction(
     name: string,
     eventType: 'viewer-request' | 'viewer-response',
@@ -165,9 +165,9 @@ export class EdgePipeline {
     }
     let result: FunctionResult;
     try {
-      result = await live.fn.runOffThread(event, { kvs: live.kvs, edgeLocation: eventType === 'viewer-request' ? this.#opts.edgeLocation : undefined });
+      result = await live.fn.runAdaptive(event, { kvs: live.kvs, edgeLocation: eventType === 'viewer-request' ? this.#opts.edgeLocation : undefined });
     } catch (err) {
-      // runOffThread() returns kind 'error' for a function's own failures; a throw is the engine failing.
+      // runAdaptive() returns kind 'error' for a function's own failures; a throw is the engine failing.
       if (trace) trace.error = `engine: ${(err as Error).message}`;
       return { kind: 'error', error: EDGE_ERRORS.FunctionExecutionError };
     }

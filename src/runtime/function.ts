@@ -107,6 +107,13 @@ class SandboxedFunction implements CloudFrontFunction {
     return this.#complete(outcome, reader, event, cpuMicros);
   }
 
+  /** The edge's way: off-thread unless the function calls back into the host often (invokeAdaptive). */
+  async runAdaptive(event: CFEvent, options: InvokeOptions = {}): Promise<FunctionResult> {
+    const { input, reader } = this.#prepare(event, options);
+    const { outcome, cpuMicros } = await this.#isolate.invokeAdaptive(input);
+    return this.#complete(outcome, reader, event, cpuMicros);
+  }
+
   #prepare(event: CFEvent, options: InvokeOptions): { input: DispatchInput; reader: InvocationKvsReader } {
     const reader = new InvocationKvsReader(toKvsBinding(options.kvs));
     const rawQueryString = options.rawQueryString !== undefined ? options.rawQueryString : defaultRawQueryString(event);

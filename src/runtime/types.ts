@@ -119,6 +119,12 @@ export interface CloudFrontFunction {
    * (a batch's CPU time is shared evenly among its invocations).
    */
   runOffThread(event: CFEvent, options?: InvokeOptions): Promise<FunctionResult>;
+  /**
+   * What the edge uses: runOffThread(), except for a function that often calls back into the host (KVS reads that
+   * miss the isolate's value cache, crypto digests) while none of its invocations is queued: that one runs on the
+   * calling thread, where such a callback costs ~1 µs instead of a wait for the event loop.
+   */
+  runAdaptive(event: CFEvent, options?: InvokeOptions): Promise<FunctionResult>;
   /** Frees the isolate. */
   dispose(): void;
 }

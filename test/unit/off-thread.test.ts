@@ -179,3 +179,38 @@ async function handler(event) {
     isolate.dispose();
   }
 });
+
+test('invokeAdaptive keeps a function that mostly hits its value cache off-thread, and runs one that keeps missing inline', async () => {
+  const isolate = isolateFor(`import cf from 'cloudfront';
+async function handler(event) {
+  return { statusCode: 200, body: await cf.kvs().get(event.request.uri) };
+}`);
+  try {
+    let readsDuringCall = 0;
+    let inCall = false;
+    const read = (_op: string, _store: string | null, key: string) => {
+      if (inCall) readsDuringCall++;
+      return `v${key}`;
+    };
+    const call = (uri: string) => {
+      inCall = true;
+      try {
+        return isolate.invokeAdaptive(input(uri, read));
+      } finally {
+        inCall = false;
+      }
+    };
+    // The same key over and over: served from the isolate's cache, so off-thread (the read never happens inside
+    // the call that dispatches).
+    for (let i = 0; i < 50; i++) await call('/same');
+    assert.equal(readsDuringCall, 0);
+    // A new key every time: each invocation calls the host, so the function moves to the calling thread, where
+    // the read happens inside the dispatching call.
+    for (let i = 0; i < 100; i++) await call(`/new${i}`);
+    assert.ok(readsDuringCall > 50, `only ${readsDuringCall} of 100 missing reads ran inline`);
+    const last = await call('/last');
+    assert.equal(last.outcome.kind === 'result' && (last.outcome.value as { body: string }).body, 'v/last');
+  } finally {
+    isolate.dispose();
+  }
+});
