@@ -165,7 +165,11 @@ export class EdgePipeline {
     }
     let result: FunctionResult;
     try {
-      result = await live.fn.runAdaptive(event, { kvs: live.kvs, edgeLocation: eventType === 'viewer-request' ? this.#opts.edgeLocation : undefined });
+      result = await live.fn.runAdaptive(event, {
+        kvs: live.kvs,
+        edgeLocation: eventType === 'viewer-request' ? this.#opts.edgeLocation : undefined,
+        recordKvsReads: trace !== undefined,
+      });
     } catch (err) {
       // runAdaptive() returns kind 'error' for a function's own failures; a throw is the engine failing.
       if (trace) trace.error = `engine: ${(err as Error).message}`;

@@ -125,6 +125,7 @@ class SandboxedFunction implements CloudFrontFunction {
       edgeLocationJson: event.context.eventType === 'viewer-request' && options.edgeLocation ? JSON.stringify(options.edgeLocation) : null,
       kvsToken: reader.token,
       kvs: reader.read,
+      recordKvsReads: options.recordKvsReads ?? true,
     };
     return { input, reader };
   }

@@ -46,6 +46,8 @@ export interface InvokeOptions {
    * `request.rawQueryString()`. Defaults to the event's querystring re-encoded.
    */
   rawQueryString?: string;
+  /** false: leave `kvsReads` empty, for callers that will not look at it (the edge when nobody traces). */
+  recordKvsReads?: boolean;
 }
 
 /** One KVS read made during an invocation, for the decision trace. */

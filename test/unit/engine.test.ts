@@ -194,3 +194,21 @@ test('rawQueryString() returns exactly what the caller passed: none, empty, or t
   assert.equal(await seen('odd\u0004\u0001chars'), encodeURIComponent('odd\u0004\u0001chars'));
   fn.dispose();
 });
+
+test('recordKvsReads: false leaves kvsReads empty and changes nothing else', async () => {
+  const fn = await loadFunction(`import cf from 'cloudfront';
+async function handler(event) {
+  event.request.headers['x-v'] = { value: await cf.kvs().get('a') };
+  return event.request;
+}`);
+  try {
+    const kvs = new MapSnapshot({ a: 'A' }, { id: 'plain', version: 3 });
+    const recorded = fn.runSync(event('/'), { kvs });
+    const silent = fn.runSync(event('/'), { kvs, recordKvsReads: false });
+    assert.deepEqual(recorded.kvsReads, [{ storeId: 'plain', op: 'get', key: 'a', version: 3, hit: true }]);
+    assert.deepEqual(silent.kvsReads, []);
+    assert.equal(silent.request?.headers['x-v']?.value, 'A');
+  } finally {
+    fn.dispose();
+  }
+});

@@ -126,7 +126,7 @@ function isolateFor(code: string, killAfterMicros = 1_000_000): FunctionIsolate 
 }
 
 function input(uri: string, read: DispatchInput['kvs'] = () => undefined): DispatchInput {
-  return { eventWire: encodeEvent(event(uri)), rawQueryString: null, now: 0, seed: 1, edgeLocationJson: null, kvsToken: 0, kvs: read };
+  return { eventWire: encodeEvent(event(uri)), rawQueryString: null, now: 0, seed: 1, edgeLocationJson: null, kvsToken: 0, kvs: read, recordKvsReads: true };
 }
 
 test('invocations that arrive while one runs go in together as one batch; an idle isolate takes one at once', async () => {

@@ -35,7 +35,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
   var logs = [], logBytes = 0, logTruncated = false;
   var originChange = null, customLogData = null, edgeLocation = null;
   var frozenNow = 0, rngState = 1;
-  var reads = [], foreignSlots = false, MISSING = {};
+  var reads = [], recordReads = true, foreignSlots = false, MISSING = {};
 
   // ---- console: only console.log exists; output capped like CloudFront's 10 KB ----
   function formatArg(v) {
@@ -101,7 +101,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
     // Each method settles its promise directly (no .then chain): one microtask per awaited read.
     function lookup(op, key) {
       var value = readValue(op, storeId, key);
-      reads.push(op, storeId, key, value !== undefined);
+      if (recordReads) reads.push(op, storeId, key, value !== undefined);
       return value;
     }
     return Object.freeze({
@@ -132,7 +132,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
       meta: function () {
         try {
           var meta = jsonParse(host.kvs('meta', storeId, '', currentInvocation));
-          reads.push('meta', storeId, null, true);
+          if (recordReads) reads.push('meta', storeId, null, true);
           return Promise.resolve(meta);
         } catch (e) {
           return failed(e);
@@ -252,7 +252,8 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
     try { return 'Uncaught ' + jsonStringify(err); } catch (e) { return 'Uncaught ' + String(err); }
   }
   // One string argument per invocation (each extra applySync argument costs ~0.15 µs):
-  //   now \u0004 seed \u0004 kvsToken \u0004 invocationId \u0004 rawQuery \u0004 edgeLocationJson \u0004 eventWire
+  //   now \u0004 seed \u0004 kvsToken \u0004 invocationId \u0004 recordReads \u0004 rawQuery \u0004 edgeLocationJson \u0004 eventWire
+  // recordReads: '1' to log KVS reads for the host, '0' when nobody will look at them;
   // rawQuery: '\u0003' for none, 'q' + text, or 'j' + JSON when the text itself holds a \u0004;
   // edgeLocationJson: '\u0003' for none. The event wire comes last, so it may contain anything.
   var PACK = '\u0004';
@@ -264,9 +265,11 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
   function runInvocation(packed, done) {
     var e1 = packed.indexOf(PACK), e2 = packed.indexOf(PACK, e1 + 1), e3 = packed.indexOf(PACK, e2 + 1);
     var e4 = packed.indexOf(PACK, e3 + 1), e5 = packed.indexOf(PACK, e4 + 1), e6 = packed.indexOf(PACK, e5 + 1);
+    var e7 = packed.indexOf(PACK, e6 + 1);
     var now = +packed.slice(0, e1), seed = +packed.slice(e1 + 1, e2), kvsToken = +packed.slice(e2 + 1, e3);
     currentInvocation = +packed.slice(e3 + 1, e4);
-    var rawField = packed.slice(e4 + 1, e5), edgeField = packed.slice(e5 + 1, e6), eventWire = packed.slice(e6 + 1);
+    recordReads = packed.charCodeAt(e4 + 1) === 49;
+    var rawField = packed.slice(e5 + 1, e6), edgeField = packed.slice(e6 + 1, e7), eventWire = packed.slice(e7 + 1);
     var rawQuery = rawField === '\u0003' ? null : rawField.charCodeAt(0) === 113 ? rawField.slice(1) : jsonParse(rawField.slice(1));
     var edgeLocationJson = edgeField === '\u0003' ? null : edgeField;
     logs = []; logBytes = 0; logTruncated = false;

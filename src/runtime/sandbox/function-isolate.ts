@@ -59,6 +59,8 @@ export interface DispatchInput {
    */
   kvsToken: number;
   kvs: KvsCallback;
+  /** false: the isolate does not log KVS reads (nobody will look at them). */
+  recordKvsReads: boolean;
 }
 
 type Pair = [string, string];
@@ -362,7 +364,7 @@ function packDispatch(input: DispatchInput, id: number): string {
   const raw = input.rawQueryString;
   const rawField = raw === null ? '\u0003' : raw.includes(PACK) ? `j${JSON.stringify(raw)}` : `q${raw}`;
   const edgeField = input.edgeLocationJson ?? '\u0003';
-  return `${input.now}${PACK}${input.seed}${PACK}${input.kvsToken}${PACK}${id}${PACK}${rawField}${PACK}${edgeField}${PACK}${input.eventWire}`;
+  return `${input.now}${PACK}${input.seed}${PACK}${input.kvsToken}${PACK}${id}${PACK}${input.recordKvsReads ? '1' : '0'}${PACK}${rawField}${PACK}${edgeField}${PACK}${input.eventWire}`;
 }
 
 function killReason(err: unknown, isolate: ivm.Isolate): 'cpu' | 'memory' | undefined {
