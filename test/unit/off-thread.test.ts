@@ -4,7 +4,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { loadFunction, MapSnapshot, type CFEvent, type FunctionResult } from '../../src/index.js';
 import { prepareSource } from '../../src/runtime/checker.js';
 import { resolveRuntimeLimits } from '../../src/runtime/limits.js';
@@ -129,16 +128,24 @@ function input(uri: string, read: DispatchInput['kvs'] = () => undefined): Dispa
   return { eventWire: encodeEvent(event(uri)), rawQueryString: null, now: 0, seed: 1, edgeLocationJson: null, kvsToken: 0, kvs: read, recordKvsReads: true };
 }
 
-test('invocations that arrive while one runs go in together as one batch; an idle isolate takes one at once', async () => {
-  const isolate = isolateFor(`function handler(event) { var x = 0; for (var i = 0; i < 2e5; i++) x += i; return event.request; }`);
+test('invocations go in as batches: those of one event-loop turn together, and those that arrive while one runs', async () => {
+  const isolate = isolateFor(`function handler(event) {
+  var x = 0;
+  if (event.request.uri === '/slow') for (var i = 0; i < 3e7; i++) x += i % 7;
+  event.request.headers['x-sum'] = { value: String(x) };
+  return event.request;
+}`);
   try {
-    const first = isolate.invokeOffThread(input('/first'));
+    const sameTurn = await Promise.all(['/a', '/b', '/c'].map((uri) => isolate.invokeOffThread(input(uri))));
+    assert.deepEqual(sameTurn.map((r) => r.batchSize), [3, 3, 3]);
+    const slow = isolate.invokeOffThread(input('/slow'));
+    await new Promise((resolve) => setImmediate(resolve));
+    // '/slow' is running now (tens of ms): these queue behind it and go in together when it returns.
     const queued = Array.from({ length: 10 }, (_, i) => isolate.invokeOffThread(input(`/q${i}`)));
-    assert.equal((await first).batchSize, 1);
-    const sizes = (await Promise.all(queued)).map((r) => r.batchSize);
-    assert.deepEqual(sizes, Array(10).fill(10));
-    await sleep(5);
-    assert.equal((await isolate.invokeOffThread(input('/later'))).batchSize, 1);
+    const slowResult = await slow;
+    assert.equal(slowResult.outcome.kind, 'result');
+    assert.equal(slowResult.batchSize, 1);
+    assert.deepEqual((await Promise.all(queued)).map((r) => r.batchSize), Array(10).fill(10));
   } finally {
     isolate.dispose();
   }
