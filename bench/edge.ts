@@ -6,8 +6,10 @@
  *       deciding with `map` blocks and no JavaScript (decision-map.conf), as the reference for nginx itself,
  *   (3) OpenFront's edge running the function from a real store, caching disabled, and (4) with caching.
  * Every server, the origin and the load generator (autocannon) run in separate processes on 127.0.0.1; each target
- * gets the same connections, warmup and duration. Then the edge's RSS under a cacheable many-URL workload with a
- * 100 MB cache budget, beside the baseline proxy's RSS under the same load.
+ * gets the same connections, warmup and duration. The Node targets also report their CPU time per request over all
+ * their threads: OpenFront runs functions on isolated-vm's threads, so req/s alone would hide that it uses more
+ * than one core's worth of work when the machine has it. Then the edge's RSS under a cacheable many-URL workload
+ * with a 100 MB cache budget, beside the baseline proxy's RSS under the same load.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
@@ -23,13 +25,15 @@ const CONNECTIONS = 50;
 const WARMUP_SECONDS = 1;
 const DURATION_SECONDS = 5;
 const MEMORY_SECONDS = 10;
-const ROUNDS = 2;
+const ROUNDS = 3;
 const CACHE_BUDGET_BYTES = 100 * 1024 * 1024;
 const MiB = 1024 * 1024;
 
 interface Target {
   port: number;
   stop(): Promise<void>;
+  /** Bench children answer `cpu`; nginx does not. */
+  ask?: BenchChild['ask'];
 }
 
 interface Measured {
@@ -66,8 +70,11 @@ async function measure(name: string, start: () => Promise<Target>, work: EdgeWor
   try {
     await checkDecisions(name, target.port, work);
     const spec: LoadSpec = { url: `http://127.0.0.1:${target.port}`, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, durationSeconds: DURATION_SECONDS, requestsFile: work.requestsFile };
-    const result = await runLoad(spec);
-    console.log(`  ${name}: ${fmt(result.rps, 0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, 301s ${fmt(statusShare(result, 301) * 100, 0)}%, errors ${result.errors + result.timeouts}`);
+    const ask = target.ask;
+    const cpu = ask === undefined ? undefined : async () => (await ask<ChildMessage & { micros: number }>({ type: 'cpu' }, 'cpu')).micros;
+    const result = await runLoad(spec, cpu);
+    const cpuText = result.cpuMicrosPerRequest === undefined ? '' : `, CPU ${fmt(result.cpuMicrosPerRequest, 1)} µs/req`;
+    console.log(`  ${name}: ${fmt(result.rps, 0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms${cpuText}, 301s ${fmt(statusShare(result, 301) * 100, 0)}%, errors ${result.errors + result.timeouts}`);
     return { name, result };
   } finally {
     await target.stop();
@@ -175,6 +182,11 @@ export async function main(): Promise<void> {
       rows.push({ name: `${label}: req/s`, value: fmt(ours.result.rps, 0), baseline: fmt(base.result.rps, 0), ratio: `${fmt(r, 2)}x`, ...(target === undefined ? {} : { target: `≥ ${target}x`, ok: r >= target }) });
       rows.push({ name: `${label}: p50 latency (ms)`, value: String(ours.result.p50Ms), baseline: String(base.result.p50Ms), ratio: ratio(ours.result.p50Ms, base.result.p50Ms) });
       rows.push({ name: `${label}: p99 latency (ms)`, value: String(ours.result.p99Ms), baseline: String(base.result.p99Ms), ratio: ratio(ours.result.p99Ms, base.result.p99Ms) });
+      const ourCpu = ours.result.cpuMicrosPerRequest;
+      const baseCpu = base.result.cpuMicrosPerRequest;
+      if (ourCpu !== undefined && baseCpu !== undefined) {
+        rows.push({ name: `${label}: CPU per request, all threads (µs)`, value: fmt(ourCpu, 1), baseline: fmt(baseCpu, 1), ratio: ratio(ourCpu, baseCpu) });
+      }
     };
     compare('no cache vs node proxy', uncached, baseline, 0.85);
     if (nginx !== undefined) compare('no cache vs nginx+njs', uncached, nginx);

@@ -27,7 +27,10 @@ export async function listenLoopback(server: Server): Promise<ChildServer> {
   };
 }
 
-/** Runs `start`, then serves the parent's messages: `memory` → `{ rss, rssPeak, heapUsed, arrayBuffers }`, `reset-peak`, `stop`. */
+/**
+ * Runs `start`, then serves the parent's messages: `memory` → `{ rss, rssPeak, heapUsed, arrayBuffers }`, `cpu` →
+ * `{ micros }` (user + system CPU time of every thread of the process so far), `reset-peak`, `stop`.
+ */
 export async function serveInChild(start: () => Promise<ChildServer>): Promise<void> {
   if (process.send === undefined) throw new Error('this file is a bench child process: run it through `npm run bench`');
   const server = await start();
@@ -52,6 +55,9 @@ export async function serveInChild(start: () => Promise<ChildServer>): Promise<v
       const { rss, heapUsed, arrayBuffers } = process.memoryUsage();
       rssPeak = Math.max(rssPeak, rss);
       process.send?.({ type: 'memory', rss, rssPeak, heapUsed, arrayBuffers });
+    } else if (message.type === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      process.send?.({ type: 'cpu', micros: user + system });
     } else if (message.type === 'reset-peak') {
       rssPeak = process.memoryUsage.rss();
     } else if (message.type === 'stop') {

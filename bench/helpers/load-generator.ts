@@ -22,6 +22,8 @@ function requestsOf(spec: LoadSpec): AutocannonRequest[] {
 async function run(spec: LoadSpec): Promise<LoadResult> {
   const options: AutocannonOptions = { url: spec.url, connections: spec.connections, timeout: 10, requests: requestsOf(spec) };
   if (spec.warmupSeconds > 0) await autocannon({ ...options, duration: spec.warmupSeconds });
+  // The parent samples the target's CPU time from here to the result.
+  process.send?.({ type: 'measuring' });
   const r = await autocannon({ ...options, duration: spec.durationSeconds });
   const statusCounts: Record<string, number> = {};
   for (const [code, stats] of Object.entries(r.statusCodeStats ?? {})) statusCounts[code] = stats.count;

@@ -29,16 +29,29 @@ export interface LoadResult {
   timeouts: number;
   /** Responses per HTTP status code. */
   statusCounts: Record<string, number>;
+  /** CPU time the target spent per request during the measured run (all its threads), when it can tell. */
+  cpuMicrosPerRequest?: number;
 }
 
-/** Runs one warmup plus one measured autocannon run against `spec.url` from a fresh child process. */
-export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+/**
+ * Runs one warmup plus one measured autocannon run against `spec.url` from a fresh child process. With
+ * `targetCpuMicros` (the target's CPU time so far), also reports the target's CPU time per measured request.
+ */
+export async function runLoad(spec: LoadSpec, targetCpuMicros?: () => Promise<number>): Promise<LoadResult> {
   const generator = await startChild(benchEntry('./load-generator.js'));
+  let cpuAtStart: Promise<number> | undefined;
+  generator.process.on('message', (message: ChildMessage) => {
+    if (message.type === 'measuring' && targetCpuMicros !== undefined) cpuAtStart = targetCpuMicros();
+  });
   try {
     const timeoutMs = (spec.warmupSeconds + spec.durationSeconds + 30) * 1000;
     const reply = await generator.ask<ChildMessage & { result?: LoadResult; error?: string }>({ type: 'run', spec }, 'result', timeoutMs);
     if (reply.result === undefined) throw new Error(`load generator failed: ${reply.error}`);
-    return reply.result;
+    const result = reply.result;
+    if (targetCpuMicros !== undefined && cpuAtStart !== undefined && result.total > 0) {
+      result.cpuMicrosPerRequest = ((await targetCpuMicros()) - (await cpuAtStart)) / result.total;
+    }
+    return result;
   } finally {
     await generator.stop();
   }

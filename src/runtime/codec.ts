@@ -194,8 +194,10 @@ export function entryChanged(before: CFValue | CFSetCookie | undefined, after: C
 export function addEntry(map: Record<string, ValueEntry>, name: string, item: ValueItem): void {
   const existing = Object.hasOwn(map, name) ? map[name] : undefined;
   if (existing === undefined) {
-    // defineProperty: a parameter literally named `__proto__` must become data, not a prototype.
-    Object.defineProperty(map, name, { value: { ...item }, enumerable: true, writable: true, configurable: true });
+    const entry: ValueEntry = item.attributes === undefined ? { value: item.value } : { value: item.value, attributes: item.attributes };
+    // A parameter literally named `__proto__` must become data, not a prototype (defineProperty is slow: only then).
+    if (name === '__proto__') Object.defineProperty(map, name, { value: entry, enumerable: true, writable: true, configurable: true });
+    else map[name] = entry;
     return;
   }
   existing.multiValue ??= [itemOf(existing)];
@@ -317,14 +319,22 @@ function entryItems(entry: ValueEntry): ValueItem[] {
   return multiItems(entry) ?? [itemOf(entry)];
 }
 
+const KEEP: Decision = { kind: 'keep' };
+const DROP: Decision = { kind: 'drop' };
+
 function decide(before: ValueEntry | undefined, after: ValueEntry | undefined): Decision {
-  if (after === undefined) return { kind: 'drop' };
+  if (after === undefined) return DROP;
   if (before === undefined) return { kind: 'replace-all', items: entryItems(after) };
+  if (before.multiValue === undefined && after.multiValue === undefined) {
+    // The common case, a single value on both sides: what the general comparison below concludes, without copies.
+    const same = before.value === after.value && (before.attributes ?? '') === (after.attributes ?? '');
+    return same ? KEEP : { kind: 'replace-first', item: itemOf(after) };
+  }
   const beforeMulti = multiItems(before)?.map(normalisedItem);
   const afterMulti = multiItems(after)?.map(normalisedItem);
   if (!jsonEqual(beforeMulti, afterMulti)) return { kind: 'replace-all', items: entryItems(after) };
   if (!jsonEqual(normalisedItem(before), normalisedItem(after))) return { kind: 'replace-first', item: itemOf(after) };
-  return { kind: 'keep' };
+  return KEEP;
 }
 
 /**

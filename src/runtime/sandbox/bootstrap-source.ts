@@ -10,10 +10,11 @@
  * strings/primitives in and out; no host object ever enters the isolate.
  *
  * Dispatcher protocol (result copied out after the call): the bootstrap returns { dispatch, dispatchBatch }.
- *   dispatch(packed) → [envelopeJson, valueWire]: one invocation (packed: see the comment above `runInvocation`; it
+ *   dispatch(packed) → [envelope, valueWire]: one invocation (packed: see the comment above `runInvocation`; it
  * carries the event wire, the raw query string, the clock, the seed, the edge location, the KVS token and the
  * invocation id; the event wire is the compact form of event-wire.ts, or JSON; valueWire: result-wire.ts's form of
- * the returned value, or '' when the value is inside the envelope).
+ * the returned value, or '' when the value is inside the envelope; envelope: JSON, or 'r' for a result with no logs,
+ * reads, origin change or custom log data).
  *   dispatchBatch(joined) → pairs: several invocations run one after the other in one call (the edge's off-thread
  * path, see function-isolate.ts).
  */
@@ -216,6 +217,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
     enumerable: false, writable: true, configurable: true
   };
   /** [envelope JSON, value in result-wire form or '' when the value is inside the envelope as JSON]. */
+  var PLAIN_RESULT = 'r';
   function finish(kind, value) {
     var out = { kind: kind }, wire = '';
     if (logs.length > 0) out.logs = logs;
@@ -232,6 +234,8 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
     if (originChange) out.originChange = originChange;
     if (customLogData !== null) out.customLogData = customLogData;
     if (reads.length > 0) out.reads = reads;
+    // A plain result with nothing else to report (the usual case at the edge) needs no JSON on either side.
+    if (wire !== '' && logs.length === 0 && !originChange && customLogData === null && reads.length === 0) return [PLAIN_RESULT, wire];
     try {
       return [jsonStringify(out), wire];
     } catch (e) {

@@ -350,6 +350,9 @@ export class FunctionIsolate {
   }
 }
 
+/** The envelope of a result with no logs, reads, origin change or custom log data (bootstrap-source.ts). */
+const PLAIN_RESULT = 'r';
+
 function neverSettled(): RawOutcome {
   return { kind: 'error', message: 'The handler returned a Promise that never settled', logs: [] };
 }
@@ -360,6 +363,7 @@ function cpuMicrosSince(live: LiveIsolate, before: bigint): number {
 
 function outcomeOf([json, wire]: Pair): RawOutcome {
   if (json === '') return neverSettled();
+  if (json === PLAIN_RESULT) return { kind: 'result', value: decodeResult(wire), logs: [] };
   const outcome = JSON.parse(json) as RawOutcome;
   // An invocation that logged nothing leaves `logs` out of the envelope.
   outcome.logs ??= [];
