@@ -221,3 +221,29 @@ async function handler(event) {
     isolate.dispose();
   }
 });
+
+test('an invocation that settles only during a later call does not restart the batch it came from', async () => {
+  const isolate = isolateFor(`var release = null;
+var runs = 0;
+async function handler(event) {
+  runs++;
+  var uri = event.request.uri;
+  if (uri === '/wait') { await new Promise(function (resolve) { release = resolve; }); }
+  if (uri === '/release' && release) { release(); release = null; }
+  return { statusCode: 200, body: uri + ' run ' + runs };
+}`);
+  try {
+    const first = await Promise.all(['/wait', '/a', '/b'].map((uri) => isolate.invokeOffThread(input(uri))));
+    assert.match(first[0]?.outcome.kind === 'error' ? first[0].outcome.message : '', /never settled/);
+    const bodies = (results: typeof first) => results.map((r) => (r.outcome.kind === 'result' ? (r.outcome.value as { body: string }).body : r.outcome.kind));
+    // '/a' and '/b' did not start in the first call: they ran (once each) in the next one.
+    assert.deepEqual(bodies(first).slice(1), ['/a run 2', '/b run 3']);
+    // '/release' settles the old '/wait' promise: its batch must not resume '/a' and '/b' a second time.
+    const later = await Promise.all(['/release', '/c'].map((uri) => isolate.invokeOffThread(input(uri))));
+    assert.deepEqual(bodies(later), ['/release run 4', '/c run 5']);
+    // Had the old batch resumed, '/a' and '/b' would have run again meanwhile (runs 6 and 7).
+    assert.deepEqual(bodies([await isolate.invokeOffThread(input('/d'))]), ['/d run 6']);
+  } finally {
+    isolate.dispose();
+  }
+});

@@ -308,6 +308,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
    * copies the holder after that checkpoint. A holder still holding '' means the promise never settled.
    */
   function dispatch(packed) {
+    calls++;
     var holder = ['', ''];
     var pair = runInvocation(packed, function (settled) { holder[0] = settled[0]; holder[1] = settled[1]; });
     return pair === null ? holder : pair;
@@ -318,6 +319,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
    * invocation as <length>:<packed>. Output: an array of pairs; a slot left empty belongs to an invocation that
    * never settled (the first empty slot) or never started (the slots after it).
    */
+  var calls = 0;
   function dispatchBatch(joined) {
     var items = [], pos = 0;
     while (pos < joined.length) {
@@ -325,8 +327,11 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
       items.push(joined.slice(colon + 1, colon + 1 + length));
       pos = colon + 1 + length;
     }
-    var out = new Array(items.length), next = 0;
+    var out = new Array(items.length), next = 0, call = ++calls;
     function runFrom() {
+      // An invocation that did not settle during its own call may still settle during a later one (something
+      // the later one does resolves it): this batch is over by then, and its remaining items ran elsewhere.
+      if (call !== calls) return;
       while (next < items.length) {
         var slot = next++;
         var pair = runInvocation(items[slot], function (settled) { out[slot] = settled; runFrom(); });
