@@ -212,3 +212,32 @@ async function handler(event) {
     fn.dispose();
   }
 });
+
+test('KVS reads keep their exact keys through the compact envelope (separators, digits, non-ASCII, other stores)', async () => {
+  const fn = await loadFunction(`import cf from 'cloudfront';
+async function handler(event) {
+  const own = cf.kvs();
+  const other = cf.kvs('second');
+  const a = await own.get('12:3-x:');
+  const b = await own.exists('-');
+  const c = await own.exists('家/\u00e9');
+  const d = await other.get('k');
+  event.request.headers['x-v'] = { value: [a, b, c, d].join('|') };
+  return event.request;
+}`);
+  try {
+    const own = new MapSnapshot({ '12:3-x:': 'A', '家/\u00e9': 'B' }, { id: 'own', version: 4 });
+    const second = new MapSnapshot({ k: 'K' }, { id: 'second', version: 9 });
+    const kvs = { defaultStoreId: 'own', stores: new Map([['own', { snapshot: () => own }], ['second', { snapshot: () => second }]]) };
+    const result = fn.runSync(event('/'), { kvs });
+    assert.equal(result.request?.headers['x-v']?.value, 'A|false|true|K');
+    assert.deepEqual(result.kvsReads, [
+      { storeId: 'own', op: 'get', key: '12:3-x:', version: 4, hit: true },
+      { storeId: 'own', op: 'exists', key: '-', version: 4, hit: false },
+      { storeId: 'own', op: 'exists', key: '家/\u00e9', version: 4, hit: true },
+      { storeId: 'second', op: 'get', key: 'k', version: 9, hit: true },
+    ]);
+  } finally {
+    fn.dispose();
+  }
+});

@@ -13,8 +13,8 @@
  *   dispatch(packed) → [envelope, valueWire]: one invocation (packed: see the comment above `runInvocation`; it
  * carries the event wire, the raw query string, the clock, the seed, the edge location, the KVS token and the
  * invocation id; the event wire is the compact form of event-wire.ts, or JSON; valueWire: result-wire.ts's form of
- * the returned value, or '' when the value is inside the envelope; envelope: JSON, or 'r' for a result with no logs,
- * reads, origin change or custom log data).
+ * the returned value, or '' when the value is inside the envelope; envelope: JSON, or for a result with no logs,
+ * origin change or custom log data, 'r' (no KVS reads either) or 'k' + the reads in encodeReads' form).
  *   dispatchBatch(joined) → pairs: several invocations run one after the other in one call (the edge's off-thread
  * path, see function-isolate.ts).
  */
@@ -217,7 +217,16 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
     enumerable: false, writable: true, configurable: true
   };
   /** [envelope JSON, value in result-wire form or '' when the value is inside the envelope as JSON]. */
-  var PLAIN_RESULT = 'r';
+  var PLAIN_RESULT = 'r', READS_RESULT = 'k';
+  /** Per read: op initial, hit (1/0), then store id and key each as '-' (null) or <length>:<text>. */
+  function encodeReads() {
+    var out = '';
+    for (var i = 0; i < reads.length; i += 4) {
+      var store = reads[i + 1], key = reads[i + 2];
+      out += reads[i].charAt(0) + (reads[i + 3] ? '1' : '0') + (store === null ? '-' : store.length + ':' + store) + (key === null ? '-' : key.length + ':' + key);
+    }
+    return out;
+  }
   function finish(kind, value) {
     var out = { kind: kind }, wire = '';
     if (logs.length > 0) out.logs = logs;
@@ -234,8 +243,10 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (prelude, host, runtime) {
     if (originChange) out.originChange = originChange;
     if (customLogData !== null) out.customLogData = customLogData;
     if (reads.length > 0) out.reads = reads;
-    // A plain result with nothing else to report (the usual case at the edge) needs no JSON on either side.
-    if (wire !== '' && logs.length === 0 && !originChange && customLogData === null && reads.length === 0) return [PLAIN_RESULT, wire];
+    // A result with nothing to report but KVS reads (the usual case) needs no JSON on either side.
+    if (wire !== '' && logs.length === 0 && !originChange && customLogData === null) {
+      return [reads.length === 0 ? PLAIN_RESULT : READS_RESULT + encodeReads(), wire];
+    }
     try {
       return [jsonStringify(out), wire];
     } catch (e) {

@@ -350,8 +350,36 @@ export class FunctionIsolate {
   }
 }
 
-/** The envelope of a result with no logs, reads, origin change or custom log data (bootstrap-source.ts). */
+/** Envelopes of a result with no logs, origin change or custom log data (bootstrap-source.ts, `finish`). */
 const PLAIN_RESULT = 'r';
+const READS_RESULT = 0x6b; // 'k', followed by the reads
+
+const READ_OPS: Record<string, 'get' | 'exists' | 'meta'> = { g: 'get', e: 'exists', m: 'meta' };
+
+/** The reads after 'k': per read, op initial, hit (1/0), store id and key as '-' (null) or <length>:<text>. */
+function decodeReads(envelope: string): RawReads {
+  const reads: RawReads = [];
+  let i = 1;
+  const field = (): string | null => {
+    if (envelope.charCodeAt(i) === 0x2d /* - */) {
+      i++;
+      return null;
+    }
+    const colon = envelope.indexOf(':', i);
+    const end = colon + 1 + Number(envelope.slice(i, colon));
+    const text = envelope.slice(colon + 1, end);
+    i = end;
+    return text;
+  };
+  while (i < envelope.length) {
+    const op = READ_OPS[envelope.charAt(i)] as 'get' | 'exists' | 'meta';
+    const hit = envelope.charCodeAt(i + 1) === 0x31;
+    i += 2;
+    const store = field();
+    reads.push(op, store, field(), hit);
+  }
+  return reads;
+}
 
 function neverSettled(): RawOutcome {
   return { kind: 'error', message: 'The handler returned a Promise that never settled', logs: [] };
@@ -364,6 +392,7 @@ function cpuMicrosSince(live: LiveIsolate, before: bigint): number {
 function outcomeOf([json, wire]: Pair): RawOutcome {
   if (json === '') return neverSettled();
   if (json === PLAIN_RESULT) return { kind: 'result', value: decodeResult(wire), logs: [] };
+  if (json.charCodeAt(0) === READS_RESULT) return { kind: 'result', value: decodeResult(wire), logs: [], reads: decodeReads(json) };
   const outcome = JSON.parse(json) as RawOutcome;
   // An invocation that logged nothing leaves `logs` out of the envelope.
   outcome.logs ??= [];
