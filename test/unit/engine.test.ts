@@ -1,18 +1,10 @@
 /** The engine's contract beyond the conformance fixtures: snapshots, traces, clock, helpers, limits, the front door. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadFunction, MapSnapshot, type CFEvent, type KvsSnapshot, type KvsSnapshotSource } from '../../src/index.js';
+import { loadFunction, MapSnapshot, type KvsSnapshot, type KvsSnapshotSource } from '../../src/index.js';
+import { testEvent } from '../helpers/events.js';
 
-function event(uri = '/', eventType: 'viewer-request' | 'viewer-response' = 'viewer-request'): CFEvent {
-  const e: CFEvent = {
-    version: '1.0',
-    context: { eventType },
-    viewer: { ip: '203.0.113.1' },
-    request: { method: 'GET', uri, querystring: {}, headers: { host: { value: 'example.com' } }, cookies: {} },
-  };
-  if (eventType === 'viewer-response') e.response = { statusCode: 200, statusDescription: 'OK', headers: {}, cookies: {} };
-  return e;
-}
+const event = testEvent;
 
 /** A store whose every snapshot is a new version: reads must stay on the first snapshot of an invocation. */
 function movingStore(): KvsSnapshotSource & { taken: number } {

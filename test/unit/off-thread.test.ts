@@ -4,20 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadFunction, MapSnapshot, type CFEvent, type FunctionResult } from '../../src/index.js';
+import { loadFunction, MapSnapshot, type FunctionResult } from '../../src/index.js';
 import { prepareSource } from '../../src/runtime/checker.js';
 import { resolveRuntimeLimits } from '../../src/runtime/limits.js';
 import { encodeEvent } from '../../src/runtime/sandbox/event-wire.js';
 import { FunctionIsolate, type DispatchInput } from '../../src/runtime/sandbox/function-isolate.js';
+import { testEvent } from '../helpers/events.js';
 
-function event(uri: string): CFEvent {
-  return {
-    version: '1.0',
-    context: { eventType: 'viewer-request' },
-    viewer: { ip: '203.0.113.1' },
-    request: { method: 'GET', uri, querystring: {}, headers: { host: { value: 'example.com' } }, cookies: {} },
-  };
-}
+const event = testEvent;
 
 const DECIDE = `import cf from 'cloudfront';
 async function handler(event) {

@@ -4,16 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadFunction, type CFEvent, type FunctionResult } from '../../src/index.js';
+import { loadFunction, type FunctionResult } from '../../src/index.js';
+import { testEvent } from '../helpers/events.js';
 
-function event(uri: string): CFEvent {
-  return {
-    version: '1.0',
-    context: { eventType: 'viewer-request' },
-    viewer: { ip: '203.0.113.1' },
-    request: { method: 'GET', uri, querystring: {}, headers: { host: { value: 'example.com' } }, cookies: {} },
-  };
-}
+const event = testEvent;
 
 interface Attempt {
   name: string;
@@ -124,16 +118,21 @@ test('at least 25 abuse attempts are covered', () => {
   assert.ok(attempts.length >= 25, String(attempts.length));
 });
 
-for (const attempt of attempts) {
-  test(`abuse: ${attempt.name}`, async () => {
-    const code = `${attempt.prelude ?? ''}
+/** The attempt's function: abusive on /abuse, well-behaved elsewhere. */
+function loadAbuse(attempt: Attempt) {
+  const code = `${attempt.prelude ?? ''}
 async function handler(event) {
   if (event.request.uri === '/abuse') {
     ${attempt.body}
   }
   return event.request;
 }`;
-    const fn = await loadFunction(code, { name: 'abuse', limits: { killAfterMicros: 50_000 } });
+  return loadFunction(code, { name: 'abuse', limits: { killAfterMicros: 50_000 } });
+}
+
+for (const attempt of attempts) {
+  test(`abuse: ${attempt.name}`, async () => {
+    const fn = await loadAbuse(attempt);
     try {
       const abusive = await fn.run(event('/abuse'), { kvs: { k: 'v' } });
       attempt.expect(abusive);
@@ -147,14 +146,7 @@ async function handler(event) {
 
   // The edge's path: the abusive invocation batched between two good ones (runOffThread), which must not suffer.
   test(`abuse off-thread, in a batch: ${attempt.name}`, async () => {
-    const code = `${attempt.prelude ?? ''}
-async function handler(event) {
-  if (event.request.uri === '/abuse') {
-    ${attempt.body}
-  }
-  return event.request;
-}`;
-    const fn = await loadFunction(code, { name: 'abuse', limits: { killAfterMicros: 50_000 } });
+    const fn = await loadAbuse(attempt);
     try {
       const [before, abusive, after] = await Promise.all(['/before', '/abuse', '/after'].map((uri) => fn.runOffThread(event(uri), { kvs: { k: 'v' } })));
       attempt.expect(abusive as FunctionResult);
