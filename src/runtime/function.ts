@@ -15,6 +15,7 @@ import { serializeQueryString } from './codec.js';
 import { validateResult } from './validate.js';
 import type {
   CloudFrontFunction,
+  EdgeLocation,
   FunctionError,
   FunctionResult,
   InvokeOptions,
@@ -122,7 +123,7 @@ class SandboxedFunction implements CloudFrontFunction {
       rawQueryString: rawQueryString ?? null,
       now: options.now ?? Date.now(),
       seed: nextSeed(),
-      edgeLocationJson: event.context.eventType === 'viewer-request' && options.edgeLocation ? JSON.stringify(options.edgeLocation) : null,
+      edgeLocationJson: event.context.eventType === 'viewer-request' && options.edgeLocation ? edgeLocationJson(options.edgeLocation) : null,
       kvsToken: reader.token,
       kvs: reader.read,
       recordKvsReads: options.recordKvsReads ?? true,
@@ -190,6 +191,17 @@ function nextSeed(): number {
   x ^= x << 5;
   seedState = x | 0 || 1;
   return seedState;
+}
+
+/** The edge passes the same location object to every invocation: serialise it once. */
+let lastEdgeLocation: EdgeLocation | undefined;
+let lastEdgeLocationJson = '';
+function edgeLocationJson(location: EdgeLocation): string {
+  if (location !== lastEdgeLocation) {
+    lastEdgeLocationJson = JSON.stringify(location);
+    lastEdgeLocation = location;
+  }
+  return lastEdgeLocationJson;
 }
 
 /** Without the original URL (a test event), rebuild the query string from the event; no parameters → no '?'. */

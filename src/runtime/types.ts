@@ -38,6 +38,7 @@ export interface EdgeLocation {
 
 export interface InvokeOptions {
   kvs?: KvsInput;
+  /** `cf.edgeLocation` for viewer-request events. Treated as immutable: pass a new object to change it. */
   edgeLocation?: EdgeLocation;
   /** The frozen clock of the invocation (Date.now() inside the function). Defaults to the wall clock. */
   now?: number;
