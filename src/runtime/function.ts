@@ -10,7 +10,8 @@ import { InvocationKvsReader, toKvsBinding } from './kvs-access.js';
 import { resolveRuntimeLimits } from './limits.js';
 import { originChangeProblem } from './origin-change.js';
 import { encodeEvent } from './sandbox/event-wire.js';
-import { FunctionIsolate, type DispatchInput, type RawOutcome } from './sandbox/function-isolate.js';
+import { FunctionIsolate, type DispatchInput } from './sandbox/function-isolate.js';
+import type { RawOutcome } from './sandbox/outcome-wire.js';
 import { serializeQueryString } from './codec.js';
 import { validateResult } from './validate.js';
 import type {

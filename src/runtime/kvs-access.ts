@@ -5,7 +5,7 @@
  * snapshot's identity becomes a token that lets the isolate keep values between invocations while it is unchanged.
  */
 import { MapSnapshot, type KvsSnapshot, type KvsSnapshotSource } from '../kvs/snapshot.js';
-import type { RawReads } from './sandbox/function-isolate.js';
+import type { RawReads } from './sandbox/outcome-wire.js';
 import type { KvsBinding, KvsInput, KvsRead } from './types.js';
 
 const EMPTY_BINDING: KvsBinding = { stores: new Map() };

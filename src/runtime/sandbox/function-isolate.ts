@@ -22,30 +22,10 @@ import type { RuntimeLimits } from '../types.js';
 import { preludeSource } from '../builtins/prelude.js';
 import { hostDigest } from '../builtins/host-digest.js';
 import { BOOTSTRAP_SOURCE, USER_SCRIPT_FILENAME } from './bootstrap-source.js';
-import { decodeResult } from './result-wire.js';
-
+import { neverSettled, outcomeOf, type Pair, type RawOutcome } from './outcome-wire.js';
 
 /** Answers `cf.kvs()` reads for one invocation. Throwing rejects the function's promise. */
 export type KvsCallback = (op: 'get' | 'exists' | 'meta', storeId: string | null, key: string) => string | undefined;
-
-/** What one invocation produced, before validation. */
-/**
- * The KVS reads as the isolate logged them, four flat slots per read (a flat array is cheaper to copy out than an
- * array of arrays): op, store id (null: the function's own store), key (null for meta), hit.
- */
-export type RawReads = Array<'get' | 'exists' | 'meta' | string | null | boolean>;
-
-interface RawExtras {
-  logs: string[];
-  reads?: RawReads;
-  originChange?: Record<string, unknown>;
-  customLogData?: string;
-}
-export type RawOutcome =
-  | ({ kind: 'result'; value: unknown } & RawExtras)
-  | ({ kind: 'error'; message: string } & RawExtras)
-  | ({ kind: 'invalid'; message: string } & RawExtras)
-  | { kind: 'killed'; reason: 'cpu' | 'memory'; logs: string[] };
 
 export interface DispatchInput {
   /** The event in event-wire.ts's compact form (or JSON). */
@@ -63,8 +43,6 @@ export interface DispatchInput {
   /** false: the isolate does not log KVS reads (nobody will look at them). */
   recordKvsReads: boolean;
 }
-
-type Pair = [string, string];
 
 interface LiveIsolate {
   isolate: ivm.Isolate;
@@ -350,55 +328,10 @@ export class FunctionIsolate {
   }
 }
 
-/** Envelopes of a result with no logs, origin change or custom log data (bootstrap-source.ts, `finish`). */
-const PLAIN_RESULT = 'r';
-const READS_RESULT = 0x6b; // 'k', followed by the reads
-
-const READ_OPS: Record<string, 'get' | 'exists' | 'meta'> = { g: 'get', e: 'exists', m: 'meta' };
-
-/** The reads after 'k': per read, op initial, hit (1/0), store id and key as '-' (null) or <length>:<text>. */
-function decodeReads(envelope: string): RawReads {
-  const reads: RawReads = [];
-  let i = 1;
-  const field = (): string | null => {
-    if (envelope.charCodeAt(i) === 0x2d /* - */) {
-      i++;
-      return null;
-    }
-    const colon = envelope.indexOf(':', i);
-    const end = colon + 1 + Number(envelope.slice(i, colon));
-    const text = envelope.slice(colon + 1, end);
-    i = end;
-    return text;
-  };
-  while (i < envelope.length) {
-    const op = READ_OPS[envelope.charAt(i)] as 'get' | 'exists' | 'meta';
-    const hit = envelope.charCodeAt(i + 1) === 0x31;
-    i += 2;
-    const store = field();
-    reads.push(op, store, field(), hit);
-  }
-  return reads;
-}
-
-function neverSettled(): RawOutcome {
-  return { kind: 'error', message: 'The handler returned a Promise that never settled', logs: [] };
-}
-
 function cpuMicrosSince(live: LiveIsolate, before: bigint): number {
   return live.isolate.isDisposed ? 0 : Number(live.isolate.cpuTime - before) / 1000;
 }
 
-function outcomeOf([json, wire]: Pair): RawOutcome {
-  if (json === '') return neverSettled();
-  if (json === PLAIN_RESULT) return { kind: 'result', value: decodeResult(wire), logs: [] };
-  if (json.charCodeAt(0) === READS_RESULT) return { kind: 'result', value: decodeResult(wire), logs: [], reads: decodeReads(json) };
-  const outcome = JSON.parse(json) as RawOutcome;
-  // An invocation that logged nothing leaves `logs` out of the envelope.
-  outcome.logs ??= [];
-  if (wire !== '' && outcome.kind === 'result') outcome.value = decodeResult(wire);
-  return outcome;
-}
 
 const PACK = '\u0004';
 
