@@ -241,3 +241,64 @@ async function handler(event) {
     isolate.dispose();
   }
 });
+
+test('invokeAdaptive never runs inline a function that was killed lately, or one that computes for long', async () => {
+  // Every invocation reads a new key (a host callback each), which alone would make it run inline.
+  const isolate = isolateFor(`import cf from 'cloudfront';
+async function handler(event) {
+  var uri = event.request.uri;
+  var value = await cf.kvs().get(uri);
+  if (uri.indexOf('/spin') === 0) { while (true) {} }
+  var x = 0;
+  if (uri.indexOf('/heavy') === 0) for (var i = 0; i < 3e6; i++) x += i % 7;
+  return { statusCode: 200, body: value + x };
+}`, 30_000);
+  try {
+    let readsDuringCall = 0;
+    let inCall = false;
+    const read = (_op: string, _store: string | null, key: string) => {
+      if (inCall) readsDuringCall++;
+      return `v${key}`;
+    };
+    const call = (uri: string) => {
+      inCall = true;
+      try {
+        return isolate.invokeAdaptive(input(uri, read));
+      } finally {
+        inCall = false;
+      }
+    };
+    for (let i = 0; i < 100; i++) await call(`/warm${i}`);
+    assert.ok(readsDuringCall > 40, `a cheap function that keeps missing runs inline (${readsDuringCall} of 100 reads inline)`);
+    assert.equal((await call('/spin')).outcome.kind, 'killed');
+    readsDuringCall = 0;
+    for (let i = 0; i < 40; i++) await call(`/after-kill${i}`);
+    assert.equal(readsDuringCall, 0, 'after a kill, off-thread only');
+  } finally {
+    isolate.dispose();
+  }
+  const heavy = isolateFor(`import cf from 'cloudfront';
+async function handler(event) {
+  var value = await cf.kvs().get(event.request.uri);
+  var x = 0;
+  for (var i = 0; i < 3e6; i++) x += i % 7;
+  return { statusCode: 200, body: value + x };
+}`);
+  try {
+    let readsDuringCall = 0;
+    let inCall = false;
+    const read = (_op: string, _store: string | null, key: string) => {
+      if (inCall) readsDuringCall++;
+      return `v${key}`;
+    };
+    for (let i = 0; i < 30; i++) {
+      inCall = true;
+      const pending = heavy.invokeAdaptive(input(`/h${i}`, read));
+      inCall = false;
+      await pending;
+    }
+    assert.ok(readsDuringCall <= 1, `a function using milliseconds of CPU stays off-thread (${readsDuringCall} inline reads)`);
+  } finally {
+    heavy.dispose();
+  }
+});

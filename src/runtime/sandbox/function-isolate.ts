@@ -75,6 +75,9 @@ const MAX_BATCH = 64;
  * invokeAdaptive runs on the calling thread: from the isolate's thread each callback waits for the event loop.
  */
 const INLINE_ABOVE_HOST_CALLS = 0.05;
+/** ...but only a function that is cheap (mean CPU per invocation) and has not been killed lately. */
+const INLINE_MAX_MICROS = 200;
+const INLINE_AFTER_KILL_MS = 60_000;
 
 /** Compiled prelude/bootstrap code cache, shared by every isolate so a cold load skips re-parsing them. */
 const codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
@@ -110,6 +113,8 @@ export class FunctionIsolate {
   /** Host callbacks made so far, and their running mean per invocation. */
   #hostCalls = 0;
   #meanHostCalls = 0;
+  /** When an invocation of this function was last killed (performance.now() ms; -Infinity: never). */
+  #lastKillAt = -Infinity;
 
   constructor(script: string, runtime: RuntimeVersion, limits: RuntimeLimits) {
     this.#script = script;
@@ -188,7 +193,10 @@ export class FunctionIsolate {
     } catch (err) {
       const reason = killReason(err, live.isolate);
       this.#discard(live);
-      if (reason) return { kind: 'killed', reason, logs: [] };
+      if (reason) {
+        this.#lastKillAt = performance.now();
+        return { kind: 'killed', reason, logs: [] };
+      }
       return { kind: 'error', message: errorText(err), logs: [] };
     } finally {
       this.#inFlight.delete(id);
@@ -203,7 +211,7 @@ export class FunctionIsolate {
    * instead of a wait for the event loop.
    */
   invokeAdaptive(input: DispatchInput): Promise<OffThreadOutcome> {
-    if (this.#meanHostCalls <= INLINE_ABOVE_HOST_CALLS || this.#batchRunning || this.#queue.length > 0) return this.invokeOffThread(input);
+    if (!this.#runsInline()) return this.invokeOffThread(input);
     let cpuBefore = 0n;
     try {
       this.load();
@@ -214,7 +222,18 @@ export class FunctionIsolate {
     const live = this.#live;
     const outcome = this.invoke(input);
     const cpuMicros = live === undefined ? 0 : cpuMicrosSince(live, cpuBefore);
+    if (outcome.kind !== 'killed') this.#noteMicros(cpuMicros);
     return Promise.resolve({ outcome, cpuMicros, batchSize: 1 });
+  }
+
+  #runsInline(): boolean {
+    return (
+      this.#meanHostCalls > INLINE_ABOVE_HOST_CALLS &&
+      this.#meanMicros <= INLINE_MAX_MICROS &&
+      performance.now() - this.#lastKillAt > INLINE_AFTER_KILL_MS &&
+      !this.#batchRunning &&
+      this.#queue.length === 0
+    );
   }
 
   /** Runs the handler on the isolate's own thread, batched with the invocations queued meanwhile. Never rejects. */
@@ -270,7 +289,7 @@ export class FunctionIsolate {
     let ran = batch.length;
     for (let i = 0; i < batch.length; i++) if (pairs[i] === undefined) { ran = i + 1; break; }
     const share = cpuMicros / ran;
-    this.#meanMicros = this.#meanMicros === 0 ? share : this.#meanMicros * 0.9 + share * 0.1;
+    this.#noteMicros(share);
     this.#noteHostCalls(hostCalls, ran);
     for (let i = 0; i < ran; i++) {
       const pair = pairs[i];
@@ -285,6 +304,7 @@ export class FunctionIsolate {
     for (const id of ids) this.#inFlight.delete(id);
     const reason = live.unloaded ? undefined : killReason(err, live.isolate);
     this.#discard(live);
+    if (reason !== undefined) this.#lastKillAt = performance.now();
     if (reason !== undefined && batch.length > 1) {
       // Which one was over the limit is unknown: each runs again alone, with its own limit.
       for (const entry of batch) entry.solo = true;
@@ -295,6 +315,10 @@ export class FunctionIsolate {
     }
     this.#batchRunning = false;
     this.#startBatch();
+  }
+
+  #noteMicros(perInvocation: number): void {
+    this.#meanMicros = this.#meanMicros === 0 ? perInvocation : this.#meanMicros * 0.9 + perInvocation * 0.1;
   }
 
   #noteHostCalls(calls: number, invocations: number): void {
