@@ -66,6 +66,8 @@ interface Queued {
   resolve: (result: OffThreadOutcome) => void;
   /** Run alone: set after the batch it was in was killed. */
   solo: boolean;
+  /** Came through invokeAdaptive: may run on the calling thread when the function prefers it. */
+  mayRunInline: boolean;
 }
 
 /** Batches stay small enough that their expected run time is a quarter of the kill limit. */
@@ -75,9 +77,13 @@ const MAX_BATCH = 64;
  * invokeAdaptive runs on the calling thread: from the isolate's thread each callback waits for the event loop.
  */
 const INLINE_ABOVE_HOST_CALLS = 0.05;
-/** ...but only a function that is cheap (mean CPU per invocation) and has not been killed lately. */
-const INLINE_MAX_MICROS = 200;
-const INLINE_AFTER_KILL_MS = 60_000;
+/**
+ * ...but only while it stays within its CPU budget there (the budget behind ComputeUtilization, 1 ms by default):
+ * a kill, or a running mean above the budget per inline invocation, sends it back off-thread for INLINE_BACKOFF_MS.
+ * (Off-thread CPU time cannot tell: it includes the waits for the event loop that callbacks cause. A mean, not
+ * single samples: the isolate's own garbage collections make a few invocations take milliseconds.)
+ */
+const INLINE_BACKOFF_MS = 60_000;
 
 /** Compiled prelude/bootstrap code cache, shared by every isolate so a cold load skips re-parsing them. */
 const codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
@@ -113,14 +119,20 @@ export class FunctionIsolate {
   /** Host callbacks made so far, and their running mean per invocation. */
   #hostCalls = 0;
   #meanHostCalls = 0;
-  /** When an invocation of this function was last killed (performance.now() ms; -Infinity: never). */
-  #lastKillAt = -Infinity;
+  /**
+   * Running mean of the CPU time of one inline invocation (µs). It starts at half the budget, so that one slow
+   * first run (the isolate moving to this thread costs a few hundred µs once) does not count as a slow function.
+   */
+  #meanInlineMicros: number;
+  /** When the function was last sent back off-thread (performance.now() ms; -Infinity: never). */
+  #inlineBackoffAt = -Infinity;
 
   constructor(script: string, runtime: RuntimeVersion, limits: RuntimeLimits) {
     this.#script = script;
     this.#runtime = runtime;
     this.#limits = limits;
     this.#dispatchOptions = { timeout: timeoutMs(limits), result: { copy: true } };
+    this.#meanInlineMicros = limits.cpuBudgetMicros / 2;
   }
 
   /** Creates the isolate and runs the user's top-level code. Throws OpenFrontError when the code cannot load. */
@@ -194,7 +206,7 @@ export class FunctionIsolate {
       const reason = killReason(err, live.isolate);
       this.#discard(live);
       if (reason) {
-        this.#lastKillAt = performance.now();
+        this.#backOffInline();
         return { kind: 'killed', reason, logs: [] };
       }
       return { kind: 'error', message: errorText(err), logs: [] };
@@ -206,12 +218,27 @@ export class FunctionIsolate {
   }
 
   /**
-   * The edge's way: off-thread (invokeOffThread), except for a function that calls back into the host often while
-   * nothing of it is queued or running: that one runs at once on the calling thread, where a callback costs ~1 µs
-   * instead of a wait for the event loop.
+   * The edge's way: off-thread (invokeOffThread), except for a function that calls back into the host often (see
+   * INLINE_ABOVE_HOST_CALLS): that one runs on the calling thread, where a callback costs ~1 µs instead of a wait
+   * for the event loop — at once when nothing of it is running, otherwise as soon as the running batch returns
+   * (the isolate can only be entered from one thread at a time).
    */
   invokeAdaptive(input: DispatchInput): Promise<OffThreadOutcome> {
-    if (!this.#runsInline()) return this.invokeOffThread(input);
+    if (!this.#prefersInline()) return this.invokeOffThread(input);
+    if (!this.#batchRunning && this.#queue.length === 0) return Promise.resolve(this.#runInline(input));
+    return new Promise((resolve) => this.#enqueue({ input, resolve, solo: false, mayRunInline: true }));
+  }
+
+  /** Runs the handler on the isolate's own thread, batched with the invocations queued meanwhile. Never rejects. */
+  invokeOffThread(input: DispatchInput): Promise<OffThreadOutcome> {
+    return new Promise((resolve) => this.#enqueue({ input, resolve, solo: false, mayRunInline: false }));
+  }
+
+  #prefersInline(): boolean {
+    return this.#meanHostCalls > INLINE_ABOVE_HOST_CALLS && performance.now() - this.#inlineBackoffAt > INLINE_BACKOFF_MS;
+  }
+
+  #runInline(input: DispatchInput): OffThreadOutcome {
     let cpuBefore = 0n;
     try {
       this.load();
@@ -222,34 +249,33 @@ export class FunctionIsolate {
     const live = this.#live;
     const outcome = this.invoke(input);
     const cpuMicros = live === undefined ? 0 : cpuMicrosSince(live, cpuBefore);
-    if (outcome.kind !== 'killed') this.#noteMicros(cpuMicros);
-    return Promise.resolve({ outcome, cpuMicros, batchSize: 1 });
+    if (outcome.kind !== 'killed') {
+      this.#meanInlineMicros = this.#meanInlineMicros * 0.9 + cpuMicros * 0.1;
+      if (this.#meanInlineMicros > this.#limits.cpuBudgetMicros) this.#backOffInline();
+    }
+    return { outcome, cpuMicros, batchSize: 1 };
   }
 
-  #runsInline(): boolean {
-    return (
-      this.#meanHostCalls > INLINE_ABOVE_HOST_CALLS &&
-      this.#meanMicros <= INLINE_MAX_MICROS &&
-      performance.now() - this.#lastKillAt > INLINE_AFTER_KILL_MS &&
-      !this.#batchRunning &&
-      this.#queue.length === 0
-    );
-  }
-
-  /** Runs the handler on the isolate's own thread, batched with the invocations queued meanwhile. Never rejects. */
-  invokeOffThread(input: DispatchInput): Promise<OffThreadOutcome> {
-    return new Promise((resolve) => {
-      this.#queue.push({ input, resolve, solo: false });
-      if (!this.#batchRunning && !this.#startScheduled) {
-        // The rest of this event-loop turn's requests join the batch: fewer, larger handoffs (the bench's CPU per
-        // request fell ~8% against starting at once).
-        this.#startScheduled = true;
-        setImmediate(() => {
-          this.#startScheduled = false;
-          if (!this.#batchRunning) this.#startBatch();
-        });
-      }
+  #enqueue(entry: Queued): void {
+    this.#queue.push(entry);
+    if (this.#batchRunning || this.#startScheduled) return;
+    // The rest of this event-loop turn's requests join the batch: fewer, larger handoffs (the bench's CPU per
+    // request fell ~8% against starting at once).
+    this.#startScheduled = true;
+    setImmediate(() => {
+      this.#startScheduled = false;
+      if (!this.#batchRunning) this.#next();
     });
+  }
+
+  /** Whatever is queued: inline while the function prefers it (and the caller allowed it), the rest as a batch. */
+  #next(): void {
+    const queue = this.#queue;
+    while (queue.length > 0 && (queue[0] as Queued).mayRunInline && this.#prefersInline()) {
+      const entry = queue.shift() as Queued;
+      entry.resolve(this.#runInline(entry.input));
+    }
+    this.#startBatch();
   }
 
   #startBatch(): void {
@@ -289,7 +315,7 @@ export class FunctionIsolate {
     let ran = batch.length;
     for (let i = 0; i < batch.length; i++) if (pairs[i] === undefined) { ran = i + 1; break; }
     const share = cpuMicros / ran;
-    this.#noteMicros(share);
+    this.#meanMicros = this.#meanMicros === 0 ? share : this.#meanMicros * 0.9 + share * 0.1;
     this.#noteHostCalls(hostCalls, ran);
     for (let i = 0; i < ran; i++) {
       const pair = pairs[i];
@@ -297,14 +323,14 @@ export class FunctionIsolate {
     }
     this.#queue.unshift(...batch.slice(ran));
     this.#batchRunning = false;
-    this.#startBatch();
+    this.#next();
   }
 
   #failBatch(batch: Queued[], ids: number[], live: LiveIsolate, err: unknown): void {
     for (const id of ids) this.#inFlight.delete(id);
     const reason = live.unloaded ? undefined : killReason(err, live.isolate);
     this.#discard(live);
-    if (reason !== undefined) this.#lastKillAt = performance.now();
+    if (reason !== undefined) this.#backOffInline();
     if (reason !== undefined && batch.length > 1) {
       // Which one was over the limit is unknown: each runs again alone, with its own limit.
       for (const entry of batch) entry.solo = true;
@@ -314,11 +340,12 @@ export class FunctionIsolate {
       for (const entry of batch) entry.resolve({ outcome, cpuMicros: 0, batchSize: batch.length });
     }
     this.#batchRunning = false;
-    this.#startBatch();
+    this.#next();
   }
 
-  #noteMicros(perInvocation: number): void {
-    this.#meanMicros = this.#meanMicros === 0 ? perInvocation : this.#meanMicros * 0.9 + perInvocation * 0.1;
+  #backOffInline(): void {
+    this.#inlineBackoffAt = performance.now();
+    this.#meanInlineMicros = this.#limits.cpuBudgetMicros / 2;
   }
 
   #noteHostCalls(calls: number, invocations: number): void {
