@@ -123,9 +123,9 @@ export interface CloudFrontFunction {
    */
   runOffThread(event: CFEvent, options?: InvokeOptions): Promise<FunctionResult>;
   /**
-   * What the edge uses: runOffThread(), except for a function that often calls back into the host (KVS reads that
-   * miss the isolate's value cache, crypto digests) while none of its invocations is queued: that one runs on the
-   * calling thread, where such a callback costs ~1 µs instead of a wait for the event loop.
+   * What the edge uses: runOffThread(), except for a cheap function that often calls back into the host (KVS reads
+   * that miss the isolate's value cache, crypto digests): that one runs on the calling thread, where such a
+   * callback costs ~1 µs instead of a wait for the event loop (docs/edge.md, "Functions run off the event loop").
    */
   runAdaptive(event: CFEvent, options?: InvokeOptions): Promise<FunctionResult>;
   /** Frees the isolate. */
