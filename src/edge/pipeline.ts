@@ -186,6 +186,7 @@ export class EdgePipeline {
         elapsedMicros: result.elapsedMicros,
         kvsReads: result.kvsReads,
       };
+      if (result.batchSize !== undefined) entry.batchSize = result.batchSize;
       if (result.error) {
         entry.errorClass = result.error.errorClass;
         entry.errorCode = result.error.code;

@@ -22,7 +22,10 @@ export interface FunctionTrace {
   errorCode?: ErrorCode;
   errorMessage?: string;
   computeUtilization: number;
+  /** The isolate's CPU time for the invocation (within a batch, the batch's shared evenly). */
   elapsedMicros: number;
+  /** How many invocations ran in the same call into the isolate (docs/edge.md, "Functions run off the event loop"). */
+  batchSize?: number;
   kvsReads: KvsRead[];
   originChange?: 'update' | 'select' | 'group';
 }

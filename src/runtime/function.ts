@@ -105,15 +105,15 @@ class SandboxedFunction implements CloudFrontFunction {
    */
   async runOffThread(event: CFEvent, options: InvokeOptions = {}): Promise<FunctionResult> {
     const { input, reader } = this.#prepare(event, options);
-    const { outcome, cpuMicros } = await this.#isolate.invokeOffThread(input);
-    return this.#complete(outcome, reader, event, cpuMicros);
+    const { outcome, cpuMicros, batchSize } = await this.#isolate.invokeOffThread(input);
+    return { ...this.#complete(outcome, reader, event, cpuMicros), batchSize };
   }
 
   /** The edge's way: off-thread unless the function calls back into the host often (invokeAdaptive). */
   async runAdaptive(event: CFEvent, options: InvokeOptions = {}): Promise<FunctionResult> {
     const { input, reader } = this.#prepare(event, options);
-    const { outcome, cpuMicros } = await this.#isolate.invokeAdaptive(input);
-    return this.#complete(outcome, reader, event, cpuMicros);
+    const { outcome, cpuMicros, batchSize } = await this.#isolate.invokeAdaptive(input);
+    return { ...this.#complete(outcome, reader, event, cpuMicros), batchSize };
   }
 
   #prepare(event: CFEvent, options: InvokeOptions): { input: DispatchInput; reader: InvocationKvsReader } {

@@ -85,8 +85,13 @@ export interface FunctionResult {
   logs: string[];
   /** 0–100: elapsed / CPU budget. */
   computeUtilization: number;
-  /** Wall time of the invocation in microseconds. */
+  /**
+   * Time of the invocation in microseconds: wall time for run/runSync; for runOffThread/runAdaptive the isolate's
+   * CPU time (a batch's shared evenly among its invocations).
+   */
   elapsedMicros: number;
+  /** runOffThread/runAdaptive: how many invocations ran in the same call into the isolate (1: alone). */
+  batchSize?: number;
   originChange?: OriginChange;
   customLogData?: string;
   kvsReads: KvsRead[];

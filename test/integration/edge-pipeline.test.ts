@@ -338,6 +338,31 @@ describe('edge pipeline (real engine, real origins)', () => {
     assert.equal((await get(base, '/rewrite/after')).status, 200);
   });
 
+  it('keeps every request its own answer when many run through the functions at once (batched invocations)', async () => {
+    const batchSizes: number[] = [];
+    const listener = (message: unknown) => {
+      for (const fn of (message as EdgeTrace).functions) if (fn.batchSize !== undefined) batchSizes.push(fn.batchSize);
+    };
+    diagnostics_channel.subscribe(EDGE_REQUEST_CHANNEL, listener);
+    let replies: Reply[];
+    try {
+      replies = await Promise.all(Array.from({ length: 120 }, (_, i) => get(base, `/rewrite/n${i}?q=${i}`, { 'x-n': String(i) })));
+    } finally {
+      diagnostics_channel.unsubscribe(EDGE_REQUEST_CHANNEL, listener);
+    }
+    // 120 requests × (viewer-request + viewer-response), and some of them really did share a call into the isolate.
+    assert.equal(batchSizes.length, 240);
+    assert.ok(Math.max(...batchSizes) > 1, `batch sizes: ${[...new Set(batchSizes)].join(', ')}`);
+    replies.forEach((reply, i) => {
+      assert.equal(reply.status, 200, `request ${i}`);
+      const seen = JSON.parse(reply.body) as { url: string; rawHeaders: string[] };
+      assert.equal(seen.url, `/echo/n${i}?q=${i}`);
+      assert.deepEqual(headerValues(seen.rawHeaders, 'x-n'), [String(i)]);
+      assert.deepEqual(headerValues(seen.rawHeaders, 'x-added'), ['yes']);
+      assert.equal(reply.headers['x-viewer-response'], 'ran');
+    });
+  });
+
   it('publishes a decision trace with KVS reads to diagnostics_channel subscribers', async () => {
     const traces: EdgeTrace[] = [];
     const listener = (message: unknown) => traces.push(message as EdgeTrace);

@@ -8,7 +8,7 @@ import { loadFunction, MapSnapshot, type FunctionResult } from '../../src/index.
 import { prepareSource } from '../../src/runtime/checker.js';
 import { resolveRuntimeLimits } from '../../src/runtime/limits.js';
 import { encodeEvent } from '../../src/runtime/sandbox/event-wire.js';
-import { FunctionIsolate, type DispatchInput } from '../../src/runtime/sandbox/function-isolate.js';
+import { FunctionIsolate, type DispatchInput, type OffThreadOutcome } from '../../src/runtime/sandbox/function-isolate.js';
 import { testEvent } from '../helpers/events.js';
 
 const event = testEvent;
@@ -34,10 +34,11 @@ function store(): MapSnapshot {
   return new MapSnapshot(entries, { id: 'table', version: 7 });
 }
 
-/** What a result says, without the timing fields (which differ between runs). */
+/** What a result says, without the timing fields (which differ between runs) and the batch it ran in. */
 function essence(result: FunctionResult): unknown {
-  const { elapsedMicros, computeUtilization, ...rest } = result;
+  const { elapsedMicros, computeUtilization, batchSize, ...rest } = result;
   assert.ok(elapsedMicros >= 0 && computeUtilization >= 0);
+  assert.ok(batchSize === undefined || batchSize >= 1);
   return rest;
 }
 
@@ -122,6 +123,32 @@ function input(uri: string, read: DispatchInput['kvs'] = () => undefined): Dispa
   return { eventWire: encodeEvent(event(uri)), rawQueryString: null, now: 0, seed: 1, edgeLocationJson: null, kvsToken: 0, kvs: read, recordKvsReads: true };
 }
 
+/**
+ * invokeAdaptive with a KVS that answers `v<key>` and counts the reads made while invokeAdaptive itself runs: those
+ * ran inline, on this thread (off-thread reads arrive later, from the isolate's thread).
+ */
+function inlineProbe(isolate: FunctionIsolate): { call(uri: string): Promise<OffThreadOutcome>; readonly inlineReads: number } {
+  let inlineReads = 0;
+  let inCall = false;
+  const read = (_op: string, _store: string | null, key: string) => {
+    if (inCall) inlineReads++;
+    return `v${key}`;
+  };
+  return {
+    call(uri: string) {
+      inCall = true;
+      try {
+        return isolate.invokeAdaptive(input(uri, read));
+      } finally {
+        inCall = false;
+      }
+    },
+    get inlineReads() {
+      return inlineReads;
+    },
+  };
+}
+
 test('invocations go in as batches: those of one event-loop turn together, and those that arrive while one runs', async () => {
   const isolate = isolateFor(`function handler(event) {
   var x = 0;
@@ -187,29 +214,16 @@ async function handler(event) {
   return { statusCode: 200, body: await cf.kvs().get(event.request.uri) };
 }`);
   try {
-    let readsDuringCall = 0;
-    let inCall = false;
-    const read = (_op: string, _store: string | null, key: string) => {
-      if (inCall) readsDuringCall++;
-      return `v${key}`;
-    };
-    const call = (uri: string) => {
-      inCall = true;
-      try {
-        return isolate.invokeAdaptive(input(uri, read));
-      } finally {
-        inCall = false;
-      }
-    };
+    const adaptive = inlineProbe(isolate);
     // The same key over and over: served from the isolate's cache, so off-thread (the read never happens inside
     // the call that dispatches).
-    for (let i = 0; i < 50; i++) await call('/same');
-    assert.equal(readsDuringCall, 0);
+    for (let i = 0; i < 50; i++) await adaptive.call('/same');
+    assert.equal(adaptive.inlineReads, 0);
     // A new key every time: each invocation calls the host, so the function moves to the calling thread, where
     // the read happens inside the dispatching call.
-    for (let i = 0; i < 100; i++) await call(`/new${i}`);
-    assert.ok(readsDuringCall > 50, `only ${readsDuringCall} of 100 missing reads ran inline`);
-    const last = await call('/last');
+    for (let i = 0; i < 100; i++) await adaptive.call(`/new${i}`);
+    assert.ok(adaptive.inlineReads > 50, `only ${adaptive.inlineReads} of 100 missing reads ran inline`);
+    const last = await adaptive.call('/last');
     assert.equal(last.outcome.kind === 'result' && (last.outcome.value as { body: string }).body, 'v/last');
   } finally {
     isolate.dispose();
@@ -252,26 +266,13 @@ async function handler(event) {
   return { statusCode: 200, body: value };
 }`, 30_000);
   try {
-    let readsDuringCall = 0;
-    let inCall = false;
-    const read = (_op: string, _store: string | null, key: string) => {
-      if (inCall) readsDuringCall++;
-      return `v${key}`;
-    };
-    const call = (uri: string) => {
-      inCall = true;
-      try {
-        return isolate.invokeAdaptive(input(uri, read));
-      } finally {
-        inCall = false;
-      }
-    };
-    for (let i = 0; i < 100; i++) await call(`/warm${i}`);
-    assert.ok(readsDuringCall > 40, `a cheap function that keeps missing runs inline (${readsDuringCall} of 100 reads inline)`);
-    assert.equal((await call('/spin')).outcome.kind, 'killed');
-    readsDuringCall = 0;
-    for (let i = 0; i < 40; i++) await call(`/after-kill${i}`);
-    assert.equal(readsDuringCall, 0, 'after a kill, off-thread only');
+    const adaptive = inlineProbe(isolate);
+    for (let i = 0; i < 100; i++) await adaptive.call(`/warm${i}`);
+    assert.ok(adaptive.inlineReads > 40, `a cheap function that keeps missing runs inline (${adaptive.inlineReads} of 100 reads inline)`);
+    assert.equal((await adaptive.call('/spin')).outcome.kind, 'killed');
+    const beforeKill = adaptive.inlineReads;
+    for (let i = 0; i < 40; i++) await adaptive.call(`/after-kill${i}`);
+    assert.equal(adaptive.inlineReads, beforeKill, 'after a kill, off-thread only');
   } finally {
     isolate.dispose();
   }
@@ -283,20 +284,10 @@ async function handler(event) {
   return { statusCode: 200, body: value + x };
 }`);
   try {
-    let readsDuringCall = 0;
-    let inCall = false;
-    const read = (_op: string, _store: string | null, key: string) => {
-      if (inCall) readsDuringCall++;
-      return `v${key}`;
-    };
-    for (let i = 0; i < 10; i++) {
-      inCall = true;
-      const pending = heavy.invokeAdaptive(input(`/h${i}`, read));
-      inCall = false;
-      await pending;
-    }
+    const adaptive = inlineProbe(heavy);
+    for (let i = 0; i < 10; i++) await adaptive.call(`/h${i}`);
     // At most the one inline run that showed it is expensive there.
-    assert.ok(readsDuringCall <= 1, `a function over its CPU budget stays off-thread (${readsDuringCall} inline reads)`);
+    assert.ok(adaptive.inlineReads <= 1, `a function over its CPU budget stays off-thread (${adaptive.inlineReads} inline reads)`);
   } finally {
     heavy.dispose();
   }
