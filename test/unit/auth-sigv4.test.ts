@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { canonicalUri, canonicalQuery, parseRawQuery } from '../../src/control/auth/canonical.js';
 import { signRequestV4 } from '../../src/control/auth/sign-request.js';
-import { AuthFailure, RequestVerifier, type SignedRequest } from '../../src/control/auth/verify-request.js';
+import { RequestVerifier, type SignedRequest } from '../../src/control/auth/verify-request.js';
+import { authFailureReason } from '../helpers/errors.js';
 
 const ACCESS_KEY_ID = 'AKIDEXAMPLE';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
@@ -13,15 +14,7 @@ function verifierAt(now: Date, secrets: Record<string, string> = { [ACCESS_KEY_I
 
 const anyService = { services: ['service', 'openfront'], algorithms: ['AWS4-HMAC-SHA256'] } as const;
 
-function reasonOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AuthFailure) return err.reason;
-    throw err;
-  }
-  return 'accepted';
-}
+const reasonOf = authFailureReason;
 
 /** A request signed by our own signer, as raw pieces the server would see. */
 function signed(options: { method?: string; path?: string; body?: string; now: Date; secret?: string; headers?: Record<string, string> }): SignedRequest {

@@ -3,7 +3,8 @@ import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { SignatureV4a } from '@aws-sdk/signature-v4a';
 import { deriveSigV4aPrivateKey } from '../../src/control/auth/sigv4a.js';
-import { AuthFailure, RequestVerifier, type SignedRequest } from '../../src/control/auth/verify-request.js';
+import { RequestVerifier, type SignedRequest } from '../../src/control/auth/verify-request.js';
+import { authFailureReason } from '../helpers/errors.js';
 
 const ACCESS_KEY_ID = 'AKIDEXAMPLE';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
@@ -65,15 +66,7 @@ async function sdkSigned(options: { secret?: string; body?: string; path?: strin
   return { method: request.method, rawPath: path, rawQuery, rawHeaders: (Object.entries(request.headers) as Array<[string, string]>).flat(), body: Buffer.from(body) };
 }
 
-function reasonOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AuthFailure) return err.reason;
-    throw err;
-  }
-  return 'accepted';
-}
+const reasonOf = authFailureReason;
 
 describe('SigV4a verification', () => {
   const now = new Date('2026-11-27T20:12:43Z');

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import type { ConfigProblem } from '../../src/config/types.js';
 import { isOpenFrontError } from '../../src/errors.js';
+import { openFrontErrorFrom } from '../helpers/errors.js';
 
 let dir: string;
 before(() => {
@@ -18,14 +19,9 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function problemsOf(fn: () => unknown): ConfigProblem[] {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(isOpenFrontError(err), 'expected an OpenFrontError');
-    assert.equal(err.code, 'CONFIG_INVALID');
-    return err.details.problems as ConfigProblem[];
-  }
-  assert.fail('expected the config to be rejected');
+  const err = openFrontErrorFrom(fn);
+  assert.equal(err.code, 'CONFIG_INVALID');
+  return err.details.problems as ConfigProblem[];
 }
 
 const minimal = () => ({

@@ -2,22 +2,18 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { unifiedDiff } from '../../src/control/functions/diff.js';
 import { FunctionRegistry } from '../../src/control/functions/registry.js';
-import { isOpenFrontError, type ErrorCode } from '../../src/errors.js';
+import type { ErrorCode } from '../../src/errors.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
 import { DEFAULT_KVS_LIMITS } from '../../src/kvs/limits.js';
+import { openFrontErrorFrom } from '../helpers/errors.js';
 
 const alice = { accessKeyId: 'AKIAALICE' };
 const V2 = 'cloudfront-js-2.0';
 const code = (tag: string) => `function handler(event) {\n  event.request.headers['x-tag'] = { value: '${tag}' };\n  return event.request;\n}\n`;
 
 function codeOf(fn: () => unknown): { code: ErrorCode; status: number; message: string } {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(isOpenFrontError(err), `expected an OpenFrontError, got ${String(err)}`);
-    return { code: err.code, status: err.status, message: err.message };
-  }
-  throw new Error('expected the call to throw');
+  const err = openFrontErrorFrom(fn);
+  return { code: err.code, status: err.status, message: err.message };
 }
 
 describe('FunctionRegistry', () => {

@@ -4,24 +4,20 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isOpenFrontError, type ErrorCode } from '../../src/errors.js';
+import type { ErrorCode } from '../../src/errors.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
 import { dataEtag } from '../../src/kvs/etag.js';
 import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from '../../src/kvs/limits.js';
 import type { ChangeRecord, KeyValue } from '../../src/kvs/types.js';
+import { openFrontErrorFrom } from '../helpers/errors.js';
 
 const alice = { accessKeyId: 'AKIAALICE' };
 
 function throwsCode(fn: () => unknown, code: ErrorCode, message?: RegExp): Record<string, unknown> {
-  let details: Record<string, unknown> = {};
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(isOpenFrontError(err), `expected an OpenFrontError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    details = err.details;
-    return true;
-  });
-  return details;
+  const err = openFrontErrorFrom(fn);
+  assert.equal(err.code, code, err.message);
+  if (message) assert.match(err.message, message);
+  return err.details;
 }
 
 /** A clock that advances one second per reading, so timestamps are deterministic and distinct. */

@@ -8,6 +8,7 @@ import { KvsDatabase } from '../../src/kvs/database.js';
 import { parseImportJson, readImportFile, writeExportFile } from '../../src/kvs/import-export.js';
 import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from '../../src/kvs/limits.js';
 import type { KeyValue } from '../../src/kvs/types.js';
+import { openFrontRejectionOf } from '../helpers/errors.js';
 
 let dir: string;
 before(() => {
@@ -16,15 +17,10 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function rejectsCode(promise: Promise<unknown>, code: ErrorCode, message?: RegExp): Promise<Record<string, unknown>> {
-  let details: Record<string, unknown> = {};
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(isOpenFrontError(err), `expected an OpenFrontError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    details = err.details;
-    return true;
-  });
-  return details;
+  const err = await openFrontRejectionOf(promise);
+  assert.equal(err.code, code, err.message);
+  if (message) assert.match(err.message, message);
+  return err.details;
 }
 
 function file(name: string, text: string): string {
