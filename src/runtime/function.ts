@@ -10,7 +10,7 @@ import { InvocationKvsReader, toKvsBinding } from './kvs-access.js';
 import { resolveRuntimeLimits } from './limits.js';
 import { originChangeProblem } from './origin-change.js';
 import { encodeEvent } from './sandbox/event-wire.js';
-import { FunctionIsolate, type DispatchInput } from './sandbox/function-isolate.js';
+import { FunctionIsolate, type DispatchInput, type OffThreadOutcome } from './sandbox/function-isolate.js';
 import type { RawOutcome } from './sandbox/outcome-wire.js';
 import { serializeQueryString } from './codec.js';
 import { validateResult } from './validate.js';
@@ -90,12 +90,7 @@ class SandboxedFunction implements CloudFrontFunction {
   runSync(event: CFEvent, options: InvokeOptions = {}): FunctionResult {
     const { input, reader } = this.#prepare(event, options);
     const started = process.hrtime.bigint();
-    let outcome: RawOutcome;
-    try {
-      outcome = this.#isolate.invoke(input);
-    } catch (err) {
-      outcome = loadFailure(err);
-    }
+    const outcome = this.#isolate.invoke(input);
     return this.#complete(outcome, reader, event, Number(process.hrtime.bigint() - started) / 1000);
   }
 
@@ -103,16 +98,18 @@ class SandboxedFunction implements CloudFrontFunction {
    * Runs on the isolate's own thread, batched with invocations that arrive meanwhile (function-isolate.ts): the
    * edge's way, so that the event loop never waits for a function. `elapsedMicros` is the isolate's CPU time.
    */
-  async runOffThread(event: CFEvent, options: InvokeOptions = {}): Promise<FunctionResult> {
-    const { input, reader } = this.#prepare(event, options);
-    const { outcome, cpuMicros, batchSize } = await this.#isolate.invokeOffThread(input);
-    return { ...this.#complete(outcome, reader, event, cpuMicros), batchSize };
+  runOffThread(event: CFEvent, options: InvokeOptions = {}): Promise<FunctionResult> {
+    return this.#runQueued(event, options, (input) => this.#isolate.invokeOffThread(input));
   }
 
   /** The edge's way: off-thread unless the function calls back into the host often (invokeAdaptive). */
-  async runAdaptive(event: CFEvent, options: InvokeOptions = {}): Promise<FunctionResult> {
+  runAdaptive(event: CFEvent, options: InvokeOptions = {}): Promise<FunctionResult> {
+    return this.#runQueued(event, options, (input) => this.#isolate.invokeAdaptive(input));
+  }
+
+  async #runQueued(event: CFEvent, options: InvokeOptions, invoke: (input: DispatchInput) => Promise<OffThreadOutcome>): Promise<FunctionResult> {
     const { input, reader } = this.#prepare(event, options);
-    const { outcome, cpuMicros, batchSize } = await this.#isolate.invokeAdaptive(input);
+    const { outcome, cpuMicros, batchSize } = await invoke(input);
     return { ...this.#complete(outcome, reader, event, cpuMicros), batchSize };
   }
 
@@ -209,11 +206,6 @@ function edgeLocationJson(location: EdgeLocation): string {
 function defaultRawQueryString(event: CFEvent): string | undefined {
   const query = serializeQueryString(event.request.querystring ?? {});
   return query === '' ? undefined : query;
-}
-
-/** The isolate could not even be (re)loaded: reported as the function's execution error. */
-function loadFailure(err: unknown): RawOutcome {
-  return { kind: 'error', message: isOpenFrontError(err) ? err.message : String(err), logs: [] };
 }
 
 function executionError(message: string): FunctionError {

@@ -16,7 +16,7 @@
  * invocation that is really over the limit fails.
  */
 import ivm from 'isolated-vm';
-import { OpenFrontError } from '../../errors.js';
+import { isOpenFrontError, OpenFrontError } from '../../errors.js';
 import type { RuntimeVersion } from '../event.js';
 import type { RuntimeLimits } from '../types.js';
 import { preludeSource } from '../builtins/prelude.js';
@@ -193,9 +193,13 @@ export class FunctionIsolate {
     }
   }
 
-  /** Runs the handler once on the calling thread. Never throws for the function's own failures. */
+  /** Runs the handler once on the calling thread. Never throws: a load failure is the outcome too. */
   invoke(input: DispatchInput): RawOutcome {
-    this.load();
+    try {
+      this.load();
+    } catch (err) {
+      return loadFailure(err);
+    }
     const live = this.#live as LiveIsolate;
     const id = this.#register(input);
     const hostCallsBefore = this.#hostCalls;
@@ -239,14 +243,14 @@ export class FunctionIsolate {
   }
 
   #runInline(input: DispatchInput): OffThreadOutcome {
-    let cpuBefore = 0n;
+    let live: LiveIsolate | undefined;
     try {
       this.load();
-      cpuBefore = (this.#live as LiveIsolate).isolate.cpuTime;
+      live = this.#live;
     } catch {
-      // invoke() reports the load failure.
+      // invoke() reports the load failure as the outcome.
     }
-    const live = this.#live;
+    const cpuBefore = live?.isolate.cpuTime ?? 0n;
     const outcome = this.invoke(input);
     const cpuMicros = live === undefined ? 0 : cpuMicrosSince(live, cpuBefore);
     if (outcome.kind !== 'killed') {
@@ -288,9 +292,8 @@ export class FunctionIsolate {
     try {
       this.load();
     } catch (err) {
-      // The isolate could not even be (re)loaded: every queued invocation gets that as its execution error.
-      const message = err instanceof Error ? err.message : String(err);
-      for (const entry of [...batch, ...queue.splice(0)]) entry.resolve({ outcome: { kind: 'error', message, logs: [] }, cpuMicros: 0, batchSize: 1 });
+      const outcome = loadFailure(err);
+      for (const entry of [...batch, ...queue.splice(0)]) entry.resolve({ outcome, cpuMicros: 0, batchSize: 1 });
       return;
     }
     const live = this.#live as LiveIsolate;
@@ -336,7 +339,7 @@ export class FunctionIsolate {
       for (const entry of batch) entry.solo = true;
       this.#queue.unshift(...batch);
     } else {
-      const outcome: RawOutcome = reason !== undefined ? { kind: 'killed', reason, logs: [] } : { kind: 'error', message: live.unloaded ? 'The function was unloaded before the invocation ran' : errorText(err), logs: [] };
+      const outcome: RawOutcome = reason !== undefined ? { kind: 'killed', reason, logs: [] } : { kind: 'error', message: live.unloaded ? UNLOADED : errorText(err), logs: [] };
       for (const entry of batch) entry.resolve({ outcome, cpuMicros: 0, batchSize: batch.length });
     }
     this.#batchRunning = false;
@@ -374,7 +377,7 @@ export class FunctionIsolate {
       live.unloaded = true;
       if (!live.isolate.isDisposed) live.isolate.dispose();
     }
-    const outcome: RawOutcome = { kind: 'error', message: 'The function was unloaded before the invocation ran', logs: [] };
+    const outcome: RawOutcome = { kind: 'error', message: UNLOADED, logs: [] };
     for (const entry of this.#queue.splice(0)) entry.resolve({ outcome, cpuMicros: 0, batchSize: 1 });
   }
 }
@@ -392,6 +395,13 @@ function packDispatch(input: DispatchInput, id: number): string {
   const rawField = raw === null ? '\u0003' : raw.includes(PACK) ? `j${JSON.stringify(raw)}` : `q${raw}`;
   const edgeField = input.edgeLocationJson ?? '\u0003';
   return `${input.now}${PACK}${input.seed}${PACK}${input.kvsToken}${PACK}${id}${PACK}${input.recordKvsReads ? '1' : '0'}${PACK}${rawField}${PACK}${edgeField}${PACK}${input.eventWire}`;
+}
+
+const UNLOADED = 'The function was unloaded before the invocation ran';
+
+/** The isolate could not even be (re)loaded: reported as the invocation's execution error. */
+function loadFailure(err: unknown): RawOutcome {
+  return { kind: 'error', message: isOpenFrontError(err) ? err.message : String(err), logs: [] };
 }
 
 function killReason(err: unknown, isolate: ivm.Isolate): 'cpu' | 'memory' | undefined {
