@@ -74,6 +74,8 @@ export async function bundleSandbox(root: string): Promise<Array<{ file: string;
       // The license notices of the bundled npm packages stay next to their code.
       legalComments: 'inline',
       logLevel: 'warning',
+      // Paths in the bundle's comments are relative to the repository, wherever the build runs from.
+      absWorkingDir: root,
     });
     const output = result.outputFiles[0];
     if (output === undefined) throw new Error(`${entry.source}: esbuild wrote nothing`);
