@@ -20,7 +20,6 @@ let loaded: BufferConstructor | null = null;
 /** Builds Buffer on the first call; later calls return the same class. */
 export function getBuffer(): BufferConstructor {
   if (loaded === null) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a require() call is what keeps the package lazy
     const Buffer = require('buffer/').Buffer;
     if (!Buffer.isEncoding('base64url')) addBase64Url(Buffer);
     loaded = Buffer;
@@ -63,11 +62,14 @@ function addBase64Url(Buffer: BufferConstructor): void {
   // `arguments` (not rest parameters) keeps each method's length what the package gives it.
   // eslint-disable-next-line @typescript-eslint/no-unused-vars -- named for its length, read through `arguments`
   proto.write = function write(this: BufferClass, string: unknown) {
+    // eslint-disable-next-line prefer-rest-params -- a rest parameter would change write.length
     const args = slice.call(arguments) as unknown[];
     for (let i = 1; i < args.length; i++) if (isBase64Url(args[i])) args[i] = 'base64';
     return baseWrite.apply(this, args);
   };
   proto.toString = function toString(this: BufferClass, encoding?: string, start?: number, end?: number) {
+    // The package's toString takes a fast path on arguments.length === 0: the arguments go on exactly as given.
+    // eslint-disable-next-line prefer-rest-params
     if (!isBase64Url(encoding)) return baseToString.apply(this, arguments as unknown as [string?, number?, number?]);
     return baseToString.call(this, 'base64', start, end).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
   };

@@ -10,6 +10,7 @@
  */
 const fromCharCode = String.fromCharCode;
 const reflectApply = Reflect.apply;
+// eslint-disable-next-line no-control-regex -- ASCII starts at NUL
 const ASCII_ONLY = /^[\x00-\x7f]*$/;
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';

@@ -132,6 +132,7 @@ export function atob(data: unknown): string {
 export function btoa(data: unknown): string {
   if (arguments.length === 0) throw new TypeError('The "data" argument must be specified');
   const s = String(data);
+  // eslint-disable-next-line no-control-regex -- latin1 starts at NUL
   if (/[^\x00-\xff]/.test(s)) throw invalidCharacterError('Invalid character');
   return base64Encode(s, false);
 }
