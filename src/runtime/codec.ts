@@ -59,7 +59,7 @@ export function requestToEvent(req: HttpRequestParts, context: CFContext): CFEve
 }
 
 /** Builds a viewer-response event from the viewer's request and the origin's (or cache's) response head. */
-export function responseToEvent(req: HttpRequestParts, res: HttpResponseParts, context: CFContext): CFEvent {
+export function responseToEvent(req: HttpRequestParts, res: HttpResponseParts, context: CFContext): CFEvent & { response: CFResponse } {
   const headers: CFValueMap = {};
   const cookies: Record<string, CFSetCookie> = {};
   for (const [name, value] of res.headers) {
