@@ -1,5 +1,5 @@
 /**
- * The event codec: HTTP ⇄ CloudFront Functions event v1.0 (shared spec §1.1–§1.5).
+ * The event codec: HTTP ⇄ CloudFront Functions event v1.0 (CloudFront Developer Guide, "CloudFront Functions event structure").
  *
  * Raw vs decoded — the choice this module is built around:
  * - Query-string names and values are NOT percent-decoded. CloudFront hands a function the query text exactly as
