@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/index.js';
 import { IMPORT_LIMITS } from '../../src/devtools/import-distribution/index.js';
-import { startOpenFrontNode, type OpenFrontNode } from '../../src/node.js';
+import { startOpenFrontNode, type OpenFrontNode } from '../../src/node/index.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const EXPORT = fileURLToPath(new URL('../../../examples/cloudfront-export/', import.meta.url));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CloudFrontClient, CreateKeyValueStoreCommand } from '@aws-sdk/client-cloudfront';
 import { loadConfig } from '../../src/config/index.js';
-import { startOpenFrontNode, type OpenFrontNode } from '../../src/node.js';
+import { startOpenFrontNode, type OpenFrontNode } from '../../src/node/index.js';
 import { openFrontRejectionOf } from '../helpers/errors.js';
 import { loopbackAgent, sdkError } from './fixtures/kvs-api-harness.js';
 
