@@ -4,7 +4,7 @@
  * setting it could not carry over. The config is checked with the same loader `openfront start` uses before it is
  * written, so a config that is written is one `start` can serve. Exit codes: 0 written, 2 unusable input.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
@@ -53,9 +53,11 @@ export function register(program: Command): void {
           ...(options.id ? { distributionId: options.id } : {}),
         });
         // The loader `openfront start` uses: a config that does not pass is never written.
+        mkdirSync(dirname(out), { recursive: true });
         parseConfig(config, dirname(out), options.out);
         const header = `# Imported from ${dir} by openfront import-distribution.\n# ${notes.length} setting${notes.length === 1 ? '' : 's'} could not be carried over: see the report.\n`;
         writeFileSync(out, header + stringify(config, { lineWidth: 0 }));
+        if (options.report) mkdirSync(dirname(resolve(options.report)), { recursive: true });
         if (options.report) writeFileSync(resolve(options.report), `${JSON.stringify({ config: options.out, notCarriedOver: notes }, null, 2)}\n`);
         process.stdout.write(`Wrote ${options.out}\n`);
         if (notes.length === 0) {
