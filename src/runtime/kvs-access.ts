@@ -107,7 +107,9 @@ export class InvocationKvsReader {
       const requestedId = raw[i + 1] as string | null;
       const snapshot = this.#snapshot(requestedId);
       const read: KvsRead = { storeId: snapshot.id, op: raw[i] as KvsRead['op'], version: snapshot.version, hit: raw[i + 3] as boolean };
-      if (requestedId !== null) read.requestedId = requestedId;
+      // Only worth a field when the code named the store by something other than its id (an ARN, another case, or
+      // any id answered by data that has none).
+      if (requestedId !== null && requestedId !== snapshot.id) read.requestedId = requestedId;
       const key = raw[i + 2];
       if (typeof key === 'string') read.key = key;
       reads.push(read);

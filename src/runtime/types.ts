@@ -61,7 +61,7 @@ export interface InvokeOptions {
 /** One KVS read made during an invocation, for the decision trace. */
 export interface KvsRead {
   storeId: string;
-  /** The id or ARN the code passed to `cf.kvs()`, when it named one. */
+  /** The id or ARN the code passed to `cf.kvs()`, when it named the store by anything other than `storeId`. */
   requestedId?: string;
   op: 'get' | 'exists' | 'meta';
   key?: string;
