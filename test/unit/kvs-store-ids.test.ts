@@ -4,6 +4,7 @@ import { after, describe, it } from 'node:test';
 import { loadFunction, MapSnapshot, type CloudFrontFunction, type KvsBinding } from '../../src/index.js';
 import { resolveStoreId, storeIdOf } from '../../src/runtime/kvs-access.js';
 import { testEvent } from '../helpers/events.js';
+import { requestOf } from '../helpers/results.js';
 
 const AWS_ID = '8aa76c93-3198-462c-aaf6-0123456789ab';
 const OTHER_ID = '47970d59-6408-474d-b850-0123456789ab';
@@ -65,7 +66,7 @@ describe('cf.kvs(<id>) in a running function', () => {
     for (const named of [AWS_ID, ARN, 'KVS_ID_FILLED_IN_AT_DEPLOY']) {
       const fn = await load(reader(named));
       const result = await fn.run(testEvent('/'), { kvs: { greeting: 'hello' } });
-      assert.equal(result.request?.headers['x-greeting']?.value, 'hello', named);
+      assert.equal(requestOf(result).headers['x-greeting']?.value, 'hello', named);
       assert.equal(result.kvsReads.length, 1);
       assert.equal(result.kvsReads[0].requestedId, named);
       assert.equal(result.kvsReads[0].hit, true);
@@ -76,16 +77,16 @@ describe('cf.kvs(<id>) in a running function', () => {
     const binding = strictBinding(AWS_ID, { greeting: 'bonjour' });
     for (const named of [AWS_ID, ARN]) {
       const result = await (await load(reader(named))).run(testEvent('/'), { kvs: binding });
-      assert.equal(result.request?.headers['x-greeting']?.value, 'bonjour', named);
+      assert.equal(requestOf(result).headers['x-greeting']?.value, 'bonjour', named);
       assert.deepEqual([result.kvsReads[0].storeId, result.kvsReads[0].version], [AWS_ID, 3]);
     }
     const wrong = await (await load(reader(OTHER_ID))).run(testEvent('/'), { kvs: binding });
-    assert.equal(wrong.request?.headers['x-greeting'], undefined);
-    assert.equal(wrong.request?.headers['x-kvs-error']?.value, `KeyValueStore "${OTHER_ID}" is not associated with this function`);
+    assert.equal(requestOf(wrong).headers['x-greeting'], undefined);
+    assert.equal(requestOf(wrong).headers['x-kvs-error']?.value, `KeyValueStore "${OTHER_ID}" is not associated with this function`);
   });
 
   it('has no store at all to offer when none is associated, whatever the id', async () => {
     const result = await (await load(reader(AWS_ID))).run(testEvent('/'));
-    assert.equal(result.request?.headers['x-kvs-error']?.value, 'No KeyValueStore is associated with this function');
+    assert.equal(requestOf(result).headers['x-kvs-error']?.value, 'No KeyValueStore is associated with this function');
   });
 });
