@@ -1,5 +1,6 @@
 /** `startEdge`: the HTTP edge as a `node:http` server over the request pipeline. */
-import { createServer, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { EdgeConfig } from '../config/types.js';
 import { openFrontError } from '../errors.js';
@@ -8,7 +9,9 @@ import { ResponseCache } from './cache/response-cache.js';
 import { DistributionRouter } from './distribution.js';
 import type { FunctionSource } from './function-source.js';
 import { OriginFetcher } from './origins/fetch.js';
-import { EdgePipeline } from './pipeline.js';
+import { EDGE_ERRORS, errorPage } from './errors-page.js';
+import { ERROR_HEADER, EdgePipeline } from './pipeline.js';
+import { nextRequestId } from './request-id.js';
 
 export interface StartEdgeOptions {
   config: EdgeConfig;
@@ -50,6 +53,17 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
   });
   const server: Server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
     void pipeline.handle(req, res);
+  });
+  // A CONNECT (tunnel) request never reaches the request handler: answer it instead of dropping the connection.
+  server.on('connect', (_req, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    const error = EDGE_ERRORS.MethodNotAllowed;
+    const body = errorPage(error, nextRequestId());
+    socket.end(
+      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${body.length}\r\n` +
+        `Allow: GET, HEAD, OPTIONS, PUT, POST, PATCH, DELETE\r\n${ERROR_HEADER}: ${error.name}\r\nConnection: close\r\n\r\n${body.toString('latin1')}`,
+      'latin1',
+    );
   });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

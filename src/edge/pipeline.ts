@@ -6,7 +6,7 @@
  *
  * Written as straight-line code over plain arrays: this runs for every request.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { BehaviorConfig } from '../config/types.js';
 import { requestFromEvent, requestToEvent, responseFromEvent, responseToEvent, type HttpRequestParts, type HttpResponseParts } from '../runtime/codec.js';
@@ -18,6 +18,7 @@ import type { ResponseCache } from './cache/response-cache.js';
 import type { Distribution, DistributionRouter } from './distribution.js';
 import { EDGE_ERRORS, errorPage, type EdgeError } from './errors-page.js';
 import { nextRequestId } from './request-id.js';
+import { admitRequest } from './request-guard.js';
 import type { FunctionSource } from './function-source.js';
 import type { OriginFetcher, OriginOutcome } from './origins/fetch.js';
 import { OriginDirectory, UnknownOriginError } from './origins/plan.js';
@@ -91,11 +92,16 @@ export class EdgePipeline {
   }
 
   async #process(req: IncomingMessage, res: ServerResponse, requestId: string, trace: EdgeTrace | undefined): Promise<void> {
-    const distribution = this.#opts.router.match(req.headers.host);
+    const admitted = admitRequest(req);
+    if (!admitted.ok) {
+      if (trace) trace.error = admitted.reason;
+      return this.#sendError(req, res, admitted.error, requestId, trace);
+    }
+    const distribution = this.#opts.router.match(admitted.host);
     if (distribution === undefined) return this.#sendError(req, res, EDGE_ERRORS.DistributionNotFound, requestId, trace);
     const dist = distribution.config;
     const method = req.method ?? 'GET';
-    const received = req.url ?? '/';
+    const received = admitted.target;
     const q = received.indexOf('?');
     const behavior = distribution.behaviors.match(q === -1 ? received : received.slice(0, q));
     if (trace) {
@@ -381,7 +387,8 @@ export class EdgePipeline {
       return;
     }
     const body = errorPage(error, requestId);
-    res.writeHead(error.status, {
+    // The reason phrase is given: a writeHead that failed in #send has already set the refused response's.
+    res.writeHead(error.status, STATUS_CODES[error.status] ?? '', {
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Length': String(body.length),
       Via: this.#via,
