@@ -9,7 +9,7 @@ import { ensureConfigStores } from './config/stores.js';
 import { functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './config/functions.js';
 import type { EdgeConfig } from './config/types.js';
 import { startApiServer, type ApiServer } from './control/api-server.js';
-import { FunctionRegistry, LiveFunctions, functionRouteGroup } from './control/functions/index.js';
+import { FunctionRegistry, LiveFunctions, functionRouteGroup, type RunLimits } from './control/functions/index.js';
 import { invalidationRouteGroup } from './control/invalidation-api.js';
 import { startEdge, type EdgeServer } from './edge/index.js';
 import { KvsDatabase } from './kvs/database.js';
@@ -28,6 +28,8 @@ export interface OpenFrontNodeOptions {
   /** Overrides the config's `kvs.limits` switch. */
   kvsLimits?: KvsLimits;
   runtimeLimits?: Partial<RuntimeLimits>;
+  /** TestFunction runs at once / waiting (default 1 / 8; docs/security.md). */
+  testRuns?: Partial<RunLimits>;
 }
 
 export interface OpenFrontNode {
@@ -73,7 +75,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       host: options.api?.host,
       port: options.api?.port,
       auth: { insecureNoAuth: options.api?.insecureNoAuth ?? false },
-      routes: [functionRouteGroup(registry, replicas, { limits: options.runtimeLimits }), invalidationRouteGroup(currentEdge)],
+      routes: [functionRouteGroup(registry, replicas, { limits: options.runtimeLimits, testRuns: options.testRuns }), invalidationRouteGroup(currentEdge)],
     });
     cleanup.push(() => api.close());
     let edgeConfig = options.config;

@@ -58,6 +58,23 @@ export function loadFunctionSync(code: string, options: LoadOptions = {}): Cloud
   return new SandboxedFunction(name, runtime, createHash('sha256').update(code).digest('hex'), limits, isolate);
 }
 
+/**
+ * {@link loadFunction} whose isolate is built and whose top-level code runs on isolated-vm's own thread: the
+ * caller's event loop goes on meanwhile. Pair it with runOffThread for work an API caller triggers (TestFunction),
+ * so that code under test never holds up the edge on the same process.
+ */
+export async function loadFunctionOffThread(code: string, options: LoadOptions = {}): Promise<CloudFrontFunction> {
+  const runtime = options.runtime ?? DEFAULT_RUNTIME;
+  assertRuntime(runtime);
+  const name = options.name ?? 'function';
+  const limits = resolveRuntimeLimits(options.limits);
+  const prepared = prepareSource(code, runtime, { maxCodeBytes: limits.maxCodeBytes });
+  if (!prepared.ok) throw sourceProblemsError(name, prepared.problems);
+  const isolate = new FunctionIsolate(prepared.script, runtime, limits);
+  await isolate.loadAsync();
+  return new SandboxedFunction(name, runtime, createHash('sha256').update(code).digest('hex'), limits, isolate);
+}
+
 const EXECUTION_CODES: Record<'cpu' | 'memory', ErrorCode> = {
   cpu: 'FUNCTION_CPU_LIMIT_EXCEEDED',
   memory: 'FUNCTION_MEMORY_LIMIT_EXCEEDED',
