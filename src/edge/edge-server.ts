@@ -8,6 +8,7 @@ import type { EdgeLocation } from '../runtime/types.js';
 import { ResponseCache } from './cache/response-cache.js';
 import { DistributionRouter } from './distribution.js';
 import type { FunctionSource } from './function-source.js';
+import { FunctionThrottle, type FunctionThrottleStats, type ThrottleLimits } from './function-throttle.js';
 import { OriginFetcher } from './origins/fetch.js';
 import { EDGE_ERRORS, errorPage } from './errors-page.js';
 import { ERROR_HEADER, EdgePipeline } from './pipeline.js';
@@ -26,6 +27,8 @@ export interface StartEdgeOptions {
   edgeLocation?: EdgeLocation;
   /** Clock of the cache in ms (tests). */
   now?: () => number;
+  /** Bounds of the per-path function throttle (defaults: DEFAULT_THROTTLE_LIMITS, docs/security.md). */
+  throttle?: Partial<ThrottleLimits>;
 }
 
 export interface EdgeServer {
@@ -34,6 +37,8 @@ export interface EdgeServer {
   port: number;
   /** Drops cached objects of a distribution matching CloudFront invalidation paths; returns how many went. */
   invalidate(distributionId: string, paths: string[]): number;
+  /** Per function: requests throttled, invocations killed and run in quarantine since this edge started. */
+  functionStats(): Record<string, FunctionThrottleStats>;
   close(): Promise<void>;
 }
 
@@ -43,7 +48,9 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
   const router = new DistributionRouter(config.distributions);
   const cache = new ResponseCache({ maxBytes: options.cacheBytes ?? config.server.cacheBytes, now: options.now });
   const origins = new OriginFetcher();
+  const throttle = new FunctionThrottle(options.throttle);
   const pipeline = new EdgePipeline({
+    throttle,
     router,
     functions: options.functions,
     cache,
@@ -84,6 +91,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
       if (router.byId(distributionId) === undefined) throw openFrontError('NOT_FOUND', `No distribution with id "${distributionId}"`, { distributionId });
       return cache.invalidate(distributionId, paths);
     },
+    functionStats: () => throttle.allStats(),
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -20,6 +20,7 @@ import { EDGE_ERRORS, errorPage, type EdgeError } from './errors-page.js';
 import { nextRequestId } from './request-id.js';
 import { admitRequest } from './request-guard.js';
 import type { FunctionSource } from './function-source.js';
+import type { FunctionThrottle } from './function-throttle.js';
 import type { OriginFetcher, OriginOutcome } from './origins/fetch.js';
 import { OriginDirectory, UnknownOriginError } from './origins/plan.js';
 import { OriginUnavailableError, type OriginResponse } from './origins/types.js';
@@ -40,6 +41,8 @@ export interface PipelineOptions {
   origins: OriginFetcher;
   nodeId: string;
   edgeLocation: EdgeLocation;
+  /** Throttles the paths that keep getting a function killed (function-throttle.ts). */
+  throttle: FunctionThrottle;
 }
 
 /** One response about to be written. */
@@ -169,13 +172,23 @@ export class EdgePipeline {
       if (trace) trace.error = `function "${name}" has no live version`;
       return { kind: 'error', error: EDGE_ERRORS.FunctionExecutionError };
     }
+    const throttle = this.#opts.throttle;
+    const path = event.request.uri;
+    const admission = throttle.admit(name, live.fn.codeHash, path);
+    if (admission === 'throttle') {
+      if (trace) trace.error = `function "${name}" is throttled for ${path}: it keeps exceeding its limits there`;
+      return { kind: 'error', error: EDGE_ERRORS.FunctionThrottled };
+    }
     let result: FunctionResult;
     try {
       result = await live.fn.runAdaptive(event, {
         kvs: live.kvs,
         edgeLocation: eventType === 'viewer-request' ? this.#opts.edgeLocation : undefined,
         recordKvsReads: trace !== undefined,
+        ...(admission === 'quarantine' ? { lane: 'quarantine' as const } : {}),
       });
+      const code = result.error?.code;
+      throttle.record(name, live.fn.codeHash, path, code === 'FUNCTION_CPU_LIMIT_EXCEEDED' || code === 'FUNCTION_MEMORY_LIMIT_EXCEEDED');
     } catch (err) {
       // runAdaptive() returns kind 'error' for a function's own failures; a throw is the engine failing.
       if (trace) trace.error = `engine: ${(err as Error).message}`;
