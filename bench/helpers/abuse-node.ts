@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
-import { startOpenFrontNode } from '../../src/node.js';
+import { startOpenFrontNode } from '../../src/node/index.js';
 import { serveInChild } from './child-runtime.js';
 
 export const MIXED = `function handler(event) {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CloudFrontClient, CreateFunctionCommand, DescribeFunctionCommand, TestFunctionCommand } from '@aws-sdk/client-cloudfront';
 import { parseConfig } from '../../src/config/load.js';
-import { startOpenFrontNode, type OpenFrontNode, type OpenFrontNodeOptions } from '../../src/node.js';
+import { startOpenFrontNode, type OpenFrontNode, type OpenFrontNodeOptions } from '../../src/node/index.js';
 import { loopbackAgent } from './fixtures/kvs-api-harness.js';
 
 const SPIN = 'function handler(event) {\n  while (true) {}\n}\n';
