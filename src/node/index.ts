@@ -10,7 +10,7 @@ import type { EdgeConfig } from '../config/types.js';
 import { startApiServer, type ApiServer } from '../control/api-server.js';
 import { FunctionRegistry, functionRouteGroup, type RunLimits } from '../control/functions/index.js';
 import { invalidationRouteGroup } from '../control/invalidation-api.js';
-import { startEdge, type EdgeServer } from '../edge/index.js';
+import { startEdge, type EdgeServer, type ThrottleLimits } from '../edge/index.js';
 import { KvsDatabase } from '../kvs/database.js';
 import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from '../kvs/limits.js';
 import { ReplicaSet } from '../kvs/replica.js';
@@ -26,7 +26,8 @@ export interface OpenFrontNodeOptions {
   config: EdgeConfig;
   api?: { host?: string; port?: number; insecureNoAuth?: boolean };
   /** Defaults come from the config's `server` section. */
-  edge?: { host?: string; port?: number; cacheBytes?: number };
+  /** `throttle`: the per-path function throttle's bounds (docs/security.md). */
+  edge?: { host?: string; port?: number; cacheBytes?: number; throttle?: Partial<ThrottleLimits> };
   /** Overrides the config's `kvs.limits` switch. */
   kvsLimits?: KvsLimits;
   runtimeLimits?: Partial<RuntimeLimits>;

@@ -90,16 +90,21 @@ describe(`soak: ${SECONDS} s of mixed edge traffic and API writes against a node
     const edgeLoop = async (worker: number) => {
       for (let i = worker; Date.now() < deadline; i += 8) {
         const route = ROUTES[i % ROUTES.length]!;
+        let edgeError = '';
         const status = await new Promise<number>((resolve) => {
           const req = httpRequest({ host: '127.0.0.1', port: ready.edge, method: route.method, path: route.path(i), agent: edgeAgent, headers: { host: route.host ?? 'soak.test' } }, (res) => {
+            edgeError = String(res.headers['x-openfront-error'] ?? '');
             res.resume();
             res.on('end', () => resolve(res.statusCode ?? 0));
           });
-          req.on('error', (err) => resolve(-1 * (err.message.length || 1)));
+          req.on('error', (err) => {
+            edgeError = err.message;
+            resolve(0);
+          });
           req.end(route.body);
         });
         counts[route.name] = (counts[route.name] ?? 0) + 1;
-        if (!route.expect.includes(status)) unexpected.push(`${route.name} ${route.method} ${route.path(i)} → ${status}`);
+        if (!route.expect.includes(status)) unexpected.push(`${route.name} ${route.method} ${route.path(i)} → ${status} ${edgeError}`.trim());
       }
     };
 
