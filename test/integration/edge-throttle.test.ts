@@ -64,7 +64,8 @@ describe('edge: a path that keeps getting its function killed is throttled (issu
       },
       dir,
     );
-    functions = await ConfigFunctionSource.create(config);
+    // Kills at 200 ms: on a loaded machine the fast path must not be killed by the wall-time limit by accident.
+    functions = await ConfigFunctionSource.create(config, { limits: { killAfterMicros: 200_000 } });
     // A cooldown far longer than the test: no throttled path comes back mid-test however slow the machine is.
     edge = await startEdge({ config, functions, port: 0, throttle: { cooldownMs: 600_000 } } as Parameters<typeof startEdge>[0]);
   });

@@ -96,23 +96,27 @@ describe('TestFunction runs off the edge event loop, bounded (issue 12, finding 
     assert.deepEqual(statuses.filter((s) => s !== 200), []);
   });
 
-  it('with several clients at once: every viewer is answered before the first call returns, and callers past the queue get Throttling', async () => {
+  it('with several clients at once: viewers are answered while the calls spin one after the other, and callers past the queue get Throttling', async () => {
     let finished = 0;
+    let pending = 4;
     const calls = Array.from({ length: 4 }, () =>
       testSpin().then((answer) => {
         if (answer.kind === 'result') finished++;
+        pending--;
         return answer;
       }),
     );
     const statuses: number[] = [];
     let answeredBeforeAnyCall = 0;
-    for (let i = 0; i < 30; i++) {
+    while (pending > 0) {
       statuses.push(await viewer(node.edge.url));
       if (finished === 0) answeredBeforeAnyCall++;
     }
     const answers = await Promise.all(calls);
     assert.deepEqual(statuses.filter((s) => s !== 200), []);
-    assert.equal(answeredBeforeAnyCall, 30, 'no viewer request waited for a TestFunction kill');
+    // Three calls spin 500 ms each, one after the other; the event loop kept serving throughout.
+    assert.ok(answeredBeforeAnyCall >= 5, `only ${answeredBeforeAnyCall} viewers were answered before the first call returned`);
+    assert.ok(statuses.length >= 3 * 5, `only ${statuses.length} viewers were answered while the calls ran`);
     // concurrency 1 + queue 2: the fourth concurrent caller is refused at once.
     assert.deepEqual(answers.map((a) => (a.kind === 'error' ? a.detail : 'ran')).sort(), ['Throttling', 'ran', 'ran', 'ran']);
   });
