@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   kvs: () => import('./kvs.js'),
   functions: () => import('./functions.js'),
   edge: () => import('./edge.js'),
+  abuse: () => import('./abuse.js'),
 };
 
 // The AWS SDK warns about Node 20 on every client; the bench output is for numbers.

@@ -14,6 +14,7 @@ export const ErrorCatalog = {
   FUNCTION_EXECUTION_ERROR: { status: 503, awsType: 'FunctionExecutionError', message: 'The function failed while running' },
   FUNCTION_CPU_LIMIT_EXCEEDED: { status: 503, awsType: 'FunctionExecutionError', message: 'The function exceeded its CPU time budget' },
   FUNCTION_MEMORY_LIMIT_EXCEEDED: { status: 503, awsType: 'FunctionExecutionError', message: 'The function exceeded its memory limit' },
+  FUNCTION_THROTTLED: { status: 503, awsType: 'FunctionThrottledError', message: 'The function keeps exceeding its limits for this input and is throttled' },
   FUNCTION_VALIDATION_ERROR: { status: 502, awsType: 'FunctionValidationError', message: 'The function returned an invalid result' },
   EVENT_INVALID: { status: 400, awsType: 'InvalidArgument', message: 'The event object is invalid' },
 
@@ -40,6 +41,7 @@ export const ErrorCatalog = {
   CF_NO_SUCH_FUNCTION: { status: 404, awsType: 'NoSuchFunctionExists', message: 'The function does not exist' },
   CF_FUNCTION_IN_USE: { status: 409, awsType: 'FunctionInUse', message: 'The function is in use' },
   CF_TOO_MANY_FUNCTIONS: { status: 400, awsType: 'TooManyFunctions', message: 'Too many functions' },
+  CF_TEST_FUNCTION_THROTTLED: { status: 429, awsType: 'Throttling', message: 'Too many function test runs at once; retry later' },
   CF_TEST_FUNCTION_FAILED: { status: 500, awsType: 'TestFunctionFailed', message: 'The test could not be run' },
   FUNCTION_VERSION_NOT_FOUND: { status: 404, awsType: 'NoSuchFunctionVersion', message: 'The function version does not exist' },
 

@@ -1,5 +1,6 @@
 /** `startEdge`: the HTTP edge as a `node:http` server over the request pipeline. */
-import { createServer, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { EdgeConfig } from '../config/types.js';
 import { openFrontError } from '../errors.js';
@@ -7,8 +8,11 @@ import type { EdgeLocation } from '../runtime/types.js';
 import { ResponseCache } from './cache/response-cache.js';
 import { DistributionRouter } from './distribution.js';
 import type { FunctionSource } from './function-source.js';
+import { FunctionThrottle, type FunctionThrottleStats, type ThrottleLimits } from './function-throttle.js';
 import { OriginFetcher } from './origins/fetch.js';
-import { EdgePipeline } from './pipeline.js';
+import { EDGE_ERRORS, errorPage } from './errors-page.js';
+import { ERROR_HEADER, EdgePipeline } from './pipeline.js';
+import { nextRequestId } from './request-id.js';
 
 export interface StartEdgeOptions {
   config: EdgeConfig;
@@ -23,6 +27,8 @@ export interface StartEdgeOptions {
   edgeLocation?: EdgeLocation;
   /** Clock of the cache in ms (tests). */
   now?: () => number;
+  /** Bounds of the per-path function throttle (defaults: DEFAULT_THROTTLE_LIMITS, docs/security.md). */
+  throttle?: Partial<ThrottleLimits>;
 }
 
 export interface EdgeServer {
@@ -31,6 +37,8 @@ export interface EdgeServer {
   port: number;
   /** Drops cached objects of a distribution matching CloudFront invalidation paths; returns how many went. */
   invalidate(distributionId: string, paths: string[]): number;
+  /** Per function: requests throttled, invocations killed and run in quarantine since this edge started. */
+  functionStats(): Record<string, FunctionThrottleStats>;
   close(): Promise<void>;
 }
 
@@ -40,7 +48,9 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
   const router = new DistributionRouter(config.distributions);
   const cache = new ResponseCache({ maxBytes: options.cacheBytes ?? config.server.cacheBytes, now: options.now });
   const origins = new OriginFetcher();
+  const throttle = new FunctionThrottle(options.throttle);
   const pipeline = new EdgePipeline({
+    throttle,
     router,
     functions: options.functions,
     cache,
@@ -50,6 +60,17 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
   });
   const server: Server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
     void pipeline.handle(req, res);
+  });
+  // A CONNECT (tunnel) request never reaches the request handler: answer it instead of dropping the connection.
+  server.on('connect', (_req, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    const error = EDGE_ERRORS.MethodNotAllowed;
+    const body = errorPage(error, nextRequestId());
+    socket.end(
+      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${body.length}\r\n` +
+        `Allow: GET, HEAD, OPTIONS, PUT, POST, PATCH, DELETE\r\n${ERROR_HEADER}: ${error.name}\r\nConnection: close\r\n\r\n${body.toString('latin1')}`,
+      'latin1',
+    );
   });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -70,6 +91,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
       if (router.byId(distributionId) === undefined) throw openFrontError('NOT_FOUND', `No distribution with id "${distributionId}"`, { distributionId });
       return cache.invalidate(distributionId, paths);
     },
+    functionStats: () => throttle.allStats(),
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -10,6 +10,9 @@ export type EdgeErrorName =
   | 'OriginConnectError'
   | 'OriginTimeout'
   | 'DistributionNotFound'
+  | 'BadRequest'
+  | 'MethodNotAllowed'
+  | 'FunctionThrottled'
   | 'InternalError';
 
 export interface EdgeError {
@@ -25,6 +28,9 @@ export const EDGE_ERRORS = {
   OriginConnectError: { status: 502, name: 'OriginConnectError', title: '502 ERROR', detail: 'OpenFront wasn\'t able to connect to the origin.' },
   OriginTimeout: { status: 504, name: 'OriginTimeout', title: '504 Gateway Timeout ERROR', detail: 'The origin did not respond in time.' },
   DistributionNotFound: { status: 403, name: 'DistributionNotFound', title: '403 ERROR', detail: 'Bad request. No distribution answers for this host name.' },
+  BadRequest: { status: 400, name: 'BadRequest', title: '400 ERROR', detail: 'Bad request. The request target or Host header is malformed.' },
+  MethodNotAllowed: { status: 405, name: 'MethodNotAllowed', title: '405 ERROR', detail: 'This method is not served by a distribution.' },
+  FunctionThrottled: { status: 503, name: 'FunctionThrottled', title: '503 ERROR', detail: 'The CloudFront function associated with the cache behavior keeps exceeding its limits for this request and is throttled.' },
   InternalError: { status: 500, name: 'InternalError', title: '500 ERROR', detail: 'The edge failed while handling the request.' },
 } as const satisfies Record<EdgeErrorName, EdgeError>;
 

@@ -7,7 +7,7 @@
  * Written as straight-line code over plain arrays: this runs for every request. Each step takes the request's
  * {@link RequestContext}; nothing else is allocated per request unless someone listens for traces.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { BehaviorConfig } from '../config/types.js';
 import { requestFromEvent, requestToEvent, responseFromEvent, responseToEvent, type HttpRequestParts, type HttpResponseParts } from '../runtime/codec.js';
@@ -19,7 +19,9 @@ import type { ResponseCache } from './cache/response-cache.js';
 import type { Distribution, DistributionRouter } from './distribution.js';
 import { EDGE_ERRORS, errorPage, type EdgeError } from './errors-page.js';
 import { nextRequestId } from './request-id.js';
+import { admitRequest } from './request-guard.js';
 import type { FunctionSource } from './function-source.js';
+import type { FunctionThrottle } from './function-throttle.js';
 import type { OriginFetcher, OriginOutcome } from './origins/fetch.js';
 import { UnknownOriginError } from './origins/plan.js';
 import { OriginUnavailableError, type OriginResponse } from './origins/types.js';
@@ -40,6 +42,8 @@ export interface PipelineOptions {
   origins: OriginFetcher;
   nodeId: string;
   edgeLocation: EdgeLocation;
+  /** Throttles the paths that keep getting a function killed (function-throttle.ts). */
+  throttle: FunctionThrottle;
 }
 
 /** One request on its way through the pipeline: what every step needs, made once per request. */
@@ -105,11 +109,16 @@ export class EdgePipeline {
 
   async #process(ctx: RequestContext): Promise<void> {
     const { req, requestId, trace } = ctx;
-    const distribution = this.#opts.router.match(req.headers.host);
+    const admitted = admitRequest(req);
+    if (!admitted.ok) {
+      if (trace) trace.error = admitted.reason;
+      return this.#sendError(ctx, admitted.error);
+    }
+    const distribution = this.#opts.router.match(admitted.host);
     if (distribution === undefined) return this.#sendError(ctx, EDGE_ERRORS.DistributionNotFound);
     const dist = distribution.config;
     const method = req.method ?? 'GET';
-    const received = req.url ?? '/';
+    const received = admitted.target;
     const q = received.indexOf('?');
     const behavior = distribution.behaviors.match(q === -1 ? received : received.slice(0, q));
     if (trace) {
@@ -174,13 +183,23 @@ export class EdgePipeline {
       if (trace) trace.error = `function "${name}" has no live version`;
       return { kind: 'error', error: EDGE_ERRORS.FunctionExecutionError };
     }
+    const throttle = this.#opts.throttle;
+    const path = event.request.uri;
+    const admission = throttle.admit(name, live.fn.codeHash, path);
+    if (admission === 'throttle') {
+      if (trace) trace.error = `function "${name}" is throttled for ${path}: it keeps exceeding its limits there`;
+      return { kind: 'error', error: EDGE_ERRORS.FunctionThrottled };
+    }
     let result: FunctionResult;
     try {
       result = await live.fn.runAdaptive(event, {
         kvs: live.kvs,
         edgeLocation: eventType === 'viewer-request' ? this.#opts.edgeLocation : undefined,
         recordKvsReads: trace !== undefined,
+        ...(admission === 'quarantine' ? { lane: 'quarantine' as const } : {}),
       });
+      const killed = result.kind === 'error' && (result.error.code === 'FUNCTION_CPU_LIMIT_EXCEEDED' || result.error.code === 'FUNCTION_MEMORY_LIMIT_EXCEEDED');
+      throttle.record(name, live.fn.codeHash, path, killed);
     } catch (err) {
       // runAdaptive() returns kind 'error' for a function's own failures; a throw is the engine failing.
       if (trace) trace.error = `engine: ${(err as Error).message}`;
@@ -394,7 +413,8 @@ export class EdgePipeline {
       return;
     }
     const body = errorPage(error, requestId);
-    res.writeHead(error.status, {
+    // The reason phrase is given: a writeHead that failed in #send has already set the refused response's.
+    res.writeHead(error.status, STATUS_CODES[error.status] ?? '', {
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Length': String(body.length),
       Via: this.#via,

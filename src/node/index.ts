@@ -8,9 +8,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EdgeConfig } from '../config/types.js';
 import { startApiServer, type ApiServer } from '../control/api-server.js';
-import { FunctionRegistry, functionRouteGroup } from '../control/functions/index.js';
+import { FunctionRegistry, functionRouteGroup, type RunLimits } from '../control/functions/index.js';
 import { invalidationRouteGroup } from '../control/invalidation-api.js';
-import { startEdge, type EdgeServer } from '../edge/index.js';
+import { startEdge, type EdgeServer, type ThrottleLimits } from '../edge/index.js';
 import { KvsDatabase } from '../kvs/database.js';
 import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from '../kvs/limits.js';
 import { ReplicaSet } from '../kvs/replica.js';
@@ -25,11 +25,13 @@ export interface OpenFrontNodeOptions {
   dataDir: string;
   config: EdgeConfig;
   api?: { host?: string; port?: number; insecureNoAuth?: boolean };
-  /** Defaults come from the config's `server` section. */
-  edge?: { host?: string; port?: number; cacheBytes?: number };
+  /** Defaults come from the config's `server` section; `throttle`: the per-path function throttle (docs/security.md). */
+  edge?: { host?: string; port?: number; cacheBytes?: number; throttle?: Partial<ThrottleLimits> };
   /** Overrides the config's `kvs.limits` switch. */
   kvsLimits?: KvsLimits;
   runtimeLimits?: Partial<RuntimeLimits>;
+  /** TestFunction runs at once / waiting (default 1 / 8; docs/security.md). */
+  testRuns?: Partial<RunLimits>;
   /**
    * true for a local tool (`openfront dev`): a config store without `awsId` answers `cf.kvs(id)` for any id, since
    * its data comes from a seed file and has no id of its own. Default false: ids must match, as on CloudFront.
@@ -82,7 +84,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       host: options.api?.host,
       port: options.api?.port,
       auth: { insecureNoAuth: options.api?.insecureNoAuth ?? false },
-      routes: [functionRouteGroup(registry, replicas, { limits: options.runtimeLimits }), invalidationRouteGroup(currentEdge)],
+      routes: [functionRouteGroup(registry, replicas, { limits: options.runtimeLimits, testRuns: options.testRuns }), invalidationRouteGroup(currentEdge)],
     });
     cleanup.push(() => api.close());
     const restartEdge = async (config: EdgeConfig): Promise<EdgeServer> => {

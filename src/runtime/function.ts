@@ -55,7 +55,24 @@ export function loadFunctionSync(code: string, options: LoadOptions = {}): Cloud
   if (!prepared.ok) throw sourceProblemsError(name, prepared.problems);
   const isolate = new FunctionIsolate(prepared.script, runtime, limits);
   isolate.load();
-  return new SandboxedFunction(name, runtime, createHash('sha256').update(code).digest('hex'), limits, isolate);
+  return new SandboxedFunction(name, runtime, createHash('sha256').update(code).digest('hex'), limits, isolate, prepared.script);
+}
+
+/**
+ * {@link loadFunction} whose isolate is built and whose top-level code runs on isolated-vm's own thread: the
+ * caller's event loop goes on meanwhile. Pair it with runOffThread for work an API caller triggers (TestFunction),
+ * so that code under test never holds up the edge on the same process.
+ */
+export async function loadFunctionOffThread(code: string, options: LoadOptions = {}): Promise<CloudFrontFunction> {
+  const runtime = options.runtime ?? DEFAULT_RUNTIME;
+  assertRuntime(runtime);
+  const name = options.name ?? 'function';
+  const limits = resolveRuntimeLimits(options.limits);
+  const prepared = prepareSource(code, runtime, { maxCodeBytes: limits.maxCodeBytes });
+  if (!prepared.ok) throw sourceProblemsError(name, prepared.problems);
+  const isolate = new FunctionIsolate(prepared.script, runtime, limits);
+  await isolate.loadAsync();
+  return new SandboxedFunction(name, runtime, createHash('sha256').update(code).digest('hex'), limits, isolate, prepared.script);
 }
 
 const EXECUTION_CODES: Record<'cpu' | 'memory', ErrorCode> = {
@@ -69,13 +86,23 @@ class SandboxedFunction implements CloudFrontFunction {
   readonly codeHash: string;
   readonly #limits: RuntimeLimits;
   readonly #isolate: FunctionIsolate;
+  readonly #script: string;
+  /** The second isolate for `lane: 'quarantine'`, created on first use. */
+  #quarantine: FunctionIsolate | undefined;
+  #disposed = false;
 
-  constructor(name: string, runtime: RuntimeVersion, codeHash: string, limits: RuntimeLimits, isolate: FunctionIsolate) {
+  constructor(name: string, runtime: RuntimeVersion, codeHash: string, limits: RuntimeLimits, isolate: FunctionIsolate, script: string) {
     this.name = name;
     this.runtime = runtime;
     this.codeHash = codeHash;
     this.#limits = limits;
     this.#isolate = isolate;
+    this.#script = script;
+  }
+
+  #lane(options: InvokeOptions): FunctionIsolate {
+    if (options.lane !== 'quarantine' || this.#disposed) return this.#isolate;
+    return (this.#quarantine ??= new FunctionIsolate(this.#script, this.runtime, this.#limits));
   }
 
   run(event: CFEvent, options: InvokeOptions = {}): Promise<FunctionResult> {
@@ -99,12 +126,14 @@ class SandboxedFunction implements CloudFrontFunction {
    * edge's way, so that the event loop never waits for a function. `elapsedMicros` is the isolate's CPU time.
    */
   runOffThread(event: CFEvent, options: InvokeOptions = {}): Promise<FunctionResult> {
-    return this.#runQueued(event, options, (input) => this.#isolate.invokeOffThread(input));
+    const isolate = this.#lane(options);
+    return this.#runQueued(event, options, (input) => isolate.invokeOffThread(input));
   }
 
   /** The edge's way: off-thread unless the function calls back into the host often (invokeAdaptive). */
   runAdaptive(event: CFEvent, options: InvokeOptions = {}): Promise<FunctionResult> {
-    return this.#runQueued(event, options, (input) => this.#isolate.invokeAdaptive(input));
+    const isolate = this.#lane(options);
+    return this.#runQueued(event, options, (input) => isolate.invokeAdaptive(input));
   }
 
   async #runQueued(event: CFEvent, options: InvokeOptions, invoke: (input: DispatchInput) => Promise<OffThreadOutcome>): Promise<FunctionResult> {
@@ -173,7 +202,9 @@ class SandboxedFunction implements CloudFrontFunction {
   }
 
   dispose(): void {
+    this.#disposed = true;
     this.#isolate.dispose();
+    this.#quarantine?.dispose();
   }
 }
 

@@ -70,7 +70,19 @@ export function isValidHeaderName(name: string): boolean {
   return TOKEN.test(name);
 }
 
-/** CR, LF and NUL would split or truncate a header line (node:http refuses them outright). */
+/**
+ * Anything outside RFC 9110's field-value (§5.5: visible ASCII, obs-text 0x80–0xFF, space and HTAB). CR, LF and NUL
+ * would split or truncate the header line; other control characters make node:http refuse the whole response; a
+ * character above U+00FF has no single byte on the wire.
+ */
+const NOT_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
 export function hasForbiddenHeaderValueChars(value: string): boolean {
-  return /[\r\n\0]/.test(value);
+  return NOT_FIELD_VALUE.test(value);
+}
+
+/** The first character of `value` outside the field-value grammar, as `U+XXXX`; undefined when there is none. */
+export function forbiddenHeaderValueChar(value: string): string | undefined {
+  const bad = NOT_FIELD_VALUE.exec(value);
+  return bad === null ? undefined : `U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
 }

@@ -56,6 +56,11 @@ export interface InvokeOptions {
   rawQueryString?: string;
   /** false: leave `kvsReads` empty, for callers that will not look at it (the edge when nobody traces). */
   recordKvsReads?: boolean;
+  /**
+   * runOffThread/runAdaptive: `quarantine` runs the invocation on a second isolate of the same function, created on
+   * first use. The edge sends there the inputs that were killed before, so that they cannot hold up the others.
+   */
+  lane?: 'shared' | 'quarantine';
 }
 
 /** One KVS read made during an invocation, for the decision trace. */

@@ -8,7 +8,7 @@
 import { OpenFrontError } from '../errors.js';
 import { entryChanged, jsonEqual, serializeQueryString } from './codec.js';
 import type { CFBody, CFEvent, CFRequest, CFResponse, CFSetCookie, CFValue, CFValueMap, EventType } from './event.js';
-import { hasForbiddenHeaderValueChars, isDisallowedHeader, isReadOnlyHeader, isValidHeaderName } from './headers.js';
+import { forbiddenHeaderValueChar, hasForbiddenHeaderValueChars, isDisallowedHeader, isReadOnlyHeader, isValidHeaderName } from './headers.js';
 import { describeValue, isPlainObject, keyPath } from './json-path.js';
 
 export type ValidatedResult = { kind: 'request'; request: CFRequest } | { kind: 'response'; response: CFResponse };
@@ -123,8 +123,13 @@ function validateResponse(returned: Record<string, unknown>, eventType: EventTyp
 
   const statusDescription = returned.statusDescription;
   if (statusDescription !== undefined) {
-    if (typeof statusDescription !== 'string' || /[\x00-\x08\x0a-\x1f\x7f]/.test(statusDescription)) {
-      fail('status-description', `response.statusDescription must be a string without control characters, got ${describeValue(statusDescription)}`, 'statusDescription');
+    // RFC 9112 reason-phrase: the same characters as a field value (HTAB, SP, VCHAR, obs-text).
+    if (typeof statusDescription !== 'string' || hasForbiddenHeaderValueChars(statusDescription)) {
+      fail(
+        'status-description',
+        `response.statusDescription must be a string of visible characters, spaces and tabs (RFC 9112 reason-phrase), got ${describeValue(statusDescription)}`,
+        'statusDescription',
+      );
     }
     response.statusDescription = statusDescription;
   }
@@ -169,7 +174,12 @@ function validateHeaders(
       fail('header-name', `${pathOf(path, name)}: ${cookieHeader} is not a header in the event; use ${home}`, pathOf(path, name));
     }
     if (hasForbiddenValue(entry)) {
-      fail('header-value', `${pathOf(path, name)}: header values must not contain CR, LF or NUL`, pathOf(path, name));
+      const bad = [entry, ...(entry.multiValue ?? [])].map((item) => forbiddenHeaderValueChar(item.value)).find((c) => c !== undefined);
+      fail(
+        'header-value',
+        `${pathOf(path, name)}: header values must be RFC 9110 field values (no control characters but HTAB, nothing above U+00FF); found ${bad}`,
+        pathOf(path, name),
+      );
     }
     if (isDisallowedHeader(name)) {
       fail('header-disallowed', `${pathOf(path, name)}: the ${name} header may not be ${before ? 'modified' : 'added'} by a function`, pathOf(path, name));
@@ -249,11 +259,14 @@ function validateSetCookies(value: unknown, original: Record<string, CFSetCookie
 
 /** A created or changed cookie must survive being written as `name=value[; attributes]`. */
 function checkCookie(at: string, name: string, entry: CFValue | CFSetCookie): void {
-  if (name === '' || /[\s;=,\x00-\x1f\x7f]/.test(name)) fail('cookie', `${at}: ${JSON.stringify(name)} is not a valid cookie name`, at);
+  // The cookie ends up inside a Cookie or Set-Cookie header line: the field-value rules apply to all of it.
+  if (name === '' || /[\s;=,\x00-\x1f\x7f]/.test(name) || hasForbiddenHeaderValueChars(name)) fail('cookie', `${at}: ${JSON.stringify(name)} is not a valid cookie name`, at);
   for (const item of occurrences(entry)) {
-    if (/[;\x00-\x1f\x7f]/.test(item.value)) fail('cookie', `${at}: cookie values must not contain ";" or control characters`, at);
-    if (item.attributes !== undefined && /[\x00-\x08\x0a-\x1f\x7f]/.test(item.attributes)) {
-      fail('cookie', `${at}: cookie attributes must not contain control characters`, at);
+    if (/[;\x00-\x1f\x7f]/.test(item.value) || hasForbiddenHeaderValueChars(item.value)) {
+      fail('cookie', `${at}: cookie values must not contain ";", control characters or characters above U+00FF`, at);
+    }
+    if (item.attributes !== undefined && hasForbiddenHeaderValueChars(item.attributes)) {
+      fail('cookie', `${at}: cookie attributes must not contain control characters (but HTAB) or characters above U+00FF`, at);
     }
   }
 }

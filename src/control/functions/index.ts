@@ -9,6 +9,7 @@ import type { RouteGroup } from '../http/router.js';
 import { registerFunctionNativeRoutes } from './native-routes.js';
 import type { FunctionRegistry } from './registry.js';
 import { registerFunctionXmlRoutes } from './rest-xml-routes.js';
+import { RunLimiter, type RunLimits } from './run-limiter.js';
 
 export { FunctionRegistry, stageEtag, FUNCTION_STAGES, DEFAULT_MAX_FUNCTIONS } from './registry.js';
 export type {
@@ -23,6 +24,7 @@ export type {
   LiveVersion,
 } from './registry.js';
 export { unifiedDiff } from './diff.js';
+export { RunLimiter, DEFAULT_TEST_RUN_LIMITS, type RunLimits, type RunLimiterStats } from './run-limiter.js';
 export { FUNCTION_PATH } from './rest-xml-routes.js';
 export { NATIVE_FUNCTIONS_PATH, type FunctionVersionJson, type StagePointerJson } from './native-routes.js';
 
@@ -31,9 +33,14 @@ export { NATIVE_FUNCTIONS_PATH, type FunctionVersionJson, type StagePointerJson 
  * `/2020-05-31/function` and the native history routes under `/openfront/v1/functions`. `registry` must be built on
  * the same database the server is given; TestFunction reads stores through `replicas`.
  */
-export function functionRouteGroup(registry: FunctionRegistry, replicas: ReplicaSet, options: { limits?: Partial<RuntimeLimits> } = {}): RouteGroup {
+export function functionRouteGroup(
+  registry: FunctionRegistry,
+  replicas: ReplicaSet,
+  options: { limits?: Partial<RuntimeLimits>; testRuns?: Partial<RunLimits> } = {},
+): RouteGroup {
+  const testRuns = new RunLimiter(options.testRuns);
   return (router, { db }) => {
-    registerFunctionXmlRoutes(router, { registry, replicas, db, limits: options.limits });
+    registerFunctionXmlRoutes(router, { registry, replicas, db, limits: options.limits, testRuns });
     registerFunctionNativeRoutes(router, registry);
   };
 }

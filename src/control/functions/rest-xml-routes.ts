@@ -13,6 +13,7 @@ import type { ApiRequest, ApiResponse } from '../http/types.js';
 import { parseXmlRequest, xmlResponse, xmlText } from '../http/xml.js';
 import { CLOUDFRONT_SIGNING_SERVICE } from '../kvs-control-plane.js';
 import { isFunctionStage, type FunctionRegistry, type FunctionStage, type FunctionStageView } from './registry.js';
+import type { RunLimiter } from './run-limiter.js';
 import { runFunctionTest } from './test-run.js';
 import { decodeBase64, functionSummaryXml, readFunctionCode, readFunctionConfig, testResultXml } from './xml-shapes.js';
 
@@ -32,6 +33,8 @@ export interface FunctionRouteDeps {
   replicas: ReplicaSet;
   db: KvsDatabase;
   limits?: Partial<RuntimeLimits>;
+  /** Bounds the TestFunction runs in progress (one limiter per API server). */
+  testRuns?: RunLimiter;
 }
 
 function summaryResponse(status: number, view: FunctionStageView, headers: Record<string, string> = {}): ApiResponse {

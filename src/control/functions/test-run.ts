@@ -1,15 +1,21 @@
 /**
  * Runs one stage of a function against a test event in the real engine, reading the associated store's current
  * data through its replica: the work behind TestFunction.
+ *
+ * The code under test is loaded and run on isolated-vm's own thread (loadFunctionOffThread, runOffThread), and at
+ * most a few runs go at once (RunLimiter): a key holder testing a looping DEVELOPMENT version must not slow down the
+ * viewers the edge serves in the same process. ComputeUtilization is then the isolate's own CPU time for the
+ * invocation against the 1 ms budget (docs/test-function.md).
  */
 import { isOpenFrontError, OpenFrontError } from '../../errors.js';
 import type { KvsDatabase } from '../../kvs/database.js';
 import type { ReplicaSet } from '../../kvs/replica.js';
-import { loadFunction } from '../../runtime/function.js';
+import { loadFunctionOffThread } from '../../runtime/function.js';
 import { normalizeTestEvent } from '../../runtime/test-event.js';
 import { toTestResult } from '../../runtime/test-result.js';
 import type { KvsBinding, RuntimeLimits, TestResult } from '../../runtime/types.js';
 import type { FunctionConfig } from './registry.js';
+import { RunLimiter } from './run-limiter.js';
 
 /** The stores a function of `config` may read: its associated store, or none. */
 export function kvsBindingFor(config: FunctionConfig, db: KvsDatabase, replicas: ReplicaSet): KvsBinding {
@@ -31,11 +37,25 @@ export interface TestRunInput {
  * The TestResult of one run. A bad event is the caller's error (InvalidArgument); the function's own failures —
  * including top-level code that throws while loading — are reported inside the result, as CloudFront does.
  */
-export async function runFunctionTest(input: TestRunInput, deps: { db: KvsDatabase; replicas: ReplicaSet; limits?: Partial<RuntimeLimits> }): Promise<TestResult> {
+export async function runFunctionTest(
+  input: TestRunInput,
+  deps: { db: KvsDatabase; replicas: ReplicaSet; limits?: Partial<RuntimeLimits>; testRuns?: RunLimiter },
+): Promise<TestResult> {
   const event = normalizeTestEvent(input.event);
+  return (deps.testRuns ?? UNSHARED).run(() => runLoaded(input, event, deps));
+}
+
+/** For callers that pass no limiter: still one shared bound per process rather than none. */
+const UNSHARED = new RunLimiter();
+
+async function runLoaded(
+  input: TestRunInput,
+  event: ReturnType<typeof normalizeTestEvent>,
+  deps: { db: KvsDatabase; replicas: ReplicaSet; limits?: Partial<RuntimeLimits> },
+): Promise<TestResult> {
   let fn;
   try {
-    fn = await loadFunction(input.code, { name: input.name, runtime: input.config.runtime, limits: deps.limits });
+    fn = await loadFunctionOffThread(input.code, { name: input.name, runtime: input.config.runtime, limits: deps.limits });
   } catch (err) {
     if (isOpenFrontError(err) && err.status === 503) {
       return { FunctionOutput: '', FunctionErrorMessage: err.message, FunctionExecutionLogs: [], ComputeUtilization: '0' };
@@ -43,7 +63,7 @@ export async function runFunctionTest(input: TestRunInput, deps: { db: KvsDataba
     throw testFailed(err);
   }
   try {
-    return toTestResult(await fn.run(event, { kvs: kvsBindingFor(input.config, deps.db, deps.replicas) }));
+    return toTestResult(await fn.runOffThread(event, { kvs: kvsBindingFor(input.config, deps.db, deps.replicas) }));
   } catch (err) {
     throw testFailed(err);
   } finally {

@@ -176,6 +176,66 @@ export class FunctionIsolate {
     }
   }
 
+  /**
+   * load() without blocking the calling thread: every step that runs code in the isolate (the bootstrap, the
+   * user's top-level code up to its kill) runs on isolated-vm's own thread. For loads an API caller triggers
+   * (TestFunction), so that code under test never holds up the edge's event loop.
+   */
+  async loadAsync(): Promise<void> {
+    if (this.#live) return;
+    const isolate = new ivm.Isolate({ memoryLimit: this.#limits.memoryLimitMb });
+    try {
+      const context = await isolate.createContext();
+      const prelude = (await compileCached(isolate, preludeSource(this.#runtime), 'openfront:prelude').run(context, { reference: true })) as ivm.Reference;
+      const bootstrap = (await compileCached(isolate, BOOTSTRAP_SOURCE, 'openfront:bootstrap').run(context, { reference: true })) as ivm.Reference<
+        (...args: unknown[]) => unknown
+      >;
+      const { kvs, digest } = this.#hostCallbacks();
+      const entries = (await context.evalClosure(
+        'return $0($1, { kvs: $2, digest: $3, maxLogBytes: $4 }, $5);',
+        [bootstrap.derefInto(), prelude.derefInto(), kvs, digest, this.#limits.maxLogBytes, this.#runtime],
+        { result: { reference: true }, timeout: 1000 },
+      )) as ivm.Reference<Record<string, unknown>>;
+      const dispatch = (await entries.get('dispatch', { reference: true })) as LiveIsolate['dispatch'];
+      const dispatchBatch = (await entries.get('dispatchBatch', { reference: true })) as LiveIsolate['dispatchBatch'];
+      let script: ivm.Script;
+      try {
+        script = await isolate.compileScript(`'use strict';${this.#script}`, { filename: USER_SCRIPT_FILENAME });
+      } catch (err) {
+        throw new OpenFrontError('FUNCTION_COMPILE_ERROR', `The function code does not compile: ${errorText(err)}`);
+      }
+      try {
+        await script.run(context, { timeout: timeoutMs(this.#limits) });
+      } catch (err) {
+        throw topLevelFailure(err, isolate);
+      }
+      if (this.#live) throw new OpenFrontError('INTERNAL', 'The isolate was loaded twice at once');
+      this.#live = { isolate, dispatch, dispatchBatch, unloaded: false };
+    } catch (err) {
+      if (!isolate.isDisposed) isolate.dispose();
+      throw err;
+    }
+  }
+
+  /** The two host functions the bootstrap receives, for loadAsync (load builds the same inline). */
+  #hostCallbacks(): { kvs: ivm.Callback; digest: ivm.Callback } {
+    const kvs = new ivm.Callback((op: 'get' | 'exists' | 'meta', storeId: string | null, key: string, invocation: number) => {
+      this.#hostCalls++;
+      const current = this.#inFlight.get(invocation);
+      if (!current) throw isolateSafeError('KeyValueStore reads are only possible while the handler runs');
+      try {
+        return current.kvs(op, storeId, key);
+      } catch (err) {
+        throw isolateSafeError(err instanceof Error ? err.message : String(err));
+      }
+    });
+    const digest = new ivm.Callback((algorithm: string, key: string | null, data: string) => {
+      this.#hostCalls++;
+      return hostDigest(algorithm, key, data);
+    });
+    return { kvs, digest };
+  }
+
   #runUserScript(isolate: ivm.Isolate, context: ivm.Context): void {
     let script: ivm.Script;
     try {
@@ -381,6 +441,14 @@ export class FunctionIsolate {
     const outcome: RawOutcome = { kind: 'error', message: UNLOADED, logs: [] };
     for (const entry of this.#queue.splice(0)) entry.resolve({ outcome, cpuMicros: 0, batchSize: 1 });
   }
+}
+
+/** What a throw from the user's top-level code means, as the error loading reports. */
+function topLevelFailure(err: unknown, isolate: ivm.Isolate): OpenFrontError {
+  const reason = killReason(err, isolate);
+  if (reason === 'cpu') return new OpenFrontError('FUNCTION_CPU_LIMIT_EXCEEDED', 'The function top-level code exceeded its CPU time budget');
+  if (reason === 'memory') return new OpenFrontError('FUNCTION_MEMORY_LIMIT_EXCEEDED', 'The function top-level code exceeded its memory limit');
+  return new OpenFrontError('FUNCTION_EXECUTION_ERROR', `The function top-level code threw: ${errorText(err)}`);
 }
 
 function cpuMicrosSince(live: LiveIsolate, before: bigint): number {
