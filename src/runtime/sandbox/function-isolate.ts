@@ -187,7 +187,7 @@ export class FunctionIsolate {
     try {
       const context = await isolate.createContext();
       const prelude = (await compileCached(isolate, preludeSource(this.#runtime), 'openfront:prelude').run(context, { reference: true })) as ivm.Reference;
-      const bootstrap = (await compileCached(isolate, BOOTSTRAP_SOURCE, 'openfront:bootstrap').run(context, { reference: true })) as ivm.Reference<
+      const bootstrap = (await compileCached(isolate, isolateScript('bootstrap'), 'openfront:bootstrap').run(context, { reference: true })) as ivm.Reference<
         (...args: unknown[]) => unknown
       >;
       const { kvs, digest } = this.#hostCallbacks();
