@@ -23,6 +23,7 @@ import { preludeSource } from '../builtins/prelude.js';
 import { hostDigest } from '../builtins/host-digest.js';
 import { BOOTSTRAP_SOURCE, USER_SCRIPT_FILENAME } from './bootstrap-source.js';
 import { neverSettled, outcomeOf, type Pair, type RawOutcome } from './outcome-wire.js';
+import { disposeAtExit, releaseAtExit } from './exit-guard.js';
 
 /** Answers `cf.kvs()` reads for one invocation. Throwing rejects the function's promise. */
 export type KvsCallback = (op: 'get' | 'exists' | 'meta', storeId: string | null, key: string) => string | undefined;
@@ -87,6 +88,7 @@ const INLINE_BACKOFF_MS = 60_000;
 
 /** Compiled prelude/bootstrap code cache, shared by every isolate so a cold load skips re-parsing them. */
 const codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
+releaseAtExit(() => codeCache.clear());
 
 function compileCached(isolate: ivm.Isolate, source: string, filename: string): ivm.Script {
   const key = `${filename}\0${source.length}\0${source.slice(0, 64)}`;
@@ -169,6 +171,7 @@ export class FunctionIsolate {
       const dispatchBatch = entries.getSync('dispatchBatch', { reference: true }) as LiveIsolate['dispatchBatch'];
       this.#runUserScript(isolate, context);
       this.#live = { isolate, dispatch, dispatchBatch, unloaded: false };
+      disposeAtExit(this);
     } catch (err) {
       if (!isolate.isDisposed) isolate.dispose();
       throw err;
