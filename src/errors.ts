@@ -15,6 +15,7 @@ export const ErrorCatalog = {
   FUNCTION_CPU_LIMIT_EXCEEDED: { status: 503, awsType: 'FunctionExecutionError', message: 'The function exceeded its CPU time budget' },
   FUNCTION_MEMORY_LIMIT_EXCEEDED: { status: 503, awsType: 'FunctionExecutionError', message: 'The function exceeded its memory limit' },
   FUNCTION_VALIDATION_ERROR: { status: 502, awsType: 'FunctionValidationError', message: 'The function returned an invalid result' },
+  FUNCTION_COVERAGE_UNAVAILABLE: { status: 400, awsType: 'InvalidArgument', message: 'Coverage is measured only by the asynchronous loadFunction()' },
   EVENT_INVALID: { status: 400, awsType: 'InvalidArgument', message: 'The event object is invalid' },
 
   // --- KeyValueStore data plane (kvs/, control/) ---

@@ -12,6 +12,7 @@ import { originChangeProblem } from './origin-change.js';
 import { encodeEvent } from './sandbox/event-wire.js';
 import { FunctionIsolate, type DispatchInput, type OffThreadOutcome } from './sandbox/function-isolate.js';
 import type { RawOutcome } from './sandbox/outcome-wire.js';
+import type { FunctionCoverage } from './sandbox/isolate-coverage.js';
 import { serializeQueryString } from './codec.js';
 import { validateResult } from './validate.js';
 import type {
@@ -24,6 +25,9 @@ import type {
   OriginChange,
   RuntimeLimits,
 } from './types.js';
+
+/** With `coverage`, a function is stopped this many times later than killAfterMicros says. */
+const COVERAGE_KILL_HEADROOM = 10;
 
 /** The runtime a function gets when none is named: new CloudFront functions default to 2.0. */
 export const DEFAULT_RUNTIME: RuntimeVersion = 'cloudfront-js-2.0';
@@ -42,20 +46,31 @@ export function sourceProblemsError(name: string, problems: SourceProblem[]): Op
 }
 
 export async function loadFunction(code: string, options: LoadOptions = {}): Promise<CloudFrontFunction> {
-  return loadFunctionSync(code, options);
+  if (!options.coverage) return loadFunctionSync(code, options);
+  const { name, runtime, limits, isolate } = prepareIsolate(code, options);
+  await isolate.loadWithCoverage();
+  return new SandboxedFunction(name, runtime, createHash('sha256').update(code).digest('hex'), limits, isolate, true);
 }
 
 /** Synchronous form of {@link loadFunction}, for callers that swap functions without yielding. */
 export function loadFunctionSync(code: string, options: LoadOptions = {}): CloudFrontFunction {
+  if (options.coverage) throw new OpenFrontError('FUNCTION_COVERAGE_UNAVAILABLE', 'Coverage is measured only by the asynchronous loadFunction(), not loadFunctionSync()');
+  const { name, runtime, limits, isolate } = prepareIsolate(code, options);
+  isolate.load();
+  return new SandboxedFunction(name, runtime, createHash('sha256').update(code).digest('hex'), limits, isolate);
+}
+
+function prepareIsolate(code: string, options: LoadOptions): { name: string; runtime: RuntimeVersion; limits: RuntimeLimits; isolate: FunctionIsolate } {
   const runtime = options.runtime ?? DEFAULT_RUNTIME;
   assertRuntime(runtime);
   const name = options.name ?? 'function';
-  const limits = resolveRuntimeLimits(options.limits);
+  let limits = resolveRuntimeLimits(options.limits);
   const prepared = prepareSource(code, runtime, { maxCodeBytes: limits.maxCodeBytes });
   if (!prepared.ok) throw sourceProblemsError(name, prepared.problems);
-  const isolate = new FunctionIsolate(prepared.script, runtime, limits);
-  isolate.load();
-  return new SandboxedFunction(name, runtime, createHash('sha256').update(code).digest('hex'), limits, isolate);
+  // Block coverage makes the first runs of each function much slower (compiling with counters, an inspector
+  // attached): a runaway function is still stopped, only later. ComputeUtilization means little in this mode.
+  if (options.coverage) limits = { ...limits, killAfterMicros: limits.killAfterMicros * COVERAGE_KILL_HEADROOM };
+  return { name, runtime, limits, isolate: new FunctionIsolate(prepared.script, runtime, limits) };
 }
 
 const EXECUTION_CODES: Record<'cpu' | 'memory', ErrorCode> = {
@@ -69,8 +84,10 @@ class SandboxedFunction implements CloudFrontFunction {
   readonly codeHash: string;
   readonly #limits: RuntimeLimits;
   readonly #isolate: FunctionIsolate;
+  readonly #coverage: boolean;
 
-  constructor(name: string, runtime: RuntimeVersion, codeHash: string, limits: RuntimeLimits, isolate: FunctionIsolate) {
+  constructor(name: string, runtime: RuntimeVersion, codeHash: string, limits: RuntimeLimits, isolate: FunctionIsolate, coverage = false) {
+    this.#coverage = coverage;
     this.name = name;
     this.runtime = runtime;
     this.codeHash = codeHash;
@@ -174,6 +191,14 @@ class SandboxedFunction implements CloudFrontFunction {
 
   dispose(): void {
     this.#isolate.dispose();
+  }
+
+  async takeCoverage(): Promise<FunctionCoverage[]> {
+    if (!this.#coverage) return [];
+    const functions = await this.#isolate.takeCoverage();
+    // After a kill the isolate is gone with its counts: the next one must start with coverage too.
+    await this.#isolate.loadWithCoverage().catch(() => {});
+    return functions;
   }
 }
 
