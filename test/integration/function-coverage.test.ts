@@ -13,6 +13,7 @@ import { CoverageCollector, formatCoverage, type FileCoverage } from '../../src/
 import { isOpenFrontError } from '../../src/errors.js';
 import { loadFunction, loadFunctionSync } from '../../src/runtime/function.js';
 import { testEvent } from '../helpers/events.js';
+import { errorOf } from '../helpers/results.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const REDIRECTS = fileURLToPath(new URL('../../../examples/redirects', import.meta.url));
@@ -106,7 +107,7 @@ describe('function coverage from code', () => {
       assert.equal((await fn.run(event)).kind, 'request');
       collector.add('/fn.js', looping, 'cloudfront-js-2.0', await fn.takeCoverage!());
       const killed = await fn.run(testEvent('/b'));
-      assert.equal(killed.error?.code, 'FUNCTION_CPU_LIMIT_EXCEEDED');
+      assert.equal(errorOf(killed).code, 'FUNCTION_CPU_LIMIT_EXCEEDED');
       collector.add('/fn.js', looping, 'cloudfront-js-2.0', await fn.takeCoverage!());
       assert.equal((await fn.run(event)).kind, 'request');
       collector.add('/fn.js', looping, 'cloudfront-js-2.0', await fn.takeCoverage!());
