@@ -190,8 +190,10 @@ export class FunctionIsolate {
   #loadInto(isolate: ivm.Isolate, coverage?: InspectorCoverage): void {
     try {
       const context = isolate.createContextSync(coverage ? { inspector: true } : {});
-      const prelude = compileCached(isolate, preludeSource(this.#runtime), 'openfront:prelude').runSync(context, { reference: true }) as ivm.Reference;
-      const bootstrap = compileCached(isolate, BOOTSTRAP_SOURCE, 'openfront:bootstrap').runSync(context, { reference: true }) as ivm.Reference<
+      // A coverage isolate compiles with counters: its code must neither use nor feed the shared code cache.
+      const compile = coverage ? (source: string, filename: string) => isolate.compileScriptSync(source, { filename }) : (source: string, filename: string) => compileCached(isolate, source, filename);
+      const prelude = compile(preludeSource(this.#runtime), 'openfront:prelude').runSync(context, { reference: true }) as ivm.Reference;
+      const bootstrap = compile(BOOTSTRAP_SOURCE, 'openfront:bootstrap').runSync(context, { reference: true }) as ivm.Reference<
         (...args: unknown[]) => unknown
       >;
       const kvs = new ivm.Callback((op: 'get' | 'exists' | 'meta', storeId: string | null, key: string, invocation: number) => {
