@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CoverageCollector, formatCoverage, type FileCoverage } from '../../src/devtools/test-runner/index.js';
+import { transformSync } from 'esbuild';
+import { CoverageCollector, formatCoverage, runGoldenTests, type FileCoverage } from '../../src/devtools/test-runner/index.js';
 import { isOpenFrontError } from '../../src/errors.js';
 import { loadFunction, loadFunctionSync } from '../../src/runtime/function.js';
 import { testEvent } from '../helpers/events.js';
@@ -129,5 +130,42 @@ describe('function coverage from code', () => {
       fn.dispose();
     }
     assert.throws(() => loadFunctionSync(code, { coverage: true }), (err) => isOpenFrontError(err) && err.code === 'FUNCTION_COVERAGE_UNAVAILABLE');
+  });
+});
+
+describe('function coverage through a source map', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'openfront-coverage-map-'));
+    mkdirSync(join(dir, 'src'));
+    mkdirSync(join(dir, 'tests'));
+    // Two TypeScript-only lines at the top shift every line of the output by two.
+    const ts = [
+      'interface Req { uri: string }',
+      'type Event = { request: Req };',
+      'function handler(event: Event) {',
+      "  if (event.request.uri === '/a') {",
+      '    return event.request;',
+      '  }',
+      "  event.request.uri = '/other';",
+      '  return event.request;',
+      '}',
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'src', 'handler.ts'), ts);
+    const built = transformSync(ts, { loader: 'ts', sourcemap: 'external', sourcefile: 'src/handler.ts' });
+    writeFileSync(join(dir, 'function.js'), `${built.code}//# sourceMappingURL=function.js.map\n`);
+    writeFileSync(join(dir, 'function.js.map'), built.map);
+    writeFileSync(join(dir, 'tests', 'a.json'), JSON.stringify({ name: 'a', function: '../function.js', request: 'GET /a', expect: { request: { uri: '/a' } } }));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reports the lines and branches of the original TypeScript', async () => {
+    const run = await runGoldenTests([dir], { coverage: true });
+    assert.ok(run.ok);
+    const [file] = run.coverage ?? [];
+    assert.equal(file?.file, join(dir, 'src', 'handler.ts'));
+    assert.deepEqual(file?.lines.filter((l) => l.hits === 0).map((l) => l.line), [7, 8]);
+    assert.deepEqual(file?.branches.filter((b) => b.hits === 0).map((b) => [b.line, b.arm]), [[4, 'else']]);
   });
 });
