@@ -61,13 +61,18 @@ function collectIsolateHandles(): void {
   fullCollection();
 }
 
-/** A full garbage collection, without requiring the process to be started with --expose-gc. */
+/**
+ * A full garbage collection, without requiring the process to be started with --expose-gc. Best effort: should a
+ * Node version refuse flags at run time, the exit goes on (an exception in an 'exit' listener would end it badly).
+ */
 function fullCollection(): void {
   const exposed = typeof (globalThis as { gc?: unknown }).gc === 'function';
-  if (!exposed) setFlagsFromString('--expose-gc');
   try {
-    const gc = runInNewContext('gc') as () => void;
-    gc();
+    if (!exposed) setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    if (typeof gc === 'function') gc();
+  } catch {
+    // No way to collect: the releases above still leave less to finalize.
   } finally {
     if (!exposed) setFlagsFromString('--no-expose-gc');
   }
