@@ -21,7 +21,8 @@ import type { RuntimeVersion } from '../event.js';
 import type { RuntimeLimits } from '../types.js';
 import { preludeSource } from '../builtins/prelude.js';
 import { hostDigest } from '../builtins/host-digest.js';
-import { BOOTSTRAP_SOURCE, USER_SCRIPT_FILENAME } from './bootstrap-source.js';
+import { PACK, USER_SCRIPT_FILENAME } from './isolate-contract.js';
+import { isolateScript } from './isolate-scripts.js';
 import { neverSettled, outcomeOf, type Pair, type RawOutcome } from './outcome-wire.js';
 import { disposeAtExit, releaseAtExit } from './exit-guard.js';
 import { InspectorCoverage, type FunctionCoverage } from './isolate-coverage.js';
@@ -193,7 +194,7 @@ export class FunctionIsolate {
       // A coverage isolate compiles with counters: its code must neither use nor feed the shared code cache.
       const compile = coverage ? (source: string, filename: string) => isolate.compileScriptSync(source, { filename }) : (source: string, filename: string) => compileCached(isolate, source, filename);
       const prelude = compile(preludeSource(this.#runtime), 'openfront:prelude').runSync(context, { reference: true }) as ivm.Reference;
-      const bootstrap = compile(BOOTSTRAP_SOURCE, 'openfront:bootstrap').runSync(context, { reference: true }) as ivm.Reference<
+      const bootstrap = compile(isolateScript('bootstrap'), 'openfront:bootstrap').runSync(context, { reference: true }) as ivm.Reference<
         (...args: unknown[]) => unknown
       >;
       const kvs = new ivm.Callback((op: 'get' | 'exists' | 'meta', storeId: string | null, key: string, invocation: number) => {
@@ -440,10 +441,7 @@ function cpuMicrosSince(live: LiveIsolate, before: bigint): number {
   return live.isolate.isDisposed ? 0 : Number(live.isolate.cpuTime - before) / 1000;
 }
 
-
-const PACK = '\u0004';
-
-/** The one string per invocation (the comment above the bootstrap's `runInvocation` describes the layout). */
+/** The one string per invocation (the comment above `runInvocation` in isolate/dispatcher.ts describes the layout). */
 function packDispatch(input: DispatchInput, id: number): string {
   const raw = input.rawQueryString;
   const rawField = raw === null ? '\u0003' : raw.includes(PACK) ? `j${JSON.stringify(raw)}` : `q${raw}`;
