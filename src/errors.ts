@@ -16,6 +16,7 @@ export const ErrorCatalog = {
   FUNCTION_MEMORY_LIMIT_EXCEEDED: { status: 503, awsType: 'FunctionExecutionError', message: 'The function exceeded its memory limit' },
   FUNCTION_THROTTLED: { status: 503, awsType: 'FunctionThrottledError', message: 'The function keeps exceeding its limits for this input and is throttled' },
   FUNCTION_VALIDATION_ERROR: { status: 502, awsType: 'FunctionValidationError', message: 'The function returned an invalid result' },
+  FUNCTION_COVERAGE_UNAVAILABLE: { status: 400, awsType: 'InvalidArgument', message: 'Coverage is measured only by the asynchronous loadFunction()' },
   EVENT_INVALID: { status: 400, awsType: 'InvalidArgument', message: 'The event object is invalid' },
 
   // --- KeyValueStore data plane (kvs/, control/) ---

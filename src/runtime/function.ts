@@ -12,6 +12,7 @@ import { originChangeProblem } from './origin-change.js';
 import { encodeEvent } from './sandbox/event-wire.js';
 import { FunctionIsolate, type DispatchInput, type OffThreadOutcome } from './sandbox/function-isolate.js';
 import type { RawOutcome } from './sandbox/outcome-wire.js';
+import type { FunctionCoverage } from './sandbox/isolate-coverage.js';
 import { serializeQueryString } from './codec.js';
 import { validateResult } from './validate.js';
 import type {
@@ -24,6 +25,9 @@ import type {
   OriginChange,
   RuntimeLimits,
 } from './types.js';
+
+/** With `coverage`, a function is stopped this many times later than killAfterMicros says. */
+const COVERAGE_KILL_HEADROOM = 10;
 
 /** The runtime a function gets when none is named: new CloudFront functions default to 2.0. */
 export const DEFAULT_RUNTIME: RuntimeVersion = 'cloudfront-js-2.0';
@@ -42,20 +46,34 @@ export function sourceProblemsError(name: string, problems: SourceProblem[]): Op
 }
 
 export async function loadFunction(code: string, options: LoadOptions = {}): Promise<CloudFrontFunction> {
-  return loadFunctionSync(code, options);
+  if (!options.coverage) return loadFunctionSync(code, options);
+  const { name, runtime, limits, script, isolate } = prepareIsolate(code, options);
+  await isolate.loadWithCoverage();
+  return new SandboxedFunction(name, runtime, createHash('sha256').update(code).digest('hex'), limits, isolate, script, true);
 }
 
 /** Synchronous form of {@link loadFunction}, for callers that swap functions without yielding. */
 export function loadFunctionSync(code: string, options: LoadOptions = {}): CloudFrontFunction {
+  if (options.coverage) throw new OpenFrontError('FUNCTION_COVERAGE_UNAVAILABLE', 'Coverage is measured only by the asynchronous loadFunction(), not loadFunctionSync()');
+  const { name, runtime, limits, script, isolate } = prepareIsolate(code, options);
+  isolate.load();
+  return new SandboxedFunction(name, runtime, createHash('sha256').update(code).digest('hex'), limits, isolate, script);
+}
+
+function prepareIsolate(
+  code: string,
+  options: LoadOptions,
+): { name: string; runtime: RuntimeVersion; limits: RuntimeLimits; script: string; isolate: FunctionIsolate } {
   const runtime = options.runtime ?? DEFAULT_RUNTIME;
   assertRuntime(runtime);
   const name = options.name ?? 'function';
-  const limits = resolveRuntimeLimits(options.limits);
+  let limits = resolveRuntimeLimits(options.limits);
   const prepared = prepareSource(code, runtime, { maxCodeBytes: limits.maxCodeBytes });
   if (!prepared.ok) throw sourceProblemsError(name, prepared.problems);
-  const isolate = new FunctionIsolate(prepared.script, runtime, limits);
-  isolate.load();
-  return new SandboxedFunction(name, runtime, createHash('sha256').update(code).digest('hex'), limits, isolate, prepared.script);
+  // Block coverage makes the first runs of each function much slower (compiling with counters, an inspector
+  // attached): a runaway function is still stopped, only later. ComputeUtilization means little in this mode.
+  if (options.coverage) limits = { ...limits, killAfterMicros: limits.killAfterMicros * COVERAGE_KILL_HEADROOM };
+  return { name, runtime, limits, script: prepared.script, isolate: new FunctionIsolate(prepared.script, runtime, limits) };
 }
 
 /**
@@ -64,15 +82,10 @@ export function loadFunctionSync(code: string, options: LoadOptions = {}): Cloud
  * so that code under test never holds up the edge on the same process.
  */
 export async function loadFunctionOffThread(code: string, options: LoadOptions = {}): Promise<CloudFrontFunction> {
-  const runtime = options.runtime ?? DEFAULT_RUNTIME;
-  assertRuntime(runtime);
-  const name = options.name ?? 'function';
-  const limits = resolveRuntimeLimits(options.limits);
-  const prepared = prepareSource(code, runtime, { maxCodeBytes: limits.maxCodeBytes });
-  if (!prepared.ok) throw sourceProblemsError(name, prepared.problems);
-  const isolate = new FunctionIsolate(prepared.script, runtime, limits);
+  if (options.coverage) return loadFunction(code, options);
+  const { name, runtime, limits, script, isolate } = prepareIsolate(code, options);
   await isolate.loadAsync();
-  return new SandboxedFunction(name, runtime, createHash('sha256').update(code).digest('hex'), limits, isolate, prepared.script);
+  return new SandboxedFunction(name, runtime, createHash('sha256').update(code).digest('hex'), limits, isolate, script);
 }
 
 const EXECUTION_CODES: Record<'cpu' | 'memory', ErrorCode> = {
@@ -87,11 +100,13 @@ class SandboxedFunction implements CloudFrontFunction {
   readonly #limits: RuntimeLimits;
   readonly #isolate: FunctionIsolate;
   readonly #script: string;
+  readonly #coverage: boolean;
   /** The second isolate for `lane: 'quarantine'`, created on first use. */
   #quarantine: FunctionIsolate | undefined;
   #disposed = false;
 
-  constructor(name: string, runtime: RuntimeVersion, codeHash: string, limits: RuntimeLimits, isolate: FunctionIsolate, script: string) {
+  constructor(name: string, runtime: RuntimeVersion, codeHash: string, limits: RuntimeLimits, isolate: FunctionIsolate, script: string, coverage = false) {
+    this.#coverage = coverage;
     this.name = name;
     this.runtime = runtime;
     this.codeHash = codeHash;
@@ -205,6 +220,14 @@ class SandboxedFunction implements CloudFrontFunction {
     this.#disposed = true;
     this.#isolate.dispose();
     this.#quarantine?.dispose();
+  }
+
+  async takeCoverage(): Promise<FunctionCoverage[]> {
+    if (!this.#coverage) return [];
+    const functions = await this.#isolate.takeCoverage();
+    // After a kill the isolate is gone with its counts: the next one must start with coverage too.
+    await this.#isolate.loadWithCoverage().catch(() => {});
+    return functions;
   }
 }
 

@@ -137,11 +137,18 @@ export interface TestResult {
   ComputeUtilization: string;
 }
 
+import type { FunctionCoverage } from './sandbox/isolate-coverage.js';
+
 export interface LoadOptions {
   runtime?: RuntimeVersion;
   /** Shown in errors and traces. */
   name?: string;
   limits?: Partial<RuntimeLimits>;
+  /**
+   * Measure which parts of the code run (`openfront test --coverage`): the isolate gets an inspector and V8's
+   * block coverage; every invocation is slower. Off by default, and then it costs nothing.
+   */
+  coverage?: boolean;
 }
 
 export interface CloudFrontFunction {
@@ -167,4 +174,9 @@ export interface CloudFrontFunction {
   runAdaptive(event: CFEvent, options?: InvokeOptions): Promise<FunctionResult>;
   /** Frees the isolate. */
   dispose(): void;
+  /**
+   * Loaded with `coverage: true`: V8's block counts of the code since the previous call (offsets into the code as
+   * the checker prepared it, line for line the same as the source). [] otherwise.
+   */
+  takeCoverage?(): Promise<FunctionCoverage[]>;
 }

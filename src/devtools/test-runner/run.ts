@@ -18,6 +18,7 @@ import type { CloudFrontFunction, FunctionErrorResult, FunctionRequestResult, Fu
 import { invalid, type CaseExpectation, type TestCase } from './case.js';
 import { parseHttpRequestText, parseHttpResponseText } from './http-text.js';
 import { findDifferences, parseIgnorePath, type Difference } from './match.js';
+import type { CoverageCollector } from './coverage.js';
 
 /** ComputeUtilization above which a case is flagged, unless the caller says otherwise (CloudFront advises < 70). */
 export const DEFAULT_MAX_UTILIZATION = 70;
@@ -58,6 +59,8 @@ export interface CaseResult {
 export interface RunOptions {
   /** Flag cases whose ComputeUtilization is above this (default {@link DEFAULT_MAX_UTILIZATION}). */
   maxUtilization?: number;
+  /** Measure the functions' coverage into this collector (the isolates get an inspector: slower). */
+  coverage?: CoverageCollector;
 }
 
 /** A function ready to run with the inputs a case gives it. */
@@ -66,13 +69,23 @@ interface Target {
   kvs?: KvsInput;
 }
 
+/** Where a loaded function's code came from, for coverage. */
+interface Loaded {
+  path: string;
+  code: string;
+  runtime: RuntimeVersion;
+}
+
 export class GoldenRunner {
   readonly #maxUtilization: number;
   readonly #functions = new Map<string, Promise<CloudFrontFunction>>();
   readonly #configs = new Map<string, Promise<EdgeConfig>>();
+  readonly #coverage: CoverageCollector | undefined;
+  readonly #sources = new WeakMap<CloudFrontFunction, Loaded>();
 
   constructor(options: RunOptions = {}) {
     this.#maxUtilization = options.maxUtilization ?? DEFAULT_MAX_UTILIZATION;
+    this.#coverage = options.coverage;
   }
 
   /** Runs one case. Never throws for a problem with the case: that is a result with status `error`. */
@@ -92,6 +105,7 @@ export class GoldenRunner {
     // figure does not show: before flagging a case, measure it once more on the warm isolate.
     let utilization = result.computeUtilization;
     if (utilization > this.#maxUtilization) utilization = Math.min(utilization, (await invoke()).computeUtilization);
+    await this.#measureCoverage(prepared.target.fn);
     return {
       ...base,
       status: differences.length === 0 ? 'passed' : 'failed',
@@ -110,6 +124,12 @@ export class GoldenRunner {
     const loaded = await Promise.allSettled(this.#functions.values());
     for (const entry of loaded) if (entry.status === 'fulfilled') entry.value.dispose();
     this.#functions.clear();
+  }
+
+  async #measureCoverage(fn: CloudFrontFunction): Promise<void> {
+    const source = this.#sources.get(fn);
+    if (this.#coverage === undefined || source === undefined || fn.takeCoverage === undefined) return;
+    this.#coverage.add(source.path, source.code, source.runtime, await fn.takeCoverage());
   }
 
   async #prepare(testCase: TestCase): Promise<{ target: Target; event: CFEvent; options: InvokeOptions }> {
@@ -135,7 +155,13 @@ export class GoldenRunner {
     const key = `${runtime}\0${path}`;
     let loading = this.#functions.get(key);
     if (loading === undefined) {
-      loading = Promise.resolve().then(() => loadFunction(readFileSync(path, 'utf8'), { runtime, name: path }));
+      const coverage = this.#coverage !== undefined;
+      loading = Promise.resolve().then(async () => {
+        const code = readFileSync(path, 'utf8');
+        const fn = await loadFunction(code, { runtime, name: path, coverage });
+        this.#sources.set(fn, { path, code, runtime });
+        return fn;
+      });
       this.#functions.set(key, loading);
     }
     return loading;

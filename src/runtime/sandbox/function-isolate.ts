@@ -24,6 +24,8 @@ import { hostDigest } from '../builtins/host-digest.js';
 import { PACK, USER_SCRIPT_FILENAME } from './isolate-contract.js';
 import { isolateScript } from './isolate-scripts.js';
 import { neverSettled, outcomeOf, type Pair, type RawOutcome } from './outcome-wire.js';
+import { disposeAtExit, releaseAtExit } from './exit-guard.js';
+import { InspectorCoverage, type FunctionCoverage } from './isolate-coverage.js';
 
 /** Answers `cf.kvs()` reads for one invocation. Throwing rejects the function's promise. */
 export type KvsCallback = (op: 'get' | 'exists' | 'meta', storeId: string | null, key: string) => string | undefined;
@@ -51,6 +53,8 @@ interface LiveIsolate {
   dispatchBatch: ivm.Reference<(joined: string) => Array<Pair | undefined>>;
   /** Set when the owner disposed it (not a kill): calls still in flight must not be retried. */
   unloaded: boolean;
+  /** Coverage mode only (loadWithCoverage). */
+  coverage?: InspectorCoverage;
 }
 
 /** What an off-thread invocation produced, and the isolate CPU time it is charged. */
@@ -88,6 +92,7 @@ const INLINE_BACKOFF_MS = 60_000;
 
 /** Compiled prelude/bootstrap code cache, shared by every isolate so a cold load skips re-parsing them. */
 const codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
+releaseAtExit(() => codeCache.clear());
 
 function compileCached(isolate: ivm.Isolate, source: string, filename: string): ivm.Script {
   const key = `${filename}\0${source.length}\0${source.slice(0, 64)}`;
@@ -97,6 +102,9 @@ function compileCached(isolate: ivm.Isolate, source: string, filename: string): 
   if (!cachedData && produced) codeCache.set(key, produced);
   return script;
 }
+
+/** CloudFront Functions always run in strict mode; the directive shares line 1 so line numbers stay exact. */
+const STRICT_PREFIX = "'use strict';";
 
 function timeoutMs(limits: RuntimeLimits): number {
   return Math.max(1, Math.ceil(limits.killAfterMicros / 1000));
@@ -127,6 +135,8 @@ export class FunctionIsolate {
   #meanInlineMicros: number;
   /** When the function was last sent back off-thread (performance.now() ms; -Infinity: never). */
   #inlineBackoffAt = -Infinity;
+  /** loadWithCoverage() was used: every isolate of this function should measure. */
+  #coverageMode = false;
 
   constructor(script: string, runtime: RuntimeVersion, limits: RuntimeLimits) {
     this.#script = script;
@@ -139,11 +149,52 @@ export class FunctionIsolate {
   /** Creates the isolate and runs the user's top-level code. Throws OpenFrontError when the code cannot load. */
   load(): void {
     if (this.#live) return;
-    const isolate = new ivm.Isolate({ memoryLimit: this.#limits.memoryLimitMb });
+    this.#loadInto(new ivm.Isolate({ memoryLimit: this.#limits.memoryLimitMb }));
+  }
+
+  /**
+   * load() with V8's block coverage of the function's script (`openfront test --coverage`): the isolate gets an
+   * inspector, which only this mode pays for, and coverage starts before the script is compiled.
+   */
+  async loadWithCoverage(): Promise<void> {
+    this.#coverageMode = true;
+    if (this.#live) return;
+    const isolate = new ivm.Isolate({ memoryLimit: this.#limits.memoryLimitMb, inspector: true });
+    let coverage: InspectorCoverage;
     try {
-      const context = isolate.createContextSync();
-      const prelude = compileCached(isolate, preludeSource(this.#runtime), 'openfront:prelude').runSync(context, { reference: true }) as ivm.Reference;
-      const bootstrap = compileCached(isolate, isolateScript('bootstrap'), 'openfront:bootstrap').runSync(context, { reference: true }) as ivm.Reference<
+      coverage = await InspectorCoverage.start(isolate);
+    } catch (err) {
+      isolate.dispose();
+      throw err;
+    }
+    if (this.#live) {
+      coverage.dispose();
+      isolate.dispose();
+      return;
+    }
+    this.#loadInto(isolate, coverage);
+  }
+
+  /** Coverage mode: the block counts of the function's script since the previous take, as offsets into its code. */
+  async takeCoverage(): Promise<FunctionCoverage[]> {
+    const live = this.#live;
+    if (live?.coverage === undefined) {
+      // Reloaded by an invocation after a kill, without coverage: the next loadWithCoverage() replaces it.
+      if (live !== undefined && this.#coverageMode) this.#discard(live);
+      return [];
+    }
+    const functions = await live.coverage.take(USER_SCRIPT_FILENAME);
+    const shift = (offset: number) => Math.max(0, offset - STRICT_PREFIX.length);
+    return functions.map((fn) => ({ ...fn, ranges: fn.ranges.map((r) => ({ ...r, startOffset: shift(r.startOffset), endOffset: shift(r.endOffset) })) }));
+  }
+
+  #loadInto(isolate: ivm.Isolate, coverage?: InspectorCoverage): void {
+    try {
+      const context = isolate.createContextSync(coverage ? { inspector: true } : {});
+      // A coverage isolate compiles with counters: its code must neither use nor feed the shared code cache.
+      const compile = coverage ? (source: string, filename: string) => isolate.compileScriptSync(source, { filename }) : (source: string, filename: string) => compileCached(isolate, source, filename);
+      const prelude = compile(preludeSource(this.#runtime), 'openfront:prelude').runSync(context, { reference: true }) as ivm.Reference;
+      const bootstrap = compile(isolateScript('bootstrap'), 'openfront:bootstrap').runSync(context, { reference: true }) as ivm.Reference<
         (...args: unknown[]) => unknown
       >;
       const kvs = new ivm.Callback((op: 'get' | 'exists' | 'meta', storeId: string | null, key: string, invocation: number) => {
@@ -169,8 +220,10 @@ export class FunctionIsolate {
       const dispatch = entries.getSync('dispatch', { reference: true }) as LiveIsolate['dispatch'];
       const dispatchBatch = entries.getSync('dispatchBatch', { reference: true }) as LiveIsolate['dispatchBatch'];
       this.#runUserScript(isolate, context);
-      this.#live = { isolate, dispatch, dispatchBatch, unloaded: false };
+      this.#live = { isolate, dispatch, dispatchBatch, unloaded: false, ...(coverage ? { coverage } : {}) };
+      disposeAtExit(this);
     } catch (err) {
+      coverage?.dispose();
       if (!isolate.isDisposed) isolate.dispose();
       throw err;
     }
@@ -239,8 +292,7 @@ export class FunctionIsolate {
   #runUserScript(isolate: ivm.Isolate, context: ivm.Context): void {
     let script: ivm.Script;
     try {
-      // CloudFront Functions always run in strict mode; the directive shares line 1 so line numbers stay exact.
-      script = isolate.compileScriptSync(`'use strict';${this.#script}`, { filename: USER_SCRIPT_FILENAME });
+      script = isolate.compileScriptSync(`${STRICT_PREFIX}${this.#script}`, { filename: USER_SCRIPT_FILENAME });
     } catch (err) {
       throw new OpenFrontError('FUNCTION_COMPILE_ERROR', `The function code does not compile: ${errorText(err)}`);
     }
@@ -427,6 +479,7 @@ export class FunctionIsolate {
   /** Throws away `live` after a kill, unless it was already replaced. */
   #discard(live: LiveIsolate): void {
     if (this.#live === live) this.#live = undefined;
+    live.coverage?.dispose();
     if (!live.isolate.isDisposed) live.isolate.dispose();
   }
 
@@ -436,6 +489,7 @@ export class FunctionIsolate {
     this.#live = undefined;
     if (live) {
       live.unloaded = true;
+      live.coverage?.dispose();
       if (!live.isolate.isDisposed) live.isolate.dispose();
     }
     const outcome: RawOutcome = { kind: 'error', message: UNLOADED, logs: [] };
