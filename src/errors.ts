@@ -1,8 +1,11 @@
 /**
- * One registry of every error OpenFront reports.
+ * One registry of every error OpenFront reports (docs/errors.md lists them; test/unit/error-catalog.test.ts keeps the
+ * two in step and checks that src/ raises no error outside this catalog).
  *
  * Each entry has a stable code (never reused once retired), the HTTP status an API or the edge answers with, the
- * AWS error type the AWS-compatible APIs put on the wire, and a default message. Tests assert codes, not prose.
+ * AWS error type the AWS-compatible APIs put on the wire (for edge errors: the `x-openfront-error` header value), and
+ * a default message. Entries with a `page` are what the edge can answer a viewer with: the title and text of its
+ * error page. Tests assert codes, not prose.
  */
 export const ErrorCatalog = {
   // --- function engine (runtime/) ---
@@ -11,13 +14,61 @@ export const ErrorCatalog = {
   FUNCTION_COMPILE_ERROR: { status: 400, awsType: 'InvalidArgument', message: 'The function code does not compile' },
   FUNCTION_NO_HANDLER: { status: 400, awsType: 'InvalidArgument', message: 'The function code does not declare a top-level function named handler' },
   FUNCTION_RUNTIME_UNKNOWN: { status: 400, awsType: 'InvalidArgument', message: 'Unknown function runtime' },
-  FUNCTION_EXECUTION_ERROR: { status: 503, awsType: 'FunctionExecutionError', message: 'The function failed while running' },
+  FUNCTION_EXECUTION_ERROR: {
+    status: 503,
+    awsType: 'FunctionExecutionError',
+    message: 'The function failed while running',
+    page: { title: '503 ERROR', detail: 'The CloudFront function associated with the cache behavior failed while running.' },
+  },
   FUNCTION_CPU_LIMIT_EXCEEDED: { status: 503, awsType: 'FunctionExecutionError', message: 'The function exceeded its CPU time budget' },
   FUNCTION_MEMORY_LIMIT_EXCEEDED: { status: 503, awsType: 'FunctionExecutionError', message: 'The function exceeded its memory limit' },
-  FUNCTION_THROTTLED: { status: 503, awsType: 'FunctionThrottledError', message: 'The function keeps exceeding its limits for this input and is throttled' },
-  FUNCTION_VALIDATION_ERROR: { status: 502, awsType: 'FunctionValidationError', message: 'The function returned an invalid result' },
-  FUNCTION_COVERAGE_UNAVAILABLE: { status: 400, awsType: 'InvalidArgument', message: 'Coverage is measured only by the asynchronous loadFunction()' },
+  FUNCTION_THROTTLED: {
+    status: 503,
+    awsType: 'FunctionThrottled',
+    message: 'The function keeps exceeding its limits for this input and is throttled',
+    page: { title: '503 ERROR', detail: 'The CloudFront function associated with the cache behavior keeps exceeding its limits for this request and is throttled.' },
+  },
+  FUNCTION_VALIDATION_ERROR: {
+    status: 502,
+    awsType: 'FunctionValidationError',
+    message: 'The function returned an invalid result',
+    page: { title: '502 ERROR', detail: 'The CloudFront function returned an invalid value to CloudFront.' },
+  },
+  FUNCTION_COVERAGE_UNAVAILABLE: { status: 400, awsType: 'InvalidArgument', message: 'Coverage could not be collected' },
   EVENT_INVALID: { status: 400, awsType: 'InvalidArgument', message: 'The event object is invalid' },
+
+  // --- HTTP edge (edge/): the error page and x-openfront-error header a viewer gets ---
+  EDGE_DISTRIBUTION_NOT_FOUND: {
+    status: 403,
+    awsType: 'DistributionNotFound',
+    message: 'No distribution answers for this host name',
+    page: { title: '403 ERROR', detail: 'Bad request. No distribution answers for this host name.' },
+  },
+  EDGE_ORIGIN_CONNECT_ERROR: {
+    status: 502,
+    awsType: 'OriginConnectError',
+    message: 'The origin could not be reached',
+    page: { title: '502 ERROR', detail: "OpenFront wasn't able to connect to the origin." },
+  },
+  EDGE_ORIGIN_TIMEOUT: {
+    status: 504,
+    awsType: 'OriginTimeout',
+    message: 'The origin did not respond in time',
+    page: { title: '504 Gateway Timeout ERROR', detail: 'The origin did not respond in time.' },
+  },
+  EDGE_BAD_REQUEST: {
+    status: 400,
+    awsType: 'BadRequest',
+    message: 'The request target or Host header is malformed',
+    page: { title: '400 ERROR', detail: 'Bad request. The request target or Host header is malformed.' },
+  },
+  EDGE_METHOD_NOT_ALLOWED: {
+    status: 405,
+    awsType: 'MethodNotAllowed',
+    message: 'This method is not served by a distribution',
+    page: { title: '405 ERROR', detail: 'This method is not served by a distribution.' },
+  },
+  EDGE_ORIGIN_UNKNOWN: { status: 502, awsType: 'FunctionValidationError', message: 'The function selected an origin the distribution does not have' },
 
   // --- KeyValueStore data plane (kvs/, control/) ---
   KVS_VALIDATION: { status: 400, awsType: 'ValidationException', message: 'Validation failed' },
@@ -29,6 +80,7 @@ export const ErrorCatalog = {
 
   // --- CloudFront control plane (control/) ---
   CF_ACCESS_DENIED: { status: 403, awsType: 'AccessDenied', message: 'Access denied' },
+  AUTH_FAILED: { status: 403, awsType: 'AccessDenied', message: 'The request could not be authenticated' },
   CF_INVALID_ARGUMENT: { status: 400, awsType: 'InvalidArgument', message: 'An argument is invalid' },
   CF_ENTITY_ALREADY_EXISTS: { status: 409, awsType: 'EntityAlreadyExists', message: 'The entity already exists' },
   CF_ENTITY_NOT_FOUND: { status: 404, awsType: 'EntityNotFound', message: 'The entity was not found' },
@@ -54,10 +106,31 @@ export const ErrorCatalog = {
   INPUT_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The input is invalid' },
   TEST_CASE_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The golden test case is invalid' },
   BUILD_FAILED: { status: 400, awsType: 'InvalidInput', message: 'The function could not be built' },
-  INTERNAL: { status: 500, awsType: 'InternalError', message: 'Internal error' },
-} as const satisfies Record<string, { status: number; awsType: string; message: string }>;
+  DATABASE_VERSION_UNSUPPORTED: { status: 500, awsType: 'InternalError', message: 'The database was written by a newer OpenFront' },
+  CLI_USAGE: { status: 400, awsType: 'InvalidInput', message: 'The command line is invalid' },
+  CLI_API_UNREACHABLE: { status: 503, awsType: 'ServiceUnavailable', message: 'The OpenFront API cannot be reached' },
+  CLI_API_ERROR: { status: 502, awsType: 'ApiError', message: 'The OpenFront API refused the request' },
+  CLI_API_RESPONSE_INVALID: { status: 502, awsType: 'InvalidResponse', message: 'The OpenFront API answered with something that is not JSON' },
+  INTERNAL: {
+    status: 500,
+    awsType: 'InternalError',
+    message: 'Internal error',
+    page: { title: '500 ERROR', detail: 'The edge failed while handling the request.' },
+  },
+} as const satisfies Record<string, CatalogEntry>;
+
+interface CatalogEntry {
+  status: number;
+  awsType: string;
+  message: string;
+  /** For errors the edge answers a viewer with: the title and text of the error page. */
+  page?: { title: string; detail: string };
+}
 
 export type ErrorCode = keyof typeof ErrorCatalog;
+
+/** The codes the edge can answer a viewer with (those with an error page). */
+export type EdgeErrorCode = { [K in ErrorCode]: (typeof ErrorCatalog)[K] extends { page: object } ? K : never }[ErrorCode];
 
 const OPENFRONT_ERROR = Symbol.for('openfront.error');
 
@@ -87,4 +160,15 @@ export function isOpenFrontError(err: unknown): err is OpenFrontError {
 
 export function openFrontError(code: ErrorCode, message?: string, details?: Record<string, unknown>): OpenFrontError {
   return new OpenFrontError(code, message, details);
+}
+
+/**
+ * An error as the function's own JavaScript sees it (a KVS read with no store, an unsupported digest algorithm …):
+ * a plain `Error`, as CloudFront's runtime throws, not a product error. Its stack holds only its message, so host
+ * file paths and frames never reach the function.
+ */
+export function errorForFunction(message: string): Error {
+  const err = new Error(message);
+  err.stack = `Error: ${message}`;
+  return err;
 }

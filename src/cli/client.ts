@@ -10,6 +10,7 @@ import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import type { Command } from 'commander';
 import { signRequestV4 } from '../control/auth/sign-request.js';
+import { openFrontError } from '../errors.js';
 
 // The SDK warns on every run that its future releases need Node 22; OpenFront pins its SDK version, so the notice
 // says nothing to a CLI user. An explicit setting by the user still wins.
@@ -43,13 +44,14 @@ export function resolveClientConfig(options: ApiOptions, env: NodeJS.ProcessEnv 
   try {
     endpoint = new URL(endpointText);
   } catch {
-    throw new Error(`the endpoint ${JSON.stringify(endpointText)} is not a URL (expected e.g. ${DEFAULT_ENDPOINT})`);
+    throw openFrontError('CLI_USAGE', `the endpoint ${JSON.stringify(endpointText)} is not a URL (expected e.g. ${DEFAULT_ENDPOINT})`);
   }
-  if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') throw new Error(`the endpoint must be an http:// or https:// URL, got ${endpointText}`);
+  if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') throw openFrontError('CLI_USAGE', `the endpoint must be an http:// or https:// URL, got ${endpointText}`);
   const accessKeyId = options.accessKeyId ?? env.OPENFRONT_ACCESS_KEY_ID ?? env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = options.secretAccessKey ?? env.OPENFRONT_SECRET_ACCESS_KEY ?? env.AWS_SECRET_ACCESS_KEY;
   if (!accessKeyId || !secretAccessKey) {
-    throw new Error(
+    throw openFrontError(
+      'CLI_USAGE',
       'no credentials: pass --access-key-id and --secret-access-key, or set OPENFRONT_ACCESS_KEY_ID and OPENFRONT_SECRET_ACCESS_KEY (create a key with `openfront keys create`)',
     );
   }
@@ -104,11 +106,11 @@ export async function nativeRequest(
   try {
     parsed = response.text === '' ? {} : JSON.parse(response.text);
   } catch {
-    throw new Error(`the API at ${config.endpoint.origin} answered ${response.status} with a body that is not JSON`);
+    throw openFrontError('CLI_API_RESPONSE_INVALID', `the API at ${config.endpoint.origin} answered ${response.status} with a body that is not JSON`);
   }
   if (response.status >= 300) {
     const error = (parsed as { error?: { type?: string; message?: string } }).error;
-    throw new Error(`${error?.type ?? `HTTP ${response.status}`}: ${error?.message ?? response.text}`);
+    throw openFrontError('CLI_API_ERROR', `${error?.type ?? `HTTP ${response.status}`}: ${error?.message ?? response.text}`, { status: response.status });
   }
   return parsed;
 }
@@ -117,8 +119,8 @@ export async function nativeRequest(
 export function describeApiError(err: unknown, config: ApiClientConfig): Error {
   const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ECONNRESET' || e.code === 'EHOSTUNREACH') {
-    return new Error(`cannot reach the OpenFront API at ${config.endpoint.origin} (${e.code}): is \`openfront start\` running? Set --endpoint or OPENFRONT_ENDPOINT`);
+    return openFrontError('CLI_API_UNREACHABLE', `cannot reach the OpenFront API at ${config.endpoint.origin} (${e.code}): is \`openfront start\` running? Set --endpoint or OPENFRONT_ENDPOINT`);
   }
-  if (e.$metadata?.httpStatusCode !== undefined && e.name) return new Error(`${e.name}: ${e.message ?? ''}`);
-  return err instanceof Error ? err : new Error(String(err));
+  if (e.$metadata?.httpStatusCode !== undefined && e.name) return openFrontError('CLI_API_ERROR', `${e.name}: ${e.message ?? ''}`, { status: e.$metadata.httpStatusCode });
+  return err instanceof Error ? err : openFrontError('INTERNAL', String(err));
 }

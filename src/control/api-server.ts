@@ -11,6 +11,7 @@ import { Router, type Authenticate, type RouteGroup } from './http/router.js';
 import { kvsControlPlaneRoutes } from './kvs-control-plane.js';
 import { kvsDataPlaneRoutes } from './kvs-data-plane.js';
 import { nativeApiRoutes } from './native-api.js';
+import { openFrontError } from '../errors.js';
 
 export interface ApiServerOptions {
   db: KvsDatabase;
@@ -52,7 +53,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   let authenticate: Authenticate;
   if (options.auth?.insecureNoAuth) {
     if (!isLoopback(host)) {
-      throw new Error(`insecureNoAuth is only allowed on a loopback address (127.0.0.1, ::1, localhost), not on ${host}: create an access key with \`openfront keys create\` instead`);
+      throw openFrontError('CONFIG_INVALID', `insecureNoAuth is only allowed on a loopback address (127.0.0.1, ::1, localhost), not on ${host}: create an access key with \`openfront keys create\` instead`);
     }
     authenticate = () => ({ accessKeyId: ANONYMOUS_ACCESS_KEY_ID });
   } else {

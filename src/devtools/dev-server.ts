@@ -25,6 +25,7 @@ import { ensureConfigStores } from '../node/seed-stores.js';
 import { InFlightRequests } from './dev/in-flight.js';
 import { formatProblem, problemsFromError, type DevProblem } from './dev/problems.js';
 import { FileWatcher } from './dev/watch.js';
+import { openFrontError } from '../errors.js';
 
 export type { DevProblem } from './dev/problems.js';
 
@@ -247,7 +248,7 @@ class DevSession implements DevServer {
   async #reseed(name: string, seedPath: string): Promise<string> {
     const items = await readImportFile(seedPath, { limits: this.node.db.limits });
     const record = this.node.db.getStore({ name });
-    if (record === undefined) throw new Error(`store ${name} does not exist`);
+    if (record === undefined) throw openFrontError('KVS_NOT_FOUND', `store ${name} does not exist`);
     const result = this.node.db.importData(record.id, items, { mode: 'replace' }, DEV_ACTOR);
     return `${name}: ${result.itemCount} key${result.itemCount === 1 ? '' : 's'} (version ${result.version})`;
   }

@@ -10,7 +10,8 @@ import { DistributionRouter } from './distribution.js';
 import type { FunctionSource } from './function-source.js';
 import { FunctionThrottle, type FunctionThrottleStats, type ThrottleLimits } from './function-throttle.js';
 import { OriginFetcher } from './origins/fetch.js';
-import { EDGE_ERRORS, errorPage } from './errors-page.js';
+import { ErrorCatalog } from '../errors.js';
+import { errorPage } from './errors-page.js';
 import { ERROR_HEADER, EdgePipeline } from './pipeline.js';
 import { nextRequestId } from './request-id.js';
 
@@ -64,11 +65,11 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
   // A CONNECT (tunnel) request never reaches the request handler: answer it instead of dropping the connection.
   server.on('connect', (_req, socket: Duplex) => {
     socket.on('error', () => socket.destroy());
-    const error = EDGE_ERRORS.MethodNotAllowed;
-    const body = errorPage(error, nextRequestId());
+    const { status, awsType: name } = ErrorCatalog.EDGE_METHOD_NOT_ALLOWED;
+    const body = errorPage('EDGE_METHOD_NOT_ALLOWED', nextRequestId());
     socket.end(
-      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${body.length}\r\n` +
-        `Allow: GET, HEAD, OPTIONS, PUT, POST, PATCH, DELETE\r\n${ERROR_HEADER}: ${error.name}\r\nConnection: close\r\n\r\n${body.toString('latin1')}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${body.length}\r\n` +
+        `Allow: GET, HEAD, OPTIONS, PUT, POST, PATCH, DELETE\r\n${ERROR_HEADER}: ${name}\r\nConnection: close\r\n\r\n${body.toString('latin1')}`,
       'latin1',
     );
   });

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { openFrontError } from '../errors.js';
 import type { EdgeConfig, FunctionConfig } from '../config/types.js';
 import type { KvsSnapshotSource } from '../kvs/snapshot.js';
 import { loadFunction } from '../runtime/index.js';
@@ -69,7 +70,7 @@ export class ConfigFunctionSource implements FunctionSource {
    * thrown. Returns the names whose code changed.
    */
   async reload(config: EdgeConfig = this.#config): Promise<string[]> {
-    if (this.#closed) throw new Error('ConfigFunctionSource is closed');
+    if (this.#closed) throw openFrontError('INTERNAL', 'ConfigFunctionSource is closed');
     const next = new Map<string, LiveFunction>();
     const changed: string[] = [];
     try {
@@ -110,7 +111,7 @@ export class ConfigFunctionSource implements FunctionSource {
   #binding(fnConfig: FunctionConfig): KvsBinding {
     if (fnConfig.store === undefined) return { stores: new Map() };
     const store = this.#options.stores?.(fnConfig.store);
-    if (store === undefined) throw new Error(`function "${fnConfig.name}": KeyValueStore "${fnConfig.store}" is not available`);
+    if (store === undefined) throw openFrontError('CONFIG_INVALID', `function "${fnConfig.name}": KeyValueStore "${fnConfig.store}" is not available`);
     return { defaultStoreId: store.id, stores: new Map([[store.id, store.source]]), ...(store.anyId === true ? { anyId: true } : {}) };
   }
 

@@ -17,14 +17,14 @@ import { buildCacheKey, type CacheKey } from './cache/key.js';
 import { responseTtlSeconds } from './cache/freshness.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { Distribution, DistributionRouter } from './distribution.js';
-import { EDGE_ERRORS, errorPage, type EdgeError } from './errors-page.js';
+import { ErrorCatalog, isOpenFrontError, type EdgeErrorCode } from '../errors.js';
+import { errorPage } from './errors-page.js';
 import { nextRequestId } from './request-id.js';
 import { admitRequest } from './request-guard.js';
 import type { FunctionSource } from './function-source.js';
 import type { FunctionThrottle } from './function-throttle.js';
 import type { OriginFetcher, OriginOutcome } from './origins/fetch.js';
-import { UnknownOriginError } from './origins/plan.js';
-import { OriginUnavailableError, type OriginResponse } from './origins/types.js';
+import { originFailureOf, type OriginResponse } from './origins/types.js';
 import { edgeRequestChannel, type EdgeTrace, type FunctionTrace } from './trace.js';
 
 /** Header carrying the per-request id (CloudFront's X-Amz-Cf-Id), on the viewer response and the origin request. */
@@ -57,7 +57,7 @@ interface RequestContext {
 }
 
 /** What a viewer function's invocation means for the request: go on with its result, or answer with an edge error. */
-type FunctionOutcome = { kind: 'ok'; result: FunctionRequestResult | FunctionResponseResult } | { kind: 'error'; error: EdgeError };
+type FunctionOutcome = { kind: 'ok'; result: FunctionRequestResult | FunctionResponseResult } | { kind: 'error'; error: EdgeErrorCode };
 
 /** One response about to be written. */
 interface Outgoing {
@@ -98,7 +98,7 @@ export class EdgePipeline {
     try {
       await this.#process(ctx);
     } catch (err) {
-      this.#sendError(ctx, EDGE_ERRORS.InternalError);
+      this.#sendError(ctx, 'INTERNAL');
       if (trace) trace.error = `InternalError: ${(err as Error).message}`;
     }
     if (trace) {
@@ -115,7 +115,7 @@ export class EdgePipeline {
       return this.#sendError(ctx, admitted.error);
     }
     const distribution = this.#opts.router.match(admitted.host);
-    if (distribution === undefined) return this.#sendError(ctx, EDGE_ERRORS.DistributionNotFound);
+    if (distribution === undefined) return this.#sendError(ctx, 'EDGE_DISTRIBUTION_NOT_FOUND');
     const dist = distribution.config;
     const method = req.method ?? 'GET';
     const received = admitted.target;
@@ -151,13 +151,12 @@ export class EdgePipeline {
     try {
       fetched = await this.#fromCacheOrOrigin(ctx, distribution, behavior, forwarded, originChange);
     } catch (err) {
-      if (err instanceof UnknownOriginError) {
+      if (isOpenFrontError(err) && err.code === 'EDGE_ORIGIN_UNKNOWN') {
         if (trace) trace.error = err.message;
-        return this.#sendError(ctx, EDGE_ERRORS.FunctionValidationError);
+        return this.#sendError(ctx, 'FUNCTION_VALIDATION_ERROR');
       }
-      if (err instanceof OriginUnavailableError) {
-        return this.#sendError(ctx, err.reason === 'timeout' ? EDGE_ERRORS.OriginTimeout : EDGE_ERRORS.OriginConnectError);
-      }
+      const failure = originFailureOf(err);
+      if (failure !== undefined) return this.#sendError(ctx, failure.code);
       throw err;
     }
 
@@ -168,7 +167,7 @@ export class EdgePipeline {
       const outcome = await this.#runFunction(ctx, behavior.functions.viewerResponse, 'viewer-response', event);
       if (trace) trace.timings.viewerResponse = micros(t);
       if (outcome.kind === 'error') return this.#sendError(ctx, outcome.error);
-      if (outcome.result.kind !== 'response') return this.#sendError(ctx, EDGE_ERRORS.FunctionValidationError);
+      if (outcome.result.kind !== 'response') return this.#sendError(ctx, 'FUNCTION_VALIDATION_ERROR');
       const shaped = responseFromEvent(outcome.result.response, { res: head, before: event.response });
       fetched = { status: shaped.status, statusText: shaped.statusText, headers: shaped.headers, body: shaped.body ?? fetched.body, xCache: fetched.xCache };
     }
@@ -181,14 +180,14 @@ export class EdgePipeline {
     const live = this.#opts.functions.live(name);
     if (live === undefined) {
       if (trace) trace.error = `function "${name}" has no live version`;
-      return { kind: 'error', error: EDGE_ERRORS.FunctionExecutionError };
+      return { kind: 'error', error: 'FUNCTION_EXECUTION_ERROR' };
     }
     const throttle = this.#opts.throttle;
     const path = event.request.uri;
     const admission = throttle.admit(name, live.fn.codeHash, path);
     if (admission === 'throttle') {
       if (trace) trace.error = `function "${name}" is throttled for ${path}: it keeps exceeding its limits there`;
-      return { kind: 'error', error: EDGE_ERRORS.FunctionThrottled };
+      return { kind: 'error', error: 'FUNCTION_THROTTLED' };
     }
     let result: FunctionResult;
     try {
@@ -203,7 +202,7 @@ export class EdgePipeline {
     } catch (err) {
       // runAdaptive() returns kind 'error' for a function's own failures; a throw is the engine failing.
       if (trace) trace.error = `engine: ${(err as Error).message}`;
-      return { kind: 'error', error: EDGE_ERRORS.FunctionExecutionError };
+      return { kind: 'error', error: 'FUNCTION_EXECUTION_ERROR' };
     }
     if (trace) {
       const entry: FunctionTrace = {
@@ -226,9 +225,9 @@ export class EdgePipeline {
       trace.functions.push(entry);
     }
     if (result.kind === 'error') {
-      return { kind: 'error', error: result.error.errorClass === 'validation' ? EDGE_ERRORS.FunctionValidationError : EDGE_ERRORS.FunctionExecutionError };
+      return { kind: 'error', error: result.error.errorClass === 'validation' ? 'FUNCTION_VALIDATION_ERROR' : 'FUNCTION_EXECUTION_ERROR' };
     }
-    if (eventType === 'viewer-response' && result.kind === 'request') return { kind: 'error', error: EDGE_ERRORS.FunctionValidationError };
+    if (eventType === 'viewer-response' && result.kind === 'request') return { kind: 'error', error: 'FUNCTION_VALIDATION_ERROR' };
     return { kind: 'ok', result };
   }
 
@@ -307,7 +306,8 @@ export class EdgePipeline {
       return value;
     } catch (err) {
       trace.result = 'origin-error';
-      if (err instanceof OriginUnavailableError) trace.origin = { id: err.originId, attempts: [{ originId: err.originId, error: err.reason }] };
+      const failure = originFailureOf(err);
+      if (failure !== undefined) trace.origin = { id: failure.originId, attempts: [{ originId: failure.originId, error: failure.reason }] };
       throw err;
     }
   }
@@ -393,34 +393,35 @@ export class EdgePipeline {
     } catch (err) {
       // A header value node:http refuses (from a function or an origin): the response cannot be written as is.
       if (trace) trace.error = `invalid response header: ${(err as Error).message}`;
-      return this.#sendError(ctx, EDGE_ERRORS.FunctionValidationError);
+      return this.#sendError(ctx, 'FUNCTION_VALIDATION_ERROR');
     }
     res.end(noBody ? undefined : out.body);
     if (trace) trace.status = out.status;
   }
 
-  #sendError(ctx: RequestContext, error: EdgeError): void {
+  #sendError(ctx: RequestContext, code: EdgeErrorCode): void {
     const { req, res, requestId, trace } = ctx;
+    const { status, awsType: name } = ErrorCatalog[code];
     if (trace) {
-      trace.status = error.status;
-      if (error.name === 'FunctionValidationError' || error.name === 'FunctionExecutionError') trace.result = 'function-error';
-      else if (error.name === 'OriginConnectError' || error.name === 'OriginTimeout') trace.result = 'origin-error';
+      trace.status = status;
+      if (code === 'FUNCTION_VALIDATION_ERROR' || code === 'FUNCTION_EXECUTION_ERROR') trace.result = 'function-error';
+      else if (code === 'EDGE_ORIGIN_CONNECT_ERROR' || code === 'EDGE_ORIGIN_TIMEOUT') trace.result = 'origin-error';
       else trace.result = 'edge-error';
-      trace.error = trace.error === undefined ? error.name : `${error.name}: ${trace.error}`;
+      trace.error = trace.error === undefined ? name : `${name}: ${trace.error}`;
     }
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    const body = errorPage(error, requestId);
+    const body = errorPage(code, requestId);
     // The reason phrase is given: a writeHead that failed in #send has already set the refused response's.
-    res.writeHead(error.status, STATUS_CODES[error.status] ?? '', {
+    res.writeHead(status, STATUS_CODES[status] ?? '', {
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Length': String(body.length),
       Via: this.#via,
       'X-Cache': 'Error from openfront',
       [REQUEST_ID_HEADER]: requestId,
-      [ERROR_HEADER]: error.name,
+      [ERROR_HEADER]: name,
     });
     res.end(req.method === 'HEAD' ? undefined : body);
   }

@@ -4,7 +4,7 @@
  * edge's error page; a function never sees such a request.
  */
 import type { IncomingMessage } from 'node:http';
-import { EDGE_ERRORS, type EdgeError } from './errors-page.js';
+import type { EdgeErrorCode } from '../errors.js';
 
 /** Longest Host accepted: a DNS name is at most 253 characters, plus ":" and a port. */
 export const MAX_HOST_LENGTH = 259;
@@ -14,7 +14,7 @@ const HOST_SYNTAX = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-
 
 export type Admission =
   | { ok: true; host: string | undefined; target: string }
-  | { ok: false; error: EdgeError; reason: string };
+  | { ok: false; error: EdgeErrorCode; reason: string };
 
 /**
  * The host and origin-form target the request is for. An absolute-form target (`GET http://host/path`) names its
@@ -43,7 +43,7 @@ export function admitRequest(req: IncomingMessage): Admission {
 }
 
 function refuse(reason: string): Admission {
-  return { ok: false, error: EDGE_ERRORS.BadRequest, reason };
+  return { ok: false, error: 'EDGE_BAD_REQUEST', reason };
 }
 
 function hostHeaderCount(raw: string[]): number {

@@ -45,13 +45,13 @@ export class KvsReplica implements ReplicaSource {
    */
   apply(change: ChangeRecord): void {
     if (change.storeId !== this.storeId) {
-      throw new Error(`Change for store ${change.storeId} applied to the replica of store ${this.storeId}`);
+      throw openFrontError('INTERNAL', `Change for store ${change.storeId} applied to the replica of store ${this.storeId}`);
     }
     if (change.version <= this.#version) return;
     if (change.version > this.#version + 1) {
       this.#reload();
       if (change.version <= this.#version) return;
-      throw new Error(`Store ${this.storeId}: change ${change.version} is ahead of the database (version ${this.#version})`);
+      throw openFrontError('INTERNAL', `Store ${this.storeId}: change ${change.version} is ahead of the database (version ${this.#version})`);
     }
     const items = change.replace ? new Map<string, string>() : this.#writableItems();
     for (const { key, value } of change.puts) items.set(key, value);

@@ -4,6 +4,7 @@
  * only: never edit one that has shipped, add a new one.
  */
 import type { Database } from 'better-sqlite3';
+import { openFrontError } from '../errors.js';
 
 const MIGRATIONS: readonly string[] = [
   // 1: stores, items, change log, audit log, access keys, and database-wide settings.
@@ -81,7 +82,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function migrate(connection: Database): void {
   const current = connection.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
-    throw new Error(`The database schema is version ${current}, newer than this OpenFront understands (${SCHEMA_VERSION})`);
+    throw openFrontError('DATABASE_VERSION_UNSUPPORTED', `The database schema is version ${current}, newer than this OpenFront understands (${SCHEMA_VERSION})`);
   }
   for (let version = current; version < SCHEMA_VERSION; version++) {
     connection.transaction(() => {

@@ -23,7 +23,7 @@ export interface ConfigFunctionChange {
 function storeArns(fn: FunctionConfig, db: KvsDatabase): string[] {
   if (fn.store === undefined) return [];
   const store = db.getStore({ name: fn.store });
-  if (store === undefined) throw new Error(`function ${fn.name}: store ${fn.store} does not exist (declare it under stores:)`);
+  if (store === undefined) throw new OpenFrontError('CONFIG_INVALID', `function ${fn.name}: store ${fn.store} does not exist (declare it under stores:)`);
   return [store.arn];
 }
 
@@ -55,7 +55,8 @@ export async function syncConfigFunctions(config: EdgeConfig, registry: Function
  * lines (what editors and terminals link to), and `details.file` names the file.
  */
 function inCodeFile(err: unknown, fn: FunctionConfig): unknown {
-  if (!isOpenFrontError(err)) return err;
+  // A config problem (a store the config does not declare) already says what is wrong; it is not about the code.
+  if (!isOpenFrontError(err) || err.code === 'CONFIG_INVALID') return err;
   const problems = err.details.problems as Array<{ line: number; column: number; message: string }> | undefined;
   const message = Array.isArray(problems)
     ? problems.map((p) => `${fn.codePath}:${p.line}:${p.column} ${p.message}`).join('\n')

@@ -4,6 +4,7 @@
  * sees the same store version. The function's own store is snapshotted when the invocation starts, and the
  * snapshot's identity becomes a token that lets the isolate keep values between invocations while it is unchanged.
  */
+import { errorForFunction } from '../errors.js';
 import { MapSnapshot, type KvsSnapshot, type KvsSnapshotSource } from '../kvs/snapshot.js';
 import type { RawReads } from './sandbox/outcome-wire.js';
 import type { KvsBinding, KvsInput, KvsRead } from './types.js';
@@ -118,13 +119,13 @@ export class InvocationKvsReader {
   }
 
   #snapshot(requestedId: string | null): KvsSnapshot {
-    if (this.#binding.defaultStoreId === undefined && this.#binding.stores.size === 0) throw new Error('No KeyValueStore is associated with this function');
+    if (this.#binding.defaultStoreId === undefined && this.#binding.stores.size === 0) throw errorForFunction('No KeyValueStore is associated with this function');
     const id = resolveStoreId(this.#binding, requestedId);
-    if (id === undefined) throw new Error(`KeyValueStore "${requestedId}" is not associated with this function`);
+    if (id === undefined) throw errorForFunction(`KeyValueStore "${requestedId}" is not associated with this function`);
     let snapshot = this.#snapshots.get(id);
     if (!snapshot) {
       const source = this.#binding.stores.get(id);
-      if (!source) throw new Error(`KeyValueStore "${id}" is not associated with this function`);
+      if (!source) throw errorForFunction(`KeyValueStore "${id}" is not associated with this function`);
       snapshot = source.snapshot();
       this.#snapshots.set(id, snapshot);
     }

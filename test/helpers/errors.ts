@@ -1,6 +1,6 @@
 /** What a failing call threw, checked to be the kind of error the project throws. */
 import assert from 'node:assert/strict';
-import { AuthFailure } from '../../src/control/auth/verify-request.js';
+import { authFailureReasonOf } from '../../src/control/auth/verify-request.js';
 import { isOpenFrontError, type OpenFrontError } from '../../src/errors.js';
 
 /** The OpenFrontError `fn` throws; fails the test when it throws something else or nothing. */
@@ -25,12 +25,13 @@ export async function openFrontRejectionOf(promise: Promise<unknown>): Promise<O
   assert.fail('expected the promise to reject with an OpenFrontError');
 }
 
-/** Why request verification refused (`AuthFailure.reason`), or 'accepted'. */
+/** Why request verification refused (AUTH_FAILED's `details.reason`), or 'accepted'. */
 export function authFailureReason(fn: () => unknown): string {
   try {
     fn();
   } catch (err) {
-    if (err instanceof AuthFailure) return err.reason;
+    const reason = authFailureReasonOf(err);
+    if (reason !== undefined) return reason;
     throw err;
   }
   return 'accepted';

@@ -40,6 +40,7 @@ export async function check(): Promise<number | undefined> {
   const fn = await loadFunction('function handler(e) { return e.request; }', { runtime: 'cloudfront-js-2.0' });
   const result: FunctionResult = await fn.run(event, { kvs: { k: 'v' } });
   fn.dispose();
+  // FunctionResult is a union on kind: response is there only when kind says so.
   return result.kind === 'response' ? result.response.statusCode : undefined;
 }`,
     );

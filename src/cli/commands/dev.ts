@@ -6,7 +6,7 @@
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { CONFIG_FILE_NAMES } from '../../config/index.js';
-import { isOpenFrontError } from '../../errors.js';
+import { isOpenFrontError, openFrontError } from '../../errors.js';
 import { startDevServer, type DevServer } from '../../devtools/dev-server.js';
 import { formatProblem, problemsFromError } from '../../devtools/dev/problems.js';
 import { parsePort, resolveConfigPath } from './start.js';
@@ -50,7 +50,7 @@ export function register(program: Command): void {
       try {
         const resolved = resolveConfigPath(options.config);
         if (resolved.demo) {
-          throw new Error(`no ${CONFIG_FILE_NAMES.join(', ')} here: pass --config <file|folder> (\`openfront start\` serves the bundled demo)`);
+          throw openFrontError('CLI_USAGE', `no ${CONFIG_FILE_NAMES.join(', ')} here: pass --config <file|folder> (\`openfront start\` serves the bundled demo)`);
         }
         configPath = resolved.path;
         dev = await startDevServer({

@@ -22,7 +22,7 @@ import {
 import type { Command } from 'commander';
 import type { FunctionVersionJson, StagePointerJson } from '../../control/functions/native-routes.js';
 import { cloudFrontClient, describeApiError, nativeRequest, resolveClientConfig, withApiOptions, type ApiClientConfig, type ApiOptions } from '../client.js';
-import { readInputFile, UsageError } from '../input.js';
+import { isUsageError, readInputFile, usageError } from '../input.js';
 
 type Options = ApiOptions & { json?: boolean; stage?: string };
 
@@ -40,7 +40,7 @@ function action<O extends Options, A extends unknown[]>(run: (config: ApiClientC
     try {
       await run(config, options, ...(args.slice(0, -2) as A));
     } catch (err) {
-      throw err instanceof UsageError ? err : describeApiError(err, config);
+      throw isUsageError(err) ? err : describeApiError(err, config);
     }
   };
 }
@@ -48,12 +48,12 @@ function action<O extends Options, A extends unknown[]>(run: (config: ApiClientC
 function stageOf(options: Options): FunctionStage | undefined {
   if (options.stage === undefined) return undefined;
   const stage = options.stage.toUpperCase();
-  if (stage !== 'DEVELOPMENT' && stage !== 'LIVE') throw new UsageError(`--stage must be DEVELOPMENT or LIVE, got "${options.stage}"`);
+  if (stage !== 'DEVELOPMENT' && stage !== 'LIVE') throw usageError(`--stage must be DEVELOPMENT or LIVE, got "${options.stage}"`);
   return stage;
 }
 
 function versionArg(text: string, what: string): number {
-  if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`${what} must be a version number (1, 2, …), got "${text}"`);
+  if (!/^[1-9]\d*$/.test(text)) throw usageError(`${what} must be a version number (1, 2, …), got "${text}"`);
   return Number(text);
 }
 

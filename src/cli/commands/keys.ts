@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KvsDatabase } from '../../kvs/database.js';
+import { openFrontError } from '../../errors.js';
 
 /** Default data directory, relative to the working directory. */
 export const DEFAULT_DATA_DIR = '.openfront';
@@ -22,7 +23,7 @@ function databaseFile(options: DataOptions): string {
 /** Opens the database; only `create` may make a new one (listing an absent database is a mistake worth reporting). */
 function withDatabase<T>(options: DataOptions, create: boolean, use: (db: KvsDatabase) => T): T {
   const file = databaseFile(options);
-  if (!create && !existsSync(file)) throw new Error(`no OpenFront database at ${file} (use --data <dir> to point at the data directory)`);
+  if (!create && !existsSync(file)) throw openFrontError('CLI_USAGE', `no OpenFront database at ${file} (use --data <dir> to point at the data directory)`);
   const db = KvsDatabase.open(file);
   try {
     return use(db);

@@ -33,6 +33,7 @@ import {
   type ApiClientConfig,
   type ApiOptions,
 } from '../client.js';
+import { openFrontError } from '../../errors.js';
 
 type Options = ApiOptions & { json?: boolean };
 
@@ -61,7 +62,7 @@ async function resolveStore(config: ApiClientConfig, ref: string): Promise<{ nam
     return { name: ref, arn: described.KeyValueStore!.ARN! };
   }
   for await (const store of allStores(config)) if (store.ARN === ref) return { name: store.Name!, arn: ref };
-  throw new Error(`no key value store has the ARN ${ref}`);
+  throw openFrontError('KVS_NOT_FOUND', `no key value store has the ARN ${ref}`);
 }
 
 async function* allStores(config: ApiClientConfig): AsyncGenerator<KeyValueStore> {
@@ -250,7 +251,7 @@ export function register(program: Command): void {
           else print(`Deleted ${key}; ETag ${res.ETag} (${res.ItemCount} items)`);
           return;
         }
-        if (!options.force) throw new Error(`refusing to delete the store ${name} without --force (to delete a key, give the key)`);
+        if (!options.force) throw openFrontError('CLI_USAGE', `refusing to delete the store ${name} without --force (to delete a key, give the key)`);
         const cf = cloudFrontClient(config);
         const described = await cf.send(new DescribeStoreCommand({ Name: name }));
         await cf.send(new DeleteKeyValueStoreCommand({ Name: name, IfMatch: described.ETag }));
@@ -267,7 +268,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (config, options: Options & { replace?: boolean; merge?: boolean }, ref: string, file: string) => {
-        if (options.replace && options.merge) throw new Error('choose one of --replace and --merge');
+        if (options.replace && options.merge) throw openFrontError('CLI_USAGE', 'choose one of --replace and --merge');
         const { name } = await resolveStore(config, ref);
         const result = await importFile(config, name, file, options.replace ? 'replace' : 'merge');
         if (options.json) print(JSON.stringify(result));

@@ -7,7 +7,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { CONFIG_FILE_NAMES, loadConfig } from '../../config/index.js';
-import { isOpenFrontError } from '../../errors.js';
+import { isOpenFrontError, openFrontError } from '../../errors.js';
 import { startOpenFrontNode, type OpenFrontNode } from '../../node/index.js';
 import { DEFAULT_DATA_DIR } from './keys.js';
 import { closeOnSignals } from '../signals.js';
@@ -29,7 +29,7 @@ export function resolveConfigPath(flag: string | undefined): { path: string; dem
     const path = resolve(flag);
     if (existsSync(path) && statSync(path).isDirectory()) {
       const name = CONFIG_FILE_NAMES.find((n) => existsSync(join(path, n)));
-      if (name === undefined) throw new Error(`${flag} is a folder without ${CONFIG_FILE_NAMES.join(', ')}`);
+      if (name === undefined) throw openFrontError('CLI_USAGE', `${flag} is a folder without ${CONFIG_FILE_NAMES.join(', ')}`);
       return { path: join(path, name), demo: false };
     }
     return { path, demo: false };
@@ -40,7 +40,7 @@ export function resolveConfigPath(flag: string | undefined): { path: string; dem
 
 export function parsePort(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new Error(`${flag} must be a port number from 0 to 65535, got "${text}"`);
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw openFrontError('CLI_USAGE', `${flag} must be a port number from 0 to 65535, got "${text}"`);
   return Number(text);
 }
 

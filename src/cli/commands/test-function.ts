@@ -13,7 +13,7 @@ import type { KvsRead } from '../../runtime/types.js';
 import { assertRuntime, DEFAULT_RUNTIME, loadFunction } from '../../runtime/function.js';
 import { normalizeTestEvent } from '../../runtime/test-event.js';
 import { toTestResult } from '../../runtime/test-result.js';
-import { readInputFile, readJsonFile, UsageError } from '../input.js';
+import { isUsageError, readInputFile, readJsonFile, usageError } from '../input.js';
 
 interface TestFunctionOptions {
   event: string;
@@ -39,7 +39,7 @@ export function register(program: Command): void {
         const items = options.kvs ? parseImportJson(readInputFile(options.kvs, 'KVS data')) : [];
         const kvs = new MapSnapshot(new Map(items.map((item) => [item.key, item.value])));
         const cpuBudgetMicros = options.cpuBudgetUs === undefined ? undefined : Number(options.cpuBudgetUs);
-        if (cpuBudgetMicros !== undefined && !(cpuBudgetMicros > 0)) throw new UsageError(`--cpu-budget-us must be a positive number, got "${options.cpuBudgetUs}"`);
+        if (cpuBudgetMicros !== undefined && !(cpuBudgetMicros > 0)) throw usageError(`--cpu-budget-us must be a positive number, got "${options.cpuBudgetUs}"`);
         const fn = await loadFunction(code, {
           runtime: options.runtime,
           name: codeFile,
@@ -57,7 +57,7 @@ export function register(program: Command): void {
         printResult(toTestResult(result));
         noteRequestedStoreIds(result.kvsReads, options.kvs);
       } catch (err) {
-        if (err instanceof UsageError) {
+        if (isUsageError(err)) {
           process.stderr.write(`openfront test-function: ${err.message}\n`);
           process.exitCode = 2;
           return;

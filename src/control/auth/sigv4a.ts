@@ -7,6 +7,7 @@
  * to it. We follow the CRT, as the wire-protocol spec records.
  */
 import { createECDH, createHmac, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { openFrontError } from '../../errors.js';
 
 export const SIGV4A_ALGORITHM = 'AWS4-ECDSA-P256-SHA256';
 
@@ -33,7 +34,7 @@ export function deriveSigV4aPrivateKey(accessKeyId: string, secretAccessKey: str
       return Buffer.from((candidate + 1n).toString(16).padStart(64, '0'), 'hex');
     }
   }
-  throw new Error('Cannot derive a SigV4a key: the counter was exhausted');
+  throw openFrontError('INTERNAL', 'Cannot derive a SigV4a key: the counter was exhausted');
 }
 
 /** The public key Q = d·G for an access key, ready for `crypto.verify`. */

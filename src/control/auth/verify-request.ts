@@ -4,6 +4,7 @@
  * nothing a framework might normalise can change what is verified.
  */
 import type { KeyObject } from 'node:crypto';
+import { isOpenFrontError, OpenFrontError } from '../../errors.js';
 import { parseAuthorization } from './authorization-header.js';
 import { canonicalRequest, collectHeaders, parseRawQuery, sha256Hex, stringToSign } from './canonical.js';
 import { SIGV4_ALGORITHM, verifySigV4Signature } from './sigv4.js';
@@ -65,13 +66,14 @@ const MESSAGES: Record<AuthFailureReason, string> = {
   'signature-mismatch': 'The request signature does not match the signature the server calculated',
 };
 
-export class AuthFailure extends Error {
-  readonly reason: AuthFailureReason;
-  constructor(reason: AuthFailureReason) {
-    super(MESSAGES[reason]);
-    this.name = 'AuthFailure';
-    this.reason = reason;
-  }
+/** Verification refused: AUTH_FAILED with `details.reason`; each API answers it as its own access-denied error. */
+export function authFailure(reason: AuthFailureReason): OpenFrontError {
+  return new OpenFrontError('AUTH_FAILED', MESSAGES[reason], { reason });
+}
+
+/** The reason of an AUTH_FAILED error, or undefined for any other error. */
+export function authFailureReasonOf(err: unknown): AuthFailureReason | undefined {
+  return isOpenFrontError(err) && err.code === 'AUTH_FAILED' ? (err.details.reason as AuthFailureReason) : undefined;
 }
 
 export interface RequestVerifierOptions {
@@ -108,48 +110,48 @@ export class RequestVerifier {
     this.#region = options.region ?? 'us-east-1';
   }
 
-  /** Returns the verified caller or throws {@link AuthFailure}. */
+  /** Returns the verified caller or throws {@link authFailure AUTH_FAILED}. */
   verify(request: SignedRequest, expectation: SignatureExpectation): Principal {
     const headers = collectHeaders(request.rawHeaders);
     const auth = parseAuthorization(headers.get('authorization'));
-    if (!auth) throw new AuthFailure(headers.has('authorization') ? 'malformed-authorization' : 'missing-signature');
+    if (!auth) throw authFailure(headers.has('authorization') ? 'malformed-authorization' : 'missing-signature');
     const algorithm = auth.algorithm as SignatureAlgorithm;
-    if (!expectation.algorithms.includes(algorithm)) throw new AuthFailure('unsupported-algorithm');
+    if (!expectation.algorithms.includes(algorithm)) throw authFailure('unsupported-algorithm');
 
     const scopeLength = algorithm === SIGV4_ALGORITHM ? 4 : 3;
-    if (auth.scope.length !== scopeLength) throw new AuthFailure('malformed-authorization');
+    if (auth.scope.length !== scopeLength) throw authFailure('malformed-authorization');
     const shortDate = auth.scope[0];
     const service = auth.scope[scopeLength - 2];
-    if (!expectation.services.includes(service)) throw new AuthFailure('wrong-service');
+    if (!expectation.services.includes(service)) throw authFailure('wrong-service');
 
     const required = algorithm === SIGV4A_ALGORITHM ? ['host', 'x-amz-date', 'x-amz-region-set'] : ['host', 'x-amz-date'];
-    if (!required.every((h) => auth.signedHeaders.includes(h) && headers.has(h))) throw new AuthFailure('missing-signed-header');
+    if (!required.every((h) => auth.signedHeaders.includes(h) && headers.has(h))) throw authFailure('missing-signed-header');
 
     const amzDateText = headers.get('x-amz-date');
     const amzDate = parseAmzDate(amzDateText);
-    if (!amzDate || amzDateText?.slice(0, 8) !== shortDate) throw new AuthFailure('bad-date');
-    if (Math.abs(amzDate.getTime() - this.#now().getTime()) > this.#maxSkewMs) throw new AuthFailure('request-expired');
+    if (!amzDate || amzDateText?.slice(0, 8) !== shortDate) throw authFailure('bad-date');
+    if (Math.abs(amzDate.getTime() - this.#now().getTime()) > this.#maxSkewMs) throw authFailure('request-expired');
 
     if (algorithm === SIGV4A_ALGORITHM) {
       const regions = (headers.get('x-amz-region-set') ?? '').split(',').map((r) => r.trim());
-      if (!regions.includes('*') && !regions.includes(this.#region)) throw new AuthFailure('region-set-mismatch');
+      if (!regions.includes('*') && !regions.includes(this.#region)) throw authFailure('region-set-mismatch');
     }
 
     const bodyHash = sha256Hex(request.body);
     const claimedHash = headers.get('x-amz-content-sha256');
     if (claimedHash !== undefined) {
-      if (claimedHash.startsWith('UNSIGNED-PAYLOAD') || claimedHash.startsWith('STREAMING-')) throw new AuthFailure('unsigned-payload');
-      if (claimedHash.toLowerCase() !== bodyHash) throw new AuthFailure('payload-hash-mismatch');
+      if (claimedHash.startsWith('UNSIGNED-PAYLOAD') || claimedHash.startsWith('STREAMING-')) throw authFailure('unsigned-payload');
+      if (claimedHash.toLowerCase() !== bodyHash) throw authFailure('payload-hash-mismatch');
     }
 
     const secret = this.#lookupSecret(auth.accessKeyId);
-    if (secret === undefined) throw new AuthFailure('unknown-access-key');
+    if (secret === undefined) throw authFailure('unknown-access-key');
 
     let queryPairs: Array<[string, string]>;
     try {
       queryPairs = parseRawQuery(request.rawQuery);
     } catch {
-      throw new AuthFailure('signature-mismatch');
+      throw authFailure('signature-mismatch');
     }
     const canonical = canonicalRequest({
       method: request.method,
@@ -164,7 +166,7 @@ export class RequestVerifier {
       algorithm === SIGV4_ALGORITHM
         ? verifySigV4Signature(secret, shortDate, auth.scope[1], service, toSign, auth.signature)
         : verifySigV4aSignature(this.#publicKey(auth.accessKeyId, secret), toSign, auth.signature);
-    if (!valid) throw new AuthFailure('signature-mismatch');
+    if (!valid) throw authFailure('signature-mismatch');
     return { accessKeyId: auth.accessKeyId };
   }
 

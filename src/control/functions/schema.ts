@@ -4,6 +4,7 @@
  * `settings` table) so its schema evolves independently of the store schema. Migrations are append only.
  */
 import type { Database } from 'better-sqlite3';
+import { openFrontError } from '../../errors.js';
 
 const MIGRATIONS: readonly string[] = [
   // 1: functions, their immutable versions, and the two stage pointers.
@@ -52,7 +53,7 @@ export function migrateFunctionTables(connection: Database): void {
     const stored = connection.prepare('SELECT value FROM settings WHERE name = ?').pluck().get(SETTING) as string | undefined;
     const current = stored === undefined ? 0 : Number(stored);
     if (current > MIGRATIONS.length) {
-      throw new Error(`The function registry schema is version ${current}, newer than this OpenFront understands (${MIGRATIONS.length})`);
+      throw openFrontError('DATABASE_VERSION_UNSUPPORTED', `The function registry schema is version ${current}, newer than this OpenFront understands (${MIGRATIONS.length})`);
     }
     for (let version = current; version < MIGRATIONS.length; version++) connection.exec(MIGRATIONS[version]);
     if (current < MIGRATIONS.length) {

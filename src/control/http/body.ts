@@ -1,19 +1,10 @@
 /** Request body reading with a size cap, and strict UTF-8 decoding. */
 import type { IncomingMessage } from 'node:http';
-
-/** The body was larger than the route allows. The rest of it has been read and discarded. */
-export class BodyTooLargeError extends Error {
-  readonly limit: number;
-  constructor(limit: number) {
-    super(`The request body is larger than the ${limit}-byte limit`);
-    this.name = 'BodyTooLargeError';
-    this.limit = limit;
-  }
-}
+import { OpenFrontError } from '../../errors.js';
 
 /**
  * Reads the whole body, up to `maxBytes`. A larger body is drained (so the client can read the error response
- * instead of seeing a reset connection) and reported as {@link BodyTooLargeError}.
+ * instead of seeing a reset connection) and reported as PAYLOAD_TOO_LARGE.
  */
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -24,7 +15,7 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
     if (total > maxBytes) tooLarge = true;
     if (!tooLarge) chunks.push(chunk);
   }
-  if (tooLarge) throw new BodyTooLargeError(maxBytes);
+  if (tooLarge) throw new OpenFrontError('PAYLOAD_TOO_LARGE', `The request body is larger than the ${maxBytes}-byte limit`, { limit: maxBytes });
   return Buffer.concat(chunks, total);
 }
 

@@ -12,8 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isOpenFrontError, OpenFrontError, type ErrorCode } from '../../errors.js';
 import type { KvsDatabase } from '../../kvs/database.js';
 import { parseRawQuery } from '../auth/canonical.js';
-import { AuthFailure, type Principal, type SignatureExpectation, type SignedRequest } from '../auth/verify-request.js';
-import { BodyTooLargeError, readBody } from './body.js';
+import { authFailureReasonOf, type Principal, type SignatureExpectation, type SignedRequest } from '../auth/verify-request.js';
+import { readBody } from './body.js';
 import { jsonErrorResponse, nativeErrorResponse, xmlErrorResponse } from './error-writers.js';
 import type { ApiRequest, ApiResponse, RouteHandler, RouteParams } from './types.js';
 
@@ -56,7 +56,7 @@ export interface RouteGroupContext {
 /** Registers one family of routes (the KVS data plane, the function API, …). */
 export type RouteGroup = (router: Router, ctx: RouteGroupContext) => void;
 
-/** Checks who sent a request; throws {@link AuthFailure} when nobody verifiable did. */
+/** Checks who sent a request; throws AUTH_FAILED when nobody verifiable did. */
 export type Authenticate = (request: SignedRequest, expectation: SignatureExpectation) => Principal;
 
 interface Route {
@@ -183,7 +183,7 @@ export class Router {
     try {
       body = await readBody(req, matched?.route.maxBodyBytes ?? group.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
     } catch (err) {
-      if (err instanceof BodyTooLargeError) return { ...fail(new OpenFrontError(errors.tooLarge, err.message)), close: true };
+      if (isOpenFrontError(err) && err.code === 'PAYLOAD_TOO_LARGE') return { ...fail(new OpenFrontError(errors.tooLarge, err.message)), close: true };
       throw err;
     }
 
@@ -191,7 +191,8 @@ export class Router {
     try {
       principal = this.#authenticate({ method, rawPath, rawQuery, rawHeaders: req.rawHeaders, body }, group.signing);
     } catch (err) {
-      if (err instanceof AuthFailure) return fail(new OpenFrontError(errors.accessDenied, err.message, { reason: err.reason }));
+      const reason = authFailureReasonOf(err);
+      if (reason !== undefined) return fail(new OpenFrontError(errors.accessDenied, (err as Error).message, { reason }));
       throw err;
     }
 

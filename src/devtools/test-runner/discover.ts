@@ -4,6 +4,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { openFrontError } from '../../errors.js';
 
 /** True for the file names `openfront test` picks up when walking a folder. */
 export function isCaseFile(file: string): boolean {
@@ -17,7 +18,7 @@ export function discoverCaseFiles(paths: readonly string[], cwd = process.cwd())
   for (const path of paths.length === 0 ? ['.'] : paths) {
     const absolute = resolve(cwd, path);
     const stats = statSync(absolute, { throwIfNoEntry: false });
-    if (stats === undefined) throw new Error(`no such file or folder: ${path}`);
+    if (stats === undefined) throw openFrontError('INPUT_INVALID', `no such file or folder: ${path}`);
     if (stats.isFile()) found.add(absolute);
     else walk(absolute, found);
   }

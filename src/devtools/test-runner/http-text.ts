@@ -5,20 +5,21 @@
  * Everything after the first blank line (a body) is ignored: functions never see bodies.
  */
 import type { HttpRequestParts, HttpResponseParts } from '../../runtime/codec.js';
+import { openFrontError } from '../../errors.js';
 
 export function parseHttpRequestText(text: string, clientIp: string): HttpRequestParts {
   const [first, headers] = splitHead(text);
   const match = /^([A-Za-z]+)\s+(\S+)(?:\s+HTTP\/\d(?:\.\d)?)?$/.exec(first);
-  if (match === null) throw new Error(`the request line "${first}" is not "METHOD /path[?query]"`);
+  if (match === null) throw openFrontError('TEST_CASE_INVALID', `the request line "${first}" is not "METHOD /path[?query]"`);
   const target = match[2] as string;
-  if (!target.startsWith('/')) throw new Error(`the request target "${target}" must start with "/"`);
+  if (!target.startsWith('/')) throw openFrontError('TEST_CASE_INVALID', `the request target "${target}" must start with "/"`);
   return { method: (match[1] as string).toUpperCase(), target: toWire(target), headers, clientIp };
 }
 
 export function parseHttpResponseText(text: string): HttpResponseParts {
   const [first, headers] = splitHead(text);
   const match = /^(?:HTTP\/\d(?:\.\d)?\s+)?(\d{3})(?:\s+(.*))?$/.exec(first);
-  if (match === null) throw new Error(`the status line "${first}" is not "200 OK"`);
+  if (match === null) throw openFrontError('TEST_CASE_INVALID', `the status line "${first}" is not "200 OK"`);
   return { status: Number(match[1]), ...(match[2] ? { statusText: toWire(match[2]) } : {}), headers };
 }
 
@@ -28,7 +29,7 @@ function splitHead(text: string): [string, Array<[string, string]>] {
   const head = blank === -1 ? lines : lines.slice(0, blank);
   const headers = head.slice(1).map((line): [string, string] => {
     const colon = line.indexOf(':');
-    if (colon <= 0) throw new Error(`the header line "${line}" is not "Name: value"`);
+    if (colon <= 0) throw openFrontError('TEST_CASE_INVALID', `the header line "${line}" is not "Name: value"`);
     return [toWire(line.slice(0, colon).trim()), toWire(line.slice(colon + 1).trim())];
   });
   return [(head[0] ?? '').trim(), headers];

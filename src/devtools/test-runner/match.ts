@@ -6,6 +6,7 @@
  * `null` expects the field to be absent; an empty object `{}` or an array expects exactly that (arrays compare
  * element by element and by length). Ignored paths are skipped wherever they point.
  */
+import { openFrontError } from '../../errors.js';
 
 /** One place where the result differs from the expectation. `actual` is undefined when the field is absent. */
 export interface Difference {
@@ -28,11 +29,11 @@ export function parseIgnorePath(path: string): IgnorePath {
   while (read < path.length) {
     re.lastIndex = read;
     const match = re.exec(path);
-    if (match === null) throw new Error(`ignore path "${path}" cannot be read at character ${read + 1}`);
+    if (match === null) throw openFrontError('TEST_CASE_INVALID', `ignore path "${path}" cannot be read at character ${read + 1}`);
     segments.push(match[1] ?? (match[2] !== undefined ? (JSON.parse(`"${match[2]}"`) as string) : (match[3] as string)));
     read = re.lastIndex;
   }
-  if (segments.length === 0) throw new Error('an ignore path cannot be empty');
+  if (segments.length === 0) throw openFrontError('TEST_CASE_INVALID', 'an ignore path cannot be empty');
   return segments;
 }
 

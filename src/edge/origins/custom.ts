@@ -3,7 +3,7 @@
  * origins a function picks at run time (`cf.updateRequestOrigin`) get pooled connections too.
  */
 import { Pool } from 'undici';
-import { OriginUnavailableError, type OriginRequest, type OriginResponse, type ResolvedCustomOrigin } from './types.js';
+import { originUnavailable, type OriginRequest, type OriginResponse, type ResolvedCustomOrigin } from './types.js';
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
@@ -36,7 +36,7 @@ export class CustomOriginClient {
       return { status: res.statusCode, statusText: res.statusText, headers: pairs, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) };
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
-      throw new OriginUnavailableError(TIMEOUT_CODES.has(code) ? 'timeout' : 'connect', origin.id, { cause: err });
+      throw originUnavailable(TIMEOUT_CODES.has(code) ? 'timeout' : 'connect', origin.id, err);
     }
   }
 

@@ -1,7 +1,7 @@
 /** Sends a request along an origin plan: primary first, the secondary on a listed status or no response. */
 import { CustomOriginClient } from './custom.js';
 import { fetchStatic } from './static.js';
-import { OriginUnavailableError, type OriginPlan, type OriginRequest, type OriginResponse, type ResolvedOrigin } from './types.js';
+import { originFailureOf, type OriginPlan, type OriginRequest, type OriginResponse, type ResolvedOrigin } from './types.js';
 
 export interface OriginAttempt {
   originId: string;
@@ -22,7 +22,7 @@ const FAILOVER_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export class OriginFetcher {
   readonly #custom = new CustomOriginClient();
 
-  /** Resolves with the final response, or rejects with the last origin's {@link OriginUnavailableError}. */
+  /** Resolves with the final response, or rejects with the last origin's failure (EDGE_ORIGIN_CONNECT_ERROR / _TIMEOUT). */
   async fetch(plan: OriginPlan, request: OriginRequest): Promise<OriginOutcome> {
     const attempts: OriginAttempt[] = [];
     const canFailOver = plan.secondary !== undefined && FAILOVER_METHODS.has(request.method);
@@ -31,8 +31,9 @@ export class OriginFetcher {
       attempts.push({ originId: plan.primary.id, status: response.status });
       if (!canFailOver || !plan.failoverStatusCodes.includes(response.status)) return { response, origin: plan.primary, attempts };
     } catch (err) {
-      if (!(err instanceof OriginUnavailableError)) throw err;
-      attempts.push({ originId: plan.primary.id, error: err.reason });
+      const failure = originFailureOf(err);
+      if (failure === undefined) throw err;
+      attempts.push({ originId: plan.primary.id, error: failure.reason });
       if (!canFailOver) throw err;
     }
     const secondary = plan.secondary!;
@@ -41,7 +42,8 @@ export class OriginFetcher {
       attempts.push({ originId: secondary.id, status: response.status });
       return { response, origin: secondary, attempts };
     } catch (err) {
-      if (err instanceof OriginUnavailableError) attempts.push({ originId: secondary.id, error: err.reason });
+      const failure = originFailureOf(err);
+      if (failure !== undefined) attempts.push({ originId: secondary.id, error: failure.reason });
       throw err;
     }
   }

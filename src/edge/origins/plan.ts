@@ -4,15 +4,13 @@
  * The engine has already validated the parameters; this applies them (docs/edge.md, "Origins").
  */
 import type { DistributionConfig, OriginConfig, OriginGroupConfig } from '../../config/types.js';
+import { OpenFrontError } from '../../errors.js';
 import type { OriginChange } from '../../runtime/types.js';
 import type { OriginPlan, ResolvedCustomOrigin, ResolvedOrigin } from './types.js';
 
-/** A function named an origin the distribution does not have: a validation error (502). */
-export class UnknownOriginError extends Error {
-  constructor(readonly originId: string) {
-    super(`the distribution has no origin with id "${originId}"`);
-    this.name = 'UnknownOriginError';
-  }
+/** A function named an origin the distribution does not have: EDGE_ORIGIN_UNKNOWN, a validation error (502). */
+function unknownOrigin(originId: string): OpenFrontError {
+  return new OpenFrontError('EDGE_ORIGIN_UNKNOWN', `the distribution has no origin with id "${originId}"`, { originId });
 }
 
 /** Origins and groups of one distribution by id, with the unchanged plan of each target precomputed. */
@@ -30,7 +28,7 @@ export class OriginDirectory {
   /** The plan for a behavior's target, with the function's origin change applied. */
   plan(targetId: string, change: OriginChange | undefined): OriginPlan {
     const base = this.#plans.get(targetId);
-    if (base === undefined) throw new UnknownOriginError(targetId);
+    if (base === undefined) throw unknownOrigin(targetId);
     if (change === undefined) return base;
     switch (change.kind) {
       case 'update':
@@ -55,7 +53,7 @@ export class OriginDirectory {
 
   #origin(id: string): ResolvedOrigin {
     const origin = this.#origins.get(id);
-    if (origin === undefined) throw new UnknownOriginError(id);
+    if (origin === undefined) throw unknownOrigin(id);
     return resolveOrigin(origin);
   }
 

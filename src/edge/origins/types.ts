@@ -1,6 +1,7 @@
 /** What the pipeline hands to an origin and gets back. */
 import type { Readable } from 'node:stream';
 import type { CustomOriginConfig, StaticOriginConfig } from '../../config/types.js';
+import { isOpenFrontError, OpenFrontError } from '../../errors.js';
 
 /** A custom origin after the viewer-request function's origin change (if any) was applied. */
 export interface ResolvedCustomOrigin extends CustomOriginConfig {
@@ -34,14 +35,17 @@ export interface OriginResponse {
   body: Buffer;
 }
 
-/** Why an origin gave no HTTP response: `connect` → 502, `timeout` → 504. */
-export class OriginUnavailableError extends Error {
-  constructor(
-    readonly reason: 'connect' | 'timeout',
-    readonly originId: string,
-    options?: ErrorOptions,
-  ) {
-    super(`origin "${originId}" ${reason === 'timeout' ? 'timed out' : 'could not be reached'}`, options);
-    this.name = 'OriginUnavailableError';
-  }
+/** Why an origin gave no HTTP response. */
+export type OriginFailureReason = 'connect' | 'timeout';
+
+/** An origin gave no HTTP response: EDGE_ORIGIN_CONNECT_ERROR (502) or EDGE_ORIGIN_TIMEOUT (504). */
+export function originUnavailable(reason: OriginFailureReason, originId: string, cause?: unknown): OpenFrontError {
+  const code = reason === 'timeout' ? 'EDGE_ORIGIN_TIMEOUT' : 'EDGE_ORIGIN_CONNECT_ERROR';
+  return new OpenFrontError(code, `origin "${originId}" ${reason === 'timeout' ? 'timed out' : 'could not be reached'}`, { originId, reason }, { cause });
+}
+
+/** The origin failure `err` reports, or undefined when `err` is something else. */
+export function originFailureOf(err: unknown): { code: 'EDGE_ORIGIN_TIMEOUT' | 'EDGE_ORIGIN_CONNECT_ERROR'; originId: string; reason: OriginFailureReason } | undefined {
+  if (!isOpenFrontError(err) || (err.code !== 'EDGE_ORIGIN_TIMEOUT' && err.code !== 'EDGE_ORIGIN_CONNECT_ERROR')) return undefined;
+  return { code: err.code, originId: String(err.details.originId), reason: err.code === 'EDGE_ORIGIN_TIMEOUT' ? 'timeout' : 'connect' };
 }

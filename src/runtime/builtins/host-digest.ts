@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { errorForFunction } from '../../errors.js';
 
 /** The digest algorithms CloudFront Functions offer; anything else is refused on both sides of the boundary. */
 const ALGORITHMS: ReadonlySet<string> = new Set(['md5', 'sha1', 'sha256']);
@@ -9,7 +10,7 @@ const ALGORITHMS: ReadonlySet<string> = new Set(['md5', 'sha1', 'sha256']);
  * why key, data and result are all latin1.
  */
 export function hostDigest(algorithm: string, keyLatin1: string | null, dataLatin1: string): string {
-  if (!ALGORITHMS.has(algorithm)) throw new Error(`not supported algorithm: "${String(algorithm)}"`);
+  if (!ALGORITHMS.has(algorithm)) throw errorForFunction(`not supported algorithm: "${String(algorithm)}"`);
   if (typeof dataLatin1 !== 'string' || (keyLatin1 !== null && typeof keyLatin1 !== 'string')) {
     throw new TypeError('hostDigest: key and data must be latin1 strings');
   }

@@ -7,6 +7,7 @@
  * so anything outside the canonical shape (unknown keys, other key orders, a string querystring, a body, a string
  * containing a separator) is sent as JSON instead. isolate/decode-event.ts is the isolate side.
  */
+import { OpenFrontError } from '../../errors.js';
 import type { CFEvent, CFSetCookie } from '../event.js';
 import { ABSENT, FIELD, ITEM } from './isolate-contract.js';
 
@@ -20,13 +21,16 @@ const REQUEST_KEYS = ['method', 'uri', 'querystring', 'headers', 'cookies'] as c
 const RESPONSE_KEYS = ['statusCode', 'statusDescription', 'headers', 'cookies'] as const;
 const RESPONSE_OPTIONAL: ReadonlySet<string> = new Set(['statusDescription', 'headers', 'cookies']);
 
-/** Thrown inside the encoder when the event leaves the canonical shape; the caller falls back to JSON. */
-class NotCanonical extends Error {}
+/**
+ * Thrown inside the encoder when the event leaves the canonical shape; the caller falls back to JSON. One instance,
+ * made once: the fallback is control flow, so it costs no stack capture per event.
+ */
+const NOT_CANONICAL = new OpenFrontError('INTERNAL', 'the event is not in the canonical shape');
 
 /** The string itself; not canonical when it is not a string or holds a separator (a loop: cheaper than a regex). */
 function text(value: unknown): string {
-  if (typeof value !== 'string') throw new NotCanonical();
-  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) < 4) throw new NotCanonical();
+  if (typeof value !== 'string') throw NOT_CANONICAL;
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) < 4) throw NOT_CANONICAL;
   return value;
 }
 
@@ -34,10 +38,10 @@ function keysAre(object: object, expected: readonly string[], optional: Readonly
   let i = 0;
   for (const key in object) {
     while (i < expected.length && key !== expected[i] && optional.has(expected[i] as string)) i++;
-    if (key !== expected[i]) throw new NotCanonical();
+    if (key !== expected[i]) throw NOT_CANONICAL;
     i++;
   }
-  for (; i < expected.length; i++) if (!optional.has(expected[i] as string)) throw new NotCanonical();
+  for (; i < expected.length; i++) if (!optional.has(expected[i] as string)) throw NOT_CANONICAL;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -51,9 +55,9 @@ function entryKeysAre(entry: object, withAttributes: boolean): void {
     if (state === 0 && key === 'value') state = 1;
     else if (withAttributes && state === 1 && key === 'attributes') state = 2;
     else if (state >= 1 && state < 3 && key === 'multiValue') state = 3;
-    else throw new NotCanonical();
+    else throw NOT_CANONICAL;
   }
-  if (state === 0) throw new NotCanonical();
+  if (state === 0) throw NOT_CANONICAL;
 }
 
 /** A multiValue item: `{value}` or `{value, attributes}` when allowed. */
@@ -62,19 +66,19 @@ function itemKeysAre(item: object, withAttributes: boolean): void {
   for (const key in item) {
     if (state === 0 && key === 'value') state = 1;
     else if (withAttributes && state === 1 && key === 'attributes') state = 2;
-    else throw new NotCanonical();
+    else throw NOT_CANONICAL;
   }
-  if (state === 0) throw new NotCanonical();
+  if (state === 0) throw NOT_CANONICAL;
 }
 
 /** name I value [I attributes] I (ABSENT | count (I value [I attributes])…) … */
 function encodeMap(map: unknown, withAttributes: boolean): string {
-  if (!isObject(map)) throw new NotCanonical();
+  if (!isObject(map)) throw NOT_CANONICAL;
   let out = '';
   let first = true;
   for (const name in map) {
     const entry = map[name] as CFSetCookie;
-    if (!isObject(entry)) throw new NotCanonical();
+    if (!isObject(entry)) throw NOT_CANONICAL;
     entryKeysAre(entry, withAttributes);
     out += (first ? '' : ITEM) + text(name) + ITEM + text(entry.value);
     first = false;
@@ -84,11 +88,11 @@ function encodeMap(map: unknown, withAttributes: boolean): string {
       out += ITEM + ABSENT;
       continue;
     }
-    if (!Array.isArray(items)) throw new NotCanonical();
+    if (!Array.isArray(items)) throw NOT_CANONICAL;
     out += ITEM + items.length;
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
-      if (!isObject(item)) throw new NotCanonical();
+      if (!isObject(item)) throw NOT_CANONICAL;
       itemKeysAre(item, withAttributes);
       out += ITEM + text(item.value);
       if (withAttributes) out += ITEM + (item.attributes === undefined ? ABSENT : text(item.attributes));
@@ -102,19 +106,19 @@ export function encodeEvent(event: CFEvent): string {
   try {
     return encodeCanonical(event);
   } catch (err) {
-    if (err instanceof NotCanonical) return JSON.stringify(event);
+    if (err === NOT_CANONICAL) return JSON.stringify(event);
     throw err;
   }
 }
 
 function encodeCanonical(event: CFEvent): string {
-  if (!isObject(event)) throw new NotCanonical();
+  if (!isObject(event)) throw NOT_CANONICAL;
   keysAre(event, TOP_KEYS, TOP_OPTIONAL);
   const { context, viewer, request, response } = event;
-  if (!isObject(context) || !isObject(viewer) || !isObject(request)) throw new NotCanonical();
+  if (!isObject(context) || !isObject(viewer) || !isObject(request)) throw NOT_CANONICAL;
   let contextPairs = '';
   for (const key in context) {
-    if (!CONTEXT_KEYS.has(key)) throw new NotCanonical();
+    if (!CONTEXT_KEYS.has(key)) throw NOT_CANONICAL;
     contextPairs += (contextPairs === '' ? '' : ITEM) + key + ITEM + text((context as Record<string, unknown>)[key]);
   }
   keysAre(viewer, ['ip'], NO_OPTIONAL);
@@ -123,9 +127,9 @@ function encodeCanonical(event: CFEvent): string {
     MARKER + FIELD + text(event.version) + FIELD + contextPairs + FIELD + text(viewer.ip) + FIELD + text(request.method) + FIELD + text(request.uri) +
     FIELD + encodeMap(request.querystring, false) + FIELD + encodeMap(request.headers, false) + FIELD + encodeMap(request.cookies, false);
   if (response !== undefined) {
-    if (!isObject(response)) throw new NotCanonical();
+    if (!isObject(response)) throw NOT_CANONICAL;
     keysAre(response, RESPONSE_KEYS, RESPONSE_OPTIONAL);
-    if (typeof response.statusCode !== 'number' || !Number.isSafeInteger(response.statusCode)) throw new NotCanonical();
+    if (typeof response.statusCode !== 'number' || !Number.isSafeInteger(response.statusCode)) throw NOT_CANONICAL;
     wire +=
       FIELD + response.statusCode +
       FIELD + (response.statusDescription === undefined ? ABSENT : text(response.statusDescription)) +

@@ -16,7 +16,7 @@
  * invocation that is really over the limit fails.
  */
 import ivm from 'isolated-vm';
-import { isOpenFrontError, OpenFrontError } from '../../errors.js';
+import { errorForFunction, isOpenFrontError, OpenFrontError } from '../../errors.js';
 import type { RuntimeVersion } from '../event.js';
 import type { RuntimeLimits } from '../types.js';
 import { preludeSource } from '../builtins/prelude.js';
@@ -197,20 +197,7 @@ export class FunctionIsolate {
       const bootstrap = compile(isolateScript('bootstrap'), 'openfront:bootstrap').runSync(context, { reference: true }) as ivm.Reference<
         (...args: unknown[]) => unknown
       >;
-      const kvs = new ivm.Callback((op: 'get' | 'exists' | 'meta', storeId: string | null, key: string, invocation: number) => {
-        this.#hostCalls++;
-        const current = this.#inFlight.get(invocation);
-        if (!current) throw isolateSafeError('KeyValueStore reads are only possible while the handler runs');
-        try {
-          return current.kvs(op, storeId, key);
-        } catch (err) {
-          throw isolateSafeError(err instanceof Error ? err.message : String(err));
-        }
-      });
-      const digest = new ivm.Callback((algorithm: string, key: string | null, data: string) => {
-        this.#hostCalls++;
-        return hostDigest(algorithm, key, data);
-      });
+      const { kvs, digest } = this.#hostCallbacks();
       // The host object is built inside the isolate so that only these three callbacks cross over.
       const entries = context.evalClosureSync(
         'return $0($1, { kvs: $2, digest: $3, maxLogBytes: $4 }, $5);',
@@ -270,16 +257,16 @@ export class FunctionIsolate {
     }
   }
 
-  /** The two host functions the bootstrap receives, for loadAsync (load builds the same inline). */
+  /** The two host functions the bootstrap receives (load and loadAsync). */
   #hostCallbacks(): { kvs: ivm.Callback; digest: ivm.Callback } {
     const kvs = new ivm.Callback((op: 'get' | 'exists' | 'meta', storeId: string | null, key: string, invocation: number) => {
       this.#hostCalls++;
       const current = this.#inFlight.get(invocation);
-      if (!current) throw isolateSafeError('KeyValueStore reads are only possible while the handler runs');
+      if (!current) throw errorForFunction('KeyValueStore reads are only possible while the handler runs');
       try {
         return current.kvs(op, storeId, key);
       } catch (err) {
-        throw isolateSafeError(err instanceof Error ? err.message : String(err));
+        throw errorForFunction(err instanceof Error ? err.message : String(err));
       }
     });
     const digest = new ivm.Callback((algorithm: string, key: string | null, data: string) => {
@@ -529,13 +516,6 @@ function killReason(err: unknown, isolate: ivm.Isolate): 'cpu' | 'memory' | unde
   if (isolate.isDisposed || /memory limit/i.test(message)) return 'memory';
   if (/timed out/i.test(message)) return 'cpu';
   return undefined;
-}
-
-/** An Error whose stack holds only its message: host file paths and frames must not be visible to the function. */
-function isolateSafeError(message: string): Error {
-  const err = new Error(message);
-  err.stack = `Error: ${message}`;
-  return err;
 }
 
 function errorText(err: unknown): string {

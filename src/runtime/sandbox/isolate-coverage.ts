@@ -7,6 +7,7 @@
  * nothing of it is reachable from inside the isolate.
  */
 import type ivm from 'isolated-vm';
+import { OpenFrontError } from '../../errors.js';
 
 /** One range of V8's block coverage: `count` executions of [startOffset, endOffset) of the script. */
 export interface CoverageRange {
@@ -87,16 +88,16 @@ export class InspectorCoverage {
   }
 
   #command(method: string, params?: object): Promise<ProtocolResponse> {
-    if (this.#disposed) return Promise.reject(new Error('the coverage session was closed'));
+    if (this.#disposed) return Promise.reject(new OpenFrontError('FUNCTION_COVERAGE_UNAVAILABLE', 'the coverage session was closed'));
     const id = ++this.#lastId;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new Error(`the isolate's inspector did not answer ${method}`));
+        reject(new OpenFrontError('FUNCTION_COVERAGE_UNAVAILABLE', `the isolate's inspector did not answer ${method}`));
       }, COMMAND_TIMEOUT_MS);
       this.#pending.set(id, (response) => {
         clearTimeout(timer);
-        if (response.error) reject(new Error(`${method}: ${response.error.message}`));
+        if (response.error) reject(new OpenFrontError('FUNCTION_COVERAGE_UNAVAILABLE', `${method}: ${response.error.message}`));
         else resolve(response);
       });
       this.#session.dispatchProtocolMessage(JSON.stringify({ id, method, ...(params ? { params } : {}) }));
