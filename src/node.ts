@@ -15,6 +15,7 @@ import { startEdge, type EdgeServer } from './edge/index.js';
 import { KvsDatabase } from './kvs/database.js';
 import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from './kvs/limits.js';
 import { ReplicaSet } from './kvs/replica.js';
+import { startNodeObservability, type NodeObservability } from './node/observability.js';
 import type { KvsLimits } from './kvs/types.js';
 import type { RuntimeLimits } from './runtime/types.js';
 
@@ -28,6 +29,8 @@ export interface OpenFrontNodeOptions {
   /** Overrides the config's `kvs.limits` switch. */
   kvsLimits?: KvsLimits;
   runtimeLimits?: Partial<RuntimeLimits>;
+  /** Override the config's `observability` switches: access log destination ("-" stdout), metrics listener port. */
+  observability?: { accessLog?: string; metricsPort?: number };
 }
 
 export interface OpenFrontNode {
@@ -36,6 +39,8 @@ export interface OpenFrontNode {
   db: KvsDatabase;
   registry: FunctionRegistry;
   live: LiveFunctions;
+  /** Decisions, live streams, metrics and access logs of this node (docs/observability.md). */
+  observability: NodeObservability;
   /** Stores created and functions created/updated from the config at start. */
   seeded: { stores: string[]; functions: ConfigFunctionChange[] };
   /**
@@ -64,26 +69,38 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     const functions = await syncConfigFunctions(options.config, registry, db);
     const live = new LiveFunctions(registry, replicas, { limits: options.runtimeLimits });
     cleanup.push(() => live.close());
-    let edge = await startEdge({ config: options.config, functions: live, ...options.edge });
-    cleanup.push(() => edge.close());
+    let edge: EdgeServer | undefined;
+    const observability = await startNodeObservability({
+      config: options.config.observability,
+      db,
+      nodeId: options.config.server.nodeId,
+      cacheStats: () => edge?.cacheStats() ?? { bytes: 0, entries: 0, evictions: 0 },
+      accessLog: options.observability?.accessLog,
+      metricsPort: options.observability?.metricsPort,
+      insecureNoAuth: options.api?.insecureNoAuth,
+    });
+    cleanup.push(() => observability.close());
+    const debug = observability.debug;
+    edge = await startEdge({ config: options.config, functions: live, debug, ...options.edge });
+    cleanup.push(() => edge!.close());
     // The API outlives edge restarts, so it reaches the edge through this indirection.
-    const currentEdge = { invalidate: (distributionId: string, paths: string[]) => edge.invalidate(distributionId, paths) };
+    const currentEdge = { invalidate: (distributionId: string, paths: string[]) => edge!.invalidate(distributionId, paths) };
     const api = await startApiServer({
       db,
       host: options.api?.host,
       port: options.api?.port,
       auth: { insecureNoAuth: options.api?.insecureNoAuth ?? false },
-      routes: [functionRouteGroup(registry, replicas, { limits: options.runtimeLimits }), invalidationRouteGroup(currentEdge)],
+      routes: [functionRouteGroup(registry, replicas, { limits: options.runtimeLimits }), invalidationRouteGroup(currentEdge), observability.routes],
     });
     cleanup.push(() => api.close());
     let edgeConfig = options.config;
     const restartEdge = async (config: EdgeConfig): Promise<EdgeServer> => {
-      const place = { host: options.edge?.host ?? edgeConfig.server.host, port: edge.port };
-      await edge.close();
+      const place = { host: options.edge?.host ?? edgeConfig.server.host, port: edge!.port };
+      await edge!.close();
       try {
-        edge = await startEdge({ ...options.edge, ...place, config, functions: live });
+        edge = await startEdge({ ...options.edge, ...place, config, functions: live, debug });
       } catch (err) {
-        edge = await startEdge({ ...options.edge, ...place, config: edgeConfig, functions: live });
+        edge = await startEdge({ ...options.edge, ...place, config: edgeConfig, functions: live, debug });
         throw err;
       }
       edgeConfig = config;
@@ -93,8 +110,9 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     return {
       api,
       get edge() {
-        return edge;
+        return edge!;
       },
+      observability,
       db,
       registry,
       live,

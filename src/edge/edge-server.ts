@@ -5,6 +5,7 @@ import type { EdgeConfig } from '../config/types.js';
 import { openFrontError } from '../errors.js';
 import type { EdgeLocation } from '../runtime/types.js';
 import { ResponseCache } from './cache/response-cache.js';
+import type { EdgeDebug } from './debug.js';
 import { DistributionRouter } from './distribution.js';
 import type { FunctionSource } from './function-source.js';
 import { OriginFetcher } from './origins/fetch.js';
@@ -23,6 +24,8 @@ export interface StartEdgeOptions {
   edgeLocation?: EdgeLocation;
   /** Clock of the cache in ms (tests). */
   now?: () => number;
+  /** Answers `openfront explain`'s signed debug header (docs/observability.md); without it the header is ignored. */
+  debug?: EdgeDebug;
 }
 
 export interface EdgeServer {
@@ -31,6 +34,8 @@ export interface EdgeServer {
   port: number;
   /** Drops cached objects of a distribution matching CloudFront invalidation paths; returns how many went. */
   invalidate(distributionId: string, paths: string[]): number;
+  /** The response cache's size and evictions (metrics). */
+  cacheStats(): { bytes: number; entries: number; evictions: number };
   close(): Promise<void>;
 }
 
@@ -47,6 +52,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
     origins,
     nodeId: config.server.nodeId,
     edgeLocation: options.edgeLocation ?? { name: 'LCL', serverIp: host, region: 'local' },
+    debug: options.debug,
   });
   const server: Server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
     void pipeline.handle(req, res);
@@ -70,6 +76,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
       if (router.byId(distributionId) === undefined) throw openFrontError('NOT_FOUND', `No distribution with id "${distributionId}"`, { distributionId });
       return cache.invalidate(distributionId, paths);
     },
+    cacheStats: () => cache.stats(),
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

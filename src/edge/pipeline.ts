@@ -15,6 +15,7 @@ import type { EdgeLocation, FunctionResult, OriginChange } from '../runtime/type
 import { buildCacheKey, type CacheKey } from './cache/key.js';
 import { responseTtlSeconds } from './cache/freshness.js';
 import type { ResponseCache } from './cache/response-cache.js';
+import { CapturedResponse, writeExplainAnswer, type EdgeDebug } from './debug.js';
 import type { Distribution, DistributionRouter } from './distribution.js';
 import { EDGE_ERRORS, errorPage, type EdgeError } from './errors-page.js';
 import { nextRequestId } from './request-id.js';
@@ -39,6 +40,8 @@ export interface PipelineOptions {
   origins: OriginFetcher;
   nodeId: string;
   edgeLocation: EdgeLocation;
+  /** Signed debug header support (`openfront explain`); absent: the header is an ordinary header. */
+  debug?: EdgeDebug;
 }
 
 /** One response about to be written. */
@@ -64,10 +67,15 @@ export class EdgePipeline {
   /** Handles one request. Never rejects: any failure becomes an error response. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = nextRequestId();
-    const trace: EdgeTrace | undefined = edgeRequestChannel.hasSubscribers
+    const debug = this.#opts.debug !== undefined && req.headers['x-openfront-debug'] !== undefined && this.#opts.debug.authorize(req);
+    const trace: EdgeTrace | undefined = edgeRequestChannel.hasSubscribers || debug
       ? {
           requestId,
           nodeId: this.#opts.nodeId,
+          startedAt: Date.now(),
+          clientIp: viewerIp(req.socket.remoteAddress ?? ''),
+          clientPort: req.socket.remotePort,
+          httpVersion: req.httpVersion,
           method: req.method ?? 'GET',
           host: req.headers.host ?? '',
           target: req.url ?? '/',
@@ -78,19 +86,23 @@ export class EdgePipeline {
         }
       : undefined;
     const started = trace ? performance.now() : 0;
+    // A verified explain request: the viewer response is captured and sent back inside the decision.
+    const captured = debug ? new CapturedResponse() : undefined;
+    const out = captured ? captured.asServerResponse() : res;
     try {
-      await this.#process(req, res, requestId, trace);
+      await this.#process(req, out, requestId, trace, debug);
     } catch (err) {
-      this.#sendError(req, res, EDGE_ERRORS.InternalError, requestId, trace);
+      this.#sendError(req, out, EDGE_ERRORS.InternalError, requestId, trace);
       if (trace) trace.error = `InternalError: ${(err as Error).message}`;
     }
     if (trace) {
       trace.timings.total = micros(started);
       edgeRequestChannel.publish(trace);
+      if (captured) writeExplainAnswer(res, requestId, this.#opts.debug!.record(trace), captured);
     }
   }
 
-  async #process(req: IncomingMessage, res: ServerResponse, requestId: string, trace: EdgeTrace | undefined): Promise<void> {
+  async #process(req: IncomingMessage, res: ServerResponse, requestId: string, trace: EdgeTrace | undefined, debug: boolean): Promise<void> {
     const distribution = this.#opts.router.match(req.headers.host);
     if (distribution === undefined) return this.#sendError(req, res, EDGE_ERRORS.DistributionNotFound, requestId, trace);
     const dist = distribution.config;
@@ -103,7 +115,11 @@ export class EdgePipeline {
       trace.behavior = behavior.pathPattern;
     }
 
-    const viewerRequest: HttpRequestParts = { method, target: received, headers: pairs(req.rawHeaders), clientIp: req.socket.remoteAddress ?? '' };
+    let viewerHeaders = pairs(req.rawHeaders);
+    // The explain headers are for the edge: the functions and the origin see the request without them.
+    if (debug) viewerHeaders = viewerHeaders.filter(([name]) => !this.#opts.debug!.headers.includes(name.toLowerCase()));
+    if (trace) trace.viewerHeaders = viewerHeaders;
+    const viewerRequest: HttpRequestParts = { method, target: received, headers: viewerHeaders, clientIp: req.socket.remoteAddress ?? '' };
     const context: CFContext = { distributionDomainName: dist.domainName, distributionId: dist.id, eventType: 'viewer-request', requestId };
     let forwarded: HttpRequestParts = viewerRequest;
     let originChange: OriginChange | undefined;
@@ -193,6 +209,7 @@ export class EdgePipeline {
         entry.errorMessage = result.error.message;
       }
       if (result.originChange) entry.originChange = result.originChange.kind;
+      if (result.logs.length > 0) entry.logs = result.logs;
       trace.functions.push(entry);
     }
     if (result.kind === 'error') {
@@ -341,6 +358,7 @@ export class EdgePipeline {
     let declaredLength: string | undefined;
     for (const [name, value] of out.headers) {
       const lower = name.toLowerCase();
+      if (trace && lower === 'content-type') trace.contentType = value;
       if (lower === 'content-length' || lower === 'via' || lower === 'x-cache' || lower === REQUEST_ID_HEADER || HOP_BY_HOP.has(lower)) {
         if (lower === 'via') via = via === undefined ? value : `${via}, ${value}`;
         else if (lower === 'content-length') declaredLength = value;
@@ -365,7 +383,10 @@ export class EdgePipeline {
       return this.#sendError(req, res, EDGE_ERRORS.FunctionValidationError, requestId, trace);
     }
     res.end(noBody ? undefined : out.body);
-    if (trace) trace.status = out.status;
+    if (trace) {
+      trace.status = out.status;
+      trace.bodyBytes = noBody ? 0 : out.body.length;
+    }
   }
 
   #sendError(req: IncomingMessage, res: ServerResponse, error: EdgeError, requestId: string, trace: EdgeTrace | undefined): void {
@@ -381,6 +402,10 @@ export class EdgePipeline {
       return;
     }
     const body = errorPage(error, requestId);
+    if (trace) {
+      trace.bodyBytes = req.method === 'HEAD' ? 0 : body.length;
+      trace.contentType = 'text/html; charset=utf-8';
+    }
     res.writeHead(error.status, {
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Length': String(body.length),
