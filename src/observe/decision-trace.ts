@@ -5,7 +5,19 @@
  * that leaves the process goes through {@link toDecisionRecord}, which redacts secrets.
  */
 import type { ErrorCode } from '../errors.js';
-import type { ErrorClass, KvsRead } from '../runtime/types.js';
+
+/**
+ * One KVS read a function made, as the engine reports it (runtime's `KvsRead`, restated here so that observe/ does
+ * not depend on the engine: runtime → kvs → observe would close a cycle).
+ */
+export interface KvsReadTrace {
+  storeId: string;
+  op: 'get' | 'exists' | 'meta';
+  key?: string;
+  /** Store version the read saw. */
+  version: number;
+  hit: boolean;
+}
 
 /** One function invocation in the trace. */
 export interface FunctionTrace {
@@ -15,7 +27,7 @@ export interface FunctionTrace {
   version: string;
   codeHash: string;
   kind: 'request' | 'response' | 'error';
-  errorClass?: ErrorClass;
+  errorClass?: 'validation' | 'execution';
   errorCode?: ErrorCode;
   errorMessage?: string;
   computeUtilization: number;
@@ -23,7 +35,7 @@ export interface FunctionTrace {
   elapsedMicros: number;
   /** How many invocations ran in the same call into the isolate (docs/edge.md, "Functions run off the event loop"). */
   batchSize?: number;
-  kvsReads: KvsRead[];
+  kvsReads: KvsReadTrace[];
   originChange?: 'update' | 'select' | 'group';
   /** console.log lines of the invocation (already truncated like CloudFront's). */
   logs?: string[];

@@ -19,7 +19,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { DEBUG_DATE_HEADER, DEBUG_HEADER, signDebugHeaders } from '../../src/control/auth/debug-header.js';
 import { signRequestV4 } from '../../src/control/auth/sign-request.js';
 import { EXPLAIN_CONTENT_TYPE } from '../../src/edge/debug.js';
-import { startOpenFrontNode, type OpenFrontNode } from '../../src/node.js';
+import { startOpenFrontNode, type OpenFrontNode } from '../../src/node/index.js';
 import type { DecisionRecord } from '../../src/observe/decision.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
