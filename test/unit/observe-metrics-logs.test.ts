@@ -191,3 +191,29 @@ describe('the signed debug header', () => {
     assert.equal(check(rawHeaders({ ...headers, [DEBUG_HEADER]: `${headers[DEBUG_HEADER]}${'x'.repeat(5000)}` })), undefined, 'oversized');
   });
 });
+
+describe('the metric names in the docs and the Grafana dashboard', () => {
+  it('are the names /metrics exposes', async () => {
+    const metrics = new NodeMetrics({
+      storeName: () => 'store',
+      storeVersions: () => [{ store: 'store', version: 1 }],
+      cacheStats: () => ({ bytes: 0, entries: 0, evictions: 0 }),
+      streamStats: () => ({ open: 0, dropped: 0 }),
+    });
+    metrics.record(trace());
+    metrics.record(trace({ functions: [{ ...trace().functions[0], kind: 'error', errorClass: 'validation' }] }));
+    metrics.record(trace({ functions: [{ ...trace().functions[0], kind: 'error', errorClass: 'execution' }], cache: { key: 'k', objectPath: '/', status: 'hit', collapsed: false } }));
+    const { body } = await metrics.scrape();
+    const exposed = new Set(body.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]));
+    const root = new URL('../../../', import.meta.url);
+    const dashboard = readFileSync(new URL('examples/observability/grafana-dashboard.json', root), 'utf8');
+    const docs = readFileSync(new URL('docs/observability.md', root), 'utf8');
+    const used = (text: string) => new Set([...text.matchAll(/\b(openfront_[a-z_]+|nodejs_[a-z_0-9]+)\b/g)].map((m) => m[1]));
+    for (const name of [...used(dashboard), ...used(docs)]) assert.ok(exposed.has(name) || exposed.has(`${name}_bucket`), `${name} is not exposed`);
+    for (const name of exposed) {
+      if (!name.startsWith('openfront_')) continue;
+      const family = name.replace(/_(bucket|sum|count)$/, '');
+      assert.ok(docs.includes(family), `${family} is exposed but not documented`);
+    }
+  });
+});
