@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -243,5 +243,70 @@ describe('observability of a node serving the demo', () => {
     await assert.rejects(nativeRequest(config, 'GET', '/openfront/v1/decisions?status=abc'), /status must be/);
     assert.equal((await get(node.api.url, '/openfront/v1/decisions')).status, 403);
     assert.equal((await get(node.api.url, '/openfront/v1/decisions/stream')).status, 403);
+  });
+});
+
+describe('bounds and logs of a configured node', () => {
+  it('refuses a live stream beyond maxStreams with 429 TooManyStreams, and frees the slot when a stream closes', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'openfront-observe-bounds-'));
+    const config = await loadConfig(DEMO_CONFIG);
+    config.observability.tail.maxStreams = 1;
+    const node = await startOpenFrontNode({ dataDir, config, api: { port: 0 }, edge: { port: 0 } });
+    try {
+      const key = node.db.createAccessKey('bounds');
+      const open = (): Promise<import('node:http').IncomingMessage> => {
+        const url = new URL('/openfront/v1/decisions/stream', node.api.url);
+        return new Promise((resolve, reject) => {
+          const req = httpRequest(url, { headers: signRequestV4({ method: 'GET', url, ...key }), agent: false }, resolve);
+          req.on('error', reject);
+          req.end();
+        });
+      };
+      const first = await open();
+      assert.equal(first.statusCode, 200);
+      const second = await open();
+      assert.equal(second.statusCode, 429);
+      const chunks: Buffer[] = [];
+      for await (const chunk of second) chunks.push(chunk as Buffer);
+      assert.match(Buffer.concat(chunks).toString('utf8'), /TooManyStreams/);
+      first.destroy();
+      await once(first, 'close');
+      // The server notices the closed socket on its side shortly after; wait for the slot rather than sleeping.
+      while (node.observability.streams.stats().open > 0) await new Promise((resolve) => setImmediate(resolve));
+      const third = await open();
+      assert.equal(third.statusCode, 200);
+      third.destroy();
+    } finally {
+      await node.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes access logs with CloudFront field names to the file given at start', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'openfront-observe-log-'));
+    const logFile = join(dataDir, 'logs', 'access.log');
+    const node = await startOpenFrontNode({ dataDir, config: await loadConfig(DEMO_CONFIG), api: { port: 0 }, edge: { port: 0 }, observability: { accessLog: logFile } });
+    let closed = false;
+    try {
+      const sent = [await get(node.edge.url, '/go/docs?utm=1', { 'user-agent': 'observe-test', referer: 'https://ref.example/' }), await get(node.edge.url, '/en/')];
+      await node.close();
+      closed = true;
+      const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const access = lines.filter((l) => l.type === 'access');
+      assert.equal(access.length, 2);
+      assert.equal(access[0]['x-edge-request-id'], sent[0].headers['x-openfront-request-id']);
+      assert.equal(access[0]['cs-uri-stem'], '/go/docs');
+      assert.equal(access[0]['cs-uri-query'], 'utm=1');
+      assert.equal(access[0]['sc-status'], 301);
+      assert.equal(access[0]['cs(User-Agent)'], 'observe-test');
+      assert.equal(access[0]['cs(Referer)'], 'https://ref.example/');
+      assert.equal(access[0]['x-edge-result-type'], 'FunctionGeneratedResponse');
+      assert.equal(access[0]['c-ip'], '127.0.0.1');
+      assert.equal(access[1]['x-edge-result-type'], 'Miss');
+      assert.equal(access[1]['sc-content-len'], Number(sent[1].headers['content-length']));
+    } finally {
+      if (!closed) await node.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
