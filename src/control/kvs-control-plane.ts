@@ -1,6 +1,6 @@
 /**
  * KeyValueStore resources on the CloudFront API (`cloudfront`, restXml, API 2020-05-31), the operations of
- * `@aws-sdk/client-cloudfront` that manage stores: spec §5.2 and spec/aws-wire-protocol.md §5.
+ * `@aws-sdk/client-cloudfront` that manage stores: the CloudFront API Reference (KeyValueStore operations), docs/kvs-api.md.
  *
  * The control-plane ETag versions the store's metadata (its comment), independent of the data-plane ETag.
  * ImportSource takes the S3 JSON format from a file on the server (a path or a `file:` URL): OpenFront has no S3.

@@ -75,12 +75,8 @@ export interface FunctionError {
   message: string;
 }
 
-export interface FunctionResult {
-  /** What the function produced: a request to forward, a response to send, or an error. */
-  kind: 'request' | 'response' | 'error';
-  request?: CFRequest;
-  response?: CFResponse;
-  error?: FunctionError;
+/** What every invocation reports, whatever it produced. */
+export interface InvocationReport {
   /** console.log lines, truncated like CloudFront's. */
   logs: string[];
   /** 0–100: elapsed / CPU budget. */
@@ -92,10 +88,32 @@ export interface FunctionResult {
   elapsedMicros: number;
   /** runOffThread/runAdaptive: how many invocations ran in the same call into the isolate (1: alone). */
   batchSize?: number;
+  /** Set by the cloudfront module's origin helpers (kept on an error result too, for the trace). */
   originChange?: OriginChange;
   customLogData?: string;
   kvsReads: KvsRead[];
 }
+
+/** A viewer-request function returned the request to forward (to the cache and the origin). */
+export interface FunctionRequestResult extends InvocationReport {
+  kind: 'request';
+  request: CFRequest;
+}
+
+/** The function returned a response: the viewer gets it (from viewer-request: without going to the origin). */
+export interface FunctionResponseResult extends InvocationReport {
+  kind: 'response';
+  response: CFResponse;
+}
+
+/** The function threw, ran out of CPU or memory, or returned something CloudFront would refuse. */
+export interface FunctionErrorResult extends InvocationReport {
+  kind: 'error';
+  error: FunctionError;
+}
+
+/** What one invocation produced: a request to forward, a response to send, or an error. `kind` says which. */
+export type FunctionResult = FunctionRequestResult | FunctionResponseResult | FunctionErrorResult;
 
 /** CloudFront's TestResult field names (TestFunction, `openfront test-function`). */
 export interface TestResult {

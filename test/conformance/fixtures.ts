@@ -81,20 +81,21 @@ export function mismatch(actual: unknown, expected: unknown, path = '$'): string
 /** Checks a FunctionResult against a fixture's expectation; returns the first problem or undefined. */
 export function checkResult(result: FunctionResult, expect: FixtureExpectation): string | undefined {
   if (result.kind !== expect.kind) {
-    return `expected kind ${expect.kind}, got ${result.kind}${result.error ? ` (${result.error.code}: ${result.error.message})` : ''}`;
+    return `expected kind ${expect.kind}, got ${result.kind}${result.kind === 'error' ? ` (${result.error.code}: ${result.error.message})` : ''}`;
   }
   if (expect.request !== undefined) {
-    const m = mismatch(result.request, expect.request, '$.request');
+    const m = mismatch(result.kind === 'request' ? result.request : undefined, expect.request, '$.request');
     if (m) return m;
   }
   if (expect.response !== undefined) {
-    const m = mismatch(result.response, expect.response, '$.response');
+    const m = mismatch(result.kind === 'response' ? result.response : undefined, expect.response, '$.response');
     if (m) return m;
   }
-  if (expect.errorClass && result.error?.errorClass !== expect.errorClass) return `expected ${expect.errorClass} error, got ${result.error?.errorClass}`;
-  if (expect.code && result.error?.code !== expect.code) return `expected code ${expect.code}, got ${result.error?.code}`;
-  if (expect.messageIncludes && !result.error?.message.includes(expect.messageIncludes)) {
-    return `expected the error message to mention "${expect.messageIncludes}", got "${result.error?.message}"`;
+  const error = result.kind === 'error' ? result.error : undefined;
+  if (expect.errorClass && error?.errorClass !== expect.errorClass) return `expected ${expect.errorClass} error, got ${error?.errorClass}`;
+  if (expect.code && error?.code !== expect.code) return `expected code ${expect.code}, got ${error?.code}`;
+  if (expect.messageIncludes && !error?.message.includes(expect.messageIncludes)) {
+    return `expected the error message to mention "${expect.messageIncludes}", got "${error?.message}"`;
   }
   if (expect.logs) {
     const m = mismatch(result.logs, expect.logs, '$.logs');

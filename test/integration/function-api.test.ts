@@ -25,6 +25,7 @@ import { KvsDatabase } from '../../src/kvs/database.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';
 import { normalizeTestEvent } from '../../src/runtime/test-event.js';
 import { loopbackAgent, rawRequest, sdkError, type Credentials, type RawRequest, type RawResponse } from './fixtures/kvs-api-harness.js';
+import { requestOf } from '../helpers/results.js';
 
 interface FunctionServer {
   db: KvsDatabase;
@@ -122,7 +123,7 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
     const servingV1 = s.live.get('life');
     assert.equal(servingV1?.version, 1);
     assert.equal(s.live.live('life')?.version, '1');
-    assert.equal(tagOf(JSON.stringify({ request: (await servingV1!.fn.run(normalizeTestEvent(EVENT))).request })), 'v1');
+    assert.equal(tagOf(JSON.stringify({ request: requestOf(await servingV1!.fn.run(normalizeTestEvent(EVENT))) })), 'v1');
 
     const updated = await s.cf.send(new UpdateFunctionCommand({ Name: 'life', IfMatch: created.ETag, FunctionConfig: V2, FunctionCode: utf8(tagging('v2')) }));
     assert.match(updated.ETag ?? '', /^E[0-9A-Z]{13}$/, 'the SDK reads the new ETag from the ETtag header');
@@ -136,9 +137,9 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
     await s.cf.send(new PublishFunctionCommand({ Name: 'life', IfMatch: updated.ETag }));
     const servingV2 = s.live.get('life')!;
     assert.equal(servingV2.version, 2);
-    assert.equal((await servingV2.fn.run(normalizeTestEvent(EVENT))).request?.headers['x-tag']?.value, 'v2');
+    assert.equal(requestOf(await servingV2.fn.run(normalizeTestEvent(EVENT))).headers['x-tag']?.value, 'v2');
     // The entry taken before the swap still runs: in-flight requests finish on the old code.
-    assert.equal((await servingV1!.fn.run(normalizeTestEvent(EVENT))).request?.headers['x-tag']?.value, 'v1');
+    assert.equal(requestOf(await servingV1!.fn.run(normalizeTestEvent(EVENT))).headers['x-tag']?.value, 'v1');
 
     const got = await s.cf.send(new GetFunctionCommand({ Name: 'life', Stage: 'LIVE' }));
     assert.equal(Buffer.from(got.FunctionCode!).toString('utf8'), tagging('v2'));
@@ -170,7 +171,7 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
     const servingAgain = s.live.get('life')!;
     assert.equal(servingAgain.version, 1);
     assert.notEqual(servingAgain.fn, servingV1!.fn, 'the rolled-back version is loaded afresh');
-    assert.equal((await servingAgain.fn.run(normalizeTestEvent(EVENT))).request?.headers['x-tag']?.value, 'v1');
+    assert.equal(requestOf(await servingAgain.fn.run(normalizeTestEvent(EVENT))).headers['x-tag']?.value, 'v1');
     const liveNow = JSON.parse((await nativeJson('GET', '/openfront/v1/functions/life/live')).body) as { version: number; etag: string };
     assert.equal(liveNow.version, 1);
     assert.equal(liveNow.etag, await etag('life', 'LIVE'));
@@ -309,7 +310,7 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
     await s.cf.send(new PublishFunctionCommand({ Name: 'greeter', IfMatch: created.ETag }));
     const serving = s.live.get('greeter')!;
     assert.equal(serving.kvs.defaultStoreId, storeId);
-    assert.equal((await serving.fn.run(normalizeTestEvent(EVENT), { kvs: serving.kvs })).request?.headers['x-greeting']?.value, 'bonjour');
+    assert.equal(requestOf(await serving.fn.run(normalizeTestEvent(EVENT), { kvs: serving.kvs })).headers['x-greeting']?.value, 'bonjour');
 
     const storeEtag = (await s.cf.send(new DescribeKeyValueStoreCommand({ Name: 'greetings' }))).ETag;
     const inUse = await sdkError(s.cf.send(new DeleteKeyValueStoreCommand({ Name: 'greetings', IfMatch: storeEtag })));
