@@ -74,7 +74,7 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
   if (config.metrics.enabled) {
     metrics = new NodeMetrics({
       storeName,
-      storeVersions: () => db.listStores({ maxItems: 100 }).items.map((s) => ({ store: s.name, version: s.version })),
+      storeVersions: () => allStores(db),
       cacheStats: options.cacheStats,
       streamStats: () => streams.stats(),
     });
@@ -127,6 +127,18 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
       for (const close of closers.reverse()) await close();
     },
   };
+}
+
+/** Every store and its version, page by page. */
+function allStores(db: KvsDatabase): Array<{ store: string; version: number }> {
+  const out: Array<{ store: string; version: number }> = [];
+  let marker: string | undefined;
+  do {
+    const page = db.listStores({ marker, maxItems: 100 });
+    for (const store of page.items) out.push({ store: store.name, version: store.version });
+    marker = page.nextMarker;
+  } while (marker !== undefined);
+  return out;
 }
 
 /** The unsigned scrape endpoint: GET /metrics and nothing else. Meant for a private network (loopback by default). */
