@@ -51,6 +51,12 @@ function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; st
   });
 }
 
+/** Resolves once `openfront tail` says its stream is open (other stderr lines, such as warnings, are skipped). */
+async function connected(stderr: NodeJS.ReadableStream): Promise<void> {
+  for await (const line of createInterface({ input: stderr })) if (/^openfront tail: connected/.test(line)) return;
+  throw new Error('openfront tail ended before it connected');
+}
+
 function sample(text: string, line: string): number | undefined {
   const found = text.split('\n').find((l) => l.startsWith(`${line} `));
   return found === undefined ? undefined : Number(found.slice(line.length + 1));
@@ -82,9 +88,7 @@ describe('observability of a node serving the demo', () => {
     for (const path of ['/go/docs', '/beta/', '/en/']) await get(node.edge.url, path);
     const tail = spawn(process.execPath, [MAIN, 'tail', '--json', '--count', '4'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
-      const errors = createInterface({ input: tail.stderr! });
-      const [connected] = (await once(errors, 'line')) as string[];
-      assert.match(connected, /connected/);
+      await connected(tail.stderr!);
       const lines: string[] = [];
       createInterface({ input: tail.stdout! }).on('line', (line) => lines.push(line));
       const sent = [
@@ -123,7 +127,7 @@ describe('observability of a node serving the demo', () => {
 
   it('the human-readable tail shows the keys read and the outcome', async () => {
     const tail = spawn(process.execPath, [MAIN, 'tail', '--count', '1', '--path', '/go/*'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    await once(createInterface({ input: tail.stderr! }), 'line');
+    await connected(tail.stderr!);
     const out = createInterface({ input: tail.stdout! });
     const line = once(out, 'line');
     await get(node.edge.url, '/en/');
