@@ -94,6 +94,8 @@ export class DecisionStreams {
     };
     this.#closers.add(close);
     target.once('close', close);
+    // A viewer that hung up before the stream began never emits 'close' again: free its slot now.
+    if (target.destroyed) close();
   }
 
   /** Ends every open stream (server shutdown). */

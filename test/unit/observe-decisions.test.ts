@@ -255,6 +255,10 @@ describe('live streams', () => {
     targets[0].close();
     assert.equal(streams.stats().open, 1);
     streams.reserve()();
+    const gone = new StalledTarget();
+    gone.destroyed = true;
+    streams.attach(gone, new DecisionFilter({}), streams.reserve());
+    assert.equal(streams.stats().open, 1, 'a reader that left before the stream began holds no slot');
     streams.closeAll();
     source.close();
   });
