@@ -33,6 +33,11 @@ export interface OpenFrontNodeOptions {
   runtimeLimits?: Partial<RuntimeLimits>;
   /** Override the config's `observability` switches: access log destination ("-" stdout), metrics listener port. */
   observability?: { accessLog?: string; metricsPort?: number };
+  /**
+   * true for a local tool (`openfront dev`): a config store without `awsId` answers `cf.kvs(id)` for any id, since
+   * its data comes from a seed file and has no id of its own. Default false: ids must match, as on CloudFront.
+   */
+  localStoreIds?: boolean;
 }
 
 export interface OpenFrontNode {
@@ -69,7 +74,9 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     const registry = new FunctionRegistry(db, { isFunctionInUse: (name) => inUse.has(name) });
     const stores = await ensureConfigStores(options.config, db);
     const functions = await syncConfigFunctions(options.config, registry, db);
-    const live = new LiveFunctions(registry, replicas, { limits: options.runtimeLimits });
+    let edgeConfig = options.config;
+    const storeAnswersAnyId = options.localStoreIds === true ? (storeId: string) => !edgeConfig.stores.some((s) => s.awsId === storeId.toLowerCase()) : undefined;
+    const live = new LiveFunctions(registry, replicas, { limits: options.runtimeLimits, storeAnswersAnyId });
     cleanup.push(() => live.close());
     let edge: EdgeServer | undefined;
     const observability = await startNodeObservability({
@@ -95,7 +102,6 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       routes: [functionRouteGroup(registry, replicas, { limits: options.runtimeLimits }), invalidationRouteGroup(currentEdge), observability.routes],
     });
     cleanup.push(() => api.close());
-    let edgeConfig = options.config;
     const restartEdge = async (config: EdgeConfig): Promise<EdgeServer> => {
       const place = { host: options.edge?.host ?? edgeConfig.server.host, port: edge!.port };
       await edge!.close();

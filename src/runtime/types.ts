@@ -25,6 +25,13 @@ export interface KvsBinding {
   defaultStoreId?: string;
   /** Snapshot source per store id. A snapshot is taken once per invocation, on first read. */
   stores: ReadonlyMap<string, KvsSnapshotSource>;
+  /**
+   * true: the default store also answers `cf.kvs(id)` for an id (or ARN) it does not have. For local tools whose
+   * data comes from a file and so has no id of its own (`test-function --kvs`, golden tests, `dev`); the decision
+   * trace still records the id the code asked for. Where stores have ids (`start`, TestFunction) leave it unset:
+   * an id that is not the associated store's then fails the read, as on CloudFront.
+   */
+  anyId?: boolean;
 }
 
 /** What a caller may pass as `kvs` for one invocation: a binding, one snapshot source, one snapshot or a plain object. */
@@ -54,6 +61,8 @@ export interface InvokeOptions {
 /** One KVS read made during an invocation, for the decision trace. */
 export interface KvsRead {
   storeId: string;
+  /** The id or ARN the code passed to `cf.kvs()`, when it named the store by anything other than `storeId`. */
+  requestedId?: string;
   op: 'get' | 'exists' | 'meta';
   key?: string;
   /** Store version the read saw. */

@@ -354,3 +354,28 @@ describe('function quota', () => {
     }
   });
 });
+
+describe('ListFunctions without a Stage filter', () => {
+  it('lists a published function in both stages: two entries without a filter, one with Stage LIVE', async () => {
+    const s = await startFunctionServer();
+    try {
+      const created = await s.cf.send(new CreateFunctionCommand({ Name: 'both-stages', FunctionConfig: V2, FunctionCode: utf8(tagging('one')) }));
+      await s.cf.send(new PublishFunctionCommand({ Name: 'both-stages', IfMatch: created.ETag }));
+      const all = await s.cf.send(new ListFunctionsCommand({}));
+      assert.deepEqual(
+        (all.FunctionList?.Items ?? []).map((f) => [f.Name, f.FunctionMetadata?.Stage]),
+        [['both-stages', 'DEVELOPMENT'], ['both-stages', 'LIVE']],
+      );
+      assert.equal(all.FunctionList?.Quantity, 2);
+      const live = await s.cf.send(new ListFunctionsCommand({ Stage: 'LIVE' }));
+      assert.deepEqual((live.FunctionList?.Items ?? []).map((f) => [f.Name, f.FunctionMetadata?.Stage]), [['both-stages', 'LIVE']]);
+      // One entry per page: the marker walks from the DEVELOPMENT entry to the LIVE one of the same function.
+      const first = await s.cf.send(new ListFunctionsCommand({ MaxItems: 1 }));
+      assert.equal(first.FunctionList?.Items?.[0]?.FunctionMetadata?.Stage, 'DEVELOPMENT');
+      const second = await s.cf.send(new ListFunctionsCommand({ MaxItems: 1, Marker: first.FunctionList?.NextMarker }));
+      assert.deepEqual([second.FunctionList?.Items?.[0]?.FunctionMetadata?.Stage, second.FunctionList?.NextMarker], ['LIVE', undefined]);
+    } finally {
+      await s.close();
+    }
+  });
+});

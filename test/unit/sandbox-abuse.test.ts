@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadFunction, type FunctionResult } from '../../src/index.js';
+import { loadFunction, MapSnapshot, type FunctionResult, type KvsBinding } from '../../src/index.js';
 import { testEvent } from '../helpers/events.js';
 import { errorOf, errorText, requestOf, responseOf } from '../helpers/results.js';
 
@@ -120,6 +120,13 @@ const attempts: Attempt[] = [
   { name: 'huge generated body', body: `return { statusCode: 200, body: 'x'.repeat(1024 * 1024) };`, expect: validationError },
 ];
 
+/**
+ * The function's store under its own id: a binding checks ids, so another id in cf.kvs(id) is refused (plain data
+ * without an id would answer to any id, as in the local tools).
+ */
+const OWN_SNAPSHOT = new MapSnapshot({ k: 'v' }, { id: 'own' });
+const OWN_STORE: KvsBinding = { defaultStoreId: 'own', stores: new Map([['own', { snapshot: () => OWN_SNAPSHOT }]]) };
+
 test('at least 25 abuse attempts are covered', () => {
   assert.ok(attempts.length >= 25, String(attempts.length));
 });
@@ -140,9 +147,9 @@ for (const attempt of attempts) {
   test(`abuse: ${attempt.name}`, async () => {
     const fn = await loadAbuse(attempt);
     try {
-      const abusive = await fn.run(event('/abuse'), { kvs: { k: 'v' } });
+      const abusive = await fn.run(event('/abuse'), { kvs: OWN_STORE });
       attempt.expect(abusive);
-      const next = await fn.run(event('/fine'), { kvs: { k: 'v' } });
+      const next = await fn.run(event('/fine'), { kvs: OWN_STORE });
       assert.equal(next.kind, 'request', `next invocation failed: ${errorText(next)}`);
       assert.equal(requestOf(next).uri, '/fine');
     } finally {
@@ -154,7 +161,7 @@ for (const attempt of attempts) {
   test(`abuse off-thread, in a batch: ${attempt.name}`, async () => {
     const fn = await loadAbuse(attempt);
     try {
-      const [before, abusive, after] = await Promise.all(['/before', '/abuse', '/after'].map((uri) => fn.runOffThread(event(uri), { kvs: { k: 'v' } })));
+      const [before, abusive, after] = await Promise.all(['/before', '/abuse', '/after'].map((uri) => fn.runOffThread(event(uri), { kvs: OWN_STORE })));
       attempt.expect(abusive as FunctionResult);
       for (const [result, uri] of [[before, '/before'], [after, '/after']] as const) {
         assert.equal(result?.kind, 'request', `${uri} failed beside the abusive invocation: ${errorText(result)}`);

@@ -14,7 +14,7 @@ import { rawQueryString, requestToEvent, responseToEvent } from '../../runtime/c
 import type { CFContext, CFEvent, EventType, RuntimeVersion } from '../../runtime/event.js';
 import { DEFAULT_RUNTIME, loadFunction } from '../../runtime/function.js';
 import { DEFAULT_TEST_VIEWER_IP, normalizeTestEvent } from '../../runtime/test-event.js';
-import type { CloudFrontFunction, FunctionErrorResult, FunctionRequestResult, FunctionResponseResult, FunctionResult, InvokeOptions } from '../../runtime/types.js';
+import type { CloudFrontFunction, FunctionErrorResult, FunctionRequestResult, FunctionResponseResult, FunctionResult, InvokeOptions, KvsInput } from '../../runtime/types.js';
 import { invalid, type CaseExpectation, type TestCase } from './case.js';
 import { parseHttpRequestText, parseHttpResponseText } from './http-text.js';
 import { findDifferences, parseIgnorePath, type Difference } from './match.js';
@@ -63,7 +63,7 @@ export interface RunOptions {
 /** A function ready to run with the inputs a case gives it. */
 interface Target {
   fn: CloudFrontFunction;
-  kvs?: KvsSnapshot;
+  kvs?: KvsInput;
 }
 
 export class GoldenRunner {
@@ -220,21 +220,26 @@ function associatedFunction(config: EdgeConfig, behavior: BehaviorConfig, eventT
 }
 
 /** A case's own KVS data wins; otherwise the function's store starts from its seed file, as `openfront start` would. */
-function configKvs(config: EdgeConfig, fn: FunctionConfig, testCase: TestCase): KvsSnapshot | undefined {
+/**
+ * The data a config-based case reads: the case's own, else the store's seed. A store with an `awsId` answers to
+ * that id only (as it will on `openfront start`); one without answers to whatever id the code names.
+ */
+function configKvs(config: EdgeConfig, fn: FunctionConfig, testCase: TestCase): KvsInput | undefined {
   if (fn.store === undefined) {
     if (testCase.kvs !== undefined) throw invalid(testCase.file, 'kvs', `is given but function "${fn.name}" has no store in the config`);
     return undefined;
   }
-  if (testCase.kvs !== undefined) return loadKvs(testCase);
-  const seed = config.stores.find((s) => s.name === fn.store)?.seedPath;
-  return new MapSnapshot(seed === undefined ? {} : readImportItems(seed));
+  const store = config.stores.find((s) => s.name === fn.store);
+  const snapshot = testCase.kvs !== undefined ? loadKvs(testCase, store?.awsId) : new MapSnapshot(store?.seedPath === undefined ? {} : readImportItems(store.seedPath), { id: store?.awsId });
+  if (store?.awsId === undefined) return snapshot;
+  return { defaultStoreId: snapshot.id, stores: new Map([[snapshot.id, { snapshot: () => snapshot }]]) };
 }
 
-function loadKvs(testCase: TestCase): KvsSnapshot {
+function loadKvs(testCase: TestCase, id?: string): KvsSnapshot {
   const kvs = testCase.kvs!;
-  if (kvs.kind === 'inline') return new MapSnapshot(kvs.items);
+  if (kvs.kind === 'inline') return new MapSnapshot(kvs.items, { id });
   try {
-    return new MapSnapshot(readImportItems(kvs.path));
+    return new MapSnapshot(readImportItems(kvs.path), { id });
   } catch (err) {
     throw invalid(testCase.file, 'kvs', `cannot be read from ${kvs.path}: ${messageOf(err)}`);
   }
