@@ -143,8 +143,8 @@ export async function main(): Promise<void> {
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const nodeProxy = (execArgv: string[] = []) =>
     startChild(benchEntry('../edge-baseline/node-proxy.js'), ['--origin', originUrl, '--table', work.tableFile], { execArgv: [...execArgv, ...profile] });
-  const openFront = (cache: 'on' | 'off', execArgv: string[] = []) => () =>
-    startChild(benchEntry('./openfront-edge.js'), ['--origin', originUrl, '--table', work.tableFile, '--cache', cache, '--cache-bytes', String(CACHE_BUDGET_BYTES)], {
+  const openFront = (cache: 'on' | 'off', execArgv: string[] = [], observe: 'off' | 'metrics' | 'tail' = 'off') => () =>
+    startChild(benchEntry('./openfront-edge.js'), ['--origin', originUrl, '--table', work.tableFile, '--cache', cache, '--cache-bytes', String(CACHE_BUDGET_BYTES), '--observe', observe], {
       execArgv: [...execArgv, ...profile],
     });
   const nginxInstall = findNginx();
@@ -160,6 +160,8 @@ export async function main(): Promise<void> {
     map: 'nginx map blocks, no njs (1 worker)',
     uncached: 'OpenFront edge, CachingDisabled',
     cached: 'OpenFront edge, cached per tenant',
+    metrics: 'OpenFront edge, CachingDisabled, metrics + decision ring on',
+    tail: 'OpenFront edge, CachingDisabled, metrics + tail at full sampling',
   };
   const targets: Array<{ name: string; start: () => Promise<Target> }> = [
     { name: names.baseline, start: () => nodeProxy() },
@@ -167,6 +169,8 @@ export async function main(): Promise<void> {
     ...(nginxInstall.found ? [{ name: names.map, start: nginxTarget('map') }] : []),
     { name: names.uncached, start: openFront('off') },
     { name: names.cached, start: openFront('on') },
+    { name: names.metrics, start: openFront('off', [], 'metrics') },
+    { name: names.tail, start: openFront('off', [], 'tail') },
   ];
   try {
     const best = await measureRounds(targets, work);
@@ -175,6 +179,8 @@ export async function main(): Promise<void> {
     const nginxMap = best.get(names.map);
     const uncached = best.get(names.uncached)!;
     const cached = best.get(names.cached)!;
+    const withMetrics = best.get(names.metrics)!;
+    const withTail = best.get(names.tail)!;
 
     const rows: BenchRow[] = [];
     const compare = (label: string, ours: Measured, base: Measured, target?: number) => {
@@ -192,7 +198,18 @@ export async function main(): Promise<void> {
     if (nginx !== undefined) compare('no cache vs nginx+njs', uncached, nginx);
     if (nginxMap !== undefined) compare('no cache vs nginx map', uncached, nginxMap);
     compare('cached vs node proxy', cached, baseline);
-    for (const m of [baseline, ...(nginx ? [nginx] : []), ...(nginxMap ? [nginxMap] : []), uncached, cached]) {
+    // Observability (issue 14): the same edge with metrics and the decision ring on, nobody tailing, must stay within
+    // 3% of the plain edge's ratio to the baseline; the tail row reports what a full-sampling stream costs.
+    const share = (m: Measured) => m.result.rps / baseline.result.rps;
+    const metricsRatio = share(withMetrics) / share(uncached);
+    rows.push({ name: 'metrics on, nobody tailing: ratio vs node proxy', value: `${fmt(share(withMetrics), 2)}x`, baseline: `${fmt(share(uncached), 2)}x (off)`, ratio: `${fmt(metricsRatio, 3)}x`, target: '≥ 0.97x', ok: metricsRatio >= 0.97 });
+    rows.push({ name: 'tail attached at full sampling: ratio vs node proxy', value: `${fmt(share(withTail), 2)}x`, baseline: `${fmt(share(uncached), 2)}x (off)`, ratio: `${fmt(share(withTail) / share(uncached), 3)}x` });
+    for (const m of [withMetrics, withTail]) {
+      const cpu = m.result.cpuMicrosPerRequest;
+      const base = uncached.result.cpuMicrosPerRequest;
+      if (cpu !== undefined && base !== undefined) rows.push({ name: `CPU per request: ${m.name} (µs)`, value: fmt(cpu, 1), baseline: fmt(base, 1), ratio: ratio(cpu, base) });
+    }
+    for (const m of [baseline, ...(nginx ? [nginx] : []), ...(nginxMap ? [nginxMap] : []), uncached, cached, withMetrics, withTail]) {
       rows.push({ name: `301 share / errors: ${m.name}`, value: `${fmt(statusShare(m.result, 301) * 100, 0)}% / ${m.result.errors + m.result.timeouts}` });
     }
     printTable(`Edge: decision workload, 10,000-key table, ~30% redirects (baseline: plain Node proxy${nginxInstall.found ? '; and nginx' : ''})`, rows);

@@ -102,6 +102,7 @@ export const ErrorCatalog = {
   NOT_FOUND: { status: 404, awsType: 'NotFound', message: 'Not found' },
   BAD_REQUEST: { status: 400, awsType: 'BadRequest', message: 'Bad request' },
   PAYLOAD_TOO_LARGE: { status: 413, awsType: 'PayloadTooLarge', message: 'The request body is too large' },
+  TOO_MANY_STREAMS: { status: 429, awsType: 'TooManyStreams', message: 'Too many live decision streams are open' },
   CONFIG_INVALID: { status: 400, awsType: 'InvalidConfiguration', message: 'The configuration is invalid' },
   INPUT_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The input is invalid' },
   TEST_CASE_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The golden test case is invalid' },
@@ -110,6 +111,8 @@ export const ErrorCatalog = {
   CLI_USAGE: { status: 400, awsType: 'InvalidInput', message: 'The command line is invalid' },
   CLI_API_UNREACHABLE: { status: 503, awsType: 'ServiceUnavailable', message: 'The OpenFront API cannot be reached' },
   CLI_API_ERROR: { status: 502, awsType: 'ApiError', message: 'The OpenFront API refused the request' },
+  CLI_EDGE_UNREACHABLE: { status: 503, awsType: 'ServiceUnavailable', message: 'The OpenFront edge cannot be reached' },
+  CLI_EDGE_ANSWER_INVALID: { status: 502, awsType: 'InvalidResponse', message: 'The edge did not answer with a decision' },
   CLI_API_RESPONSE_INVALID: { status: 502, awsType: 'InvalidResponse', message: 'The OpenFront API answered with something that is not JSON' },
   INTERNAL: {
     status: 500,

@@ -7,6 +7,9 @@
  *
  * `--cache off` puts CachingDisabled on the behavior (every request runs the function and goes to the origin);
  * `--cache on` caches origin answers per tenant (`x-tenant` in the cache key); the function runs either way.
+ * `--observe metrics` adds what `openfront start` runs with nobody tailing (metrics and the decision ring, both
+ * following the trace channel); `--observe tail` adds one live stream at full sampling writing to a socket-less
+ * sink (every record built, redacted and serialized as for `openfront tail`). Default `off`: no subscriber at all.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,12 +19,20 @@ import { ensureConfigStores, replicaStoreResolver } from '../../src/node/seed-st
 import { ConfigFunctionSource, startEdge } from '../../src/edge/index.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';
+import { edgeRequestChannel } from '../../src/edge/trace.js';
+import { LocalDecisionSource } from '../../src/observe/decision-source.js';
+import { DecisionFilter } from '../../src/observe/filter.js';
+import { DecisionStreams } from '../../src/observe/live-stream.js';
+import { NodeMetrics } from '../../src/observe/metrics.js';
+import { Redactor } from '../../src/observe/redact.js';
 import { ASYNC_FUNCTION } from '../engine.js';
 import { childArgs, requiredArg, serveInChild } from './child-runtime.js';
 
 const args = childArgs();
 const cached = requiredArg(args, 'cache') === 'on';
 const cacheBytes = Number(args.get('cache-bytes') ?? 100 * 1024 * 1024);
+const observe = args.get('observe') ?? 'off';
+if (!['off', 'metrics', 'tail'].includes(observe)) throw new Error(`--observe must be off, metrics or tail, got ${observe}`);
 
 await serveInChild(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'openfront-bench-edge-'));
@@ -49,10 +60,26 @@ await serveInChild(async () => {
   await ensureConfigStores(config, db);
   const replicas = new ReplicaSet(db);
   const functions = await ConfigFunctionSource.create(config, { stores: replicaStoreResolver(db, replicas) });
+  const stops: Array<() => void> = [];
+  if (observe !== 'off') {
+    const storeName = (id: string) => db.getStore({ id })?.name;
+    const metrics = new NodeMetrics({ storeName, storeVersions: () => db.listStores().items.map((st) => ({ store: st.name, version: st.version })) });
+    metrics.follow(edgeRequestChannel);
+    const decisions = new LocalDecisionSource({ channel: edgeRequestChannel, redactor: new Redactor(), storeName });
+    stops.push(() => metrics.close(), () => decisions.close());
+    if (observe === 'tail') {
+      const streams = new DecisionStreams(decisions);
+      // A reader that keeps up: what a stream costs the edge is building, redacting and serializing each record.
+      const sink = { writableLength: 0, destroyed: false, write: (chunk: string) => chunk.length > 0, once: () => sink };
+      streams.attach(sink, new DecisionFilter({}), streams.reserve());
+      stops.push(() => streams.closeAll());
+    }
+  }
   const edge = await startEdge({ config, functions, host: '127.0.0.1', port: 0 });
   return {
     port: edge.port,
     close: async () => {
+      for (const stop of stops) stop();
       await edge.close();
       functions.close();
       replicas.close();

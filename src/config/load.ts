@@ -211,6 +211,13 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
     baseDir,
     kvsLimits: raw.kvs.limits,
     server: { host: raw.server.host, port: raw.server.port, cacheBytes: raw.server.cacheBytes, nodeId: raw.server.nodeId ?? (hostname() || 'openfront') },
+    observability: {
+      ...raw.observability,
+      accessLog: {
+        includeCookies: raw.observability.accessLog.includeCookies,
+        ...(raw.observability.accessLog.path === undefined ? {} : { path: raw.observability.accessLog.path === '-' ? '-' : resolve(baseDir, raw.observability.accessLog.path) }),
+      },
+    },
     stores,
     functions,
     cachePolicies: [...policies.values()],

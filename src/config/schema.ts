@@ -165,9 +165,36 @@ export const ServerSchema = z
  */
 const KvsSchema = z.strictObject({ limits: z.enum(['cloudfront', 'unlimited']).default('cloudfront') }).default({ limits: 'cloudfront' });
 
+/** Decision records, live streams, metrics and access logs (docs/observability.md). */
+const ObservabilitySchema = z
+  .strictObject({
+    /** Secrets in decision records and logs: Authorization and Cookie values always, plus these headers. */
+    redact: z.strictObject({ enabled: z.boolean().default(true), headers: z.array(z.string().min(1).max(256)).max(100).default([]) }).default({ enabled: true, headers: [] }),
+    /** Recent decisions kept per edge for `GET /openfront/v1/decisions`. */
+    decisions: z.strictObject({ capacity: z.number().int().min(1).max(100_000).default(1000) }).default({ capacity: 1000 }),
+    /** Live streams (`openfront tail`): how many at once, and how far a slow reader may fall behind before records drop. */
+    tail: z
+      .strictObject({ maxStreams: z.number().int().min(0).max(1000).default(16), maxBufferedBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024) })
+      .default({ maxStreams: 16, maxBufferedBytes: 1024 * 1024 }),
+    /** Prometheus metrics: always on the API's signed /metrics; `port` adds an unsigned listener for scrapers. */
+    metrics: z
+      .strictObject({ enabled: z.boolean().default(true), host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(0).max(65_535).optional() })
+      .default({ enabled: true, host: '127.0.0.1' }),
+    /** Access logs: off unless a destination is given ("-" is stdout). */
+    accessLog: z.strictObject({ path: z.string().min(1).optional(), includeCookies: z.boolean().default(false) }).default({ includeCookies: false }),
+  })
+  .default({
+    redact: { enabled: true, headers: [] },
+    decisions: { capacity: 1000 },
+    tail: { maxStreams: 16, maxBufferedBytes: 1024 * 1024 },
+    metrics: { enabled: true, host: '127.0.0.1' },
+    accessLog: { includeCookies: false },
+  });
+
 export const ConfigSchema = z.strictObject({
   server: ServerSchema,
   kvs: KvsSchema,
+  observability: ObservabilitySchema,
   stores: z.array(StoreSchema).default([]),
   functions: z.array(FunctionSchema).default([]),
   cachePolicies: z.array(CachePolicySchema).default([]),

@@ -108,12 +108,23 @@ export interface ServerConfig {
   nodeId: string;
 }
 
+/** Decision records, live streams, metrics and access logs (docs/observability.md). */
+export interface ObservabilityConfig {
+  redact: { enabled: boolean; headers: string[] };
+  decisions: { capacity: number };
+  tail: { maxStreams: number; maxBufferedBytes: number };
+  metrics: { enabled: boolean; host: string; port?: number };
+  /** `path` absent: no access log; "-": stdout. */
+  accessLog: { path?: string; includeCookies: boolean };
+}
+
 export interface EdgeConfig {
   /** Directory relative paths in the file were resolved against. */
   baseDir: string;
   /** `unlimited` lifts CloudFront's KeyValueStore limits (self-hosted stores far beyond 5 MB). */
   kvsLimits: 'cloudfront' | 'unlimited';
   server: ServerConfig;
+  observability: ObservabilityConfig;
   stores: StoreConfig[];
   functions: FunctionConfig[];
   cachePolicies: CachePolicyConfig[];

@@ -6,6 +6,7 @@ import type { EdgeConfig } from '../config/types.js';
 import { openFrontError } from '../errors.js';
 import type { EdgeLocation } from '../runtime/types.js';
 import { ResponseCache } from './cache/response-cache.js';
+import type { EdgeDebug } from './debug.js';
 import { DistributionRouter } from './distribution.js';
 import type { FunctionSource } from './function-source.js';
 import { FunctionThrottle, type FunctionThrottleStats, type ThrottleLimits } from './function-throttle.js';
@@ -30,6 +31,8 @@ export interface StartEdgeOptions {
   now?: () => number;
   /** Bounds of the per-path function throttle (defaults: DEFAULT_THROTTLE_LIMITS, docs/security.md). */
   throttle?: Partial<ThrottleLimits>;
+  /** Answers `openfront explain`'s signed debug header (docs/observability.md); without it the header is ignored. */
+  debug?: EdgeDebug;
 }
 
 export interface EdgeServer {
@@ -40,6 +43,8 @@ export interface EdgeServer {
   invalidate(distributionId: string, paths: string[]): number;
   /** Per function: requests throttled, invocations killed and run in quarantine since this edge started. */
   functionStats(): Record<string, FunctionThrottleStats>;
+  /** The response cache's size and evictions (metrics). */
+  cacheStats(): { bytes: number; entries: number; evictions: number };
   close(): Promise<void>;
 }
 
@@ -58,6 +63,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
     origins,
     nodeId: config.server.nodeId,
     edgeLocation: options.edgeLocation ?? { name: 'LCL', serverIp: host, region: 'local' },
+    debug: options.debug,
   });
   const server: Server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
     void pipeline.handle(req, res);
@@ -93,6 +99,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
       return cache.invalidate(distributionId, paths);
     },
     functionStats: () => throttle.allStats(),
+    cacheStats: () => cache.stats(),
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -16,6 +16,7 @@ import type { EdgeLocation, FunctionRequestResult, FunctionResponseResult, Funct
 import { buildCacheKey, type CacheKey } from './cache/key.js';
 import { responseTtlSeconds } from './cache/freshness.js';
 import type { ResponseCache } from './cache/response-cache.js';
+import { CapturedResponse, writeExplainAnswer, type EdgeDebug } from './debug.js';
 import type { Distribution, DistributionRouter } from './distribution.js';
 import { ErrorCatalog, isOpenFrontError, type EdgeErrorCode } from '../errors.js';
 import { errorPage } from './errors-page.js';
@@ -44,6 +45,8 @@ export interface PipelineOptions {
   edgeLocation: EdgeLocation;
   /** Throttles the paths that keep getting a function killed (function-throttle.ts). */
   throttle: FunctionThrottle;
+  /** Signed debug header support (`openfront explain`); absent: the header is an ordinary header. */
+  debug?: EdgeDebug;
 }
 
 /** One request on its way through the pipeline: what every step needs, made once per request. */
@@ -52,8 +55,10 @@ interface RequestContext {
   readonly res: ServerResponse;
   /** CloudFront's X-Amz-Cf-Id: on the viewer response, the origin request and the function's event. */
   readonly requestId: string;
-  /** The decision trace, present only while someone subscribes to the edge's trace channel. */
+  /** The decision trace, present only while someone subscribes to the edge's trace channel (or for `debug`). */
   readonly trace: EdgeTrace | undefined;
+  /** A verified `openfront explain` request: `res` is a {@link CapturedResponse}, the decision goes back instead. */
+  readonly debug: boolean;
 }
 
 /** What a viewer function's invocation means for the request: go on with its result, or answer with an edge error. */
@@ -80,10 +85,16 @@ export class EdgePipeline {
   /** Handles one request. Never rejects: any failure becomes an error response. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = nextRequestId();
-    const trace: EdgeTrace | undefined = edgeRequestChannel.hasSubscribers
+    const debug = this.#opts.debug !== undefined && req.headers['x-openfront-debug'] !== undefined && this.#opts.debug.authorize(req);
+    const trace: EdgeTrace | undefined =
+      edgeRequestChannel.hasSubscribers || debug
       ? {
           requestId,
           nodeId: this.#opts.nodeId,
+          startedAt: Date.now(),
+          clientIp: viewerIp(req.socket.remoteAddress ?? ''),
+          clientPort: req.socket.remotePort,
+          httpVersion: req.httpVersion,
           method: req.method ?? 'GET',
           host: req.headers.host ?? '',
           target: req.url ?? '/',
@@ -93,7 +104,9 @@ export class EdgePipeline {
           timings: { total: 0 },
         }
       : undefined;
-    const ctx: RequestContext = { req, res, requestId, trace };
+    // A verified explain request: the viewer response is captured and sent back inside the decision.
+    const captured = debug ? new CapturedResponse() : undefined;
+    const ctx: RequestContext = { req, res: captured ? captured.asServerResponse() : res, requestId, trace, debug };
     const started = trace ? performance.now() : 0;
     try {
       await this.#process(ctx);
@@ -104,6 +117,7 @@ export class EdgePipeline {
     if (trace) {
       trace.timings.total = micros(started);
       edgeRequestChannel.publish(trace);
+      if (captured) writeExplainAnswer(res, requestId, this.#opts.debug!.record(trace), captured);
     }
   }
 
@@ -126,7 +140,11 @@ export class EdgePipeline {
       trace.behavior = behavior.pathPattern;
     }
 
-    const viewerRequest: HttpRequestParts = { method, target: received, headers: pairs(req.rawHeaders), clientIp: req.socket.remoteAddress ?? '' };
+    let viewerHeaders = pairs(req.rawHeaders);
+    // The explain headers are for the edge: the functions and the origin see the request without them.
+    if (ctx.debug) viewerHeaders = viewerHeaders.filter(([name]) => !this.#opts.debug!.headers.includes(name.toLowerCase()));
+    if (trace) trace.viewerHeaders = viewerHeaders;
+    const viewerRequest: HttpRequestParts = { method, target: received, headers: viewerHeaders, clientIp: req.socket.remoteAddress ?? '' };
     const context: CFContext = { distributionDomainName: dist.domainName, distributionId: dist.id, eventType: 'viewer-request', requestId };
     let forwarded: HttpRequestParts = viewerRequest;
     let originChange: OriginChange | undefined;
@@ -222,6 +240,7 @@ export class EdgePipeline {
         entry.errorMessage = result.error.message;
       }
       if (result.originChange) entry.originChange = result.originChange.kind;
+      if (result.logs.length > 0) entry.logs = result.logs;
       trace.functions.push(entry);
     }
     if (result.kind === 'error') {
@@ -372,6 +391,7 @@ export class EdgePipeline {
     let declaredLength: string | undefined;
     for (const [name, value] of out.headers) {
       const lower = name.toLowerCase();
+      if (trace && lower === 'content-type') trace.contentType = value;
       if (lower === 'content-length' || lower === 'via' || lower === 'x-cache' || lower === REQUEST_ID_HEADER || HOP_BY_HOP.has(lower)) {
         if (lower === 'via') via = via === undefined ? value : `${via}, ${value}`;
         else if (lower === 'content-length') declaredLength = value;
@@ -396,7 +416,10 @@ export class EdgePipeline {
       return this.#sendError(ctx, 'FUNCTION_VALIDATION_ERROR');
     }
     res.end(noBody ? undefined : out.body);
-    if (trace) trace.status = out.status;
+    if (trace) {
+      trace.status = out.status;
+      trace.bodyBytes = noBody ? 0 : out.body.length;
+    }
   }
 
   #sendError(ctx: RequestContext, code: EdgeErrorCode): void {
@@ -414,6 +437,10 @@ export class EdgePipeline {
       return;
     }
     const body = errorPage(code, requestId);
+    if (trace) {
+      trace.bodyBytes = req.method === 'HEAD' ? 0 : body.length;
+      trace.contentType = 'text/html; charset=utf-8';
+    }
     // The reason phrase is given: a writeHead that failed in #send has already set the refused response's.
     res.writeHead(status, STATUS_CODES[status] ?? '', {
       'Content-Type': 'text/html; charset=utf-8',

@@ -17,6 +17,7 @@ import { ReplicaSet } from '../kvs/replica.js';
 import type { KvsLimits } from '../kvs/types.js';
 import type { RuntimeLimits } from '../runtime/types.js';
 import { LiveFunctions } from './live-functions.js';
+import { startNodeObservability, type NodeObservability } from './observability.js';
 import { functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './seed-functions.js';
 import { ensureConfigStores } from './seed-stores.js';
 
@@ -32,6 +33,8 @@ export interface OpenFrontNodeOptions {
   runtimeLimits?: Partial<RuntimeLimits>;
   /** TestFunction runs at once / waiting (default 1 / 8; docs/security.md). */
   testRuns?: Partial<RunLimits>;
+  /** Override the config's `observability` switches: access log destination ("-" stdout), metrics listener port. */
+  observability?: { accessLog?: string; metricsPort?: number };
   /**
    * true for a local tool (`openfront dev`): a config store without `awsId` answers `cf.kvs(id)` for any id, since
    * its data comes from a seed file and has no id of its own. Default false: ids must match, as on CloudFront.
@@ -45,6 +48,8 @@ export interface OpenFrontNode {
   db: KvsDatabase;
   registry: FunctionRegistry;
   live: LiveFunctions;
+  /** Decisions, live streams, metrics and access logs of this node (docs/observability.md). */
+  observability: NodeObservability;
   /** Stores created and functions created/updated from the config at start. */
   seeded: { stores: string[]; functions: ConfigFunctionChange[] };
   /**
@@ -75,25 +80,41 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     const storeAnswersAnyId = options.localStoreIds === true ? (storeId: string) => !edgeConfig.stores.some((s) => s.awsId === storeId.toLowerCase()) : undefined;
     const live = new LiveFunctions(registry, replicas, { limits: options.runtimeLimits, storeAnswersAnyId });
     cleanup.push(() => live.close());
-    let edge = await startEdge({ config: options.config, functions: live, ...options.edge });
-    cleanup.push(() => edge.close());
+    let edge: EdgeServer | undefined;
+    const observability = await startNodeObservability({
+      config: options.config.observability,
+      db,
+      nodeId: options.config.server.nodeId,
+      cacheStats: () => edge?.cacheStats() ?? { bytes: 0, entries: 0, evictions: 0 },
+      accessLog: options.observability?.accessLog,
+      metricsPort: options.observability?.metricsPort,
+      insecureNoAuth: options.api?.insecureNoAuth,
+    });
+    cleanup.push(() => observability.close());
+    const debug = observability.debug;
+    edge = await startEdge({ config: options.config, functions: live, debug, ...options.edge });
+    cleanup.push(() => edge!.close());
     // The API outlives edge restarts, so it reaches the edge through this indirection.
-    const currentEdge = { invalidate: (distributionId: string, paths: string[]) => edge.invalidate(distributionId, paths) };
+    const currentEdge = { invalidate: (distributionId: string, paths: string[]) => edge!.invalidate(distributionId, paths) };
     const api = await startApiServer({
       db,
       host: options.api?.host,
       port: options.api?.port,
       auth: { insecureNoAuth: options.api?.insecureNoAuth ?? false },
-      routes: [functionRouteGroup(registry, replicas, { limits: options.runtimeLimits, testRuns: options.testRuns }), invalidationRouteGroup(currentEdge)],
+      routes: [
+        functionRouteGroup(registry, replicas, { limits: options.runtimeLimits, testRuns: options.testRuns }),
+        invalidationRouteGroup(currentEdge),
+        observability.routes,
+      ],
     });
     cleanup.push(() => api.close());
     const restartEdge = async (config: EdgeConfig): Promise<EdgeServer> => {
-      const place = { host: options.edge?.host ?? edgeConfig.server.host, port: edge.port };
-      await edge.close();
+      const place = { host: options.edge?.host ?? edgeConfig.server.host, port: edge!.port };
+      await edge!.close();
       try {
-        edge = await startEdge({ ...options.edge, ...place, config, functions: live });
+        edge = await startEdge({ ...options.edge, ...place, config, functions: live, debug });
       } catch (err) {
-        edge = await startEdge({ ...options.edge, ...place, config: edgeConfig, functions: live });
+        edge = await startEdge({ ...options.edge, ...place, config: edgeConfig, functions: live, debug });
         throw err;
       }
       edgeConfig = config;
@@ -103,8 +124,9 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     return {
       api,
       get edge() {
-        return edge;
+        return edge!;
       },
+      observability,
       db,
       registry,
       live,

@@ -21,6 +21,8 @@ export interface StartOptions {
   apiPort?: string;
   edgePort?: string;
   insecureNoAuth?: boolean;
+  accessLog?: string;
+  metricsPort?: string;
 }
 
 /** The config to serve: the flag (a file, or a folder holding one), else a config file here, else the demo. */
@@ -54,6 +56,7 @@ export async function startFromOptions(options: StartOptions): Promise<{ node: O
     config,
     api: { host, port: parsePort(options.apiPort, '--api-port') ?? 8787, insecureNoAuth: options.insecureNoAuth },
     edge: { host, port: parsePort(options.edgePort, '--edge-port') },
+    observability: { accessLog: options.accessLog, metricsPort: parsePort(options.metricsPort, '--metrics-port') },
   });
   return { node, configPath: path, demo };
 }
@@ -64,6 +67,7 @@ function describeStart(node: OpenFrontNode, configPath: string, demo: boolean, d
     `  edge  ${node.edge.url}`,
     `  api   ${node.api.url}`,
   ];
+  if (node.observability.metricsUrl !== undefined) lines.push(`  metrics ${node.observability.metricsUrl}/metrics`);
   for (const store of node.seeded.stores) lines.push(`  created store ${store} from its seed file`);
   for (const fn of node.seeded.functions) lines.push(`  ${fn.action} function ${fn.name}, LIVE version ${fn.version}`);
   if (demo) {
@@ -97,6 +101,8 @@ export function register(program: Command): void {
     .option('--api-port <port>', 'API port (default 8787; 0 = any free port)')
     .option('--edge-port <port>', "edge port (default: the config's server.port, 8080)")
     .option('--insecure-no-auth', 'accept unsigned API requests (refused unless listening on loopback)')
+    .option('--access-log <file>', 'write access logs as JSON lines to this file ("-": stdout; default: the config, else off)')
+    .option('--metrics-port <port>', 'serve unsigned Prometheus /metrics on this port (loopback by default; see docs/observability.md)')
     .action(async (options: StartOptions) => {
       let started: Awaited<ReturnType<typeof startFromOptions>>;
       try {

@@ -233,6 +233,11 @@ export class Router {
 }
 
 function writeResponse(res: ServerResponse, response: WireResponse, requestId: string): void {
+  if (response.stream !== undefined) {
+    res.writeHead(response.status, { ...response.headers, 'x-amzn-requestid': requestId });
+    response.stream(res);
+    return;
+  }
   const body = response.body === undefined ? undefined : Buffer.isBuffer(response.body) ? response.body : Buffer.from(response.body, 'utf8');
   res.statusCode = response.status;
   for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);

@@ -1,5 +1,5 @@
 /** The shapes route handlers see: a fully read, not yet interpreted request, and a response to write. */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/verify-request.js';
 
 export type { Principal };
@@ -26,6 +26,11 @@ export interface ApiResponse {
   status: number;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /**
+   * A long-lived response (server-sent events): instead of `body`, the router writes the status and headers and
+   * hands the open response to `stream`, which owns it from then on.
+   */
+  stream?: (res: ServerResponse) => void;
 }
 
 /** Path parameters by the names used in the route pattern (`{Name}` → `params.Name`), percent-decoded. */

@@ -35,13 +35,25 @@ export class ResponseCache {
   /** Bumped by every invalidation of a distribution, so fetches that started before it do not store stale data. */
   readonly #generations = new Map<string, number>();
   readonly now: () => number;
+  #evictions = 0;
 
   constructor(options: ResponseCacheOptions) {
     this.now = options.now ?? Date.now;
     this.#lru =
       options.maxBytes > 0
-        ? new LRUCache<string, CachedResponse>({ maxSize: options.maxBytes, sizeCalculation: (entry, key) => entrySize(entry, key) })
+        ? new LRUCache<string, CachedResponse>({
+            maxSize: options.maxBytes,
+            sizeCalculation: (entry, key) => entrySize(entry, key),
+            dispose: (_entry, _key, reason) => {
+              if (reason === 'evict') this.#evictions++;
+            },
+          })
         : undefined;
+  }
+
+  /** Bytes held (as the budget counts them), objects held, and objects evicted for space so far (metrics). */
+  stats(): { bytes: number; entries: number; evictions: number } {
+    return { bytes: this.#lru?.calculatedSize ?? 0, entries: this.#lru?.size ?? 0, evictions: this.#evictions };
   }
 
   /** A fresh entry, or undefined (expired entries are dropped on the way). */

@@ -1,0 +1,165 @@
+/**
+ * Wires one node's observability (docs/observability.md): the decision source and live streams behind the API's
+ * decision routes, Prometheus metrics (the API's signed /metrics and an optional unsigned scrape listener), access
+ * logs, and the signed debug header of `openfront explain`. Everything here follows the edge's trace channel; the
+ * edge itself only publishes.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ObservabilityConfig } from '../config/types.js';
+import { DEBUG_DATE_HEADER, DEBUG_HEADER, hasDebugHeader, verifyDebugRequest } from '../control/auth/debug-header.js';
+import { RequestVerifier } from '../control/auth/verify-request.js';
+import type { RouteGroup } from '../control/http/router.js';
+import { observeRouteGroup } from '../control/observe-api.js';
+import type { EdgeDebug } from '../edge/debug.js';
+import { edgeRequestChannel } from '../edge/trace.js';
+import type { KvsDatabase } from '../kvs/database.js';
+import { AccessLog } from '../observe/access-log.js';
+import { toDecisionRecord } from '../observe/decision.js';
+import { LocalDecisionSource } from '../observe/decision-source.js';
+import { DecisionStreams } from '../observe/live-stream.js';
+import { NodeMetrics } from '../observe/metrics.js';
+import { Redactor } from '../observe/redact.js';
+
+export interface NodeObservabilityOptions {
+  config: ObservabilityConfig;
+  db: KvsDatabase;
+  /** The edge's node id: decisions name it. */
+  nodeId: string;
+  /** The current edge's cache (the edge may be restarted; the node passes an indirection). */
+  cacheStats: () => { bytes: number; entries: number; evictions: number };
+  /** Overrides `config.accessLog.path` ("-" for stdout; "" turns logging off). */
+  accessLog?: string;
+  /** Overrides `config.metrics.port`. */
+  metricsPort?: number;
+  /** `insecureNoAuth` API: explain's debug header is then refused (there is no key to verify it with). */
+  insecureNoAuth?: boolean;
+  now?: () => Date;
+}
+
+export interface NodeObservability {
+  decisions: LocalDecisionSource;
+  streams: DecisionStreams;
+  metrics?: NodeMetrics;
+  /** `http://host:port` of the unsigned scrape listener, when one was started. */
+  metricsUrl?: string;
+  accessLog?: AccessLog;
+  /** The API's decision and metrics routes. */
+  routes: RouteGroup;
+  /** What the edge needs to answer a signed debug header. */
+  debug: EdgeDebug;
+  close(): Promise<void>;
+}
+
+export async function startNodeObservability(options: NodeObservabilityOptions): Promise<NodeObservability> {
+  const { config, db } = options;
+  const redactor = new Redactor({ enabled: config.redact.enabled, headers: config.redact.headers });
+  const storeNames = new Map<string, string>();
+  const storeName = (storeId: string): string | undefined => {
+    let name = storeNames.get(storeId);
+    if (name === undefined) {
+      name = db.getStore({ id: storeId })?.name;
+      if (name !== undefined) storeNames.set(storeId, name);
+    }
+    return name;
+  };
+  const recordOptions = { redactor, storeName };
+  const accept = (trace: { nodeId: string }) => trace.nodeId === options.nodeId;
+  const decisions = new LocalDecisionSource({ ...recordOptions, channel: edgeRequestChannel, capacity: config.decisions.capacity, accept });
+  const streams = new DecisionStreams(decisions, { maxStreams: config.tail.maxStreams, maxBufferedBytes: config.tail.maxBufferedBytes });
+  const closers: Array<() => unknown> = [() => streams.closeAll(), () => decisions.close()];
+
+  let metrics: NodeMetrics | undefined;
+  let metricsUrl: string | undefined;
+  if (config.metrics.enabled) {
+    metrics = new NodeMetrics({
+      storeName,
+      storeVersions: () => allStores(db),
+      cacheStats: options.cacheStats,
+      streamStats: () => streams.stats(),
+    });
+    metrics.follow(edgeRequestChannel);
+    const m = metrics;
+    closers.push(() => m.close());
+    const port = options.metricsPort ?? config.metrics.port;
+    if (port !== undefined) {
+      const server = await startMetricsListener(config.metrics.host, port, () => m.scrape());
+      const address = server.address() as AddressInfo;
+      metricsUrl = `http://${config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host}:${address.port}`;
+      closers.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      );
+    }
+  }
+
+  const logPath = options.accessLog ?? config.accessLog.path;
+  let accessLog: AccessLog | undefined;
+  if (logPath !== undefined && logPath !== '') {
+    accessLog = new AccessLog({ destination: logPath, redactor, includeCookies: config.accessLog.includeCookies });
+    accessLog.follow(edgeRequestChannel);
+    const log = accessLog;
+    closers.push(() => log.close());
+  }
+
+  const verifier = options.insecureNoAuth ? undefined : new RequestVerifier({ lookupSecret: (id) => db.getAccessKeySecret(id), now: options.now });
+  const debug: EdgeDebug = {
+    authorize: (req) =>
+      verifier !== undefined &&
+      hasDebugHeader(req.rawHeaders) &&
+      verifyDebugRequest(verifier, { method: req.method ?? 'GET', target: req.url ?? '/', rawHeaders: req.rawHeaders }) !== undefined,
+    record: (trace) => toDecisionRecord(trace, recordOptions),
+    headers: [DEBUG_HEADER, DEBUG_DATE_HEADER],
+  };
+
+  return {
+    decisions,
+    streams,
+    metrics,
+    metricsUrl,
+    accessLog,
+    routes: observeRouteGroup({ decisions, streams, metrics: metrics && (() => metrics.scrape()) }),
+    debug,
+    async close() {
+      for (const close of closers.reverse()) await close();
+    },
+  };
+}
+
+/** Every store and its version, page by page. */
+function allStores(db: KvsDatabase): Array<{ store: string; version: number }> {
+  const out: Array<{ store: string; version: number }> = [];
+  let marker: string | undefined;
+  do {
+    const page = db.listStores({ marker, maxItems: 100 });
+    for (const store of page.items) out.push({ store: store.name, version: store.version });
+    marker = page.nextMarker;
+  } while (marker !== undefined);
+  return out;
+}
+
+/** The unsigned scrape endpoint: GET /metrics and nothing else. Meant for a private network (loopback by default). */
+async function startMetricsListener(host: string, port: number, scrape: () => Promise<{ contentType: string; body: string }>): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: this listener serves GET /metrics only\n');
+      return;
+    }
+    scrape().then(
+      ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) }).end(req.method === 'HEAD' ? undefined : body),
+      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}

@@ -1,0 +1,161 @@
+/**
+ * Prometheus metrics of one node (names and labels: docs/observability.md, "Metrics"). The edge's metrics come from
+ * its decision traces (a subscriber of the trace channel), the rest from gauges read when /metrics is scraped, plus
+ * prom-client's process metrics (event-loop lag, heap, GC). One {@link Registry} per node, so several nodes in one
+ * process (tests) never share counters.
+ */
+import type { Channel } from 'node:diagnostics_channel';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { EdgeTrace } from './decision-trace.js';
+import { FastCounter, FastHistogram } from './metric-cells.js';
+
+/** Bucket bounds of ComputeUtilization (0–100, CloudFront's scale). */
+export const COMPUTE_UTILIZATION_BUCKETS = [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
+/** Origin latency bounds in seconds. */
+export const ORIGIN_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface NodeMetricsOptions {
+  /** Store name for a store id. */
+  storeName: (storeId: string) => string | undefined;
+  /** Every store and the version this node serves. */
+  storeVersions?: () => Iterable<{ store: string; version: number }>;
+  /** The response cache's size and eviction count. */
+  cacheStats?: () => { bytes: number; entries: number; evictions: number };
+  /** Open live streams and records dropped for slow consumers. */
+  streamStats?: () => { open: number; dropped: number };
+  /** Off in tests that count exact values of everything; default on. */
+  processMetrics?: boolean;
+}
+
+function statusClass(status: number): string {
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
+}
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly #storeName: (id: string) => string | undefined;
+  readonly #storeNames = new Map<string, string>();
+  readonly #channels: Channel[] = [];
+
+  readonly functionInvocations: FastCounter;
+  readonly functionValidationErrors: FastCounter;
+  readonly functionExecutionErrors: FastCounter;
+  readonly computeUtilization: FastHistogram;
+  readonly kvsReads: FastCounter;
+  readonly cacheHits: FastCounter;
+  readonly cacheMisses: FastCounter;
+  readonly originLatency: FastHistogram;
+  readonly originErrors: FastCounter;
+  readonly originFailovers: FastCounter;
+  readonly requests: FastCounter;
+
+  readonly #onTrace = (message: unknown): void => this.record(message as EdgeTrace);
+
+  constructor(options: NodeMetricsOptions) {
+    const r = this.registry;
+    this.#storeName = options.storeName;
+    this.functionInvocations = new FastCounter(r, 'openfront_function_invocations_total', 'Function invocations at the edge, by function and LIVE version');
+    this.functionValidationErrors = new FastCounter(r, 'openfront_function_validation_errors_total', 'Invocations whose result failed validation (FunctionValidationError)');
+    this.functionExecutionErrors = new FastCounter(r, 'openfront_function_execution_errors_total', 'Invocations that threw or exceeded a limit (FunctionExecutionError)');
+    this.computeUtilization = new FastHistogram(r, 'openfront_function_compute_utilization', 'ComputeUtilization of each invocation (0-100, share of the CPU budget)', COMPUTE_UTILIZATION_BUCKETS);
+    this.kvsReads = new FastCounter(r, 'openfront_kvs_reads_total', 'KeyValueStore reads made by functions, by store and result (hit, miss)');
+    this.cacheHits = new FastCounter(r, 'openfront_cache_hits_total', 'Edge cache lookups answered from the cache, by distribution');
+    this.cacheMisses = new FastCounter(r, 'openfront_cache_misses_total', 'Edge cache lookups that went to the origin, by distribution');
+    this.originLatency = new FastHistogram(r, 'openfront_origin_request_duration_seconds', 'Time to an origin answer (all attempts), by origin and status class', ORIGIN_LATENCY_BUCKETS);
+    this.originErrors = new FastCounter(r, 'openfront_origin_errors_total', 'Origin attempts that failed to connect or timed out, by origin and reason');
+    this.originFailovers = new FastCounter(r, 'openfront_origin_failovers_total', 'Requests an origin group retried on its secondary origin, by the origin that failed');
+    this.requests = new FastCounter(r, 'openfront_edge_requests_total', 'Viewer requests by distribution and status class');
+
+    if (options.storeVersions) {
+      const versions = options.storeVersions;
+      new Gauge({
+        name: 'openfront_kvs_store_version',
+        help: 'Version of each KeyValueStore this node serves',
+        labelNames: ['store'],
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const { store, version } of versions()) this.set({ store }, version);
+        },
+      });
+    }
+    if (options.cacheStats) {
+      const stats = options.cacheStats;
+      new Gauge({ name: 'openfront_cache_bytes', help: 'Bytes held by the edge response cache', registers: [r], collect() { this.set(stats().bytes); } });
+      new Gauge({ name: 'openfront_cache_entries', help: 'Objects held by the edge response cache', registers: [r], collect() { this.set(stats().entries); } });
+      // A counter by nature, read from the cache when scraped.
+      new Gauge({ name: 'openfront_cache_evictions_total', help: 'Objects the edge cache evicted to stay within its byte budget', registers: [r], collect() { this.set(stats().evictions); } });
+    }
+    if (options.streamStats) {
+      const stats = options.streamStats;
+      new Gauge({ name: 'openfront_tail_streams', help: 'Open live decision streams (openfront tail)', registers: [r], collect() { this.set(stats().open); } });
+      new Gauge({ name: 'openfront_tail_dropped_records_total', help: 'Decisions dropped because a live stream consumer read too slowly', registers: [r], collect() { this.set(stats().dropped); } });
+    }
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: r });
+  }
+
+  /** Follows an edge's trace channel until {@link close}. */
+  follow(channel: Channel): void {
+    channel.subscribe(this.#onTrace);
+    this.#channels.push(channel);
+  }
+
+  /** Counts one request's trace. */
+  record(trace: EdgeTrace): void {
+    const distribution = trace.distributionId ?? '-';
+    const cls = statusClass(trace.status);
+    this.requests.inc(`${distribution}\0${cls}`, { distribution, status_class: cls });
+    for (const fn of trace.functions) {
+      const key = `${fn.name}\0${fn.version}`;
+      const labels = { function: fn.name, version: fn.version };
+      this.functionInvocations.inc(key, labels);
+      if (fn.kind === 'error') {
+        if (fn.errorClass === 'validation') this.functionValidationErrors.inc(key, labels);
+        else this.functionExecutionErrors.inc(key, labels);
+      }
+      this.computeUtilization.observe(key, labels, fn.computeUtilization);
+      for (const read of fn.kvsReads) {
+        const hit = read.hit ? 'hit' : 'miss';
+        this.kvsReads.inc(`${read.storeId}\0${hit}`, { store: this.#nameOf(read.storeId), result: hit });
+      }
+    }
+    // Function errors in viewer-response also end a request; nothing more to count for the cache and origin.
+    if (trace.cache !== undefined) {
+      if (trace.cache.status === 'hit') this.cacheHits.inc(distribution, { distribution });
+      else this.cacheMisses.inc(distribution, { distribution });
+    }
+    const origin = trace.origin;
+    if (origin !== undefined) {
+      const attempts = origin.attempts;
+      for (let i = 0; i < attempts.length; i++) {
+        const attempt = attempts[i];
+        if (attempt.error !== undefined) this.originErrors.inc(`${attempt.originId}\0${attempt.error}`, { origin: attempt.originId, reason: attempt.error });
+        if (i < attempts.length - 1) this.originFailovers.inc(attempt.originId, { origin: attempt.originId });
+      }
+      const last = attempts[attempts.length - 1];
+      if (trace.timings.origin !== undefined && last?.status !== undefined && !trace.cache?.collapsed) {
+        const ocls = statusClass(last.status);
+        this.originLatency.observe(`${origin.id}\0${ocls}`, { origin: origin.id, status_class: ocls }, trace.timings.origin / 1e6);
+      }
+    }
+  }
+
+  /** The exposition text and its content type. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  close(): void {
+    for (const channel of this.#channels) channel.unsubscribe(this.#onTrace);
+    this.#channels.length = 0;
+  }
+
+  #nameOf(storeId: string): string {
+    let name = this.#storeNames.get(storeId);
+    if (name === undefined) {
+      name = this.#storeName(storeId) ?? storeId;
+      this.#storeNames.set(storeId, name);
+    }
+    return name;
+  }
+}
