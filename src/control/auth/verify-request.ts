@@ -42,6 +42,7 @@ export type AuthFailureReason =
   | 'unsupported-algorithm'
   | 'wrong-service'
   | 'missing-signed-header'
+  | 'unsigned-if-match'
   | 'bad-date'
   | 'request-expired'
   | 'region-set-mismatch'
@@ -56,6 +57,7 @@ const MESSAGES: Record<AuthFailureReason, string> = {
   'unsupported-algorithm': 'The signing algorithm is not accepted by this API',
   'wrong-service': 'The credential scope names the wrong service for this API',
   'missing-signed-header': 'The signature must cover the host and x-amz-date headers (and x-amz-region-set for SigV4a)',
+  'unsigned-if-match': 'The If-Match header must be among the signed headers: a request carrying an unsigned If-Match is refused',
   'bad-date': 'The x-amz-date header is missing, malformed, or does not match the credential scope date',
   'request-expired': 'Signature expired: the request time is more than 15 minutes away from the server time',
   'region-set-mismatch': 'The x-amz-region-set does not include this server',
@@ -124,6 +126,9 @@ export class RequestVerifier {
 
     const required = algorithm === SIGV4A_ALGORITHM ? ['host', 'x-amz-date', 'x-amz-region-set'] : ['host', 'x-amz-date'];
     if (!required.every((h) => auth.signedHeaders.includes(h) && headers.has(h))) throw new AuthFailure('missing-signed-header');
+    // If-Match decides which version a write applies to: unsigned, a captured request could be replayed with a
+    // fresh one and overwrite later changes within the signature's time window (docs/security.md).
+    if (headers.has('if-match') && !auth.signedHeaders.includes('if-match')) throw new AuthFailure('unsigned-if-match');
 
     const amzDateText = headers.get('x-amz-date');
     const amzDate = parseAmzDate(amzDateText);
