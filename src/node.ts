@@ -22,7 +22,8 @@ export interface OpenFrontNodeOptions {
   /** Holds openfront.db (created 0600). */
   dataDir: string;
   config: EdgeConfig;
-  api?: { host?: string; port?: number; insecureNoAuth?: boolean };
+  /** `importDir` overrides the config's `kvs.importDir`. */
+  api?: { host?: string; port?: number; insecureNoAuth?: boolean; importDir?: string };
   /** Defaults come from the config's `server` section. */
   edge?: { host?: string; port?: number; cacheBytes?: number };
   /** Overrides the config's `kvs.limits` switch. */
@@ -73,6 +74,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       host: options.api?.host,
       port: options.api?.port,
       auth: { insecureNoAuth: options.api?.insecureNoAuth ?? false },
+      importDir: options.api?.importDir ?? options.config.kvsImportDir,
       routes: [functionRouteGroup(registry, replicas, { limits: options.runtimeLimits }), invalidationRouteGroup(currentEdge)],
     });
     cleanup.push(() => api.close());

@@ -203,6 +203,7 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
   return {
     baseDir,
     kvsLimits: raw.kvs.limits,
+    ...(raw.kvs.importDir === undefined ? {} : { kvsImportDir: resolve(baseDir, raw.kvs.importDir) }),
     server: { host: raw.server.host, port: raw.server.port, cacheBytes: raw.server.cacheBytes, nodeId: raw.server.nodeId ?? (hostname() || 'openfront') },
     stores,
     functions,

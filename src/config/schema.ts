@@ -145,7 +145,13 @@ export const ServerSchema = z
  * KeyValueStore limits: `cloudfront` (default) answers exactly like production (5 MB stores, 1 KB values, …);
  * `unlimited` is the self-hosting switch for far larger stores (see docs/kvs-storage.md).
  */
-const KvsSchema = z.strictObject({ limits: z.enum(['cloudfront', 'unlimited']).default('cloudfront') }).default({ limits: 'cloudfront' });
+const KvsSchema = z
+  .strictObject({
+    limits: z.enum(['cloudfront', 'unlimited']).default('cloudfront'),
+    /** The only directory CreateKeyValueStore's ImportSource may read (relative to the config file). Unset: off. */
+    importDir: z.string().min(1).optional(),
+  })
+  .default({ limits: 'cloudfront' });
 
 export const ConfigSchema = z.strictObject({
   server: ServerSchema,

@@ -111,6 +111,8 @@ export interface EdgeConfig {
   baseDir: string;
   /** `unlimited` lifts CloudFront's KeyValueStore limits (self-hosted stores far beyond 5 MB). */
   kvsLimits: 'cloudfront' | 'unlimited';
+  /** Absolute path of the directory ImportSource may read (`kvs.importDir`); undefined: ImportSource is off. */
+  kvsImportDir?: string;
   server: ServerConfig;
   stores: StoreConfig[];
   functions: FunctionConfig[];

@@ -25,6 +25,11 @@ export interface ApiServerOptions {
   auth?: { insecureNoAuth?: boolean };
   /** Clock for signature skew checks. */
   now?: () => Date;
+  /**
+   * The only directory CreateKeyValueStore's ImportSource may read from (S3 ARN `arn:aws:s3:::bucket/key` or a
+   * relative path → a file under it). Unset (the default): ImportSource is refused.
+   */
+  importDir?: string;
   /** More route groups (function API, invalidation, …), registered after the built-in ones. */
   routes?: RouteGroup[];
 }
@@ -61,7 +66,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   }
 
   const router = new Router({ authenticate });
-  const ctx = { db: options.db, now };
+  const ctx = { db: options.db, now, importDir: options.importDir };
   for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, ...(options.routes ?? [])]) group(router, ctx);
 
   const server = createServer(router.listener);

@@ -1,12 +1,17 @@
 /**
- * Regression tests for the API findings of issue 12 that need no child process: XML with a DTD (finding 5) and an
- * If-Match header left out of the signature (finding 7). Each reproduces the attack as it was reported.
+ * Regression tests for the API findings of issue 12 that need no child process: ImportSource reading any file
+ * (finding 4), XML with a DTD (finding 5) and an If-Match header left out of the signature (finding 7). Each reproduces the attack as it was reported.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyValueStoreCommand, UpdateKeyValueStoreCommand } from '@aws-sdk/client-cloudfront';
+import { GetKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { signRequestV4 } from '../../src/control/auth/sign-request.js';
-import { rawRequest, startHarness, type Harness } from './fixtures/kvs-api-harness.js';
+import { rawRequest, sdkError, startHarness, type Harness } from './fixtures/kvs-api-harness.js';
 
 const ENTITY_PAYLOAD = (root: string, inner: string) =>
   `<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE ${root} [<!ENTITY e "expanded-entity-text">]><${root} xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/">${inner}</${root}>`;
@@ -126,5 +131,100 @@ describe('If-Match must be signed when present (issue 12, finding 7)', () => {
     });
     assert.equal(res.status, 200, res.body);
     assert.equal(h.db.getStore({ name: 'replay' })!.comment, 'signed');
+  });
+});
+
+describe('ImportSource is confined to the import directory (issue 12, finding 4)', () => {
+  const VALID = JSON.stringify({ data: [{ key: 'k1', value: 'v1' }, { key: 'k2', value: 'v2' }] });
+
+  it('is off by default: a server file such as /etc/passwd is never read, and the answer says how to turn it on', async () => {
+    const h = await startHarness();
+    try {
+      const outside = join(h.dir, 'outside.json');
+      writeFileSync(outside, VALID);
+      for (const [name, source] of [['passwd', '/etc/passwd'], ['valid-outside', outside], ['url-outside', pathToFileURL(outside).href]]) {
+        const err = await sdkError(h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: name, ImportSource: { SourceType: 'S3', SourceARN: source } })));
+        assert.deepEqual([err.name, err.status], ['UnsupportedOperation', 400], `${source}: ${err.message}`);
+        assert.match(err.message, /--import-dir/);
+        assert.equal(h.db.getStore({ name }), undefined);
+      }
+    } finally {
+      await h.close();
+    }
+  });
+
+  describe('with an import directory', () => {
+    let h: Harness;
+    let root: string;
+    let importDir: string;
+    before(async () => {
+      root = mkdtempSync(join(tmpdir(), 'openfront-import-'));
+      importDir = join(root, 'imports');
+      mkdirSync(join(importDir, 'bucket'), { recursive: true });
+      writeFileSync(join(importDir, 'bucket', 'data.json'), VALID);
+      writeFileSync(join(importDir, 'not-json.txt'), 'root:SECRET-HASH:19000:0:99999:7:::');
+      writeFileSync(join(importDir, 'bad-key.json'), JSON.stringify({ data: [{ key: `SECRET-${'x'.repeat(600)}`, value: 'v' }] }));
+      writeFileSync(join(root, 'outside.json'), VALID);
+      symlinkSync(join(root, 'outside.json'), join(importDir, 'link.json'));
+      symlinkSync(root, join(importDir, 'up'));
+      h = await startHarness({ server: { importDir } });
+    });
+    after(async () => {
+      await h.close();
+      rmSync(root, { recursive: true, force: true });
+    });
+
+    const create = (name: string, source: string) =>
+      h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: name, ImportSource: { SourceType: 'S3', SourceARN: source } }));
+
+    it('imports an S3 ARN or a relative path under the directory', async () => {
+      for (const [name, source] of [['by-arn', 'arn:aws:s3:::bucket/data.json'], ['by-path', 'bucket/data.json']]) {
+        const res = await create(name, source);
+        assert.equal(res.$metadata.httpStatusCode, 201);
+        const got = await h.kvs().send(new GetKeyCommand({ KvsARN: res.KeyValueStore!.ARN, Key: 'k2' }));
+        assert.deepEqual([got.Value, got.ItemCount], ['v2', 2]);
+      }
+    });
+
+    it('gives one and the same error for every file it must not or cannot read', async () => {
+      const outside = join(root, 'outside.json');
+      const sources = [
+        '/etc/passwd',
+        '/etc/does-not-exist',
+        outside,
+        pathToFileURL(outside).href,
+        pathToFileURL(join(importDir, 'bucket', 'data.json')).href,
+        '../outside.json',
+        'bucket/../../outside.json',
+        'bucket/./data.json',
+        'arn:aws:s3:::../outside.json',
+        'arn:aws:s3:::bucket/../../outside.json',
+        'link.json',
+        'up/outside.json',
+        'missing.json',
+        'bucket',
+        'bucket/',
+        'http://example.com/data.json',
+        'bucket\\data.json',
+        'bucket/data.json\0',
+      ];
+      const messages = new Set<string>();
+      for (const [i, source] of sources.entries()) {
+        const err = await sdkError(create(`refused-${i}`, source));
+        assert.deepEqual([err.name, err.status], ['InvalidArgument', 400], `${source}: ${err.message}`);
+        messages.add(err.message);
+        assert.equal(h.db.getStore({ name: `refused-${i}` }), undefined, source);
+      }
+      assert.deepEqual([...messages], ['ImportSource.SourceARN does not name a readable import file in the import directory']);
+    });
+
+    it('quotes nothing of a file that is not a valid import file', async () => {
+      for (const [name, source] of [['not-json', 'not-json.txt'], ['bad-key', 'bad-key.json']]) {
+        const err = await sdkError(create(name, source));
+        assert.deepEqual([err.name, err.status], ['InvalidArgument', 400], err.message);
+        assert.doesNotMatch(err.message, /SECRET|root|found '|xxxx/, err.message);
+        assert.equal(h.db.getStore({ name }), undefined);
+      }
+    });
   });
 });

@@ -21,6 +21,7 @@ export interface StartOptions {
   apiPort?: string;
   edgePort?: string;
   insecureNoAuth?: boolean;
+  importDir?: string;
 }
 
 /** The config to serve: the flag (a file, or a folder holding one), else a config file here, else the demo. */
@@ -52,7 +53,12 @@ export async function startFromOptions(options: StartOptions): Promise<{ node: O
   const node = await startOpenFrontNode({
     dataDir: resolve(options.data),
     config,
-    api: { host, port: parsePort(options.apiPort, '--api-port') ?? 8787, insecureNoAuth: options.insecureNoAuth },
+    api: {
+      host,
+      port: parsePort(options.apiPort, '--api-port') ?? 8787,
+      insecureNoAuth: options.insecureNoAuth,
+      importDir: options.importDir === undefined ? undefined : resolve(options.importDir),
+    },
     edge: { host, port: parsePort(options.edgePort, '--edge-port') },
   });
   return { node, configPath: path, demo };
@@ -97,6 +103,7 @@ export function register(program: Command): void {
     .option('--api-port <port>', 'API port (default 8787; 0 = any free port)')
     .option('--edge-port <port>', "edge port (default: the config's server.port, 8080)")
     .option('--insecure-no-auth', 'accept unsigned API requests (refused unless listening on loopback)')
+    .option('--import-dir <dir>', "the only directory CreateKeyValueStore's ImportSource may read (default: kvs.importDir, else off)")
     .action(async (options: StartOptions) => {
       let started: Awaited<ReturnType<typeof startFromOptions>>;
       try {

@@ -51,6 +51,8 @@ export interface RouteScope {
 export interface RouteGroupContext {
   db: KvsDatabase;
   now: () => Date;
+  /** Directory CreateKeyValueStore may import files from; undefined turns ImportSource off. */
+  importDir?: string;
 }
 
 /** Registers one family of routes (the KVS data plane, the function API, …). */
