@@ -47,6 +47,7 @@ export const ErrorCatalog = {
   NOT_FOUND: { status: 404, awsType: 'NotFound', message: 'Not found' },
   BAD_REQUEST: { status: 400, awsType: 'BadRequest', message: 'Bad request' },
   PAYLOAD_TOO_LARGE: { status: 413, awsType: 'PayloadTooLarge', message: 'The request body is too large' },
+  API_BUSY: { status: 503, awsType: 'ServiceUnavailable', message: 'The API is busy: retry later' },
   CONFIG_INVALID: { status: 400, awsType: 'InvalidConfiguration', message: 'The configuration is invalid' },
   INPUT_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The input is invalid' },
   TEST_CASE_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The golden test case is invalid' },

@@ -28,6 +28,18 @@ export interface SignedRequest {
   body: Buffer;
 }
 
+/** A request before its body has been read. */
+export type RequestHead = Omit<SignedRequest, 'body'>;
+
+/**
+ * What the head of a request proved. `verified`: the signature is valid; the body must hash to `payloadHash`
+ * (undefined: anything goes, for unauthenticated local mode). `needs-body`: the key and everything else are valid,
+ * but the signature covers the body's hash; `finish(sha256 hex of the body)` returns the caller or throws.
+ */
+export type HeadVerdict =
+  | { kind: 'verified'; principal: Principal; payloadHash?: string }
+  | { kind: 'needs-body'; finish: (bodyHash: string) => Principal };
+
 /** What a route group accepts. */
 export interface SignatureExpectation {
   /** Signing names accepted in the credential scope (e.g. "cloudfront-keyvaluestore"). */
@@ -110,8 +122,23 @@ export class RequestVerifier {
     this.#region = options.region ?? 'us-east-1';
   }
 
-  /** Returns the verified caller or throws {@link AuthFailure}. */
+  /** Returns the verified caller or throws {@link AuthFailure}. The whole body must be at hand. */
   verify(request: SignedRequest, expectation: SignatureExpectation): Principal {
+    const verdict = this.verifyHead(request, expectation);
+    const bodyHash = sha256Hex(request.body);
+    if (verdict.kind === 'needs-body') return verdict.finish(bodyHash);
+    if (verdict.payloadHash !== undefined && verdict.payloadHash !== bodyHash) throw new AuthFailure('payload-hash-mismatch');
+    return verdict.principal;
+  }
+
+  /**
+   * Checks everything the head of a request (method, path, query, headers) can prove, before a byte of the body is
+   * read: who signed, for which service, when, with which headers. When the client sent `x-amz-content-sha256` (the
+   * AWS SDKs always do) the signature itself is checked here too and the caller must only compare the body's hash;
+   * without it the signature covers the body's hash, so `finish` completes the check once the body is in.
+   * Throws {@link AuthFailure}.
+   */
+  verifyHead(request: RequestHead, expectation: SignatureExpectation): HeadVerdict {
     const headers = collectHeaders(request.rawHeaders);
     const auth = parseAuthorization(headers.get('authorization'));
     if (!auth) throw new AuthFailure(headers.has('authorization') ? 'malformed-authorization' : 'missing-signature');
@@ -140,11 +167,10 @@ export class RequestVerifier {
       if (!regions.includes('*') && !regions.includes(this.#region)) throw new AuthFailure('region-set-mismatch');
     }
 
-    const bodyHash = sha256Hex(request.body);
     const claimedHash = headers.get('x-amz-content-sha256');
     if (claimedHash !== undefined) {
       if (claimedHash.startsWith('UNSIGNED-PAYLOAD') || claimedHash.startsWith('STREAMING-')) throw new AuthFailure('unsigned-payload');
-      if (claimedHash.toLowerCase() !== bodyHash) throw new AuthFailure('payload-hash-mismatch');
+      if (!/^[0-9a-fA-F]{64}$/.test(claimedHash)) throw new AuthFailure('payload-hash-mismatch');
     }
 
     const secret = this.#lookupSecret(auth.accessKeyId);
@@ -156,21 +182,18 @@ export class RequestVerifier {
     } catch {
       throw new AuthFailure('signature-mismatch');
     }
-    const canonical = canonicalRequest({
-      method: request.method,
-      rawPath: request.rawPath,
-      queryPairs,
-      headers,
-      signedHeaders: auth.signedHeaders,
-      payloadHash: claimedHash ?? bodyHash,
-    });
-    const toSign = stringToSign(algorithm, amzDateText, auth.scope.join('/'), canonical);
-    const valid =
-      algorithm === SIGV4_ALGORITHM
-        ? verifySigV4Signature(secret, shortDate, auth.scope[1], service, toSign, auth.signature)
-        : verifySigV4aSignature(this.#publicKey(auth.accessKeyId, secret), toSign, auth.signature);
-    if (!valid) throw new AuthFailure('signature-mismatch');
-    return { accessKeyId: auth.accessKeyId };
+    const check = (payloadHash: string): Principal => {
+      const canonical = canonicalRequest({ method: request.method, rawPath: request.rawPath, queryPairs, headers, signedHeaders: auth.signedHeaders, payloadHash });
+      const toSign = stringToSign(algorithm, amzDateText, auth.scope.join('/'), canonical);
+      const valid =
+        algorithm === SIGV4_ALGORITHM
+          ? verifySigV4Signature(secret, shortDate, auth.scope[1], service, toSign, auth.signature)
+          : verifySigV4aSignature(this.#publicKey(auth.accessKeyId, secret), toSign, auth.signature);
+      if (!valid) throw new AuthFailure('signature-mismatch');
+      return { accessKeyId: auth.accessKeyId };
+    };
+    if (claimedHash === undefined) return { kind: 'needs-body', finish: check };
+    return { kind: 'verified', principal: check(claimedHash), payloadHash: claimedHash.toLowerCase() };
   }
 
   #publicKey(accessKeyId: string, secret: string): KeyObject {
