@@ -12,7 +12,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Connection } from 'better-sqlite3';
 import { openFrontError } from '../errors.js';
-import { AuditLog, type NewAuditRecord } from '../observe/audit.js';
+import type { AuditQuery, AuditRecord, NewAuditRecord } from '../observe/audit.js';
+import { AuditLog } from './audit-log.js';
 import { dataEtag, metadataEtag } from './etag.js';
 import { DEFAULT_KVS_LIMITS } from './limits.js';
 import { migrate } from './schema.js';
@@ -20,8 +21,6 @@ import { loadOrCreateSecretKey, SECRET_KEY_ENV, SECRET_KEY_FILE, SecretBox } fro
 import type {
   AccessKeyRecord,
   Actor,
-  AuditQuery,
-  AuditRecord,
   ChangeListener,
   ChangeRecord,
   KeyValue,

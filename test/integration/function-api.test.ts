@@ -19,7 +19,8 @@ import {
   type FunctionConfig,
 } from '@aws-sdk/client-cloudfront';
 import { startApiServer, type ApiServer } from '../../src/control/api-server.js';
-import { functionRouteGroup, FunctionRegistry, LiveFunctions, type FunctionRegistryOptions } from '../../src/control/functions/index.js';
+import { functionRouteGroup, FunctionRegistry, type FunctionRegistryOptions } from '../../src/control/functions/index.js';
+import { LiveFunctions } from '../../src/node/live-functions.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';
 import { normalizeTestEvent } from '../../src/runtime/test-event.js';

@@ -1,12 +1,13 @@
 /**
  * Makes the stores a config declares exist in the KeyValueStore database, seeding new ones from their seed file.
- * A store that already exists keeps its data: the seed is only the starting point, later writes win.
+ * A store that already exists keeps its data: the seed is only the starting point, later writes win. Seeding writes
+ * through the same `KvsDatabase` interface the control plane uses, as actor `config`.
  */
-import { readImportFile } from '../kvs/import-export.js';
-import type { KvsDatabase } from '../kvs/database.js';
-import type { ReplicaSet } from '../kvs/replica.js';
+import type { EdgeConfig } from '../config/types.js';
 import type { StoreResolver } from '../edge/function-source.js';
-import type { EdgeConfig } from './types.js';
+import type { KvsDatabase } from '../kvs/database.js';
+import { readImportFile } from '../kvs/import-export.js';
+import type { ReplicaSet } from '../kvs/replica.js';
 
 const CONFIG_ACTOR = { accessKeyId: 'config' };
 

@@ -1,15 +1,17 @@
 /**
- * The loaded LIVE version of every published function, kept current from the registry: what the edge runs.
+ * The registry → edge adapter: the loaded LIVE version of every published function, kept current from the registry
+ * (control/) and served to the edge as its {@link FunctionSource}. It lives in the composition root because it is the
+ * one place that knows both sides.
  *
  * On a LIVE move the new version is loaded first and only then swapped in with one Map write, so a request either
  * gets the old entry or the new one, never a half-loaded function. A request keeps the entry it got; a replaced
  * function's isolate is freed only after a grace period, so invocations that started on it can finish.
  */
-import type { FunctionSource, LiveFunction } from '../../edge/function-source.js';
-import type { ReplicaSet } from '../../kvs/replica.js';
-import { loadFunctionSync } from '../../runtime/function.js';
-import type { CloudFrontFunction, KvsBinding, RuntimeLimits } from '../../runtime/types.js';
-import type { FunctionRegistry } from './registry.js';
+import type { FunctionRegistry } from '../control/functions/index.js';
+import type { FunctionSource, LiveFunction } from '../edge/function-source.js';
+import type { ReplicaSet } from '../kvs/replica.js';
+import { loadFunctionSync } from '../runtime/function.js';
+import type { CloudFrontFunction, KvsBinding, RuntimeLimits } from '../runtime/types.js';
 
 /** One LIVE function, ready to run. */
 export interface LiveFunctionEntry {

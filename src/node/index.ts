@@ -1,22 +1,24 @@
 /**
- * One OpenFront node on the embedded store: the SQLite database, in-process replicas, the function registry with its
- * LIVE functions, the control-plane API and the edge, wired together. `openfront start` and `openfront dev` are thin
+ * The composition root: one OpenFront node on the embedded store — the SQLite database, in-process replicas, the
+ * function registry with its LIVE functions, the control-plane API and the edge, wired together. This folder is the
+ * only one that imports both control/ and edge/ (see docs/architecture.md). `openfront start` and `openfront dev` are thin
  * shells over this; tests start it on port 0.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureConfigStores } from './config/stores.js';
-import { functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './config/functions.js';
-import type { EdgeConfig } from './config/types.js';
-import { startApiServer, type ApiServer } from './control/api-server.js';
-import { FunctionRegistry, LiveFunctions, functionRouteGroup } from './control/functions/index.js';
-import { invalidationRouteGroup } from './control/invalidation-api.js';
-import { startEdge, type EdgeServer } from './edge/index.js';
-import { KvsDatabase } from './kvs/database.js';
-import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from './kvs/limits.js';
-import { ReplicaSet } from './kvs/replica.js';
-import type { KvsLimits } from './kvs/types.js';
-import type { RuntimeLimits } from './runtime/types.js';
+import type { EdgeConfig } from '../config/types.js';
+import { startApiServer, type ApiServer } from '../control/api-server.js';
+import { FunctionRegistry, functionRouteGroup } from '../control/functions/index.js';
+import { invalidationRouteGroup } from '../control/invalidation-api.js';
+import { startEdge, type EdgeServer } from '../edge/index.js';
+import { KvsDatabase } from '../kvs/database.js';
+import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from '../kvs/limits.js';
+import { ReplicaSet } from '../kvs/replica.js';
+import type { KvsLimits } from '../kvs/types.js';
+import type { RuntimeLimits } from '../runtime/types.js';
+import { LiveFunctions } from './live-functions.js';
+import { functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './seed-functions.js';
+import { ensureConfigStores } from './seed-stores.js';
 
 export interface OpenFrontNodeOptions {
   /** Holds openfront.db (created 0600). */

@@ -6,11 +6,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
+import type { EdgeConfig, FunctionConfig } from '../config/types.js';
 import type { FunctionRegistry, FunctionStageView } from '../control/functions/index.js';
 import { isOpenFrontError, OpenFrontError } from '../errors.js';
 import type { KvsDatabase } from '../kvs/database.js';
 import type { Actor } from '../kvs/types.js';
-import type { EdgeConfig, FunctionConfig } from './types.js';
 
 const CONFIG_ACTOR: Actor = { accessKeyId: 'config' };
 
