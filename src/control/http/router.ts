@@ -144,9 +144,17 @@ export class Router {
     return scope;
   }
 
-  /** Every route as (method, pattern, protocol), for tools that must visit them all (the API fuzz suite). */
-  routes(): Array<{ method: string; pattern: string; protocol: WireProtocol; prefix: string }> {
-    return this.#groups.flatMap((g) => g.routes.map((r) => ({ method: r.method, pattern: `/${r.segments.join('/')}`, protocol: g.protocol, prefix: g.prefix })));
+  /** Every route with what a client needs to call it, for tools that must visit them all (the API fuzz suite). */
+  routes(): Array<{ method: string; pattern: string; protocol: WireProtocol; service: string; maxBodyBytes: number }> {
+    return this.#groups.flatMap((g) =>
+      g.routes.map((r) => ({
+        method: r.method,
+        pattern: `/${r.segments.join('/')}`,
+        protocol: g.protocol,
+        service: g.signing.services[0],
+        maxBodyBytes: r.maxBodyBytes ?? g.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      })),
+    );
   }
 
   /** The `node:http` request listener. */
