@@ -65,6 +65,14 @@ function decodeTree(node: unknown): unknown {
   return node;
 }
 
+function isWellFormed(text: string): boolean {
+  try {
+    return XMLValidator.validate(text) === true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Parses a request body whose root element must be `rootName`; returns the root's children. Anything that is not
  * well-formed UTF-8 XML with that root throws CF_INVALID_ARGUMENT (400).
@@ -72,13 +80,20 @@ function decodeTree(node: unknown): unknown {
 export function parseXmlRequest(body: Buffer, rootName: string): Record<string, XmlNode | XmlNode[]> {
   const text = decodeUtf8(body);
   if (text === undefined) throw new OpenFrontError('CF_INVALID_ARGUMENT', 'The request body is not valid UTF-8');
-  if (text.trim() === '' || XMLValidator.validate(text) !== true) {
+  if (text.trim() === '' || !isWellFormed(text)) {
     throw new OpenFrontError('CF_INVALID_ARGUMENT', `The request body is not well-formed XML: expected <${rootName}>`);
   }
   if (MARKUP_DECLARATION.test(text)) {
     throw new OpenFrontError('CF_INVALID_ARGUMENT', 'The request body must not contain a DOCTYPE or other markup declarations: DTDs are not accepted');
   }
-  const doc = decodeTree(parser.parse(text)) as Record<string, unknown>;
+  let parsed: unknown;
+  try {
+    parsed = parser.parse(text);
+  } catch {
+    // The parser's own limits (nesting depth, …) throw plain errors: the body is what is wrong, not the server.
+    throw new OpenFrontError('CF_INVALID_ARGUMENT', `The request body is not acceptable XML (too deeply nested or malformed): expected <${rootName}>`);
+  }
+  const doc = decodeTree(parsed) as Record<string, unknown>;
   const root = doc[rootName];
   if (root === undefined) throw new OpenFrontError('CF_INVALID_ARGUMENT', `The request body must have the root element <${rootName}>`);
   return typeof root === 'object' && root !== null && !Array.isArray(root) ? (root as Record<string, XmlNode | XmlNode[]>) : {};
