@@ -162,8 +162,22 @@ const KvsSchema = z
   })
   .default({ limits: 'cloudfront' });
 
+/** Bounds of the API server (docs/security.md); each unset one keeps its default. */
+const positiveInt = z.number().int().min(1);
+const ApiSchema = z
+  .strictObject({
+    maxConnections: positiveInt.optional(),
+    maxUnauthenticatedInFlight: positiveInt.optional(),
+    headersTimeoutMs: positiveInt.optional(),
+    requestTimeoutMs: positiveInt.optional(),
+    keepAliveTimeoutMs: positiveInt.optional(),
+    idleTimeoutMs: positiveInt.optional(),
+  })
+  .default({});
+
 export const ConfigSchema = z.strictObject({
   server: ServerSchema,
+  api: ApiSchema,
   kvs: KvsSchema,
   stores: z.array(StoreSchema).default([]),
   functions: z.array(FunctionSchema).default([]),

@@ -106,6 +106,15 @@ export interface ServerConfig {
   nodeId: string;
 }
 
+export interface ApiLimitsConfig {
+  maxConnections?: number;
+  maxUnauthenticatedInFlight?: number;
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  idleTimeoutMs?: number;
+}
+
 export interface EdgeConfig {
   /** Directory relative paths in the file were resolved against. */
   baseDir: string;
@@ -114,6 +123,8 @@ export interface EdgeConfig {
   /** Absolute path of the directory ImportSource may read (`kvs.importDir`); undefined: ImportSource is off. */
   kvsImportDir?: string;
   server: ServerConfig;
+  /** API server bounds from the config's `api` section (unset ones keep their defaults, docs/security.md). */
+  apiLimits: ApiLimitsConfig;
   stores: StoreConfig[];
   functions: FunctionConfig[];
   cachePolicies: CachePolicyConfig[];

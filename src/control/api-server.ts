@@ -5,6 +5,7 @@
  */
 import { createServer } from 'node:http';
 import { isIP } from 'node:net';
+import { OpenFrontError } from '../errors.js';
 import type { KvsDatabase } from '../kvs/database.js';
 import { RequestVerifier } from './auth/verify-request.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from './http/limits.js';
@@ -69,6 +70,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   }
 
   const limits: ApiLimits = { ...DEFAULT_API_LIMITS, ...options.limits };
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new OpenFrontError('CONFIG_INVALID', `api.headersTimeoutMs (${limits.headersTimeoutMs}) must not exceed api.requestTimeoutMs (${limits.requestTimeoutMs})`);
+  }
   const router = new Router({ authenticate, maxUnauthenticatedInFlight: limits.maxUnauthenticatedInFlight });
   const ctx = { db: options.db, now, importDir: options.importDir };
   for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, ...(options.routes ?? [])]) group(router, ctx);

@@ -77,6 +77,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       port: options.api?.port,
       auth: { insecureNoAuth: options.api?.insecureNoAuth ?? false },
       importDir: options.api?.importDir ?? options.config.kvsImportDir,
+      limits: options.config.apiLimits,
       routes: [functionRouteGroup(registry, replicas, { limits: options.runtimeLimits }), invalidationRouteGroup(currentEdge)],
     });
     cleanup.push(() => api.close());
