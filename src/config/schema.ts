@@ -135,6 +135,15 @@ export const FunctionSchema = z.strictObject({
 
 export const StoreSchema = z.strictObject({
   name,
+  /**
+   * The id the store has in AWS (the UUID in its ARN). The store is created with it, so function code that names
+   * its store with `cf.kvs('<id>')` or the ARN reads this store unchanged.
+   */
+  awsId: z
+    .string()
+    .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'the UUID of the store in AWS, like a1b2c3d4-5678-90ab-cdef-0123456789ab')
+    .transform((id) => id.toLowerCase())
+    .optional(),
   /** Optional seed data in the S3 import format `{"data":[{"key":..,"value":..}]}` (relative to the config file). */
   seed: z.string().min(1).optional(),
 });

@@ -96,6 +96,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       config,
       api: { host: LOOPBACK, port: options.apiPort ?? DEFAULT_API_PORT, insecureNoAuth: true },
       edge: { host: LOOPBACK, port: options.edgePort ?? config.server.port },
+      localStoreIds: true,
     });
   } catch (err) {
     if (temporaryData) rmSync(dataDir, { recursive: true, force: true });

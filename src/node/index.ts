@@ -31,6 +31,11 @@ export interface OpenFrontNodeOptions {
   /** Overrides the config's `kvs.limits` switch. */
   kvsLimits?: KvsLimits;
   runtimeLimits?: Partial<RuntimeLimits>;
+  /**
+   * true for a local tool (`openfront dev`): a config store without `awsId` answers `cf.kvs(id)` for any id, since
+   * its data comes from a seed file and has no id of its own. Default false: ids must match, as on CloudFront.
+   */
+  localStoreIds?: boolean;
 }
 
 export interface OpenFrontNode {
@@ -65,7 +70,9 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     const registry = new FunctionRegistry(db, { isFunctionInUse: (name) => inUse.has(name) });
     const stores = await ensureConfigStores(options.config, db);
     const functions = await syncConfigFunctions(options.config, registry, db);
-    const live = new LiveFunctions(registry, replicas, { limits: options.runtimeLimits });
+    let edgeConfig = options.config;
+    const storeAnswersAnyId = options.localStoreIds === true ? (storeId: string) => !edgeConfig.stores.some((s) => s.awsId === storeId.toLowerCase()) : undefined;
+    const live = new LiveFunctions(registry, replicas, { limits: options.runtimeLimits, storeAnswersAnyId });
     cleanup.push(() => live.close());
     let edge = await startEdge({ config: options.config, functions: live, ...options.edge });
     cleanup.push(() => edge.close());
@@ -81,7 +88,6 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       routes: [functionRouteGroup(registry, replicas, { limits: options.runtimeLimits }), invalidationRouteGroup(currentEdge)],
     });
     cleanup.push(() => api.close());
-    let edgeConfig = options.config;
     const restartEdge = async (config: EdgeConfig): Promise<EdgeServer> => {
       const place = { host: options.edge?.host ?? edgeConfig.server.host, port: edge.port };
       await edge.close();

@@ -26,6 +26,11 @@ export interface LiveFunctionsOptions {
   limits?: Partial<RuntimeLimits>;
   /** How long a replaced isolate is kept before it is freed; must exceed an invocation's kill-after limit. */
   retireAfterMs?: number;
+  /**
+   * true for a store whose data has no id of its own (`openfront dev` seeding from a file): it then answers to any
+   * id the code names in `cf.kvs(id)`. Default: no store does, as on CloudFront.
+   */
+  storeAnswersAnyId?: (storeId: string) => boolean;
   /** Told when a LIVE version cannot be loaded (the previous one keeps serving). Default: a process warning. */
   onLoadError?: (name: string, version: number, err: unknown) => void;
 }
@@ -95,7 +100,13 @@ export class LiveFunctions implements FunctionSource {
       return;
     }
     const binding: KvsBinding =
-      live.kvsStoreId === undefined ? { stores: new Map() } : { defaultStoreId: live.kvsStoreId, stores: new Map([[live.kvsStoreId, this.#replicas.get(live.kvsStoreId)]]) };
+      live.kvsStoreId === undefined
+        ? { stores: new Map() }
+        : {
+            defaultStoreId: live.kvsStoreId,
+            stores: new Map([[live.kvsStoreId, this.#replicas.get(live.kvsStoreId)]]),
+            ...(this.#options.storeAnswersAnyId?.(live.kvsStoreId) === true ? { anyId: true } : {}),
+          };
     this.#entries.set(name, { fn, version: live.version, kvs: binding });
     if (current !== undefined) this.#retire(current.fn);
   }

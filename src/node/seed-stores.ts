@@ -4,6 +4,7 @@
  * through the same `KvsDatabase` interface the control plane uses, as actor `config`.
  */
 import type { EdgeConfig } from '../config/types.js';
+import { OpenFrontError } from '../errors.js';
 import type { StoreResolver } from '../edge/function-source.js';
 import type { KvsDatabase } from '../kvs/database.js';
 import { readImportFile } from '../kvs/import-export.js';
@@ -15,12 +16,26 @@ const CONFIG_ACTOR = { accessKeyId: 'config' };
 export async function ensureConfigStores(config: EdgeConfig, db: KvsDatabase): Promise<string[]> {
   const created: string[] = [];
   for (const store of config.stores) {
-    if (db.getStore({ name: store.name }) !== undefined) continue;
+    const existing = db.getStore({ name: store.name });
+    if (existing !== undefined) {
+      if (store.awsId !== undefined && existing.id !== store.awsId) throw awsIdMismatch(store.name, store.awsId, existing.id);
+      continue;
+    }
     const importItems = store.seedPath === undefined ? undefined : await readImportFile(store.seedPath, { limits: db.limits });
-    db.createStore({ name: store.name, comment: 'declared in the OpenFront config', importItems }, CONFIG_ACTOR);
+    db.createStore({ name: store.name, comment: 'declared in the OpenFront config', importItems, id: store.awsId }, CONFIG_ACTOR);
     created.push(store.name);
   }
   return created;
+}
+
+/** A store keeps the id it was created with: an awsId added later cannot be given to the existing store. */
+function awsIdMismatch(name: string, awsId: string, id: string): OpenFrontError {
+  return new OpenFrontError(
+    'CONFIG_INVALID',
+    `store ${name}: awsId ${awsId} was given, but the store already exists with id ${id}. A store gets its id when it is created: ` +
+      `delete it (openfront kvs delete ${name}, or remove the data directory) so that it is created again with the awsId, or remove awsId`,
+    { store: name, awsId, id },
+  );
 }
 
 /** Resolves config store names to the database's store ids and the in-process replicas of them. */

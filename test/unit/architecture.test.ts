@@ -4,7 +4,7 @@
  * the code that wires them, and no two folders import each other, even through others.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -74,6 +74,12 @@ describe('architecture: folder rules over every import in src/', () => {
   it('keeps control/ and edge/ apart: neither imports the other, not even types', () => {
     const across = crossFolderImports(scan).filter(({ from, to }) => (from === 'control' && to === 'edge') || (from === 'edge' && to === 'control'));
     assert.deepEqual(across.map(describeSite), []);
+  });
+
+  it('cites only documents in the repository (docs/), not design notes kept elsewhere', () => {
+    const outside = /DESIGN\.md|STYLE\.md|\/work\/shared|\bspec\/[\w-]+\.md|shared spec|\bspec §/;
+    const citing = scan.files.filter((file) => outside.test(readFileSync(join(SRC, file), 'utf8')));
+    assert.deepEqual(citing, []);
   });
 
   it('leaves no dynamic import whose target cannot be read', () => {
