@@ -103,6 +103,7 @@ export const ErrorCatalog = {
   BAD_REQUEST: { status: 400, awsType: 'BadRequest', message: 'Bad request' },
   PAYLOAD_TOO_LARGE: { status: 413, awsType: 'PayloadTooLarge', message: 'The request body is too large' },
   TOO_MANY_STREAMS: { status: 429, awsType: 'TooManyStreams', message: 'Too many live decision streams are open' },
+  API_BUSY: { status: 503, awsType: 'ServiceUnavailable', message: 'The API is busy: retry later' },
   CONFIG_INVALID: { status: 400, awsType: 'InvalidConfiguration', message: 'The configuration is invalid' },
   INPUT_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The input is invalid' },
   TEST_CASE_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The golden test case is invalid' },

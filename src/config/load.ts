@@ -210,6 +210,8 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
   return {
     baseDir,
     kvsLimits: raw.kvs.limits,
+    ...(raw.kvs.importDir === undefined ? {} : { kvsImportDir: resolve(baseDir, raw.kvs.importDir) }),
+    apiLimits: Object.fromEntries(Object.entries(raw.api).filter(([, v]) => v !== undefined)),
     server: { host: raw.server.host, port: raw.server.port, cacheBytes: raw.server.cacheBytes, nodeId: raw.server.nodeId ?? (hostname() || 'openfront') },
     observability: {
       ...raw.observability,

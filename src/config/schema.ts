@@ -163,7 +163,26 @@ export const ServerSchema = z
  * KeyValueStore limits: `cloudfront` (default) answers exactly like production (5 MB stores, 1 KB values, …);
  * `unlimited` is the self-hosting switch for far larger stores (see docs/kvs-storage.md).
  */
-const KvsSchema = z.strictObject({ limits: z.enum(['cloudfront', 'unlimited']).default('cloudfront') }).default({ limits: 'cloudfront' });
+const KvsSchema = z
+  .strictObject({
+    limits: z.enum(['cloudfront', 'unlimited']).default('cloudfront'),
+    /** The only directory CreateKeyValueStore's ImportSource may read (relative to the config file). Unset: off. */
+    importDir: z.string().min(1).optional(),
+  })
+  .default({ limits: 'cloudfront' });
+
+/** Bounds of the API server (docs/security.md); each unset one keeps its default. */
+const positiveInt = z.number().int().min(1);
+const ApiSchema = z
+  .strictObject({
+    maxConnections: positiveInt.optional(),
+    maxUnauthenticatedInFlight: positiveInt.optional(),
+    headersTimeoutMs: positiveInt.optional(),
+    requestTimeoutMs: positiveInt.optional(),
+    keepAliveTimeoutMs: positiveInt.optional(),
+    idleTimeoutMs: positiveInt.optional(),
+  })
+  .default({});
 
 /** Decision records, live streams, metrics and access logs (docs/observability.md). */
 const ObservabilitySchema = z
@@ -193,6 +212,7 @@ const ObservabilitySchema = z
 
 export const ConfigSchema = z.strictObject({
   server: ServerSchema,
+  api: ApiSchema,
   kvs: KvsSchema,
   observability: ObservabilitySchema,
   stores: z.array(StoreSchema).default([]),

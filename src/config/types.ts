@@ -118,13 +118,26 @@ export interface ObservabilityConfig {
   accessLog: { path?: string; includeCookies: boolean };
 }
 
+export interface ApiLimitsConfig {
+  maxConnections?: number;
+  maxUnauthenticatedInFlight?: number;
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  idleTimeoutMs?: number;
+}
+
 export interface EdgeConfig {
   /** Directory relative paths in the file were resolved against. */
   baseDir: string;
   /** `unlimited` lifts CloudFront's KeyValueStore limits (self-hosted stores far beyond 5 MB). */
   kvsLimits: 'cloudfront' | 'unlimited';
+  /** Absolute path of the directory ImportSource may read (`kvs.importDir`); undefined: ImportSource is off. */
+  kvsImportDir?: string;
   server: ServerConfig;
   observability: ObservabilityConfig;
+  /** API server bounds from the config's `api` section (unset ones keep their defaults, docs/security.md). */
+  apiLimits: ApiLimitsConfig;
   stores: StoreConfig[];
   functions: FunctionConfig[];
   cachePolicies: CachePolicyConfig[];

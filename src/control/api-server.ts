@@ -5,8 +5,10 @@
  */
 import { createServer } from 'node:http';
 import { isIP } from 'node:net';
+import { OpenFrontError } from '../errors.js';
 import type { KvsDatabase } from '../kvs/database.js';
 import { RequestVerifier } from './auth/verify-request.js';
+import { DEFAULT_API_LIMITS, type ApiLimits } from './http/limits.js';
 import { Router, type Authenticate, type RouteGroup } from './http/router.js';
 import { kvsControlPlaneRoutes } from './kvs-control-plane.js';
 import { kvsDataPlaneRoutes } from './kvs-data-plane.js';
@@ -26,8 +28,15 @@ export interface ApiServerOptions {
   auth?: { insecureNoAuth?: boolean };
   /** Clock for signature skew checks. */
   now?: () => Date;
+  /**
+   * The only directory CreateKeyValueStore's ImportSource may read from (S3 ARN `arn:aws:s3:::bucket/key` or a
+   * relative path → a file under it). Unset (the default): ImportSource is refused.
+   */
+  importDir?: string;
   /** More route groups (function API, invalidation, …), registered after the built-in ones. */
   routes?: RouteGroup[];
+  /** Connection, concurrency and time bounds; each unset one takes its value from `DEFAULT_API_LIMITS`. */
+  limits?: Partial<ApiLimits>;
 }
 
 export interface ApiServer {
@@ -55,17 +64,33 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     if (!isLoopback(host)) {
       throw openFrontError('CONFIG_INVALID', `insecureNoAuth is only allowed on a loopback address (127.0.0.1, ::1, localhost), not on ${host}: create an access key with \`openfront keys create\` instead`);
     }
-    authenticate = () => ({ accessKeyId: ANONYMOUS_ACCESS_KEY_ID });
+    authenticate = () => ({ kind: 'verified', principal: { accessKeyId: ANONYMOUS_ACCESS_KEY_ID } });
   } else {
     const verifier = new RequestVerifier({ lookupSecret: (id) => options.db.getAccessKeySecret(id), now });
-    authenticate = (request, expectation) => verifier.verify(request, expectation);
+    authenticate = (head, expectation) => verifier.verifyHead(head, expectation);
   }
 
-  const router = new Router({ authenticate });
-  const ctx = { db: options.db, now };
+  const limits: ApiLimits = { ...DEFAULT_API_LIMITS, ...options.limits };
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new OpenFrontError('CONFIG_INVALID', `api.headersTimeoutMs (${limits.headersTimeoutMs}) must not exceed api.requestTimeoutMs (${limits.requestTimeoutMs})`);
+  }
+  const router = new Router({ authenticate, maxUnauthenticatedInFlight: limits.maxUnauthenticatedInFlight });
+  const ctx = { db: options.db, now, importDir: options.importDir };
   for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, ...(options.routes ?? [])]) group(router, ctx);
 
-  const server = createServer(router.listener);
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // The two timeouts above are enforced by a sweep at this interval; Node's default (30 s) would stretch them.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    router.listener,
+  );
+  server.maxConnections = limits.maxConnections;
+  // With no 'timeout' listener, a socket idle this long is destroyed.
+  server.setTimeout(limits.idleTimeoutMs);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8787, host, () => {

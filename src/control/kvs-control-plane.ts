@@ -3,16 +3,15 @@
  * `@aws-sdk/client-cloudfront` that manage stores: the CloudFront API Reference (KeyValueStore operations), docs/kvs-api.md.
  *
  * The control-plane ETag versions the store's metadata (its comment), independent of the data-plane ETag.
- * ImportSource takes the S3 JSON format from a file on the server (a path or a `file:` URL): OpenFront has no S3.
+ * ImportSource takes the S3 JSON format from a file in the operator's import directory, off unless one is configured
+ * (`import-source.ts`): OpenFront has no S3.
  */
-import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isOpenFrontError, OpenFrontError, type ErrorCode } from '../errors.js';
 import type { KvsDatabase } from '../kvs/database.js';
-import { readImportFile } from '../kvs/import-export.js';
-import type { KeyValue, StoreRecord } from '../kvs/types.js';
+import type { StoreRecord } from '../kvs/types.js';
 import { SIGV4_ALGORITHM } from './auth/sigv4.js';
 import type { RouteGroup } from './http/router.js';
+import { readImportSource } from './import-source.js';
 import type { ApiRequest, ApiResponse, RouteHandler } from './http/types.js';
 import { parseXmlRequest, xmlChild, xmlResponse, xmlText } from './http/xml.js';
 
@@ -64,36 +63,6 @@ function requireIfMatch(req: ApiRequest): string {
   return ifMatch;
 }
 
-/** The file an ImportSource names. Only local paths and `file:` URLs: an S3 ARN cannot be fetched here. */
-function importFilePath(sourceType: string | undefined, sourceArn: string | undefined): string {
-  if (sourceType !== 'S3') throw new OpenFrontError('CF_INVALID_ARGUMENT', 'ImportSource.SourceType must be S3');
-  if (!sourceArn) throw new OpenFrontError('CF_INVALID_ARGUMENT', 'ImportSource.SourceARN is required');
-  if (sourceArn.startsWith('arn:')) {
-    throw new OpenFrontError(
-      'CF_INVALID_ARGUMENT',
-      `OpenFront cannot import from S3 (${sourceArn}): give ImportSource.SourceARN as a path or file: URL of a file on the server, or use \`openfront kvs import\``,
-    );
-  }
-  if (sourceArn.startsWith('file:')) {
-    try {
-      return fileURLToPath(sourceArn);
-    } catch {
-      throw new OpenFrontError('CF_INVALID_ARGUMENT', `ImportSource.SourceARN is not a usable file: URL: ${sourceArn}`);
-    }
-  }
-  return isAbsolute(sourceArn) ? sourceArn : resolve(sourceArn);
-}
-
-async function readImportSource(path: string, db: KvsDatabase): Promise<KeyValue[]> {
-  try {
-    return await readImportFile(path, { limits: db.limits });
-  } catch (err) {
-    if (isOpenFrontError(err)) throw err;
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'the file cannot be read';
-    throw new OpenFrontError('CF_INVALID_ARGUMENT', `ImportSource.SourceARN ${path}: ${reason}`);
-  }
-}
-
 function positiveIntegerParam(req: ApiRequest, name: string): number | undefined {
   const text = req.queryParam(name);
   if (text === undefined) return undefined;
@@ -105,7 +74,7 @@ function positiveIntegerParam(req: ApiRequest, name: string): number | undefined
 export const AWS_ID_HEADER = 'x-openfront-aws-id';
 
 /** Registers Create/Describe/List/Update/DeleteKeyValueStore. */
-export const kvsControlPlaneRoutes: RouteGroup = (router, { db }) => {
+export const kvsControlPlaneRoutes: RouteGroup = (router, { db, importDir }) => {
   router
     .group({
       protocol: 'rest-xml',
@@ -121,7 +90,7 @@ export const kvsControlPlaneRoutes: RouteGroup = (router, { db }) => {
         if (name === undefined) throw new OpenFrontError('CF_INVALID_ARGUMENT', 'Name is required');
         const importSource = xmlChild(input, 'ImportSource');
         const importItems = importSource
-          ? await readImportSource(importFilePath(xmlText(importSource, 'SourceType'), xmlText(importSource, 'SourceARN')), db)
+          ? await readImportSource({ sourceType: xmlText(importSource, 'SourceType'), sourceArn: xmlText(importSource, 'SourceARN') }, { importDir, limits: db.limits })
           : undefined;
         // CreateKeyValueStoreRequest has no field for the id; a store brought from AWS keeps its id through this header.
         const awsId = req.header(AWS_ID_HEADER);

@@ -17,6 +17,7 @@ import { AuditLog } from './audit-log.js';
 import { dataEtag, metadataEtag } from './etag.js';
 import { DEFAULT_KVS_LIMITS } from './limits.js';
 import { migrate } from './schema.js';
+import { loadOrCreateSecretKey, SECRET_KEY_ENV, SECRET_KEY_FILE, SecretBox } from './secret-box.js';
 import type {
   AccessKeyRecord,
   Actor,
@@ -41,6 +42,11 @@ export interface KvsDatabaseOptions {
    * removed. Default 1000; `Infinity` keeps everything (compact by hand with `compactChangeLog`).
    */
   changeLogRetention?: number;
+  /**
+   * The 32-byte key sealing access-key secrets (AES-256-GCM). Default: `OPENFRONT_SECRET_KEY`, else the key file
+   * `openfront.key` beside the database (created 0600 on first open); a random key for ':memory:'.
+   */
+  secretKey?: Buffer;
 }
 
 /** Called after a store and all its data were deleted. */
@@ -112,6 +118,7 @@ export class KvsDatabase {
 
   readonly #now: () => Date;
   readonly #retention: number;
+  readonly #secrets: SecretBox;
   readonly #audit: AuditLog;
   readonly #sql: ReturnType<typeof prepareStatements>;
   readonly #changeListeners = new Set<ChangeListener>();
@@ -120,14 +127,16 @@ export class KvsDatabase {
   #dispatching = false;
   #storeInUse: (storeId: string) => boolean = () => false;
 
-  private constructor(connection: Connection, options: KvsDatabaseOptions) {
+  private constructor(connection: Connection, options: KvsDatabaseOptions & { secretKey: Buffer; secretKeySource: string }) {
     this.connection = connection;
+    this.#secrets = new SecretBox(options.secretKey);
     this.limits = options.limits ?? DEFAULT_KVS_LIMITS;
     this.#now = options.now ?? (() => new Date());
     this.#retention = options.changeLogRetention ?? DEFAULT_CHANGE_LOG_RETENTION;
     this.#audit = new AuditLog(connection, this.#now);
     this.#sql = prepareStatements(connection);
     this.accountId = this.#loadOrCreateAccountId();
+    this.#sealStoredSecrets(options.secretKeySource);
   }
 
   /**
@@ -148,7 +157,13 @@ export class KvsDatabase {
       connection.pragma('synchronous = FULL');
       connection.pragma('foreign_keys = ON');
       migrate(connection);
-      return new KvsDatabase(connection, options);
+      const secretKey =
+        options.secretKey !== undefined
+          ? { key: options.secretKey, source: 'the secretKey option' }
+          : file === ':memory:'
+            ? { key: randomBytes(32), source: 'a random key' }
+            : loadOrCreateSecretKey(dirname(file));
+      return new KvsDatabase(connection, { ...options, secretKey: secretKey.key, secretKeySource: secretKey.source });
     } catch (err) {
       connection.close();
       throw err;
@@ -389,21 +404,49 @@ export class KvsDatabase {
 
   // ---------------------------------------------------------------- access keys
 
-  /** Creates an AWS-style key pair. The secret is stored as given: SigV4 verification needs it in clear. */
+  /**
+   * Creates an AWS-style key pair. SigV4 verification needs the secret in clear, so it is stored encrypted with the
+   * secret key (never in the database), not hashed.
+   */
   createAccessKey(description?: string, actor: Actor = { accessKeyId: 'local' }): { accessKeyId: string; secretAccessKey: string } {
     const accessKeyId = `AKIA${Array.from(randomBytes(16), (byte) => ACCESS_KEY_ALPHABET[byte & 31]).join('')}`;
     const secretAccessKey = randomBytes(30).toString('base64');
     this.connection.transaction(() => {
-      this.#sql.insertAccessKey.run(accessKeyId, secretAccessKey, this.#now().getTime(), description ?? null);
+      this.#sql.insertAccessKey.run(accessKeyId, this.#secrets.seal(secretAccessKey, accessKeyId), this.#now().getTime(), description ?? null);
       this.#audit.append({ accessKeyId: actor.accessKeyId, operation: 'CreateAccessKey', keys: [], changes: [], detail: { createdAccessKeyId: accessKeyId } });
-    }).immediate();
+    })();
     return { accessKeyId, secretAccessKey };
   }
 
   /** The secret of an active key; undefined when the key is unknown or revoked. */
   getAccessKeySecret(accessKeyId: string): string | undefined {
     const row = this.#sql.accessKey.get(accessKeyId) as AccessKeyRow | undefined;
-    return row && row.revoked_ms === null ? row.secret : undefined;
+    return row && row.revoked_ms === null ? this.#secrets.open(row.secret, accessKeyId) : undefined;
+  }
+
+  /**
+   * Checks the secret key against the one the database was sealed with (a check value in `settings`), and seals
+   * any secret still stored in clear (a database from before encryption, revoked keys included). Plain text is
+   * overwritten on disk: `secure_delete` zeroes the freed cells and a truncating checkpoint empties the WAL.
+   */
+  #sealStoredSecrets(keySource: string): void {
+    const check = this.#sql.getSetting.get('secret_key_check') as string | undefined;
+    if (check !== undefined && !this.#secrets.matches(check)) {
+      throw openFrontError(
+        'CONFIG_INVALID',
+        `The access key secrets in this database were encrypted with another key than ${keySource}: restore the ${SECRET_KEY_FILE} file that was beside the database, or set ${SECRET_KEY_ENV} to that key`,
+      );
+    }
+    const clear = (this.#sql.accessKeys.all() as AccessKeyRow[]).filter((row) => !SecretBox.isSealed(row.secret));
+    if (clear.length > 0) this.connection.pragma('secure_delete = ON');
+    this.connection.transaction(() => {
+      if (check === undefined) this.#sql.insertSetting.run('secret_key_check', this.#secrets.check);
+      for (const row of clear) this.#sql.sealAccessKey.run(this.#secrets.seal(row.secret, row.access_key_id), row.access_key_id);
+    })();
+    if (clear.length > 0) {
+      this.connection.pragma('wal_checkpoint(TRUNCATE)');
+      this.connection.pragma('secure_delete = OFF');
+    }
   }
 
   listAccessKeys(): AccessKeyRecord[] {
@@ -618,6 +661,7 @@ function prepareStatements(db: Connection) {
     accessKey: db.prepare('SELECT * FROM access_keys WHERE access_key_id = ?'),
     accessKeys: db.prepare('SELECT * FROM access_keys ORDER BY created_ms, access_key_id'),
     revokeAccessKey: db.prepare('UPDATE access_keys SET revoked_ms = ? WHERE access_key_id = ?'),
+    sealAccessKey: db.prepare('UPDATE access_keys SET secret = ? WHERE access_key_id = ?'),
   };
 }
 

@@ -25,7 +25,8 @@ export interface OpenFrontNodeOptions {
   /** Holds openfront.db (created 0600). */
   dataDir: string;
   config: EdgeConfig;
-  api?: { host?: string; port?: number; insecureNoAuth?: boolean };
+  /** `importDir` overrides the config's `kvs.importDir`. */
+  api?: { host?: string; port?: number; insecureNoAuth?: boolean; importDir?: string };
   /** Defaults come from the config's `server` section; `throttle`: the per-path function throttle (docs/security.md). */
   edge?: { host?: string; port?: number; cacheBytes?: number; throttle?: Partial<ThrottleLimits> };
   /** Overrides the config's `kvs.limits` switch. */
@@ -101,6 +102,8 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       host: options.api?.host,
       port: options.api?.port,
       auth: { insecureNoAuth: options.api?.insecureNoAuth ?? false },
+      importDir: options.api?.importDir ?? options.config.kvsImportDir,
+      limits: options.config.apiLimits,
       routes: [
         functionRouteGroup(registry, replicas, { limits: options.runtimeLimits, testRuns: options.testRuns }),
         invalidationRouteGroup(currentEdge),

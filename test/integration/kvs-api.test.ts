@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
 import {
   CreateKeyValueStoreCommand,
   DeleteKeyValueStoreCommand,
@@ -28,7 +27,7 @@ describe('KVS API through the official AWS SDK clients', () => {
   let h: Harness;
   before(async () => {
     // CloudFront's limits, except a small store so the quota error needs only a few writes.
-    h = await startHarness({ limits: { ...DEFAULT_KVS_LIMITS, maxStoreBytes: 4000 } });
+    h = await startHarness({ limits: { ...DEFAULT_KVS_LIMITS, maxStoreBytes: 4000 }, importDir: true });
   });
   after(() => h.close());
 
@@ -113,27 +112,18 @@ describe('KVS API through the official AWS SDK clients', () => {
       assert.equal(h.db.getStore({ name: 'cp-delete' }), undefined);
     });
 
-    it('imports at creation from a local path or a file: URL; refuses S3 ARNs and bad files', async () => {
-      const file = join(h.dir, 'import.json');
-      writeFileSync(file, JSON.stringify({ data: [{ key: 'k1', value: 'v1' }, { key: 'k2', value: 'v2' }] }));
-      for (const [name, source] of [['cp-import-path', file], ['cp-import-url', pathToFileURL(file).href]]) {
+    it('imports at creation from the import directory (S3 ARN or relative path); refuses bad and missing files', async () => {
+      writeFileSync(join(h.dir, 'imports', 'import.json'), JSON.stringify({ data: [{ key: 'k1', value: 'v1' }, { key: 'k2', value: 'v2' }] }));
+      for (const [name, source] of [['cp-import-path', 'import.json'], ['cp-import-arn', 'arn:aws:s3:::import.json']]) {
         const res = await h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: name, ImportSource: { SourceType: 'S3', SourceARN: source } }));
         assert.equal(res.$metadata.httpStatusCode, 201);
         const got = await h.kvs().send(new GetKeyCommand({ KvsARN: res.KeyValueStore!.ARN, Key: 'k2' }));
         assert.deepEqual([got.Value, got.ItemCount], ['v2', 2]);
       }
-      const s3 = await sdkError(
-        h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: 'cp-import-s3', ImportSource: { SourceType: 'S3', SourceARN: 'arn:aws:s3:::bucket/data.json' } })),
-      );
-      assert.deepEqual([s3.name, s3.status], ['InvalidArgument', 400]);
-      assert.match(s3.message, /cannot import from S3/);
-      const dupFile = join(h.dir, 'dup.json');
-      writeFileSync(dupFile, JSON.stringify({ data: [{ key: 'k', value: '1' }, { key: 'k', value: '2' }] }));
-      const dup = await sdkError(h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: 'cp-import-dup', ImportSource: { SourceType: 'S3', SourceARN: dupFile } })));
-      assert.equal(dup.name, 'InvalidArgument');
-      const absent = await sdkError(
-        h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: 'cp-import-absent', ImportSource: { SourceType: 'S3', SourceARN: join(h.dir, 'absent.json') } })),
-      );
+      writeFileSync(join(h.dir, 'imports', 'dup.json'), JSON.stringify({ data: [{ key: 'k', value: '1' }, { key: 'k', value: '2' }] }));
+      const dup = await sdkError(h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: 'cp-import-dup', ImportSource: { SourceType: 'S3', SourceARN: 'dup.json' } })));
+      assert.deepEqual([dup.name, dup.message], ['InvalidArgument', 'The ImportSource file is not a valid import file (duplicate-key) at item 1']);
+      const absent = await sdkError(h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: 'cp-import-absent', ImportSource: { SourceType: 'S3', SourceARN: 'absent.json' } })));
       assert.equal(absent.name, 'InvalidArgument');
       assert.equal(h.db.getStore({ name: 'cp-import-dup' }), undefined);
       assert.equal(h.db.getStore({ name: 'cp-import-absent' }), undefined);

@@ -23,6 +23,7 @@ export interface StartOptions {
   insecureNoAuth?: boolean;
   accessLog?: string;
   metricsPort?: string;
+  importDir?: string;
 }
 
 /** The config to serve: the flag (a file, or a folder holding one), else a config file here, else the demo. */
@@ -54,7 +55,12 @@ export async function startFromOptions(options: StartOptions): Promise<{ node: O
   const node = await startOpenFrontNode({
     dataDir: resolve(options.data),
     config,
-    api: { host, port: parsePort(options.apiPort, '--api-port') ?? 8787, insecureNoAuth: options.insecureNoAuth },
+    api: {
+      host,
+      port: parsePort(options.apiPort, '--api-port') ?? 8787,
+      insecureNoAuth: options.insecureNoAuth,
+      importDir: options.importDir === undefined ? undefined : resolve(options.importDir),
+    },
     edge: { host, port: parsePort(options.edgePort, '--edge-port') },
     observability: { accessLog: options.accessLog, metricsPort: parsePort(options.metricsPort, '--metrics-port') },
   });
@@ -103,6 +109,7 @@ export function register(program: Command): void {
     .option('--insecure-no-auth', 'accept unsigned API requests (refused unless listening on loopback)')
     .option('--access-log <file>', 'write access logs as JSON lines to this file ("-": stdout; default: the config, else off)')
     .option('--metrics-port <port>', 'serve unsigned Prometheus /metrics on this port (loopback by default; see docs/observability.md)')
+    .option('--import-dir <dir>', "the only directory CreateKeyValueStore's ImportSource may read (default: kvs.importDir, else off)")
     .action(async (options: StartOptions) => {
       let started: Awaited<ReturnType<typeof startFromOptions>>;
       try {

@@ -29,6 +29,18 @@ export interface SignedRequest {
   body: Buffer;
 }
 
+/** A request before its body has been read. */
+export type RequestHead = Omit<SignedRequest, 'body'>;
+
+/**
+ * What the head of a request proved. `verified`: the signature is valid; the body must hash to `payloadHash`
+ * (undefined: anything goes, for unauthenticated local mode). `needs-body`: the key and everything else are valid,
+ * but the signature covers the body's hash; `finish(sha256 hex of the body)` returns the caller or throws.
+ */
+export type HeadVerdict =
+  | { kind: 'verified'; principal: Principal; payloadHash?: string }
+  | { kind: 'needs-body'; finish: (bodyHash: string) => Principal };
+
 /** What a route group accepts. */
 export interface SignatureExpectation {
   /** Signing names accepted in the credential scope (e.g. "cloudfront-keyvaluestore"). */
@@ -43,6 +55,7 @@ export type AuthFailureReason =
   | 'unsupported-algorithm'
   | 'wrong-service'
   | 'missing-signed-header'
+  | 'unsigned-if-match'
   | 'bad-date'
   | 'request-expired'
   | 'region-set-mismatch'
@@ -57,6 +70,7 @@ const MESSAGES: Record<AuthFailureReason, string> = {
   'unsupported-algorithm': 'The signing algorithm is not accepted by this API',
   'wrong-service': 'The credential scope names the wrong service for this API',
   'missing-signed-header': 'The signature must cover the host and x-amz-date headers (and x-amz-region-set for SigV4a)',
+  'unsigned-if-match': 'The If-Match header must be among the signed headers: a request carrying an unsigned If-Match is refused',
   'bad-date': 'The x-amz-date header is missing, malformed, or does not match the credential scope date',
   'request-expired': 'Signature expired: the request time is more than 15 minutes away from the server time',
   'region-set-mismatch': 'The x-amz-region-set does not include this server',
@@ -110,8 +124,23 @@ export class RequestVerifier {
     this.#region = options.region ?? 'us-east-1';
   }
 
-  /** Returns the verified caller or throws {@link authFailure AUTH_FAILED}. */
+  /** Returns the verified caller or throws {@link authFailure AUTH_FAILED}. The whole body must be at hand. */
   verify(request: SignedRequest, expectation: SignatureExpectation): Principal {
+    const verdict = this.verifyHead(request, expectation);
+    const bodyHash = sha256Hex(request.body);
+    if (verdict.kind === 'needs-body') return verdict.finish(bodyHash);
+    if (verdict.payloadHash !== undefined && verdict.payloadHash !== bodyHash) throw authFailure('payload-hash-mismatch');
+    return verdict.principal;
+  }
+
+  /**
+   * Checks everything the head of a request (method, path, query, headers) can prove, before a byte of the body is
+   * read: who signed, for which service, when, with which headers. When the client sent `x-amz-content-sha256` (the
+   * AWS SDKs always do) the signature itself is checked here too and the caller must only compare the body's hash;
+   * without it the signature covers the body's hash, so `finish` completes the check once the body is in.
+   * Throws {@link authFailure AUTH_FAILED}.
+   */
+  verifyHead(request: RequestHead, expectation: SignatureExpectation): HeadVerdict {
     const headers = collectHeaders(request.rawHeaders);
     const auth = parseAuthorization(headers.get('authorization'));
     if (!auth) throw authFailure(headers.has('authorization') ? 'malformed-authorization' : 'missing-signature');
@@ -126,6 +155,9 @@ export class RequestVerifier {
 
     const required = algorithm === SIGV4A_ALGORITHM ? ['host', 'x-amz-date', 'x-amz-region-set'] : ['host', 'x-amz-date'];
     if (!required.every((h) => auth.signedHeaders.includes(h) && headers.has(h))) throw authFailure('missing-signed-header');
+    // If-Match decides which version a write applies to: unsigned, a captured request could be replayed with a
+    // fresh one and overwrite later changes within the signature's time window (docs/security.md).
+    if (headers.has('if-match') && !auth.signedHeaders.includes('if-match')) throw authFailure('unsigned-if-match');
 
     const amzDateText = headers.get('x-amz-date');
     const amzDate = parseAmzDate(amzDateText);
@@ -137,11 +169,10 @@ export class RequestVerifier {
       if (!regions.includes('*') && !regions.includes(this.#region)) throw authFailure('region-set-mismatch');
     }
 
-    const bodyHash = sha256Hex(request.body);
     const claimedHash = headers.get('x-amz-content-sha256');
     if (claimedHash !== undefined) {
       if (claimedHash.startsWith('UNSIGNED-PAYLOAD') || claimedHash.startsWith('STREAMING-')) throw authFailure('unsigned-payload');
-      if (claimedHash.toLowerCase() !== bodyHash) throw authFailure('payload-hash-mismatch');
+      if (!/^[0-9a-fA-F]{64}$/.test(claimedHash)) throw authFailure('payload-hash-mismatch');
     }
 
     const secret = this.#lookupSecret(auth.accessKeyId);
@@ -153,21 +184,18 @@ export class RequestVerifier {
     } catch {
       throw authFailure('signature-mismatch');
     }
-    const canonical = canonicalRequest({
-      method: request.method,
-      rawPath: request.rawPath,
-      queryPairs,
-      headers,
-      signedHeaders: auth.signedHeaders,
-      payloadHash: claimedHash ?? bodyHash,
-    });
-    const toSign = stringToSign(algorithm, amzDateText, auth.scope.join('/'), canonical);
-    const valid =
-      algorithm === SIGV4_ALGORITHM
-        ? verifySigV4Signature(secret, shortDate, auth.scope[1], service, toSign, auth.signature)
-        : verifySigV4aSignature(this.#publicKey(auth.accessKeyId, secret), toSign, auth.signature);
-    if (!valid) throw authFailure('signature-mismatch');
-    return { accessKeyId: auth.accessKeyId };
+    const check = (payloadHash: string): Principal => {
+      const canonical = canonicalRequest({ method: request.method, rawPath: request.rawPath, queryPairs, headers, signedHeaders: auth.signedHeaders, payloadHash });
+      const toSign = stringToSign(algorithm, amzDateText, auth.scope.join('/'), canonical);
+      const valid =
+        algorithm === SIGV4_ALGORITHM
+          ? verifySigV4Signature(secret, shortDate, auth.scope[1], service, toSign, auth.signature)
+          : verifySigV4aSignature(this.#publicKey(auth.accessKeyId, secret), toSign, auth.signature);
+      if (!valid) throw authFailure('signature-mismatch');
+      return { accessKeyId: auth.accessKeyId };
+    };
+    if (claimedHash === undefined) return { kind: 'needs-body', finish: check };
+    return { kind: 'verified', principal: check(claimedHash), payloadHash: claimedHash.toLowerCase() };
   }
 
   #publicKey(accessKeyId: string, secret: string): KeyObject {

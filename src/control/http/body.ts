@@ -1,22 +1,36 @@
-/** Request body reading with a size cap, and strict UTF-8 decoding. */
+/** Request body reading: capped while streaming, hashed as it arrives, and strict UTF-8 decoding. */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { OpenFrontError } from '../../errors.js';
 
+/** The body is larger than the route allows: PAYLOAD_TOO_LARGE, with the limit in `details.limit`. */
+export function bodyTooLarge(limit: number): OpenFrontError {
+  return new OpenFrontError('PAYLOAD_TOO_LARGE', `The request body is larger than the ${limit}-byte limit`, { limit });
+}
+
+/** The length a request declares: a number, 'chunked' (length unknown) or 0 when it declares no body. */
+export function declaredBodyLength(req: IncomingMessage): number | 'chunked' {
+  if (req.headers['transfer-encoding'] !== undefined) return 'chunked';
+  const length = Number(req.headers['content-length'] ?? 0);
+  return Number.isFinite(length) && length >= 0 ? length : 0;
+}
+
 /**
- * Reads the whole body, up to `maxBytes`. A larger body is drained (so the client can read the error response
- * instead of seeing a reset connection) and reported as PAYLOAD_TOO_LARGE.
+ * Reads the whole body, up to `maxBytes`, hashing it (SHA-256 hex) on the way. The moment more than `maxBytes`
+ * have arrived, reading stops and PAYLOAD_TOO_LARGE ({@link bodyTooLarge}) is thrown: the caller answers and closes the connection,
+ * so an oversized body costs at most `maxBytes` of memory.
  */
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<{ body: Buffer; sha256: string }> {
   const chunks: Buffer[] = [];
+  const hash = createHash('sha256');
   let total = 0;
-  let tooLarge = Number(req.headers['content-length'] ?? 0) > maxBytes;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     total += chunk.length;
-    if (total > maxBytes) tooLarge = true;
-    if (!tooLarge) chunks.push(chunk);
+    if (total > maxBytes) throw bodyTooLarge(maxBytes);
+    hash.update(chunk);
+    chunks.push(chunk);
   }
-  if (tooLarge) throw new OpenFrontError('PAYLOAD_TOO_LARGE', `The request body is larger than the ${maxBytes}-byte limit`, { limit: maxBytes });
-  return Buffer.concat(chunks, total);
+  return { body: Buffer.concat(chunks, total), sha256: hash.digest('hex') };
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });

@@ -2,18 +2,20 @@
  * A small router on `node:http` for the control-plane APIs.
  *
  * Routes live in groups. A group names the wire protocol its errors are written in, the path prefix it owns, and
- * the signatures it accepts. For every request the router: finds the group by prefix, reads the body (capped),
- * verifies the signature over the raw request, matches the route on the raw path split on "/" (each parameter
- * segment then percent-decoded on its own, so an encoded "/" in an ARN or key never splits a segment), and calls
- * the handler with the decoded params and the authenticated principal.
+ * the signatures it accepts. For every request the router: finds the group by prefix and the route on the raw path
+ * split on "/" (each parameter segment then percent-decoded on its own, so an encoded "/" in an ARN or key never
+ * splits a segment); verifies the signature from the head of the request before reading any of the body (a request
+ * nobody signed is answered and its connection closed with the body unread); refuses a declared length above the
+ * route's cap; reads the body, hashing it and stopping at the cap, and checks it against the signed hash; then calls
+ * the handler with the decoded params and the authenticated principal. See docs/security.md.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isOpenFrontError, OpenFrontError, type ErrorCode } from '../../errors.js';
 import type { KvsDatabase } from '../../kvs/database.js';
 import { parseRawQuery } from '../auth/canonical.js';
-import { authFailureReasonOf, type Principal, type SignatureExpectation, type SignedRequest } from '../auth/verify-request.js';
-import { readBody } from './body.js';
+import { authFailure, authFailureReasonOf, type HeadVerdict, type Principal, type RequestHead, type SignatureExpectation } from '../auth/verify-request.js';
+import { bodyTooLarge, declaredBodyLength, readBody } from './body.js';
 import { jsonErrorResponse, nativeErrorResponse, xmlErrorResponse } from './error-writers.js';
 import type { ApiRequest, ApiResponse, RouteHandler, RouteParams } from './types.js';
 
@@ -51,24 +53,21 @@ export interface RouteScope {
 export interface RouteGroupContext {
   db: KvsDatabase;
   now: () => Date;
+  /** Directory CreateKeyValueStore may import files from; undefined turns ImportSource off. */
+  importDir?: string;
 }
 
 /** Registers one family of routes (the KVS data plane, the function API, …). */
 export type RouteGroup = (router: Router, ctx: RouteGroupContext) => void;
 
-/** Checks who sent a request; throws AUTH_FAILED when nobody verifiable did. */
-export type Authenticate = (request: SignedRequest, expectation: SignatureExpectation) => Principal;
+/** Checks who sent a request from its head; throws {@link authFailure AUTH_FAILED} when nobody verifiable did. */
+export type Authenticate = (head: RequestHead, expectation: SignatureExpectation) => HeadVerdict;
 
 interface Route {
   method: string;
   segments: string[];
   handler: RouteHandler;
   maxBodyBytes?: number;
-}
-
-/** A response plus whether the connection must close (after a body we refused to read in full). */
-interface WireResponse extends ApiResponse {
-  close?: boolean;
 }
 
 interface Group extends RouteGroupOptions {
@@ -111,9 +110,17 @@ export class Router {
   readonly #groups: Group[] = [];
   readonly #authenticate: Authenticate;
   readonly #onInternalError: (err: unknown, requestId: string) => void;
+  readonly #maxUnauthenticatedInFlight: number;
+  #unauthenticatedInFlight = 0;
 
-  constructor(options: { authenticate: Authenticate; onInternalError?: (err: unknown, requestId: string) => void }) {
+  constructor(options: {
+    authenticate: Authenticate;
+    onInternalError?: (err: unknown, requestId: string) => void;
+    /** Bodies read before their signature can be checked, at once (see `ApiLimits`). Default 32. */
+    maxUnauthenticatedInFlight?: number;
+  }) {
     this.#authenticate = options.authenticate;
+    this.#maxUnauthenticatedInFlight = options.maxUnauthenticatedInFlight ?? 32;
     this.#onInternalError =
       options.onInternalError ??
       ((err, requestId) => process.stderr.write(`openfront api: internal error in request ${requestId}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
@@ -137,20 +144,34 @@ export class Router {
     return scope;
   }
 
+  /** Every route with what a client needs to call it, for tools that must visit them all (the API fuzz suite). */
+  routes(): Array<{ method: string; pattern: string; protocol: WireProtocol; service: string; maxBodyBytes: number }> {
+    return this.#groups.flatMap((g) =>
+      g.routes.map((r) => ({
+        method: r.method,
+        pattern: `/${r.segments.join('/')}`,
+        protocol: g.protocol,
+        service: g.signing.services[0],
+        maxBodyBytes: r.maxBodyBytes ?? g.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      })),
+    );
+  }
+
   /** The `node:http` request listener. */
   readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
     const requestId = randomUUID();
     this.#handle(req, requestId).then(
-      (response) => writeResponse(res, response, requestId),
+      (response) => writeResponse(req, res, response, requestId),
       (err: unknown) => {
-        // Only a broken connection (client gone mid-body) gets here; there is nobody to answer.
-        this.#onInternalError(err, requestId);
+        // Only a broken connection (client gone mid-body, or a timeout) gets here; there is nobody to answer, and a
+        // client that went away is not an internal error worth a log line.
+        if (!req.destroyed) this.#onInternalError(err, requestId);
         res.destroy();
       },
     );
   };
 
-  async #handle(req: IncomingMessage, requestId: string): Promise<WireResponse> {
+  async #handle(req: IncomingMessage, requestId: string): Promise<ApiResponse> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
@@ -158,10 +179,7 @@ export class Router {
     const method = (req.method ?? 'GET').toUpperCase();
     // Several groups may share a prefix (e.g. "/openfront/v1"): the route decides; otherwise the longest prefix.
     const owners = this.#groups.filter((g) => ownsPath(g.prefix, rawPath));
-    if (owners.length === 0) {
-      req.resume();
-      return nativeErrorResponse(new OpenFrontError('NOT_FOUND', `No API at ${method} ${rawPath}`));
-    }
+    if (owners.length === 0) return nativeErrorResponse(new OpenFrontError('NOT_FOUND', `No API at ${method} ${rawPath}`));
     const rawSegments = splitPath(rawPath);
     let matched: { group: Group; route: Route; rawParams: Record<string, string> } | undefined;
     for (const group of owners) {
@@ -179,20 +197,43 @@ export class Router {
     const fail = (err: OpenFrontError): ApiResponse =>
       group.protocol === 'rest-json' ? jsonErrorResponse(err) : group.protocol === 'rest-xml' ? xmlErrorResponse(err, requestId) : nativeErrorResponse(err);
 
-    let body: Buffer;
+    // Who signed, from the head alone: an unsigned or wrongly signed request is answered before its body is read.
+    let verdict: HeadVerdict;
     try {
-      body = await readBody(req, matched?.route.maxBodyBytes ?? group.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+      verdict = this.#authenticate({ method, rawPath, rawQuery, rawHeaders: req.rawHeaders }, group.signing);
     } catch (err) {
-      if (isOpenFrontError(err) && err.code === 'PAYLOAD_TOO_LARGE') return { ...fail(new OpenFrontError(errors.tooLarge, err.message)), close: true };
+      if (authFailureReasonOf(err) !== undefined) return fail(new OpenFrontError(errors.accessDenied, (err as Error).message, { reason: authFailureReasonOf(err) }));
       throw err;
+    }
+
+    const maxBodyBytes = matched?.route.maxBodyBytes ?? group.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const declared = declaredBodyLength(req);
+    if (declared !== 'chunked' && declared > maxBodyBytes) return fail(new OpenFrontError(errors.tooLarge, bodyTooLarge(maxBodyBytes).message));
+
+    // Without a signed payload hash the signature can only be checked after the body: such reads are few at once.
+    const unauthenticatedRead = verdict.kind === 'needs-body' && declared !== 0;
+    if (unauthenticatedRead && this.#unauthenticatedInFlight >= this.#maxUnauthenticatedInFlight) {
+      return fail(new OpenFrontError('API_BUSY', 'Too many requests whose signature is not yet checked are in progress: send x-amz-content-sha256 or retry later'));
+    }
+    let body: Buffer;
+    let bodyHash: string;
+    if (unauthenticatedRead) this.#unauthenticatedInFlight++;
+    try {
+      ({ body, sha256: bodyHash } = await readBody(req, maxBodyBytes));
+    } catch (err) {
+      if (isOpenFrontError(err) && err.code === 'PAYLOAD_TOO_LARGE') return fail(new OpenFrontError(errors.tooLarge, err.message));
+      throw err;
+    } finally {
+      if (unauthenticatedRead) this.#unauthenticatedInFlight--;
     }
 
     let principal: Principal;
     try {
-      principal = this.#authenticate({ method, rawPath, rawQuery, rawHeaders: req.rawHeaders, body }, group.signing);
+      if (verdict.kind === 'needs-body') principal = verdict.finish(bodyHash);
+      else if (verdict.payloadHash !== undefined && verdict.payloadHash !== bodyHash) throw authFailure('payload-hash-mismatch');
+      else principal = verdict.principal;
     } catch (err) {
-      const reason = authFailureReasonOf(err);
-      if (reason !== undefined) return fail(new OpenFrontError(errors.accessDenied, (err as Error).message, { reason }));
+      if (authFailureReasonOf(err) !== undefined) return fail(new OpenFrontError(errors.accessDenied, (err as Error).message, { reason: authFailureReasonOf(err) }));
       throw err;
     }
 
@@ -232,7 +273,11 @@ export class Router {
   }
 }
 
-function writeResponse(res: ServerResponse, response: WireResponse, requestId: string): void {
+/**
+ * Writes the response. When the request body was not read to its end (refused before or while reading), the
+ * connection is closed once the response is out: the rest of the body is never read.
+ */
+function writeResponse(req: IncomingMessage, res: ServerResponse, response: ApiResponse, requestId: string): void {
   if (response.stream !== undefined) {
     res.writeHead(response.status, { ...response.headers, 'x-amzn-requestid': requestId });
     response.stream(res);
@@ -243,6 +288,9 @@ function writeResponse(res: ServerResponse, response: WireResponse, requestId: s
   for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);
   res.setHeader('x-amzn-requestid', requestId);
   res.setHeader('content-length', body?.length ?? 0);
-  if (response.close) res.setHeader('connection', 'close');
+  if (!req.complete) {
+    res.setHeader('connection', 'close');
+    res.once('finish', () => req.socket.destroy());
+  }
   res.end(body);
 }
