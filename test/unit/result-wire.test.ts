@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import ivm from 'isolated-vm';
+import ivm from '../../src/runtime/sandbox/isolated-vm.js';
 import { ENCODE_RESULT_SOURCE, decodeResult } from '../../src/runtime/sandbox/result-wire.js';
 import { validateResult } from '../../src/runtime/validate.js';
 import type { CFEvent } from '../../src/runtime/event.js';
