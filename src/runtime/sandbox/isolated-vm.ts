@@ -35,7 +35,8 @@ const ivm = loaded.ivm;
 export default ivm;
 
 /** The types callers name as `ivm.X`, next to the value, as with `import ivm from 'isolated-vm'`. */
-// eslint-disable-next-line @typescript-eslint/no-namespace
+/* eslint-disable @typescript-eslint/no-explicit-any -- the defaults mirror isolated-vm's own declarations */
+// eslint-disable-next-line @typescript-eslint/no-namespace -- type-only, merges with the value as isolated-vm's does
 declare namespace ivm {
   export type Isolate = IsolatedVM.Isolate;
   export type Context = IsolatedVM.Context;
@@ -45,3 +46,4 @@ declare namespace ivm {
   export type ExternalCopy<T = any> = IsolatedVM.ExternalCopy<T>;
   export type Callback<T extends (...args: any[]) => any = any> = IsolatedVM.Callback<T>;
 }
+/* eslint-enable @typescript-eslint/no-explicit-any */
