@@ -49,15 +49,15 @@ export function auditRowToRecord(row: AuditRow): AuditRecord {
 export function auditQueryToSql(query: AuditQuery): { sql: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
-  const filter = (clause: string, value: unknown): void => {
+  const condition = (clause: string, value: unknown): void => {
     where.push(clause);
     params.push(value);
   };
-  if (query.storeId !== undefined) filter('store_id = ?', query.storeId);
-  if (query.storeName !== undefined) filter('store_name = ?', query.storeName);
-  if (query.accessKeyId !== undefined) filter('access_key_id = ?', query.accessKeyId);
-  if (query.since !== undefined) filter('at_ms >= ?', query.since.getTime());
-  if (query.until !== undefined) filter('at_ms < ?', query.until.getTime());
+  if (query.storeId !== undefined) condition('store_id = ?', query.storeId);
+  if (query.storeName !== undefined) condition('store_name = ?', query.storeName);
+  if (query.accessKeyId !== undefined) condition('access_key_id = ?', query.accessKeyId);
+  if (query.since !== undefined) condition('at_ms >= ?', query.since.getTime());
+  if (query.until !== undefined) condition('at_ms < ?', query.until.getTime());
   if (query.key !== undefined) {
     where.push('EXISTS (SELECT 1 FROM json_each(audit_log.keys) WHERE json_each.value = ?)');
     params.push(query.key);
