@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { CloudFrontClient, DescribeFunctionCommand, PublishFunctionCommand, TestFunctionCommand, UpdateFunctionCommand } from '@aws-sdk/client-cloudfront';
 import { parseConfig } from '../src/config/load.js';
 import { loopbackAgent } from '../src/devtools/sdk-agent.js';
-import { startOpenFrontNode } from '../src/node.js';
+import { startOpenFrontNode } from '../src/node/index.js';
 import { loadFunction, loadFunctionSync } from '../src/runtime/function.js';
 import { MapSnapshot } from '../src/kvs/snapshot.js';
 import { fmt, printTable, sampleAsync, summarize, type BenchRow } from './stats.js';

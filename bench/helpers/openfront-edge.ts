@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/index.js';
-import { ensureConfigStores, replicaStoreResolver } from '../../src/config/stores.js';
+import { ensureConfigStores, replicaStoreResolver } from '../../src/node/seed-stores.js';
 import { ConfigFunctionSource, startEdge } from '../../src/edge/index.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';

@@ -106,10 +106,17 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
   const report = (path: PropertyKey[], message: string) => problems.push({ path: formatPath(path), message });
 
   const storeNames = uniqueNames(raw.stores.map((s) => s.name), ['stores'], 'name', 'store', report);
+  const awsIds = new Map<string, string>();
+  raw.stores.forEach((s, i) => {
+    if (s.awsId === undefined) return;
+    const other = awsIds.get(s.awsId);
+    if (other !== undefined) report(['stores', i, 'awsId'], `store "${other}" already has awsId ${s.awsId}`);
+    else awsIds.set(s.awsId, s.name);
+  });
   const stores = raw.stores.map((s, i) => {
     const seedPath = s.seed === undefined ? undefined : resolve(baseDir, s.seed);
     if (seedPath !== undefined) requireFile(seedPath, ['stores', i, 'seed'], report);
-    return { name: s.name, seedPath };
+    return { name: s.name, seedPath, ...(s.awsId === undefined ? {} : { awsId: s.awsId }) };
   });
 
   const functionNames = uniqueNames(raw.functions.map((f) => f.name), ['functions'], 'name', 'function', report);

@@ -7,7 +7,16 @@
  * checks live in `load.ts`, so that every problem in a file is reported in one pass.
  */
 import { z } from 'zod';
-import { RUNTIMES } from '../runtime/event.js';
+import type { RuntimeVersion } from '../runtime/event.js';
+
+/**
+ * The runtimes a config may name. Spelled out here because config/ sits below runtime/ and may import only its
+ * types; the two checks below make the compiler fail if this list and `RuntimeVersion` ever disagree.
+ */
+const CONFIG_RUNTIMES = ['cloudfront-js-1.0', 'cloudfront-js-2.0'] as const satisfies readonly RuntimeVersion[];
+type MissingRuntime = Exclude<RuntimeVersion, (typeof CONFIG_RUNTIMES)[number]>;
+const everyRuntimeListed: [MissingRuntime] extends [never] ? true : never = true;
+void everyRuntimeListed;
 
 const name = z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+$/, 'use only letters, digits, "-" and "_"');
 const lowercaseHeaderName = z
@@ -119,13 +128,22 @@ export const FunctionSchema = z.strictObject({
   name,
   /** Path of the function's code file (relative to the config file). */
   code: z.string().min(1),
-  runtime: z.enum(RUNTIMES as [string, ...string[]]).default('cloudfront-js-2.0'),
+  runtime: z.enum(CONFIG_RUNTIMES).default('cloudfront-js-2.0'),
   /** Name of the KeyValueStore associated with the function (`cf.kvs()` with no argument). */
   store: name.optional(),
 });
 
 export const StoreSchema = z.strictObject({
   name,
+  /**
+   * The id the store has in AWS (the UUID in its ARN). The store is created with it, so function code that names
+   * its store with `cf.kvs('<id>')` or the ARN reads this store unchanged.
+   */
+  awsId: z
+    .string()
+    .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'the UUID of the store in AWS, like a1b2c3d4-5678-90ab-cdef-0123456789ab')
+    .transform((id) => id.toLowerCase())
+    .optional(),
   /** Optional seed data in the S3 import format `{"data":[{"key":..,"value":..}]}` (relative to the config file). */
   seed: z.string().min(1).optional(),
 });

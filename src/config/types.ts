@@ -94,6 +94,8 @@ export interface FunctionConfig {
 
 export interface StoreConfig {
   name: string;
+  /** The id the store has in AWS (lowercase), when given: the store is created with it. */
+  awsId?: string;
   /** Absolute path of the seed file (S3 import format). */
   seedPath?: string;
 }

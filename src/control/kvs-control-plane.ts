@@ -1,6 +1,6 @@
 /**
  * KeyValueStore resources on the CloudFront API (`cloudfront`, restXml, API 2020-05-31), the operations of
- * `@aws-sdk/client-cloudfront` that manage stores: spec §5.2 and spec/aws-wire-protocol.md §5.
+ * `@aws-sdk/client-cloudfront` that manage stores: the CloudFront API Reference (KeyValueStore operations), docs/kvs-api.md.
  *
  * The control-plane ETag versions the store's metadata (its comment), independent of the data-plane ETag.
  * ImportSource takes the S3 JSON format from a file on the server (a path or a `file:` URL): OpenFront has no S3.
@@ -101,6 +101,9 @@ function positiveIntegerParam(req: ApiRequest, name: string): number | undefined
   return Number(text);
 }
 
+/** OpenFront extension of CreateKeyValueStore: the id the store has in AWS (docs/kvs-api.md). */
+export const AWS_ID_HEADER = 'x-openfront-aws-id';
+
 /** Registers Create/Describe/List/Update/DeleteKeyValueStore. */
 export const kvsControlPlaneRoutes: RouteGroup = (router, { db }) => {
   router
@@ -120,7 +123,9 @@ export const kvsControlPlaneRoutes: RouteGroup = (router, { db }) => {
         const importItems = importSource
           ? await readImportSource(importFilePath(xmlText(importSource, 'SourceType'), xmlText(importSource, 'SourceARN')), db)
           : undefined;
-        const store = db.createStore({ name, comment: xmlText(input, 'Comment'), importItems }, principal);
+        // CreateKeyValueStoreRequest has no field for the id; a store brought from AWS keeps its id through this header.
+        const awsId = req.header(AWS_ID_HEADER);
+        const store = db.createStore({ name, comment: xmlText(input, 'Comment'), importItems, ...(awsId === undefined ? {} : { id: awsId }) }, principal);
         const location = `http://${req.header('host') ?? 'localhost'}${STORE_PATH}/${store.arn}`;
         return storeResponse(201, store, { location });
       }),

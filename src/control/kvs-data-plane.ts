@@ -1,6 +1,6 @@
 /**
  * The CloudFront KeyValueStore data plane (`cloudfront-keyvaluestore`, restJson1, API 2022-07-26), the API that
- * `@aws-sdk/client-cloudfront-keyvaluestore` speaks: spec §5.3 and spec/aws-wire-protocol.md §4.
+ * `@aws-sdk/client-cloudfront-keyvaluestore` speaks: the CloudFront KeyValueStore API Reference, docs/kvs-api.md.
  *
  * Stores are addressed by ARN in the path; the Host (which the SDK prefixes with the account id) is not used for
  * routing. Writes need the data-plane ETag in If-Match and answer with the new one in the ETag header.

@@ -8,7 +8,8 @@
  */
 import { OpenFrontError } from '../errors.js';
 import type { KvsDatabase } from '../kvs/database.js';
-import type { AuditQuery, AuditRecord, KeyValue } from '../kvs/types.js';
+import type { KeyValue } from '../kvs/types.js';
+import type { AuditQuery, AuditRecord } from '../observe/audit.js';
 import { NATIVE_SIGNING_SERVICE } from './auth/sign-request.js';
 import { SIGV4_ALGORITHM } from './auth/sigv4.js';
 import { parseJsonObject } from './http/json-body.js';

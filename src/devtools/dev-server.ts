@@ -16,12 +16,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { syncConfigFunctions, type ConfigFunctionChange } from '../config/functions.js';
 import { loadConfig } from '../config/index.js';
-import { ensureConfigStores } from '../config/stores.js';
 import type { EdgeConfig, FunctionConfig, StoreConfig } from '../config/types.js';
 import { readImportFile } from '../kvs/import-export.js';
-import { startOpenFrontNode, type OpenFrontNode } from '../node.js';
+import { startOpenFrontNode, type OpenFrontNode } from '../node/index.js';
+import { syncConfigFunctions, type ConfigFunctionChange } from '../node/seed-functions.js';
+import { ensureConfigStores } from '../node/seed-stores.js';
 import { InFlightRequests } from './dev/in-flight.js';
 import { formatProblem, problemsFromError, type DevProblem } from './dev/problems.js';
 import { FileWatcher } from './dev/watch.js';
@@ -96,6 +96,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       config,
       api: { host: LOOPBACK, port: options.apiPort ?? DEFAULT_API_PORT, insecureNoAuth: true },
       edge: { host: LOOPBACK, port: options.edgePort ?? config.server.port },
+      localStoreIds: true,
     });
   } catch (err) {
     if (temporaryData) rmSync(dataDir, { recursive: true, force: true });

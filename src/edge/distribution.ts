@@ -1,11 +1,14 @@
 /** Maps the Host of a request to the distribution that answers for it. */
 import type { DistributionConfig } from '../config/types.js';
 import { BehaviorMatcher } from './behavior.js';
+import { OriginDirectory } from './origins/plan.js';
 
 /** A distribution with the lookup structures the hot path needs, built once per config. */
 export interface Distribution {
   config: DistributionConfig;
   behaviors: BehaviorMatcher;
+  /** The origin and origin-group plans, with a function's origin change applied per request. */
+  origins: OriginDirectory;
 }
 
 export class DistributionRouter {
@@ -18,7 +21,7 @@ export class DistributionRouter {
   constructor(configs: readonly DistributionConfig[]) {
     const all: Distribution[] = [];
     for (const config of configs) {
-      const distribution: Distribution = { config, behaviors: new BehaviorMatcher(config.behaviors, config.defaultBehavior) };
+      const distribution: Distribution = { config, behaviors: new BehaviorMatcher(config.behaviors, config.defaultBehavior), origins: new OriginDirectory(config) };
       all.push(distribution);
       for (const host of config.hostnames) {
         if (host === '*') this.#catchAll ??= distribution;

@@ -23,8 +23,11 @@ export interface FunctionSource {
   live(name: string): LiveFunction | undefined;
 }
 
-/** Maps a store name from the config to the store id and the replica the function reads. */
-export type StoreResolver = (storeName: string) => { id: string; source: KvsSnapshotSource } | undefined;
+/**
+ * Maps a store name from the config to the store id and the replica the function reads; `anyId` when the store
+ * answers `cf.kvs(id)` for any id (data without an id of its own, see {@link KvsBinding.anyId}).
+ */
+export type StoreResolver = (storeName: string) => { id: string; source: KvsSnapshotSource; anyId?: boolean } | undefined;
 
 export interface ConfigFunctionSourceOptions {
   stores?: StoreResolver;
@@ -108,7 +111,7 @@ export class ConfigFunctionSource implements FunctionSource {
     if (fnConfig.store === undefined) return { stores: new Map() };
     const store = this.#options.stores?.(fnConfig.store);
     if (store === undefined) throw new Error(`function "${fnConfig.name}": KeyValueStore "${fnConfig.store}" is not available`);
-    return { defaultStoreId: store.id, stores: new Map([[store.id, store.source]]) };
+    return { defaultStoreId: store.id, stores: new Map([[store.id, store.source]]), ...(store.anyId === true ? { anyId: true } : {}) };
   }
 
   #retire(fn: CloudFrontFunction): void {

@@ -1,17 +1,18 @@
 /**
- * The request path of the edge (DESIGN.md, "A request"):
+ * The request path of the edge (docs/architecture.md, "A request"):
  *
  *   Host → distribution → behavior → viewer-request function → [response? send it: never cached, no viewer-response]
  *        → cache lookup → origin fetch (pool, failover) → viewer-response function (not for status >= 400) → send
  *
- * Written as straight-line code over plain arrays: this runs for every request.
+ * Written as straight-line code over plain arrays: this runs for every request. Each step takes the request's
+ * {@link RequestContext}; nothing else is allocated per request unless someone listens for traces.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { BehaviorConfig } from '../config/types.js';
 import { requestFromEvent, requestToEvent, responseFromEvent, responseToEvent, type HttpRequestParts, type HttpResponseParts } from '../runtime/codec.js';
-import type { CFContext } from '../runtime/event.js';
-import type { EdgeLocation, FunctionResult, OriginChange } from '../runtime/types.js';
+import type { CFContext, CFEvent } from '../runtime/event.js';
+import type { EdgeLocation, FunctionRequestResult, FunctionResponseResult, FunctionResult, OriginChange } from '../runtime/types.js';
 import { buildCacheKey, type CacheKey } from './cache/key.js';
 import { responseTtlSeconds } from './cache/freshness.js';
 import type { ResponseCache } from './cache/response-cache.js';
@@ -20,7 +21,7 @@ import { EDGE_ERRORS, errorPage, type EdgeError } from './errors-page.js';
 import { nextRequestId } from './request-id.js';
 import type { FunctionSource } from './function-source.js';
 import type { OriginFetcher, OriginOutcome } from './origins/fetch.js';
-import { OriginDirectory, UnknownOriginError } from './origins/plan.js';
+import { UnknownOriginError } from './origins/plan.js';
 import { OriginUnavailableError, type OriginResponse } from './origins/types.js';
 import { edgeRequestChannel, type EdgeTrace, type FunctionTrace } from './trace.js';
 
@@ -41,6 +42,19 @@ export interface PipelineOptions {
   edgeLocation: EdgeLocation;
 }
 
+/** One request on its way through the pipeline: what every step needs, made once per request. */
+interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** CloudFront's X-Amz-Cf-Id: on the viewer response, the origin request and the function's event. */
+  readonly requestId: string;
+  /** The decision trace, present only while someone subscribes to the edge's trace channel. */
+  readonly trace: EdgeTrace | undefined;
+}
+
+/** What a viewer function's invocation means for the request: go on with its result, or answer with an edge error. */
+type FunctionOutcome = { kind: 'ok'; result: FunctionRequestResult | FunctionResponseResult } | { kind: 'error'; error: EdgeError };
+
 /** One response about to be written. */
 interface Outgoing {
   status: number;
@@ -53,12 +67,10 @@ interface Outgoing {
 export class EdgePipeline {
   readonly #opts: PipelineOptions;
   readonly #via: string;
-  readonly #directories = new Map<string, OriginDirectory>();
 
   constructor(options: PipelineOptions) {
     this.#opts = options;
     this.#via = `1.1 ${options.nodeId} (OpenFront)`;
-    for (const distribution of options.router.all) this.#directories.set(distribution.config.id, new OriginDirectory(distribution.config));
   }
 
   /** Handles one request. Never rejects: any failure becomes an error response. */
@@ -77,11 +89,12 @@ export class EdgePipeline {
           timings: { total: 0 },
         }
       : undefined;
+    const ctx: RequestContext = { req, res, requestId, trace };
     const started = trace ? performance.now() : 0;
     try {
-      await this.#process(req, res, requestId, trace);
+      await this.#process(ctx);
     } catch (err) {
-      this.#sendError(req, res, EDGE_ERRORS.InternalError, requestId, trace);
+      this.#sendError(ctx, EDGE_ERRORS.InternalError);
       if (trace) trace.error = `InternalError: ${(err as Error).message}`;
     }
     if (trace) {
@@ -90,9 +103,10 @@ export class EdgePipeline {
     }
   }
 
-  async #process(req: IncomingMessage, res: ServerResponse, requestId: string, trace: EdgeTrace | undefined): Promise<void> {
+  async #process(ctx: RequestContext): Promise<void> {
+    const { req, requestId, trace } = ctx;
     const distribution = this.#opts.router.match(req.headers.host);
-    if (distribution === undefined) return this.#sendError(req, res, EDGE_ERRORS.DistributionNotFound, requestId, trace);
+    if (distribution === undefined) return this.#sendError(ctx, EDGE_ERRORS.DistributionNotFound);
     const dist = distribution.config;
     const method = req.method ?? 'GET';
     const received = req.url ?? '/';
@@ -110,29 +124,30 @@ export class EdgePipeline {
 
     if (behavior.functions.viewerRequest !== undefined) {
       const t = trace ? performance.now() : 0;
-      const outcome = await this.#runFunction(behavior.functions.viewerRequest, 'viewer-request', requestToEvent(viewerRequest, context), trace);
+      const event = requestToEvent(viewerRequest, context);
+      const outcome = await this.#runFunction(ctx, behavior.functions.viewerRequest, 'viewer-request', event);
       if (trace) trace.timings.viewerRequest = micros(t);
-      if (outcome.kind === 'error') return this.#sendError(req, res, outcome.error, requestId, trace);
+      if (outcome.kind === 'error') return this.#sendError(ctx, outcome.error);
       if (outcome.result.kind === 'response') {
-        const generated = responseFromEvent(outcome.result.response!);
+        const generated = responseFromEvent(outcome.result.response);
         if (trace) trace.result = 'function-response';
-        return this.#send(req, res, { status: generated.status, statusText: generated.statusText, headers: generated.headers, body: generated.body ?? Buffer.alloc(0), xCache: 'FunctionGeneratedResponse from openfront' }, requestId, trace);
+        return this.#send(ctx, { status: generated.status, statusText: generated.statusText, headers: generated.headers, body: generated.body ?? Buffer.alloc(0), xCache: 'FunctionGeneratedResponse from openfront' });
       }
-      const rewritten = requestFromEvent(viewerRequest, outcome.event.request, outcome.result.request!);
+      const rewritten = requestFromEvent(viewerRequest, event.request, outcome.result.request);
       forwarded = { method, target: rewritten.target, headers: rewritten.headers, clientIp: viewerRequest.clientIp };
       originChange = outcome.result.originChange;
     }
 
     let fetched: Outgoing;
     try {
-      fetched = await this.#fromCacheOrOrigin(req, distribution, behavior, forwarded, originChange, requestId, trace);
+      fetched = await this.#fromCacheOrOrigin(ctx, distribution, behavior, forwarded, originChange);
     } catch (err) {
       if (err instanceof UnknownOriginError) {
         if (trace) trace.error = err.message;
-        return this.#sendError(req, res, EDGE_ERRORS.FunctionValidationError, requestId, trace);
+        return this.#sendError(ctx, EDGE_ERRORS.FunctionValidationError);
       }
       if (err instanceof OriginUnavailableError) {
-        return this.#sendError(req, res, err.reason === 'timeout' ? EDGE_ERRORS.OriginTimeout : EDGE_ERRORS.OriginConnectError, requestId, trace);
+        return this.#sendError(ctx, err.reason === 'timeout' ? EDGE_ERRORS.OriginTimeout : EDGE_ERRORS.OriginConnectError);
       }
       throw err;
     }
@@ -141,23 +156,19 @@ export class EdgePipeline {
       const t = trace ? performance.now() : 0;
       const head: HttpResponseParts = { status: fetched.status, statusText: fetched.statusText, headers: fetched.headers };
       const event = responseToEvent(forwarded, head, { ...context, eventType: 'viewer-response' });
-      const outcome = await this.#runFunction(behavior.functions.viewerResponse, 'viewer-response', event, trace);
+      const outcome = await this.#runFunction(ctx, behavior.functions.viewerResponse, 'viewer-response', event);
       if (trace) trace.timings.viewerResponse = micros(t);
-      if (outcome.kind === 'error') return this.#sendError(req, res, outcome.error, requestId, trace);
-      if (outcome.result.kind !== 'response') return this.#sendError(req, res, EDGE_ERRORS.FunctionValidationError, requestId, trace);
-      const shaped = responseFromEvent(outcome.result.response!, { res: head, before: event.response! });
+      if (outcome.kind === 'error') return this.#sendError(ctx, outcome.error);
+      if (outcome.result.kind !== 'response') return this.#sendError(ctx, EDGE_ERRORS.FunctionValidationError);
+      const shaped = responseFromEvent(outcome.result.response, { res: head, before: event.response });
       fetched = { status: shaped.status, statusText: shaped.statusText, headers: shaped.headers, body: shaped.body ?? fetched.body, xCache: fetched.xCache };
     }
-    return this.#send(req, res, fetched, requestId, trace);
+    return this.#send(ctx, fetched);
   }
 
   /** The function runs off the event loop's thread (runAdaptive): other requests go on while it runs. */
-  async #runFunction(
-    name: string,
-    eventType: 'viewer-request' | 'viewer-response',
-    event: ReturnType<typeof requestToEvent>,
-    trace: EdgeTrace | undefined,
-  ): Promise<{ kind: 'ok'; result: FunctionResult; event: typeof event } | { kind: 'error'; error: EdgeError }> {
+  async #runFunction(ctx: RequestContext, name: string, eventType: 'viewer-request' | 'viewer-response', event: CFEvent): Promise<FunctionOutcome> {
+    const trace = ctx.trace;
     const live = this.#opts.functions.live(name);
     if (live === undefined) {
       if (trace) trace.error = `function "${name}" has no live version`;
@@ -187,7 +198,7 @@ export class EdgePipeline {
         kvsReads: result.kvsReads,
       };
       if (result.batchSize !== undefined) entry.batchSize = result.batchSize;
-      if (result.error) {
+      if (result.kind === 'error') {
         entry.errorClass = result.error.errorClass;
         entry.errorCode = result.error.code;
         entry.errorMessage = result.error.message;
@@ -196,30 +207,29 @@ export class EdgePipeline {
       trace.functions.push(entry);
     }
     if (result.kind === 'error') {
-      return { kind: 'error', error: result.error?.errorClass === 'validation' ? EDGE_ERRORS.FunctionValidationError : EDGE_ERRORS.FunctionExecutionError };
+      return { kind: 'error', error: result.error.errorClass === 'validation' ? EDGE_ERRORS.FunctionValidationError : EDGE_ERRORS.FunctionExecutionError };
     }
     if (eventType === 'viewer-response' && result.kind === 'request') return { kind: 'error', error: EDGE_ERRORS.FunctionValidationError };
-    return { kind: 'ok', result, event };
+    return { kind: 'ok', result };
   }
 
   async #fromCacheOrOrigin(
-    req: IncomingMessage,
+    ctx: RequestContext,
     distribution: Distribution,
     behavior: BehaviorConfig,
     forwarded: HttpRequestParts,
     originChange: OriginChange | undefined,
-    requestId: string,
-    trace: EdgeTrace | undefined,
   ): Promise<Outgoing> {
+    const { req, trace } = ctx;
     const dist = distribution.config;
-    const plan = this.#directories.get(dist.id)!.plan(behavior.origin, originChange);
+    const plan = distribution.origins.plan(behavior.origin, originChange);
     const policy = behavior.cachePolicy;
     const cache = this.#opts.cache;
     const method = forwarded.method;
     const originRequest = {
       method,
       target: forwarded.target,
-      headers: this.#originHeaders(forwarded, connectionTokens(req.headers.connection), behavior, requestId),
+      headers: this.#originHeaders(ctx, forwarded, behavior),
       body: method === 'GET' || method === 'HEAD' || !hasBody(req) ? undefined : req,
     };
     const fetchOrigin = async (): Promise<OriginOutcome> => {
@@ -313,14 +323,15 @@ export class EdgePipeline {
   }
 
   /** What CloudFront sends the origin: the viewer's end-to-end headers, X-Forwarded-For appended, Via, request id. */
-  #originHeaders(forwarded: HttpRequestParts, connectionTokens: Set<string> | undefined, behavior: BehaviorConfig, requestId: string): Array<[string, string]> {
+  #originHeaders(ctx: RequestContext, forwarded: HttpRequestParts, behavior: BehaviorConfig): Array<[string, string]> {
+    const hopByHop = connectionTokens(ctx.req.headers.connection);
     const out: Array<[string, string]> = [];
     let xff: string | undefined;
     let via: string | undefined;
     const keepEncoding = behavior.cachePolicy.headers.behavior === 'whitelist' && behavior.cachePolicy.headers.names.includes('accept-encoding');
     for (const pair of forwarded.headers) {
       const lower = pair[0].toLowerCase();
-      if (HOP_BY_HOP.has(lower) || lower === 'host' || connectionTokens?.has(lower)) continue;
+      if (HOP_BY_HOP.has(lower) || lower === 'host' || hopByHop?.has(lower)) continue;
       if (lower === 'x-forwarded-for') xff = xff === undefined ? pair[1] : `${xff}, ${pair[1]}`;
       else if (lower === 'via') via = via === undefined ? pair[1] : `${via}, ${pair[1]}`;
       // The cache keeps one representation per key: without accept-encoding in the key, ask for identity.
@@ -331,11 +342,12 @@ export class EdgePipeline {
     const ip = viewerIp(forwarded.clientIp);
     out.push(['x-forwarded-for', xff === undefined ? ip : `${xff}, ${ip}`]);
     out.push(['via', via === undefined ? this.#via : `${via}, ${this.#via}`]);
-    out.push([REQUEST_ID_HEADER, requestId]);
+    out.push([REQUEST_ID_HEADER, ctx.requestId]);
     return out;
   }
 
-  #send(req: IncomingMessage, res: ServerResponse, out: Outgoing, requestId: string, trace: EdgeTrace | undefined): void {
+  #send(ctx: RequestContext, out: Outgoing): void {
+    const { req, res, requestId, trace } = ctx;
     const flat: string[] = [];
     let via: string | undefined;
     let declaredLength: string | undefined;
@@ -362,13 +374,14 @@ export class EdgePipeline {
     } catch (err) {
       // A header value node:http refuses (from a function or an origin): the response cannot be written as is.
       if (trace) trace.error = `invalid response header: ${(err as Error).message}`;
-      return this.#sendError(req, res, EDGE_ERRORS.FunctionValidationError, requestId, trace);
+      return this.#sendError(ctx, EDGE_ERRORS.FunctionValidationError);
     }
     res.end(noBody ? undefined : out.body);
     if (trace) trace.status = out.status;
   }
 
-  #sendError(req: IncomingMessage, res: ServerResponse, error: EdgeError, requestId: string, trace: EdgeTrace | undefined): void {
+  #sendError(ctx: RequestContext, error: EdgeError): void {
+    const { req, res, requestId, trace } = ctx;
     if (trace) {
       trace.status = error.status;
       if (error.name === 'FunctionValidationError' || error.name === 'FunctionExecutionError') trace.result = 'function-error';

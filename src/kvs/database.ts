@@ -12,15 +12,14 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Connection } from 'better-sqlite3';
 import { openFrontError } from '../errors.js';
-import { AuditLog, type NewAuditRecord } from '../observe/audit.js';
+import type { AuditQuery, AuditRecord, NewAuditRecord } from '../observe/audit.js';
+import { AuditLog } from './audit-log.js';
 import { dataEtag, metadataEtag } from './etag.js';
 import { DEFAULT_KVS_LIMITS } from './limits.js';
 import { migrate } from './schema.js';
 import type {
   AccessKeyRecord,
   Actor,
-  AuditQuery,
-  AuditRecord,
   ChangeListener,
   ChangeRecord,
   KeyValue,
@@ -98,6 +97,12 @@ const DEFAULT_LIST_STORES = 100;
 const DEFAULT_CHANGE_LOG_RETENTION = 1000;
 const ACCESS_KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const ARN = /^arn:aws:cloudfront::(\d{12}):key-value-store\/([0-9a-fA-F-]{36})$/;
+/** A store id as CloudFront's ARN pattern allows it (`[0-9a-fA-F-]{36}`), in the UUID layout AWS hands out. */
+export const STORE_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+function assertStoreId(id: string): void {
+  if (!STORE_ID.test(id)) throw openFrontError('CF_INVALID_ARGUMENT', `A KeyValueStore id must be a UUID like a1b2c3d4-5678-90ab-cdef-0123456789ab, got ${JSON.stringify(id)}`, { id });
+}
 
 export class KvsDatabase {
   readonly accountId: string;
@@ -158,10 +163,15 @@ export class KvsDatabase {
 
   // ---------------------------------------------------------------- control plane
 
-  createStore(input: { name: string; comment?: string; importItems?: KeyValue[] }, actor: Actor): StoreRecord {
+  /**
+   * `id` gives the store the id it has in AWS (its `awsId`), so that function code naming it keeps working; a new
+   * random UUID otherwise.
+   */
+  createStore(input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string }, actor: Actor): StoreRecord {
     const comment = input.comment ?? '';
     assertStoreName(input.name);
     assertComment(comment);
+    if (input.id !== undefined) assertStoreId(input.id);
     let imported: KeyValueBatch | undefined;
     if (input.importItems !== undefined) {
       const batch = new KeyValueBatch(this.limits, { code: 'CF_INVALID_ARGUMENT', label: 'import item' });
@@ -171,13 +181,16 @@ export class KvsDatabase {
         throw openFrontError('CF_ENTITY_SIZE_LIMIT_EXCEEDED', `Datasource size exceeds the allowed limit (${imported.totalBytes} bytes; the limit is ${this.limits.maxStoreBytes} bytes)`);
       }
     }
-    const id = randomUUID();
+    const id = input.id?.toLowerCase() ?? randomUUID();
     const at = this.#now();
     const version = imported ? 1 : 0;
     const items = imported?.items ?? [];
     const created = this.connection.transaction((): StoreRow => {
       if (this.#sql.storeByName.get(input.name) !== undefined) {
         throw openFrontError('CF_ENTITY_ALREADY_EXISTS', `A KeyValueStore named ${input.name} already exists`, { name: input.name });
+      }
+      if (input.id !== undefined && this.#sql.storeById.get(id) !== undefined) {
+        throw openFrontError('CF_ENTITY_ALREADY_EXISTS', `A KeyValueStore with id ${id} already exists`, { id });
       }
       const count = this.#sql.storeCount.get() as number;
       if (count >= this.limits.maxStoresPerAccount) {
@@ -426,10 +439,10 @@ export class KvsDatabase {
 
   #findStore(ref: { name: string } | { id: string } | { arn: string }): StoreRow | undefined {
     if ('name' in ref) return this.#sql.storeByName.get(ref.name) as StoreRow | undefined;
-    if ('id' in ref) return this.#sql.storeById.get(ref.id) as StoreRow | undefined;
+    if ('id' in ref) return this.#sql.storeById.get(ref.id.toLowerCase()) as StoreRow | undefined;
     const match = ARN.exec(ref.arn);
     if (match === null || match[1] !== this.accountId) return undefined;
-    return this.#sql.storeById.get(match[2]) as StoreRow | undefined;
+    return this.#sql.storeById.get(match[2].toLowerCase()) as StoreRow | undefined;
   }
 
   #requireDataStore(storeId: string): StoreRow {

@@ -1,5 +1,5 @@
 /**
- * KeyValueStore limits. `DEFAULT_KVS_LIMITS` matches CloudFront (spec §4.2); `UNLIMITED_KVS_LIMITS` is the documented
+ * KeyValueStore limits. `DEFAULT_KVS_LIMITS` matches CloudFront (CloudFront Developer Guide, KeyValueStore quotas; docs/kvs-storage.md); `UNLIMITED_KVS_LIMITS` is the documented
  * opt-out for self-hosting (docs/kvs-storage.md, "Limits").
  */
 import type { KvsLimits } from './types.js';

@@ -2,7 +2,7 @@
  * The read-only view of a KeyValueStore that a function invocation sees.
  *
  * A snapshot is immutable: every read made during one invocation sees the same store version. The engine only ever
- * holds this type; writers live in `control/` (see DESIGN.md, "Capabilities as types").
+ * holds this type; writers live in `control/` (docs/architecture.md, "Rules").
  */
 export interface KvsSnapshot {
   /** Store id (the UUID part of the ARN). */

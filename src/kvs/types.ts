@@ -59,32 +59,6 @@ export interface ChangeRecord {
   at: Date;
 }
 
-export interface AuditRecord {
-  id: number;
-  at: Date;
-  accessKeyId: string;
-  operation: string;
-  storeId?: string;
-  storeName?: string;
-  functionName?: string;
-  keys: string[];
-  /** For each key written: value before and after (null = absent). */
-  changes: Array<{ key: string; before: string | null; after: string | null }>;
-  etagFrom?: string;
-  etagTo?: string;
-  detail?: Record<string, unknown>;
-}
-
-export interface AuditQuery {
-  storeId?: string;
-  storeName?: string;
-  key?: string;
-  accessKeyId?: string;
-  since?: Date;
-  until?: Date;
-  limit?: number;
-}
-
 export interface AccessKeyRecord {
   accessKeyId: string;
   created: Date;

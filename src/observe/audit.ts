@@ -1,115 +1,41 @@
 /**
- * The audit log: one record per committed write, stored in the same SQLite database (and the same transaction) as
- * the write it describes, so a write and its audit record exist together or not at all.
+ * The audit record: what every committed write leaves behind (who, what, before → after, ETag from → to). The types
+ * live here, with the other records about what the node did; the store that commits a write appends its record in
+ * the same transaction (`kvs/audit-log.ts` for the embedded SQLite store), and the native API serves them.
  */
-import type { Database, Statement } from 'better-sqlite3';
-import { openFrontError } from '../errors.js';
-import type { AuditQuery, AuditRecord } from '../kvs/types.js';
+
+/** One key's value before and after a write (null = absent). */
+export interface AuditChange {
+  key: string;
+  before: string | null;
+  after: string | null;
+}
+
+export interface AuditRecord {
+  id: number;
+  at: Date;
+  accessKeyId: string;
+  operation: string;
+  storeId?: string;
+  storeName?: string;
+  functionName?: string;
+  keys: string[];
+  /** For each key written: value before and after (null = absent). */
+  changes: AuditChange[];
+  etagFrom?: string;
+  etagTo?: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditQuery {
+  storeId?: string;
+  storeName?: string;
+  key?: string;
+  accessKeyId?: string;
+  since?: Date;
+  until?: Date;
+  limit?: number;
+}
 
 /** A record as written by a caller: the log assigns `id` and `at`. */
 export type NewAuditRecord = Omit<AuditRecord, 'id' | 'at'>;
-
-interface AuditRow {
-  id: number;
-  at_ms: number;
-  access_key_id: string;
-  operation: string;
-  store_id: string | null;
-  store_name: string | null;
-  function_name: string | null;
-  keys: string;
-  changes: string;
-  etag_from: string | null;
-  etag_to: string | null;
-  detail: string | null;
-}
-
-/** Records returned when a query sets no limit. */
-export const DEFAULT_AUDIT_LIMIT = 100;
-
-export function auditRowToRecord(row: AuditRow): AuditRecord {
-  const record: AuditRecord = {
-    id: row.id,
-    at: new Date(row.at_ms),
-    accessKeyId: row.access_key_id,
-    operation: row.operation,
-    keys: JSON.parse(row.keys) as string[],
-    changes: JSON.parse(row.changes) as AuditRecord['changes'],
-  };
-  if (row.store_id !== null) record.storeId = row.store_id;
-  if (row.store_name !== null) record.storeName = row.store_name;
-  if (row.function_name !== null) record.functionName = row.function_name;
-  if (row.etag_from !== null) record.etagFrom = row.etag_from;
-  if (row.etag_to !== null) record.etagTo = row.etag_to;
-  if (row.detail !== null) record.detail = JSON.parse(row.detail) as Record<string, unknown>;
-  return record;
-}
-
-/** Turns a query into SQL. Records come newest first; `limit` keeps the newest ones. */
-export function auditQueryToSql(query: AuditQuery): { sql: string; params: unknown[] } {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const condition = (clause: string, value: unknown): void => {
-    where.push(clause);
-    params.push(value);
-  };
-  if (query.storeId !== undefined) condition('store_id = ?', query.storeId);
-  if (query.storeName !== undefined) condition('store_name = ?', query.storeName);
-  if (query.accessKeyId !== undefined) condition('access_key_id = ?', query.accessKeyId);
-  if (query.since !== undefined) condition('at_ms >= ?', query.since.getTime());
-  if (query.until !== undefined) condition('at_ms < ?', query.until.getTime());
-  if (query.key !== undefined) {
-    where.push('EXISTS (SELECT 1 FROM json_each(audit_log.keys) WHERE json_each.value = ?)');
-    params.push(query.key);
-  }
-  const limit = query.limit ?? DEFAULT_AUDIT_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1) throw openFrontError('INPUT_INVALID', `Audit query limit must be a positive integer, got ${limit}`);
-  params.push(limit);
-  const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-  return { sql: `SELECT * FROM audit_log ${filter} ORDER BY id DESC LIMIT ?`, params };
-}
-
-/** Reads and appends audit records through one connection. */
-export class AuditLog {
-  readonly #connection: Database;
-  readonly #now: () => Date;
-  readonly #insert: Statement;
-  /** At most 2^6 query shapes exist, so prepared statements are kept by their SQL text. */
-  readonly #queries = new Map<string, Statement>();
-
-  constructor(connection: Database, now: () => Date) {
-    this.#connection = connection;
-    this.#now = now;
-    this.#insert = connection.prepare(
-      `INSERT INTO audit_log (at_ms, access_key_id, operation, store_id, store_name, function_name, keys, changes, etag_from, etag_to, detail)
-       VALUES (@at, @accessKeyId, @operation, @storeId, @storeName, @functionName, @keys, @changes, @etagFrom, @etagTo, @detail)`,
-    );
-  }
-
-  /** Appends inside whatever transaction is open on the connection (the caller's write transaction). */
-  append(record: NewAuditRecord): void {
-    this.#insert.run({
-      at: this.#now().getTime(),
-      accessKeyId: record.accessKeyId,
-      operation: record.operation,
-      storeId: record.storeId ?? null,
-      storeName: record.storeName ?? null,
-      functionName: record.functionName ?? null,
-      keys: JSON.stringify(record.keys),
-      changes: JSON.stringify(record.changes),
-      etagFrom: record.etagFrom ?? null,
-      etagTo: record.etagTo ?? null,
-      detail: record.detail === undefined ? null : JSON.stringify(record.detail),
-    });
-  }
-
-  list(query: AuditQuery = {}): AuditRecord[] {
-    const { sql, params } = auditQueryToSql(query);
-    let statement = this.#queries.get(sql);
-    if (statement === undefined) {
-      statement = this.#connection.prepare(sql);
-      this.#queries.set(sql, statement);
-    }
-    return (statement.all(...params) as AuditRow[]).map(auditRowToRecord);
-  }
-}

@@ -1,5 +1,5 @@
 /**
- * The event codec: HTTP ⇄ CloudFront Functions event v1.0 (shared spec §1.1–§1.5).
+ * The event codec: HTTP ⇄ CloudFront Functions event v1.0 (CloudFront Developer Guide, "CloudFront Functions event structure").
  *
  * Raw vs decoded — the choice this module is built around:
  * - Query-string names and values are NOT percent-decoded. CloudFront hands a function the query text exactly as
@@ -59,7 +59,7 @@ export function requestToEvent(req: HttpRequestParts, context: CFContext): CFEve
 }
 
 /** Builds a viewer-response event from the viewer's request and the origin's (or cache's) response head. */
-export function responseToEvent(req: HttpRequestParts, res: HttpResponseParts, context: CFContext): CFEvent {
+export function responseToEvent(req: HttpRequestParts, res: HttpResponseParts, context: CFContext): CFEvent & { response: CFResponse } {
   const headers: CFValueMap = {};
   const cookies: Record<string, CFSetCookie> = {};
   for (const [name, value] of res.headers) {

@@ -1,5 +1,5 @@
 /**
- * The CloudFront Functions event object, version "1.0" (see shared spec §1).
+ * The CloudFront Functions event object, version "1.0" (CloudFront Developer Guide, "CloudFront Functions event structure").
  * These shapes are what a function reads and returns; the codec turns HTTP into them and back.
  */
 export type RuntimeVersion = 'cloudfront-js-1.0' | 'cloudfront-js-2.0';

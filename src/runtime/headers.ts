@@ -1,5 +1,5 @@
 /**
- * CloudFront's header rules for functions (shared spec §1.2, §1.6): which headers a function never sees, which it
+ * CloudFront's header rules for functions (CloudFront Developer Guide, "Restrictions on edge functions"): which headers a function never sees, which it
  * may read but not touch, and how names are written back on the wire.
  */
 import type { EventType } from './event.js';

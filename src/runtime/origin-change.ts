@@ -1,6 +1,6 @@
 /**
  * Validation of the origin changes requested with `cf.updateRequestOrigin`, `cf.selectRequestOriginById` and
- * `cf.createRequestOriginGroup` (spec §3.2). The sandbox only records the arguments; this decides whether
+ * `cf.createRequestOriginGroup` (CloudFront Developer Guide, "Helper methods for origin modification"; docs/edge.md, "Origins"). The sandbox only records the arguments; this decides whether
  * CloudFront would accept them. A misuse is a validation error (the edge answers 502).
  */
 import { isDisallowedHeader } from './headers.js';

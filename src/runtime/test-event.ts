@@ -1,6 +1,6 @@
 /**
  * Test events (CloudFront console, TestFunction `EventObject`, the aws-samples `test-objects/*.json` files) and
- * the TestFunction `FunctionOutput` text (shared spec §1.1, §1.2, §6.4, §7).
+ * the TestFunction `FunctionOutput` text (CloudFront Developer Guide, event structure; CloudFront API Reference, TestFunction).
  *
  * Test events are hand-written and routinely incomplete; normalisation fills what CloudFront's test harness
  * evidently fills and refuses what a function could not run against, naming the JSON path of the problem.

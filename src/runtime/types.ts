@@ -25,6 +25,13 @@ export interface KvsBinding {
   defaultStoreId?: string;
   /** Snapshot source per store id. A snapshot is taken once per invocation, on first read. */
   stores: ReadonlyMap<string, KvsSnapshotSource>;
+  /**
+   * true: the default store also answers `cf.kvs(id)` for an id (or ARN) it does not have. For local tools whose
+   * data comes from a file and so has no id of its own (`test-function --kvs`, golden tests, `dev`); the decision
+   * trace still records the id the code asked for. Where stores have ids (`start`, TestFunction) leave it unset:
+   * an id that is not the associated store's then fails the read, as on CloudFront.
+   */
+  anyId?: boolean;
 }
 
 /** What a caller may pass as `kvs` for one invocation: a binding, one snapshot source, one snapshot or a plain object. */
@@ -54,6 +61,8 @@ export interface InvokeOptions {
 /** One KVS read made during an invocation, for the decision trace. */
 export interface KvsRead {
   storeId: string;
+  /** The id or ARN the code passed to `cf.kvs()`, when it named the store by anything other than `storeId`. */
+  requestedId?: string;
   op: 'get' | 'exists' | 'meta';
   key?: string;
   /** Store version the read saw. */
@@ -75,12 +84,8 @@ export interface FunctionError {
   message: string;
 }
 
-export interface FunctionResult {
-  /** What the function produced: a request to forward, a response to send, or an error. */
-  kind: 'request' | 'response' | 'error';
-  request?: CFRequest;
-  response?: CFResponse;
-  error?: FunctionError;
+/** What every invocation reports, whatever it produced. */
+export interface InvocationReport {
   /** console.log lines, truncated like CloudFront's. */
   logs: string[];
   /** 0–100: elapsed / CPU budget. */
@@ -92,10 +97,32 @@ export interface FunctionResult {
   elapsedMicros: number;
   /** runOffThread/runAdaptive: how many invocations ran in the same call into the isolate (1: alone). */
   batchSize?: number;
+  /** Set by the cloudfront module's origin helpers (kept on an error result too, for the trace). */
   originChange?: OriginChange;
   customLogData?: string;
   kvsReads: KvsRead[];
 }
+
+/** A viewer-request function returned the request to forward (to the cache and the origin). */
+export interface FunctionRequestResult extends InvocationReport {
+  kind: 'request';
+  request: CFRequest;
+}
+
+/** The function returned a response: the viewer gets it (from viewer-request: without going to the origin). */
+export interface FunctionResponseResult extends InvocationReport {
+  kind: 'response';
+  response: CFResponse;
+}
+
+/** The function threw, ran out of CPU or memory, or returned something CloudFront would refuse. */
+export interface FunctionErrorResult extends InvocationReport {
+  kind: 'error';
+  error: FunctionError;
+}
+
+/** What one invocation produced: a request to forward, a response to send, or an error. `kind` says which. */
+export type FunctionResult = FunctionRequestResult | FunctionResponseResult | FunctionErrorResult;
 
 /** CloudFront's TestResult field names (TestFunction, `openfront test-function`). */
 export interface TestResult {

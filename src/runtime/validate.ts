@@ -1,5 +1,5 @@
 /**
- * Validation of what a handler returned (shared spec §1.3–§1.7). A failure is CloudFront's "validation error": the
+ * Validation of what a handler returned (CloudFront Developer Guide, "CloudFront Functions event structure"). A failure is CloudFront's "validation error": the
  * function ran to completion but its result cannot be used, and the viewer gets HTTP 502.
  *
  * Only what a function created or changed is held to the creation rules (query characters, URL length, cookie
@@ -15,7 +15,7 @@ export type ValidatedResult = { kind: 'request'; request: CFRequest } | { kind: 
 
 /**
  * Largest generated or replaced body, in bytes after base64 decoding. CloudFront publishes no figure for
- * functions; this is Lambda@Edge's viewer-event limit for a generated response (spec §1.4), our documented choice.
+ * functions; this is Lambda@Edge's viewer-event limit for a generated response (CloudFront Developer Guide, "Quotas on Lambda@Edge"), our documented choice.
  */
 export const MAX_FUNCTION_BODY_BYTES = 40 * 1024;
 
@@ -143,7 +143,7 @@ function validateResponse(returned: Record<string, unknown>, eventType: EventTyp
 
 /**
  * Header maps: lowercase token names, string values, no disallowed header added or changed, no read-only header
- * added or changed (deleting one is allowed: whether CloudFront enforces that is unconfirmed, spec §1.6).
+ * added or changed (deleting one is allowed: whether CloudFront enforces that is unconfirmed).
  */
 function validateHeaders(
   path: string,

@@ -116,11 +116,12 @@ describe('conformance fixtures through the edge (HTTP in, HTTP out)', () => {
       },
       dir,
     );
-    const snapshot = new MapSnapshot(fixture.kvs ?? {}, { id: 'fixture-store' });
+    // A fixture with a store id opens the store by that id only; one without answers to any id (local data).
+    const snapshot = new MapSnapshot(fixture.kvs ?? {}, { id: fixture.kvsId ?? 'fixture-store' });
     // A generous kill limit: on a loaded CI machine a first invocation must not be mistaken for runaway code
     // (the runaway fixtures are still killed, a little later).
     const source = await ConfigFunctionSource.create(config, {
-      stores: () => ({ id: snapshot.id, source: { snapshot: () => snapshot } }),
+      stores: () => ({ id: snapshot.id, source: { snapshot: () => snapshot }, anyId: fixture.kvsId === undefined }),
       limits: { killAfterMicros: 1_000_000, ...fixture.limits },
     });
     const edge = await startEdge({ config, functions: source });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadFunction } from '../../src/index.js';
-import { checkResult, loadFixtures } from './fixtures.js';
+import { checkResult, fixtureKvs, loadFixtures } from './fixtures.js';
 
 const fixtures = loadFixtures();
 
@@ -16,7 +16,7 @@ for (const fixture of fixtures) {
     // still killed, a little later.
     const fn = await loadFunction(fixture.code, { runtime: fixture.runtime, name: fixture.name, limits: { killAfterMicros: 1_000_000, ...fixture.limits } });
     try {
-      const result = await fn.run(fixture.event, { kvs: fixture.kvs ?? {} });
+      const result = await fn.run(fixture.event, { kvs: fixtureKvs(fixture) });
       assert.equal(checkResult(result, fixture.expect), undefined);
       assert.ok(result.computeUtilization >= 0 && result.computeUtilization <= 100);
     } finally {

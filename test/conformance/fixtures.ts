@@ -4,7 +4,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { CFEvent, FunctionResult, RuntimeLimits, RuntimeVersion } from '../../src/runtime/index.js';
+import { MapSnapshot } from '../../src/kvs/snapshot.js';
+import type { CFEvent, FunctionResult, KvsBinding, RuntimeLimits, RuntimeVersion } from '../../src/runtime/index.js';
 
 /** The source tree's test/conformance folder (fixtures are not compiled, so resolve from dist/ back to test/). */
 export const CONFORMANCE_DIR = fileURLToPath(new URL('../../../test/conformance/', import.meta.url));
@@ -27,9 +28,21 @@ export interface Fixture {
   code: string;
   event: CFEvent;
   kvs?: Record<string, string>;
+  /**
+   * The store's id (its awsId): with it, every runner opens the store by id and a different id in `cf.kvs(id)` fails
+   * the read; without it the data has no id and answers to any id, as in the local tools.
+   */
+  kvsId?: string;
   /** Engine limits for this fixture (the engine suite applies them; the edge and the API use their defaults). */
   limits?: Partial<RuntimeLimits>;
   expect: FixtureExpectation;
+}
+
+/** What a runner passes as the function's store: the plain data, or a binding under the fixture's store id. */
+export function fixtureKvs(fixture: Fixture): Record<string, string> | KvsBinding {
+  if (fixture.kvsId === undefined) return fixture.kvs ?? {};
+  const snapshot = new MapSnapshot(fixture.kvs ?? {}, { id: fixture.kvsId });
+  return { defaultStoreId: snapshot.id, stores: new Map([[snapshot.id, { snapshot: () => snapshot }]]) };
 }
 
 export function loadFixtures(): Fixture[] {
@@ -46,6 +59,7 @@ export function loadFixtures(): Fixture[] {
         code: readFileSync(`${CONFORMANCE_DIR}functions/${raw.function}`, 'utf8'),
         event: raw.event,
         kvs: raw.kvs,
+        kvsId: raw.kvsId,
         limits: raw.limits,
         expect: raw.expect,
       };
@@ -81,20 +95,21 @@ export function mismatch(actual: unknown, expected: unknown, path = '$'): string
 /** Checks a FunctionResult against a fixture's expectation; returns the first problem or undefined. */
 export function checkResult(result: FunctionResult, expect: FixtureExpectation): string | undefined {
   if (result.kind !== expect.kind) {
-    return `expected kind ${expect.kind}, got ${result.kind}${result.error ? ` (${result.error.code}: ${result.error.message})` : ''}`;
+    return `expected kind ${expect.kind}, got ${result.kind}${result.kind === 'error' ? ` (${result.error.code}: ${result.error.message})` : ''}`;
   }
   if (expect.request !== undefined) {
-    const m = mismatch(result.request, expect.request, '$.request');
+    const m = mismatch(result.kind === 'request' ? result.request : undefined, expect.request, '$.request');
     if (m) return m;
   }
   if (expect.response !== undefined) {
-    const m = mismatch(result.response, expect.response, '$.response');
+    const m = mismatch(result.kind === 'response' ? result.response : undefined, expect.response, '$.response');
     if (m) return m;
   }
-  if (expect.errorClass && result.error?.errorClass !== expect.errorClass) return `expected ${expect.errorClass} error, got ${result.error?.errorClass}`;
-  if (expect.code && result.error?.code !== expect.code) return `expected code ${expect.code}, got ${result.error?.code}`;
-  if (expect.messageIncludes && !result.error?.message.includes(expect.messageIncludes)) {
-    return `expected the error message to mention "${expect.messageIncludes}", got "${result.error?.message}"`;
+  const error = result.kind === 'error' ? result.error : undefined;
+  if (expect.errorClass && error?.errorClass !== expect.errorClass) return `expected ${expect.errorClass} error, got ${error?.errorClass}`;
+  if (expect.code && error?.code !== expect.code) return `expected code ${expect.code}, got ${error?.code}`;
+  if (expect.messageIncludes && !error?.message.includes(expect.messageIncludes)) {
+    return `expected the error message to mention "${expect.messageIncludes}", got "${error?.message}"`;
   }
   if (expect.logs) {
     const m = mismatch(result.logs, expect.logs, '$.logs');

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startApiServer, type ApiServer } from '../../src/control/api-server.js';
-import { functionRouteGroup, FunctionRegistry, LiveFunctions } from '../../src/control/functions/index.js';
+import { functionRouteGroup, FunctionRegistry } from '../../src/control/functions/index.js';
+import { LiveFunctions } from '../../src/node/live-functions.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';
 

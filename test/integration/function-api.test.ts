@@ -19,11 +19,13 @@ import {
   type FunctionConfig,
 } from '@aws-sdk/client-cloudfront';
 import { startApiServer, type ApiServer } from '../../src/control/api-server.js';
-import { functionRouteGroup, FunctionRegistry, LiveFunctions, type FunctionRegistryOptions } from '../../src/control/functions/index.js';
+import { functionRouteGroup, FunctionRegistry, type FunctionRegistryOptions } from '../../src/control/functions/index.js';
+import { LiveFunctions } from '../../src/node/live-functions.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';
 import { normalizeTestEvent } from '../../src/runtime/test-event.js';
 import { loopbackAgent, rawRequest, sdkError, type Credentials, type RawRequest, type RawResponse } from './fixtures/kvs-api-harness.js';
+import { requestOf } from '../helpers/results.js';
 
 interface FunctionServer {
   db: KvsDatabase;
@@ -121,7 +123,7 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
     const servingV1 = s.live.get('life');
     assert.equal(servingV1?.version, 1);
     assert.equal(s.live.live('life')?.version, '1');
-    assert.equal(tagOf(JSON.stringify({ request: (await servingV1!.fn.run(normalizeTestEvent(EVENT))).request })), 'v1');
+    assert.equal(tagOf(JSON.stringify({ request: requestOf(await servingV1!.fn.run(normalizeTestEvent(EVENT))) })), 'v1');
 
     const updated = await s.cf.send(new UpdateFunctionCommand({ Name: 'life', IfMatch: created.ETag, FunctionConfig: V2, FunctionCode: utf8(tagging('v2')) }));
     assert.match(updated.ETag ?? '', /^E[0-9A-Z]{13}$/, 'the SDK reads the new ETag from the ETtag header');
@@ -135,9 +137,9 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
     await s.cf.send(new PublishFunctionCommand({ Name: 'life', IfMatch: updated.ETag }));
     const servingV2 = s.live.get('life')!;
     assert.equal(servingV2.version, 2);
-    assert.equal((await servingV2.fn.run(normalizeTestEvent(EVENT))).request?.headers['x-tag']?.value, 'v2');
+    assert.equal(requestOf(await servingV2.fn.run(normalizeTestEvent(EVENT))).headers['x-tag']?.value, 'v2');
     // The entry taken before the swap still runs: in-flight requests finish on the old code.
-    assert.equal((await servingV1!.fn.run(normalizeTestEvent(EVENT))).request?.headers['x-tag']?.value, 'v1');
+    assert.equal(requestOf(await servingV1!.fn.run(normalizeTestEvent(EVENT))).headers['x-tag']?.value, 'v1');
 
     const got = await s.cf.send(new GetFunctionCommand({ Name: 'life', Stage: 'LIVE' }));
     assert.equal(Buffer.from(got.FunctionCode!).toString('utf8'), tagging('v2'));
@@ -169,7 +171,7 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
     const servingAgain = s.live.get('life')!;
     assert.equal(servingAgain.version, 1);
     assert.notEqual(servingAgain.fn, servingV1!.fn, 'the rolled-back version is loaded afresh');
-    assert.equal((await servingAgain.fn.run(normalizeTestEvent(EVENT))).request?.headers['x-tag']?.value, 'v1');
+    assert.equal(requestOf(await servingAgain.fn.run(normalizeTestEvent(EVENT))).headers['x-tag']?.value, 'v1');
     const liveNow = JSON.parse((await nativeJson('GET', '/openfront/v1/functions/life/live')).body) as { version: number; etag: string };
     assert.equal(liveNow.version, 1);
     assert.equal(liveNow.etag, await etag('life', 'LIVE'));
@@ -308,7 +310,7 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
     await s.cf.send(new PublishFunctionCommand({ Name: 'greeter', IfMatch: created.ETag }));
     const serving = s.live.get('greeter')!;
     assert.equal(serving.kvs.defaultStoreId, storeId);
-    assert.equal((await serving.fn.run(normalizeTestEvent(EVENT), { kvs: serving.kvs })).request?.headers['x-greeting']?.value, 'bonjour');
+    assert.equal(requestOf(await serving.fn.run(normalizeTestEvent(EVENT), { kvs: serving.kvs })).headers['x-greeting']?.value, 'bonjour');
 
     const storeEtag = (await s.cf.send(new DescribeKeyValueStoreCommand({ Name: 'greetings' }))).ETag;
     const inUse = await sdkError(s.cf.send(new DeleteKeyValueStoreCommand({ Name: 'greetings', IfMatch: storeEtag })));
@@ -347,6 +349,31 @@ describe('function quota', () => {
       for (const name of ['q1', 'q2']) await s.cf.send(new CreateFunctionCommand({ Name: name, FunctionConfig: V2, FunctionCode: utf8(tagging(name)) }));
       const tooMany = await sdkError(s.cf.send(new CreateFunctionCommand({ Name: 'q3', FunctionConfig: V2, FunctionCode: utf8(tagging('q3')) })));
       assert.deepEqual([tooMany.name, tooMany.status], ['TooManyFunctions', 400]);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('ListFunctions without a Stage filter', () => {
+  it('lists a published function in both stages: two entries without a filter, one with Stage LIVE', async () => {
+    const s = await startFunctionServer();
+    try {
+      const created = await s.cf.send(new CreateFunctionCommand({ Name: 'both-stages', FunctionConfig: V2, FunctionCode: utf8(tagging('one')) }));
+      await s.cf.send(new PublishFunctionCommand({ Name: 'both-stages', IfMatch: created.ETag }));
+      const all = await s.cf.send(new ListFunctionsCommand({}));
+      assert.deepEqual(
+        (all.FunctionList?.Items ?? []).map((f) => [f.Name, f.FunctionMetadata?.Stage]),
+        [['both-stages', 'DEVELOPMENT'], ['both-stages', 'LIVE']],
+      );
+      assert.equal(all.FunctionList?.Quantity, 2);
+      const live = await s.cf.send(new ListFunctionsCommand({ Stage: 'LIVE' }));
+      assert.deepEqual((live.FunctionList?.Items ?? []).map((f) => [f.Name, f.FunctionMetadata?.Stage]), [['both-stages', 'LIVE']]);
+      // One entry per page: the marker walks from the DEVELOPMENT entry to the LIVE one of the same function.
+      const first = await s.cf.send(new ListFunctionsCommand({ MaxItems: 1 }));
+      assert.equal(first.FunctionList?.Items?.[0]?.FunctionMetadata?.Stage, 'DEVELOPMENT');
+      const second = await s.cf.send(new ListFunctionsCommand({ MaxItems: 1, Marker: first.FunctionList?.NextMarker }));
+      assert.deepEqual([second.FunctionList?.Items?.[0]?.FunctionMetadata?.Stage, second.FunctionList?.NextMarker], ['LIVE', undefined]);
     } finally {
       await s.close();
     }

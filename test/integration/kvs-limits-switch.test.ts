@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
-import { startOpenFrontNode } from '../../src/node.js';
+import { startOpenFrontNode } from '../../src/node/index.js';
 
 async function putLargeValue(limits: 'cloudfront' | 'unlimited'): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'openfront-limits-'));

@@ -16,7 +16,7 @@ import { CloudFrontClient, DescribeFunctionCommand, PublishFunctionCommand, Upda
 import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { DEMO_CONFIG } from '../../src/cli/commands/start.js';
 import { loadConfig } from '../../src/config/index.js';
-import { startOpenFrontNode, type OpenFrontNode } from '../../src/node.js';
+import { startOpenFrontNode, type OpenFrontNode } from '../../src/node/index.js';
 import { loopbackAgent, rawRequest, type Credentials } from './fixtures/kvs-api-harness.js';
 
 interface Reply {

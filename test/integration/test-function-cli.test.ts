@@ -39,6 +39,29 @@ async function handler(event) {
       `\n{"version":"1.0","context":{"eventType":"viewer-request"},"viewer":{"ip":"1.2.3.4"},"request":{"method":"GET","uri":"/old","headers":{"accept":{"value":"a","multivalue":[{"value":"a"},{"value":"b"}]}}}}`,
     );
     write('kvs.json', '{"data":[{"key":"/old","value":"/new"}]}');
+    // The way most real functions name their store: by the id (or ARN) it has in AWS.
+    write(
+      'by-id.js',
+      `import cf from 'cloudfront';
+const kvsId = '8aa76c93-3198-462c-aaf6-0123456789ab';
+const kvsHandle = cf.kvs(kvsId);
+async function handler(event) {
+  try {
+    return { statusCode: 301, statusDescription: 'Moved', headers: { location: { value: await kvsHandle.get(event.request.uri) } } };
+  } catch (e) {
+    console.log('kvs failed: ' + e.message);
+    return event.request;
+  }
+}`,
+    );
+    write(
+      'by-arn.js',
+      `import cf from 'cloudfront';
+const kvs = cf.kvs('arn:aws:cloudfront::123456789012:key-value-store/8aa76c93-3198-462c-aaf6-0123456789ab');
+async function handler(event) {
+  return { statusCode: 301, statusDescription: 'Moved', headers: { location: { value: await kvs.get(event.request.uri) } } };
+}`,
+    );
     write('bad.json', '{"data": [');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,6 +78,17 @@ async function handler(event) {
     assert.equal(output.response.headers.location.value, '/new');
     const utilization = Number(result.ComputeUtilization);
     assert.ok(Number.isInteger(utilization) && utilization >= 0 && utilization <= 100);
+  });
+
+  it('reads the --kvs data for cf.kvs(<id>) and cf.kvs(<arn>), and says on stderr which id the code asked for', () => {
+    for (const file of ['by-id.js', 'by-arn.js']) {
+      const { status, stdout, stderr } = run([file, '--event', 'event.json', '--kvs', 'kvs.json'], dir);
+      assert.equal(status, 0, stderr);
+      const result = JSON.parse(stdout) as { FunctionOutput: string; FunctionErrorMessage: string; FunctionExecutionLogs: string[] };
+      assert.deepEqual([result.FunctionErrorMessage, result.FunctionExecutionLogs], ['', []], file);
+      assert.equal((JSON.parse(result.FunctionOutput) as { response: { headers: { location: { value: string } } } }).response.headers.location.value, '/new', file);
+      assert.match(stderr, /cf\.kvs\(".*8aa76c93-3198-462c-aaf6-0123456789ab"\) read kvs\.json/, file);
+    }
   });
 
   it('forwards the request when the store has no entry', () => {

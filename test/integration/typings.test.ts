@@ -40,7 +40,7 @@ export async function check(): Promise<number | undefined> {
   const fn = await loadFunction('function handler(e) { return e.request; }', { runtime: 'cloudfront-js-2.0' });
   const result: FunctionResult = await fn.run(event, { kvs: { k: 'v' } });
   fn.dispose();
-  return result.response?.statusCode;
+  return result.kind === 'response' ? result.response.statusCode : undefined;
 }`,
     );
     const { status, output } = typeCheck(dir, [join(ROOT, 'examples/cache-key/function.ts'), join(dir, 'runner.test.ts')]);

@@ -9,6 +9,7 @@ import { buildFunction } from '../../src/devtools/build.js';
 import { checkSource } from '../../src/runtime/checker.js';
 import { loadFunction, normalizeTestEvent } from '../../src/runtime/index.js';
 import { isOpenFrontError } from '../../src/errors.js';
+import { errorText, requestOf } from '../helpers/results.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'openfront-build-'));
@@ -59,9 +60,9 @@ test('a TypeScript entry with a helper module builds into a script the checker a
   assert.match(result.code, /^async function handler\(event\)/m);
   assert.doesNotMatch(result.code, /\bexport\b|\?\?|\?\.|unused/);
   const run = await runBuilt(result.code);
-  assert.equal(run.kind, 'request', JSON.stringify(run.error));
-  assert.equal(run.request?.headers['x-tag']?.value, '/a:none:de');
-  assert.match(run.request?.headers['x-hash']?.value ?? '', /^[0-9a-f]{8}$/);
+  assert.equal(run.kind, 'request', errorText(run));
+  assert.equal(requestOf(run).headers['x-tag']?.value, '/a:none:de');
+  assert.match(requestOf(run).headers['x-hash']?.value ?? '', /^[0-9a-f]{8}$/);
   assert.equal(result.bytes, Buffer.byteLength(result.code));
 });
 
@@ -72,7 +73,7 @@ test('minified output keeps the handler name and behaves the same', async () => 
   assert.ok(minified.bytes < plain.bytes);
   assert.match(minified.code, /async function handler\(/);
   const run = await runBuilt(minified.code);
-  assert.equal(run.request?.headers['x-tag']?.value, '/a:none:de');
+  assert.equal(requestOf(run).headers['x-tag']?.value, '/a:none:de');
 });
 
 test('runtime 1.0: require instead of import; let/const fail the build at their source position', async () => {
@@ -81,7 +82,7 @@ test('runtime 1.0: require instead of import; let/const fail the build at their 
   assert.equal(result.ok, true, JSON.stringify(result.problems));
   assert.match(result.code, /var qs = require\("querystring"\);/);
   assert.match(result.code, /^function handler\(event\) \{/m);
-  assert.equal((await runBuilt(result.code, 'cloudfront-js-1.0')).request?.headers['x-q']?.value, 'a=1');
+  assert.equal(requestOf(await runBuilt(result.code, 'cloudfront-js-1.0')).headers['x-q']?.value, 'a=1');
 
   await assert.rejects(buildFunction({ entry, runtime: 'cloudfront-js-1.0' }), (err: unknown) => {
     assert.ok(isOpenFrontError(err) && err.code === 'BUILD_FAILED');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
-import { ensureConfigStores, replicaStoreResolver } from '../../src/config/stores.js';
+import { ensureConfigStores, replicaStoreResolver } from '../../src/node/seed-stores.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';
 

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadFunction, MapSnapshot, type KvsSnapshot, type KvsSnapshotSource } from '../../src/index.js';
 import { testEvent } from '../helpers/events.js';
+import { errorOf, errorText, requestOf, responseOf } from '../helpers/results.js';
 
 const event = testEvent;
 
@@ -32,13 +33,13 @@ async function handler(event) {
   const store = movingStore();
   const binding = { defaultStoreId: 'moving', stores: new Map([['moving', store]]) };
   const first = await fn.run(event(), { kvs: binding });
-  assert.equal(first.request?.headers['x-values']?.value, 'a@1,b@1,false');
+  assert.equal(requestOf(first).headers['x-values']?.value, 'a@1,b@1,false');
   assert.deepEqual(
     first.kvsReads.map((r) => `${r.op}:${r.key}:${r.version}:${r.hit}`),
     ['get:a:1:true', 'get:b:1:true', 'exists:zzz:1:false'],
   );
   const second = await fn.run(event(), { kvs: binding });
-  assert.equal(second.request?.headers['x-values']?.value, 'a@2,b@2,false', 'the next invocation sees the next version');
+  assert.equal(requestOf(second).headers['x-values']?.value, 'a@2,b@2,false', 'the next invocation sees the next version');
   fn.dispose();
 });
 
@@ -54,7 +55,7 @@ async function handler(event) {
 }`);
   const snapshot = new MapSnapshot({ cfg: '{"n":42}' }, { created: new Date('2024-01-02T03:04:05.000Z') });
   const result = await fn.run(event(), { kvs: snapshot });
-  assert.equal(result.request?.headers['x-out']?.value, '1|2024-01-02T03:04:05.000Z|42|8|true');
+  assert.equal(requestOf(result).headers['x-out']?.value, '1|2024-01-02T03:04:05.000Z|42|8|true');
   fn.dispose();
 });
 
@@ -63,7 +64,7 @@ test('cf.kvs() without an associated store rejects with a message saying so', as
 async function handler(event) { await cf.kvs().get('k'); return event.request; }`);
   const result = await fn.run(event());
   assert.equal(result.kind, 'error');
-  assert.match(result.error?.message ?? '', /No KeyValueStore is associated/);
+  assert.match(errorOf(result).message, /No KeyValueStore is associated/);
   fn.dispose();
 });
 
@@ -82,10 +83,10 @@ function handler(event) {
 }`);
   const edgeLocation = { name: 'FRA', serverIp: '127.0.0.1', region: 'eu-central-1' };
   const request = await fn.run(event(), { edgeLocation });
-  assert.equal(request.request?.headers['x-where']?.value, 'FRA/eu-central-1');
+  assert.equal(requestOf(request).headers['x-where']?.value, 'FRA/eu-central-1');
   assert.equal(request.customLogData, 'x'.repeat(800));
   const response = await fn.run(event('/', 'viewer-response'), { edgeLocation });
-  assert.equal(response.response?.headers?.['x-where']?.value, 'none');
+  assert.equal(responseOf(response).headers?.['x-where']?.value, 'none');
   fn.dispose();
 });
 
@@ -96,8 +97,8 @@ test('Date is frozen to the invocation clock and Math.random differs between inv
   const now = Date.UTC(2025, 0, 1, 12, 0, 0);
   const a = await fn.run(event(), { now });
   const b = await fn.run(event(), { now });
-  assert.equal(a.response?.headers?.['x-now']?.value, `${now}|2025-01-01T12:00:00.000Z`);
-  assert.notEqual(a.response?.headers?.['x-rand']?.value, b.response?.headers?.['x-rand']?.value);
+  assert.equal(responseOf(a).headers?.['x-now']?.value, `${now}|2025-01-01T12:00:00.000Z`);
+  assert.notEqual(responseOf(a).headers?.['x-rand']?.value, responseOf(b).headers?.['x-rand']?.value);
   fn.dispose();
 });
 
@@ -129,16 +130,16 @@ test('code CloudFront would refuse is rejected at load with line:col and the err
 test('a runtime 1.0 handler that returns a Promise is an execution error', async () => {
   const fn = await loadFunction('function handler(event) { return Promise.resolve(event.request); }', { runtime: 'cloudfront-js-1.0' });
   const result = await fn.run(event());
-  assert.equal(result.error?.errorClass, 'execution');
-  assert.match(result.error?.message ?? '', /cloudfront-js-2\.0/);
+  assert.equal(errorOf(result).errorClass, 'execution');
+  assert.match(errorOf(result).message, /cloudfront-js-2\.0/);
   fn.dispose();
 });
 
 test('top-level code runs once at load: state survives between invocations of the same function', async () => {
   const fn = await loadFunction(`var loads = 0; loads++; var calls = 0;
 function handler(event) { calls++; event.request.headers['x'] = { value: loads + '/' + calls }; return event.request; }`);
-  assert.equal((await fn.run(event())).request?.headers.x?.value, '1/1');
-  assert.equal((await fn.run(event())).request?.headers.x?.value, '1/2');
+  assert.equal(requestOf(await fn.run(event())).headers.x?.value, '1/1');
+  assert.equal(requestOf(await fn.run(event())).headers.x?.value, '1/2');
   fn.dispose();
 });
 
@@ -147,7 +148,7 @@ test('the package front door exports the runner (import from "openfront")', asyn
   assert.equal(typeof pkg.loadFunction, 'function');
   assert.equal(typeof pkg.MapSnapshot, 'function');
   const fn = await pkg.loadFunction('function handler(event) { return { statusCode: 204 }; }');
-  assert.equal((await fn.run(event())).response?.statusCode, 204);
+  assert.equal(responseOf(await fn.run(event())).statusCode, 204);
   fn.dispose();
 });
 
@@ -164,13 +165,13 @@ async function handler(event) {
   let snapshot = new MapSnapshot({ k0: 'one' }, { id: 's', version: 1 });
   const source = { snapshot: () => snapshot };
   const binding = { defaultStoreId: 's', stores: new Map([['s', source]]) };
-  assert.equal((await fn.run(event('/'), { kvs: binding })).request?.headers['x-v']?.value, 'one');
+  assert.equal(requestOf(await fn.run(event('/'), { kvs: binding })).headers['x-v']?.value, 'one');
   snapshot = new MapSnapshot({ k0: 'two' }, { id: 's', version: 2 });
-  assert.equal((await fn.run(event('/'), { kvs: binding })).request?.headers['x-v']?.value, 'two', 'a new snapshot is read afresh');
+  assert.equal(requestOf(await fn.run(event('/'), { kvs: binding })).headers['x-v']?.value, 'two', 'a new snapshot is read afresh');
   const many = await fn.run(event('/many'), { kvs: binding, now: 0 });
-  assert.equal(many.kind, 'request', many.error?.message);
+  assert.equal(many.kind, 'request', errorText(many));
   assert.equal(many.kvsReads.length, 5001, 'every read is traced, cached or not');
-  assert.equal((await fn.run(event('/'), { kvs: binding })).request?.headers['x-v']?.value, 'two');
+  assert.equal(requestOf(await fn.run(event('/'), { kvs: binding })).headers['x-v']?.value, 'two');
   fn.dispose();
 });
 
@@ -179,7 +180,7 @@ test('rawQueryString() returns exactly what the caller passed: none, empty, or t
   var raw = event.request.rawQueryString();
   return { statusCode: 200, headers: { 'x-raw': { value: raw === undefined ? '<none>' : encodeURIComponent(raw) } } };
 }`);
-  const seen = async (rawQueryString: string | undefined) => (await fn.run(event(), { rawQueryString })).response?.headers?.['x-raw']?.value;
+  const seen = async (rawQueryString: string | undefined) => responseOf(await fn.run(event(), { rawQueryString })).headers?.['x-raw']?.value;
   assert.equal(await seen(undefined), '<none>');
   assert.equal(await seen(''), '');
   assert.equal(await seen('a=1&b=%20'), encodeURIComponent('a=1&b=%20'));
@@ -199,7 +200,7 @@ async function handler(event) {
     const silent = fn.runSync(event('/'), { kvs, recordKvsReads: false });
     assert.deepEqual(recorded.kvsReads, [{ storeId: 'plain', op: 'get', key: 'a', version: 3, hit: true }]);
     assert.deepEqual(silent.kvsReads, []);
-    assert.equal(silent.request?.headers['x-v']?.value, 'A');
+    assert.equal(requestOf(silent).headers['x-v']?.value, 'A');
   } finally {
     fn.dispose();
   }
@@ -222,7 +223,7 @@ async function handler(event) {
     const second = new MapSnapshot({ k: 'K' }, { id: 'second', version: 9 });
     const kvs = { defaultStoreId: 'own', stores: new Map([['own', { snapshot: () => own }], ['second', { snapshot: () => second }]]) };
     const result = fn.runSync(event('/'), { kvs });
-    assert.equal(result.request?.headers['x-v']?.value, 'A|false|true|K');
+    assert.equal(requestOf(result).headers['x-v']?.value, 'A|false|true|K');
     assert.deepEqual(result.kvsReads, [
       { storeId: 'own', op: 'get', key: '12:3-x:', version: 4, hit: true },
       { storeId: 'own', op: 'exists', key: '-', version: 4, hit: false },

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadFunction, type CFEvent } from '../../src/index.js';
 import { encodeEvent } from '../../src/runtime/sandbox/event-wire.js';
+import { errorText, responseOf } from '../helpers/results.js';
 
 /** Deterministic PRNG (mulberry32) so failures reproduce. */
 function rng(seed: number): () => number {
@@ -75,8 +76,8 @@ test('the function sees exactly JSON.parse(JSON.stringify(event)), for 400 rando
     const wire = encodeEvent(event);
     if (wire.startsWith('E1')) compact++;
     const result = await fn.run(event);
-    assert.equal(result.kind, 'response', result.error?.message);
-    assert.equal(result.response?.body, JSON.stringify(event), `event #${i} (${wire.startsWith('E1') ? 'compact' : 'json'} wire)`);
+    assert.equal(result.kind, 'response', errorText(result));
+    assert.equal(responseOf(result).body, JSON.stringify(event), `event #${i} (${wire.startsWith('E1') ? 'compact' : 'json'} wire)`);
   }
   assert.ok(compact > 300, `most canonical events use the compact wire (${compact}/400)`);
   fn.dispose();

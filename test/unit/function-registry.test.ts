@@ -185,11 +185,25 @@ describe('FunctionRegistry', () => {
     for (const name of ['c', 'a', 'b']) registry.create({ name, config: { runtime: V2 }, code: code(name) }, alice);
     const first = registry.list({ maxItems: 2 });
     assert.deepEqual(first.items.map((v) => v.name), ['a', 'b']);
-    assert.equal(first.nextMarker, 'b');
+    assert.equal(first.nextMarker, 'b:DEVELOPMENT');
     const second = registry.list({ maxItems: 2, marker: first.nextMarker });
     assert.deepEqual([second.items.map((v) => v.name), second.nextMarker], [['c'], undefined]);
     registry.publish('b', registry.describe('b').etag, alice);
     assert.deepEqual(registry.list({ stage: 'LIVE' }).items.map((v) => [v.name, v.stage, v.version]), [['b', 'LIVE', 1]]);
+    assert.deepEqual(registry.list({ stage: 'DEVELOPMENT', maxItems: 2 }).nextMarker, 'b');
+  });
+
+  it('lists every stage a function has when no Stage is given, paging between the two stages of one function', () => {
+    for (const name of ['a', 'b', 'c']) registry.create({ name, config: { runtime: V2 }, code: code(name) }, alice);
+    registry.publish('b', registry.describe('b').etag, alice);
+    const entries = (page: { items: Array<{ name: string; stage: string }> }) => page.items.map((v) => `${v.name}:${v.stage}`);
+    assert.deepEqual(entries(registry.list()), ['a:DEVELOPMENT', 'b:DEVELOPMENT', 'b:LIVE', 'c:DEVELOPMENT']);
+    const first = registry.list({ maxItems: 2 });
+    assert.deepEqual([entries(first), first.nextMarker], [['a:DEVELOPMENT', 'b:DEVELOPMENT'], 'b:DEVELOPMENT']);
+    const second = registry.list({ maxItems: 2, marker: first.nextMarker });
+    assert.deepEqual([entries(second), second.nextMarker], [['b:LIVE', 'c:DEVELOPMENT'], undefined]);
+    // A bare name (the form a Stage-filtered page hands out) skips every stage of that function.
+    assert.deepEqual(entries(registry.list({ marker: 'b' })), ['c:DEVELOPMENT']);
     assert.equal(registry.list().items[0].created.getTime(), registry.describe('a').created.getTime());
   });
 });

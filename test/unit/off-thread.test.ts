@@ -10,6 +10,7 @@ import { resolveRuntimeLimits } from '../../src/runtime/limits.js';
 import { encodeEvent } from '../../src/runtime/sandbox/event-wire.js';
 import { FunctionIsolate, type DispatchInput, type OffThreadOutcome } from '../../src/runtime/sandbox/function-isolate.js';
 import { testEvent } from '../helpers/events.js';
+import { errorOf, errorText, requestOf } from '../helpers/results.js';
 
 const event = testEvent;
 
@@ -67,9 +68,9 @@ test('a promise that never settles fails alone; the invocations queued behind it
   try {
     const results = await Promise.all(['/a', '/b', '/hang', '/c', '/d'].map((uri) => fn.runOffThread(event(uri), { kvs: store() })));
     assert.equal(results[2]?.kind, 'error');
-    assert.match(results[2]?.error?.message ?? '', /never settled/);
-    for (const i of [0, 1, 3, 4]) assert.equal(results[i]?.kind, 'request', results[i]?.error?.message);
-    assert.equal(results[4]?.request?.headers['x-seen']?.value, '/d');
+    assert.match(errorOf(results[2]).message, /never settled/);
+    for (const i of [0, 1, 3, 4]) assert.equal(results[i]?.kind, 'request', errorText(results[i]));
+    assert.equal(requestOf(results[4]).headers['x-seen']?.value, '/d');
   } finally {
     fn.dispose();
   }
@@ -90,7 +91,7 @@ test('the event loop keeps running while a function computes off-thread', async 
     const result = await fn.runOffThread(event('/'));
     const took = Date.now() - started;
     clearInterval(timer);
-    assert.equal(result.kind, 'request', result.error?.message);
+    assert.equal(result.kind, 'request', errorText(result));
     // While the loop ran (tens of ms), a 1 ms interval kept firing on this thread: it was never blocked.
     assert.ok(took >= 5, `the busy loop took only ${took} ms; nothing to observe`);
     assert.ok(ticks >= 2, `only ${ticks} timer ticks during ${took} ms of function time`);
@@ -106,7 +107,7 @@ test('disposing a function settles its queued invocations with an error instead 
   fn.dispose();
   const results = await Promise.all(pending);
   for (const result of results) {
-    assert.ok(result.kind === 'error' ? /unloaded/.test(result.error?.message ?? '') : result.kind === 'request', JSON.stringify(result.error));
+    assert.ok(result.kind === 'error' ? /unloaded/.test(result.error.message) : result.kind === 'request', errorText(result));
   }
   assert.ok(results.some((r) => r.kind === 'error'), 'at least the queued invocations report the unload');
 });

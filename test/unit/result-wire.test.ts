@@ -6,9 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import ivm from '../../src/runtime/sandbox/isolated-vm.js';
-import { ENCODE_RESULT_SOURCE, decodeResult } from '../../src/runtime/sandbox/result-wire.js';
+import { decodeResult } from '../../src/runtime/sandbox/result-wire.js';
+import { isolateScript } from '../../src/runtime/sandbox/isolate-scripts.js';
 import { validateResult } from '../../src/runtime/validate.js';
 import type { CFEvent } from '../../src/runtime/event.js';
+
+/** Declares the isolate's `encodeResult` as a global (isolate/encode-result.ts, bundled alone). */
+const ENCODE_RESULT_SOURCE = isolateScript('encode-result');
 
 const GENERATOR = `
 var seed = $0;

@@ -4,8 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadFunction, type FunctionResult } from '../../src/index.js';
+import { loadFunction, MapSnapshot, type FunctionResult, type KvsBinding } from '../../src/index.js';
 import { testEvent } from '../helpers/events.js';
+import { errorOf, errorText, requestOf, responseOf } from '../helpers/results.js';
 import { isolatedVmBuild } from '../../src/runtime/sandbox/isolated-vm.js';
 
 const event = testEvent;
@@ -22,16 +23,16 @@ interface Attempt {
 
 const executionError = (code = 'FUNCTION_EXECUTION_ERROR') => (r: FunctionResult) => {
   assert.equal(r.kind, 'error');
-  assert.equal(r.error?.errorClass, 'execution');
-  assert.equal(r.error?.code, code);
+  assert.equal(errorOf(r).errorClass, 'execution');
+  assert.equal(errorOf(r).code, code);
 };
 const validationError = (r: FunctionResult) => {
   assert.equal(r.kind, 'error');
-  assert.equal(r.error?.errorClass, 'validation');
+  assert.equal(errorOf(r).errorClass, 'validation');
 };
 const headerEquals = (name: string, value: string) => (r: FunctionResult) => {
-  assert.equal(r.kind, 'request', r.error?.message);
-  assert.equal(r.request?.headers[name]?.value, value);
+  assert.equal(r.kind, 'request', errorText(r));
+  assert.equal(requestOf(r).headers[name]?.value, value);
 };
 
 const attempts: Attempt[] = [
@@ -68,19 +69,19 @@ const attempts: Attempt[] = [
     body: `JSON.stringify = function () { return '{"kind":"result","value":{"statusCode":200},"logs":[]}'; }; JSON.parse = function () { return {}; }; return { statusCode: 418 };`,
     expect: (r) => {
       assert.equal(r.kind, 'response');
-      assert.equal(r.response?.statusCode, 418);
+      assert.equal(responseOf(r).statusCode, 418);
     },
   },
   { name: 'getter trap on the result that loops forever', body: `return { get statusCode() { for (;;) {} } };`, expect: executionError('FUNCTION_CPU_LIMIT_EXCEEDED') },
   { name: 'getter trap on the result that throws', body: `return { get uri() { throw new Error('trap'); }, method: 'GET' };`, expect: validationError },
   { name: 'toJSON returning a cycle', body: `var a = {}; a.self = a; return { toJSON: function () { return a; } };`, expect: validationError },
   { name: 'deeply nested result overflows the serialiser', body: `var o = {}; var cur = o; for (var i = 0; i < 5000; i++) { cur.n = {}; cur = cur.n; } return o;`, expect: validationError },
-  { name: 'getter on the event does not reach the host', body: `Object.defineProperty(event.request, 'uri', { get: function () { return '/x'; }, enumerable: true }); return event.request;`, expect: (r) => { assert.equal(r.kind, 'request'); assert.equal(r.request?.uri, '/x'); } },
+  { name: 'getter on the event does not reach the host', body: `Object.defineProperty(event.request, 'uri', { get: function () { return '/x'; }, enumerable: true }); return event.request;`, expect: (r) => { assert.equal(r.kind, 'request'); assert.equal(requestOf(r).uri, '/x'); } },
   { name: 'infinite loop', body: `for (;;) {}`, expect: executionError('FUNCTION_CPU_LIMIT_EXCEEDED') },
   { name: 'allocation-heavy loop', body: `for (;;) { var a = new Array(1000); a[0] = {}; }`, expect: executionError('FUNCTION_CPU_LIMIT_EXCEEDED') },
   // A generous time limit: on a loaded machine, filling the heap can take longer than the 50 ms the others get.
   { name: 'memory bomb', body: `var keep = []; for (;;) keep.push(new Array(100000).fill(keep.length));`, expect: executionError('FUNCTION_MEMORY_LIMIT_EXCEEDED'), killAfterMicros: 5_000_000 },
-  { name: 'string memory bomb', body: `var s = 'x'; for (;;) s = s + s;`, expect: (r) => { assert.equal(r.kind, 'error'); assert.equal(r.error?.errorClass, 'execution'); } },
+  { name: 'string memory bomb', body: `var s = 'x'; for (;;) s = s + s;`, expect: (r) => { assert.equal(r.kind, 'error'); assert.equal(errorOf(r).errorClass, 'execution'); } },
   { name: 'unbounded recursion', body: `function f() { return f() + 1; } f();`, expect: executionError() },
   { name: 'loop inside a promise continuation', body: `return Promise.resolve().then(function () { for (;;) {} });`, expect: executionError('FUNCTION_CPU_LIMIT_EXCEEDED') },
   { name: 'promise that never settles', body: `return new Promise(function () {});`, expect: executionError() },
@@ -111,14 +112,21 @@ const attempts: Attempt[] = [
     body: `var out = ''; try { await cf.kvs('nope').get('k'); } catch (e) { out = String(e.stack); }
       event.request.headers['x-stack'] = { value: encodeURIComponent(out) }; return event.request;`,
     expect: (r) => {
-      assert.equal(r.kind, 'request', r.error?.message);
-      const stack = decodeURIComponent(r.request?.headers['x-stack']?.value ?? '');
+      assert.equal(r.kind, 'request', errorText(r));
+      const stack = decodeURIComponent(requestOf(r).headers['x-stack']?.value ?? '');
       assert.match(stack, /not associated/);
       assert.doesNotMatch(stack, /file:|\/work\/|dist\/src|node:internal/);
     },
   },
   { name: 'huge generated body', body: `return { statusCode: 200, body: 'x'.repeat(1024 * 1024) };`, expect: validationError },
 ];
+
+/**
+ * The function's store under its own id: a binding checks ids, so another id in cf.kvs(id) is refused (plain data
+ * without an id would answer to any id, as in the local tools).
+ */
+const OWN_SNAPSHOT = new MapSnapshot({ k: 'v' }, { id: 'own' });
+const OWN_STORE: KvsBinding = { defaultStoreId: 'own', stores: new Map([['own', { snapshot: () => OWN_SNAPSHOT }]]) };
 
 test('at least 25 abuse attempts are covered', () => {
   assert.ok(attempts.length >= 25, String(attempts.length));
@@ -146,11 +154,11 @@ for (const attempt of attempts) {
   test(`abuse: ${attempt.name}`, async () => {
     const fn = await loadAbuse(attempt);
     try {
-      const abusive = await fn.run(event('/abuse'), { kvs: { k: 'v' } });
+      const abusive = await fn.run(event('/abuse'), { kvs: OWN_STORE });
       attempt.expect(abusive);
-      const next = await fn.run(event('/fine'), { kvs: { k: 'v' } });
-      assert.equal(next.kind, 'request', `next invocation failed: ${next.error?.message}`);
-      assert.equal(next.request?.uri, '/fine');
+      const next = await fn.run(event('/fine'), { kvs: OWN_STORE });
+      assert.equal(next.kind, 'request', `next invocation failed: ${errorText(next)}`);
+      assert.equal(requestOf(next).uri, '/fine');
     } finally {
       fn.dispose();
     }
@@ -161,11 +169,11 @@ for (const attempt of attempts) {
   test(`abuse off-thread, in a batch: ${attempt.name}`, { skip }, async () => {
     const fn = await loadAbuse(attempt);
     try {
-      const [before, abusive, after] = await Promise.all(['/before', '/abuse', '/after'].map((uri) => fn.runOffThread(event(uri), { kvs: { k: 'v' } })));
+      const [before, abusive, after] = await Promise.all(['/before', '/abuse', '/after'].map((uri) => fn.runOffThread(event(uri), { kvs: OWN_STORE })));
       attempt.expect(abusive as FunctionResult);
       for (const [result, uri] of [[before, '/before'], [after, '/after']] as const) {
-        assert.equal(result?.kind, 'request', `${uri} failed beside the abusive invocation: ${result?.error?.message}`);
-        assert.equal(result?.request?.uri, uri);
+        assert.equal(result?.kind, 'request', `${uri} failed beside the abusive invocation: ${errorText(result)}`);
+        assert.equal(requestOf(result).uri, uri);
       }
     } finally {
       fn.dispose();

@@ -90,7 +90,7 @@ describe('normalizeTestEvent', () => {
     assert.deepEqual(normalizeTestEvent({ context, request: { method: 'GET', uri: '/' } }).context, context);
   });
 
-  it('accepts the spec §1.8 example event unchanged', () => {
+  it('accepts a complete example event unchanged', () => {
     const example: CFEvent = {
       version: '1.0',
       context: {

@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { AWS_ID_HEADER } from '../../control/kvs-control-plane.js';
 import { readImportFile, writeExportFile } from '../../kvs/import-export.js';
 import { UNLIMITED_KVS_LIMITS } from '../../kvs/limits.js';
 import type { KeyValue } from '../../kvs/types.js';
@@ -125,10 +126,24 @@ export function register(program: Command): void {
     .argument('<name>')
     .option('--comment <text>', 'store comment', '')
     .option('--import-file <file>', 'load this {"data":[{"key","value"}]} file into the new store')
+    .option('--aws-id <id>', 'create the store with the id it has in AWS, so that code calling cf.kvs("<id>") reads it')
     .option('--json', 'print JSON')
     .action(
-      action(async (config, options: Options & { comment?: string; importFile?: string }, name: string) => {
-        const created = await cloudFrontClient(config).send(new CreateKeyValueStoreCommand({ Name: name, Comment: options.comment }));
+      action(async (config, options: Options & { comment?: string; importFile?: string; awsId?: string }, name: string) => {
+        const client = cloudFrontClient(config);
+        if (options.awsId !== undefined) {
+          const awsId = options.awsId;
+          // Added before signing, so the header is signed like the rest of the request.
+          client.middlewareStack.add(
+            (next) => async (args) => {
+              const request = args.request as { headers?: Record<string, string> };
+              if (request.headers) request.headers[AWS_ID_HEADER] = awsId;
+              return next(args);
+            },
+            { step: 'build', name: 'openfrontAwsId' },
+          );
+        }
+        const created = await client.send(new CreateKeyValueStoreCommand({ Name: name, Comment: options.comment }));
         const imported = options.importFile ? await importFile(config, name, options.importFile, 'replace') : undefined;
         const store = created.KeyValueStore!;
         if (options.json) {

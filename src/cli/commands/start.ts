@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { CONFIG_FILE_NAMES, loadConfig } from '../../config/index.js';
 import { isOpenFrontError } from '../../errors.js';
-import { startOpenFrontNode, type OpenFrontNode } from '../../node.js';
+import { startOpenFrontNode, type OpenFrontNode } from '../../node/index.js';
 import { DEFAULT_DATA_DIR } from './keys.js';
 import { closeOnSignals } from '../signals.js';
 

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { isOpenFrontError } from '../../errors.js';
 import { parseImportJson } from '../../kvs/import-export.js';
 import { MapSnapshot } from '../../kvs/snapshot.js';
+import type { KvsRead } from '../../runtime/types.js';
 import { assertRuntime, DEFAULT_RUNTIME, loadFunction } from '../../runtime/function.js';
 import { normalizeTestEvent } from '../../runtime/test-event.js';
 import { toTestResult } from '../../runtime/test-result.js';
@@ -54,6 +55,7 @@ export function register(program: Command): void {
         const result = await fn.run(event, { kvs });
         fn.dispose();
         printResult(toTestResult(result));
+        noteRequestedStoreIds(result.kvsReads, options.kvs);
       } catch (err) {
         if (err instanceof UsageError) {
           process.stderr.write(`openfront test-function: ${err.message}\n`);
@@ -68,6 +70,17 @@ export function register(program: Command): void {
         throw err;
       }
     });
+}
+
+/**
+ * The data of --kvs has no store id, so it answers to whatever id the code names; say which ids those were (on
+ * stderr, beside the TestResult) so that a typo in an id does not pass unnoticed before `openfront start`.
+ */
+function noteRequestedStoreIds(reads: KvsRead[], kvsFile: string | undefined): void {
+  const ids = [...new Set(reads.flatMap((read) => (read.requestedId === undefined ? [] : [read.requestedId])))];
+  for (const id of ids) {
+    process.stderr.write(`openfront test-function: cf.kvs(${JSON.stringify(id)}) read ${kvsFile ?? 'an empty store'} (local data has no store id; on openfront start the store needs awsId ${JSON.stringify(id)})\n`);
+  }
 }
 
 function printResult(result: object): void {

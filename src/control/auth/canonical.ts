@@ -1,7 +1,7 @@
 /**
  * The SigV4 / SigV4a canonical request, rebuilt from the raw request exactly as `@smithy/signature-v4` builds it
  * on the client (with `uriEscapePath = true`). Signatures are computed over these bytes, so any difference here
- * turns into a signature mismatch; see spec/aws-wire-protocol.md §6.
+ * turns into a signature mismatch; see AWS's "Create a canonical request" for Signature Version 4.
  */
 import { createHash } from 'node:crypto';
 

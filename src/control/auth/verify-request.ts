@@ -1,6 +1,6 @@
 /**
  * Verifies that a request was signed with SigV4 or SigV4a by a known, active access key: the server checklist of
- * spec/aws-wire-protocol.md §6. Works on the raw request (path, query, headers as received, body bytes) so that
+ * AWS Signature Version 4 and SigV4a as the AWS SDK signs them (docs/kvs-api.md). Works on the raw request (path, query, headers as received, body bytes) so that
  * nothing a framework might normalise can change what is verified.
  */
 import type { KeyObject } from 'node:crypto';

@@ -1,7 +1,7 @@
 /**
  * The function lifecycle on the control plane: the durable registry (versions, DEVELOPMENT/LIVE stages, publish,
- * rollback), its HTTP routes (CloudFront REST-XML and OpenFront's native JSON), and the loaded LIVE set the edge
- * runs.
+ * rollback) and its HTTP routes (CloudFront REST-XML and OpenFront's native JSON). What the edge runs is loaded from
+ * the registry by `LiveFunctions` in the composition root (`src/node/`).
  */
 import type { ReplicaSet } from '../../kvs/replica.js';
 import type { RuntimeLimits } from '../../runtime/types.js';
@@ -22,7 +22,6 @@ export type {
   LiveChangeListener,
   LiveVersion,
 } from './registry.js';
-export { LiveFunctions, type LiveFunctionEntry, type LiveFunctionsOptions } from './live.js';
 export { unifiedDiff } from './diff.js';
 export { FUNCTION_PATH } from './rest-xml-routes.js';
 export { NATIVE_FUNCTIONS_PATH, type FunctionVersionJson, type StagePointerJson } from './native-routes.js';

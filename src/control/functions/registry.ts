@@ -321,16 +321,28 @@ export class FunctionRegistry {
   }
 
   /**
-   * Functions by name, `maxItems` per page after `marker` (the last name of the previous page). With stage LIVE,
-   * only published functions, seen through LIVE.
+   * Function stages by name, `maxItems` per page after `marker`. Without `stage` every function appears once per
+   * stage it has (DEVELOPMENT, then LIVE once published), as CloudFront's ListFunctions does; the marker then names
+   * the last entry as `name:STAGE` (a bare name means "after every stage of that name"). With `stage`, only that
+   * stage is listed and the marker is the last name.
    */
   list(options: { marker?: string; maxItems?: number; stage?: FunctionStage } = {}): { items: FunctionStageView[]; nextMarker?: string } {
     const maxItems = options.maxItems ?? DEFAULT_MAX_FUNCTIONS;
     if (!Number.isInteger(maxItems) || maxItems < 1) throw openFrontError('CF_INVALID_ARGUMENT', `MaxItems must be a positive integer, got ${maxItems}`);
-    const stage = options.stage ?? 'DEVELOPMENT';
-    const rows = this.#sql.listStages.all({ marker: options.marker ?? '', stage, limit: maxItems + 1 }) as Array<FunctionRow & StageRow & VersionRow>;
+    const marker = options.marker ?? '';
+    if (options.stage !== undefined) {
+      const rows = this.#sql.listStages.all({ marker, stage: options.stage, limit: maxItems + 1 }) as Array<FunctionRow & StageRow & VersionRow>;
+      const items = rows.slice(0, maxItems).map((row) => this.#view(row, row, row));
+      return rows.length > maxItems ? { items, nextMarker: items[items.length - 1].name } : { items };
+    }
+    const separator = marker.lastIndexOf(':');
+    // '~' sorts after both stage names: a bare name skips every stage of that function.
+    const after = separator < 0 ? { markerName: marker, markerStage: '~' } : { markerName: marker.slice(0, separator), markerStage: marker.slice(separator + 1) };
+    const rows = this.#sql.listAllStages.all({ ...after, limit: maxItems + 1 }) as Array<FunctionRow & StageRow & VersionRow>;
     const items = rows.slice(0, maxItems).map((row) => this.#view(row, row, row));
-    return rows.length > maxItems ? { items, nextMarker: items[items.length - 1].name } : { items };
+    if (rows.length <= maxItems) return { items };
+    const last = items[items.length - 1];
+    return { items, nextMarker: `${last.name}:${last.stage}` };
   }
 
   /** Every version, oldest first. */
@@ -559,6 +571,12 @@ function prepareStatements(db: KvsDatabase) {
        JOIN fn_stages s ON s.function_id = f.id AND s.stage = @stage
        JOIN fn_versions v ON v.function_id = f.id AND v.version = s.version
        WHERE f.name > @marker ORDER BY f.name LIMIT @limit`,
+    ),
+    listAllStages: c.prepare(
+      `SELECT s.*, v.*, f.* FROM fn_functions f
+       JOIN fn_stages s ON s.function_id = f.id
+       JOIN fn_versions v ON v.function_id = f.id AND v.version = s.version
+       WHERE (f.name, s.stage) > (@markerName, @markerStage) ORDER BY f.name, s.stage LIMIT @limit`,
     ),
     liveByName: c.prepare(
       `SELECT v.* FROM fn_functions f

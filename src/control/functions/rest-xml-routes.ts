@@ -1,6 +1,6 @@
 /**
  * Functions on the CloudFront API (`cloudfront`, restXml, API 2020-05-31): the function operations of
- * `@aws-sdk/client-cloudfront` (spec §6.3, spec/aws-wire-protocol.md §5).
+ * `@aws-sdk/client-cloudfront` (CloudFront API Reference, function operations; docs/functions.md).
  */
 import { OpenFrontError } from '../../errors.js';
 import type { KvsDatabase } from '../../kvs/database.js';

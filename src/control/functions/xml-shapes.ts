@@ -1,5 +1,5 @@
 /**
- * CloudFront's function XML shapes (spec §6.2, §6.4): reading FunctionConfig from requests, writing FunctionSummary
+ * CloudFront's function XML shapes (CloudFront API Reference: FunctionConfig, FunctionSummary, TestResult): reading FunctionConfig from requests, writing FunctionSummary
  * and TestResult. List member element names are exact: the SDK silently drops members it does not recognise.
  */
 import { OpenFrontError } from '../../errors.js';

@@ -1,6 +1,6 @@
 /**
  * Error bodies in the three wire styles the API speaks. The AWS SDKs read the error code from these exact places
- * (spec/aws-wire-protocol.md §4 "Errors (JSON)" and §5 "Errors (XML)").
+ * (the REST-JSON and REST-XML error bodies the AWS SDK parses).
  */
 import { XMLBuilder } from 'fast-xml-parser';
 import type { OpenFrontError } from '../../errors.js';

@@ -14,7 +14,7 @@ import { rawQueryString, requestToEvent, responseToEvent } from '../../runtime/c
 import type { CFContext, CFEvent, EventType, RuntimeVersion } from '../../runtime/event.js';
 import { DEFAULT_RUNTIME, loadFunction } from '../../runtime/function.js';
 import { DEFAULT_TEST_VIEWER_IP, normalizeTestEvent } from '../../runtime/test-event.js';
-import type { CloudFrontFunction, FunctionResult, InvokeOptions } from '../../runtime/types.js';
+import type { CloudFrontFunction, FunctionErrorResult, FunctionRequestResult, FunctionResponseResult, FunctionResult, InvokeOptions, KvsInput } from '../../runtime/types.js';
 import { invalid, type CaseExpectation, type TestCase } from './case.js';
 import { parseHttpRequestText, parseHttpResponseText } from './http-text.js';
 import { findDifferences, parseIgnorePath, type Difference } from './match.js';
@@ -25,6 +25,15 @@ export const DEFAULT_MAX_UTILIZATION = 70;
 export type CaseStatus = 'passed' | 'failed' | 'error';
 
 /** The outcome of one case. */
+/** What the function produced, as a JSON report shows it. */
+export type CaseOutput = Pick<FunctionRequestResult, 'kind' | 'request'> | Pick<FunctionResponseResult, 'kind' | 'response'> | Pick<FunctionErrorResult, 'kind' | 'error'>;
+
+function caseOutput(result: FunctionResult): CaseOutput {
+  if (result.kind === 'request') return { kind: 'request', request: result.request };
+  if (result.kind === 'response') return { kind: 'response', response: result.response };
+  return { kind: 'error', error: result.error };
+}
+
 export interface CaseResult {
   name: string;
   file: string;
@@ -43,7 +52,7 @@ export interface CaseResult {
   logs: string[];
   durationMs: number;
   /** The function's output, for reporters that print it (JSON). */
-  output?: Pick<FunctionResult, 'kind' | 'request' | 'response' | 'error'>;
+  output?: CaseOutput;
 }
 
 export interface RunOptions {
@@ -54,7 +63,7 @@ export interface RunOptions {
 /** A function ready to run with the inputs a case gives it. */
 interface Target {
   fn: CloudFrontFunction;
-  kvs?: KvsSnapshot;
+  kvs?: KvsInput;
 }
 
 export class GoldenRunner {
@@ -92,7 +101,7 @@ export class GoldenRunner {
       overUtilization: utilization > this.#maxUtilization,
       logs: result.logs,
       durationMs: performance.now() - started,
-      output: { kind: result.kind, request: result.request, response: result.response, error: result.error },
+      output: caseOutput(result),
     };
   }
 
@@ -211,21 +220,26 @@ function associatedFunction(config: EdgeConfig, behavior: BehaviorConfig, eventT
 }
 
 /** A case's own KVS data wins; otherwise the function's store starts from its seed file, as `openfront start` would. */
-function configKvs(config: EdgeConfig, fn: FunctionConfig, testCase: TestCase): KvsSnapshot | undefined {
+/**
+ * The data a config-based case reads: the case's own, else the store's seed. A store with an `awsId` answers to
+ * that id only (as it will on `openfront start`); one without answers to whatever id the code names.
+ */
+function configKvs(config: EdgeConfig, fn: FunctionConfig, testCase: TestCase): KvsInput | undefined {
   if (fn.store === undefined) {
     if (testCase.kvs !== undefined) throw invalid(testCase.file, 'kvs', `is given but function "${fn.name}" has no store in the config`);
     return undefined;
   }
-  if (testCase.kvs !== undefined) return loadKvs(testCase);
-  const seed = config.stores.find((s) => s.name === fn.store)?.seedPath;
-  return new MapSnapshot(seed === undefined ? {} : readImportItems(seed));
+  const store = config.stores.find((s) => s.name === fn.store);
+  const snapshot = testCase.kvs !== undefined ? loadKvs(testCase, store?.awsId) : new MapSnapshot(store?.seedPath === undefined ? {} : readImportItems(store.seedPath), { id: store?.awsId });
+  if (store?.awsId === undefined) return snapshot;
+  return { defaultStoreId: snapshot.id, stores: new Map([[snapshot.id, { snapshot: () => snapshot }]]) };
 }
 
-function loadKvs(testCase: TestCase): KvsSnapshot {
+function loadKvs(testCase: TestCase, id?: string): KvsSnapshot {
   const kvs = testCase.kvs!;
-  if (kvs.kind === 'inline') return new MapSnapshot(kvs.items);
+  if (kvs.kind === 'inline') return new MapSnapshot(kvs.items, { id });
   try {
-    return new MapSnapshot(readImportItems(kvs.path));
+    return new MapSnapshot(readImportItems(kvs.path), { id });
   } catch (err) {
     throw invalid(testCase.file, 'kvs', `cannot be read from ${kvs.path}: ${messageOf(err)}`);
   }
@@ -243,14 +257,15 @@ export function compareResult(result: FunctionResult, expect: CaseExpectation): 
   }
   const ignore = expect.ignore.map(parseIgnorePath);
   const differences: Difference[] = [];
-  if (expect.error !== undefined) {
-    if (result.error?.errorClass !== expect.error) differences.push({ path: 'error.errorClass', expected: expect.error, actual: result.error?.errorClass });
-    if (expect.errorMessage !== undefined && !result.error?.message.includes(expect.errorMessage)) {
-      differences.push({ path: 'error.message', expected: `(containing) ${expect.errorMessage}`, actual: result.error?.message });
+  if (result.kind === 'error') {
+    if (result.error.errorClass !== expect.error) differences.push({ path: 'error.errorClass', expected: expect.error, actual: result.error.errorClass });
+    if (expect.errorMessage !== undefined && !result.error.message.includes(expect.errorMessage)) {
+      differences.push({ path: 'error.message', expected: `(containing) ${expect.errorMessage}`, actual: result.error.message });
     }
+  } else if (result.kind === 'request') {
+    differences.push(...findDifferences(result.request, expect.request, ignore, ['request']));
   } else {
-    const key = expectedKind as 'request' | 'response';
-    differences.push(...findDifferences(result[key], expect[key], ignore, [key]));
+    differences.push(...findDifferences(result.response, expect.response, ignore, ['response']));
   }
   if (expect.logs !== undefined) differences.push(...findDifferences(result.logs, expect.logs, ignore, ['logs']));
   if (expect.originChange !== undefined) differences.push(...findDifferences(result.originChange, expect.originChange, ignore, ['originChange']));
@@ -258,7 +273,7 @@ export function compareResult(result: FunctionResult, expect: CaseExpectation): 
 }
 
 function failureSummary(result: FunctionResult, expect: CaseExpectation): string {
-  if (result.kind === 'error' && expect.error === undefined) return `the function failed (${result.error?.errorClass} error): ${result.error?.message}`;
+  if (result.kind === 'error' && expect.error === undefined) return `the function failed (${result.error.errorClass} error): ${result.error.message}`;
   return 'the result differs from the expectation';
 }
 

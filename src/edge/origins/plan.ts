@@ -1,7 +1,7 @@
 /**
  * Decides where a request goes: the behavior's origin or origin group, changed by what the viewer-request function
  * asked for through `cf.updateRequestOrigin`, `cf.selectRequestOriginById` or `cf.createRequestOriginGroup`.
- * The engine has already validated the parameters; this applies them (spec §3.2).
+ * The engine has already validated the parameters; this applies them (docs/edge.md, "Origins").
  */
 import type { DistributionConfig, OriginConfig, OriginGroupConfig } from '../../config/types.js';
 import type { OriginChange } from '../../runtime/types.js';

@@ -5,14 +5,11 @@
  * event has a fixed schema, so a flat separator-joined string that the isolate splits and rebuilds costs ~0.8 µs.
  * The decoded object must be indistinguishable from JSON.parse(JSON.stringify(event)) — same keys, same order —
  * so anything outside the canonical shape (unknown keys, other key orders, a string querystring, a body, a string
- * containing a separator) is sent as JSON instead. `decodeEventSource` is the isolate side.
+ * containing a separator) is sent as JSON instead. isolate/decode-event.ts is the isolate side.
  */
 import type { CFEvent, CFSetCookie } from '../event.js';
+import { ABSENT, FIELD, ITEM } from './isolate-contract.js';
 
-const FIELD = '\u0001';
-const ITEM = '\u0002';
-/** Marks an absent optional string (distinct from ''). */
-const ABSENT = '\u0003';
 const MARKER = 'E1';
 
 const CONTEXT_KEYS = new Set(['distributionDomainName', 'endpoint', 'distributionId', 'eventType', 'requestId']);
@@ -137,68 +134,3 @@ function encodeCanonical(event: CFEvent): string {
   }
   return wire;
 }
-
-/**
- * The isolate side: `decodeEvent(wire)` rebuilds the object. A JSON wire (starting with "{") is parsed as JSON.
- * Written in ES5 for the isolate; `jsonParse` is the captured JSON.parse.
- */
-export const DECODE_EVENT_SOURCE = String.raw`function decodeValues(part) {
-    var map = {};
-    if (part === '') return map;
-    var items = part.split('\u0002');
-    for (var i = 0; i < items.length;) {
-      var name = items[i], entry = { value: items[i + 1] }, count = items[i + 2];
-      i += 3;
-      if (count !== '\u0003') {
-        var n = +count, mv = new Array(n);
-        for (var j = 0; j < n; j++) mv[j] = { value: items[i++] };
-        entry.multiValue = mv;
-      }
-      defineValue(map, name, entry);
-    }
-    return map;
-  }
-  function decodeCookies(part) {
-    var map = {};
-    if (part === '') return map;
-    var items = part.split('\u0002');
-    for (var i = 0; i < items.length;) {
-      var name = items[i], entry = { value: items[i + 1] }, attributes = items[i + 2], count = items[i + 3];
-      i += 4;
-      if (attributes !== '\u0003') entry.attributes = attributes;
-      if (count !== '\u0003') {
-        var n = +count, mv = new Array(n);
-        for (var j = 0; j < n; j++) {
-          var item = { value: items[i++] }, itemAttributes = items[i++];
-          if (itemAttributes !== '\u0003') item.attributes = itemAttributes;
-          mv[j] = item;
-        }
-        entry.multiValue = mv;
-      }
-      defineValue(map, name, entry);
-    }
-    return map;
-  }
-  function decodeEvent(wire) {
-    if (wire.charCodeAt(0) === 123) return jsonParse(wire);
-    var f = wire.split('\u0001');
-    var context = {};
-    if (f[2] !== '') {
-      var pairs = f[2].split('\u0002');
-      for (var k = 0; k < pairs.length; k += 2) context[pairs[k]] = pairs[k + 1];
-    }
-    var event = {
-      version: f[1],
-      context: context,
-      viewer: { ip: f[3] },
-      request: { method: f[4], uri: f[5], querystring: decodeValues(f[6]), headers: decodeValues(f[7]), cookies: decodeValues(f[8]) }
-    };
-    if (f.length > 9) {
-      var response = { statusCode: +f[9] };
-      if (f[10] !== '\u0003') response.statusDescription = f[10];
-      if (f[11] !== '\u0003') response.headers = decodeValues(f[11]);
-      if (f[12] !== '\u0003') response.cookies = decodeCookies(f[12]);
-      event.response = response;
-    }
-    return event;
-  }`;

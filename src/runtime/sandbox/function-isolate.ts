@@ -21,7 +21,8 @@ import type { RuntimeVersion } from '../event.js';
 import type { RuntimeLimits } from '../types.js';
 import { preludeSource } from '../builtins/prelude.js';
 import { hostDigest } from '../builtins/host-digest.js';
-import { BOOTSTRAP_SOURCE, USER_SCRIPT_FILENAME } from './bootstrap-source.js';
+import { PACK, USER_SCRIPT_FILENAME } from './isolate-contract.js';
+import { isolateScript } from './isolate-scripts.js';
 import { neverSettled, outcomeOf, type Pair, type RawOutcome } from './outcome-wire.js';
 
 /** Answers `cf.kvs()` reads for one invocation. Throwing rejects the function's promise. */
@@ -142,7 +143,7 @@ export class FunctionIsolate {
     try {
       const context = isolate.createContextSync();
       const prelude = compileCached(isolate, preludeSource(this.#runtime), 'openfront:prelude').runSync(context, { reference: true }) as ivm.Reference;
-      const bootstrap = compileCached(isolate, BOOTSTRAP_SOURCE, 'openfront:bootstrap').runSync(context, { reference: true }) as ivm.Reference<
+      const bootstrap = compileCached(isolate, isolateScript('bootstrap'), 'openfront:bootstrap').runSync(context, { reference: true }) as ivm.Reference<
         (...args: unknown[]) => unknown
       >;
       const kvs = new ivm.Callback((op: 'get' | 'exists' | 'meta', storeId: string | null, key: string, invocation: number) => {
@@ -386,10 +387,7 @@ function cpuMicrosSince(live: LiveIsolate, before: bigint): number {
   return live.isolate.isDisposed ? 0 : Number(live.isolate.cpuTime - before) / 1000;
 }
 
-
-const PACK = '\u0004';
-
-/** The one string per invocation (the comment above the bootstrap's `runInvocation` describes the layout). */
+/** The one string per invocation (the comment above `runInvocation` in isolate/dispatcher.ts describes the layout). */
 function packDispatch(input: DispatchInput, id: number): string {
   const raw = input.rawQueryString;
   const rawField = raw === null ? '\u0003' : raw.includes(PACK) ? `j${JSON.stringify(raw)}` : `q${raw}`;

@@ -5,10 +5,10 @@
  * either) or 'k' + the reads. The value wire is result-wire.ts's form of the returned value ('' when the value is
  * in the JSON envelope). An envelope of '' means the handler's promise never settled.
  */
+import { PLAIN_RESULT, READS_RESULT, type Pair } from './isolate-contract.js';
 import { decodeResult } from './result-wire.js';
 
-/** [envelope, value wire], as the bootstrap's `finish` produces it. */
-export type Pair = [string, string];
+export type { Pair };
 
 /**
  * The KVS reads as the isolate logged them, four flat slots per read (a flat array is cheaper to copy out than an
@@ -30,9 +30,8 @@ export type RawOutcome =
   | ({ kind: 'invalid'; message: string } & RawExtras)
   | { kind: 'killed'; reason: 'cpu' | 'memory'; logs: string[] };
 
-/** Envelopes of a result with no logs, origin change or custom log data (bootstrap-source.ts, `finish`). */
-const PLAIN_RESULT = 'r';
-const READS_RESULT = 0x6b; // 'k', followed by the reads
+/** The envelope of a result with reads starts with this char code (isolate/dispatcher.ts, `finish`). */
+const READS_RESULT_CODE = READS_RESULT.charCodeAt(0);
 
 const READ_OPS: Record<string, 'get' | 'exists' | 'meta'> = { g: 'get', e: 'exists', m: 'meta' };
 
@@ -69,7 +68,7 @@ export function neverSettled(): RawOutcome {
 export function outcomeOf([json, wire]: Pair): RawOutcome {
   if (json === '') return neverSettled();
   if (json === PLAIN_RESULT) return { kind: 'result', value: decodeResult(wire), logs: [] };
-  if (json.charCodeAt(0) === READS_RESULT) return { kind: 'result', value: decodeResult(wire), logs: [], reads: decodeReads(json) };
+  if (json.charCodeAt(0) === READS_RESULT_CODE) return { kind: 'result', value: decodeResult(wire), logs: [], reads: decodeReads(json) };
   const outcome = JSON.parse(json) as RawOutcome;
   // An invocation that logged nothing leaves `logs` out of the envelope.
   outcome.logs ??= [];

@@ -6,74 +6,10 @@
  * fields have exactly the types validation accepts, so that validating the decoded object gives exactly what
  * validating JSON.parse(JSON.stringify(value)) gives; anything else (toJSON, a non-string value, a body object,
  * a separator character…) goes as JSON and is judged there. Unknown keys are left out of both: validation never
- * reads them.
+ * reads them. isolate/encode-result.ts is the isolate side.
  */
 import type { CFSetCookie, CFValueMap } from '../event.js';
-
-/**
- * Isolate side, ES5, inside the bootstrap closure (uses `objectKeys`, `isArray`). `encodeResult(value)` returns
- * the compact form, or '' when the value must go as JSON.
- */
-export const ENCODE_RESULT_SOURCE = String.raw`function encodeResult(value) {
-    var NO = {};
-    function str(s) {
-      if (typeof s !== 'string') throw NO;
-      for (var i = 0; i < s.length; i++) if (s.charCodeAt(i) < 4) throw NO;
-      return s;
-    }
-    function plain(o) {
-      if (o === null || typeof o !== 'object' || isArray(o) || typeof o.toJSON === 'function') throw NO;
-      return o;
-    }
-    function dropped(v) { return v === undefined || typeof v === 'function' || typeof v === 'symbol'; }
-    function map(m, withAttributes) {
-      plain(m);
-      var keys = objectKeys(m), out = '', first = true;
-      for (var k = 0; k < keys.length; k++) {
-        var entry = m[keys[k]];
-        if (dropped(entry)) continue;
-        plain(entry);
-        out += (first ? '' : '\u0002') + str(keys[k]) + '\u0002' + str(entry.value);
-        first = false;
-        if (withAttributes) out += '\u0002' + (dropped(entry.attributes) ? '\u0003' : str(entry.attributes));
-        var items = entry.multiValue;
-        if (dropped(items)) { out += '\u0002\u0003'; continue; }
-        if (!isArray(items) || typeof items.toJSON === 'function') throw NO;
-        out += '\u0002' + items.length;
-        for (var i = 0; i < items.length; i++) {
-          var item = plain(items[i]);
-          out += '\u0002' + str(item.value);
-          if (withAttributes) out += '\u0002' + (dropped(item.attributes) ? '\u0003' : str(item.attributes));
-        }
-      }
-      return out;
-    }
-    try {
-      plain(value);
-      var statusCode = value.statusCode;
-      if (statusCode !== undefined) {
-        // Finite numbers only: JSON turns NaN and Infinity into null, which validation reports differently.
-        if (typeof statusCode !== 'number' || statusCode - statusCode !== 0) throw NO;
-        var body = value.body;
-        return 'S\u0001' + statusCode +
-          '\u0001' + (dropped(value.statusDescription) ? '\u0003' : str(value.statusDescription)) +
-          '\u0001' + (dropped(value.headers) ? '\u0003' : map(value.headers, false)) +
-          '\u0001' + (dropped(value.cookies) ? '\u0003' : map(value.cookies, true)) +
-          '\u0001' + (dropped(body) ? '\u0003' : str(body));
-      }
-      var qs = value.querystring;
-      return 'R\u0001' + str(value.method) + '\u0001' + str(value.uri) +
-        '\u0001' + (typeof qs === 'string' ? 's' + str(qs) : 'm' + map(qs, false)) +
-        '\u0001' + map(value.headers, false) + '\u0001' + map(value.cookies, false);
-    } catch (e) {
-      if (e === NO) return '';
-      throw e;
-    }
-  }`;
-
-const FIELD = '\u0001';
-const ITEM = '\u0002';
-const ABSENT = '\u0003';
+import { ABSENT, FIELD, ITEM } from './isolate-contract.js';
 
 function define(map: Record<string, unknown>, name: string, value: unknown): void {
   if (name === '__proto__') Object.defineProperty(map, name, { value, enumerable: true, writable: true, configurable: true });

@@ -1,0 +1,122 @@
+/**
+ * The registry → edge adapter: the loaded LIVE version of every published function, kept current from the registry
+ * (control/) and served to the edge as its {@link FunctionSource}. It lives in the composition root because it is the
+ * one place that knows both sides.
+ *
+ * On a LIVE move the new version is loaded first and only then swapped in with one Map write, so a request either
+ * gets the old entry or the new one, never a half-loaded function. A request keeps the entry it got; a replaced
+ * function's isolate is freed only after a grace period, so invocations that started on it can finish.
+ */
+import type { FunctionRegistry } from '../control/functions/index.js';
+import type { FunctionSource, LiveFunction } from '../edge/function-source.js';
+import type { ReplicaSet } from '../kvs/replica.js';
+import { loadFunctionSync } from '../runtime/function.js';
+import type { CloudFrontFunction, KvsBinding, RuntimeLimits } from '../runtime/types.js';
+
+/** One LIVE function, ready to run. */
+export interface LiveFunctionEntry {
+  readonly fn: CloudFrontFunction;
+  /** The registry version LIVE points at. */
+  readonly version: number;
+  /** The associated store (if any), read through its live replica. */
+  readonly kvs: KvsBinding;
+}
+
+export interface LiveFunctionsOptions {
+  limits?: Partial<RuntimeLimits>;
+  /** How long a replaced isolate is kept before it is freed; must exceed an invocation's kill-after limit. */
+  retireAfterMs?: number;
+  /**
+   * true for a store whose data has no id of its own (`openfront dev` seeding from a file): it then answers to any
+   * id the code names in `cf.kvs(id)`. Default: no store does, as on CloudFront.
+   */
+  storeAnswersAnyId?: (storeId: string) => boolean;
+  /** Told when a LIVE version cannot be loaded (the previous one keeps serving). Default: a process warning. */
+  onLoadError?: (name: string, version: number, err: unknown) => void;
+}
+
+const DEFAULT_RETIRE_AFTER_MS = 5_000;
+
+export class LiveFunctions implements FunctionSource {
+  readonly #registry: FunctionRegistry;
+  readonly #replicas: ReplicaSet;
+  readonly #options: LiveFunctionsOptions;
+  readonly #entries = new Map<string, LiveFunctionEntry>();
+  readonly #retiring = new Set<CloudFrontFunction>();
+  readonly #unsubscribe: () => void;
+
+  /** Loads every LIVE function now and follows LIVE moves until `close()`. */
+  constructor(registry: FunctionRegistry, replicas: ReplicaSet, options: LiveFunctionsOptions = {}) {
+    this.#registry = registry;
+    this.#replicas = replicas;
+    this.#options = options;
+    this.#unsubscribe = registry.onLiveChange((name) => this.#refresh(name));
+    for (const name of registry.liveNames()) this.#refresh(name);
+  }
+
+  /** The LIVE function `name`, or undefined when it is not published (or its LIVE version failed to load). */
+  get(name: string): LiveFunctionEntry | undefined {
+    return this.#entries.get(name);
+  }
+
+  /** The edge's {@link FunctionSource} view: the version as text, for traces. */
+  live(name: string): LiveFunction | undefined {
+    const entry = this.#entries.get(name);
+    return entry && { fn: entry.fn, version: String(entry.version), kvs: entry.kvs };
+  }
+
+  /** Names of the loaded functions. */
+  names(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  /** Stops following the registry and frees every isolate now. */
+  close(): void {
+    this.#unsubscribe();
+    for (const entry of this.#entries.values()) entry.fn.dispose();
+    for (const fn of this.#retiring) fn.dispose();
+    this.#entries.clear();
+    this.#retiring.clear();
+  }
+
+  /** Re-reads LIVE of `name` from the registry (the listener's payload may already be stale) and swaps. */
+  #refresh(name: string): void {
+    const live = this.#registry.live(name);
+    const current = this.#entries.get(name);
+    if (live === undefined) {
+      if (current !== undefined) {
+        this.#entries.delete(name);
+        this.#retire(current.fn);
+      }
+      return;
+    }
+    if (current?.version === live.version) return;
+    let fn: CloudFrontFunction;
+    try {
+      fn = loadFunctionSync(live.code, { name, runtime: live.runtime, limits: this.#options.limits });
+    } catch (err) {
+      const report = this.#options.onLoadError ?? ((n, v, e) => process.emitWarning(`LIVE version ${v} of function ${n} cannot be loaded: ${e instanceof Error ? e.message : String(e)}`, 'OpenFrontLiveFunctionWarning'));
+      report(name, live.version, err);
+      return;
+    }
+    const binding: KvsBinding =
+      live.kvsStoreId === undefined
+        ? { stores: new Map() }
+        : {
+            defaultStoreId: live.kvsStoreId,
+            stores: new Map([[live.kvsStoreId, this.#replicas.get(live.kvsStoreId)]]),
+            ...(this.#options.storeAnswersAnyId?.(live.kvsStoreId) === true ? { anyId: true } : {}),
+          };
+    this.#entries.set(name, { fn, version: live.version, kvs: binding });
+    if (current !== undefined) this.#retire(current.fn);
+  }
+
+  #retire(fn: CloudFrontFunction): void {
+    this.#retiring.add(fn);
+    const timer = setTimeout(() => {
+      this.#retiring.delete(fn);
+      fn.dispose();
+    }, this.#options.retireAfterMs ?? DEFAULT_RETIRE_AFTER_MS);
+    timer.unref();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Makes the functions a config declares exist in the function registry with their code LIVE: a new function is
+ * created and published; a function whose code, runtime or store differs gets a new version, published. A function
+ * already matching the config is left alone, so restarts do not pile up versions and API-made publishes of other
+ * functions are untouched.
+ */
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import type { EdgeConfig, FunctionConfig } from '../config/types.js';
+import type { FunctionRegistry, FunctionStageView } from '../control/functions/index.js';
+import { isOpenFrontError, OpenFrontError } from '../errors.js';
+import type { KvsDatabase } from '../kvs/database.js';
+import type { Actor } from '../kvs/types.js';
+
+const CONFIG_ACTOR: Actor = { accessKeyId: 'config' };
+
+export interface ConfigFunctionChange {
+  name: string;
+  action: 'created' | 'updated';
+  version: number;
+}
+
+function storeArns(fn: FunctionConfig, db: KvsDatabase): string[] {
+  if (fn.store === undefined) return [];
+  const store = db.getStore({ name: fn.store });
+  if (store === undefined) throw new Error(`function ${fn.name}: store ${fn.store} does not exist (declare it under stores:)`);
+  return [store.arn];
+}
+
+function developmentStage(registry: FunctionRegistry, name: string): FunctionStageView | undefined {
+  try {
+    return registry.describe(name, 'DEVELOPMENT');
+  } catch (err) {
+    if (isOpenFrontError(err) && err.code === 'CF_NO_SUCH_FUNCTION') return undefined;
+    throw err;
+  }
+}
+
+/** Brings the registry in line with the config; returns what it changed. Throws (naming the code file) on bad code. */
+export async function syncConfigFunctions(config: EdgeConfig, registry: FunctionRegistry, db: KvsDatabase): Promise<ConfigFunctionChange[]> {
+  const changes: ConfigFunctionChange[] = [];
+  for (const fn of config.functions) {
+    try {
+      const change = await syncConfigFunction(fn, registry, db);
+      if (change !== undefined) changes.push(change);
+    } catch (err) {
+      throw inCodeFile(err, fn);
+    }
+  }
+  return changes;
+}
+
+/**
+ * Restates a registry error about `fn` in terms of its code file: checker problems become `file:line:col message`
+ * lines (what editors and terminals link to), and `details.file` names the file.
+ */
+function inCodeFile(err: unknown, fn: FunctionConfig): unknown {
+  if (!isOpenFrontError(err)) return err;
+  const problems = err.details.problems as Array<{ line: number; column: number; message: string }> | undefined;
+  const message = Array.isArray(problems)
+    ? problems.map((p) => `${fn.codePath}:${p.line}:${p.column} ${p.message}`).join('\n')
+    : `function ${fn.name} (${fn.codePath}): ${err.message}`;
+  return new OpenFrontError(err.code, message, { ...err.details, function: fn.name, file: fn.codePath }, { cause: err });
+}
+
+async function syncConfigFunction(fn: FunctionConfig, registry: FunctionRegistry, db: KvsDatabase): Promise<ConfigFunctionChange | undefined> {
+  const code = await readFile(fn.codePath, 'utf8');
+  const wanted = { comment: `from ${fn.codePath}`, runtime: fn.runtime, keyValueStoreArns: storeArns(fn, db) };
+  const dev = developmentStage(registry, fn.name);
+  if (dev === undefined) {
+    const created = registry.create({ name: fn.name, config: wanted, code }, CONFIG_ACTOR);
+    const published = registry.publish(fn.name, created.etag, CONFIG_ACTOR);
+    return { name: fn.name, action: 'created', version: published.version };
+  }
+  const live = registry.findStage(fn.name, 'LIVE');
+  const sha256 = createHash('sha256').update(code).digest('hex');
+  const upToDate =
+    live !== undefined &&
+    live.sha256 === sha256 &&
+    live.config.runtime === wanted.runtime &&
+    (live.config.keyValueStoreArn ?? '') === (wanted.keyValueStoreArns[0] ?? '');
+  if (upToDate) return undefined;
+  const updated = registry.update(fn.name, { config: wanted, code }, dev.etag, CONFIG_ACTOR);
+  const published = registry.publish(fn.name, updated.etag, CONFIG_ACTOR);
+  return { name: fn.name, action: 'updated', version: published.version };
+}
+
+/** Function names the config's behaviors use: DeleteFunction refuses them (FunctionInUse). */
+export function functionsUsedByConfig(config: EdgeConfig): Set<string> {
+  const used = new Set<string>();
+  for (const distribution of config.distributions) {
+    for (const behavior of [distribution.defaultBehavior, ...distribution.behaviors]) {
+      for (const name of Object.values(behavior.functions)) if (name) used.add(name);
+    }
+  }
+  return used;
+}

@@ -1,0 +1,84 @@
+/** The distribution translator on its own: shapes the round-trip fixture does not cover. */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseConfig } from '../../src/config/index.js';
+import { importDistribution, parseOriginOverrides } from '../../src/devtools/import-distribution/index.js';
+
+const list = (items: unknown[]) => (items.length === 0 ? { Quantity: 0 } : { Quantity: items.length, Items: items });
+
+/** An export directory holding `get-distribution-config` output (no Distribution wrapper, so no Id). */
+function exportDir(config: Record<string, unknown>, files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'openfront-import-unit-'));
+  writeFileSync(join(dir, 'distribution.json'), JSON.stringify({ ETag: 'E1', DistributionConfig: config }));
+  for (const [name, body] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), body);
+  }
+  return dir;
+}
+
+const origin = { Id: 'app', DomainName: 'app.example.com', OriginPath: '', CustomOriginConfig: { HTTPPort: 8080, HTTPSPort: 443, OriginProtocolPolicy: 'http-only' } };
+
+describe('importDistribution', () => {
+  it('reads get-distribution-config output: managed policies by id, legacy ForwardedValues, an unknown policy falls back to CachingDisabled', (t) => {
+    const dir = exportDir({
+      Origins: list([origin]),
+      DefaultCacheBehavior: { TargetOriginId: 'app', ViewerProtocolPolicy: 'allow-all', CachePolicyId: '4cc15a8a-d715-48a4-82b8-cc0b614638fe' },
+      CacheBehaviors: list([
+        { PathPattern: '/img/*', TargetOriginId: 'app', ForwardedValues: { QueryString: true, QueryStringCacheKeys: list(['w']), Cookies: { Forward: 'none' }, Headers: list([]) }, MinTTL: 0, DefaultTTL: 60, MaxTTL: 120 },
+        { PathPattern: '/all/*', TargetOriginId: 'app', ForwardedValues: { QueryString: false, Cookies: { Forward: 'all' }, Headers: list(['*']) } },
+        { PathPattern: '/x/*', TargetOriginId: 'app', CachePolicyId: '00000000-1111-4222-8333-444444444444' },
+      ]),
+    });
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const { config, notes } = importDistribution(dir, { outDir: dir });
+    const parsed = parseConfig(config, dir);
+    const distribution = parsed.distributions[0];
+    assert.equal(distribution.id, 'imported');
+    assert.deepEqual(distribution.hostnames, ['*']);
+    assert.deepEqual(distribution.origins[0], { kind: 'custom', id: 'app', protocol: 'http', domainName: 'app.example.com', port: 8080, originPath: '', connectTimeoutMs: 10_000, readTimeoutMs: 30_000, maxConnections: 128, customHeaders: {} });
+    assert.equal(distribution.defaultBehavior.cachePolicy.name, 'UseOriginCacheControlHeaders-QueryStrings');
+    assert.deepEqual(distribution.defaultBehavior.cachePolicy.queryStrings, { behavior: 'all', names: [] });
+    const [img, all, unknown] = distribution.behaviors;
+    assert.deepEqual([img.cachePolicy.defaultTtl, img.cachePolicy.queryStrings], [60, { behavior: 'whitelist', names: ['w'] }]);
+    assert.equal(all.cachePolicy.name, 'CachingDisabled');
+    assert.equal(unknown.cachePolicy.name, 'CachingDisabled');
+    assert.ok(notes.some((n) => n.setting === 'DistributionConfig.CacheBehaviors.Items[2].CachePolicyId' && /CachingDisabled is used/.test(n.reason)));
+    assert.ok(notes.some((n) => n.setting === 'DistributionConfig.Aliases'));
+  });
+
+  it('drops an association whose function code was not exported, and says so', (t) => {
+    const dir = exportDir(
+      {
+        Origins: list([origin]),
+        DefaultCacheBehavior: {
+          TargetOriginId: 'app',
+          CachePolicyId: '658327ea-f89d-4fab-a63d-7e88639e58f6',
+          FunctionAssociations: list([{ FunctionARN: 'arn:aws:cloudfront::111122223333:function/gone', EventType: 'viewer-request' }]),
+        },
+      },
+      { 'functions/gone.json': JSON.stringify({ FunctionSummary: { Name: 'gone', FunctionConfig: { Comment: '', Runtime: 'cloudfront-js-2.0' } } }) },
+    );
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const { config, notes } = importDistribution(dir, { outDir: dir });
+    assert.equal(parseConfig(config, dir).distributions[0].defaultBehavior.functions.viewerRequest, undefined);
+    assert.ok(notes.some((n) => n.setting === 'functions/gone.json' && /no gone\.js beside it/.test(n.reason)));
+  });
+
+  it('refuses a behavior pointing at an origin the distribution does not have', (t) => {
+    const dir = exportDir({ Origins: list([origin]), DefaultCacheBehavior: { TargetOriginId: 'elsewhere' } });
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    assert.throws(() => importDistribution(dir, { outDir: dir }), /TargetOriginId "elsewhere" is not an origin/);
+  });
+});
+
+describe('parseOriginOverrides', () => {
+  it('takes id=url and id=directory (resolved), and refuses anything else', () => {
+    const overrides = parseOriginOverrides(['a=http://127.0.0.1:8081', 'S3-b.example.com=./site'], '/srv');
+    assert.deepEqual([...overrides], [['a', 'http://127.0.0.1:8081'], ['S3-b.example.com', '/srv/site']]);
+    assert.throws(() => parseOriginOverrides(['novalue='], '/srv'), /--origin-override takes/);
+  });
+});
