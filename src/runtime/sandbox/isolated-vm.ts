@@ -8,15 +8,19 @@ import { createRequire } from 'node:module';
 import type IsolatedVM from 'isolated-vm';
 import { OpenFrontError } from '../../errors.js';
 
-/** Newest first: on Node 22 both may be installed and 6 is the one made for it. */
-const BUILDS = ['isolated-vm-6', 'isolated-vm-5'] as const;
+const require = createRequire(import.meta.url);
 
-function loadIsolatedVm(): { build: (typeof BUILDS)[number]; ivm: typeof IsolatedVM } {
-  const require = createRequire(import.meta.url);
+/** Newest first: on Node 22 both may be installed and 6 is the one made for it. Literal names keep imports readable. */
+const BUILDS = [
+  { build: 'isolated-vm-6', load: () => require('isolated-vm-6') as typeof IsolatedVM },
+  { build: 'isolated-vm-5', load: () => require('isolated-vm-5') as typeof IsolatedVM },
+] as const;
+
+function loadIsolatedVm(): { build: (typeof BUILDS)[number]['build']; ivm: typeof IsolatedVM } {
   const failures: string[] = [];
-  for (const build of BUILDS) {
+  for (const { build, load } of BUILDS) {
     try {
-      return { build, ivm: require(build) as typeof IsolatedVM };
+      return { build, ivm: load() };
     } catch (err) {
       failures.push(`${build}: ${String((err as Error).message).split('\n')[0]}`);
     }
