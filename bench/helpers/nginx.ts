@@ -131,7 +131,7 @@ export async function startNginx(
   } catch (err) {
     const log = existsSync(join(prefix, 'error.log')) ? readFileSync(join(prefix, 'error.log'), 'utf8').trim() : '';
     await stop();
-    throw new Error(`${(err as Error).message}${log ? `\n${log}` : ''}`);
+    throw new Error(`${(err as Error).message}${log ? `\n${log}` : ''}`, { cause: err });
   }
   return { port, stop };
 }

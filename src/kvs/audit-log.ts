@@ -47,11 +47,15 @@ export function auditRowToRecord(row: AuditRow): AuditRecord {
 export function auditQueryToSql(query: AuditQuery): { sql: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
-  if (query.storeId !== undefined) (where.push('store_id = ?'), params.push(query.storeId));
-  if (query.storeName !== undefined) (where.push('store_name = ?'), params.push(query.storeName));
-  if (query.accessKeyId !== undefined) (where.push('access_key_id = ?'), params.push(query.accessKeyId));
-  if (query.since !== undefined) (where.push('at_ms >= ?'), params.push(query.since.getTime()));
-  if (query.until !== undefined) (where.push('at_ms < ?'), params.push(query.until.getTime()));
+  const condition = (clause: string, value: unknown): void => {
+    where.push(clause);
+    params.push(value);
+  };
+  if (query.storeId !== undefined) condition('store_id = ?', query.storeId);
+  if (query.storeName !== undefined) condition('store_name = ?', query.storeName);
+  if (query.accessKeyId !== undefined) condition('access_key_id = ?', query.accessKeyId);
+  if (query.since !== undefined) condition('at_ms >= ?', query.since.getTime());
+  if (query.until !== undefined) condition('at_ms < ?', query.until.getTime());
   if (query.key !== undefined) {
     where.push('EXISTS (SELECT 1 FROM json_each(audit_log.keys) WHERE json_each.value = ?)');
     params.push(query.key);

@@ -154,8 +154,8 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
     assert.equal(version1.config.comment, 'v1 & <first>');
     const diff = JSON.parse((await nativeJson('GET', '/openfront/v1/functions/life/diff?from=1&to=2')).body) as { diff: string };
     assert.match(diff.diff, /^--- life@1\n\+\+\+ life@2\n@@ -1,5 \+1,5 @@\n/);
-    assert.match(diff.diff, /^-  console\.log\('tag v1'\);$/m);
-    assert.match(diff.diff, /^\+  console\.log\('tag v2'\);$/m);
+    assert.match(diff.diff, /^- {2}console\.log\('tag v1'\);$/m);
+    assert.match(diff.diff, /^\+ {2}console\.log\('tag v2'\);$/m);
 
     const liveEtag = listed.stages.LIVE.etag;
     assert.equal((await nativeJson('POST', '/openfront/v1/functions/life/rollback', { version: 1 })).status, 400, 'If-Match is required');

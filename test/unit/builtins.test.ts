@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import querystring from 'node:querystring';
 import { after, before, describe, test } from 'node:test';
-import ivm from 'isolated-vm';
+import ivm from '../../src/runtime/sandbox/isolated-vm.js';
 import type { RuntimeVersion } from '../../src/runtime/event.js';
 import { hostDigest } from '../../src/runtime/builtins/host-digest.js';
 import { preludeSource } from '../../src/runtime/builtins/prelude.js';

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import ivm from 'isolated-vm';
+import ivm from '../../src/runtime/sandbox/isolated-vm.js';
 import { decodeResult } from '../../src/runtime/sandbox/result-wire.js';
 import { isolateScript } from '../../src/runtime/sandbox/isolate-scripts.js';
 import { validateResult } from '../../src/runtime/validate.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ivm from 'isolated-vm';
+import ivm from '../../src/runtime/sandbox/isolated-vm.js';
 import { isolateScript, type IsolateScriptName } from '../../src/runtime/sandbox/isolate-scripts.js';
 
 // The tests run from dist/test/unit; the sources are read from the repository itself.

@@ -99,8 +99,7 @@ export function findUnsupportedSyntax(program: Program, code: string, profile: R
           reject(node, "import form other than `import name from 'module'`");
         }
         // acorn only sets `attributes` from ES2025 on, i.e. in the latest-edition parse.
-        const attribute = node.attributes?.[0];
-        if (attribute) reject(attribute, 'import attribute');
+        if (node.attributes?.[0]) reject(node.attributes[0], 'import attribute');
         checkModuleName(node.source, String(node.source.value));
         return 'skip';
       case 'ImportExpression':

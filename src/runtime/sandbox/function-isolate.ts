@@ -15,7 +15,7 @@
  * have no side effects outside their isolate, and each keeps its clock, seed and KVS snapshot), so only the
  * invocation that is really over the limit fails.
  */
-import ivm from 'isolated-vm';
+import ivm from './isolated-vm.js';
 import { errorForFunction, isOpenFrontError, OpenFrontError } from '../../errors.js';
 import type { RuntimeVersion } from '../event.js';
 import type { RuntimeLimits } from '../types.js';
