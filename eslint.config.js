@@ -15,6 +15,11 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   prettier,
   {
+    // Plain ESM scripts that Node runs directly (scripts/*.mjs).
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
     rules: {
       // Header, cookie and wire validation match control characters on purpose (`\x00-\x1f`); the rule exists to
       // catch invisible ones typed by accident, and every hit here is an explicit escape.

@@ -16,22 +16,40 @@ import { fmt } from './stats.js';
 
 const WARMUP_S = 1;
 const DURATION_S = Number(process.env.OPENFRONT_BENCH_SECONDS ?? 5);
-const EVENT = Buffer.from(JSON.stringify({ version: '1.0', context: { eventType: 'viewer-request' }, viewer: { ip: '203.0.113.9' }, request: { method: 'GET', uri: '/', querystring: {}, headers: {}, cookies: {} } })).toString('base64');
+const EVENT = Buffer.from(
+  JSON.stringify({
+    version: '1.0',
+    context: { eventType: 'viewer-request' },
+    viewer: { ip: '203.0.113.9' },
+    request: { method: 'GET', uri: '/', querystring: {}, headers: {}, cookies: {} },
+  }),
+).toString('base64');
 
 function testFunction(apiPort: number, etag: string): Promise<number> {
   const body = `<TestFunctionRequest xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Stage>DEVELOPMENT</Stage><EventObject>${EVENT}</EventObject></TestFunctionRequest>`;
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: apiPort, method: 'POST', path: '/2020-05-31/function/spin/test', headers: { 'if-match': etag, 'content-type': 'application/xml' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: apiPort,
+        method: 'POST',
+        path: '/2020-05-31/function/spin/test',
+        headers: { 'if-match': etag, 'content-type': 'application/xml' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
 function line(name: string, r: LoadResult, extra = ''): string {
-  const statuses = Object.entries(r.statusCounts).map(([s, n]) => `${s}:${n}`).join(' ');
+  const statuses = Object.entries(r.statusCounts)
+    .map(([s, n]) => `${s}:${n}`)
+    .join(' ');
   return `${name.padEnd(34)} ${fmt(r.rps, 0).padStart(8)} req/s  p50 ${fmt(r.p50Ms, 1).padStart(6)} ms  p99 ${fmt(r.p99Ms, 1).padStart(6)} ms  [${statuses}]${extra}`;
 }
 
@@ -62,7 +80,10 @@ export async function main(): Promise<void> {
     await Promise.all(loopers);
     console.log(line('+ 4 clients looping TestFunction', withTests, `  TestFunction answers ${JSON.stringify(calls)}`));
 
-    const [fastResult, slowResult] = await Promise.all([fast(), runLoad({ url, connections: 4, warmupSeconds: WARMUP_S, durationSeconds: DURATION_S, requestsFile: slowFile })]);
+    const [fastResult, slowResult] = await Promise.all([
+      fast(),
+      runLoad({ url, connections: 4, warmupSeconds: WARMUP_S, durationSeconds: DURATION_S, requestsFile: slowFile }),
+    ]);
     console.log(line('+ 4 connections on /slow (fast path)', fastResult));
     console.log(line('  the /slow requests themselves', slowResult));
   } finally {

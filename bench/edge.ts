@@ -60,7 +60,8 @@ async function checkDecisions(name: string, port: number, work: EdgeWorkload): P
   for (const { path, headers } of work.requests.slice(0, 20)) {
     const expected = expectedDecision(work.items, headers.host, path);
     const got = await get(port, path, headers.host);
-    const ok = expected.location !== undefined ? got.status === 301 && got.location === expected.location : got.status === 200 && got.tenant === expected.tenant;
+    const ok =
+      expected.location !== undefined ? got.status === 301 && got.location === expected.location : got.status === 200 && got.tenant === expected.tenant;
     if (!ok) throw new Error(`${name} answered ${headers.host}${path} with ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
   }
 }
@@ -69,12 +70,20 @@ async function measure(name: string, start: () => Promise<Target>, work: EdgeWor
   const target = await start();
   try {
     await checkDecisions(name, target.port, work);
-    const spec: LoadSpec = { url: `http://127.0.0.1:${target.port}`, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, durationSeconds: DURATION_SECONDS, requestsFile: work.requestsFile };
+    const spec: LoadSpec = {
+      url: `http://127.0.0.1:${target.port}`,
+      connections: CONNECTIONS,
+      warmupSeconds: WARMUP_SECONDS,
+      durationSeconds: DURATION_SECONDS,
+      requestsFile: work.requestsFile,
+    };
     const ask = target.ask;
     const cpu = ask === undefined ? undefined : async () => (await ask<ChildMessage & { micros: number }>({ type: 'cpu' }, 'cpu')).micros;
     const result = await runLoad(spec, cpu);
     const cpuText = result.cpuMicrosPerRequest === undefined ? '' : `, CPU ${fmt(result.cpuMicrosPerRequest, 1)} µs/req`;
-    console.log(`  ${name}: ${fmt(result.rps, 0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms${cpuText}, 301s ${fmt(statusShare(result, 301) * 100, 0)}%, errors ${result.errors + result.timeouts}`);
+    console.log(
+      `  ${name}: ${fmt(result.rps, 0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms${cpuText}, 301s ${fmt(statusShare(result, 301) * 100, 0)}%, errors ${result.errors + result.timeouts}`,
+    );
     return { name, result };
   } finally {
     await target.stop();
@@ -101,7 +110,13 @@ async function measureMemory(child: BenchChild): Promise<MemoryResult> {
   try {
     const before = await child.ask<MemoryReport>({ type: 'memory', gc: true }, 'memory');
     child.process.send({ type: 'reset-peak' });
-    const load = await runLoad({ url: `http://127.0.0.1:${child.port}`, connections: CONNECTIONS, warmupSeconds: 0, durationSeconds: MEMORY_SECONDS, distinctAssets: { hosts: 5_000 } });
+    const load = await runLoad({
+      url: `http://127.0.0.1:${child.port}`,
+      connections: CONNECTIONS,
+      warmupSeconds: 0,
+      durationSeconds: MEMORY_SECONDS,
+      distinctAssets: { hosts: 5_000 },
+    });
     const peak = await child.ask<MemoryReport>({ type: 'memory' }, 'memory');
     const settled = await child.ask<MemoryReport>({ type: 'memory', gc: true }, 'memory');
     return { rssBefore: before.rss, rssPeak: peak.rssPeak, settled, load };
@@ -133,7 +148,9 @@ function ratio(a: number, b: number): string {
 
 export async function main(): Promise<void> {
   const [load1] = loadavg();
-  console.log(`\nEdge bench: ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warmup + ${DURATION_SECONDS} s per target, best of ${ROUNDS} rounds; load average before start ${fmt(load1 ?? 0, 2)}`);
+  console.log(
+    `\nEdge bench: ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warmup + ${DURATION_SECONDS} s per target, best of ${ROUNDS} rounds; load average before start ${fmt(load1 ?? 0, 2)}`,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'openfront-bench-'));
   const work = writeEdgeWorkload(dir);
   const origin = await startChild(benchEntry('./origin-server.js'));
@@ -143,10 +160,16 @@ export async function main(): Promise<void> {
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const nodeProxy = (execArgv: string[] = []) =>
     startChild(benchEntry('../edge-baseline/node-proxy.js'), ['--origin', originUrl, '--table', work.tableFile], { execArgv: [...execArgv, ...profile] });
-  const openFront = (cache: 'on' | 'off', execArgv: string[] = [], observe: 'off' | 'metrics' | 'tail' = 'off') => () =>
-    startChild(benchEntry('./openfront-edge.js'), ['--origin', originUrl, '--table', work.tableFile, '--cache', cache, '--cache-bytes', String(CACHE_BUDGET_BYTES), '--observe', observe], {
-      execArgv: [...execArgv, ...profile],
-    });
+  const openFront =
+    (cache: 'on' | 'off', execArgv: string[] = [], observe: 'off' | 'metrics' | 'tail' = 'off') =>
+    () =>
+      startChild(
+        benchEntry('./openfront-edge.js'),
+        ['--origin', originUrl, '--table', work.tableFile, '--cache', cache, '--cache-bytes', String(CACHE_BUDGET_BYTES), '--observe', observe],
+        {
+          execArgv: [...execArgv, ...profile],
+        },
+      );
   const nginxInstall = findNginx();
   const nginxTarget = (decision: NginxDecision) => () => {
     if (!nginxInstall.found) throw new Error(nginxInstall.reason);
@@ -185,9 +208,25 @@ export async function main(): Promise<void> {
     const rows: BenchRow[] = [];
     const compare = (label: string, ours: Measured, base: Measured, target?: number) => {
       const r = ours.result.rps / base.result.rps;
-      rows.push({ name: `${label}: req/s`, value: fmt(ours.result.rps, 0), baseline: fmt(base.result.rps, 0), ratio: `${fmt(r, 2)}x`, ...(target === undefined ? {} : { target: `≥ ${target}x`, ok: r >= target }) });
-      rows.push({ name: `${label}: p50 latency (ms)`, value: String(ours.result.p50Ms), baseline: String(base.result.p50Ms), ratio: ratio(ours.result.p50Ms, base.result.p50Ms) });
-      rows.push({ name: `${label}: p99 latency (ms)`, value: String(ours.result.p99Ms), baseline: String(base.result.p99Ms), ratio: ratio(ours.result.p99Ms, base.result.p99Ms) });
+      rows.push({
+        name: `${label}: req/s`,
+        value: fmt(ours.result.rps, 0),
+        baseline: fmt(base.result.rps, 0),
+        ratio: `${fmt(r, 2)}x`,
+        ...(target === undefined ? {} : { target: `≥ ${target}x`, ok: r >= target }),
+      });
+      rows.push({
+        name: `${label}: p50 latency (ms)`,
+        value: String(ours.result.p50Ms),
+        baseline: String(base.result.p50Ms),
+        ratio: ratio(ours.result.p50Ms, base.result.p50Ms),
+      });
+      rows.push({
+        name: `${label}: p99 latency (ms)`,
+        value: String(ours.result.p99Ms),
+        baseline: String(base.result.p99Ms),
+        ratio: ratio(ours.result.p99Ms, base.result.p99Ms),
+      });
       const ourCpu = ours.result.cpuMicrosPerRequest;
       const baseCpu = base.result.cpuMicrosPerRequest;
       if (ourCpu !== undefined && baseCpu !== undefined) {
@@ -202,12 +241,25 @@ export async function main(): Promise<void> {
     // 3% of the plain edge's ratio to the baseline; the tail row reports what a full-sampling stream costs.
     const share = (m: Measured) => m.result.rps / baseline.result.rps;
     const metricsRatio = share(withMetrics) / share(uncached);
-    rows.push({ name: 'metrics on, nobody tailing: ratio vs node proxy', value: `${fmt(share(withMetrics), 2)}x`, baseline: `${fmt(share(uncached), 2)}x (off)`, ratio: `${fmt(metricsRatio, 3)}x`, target: '≥ 0.97x', ok: metricsRatio >= 0.97 });
-    rows.push({ name: 'tail attached at full sampling: ratio vs node proxy', value: `${fmt(share(withTail), 2)}x`, baseline: `${fmt(share(uncached), 2)}x (off)`, ratio: `${fmt(share(withTail) / share(uncached), 3)}x` });
+    rows.push({
+      name: 'metrics on, nobody tailing: ratio vs node proxy',
+      value: `${fmt(share(withMetrics), 2)}x`,
+      baseline: `${fmt(share(uncached), 2)}x (off)`,
+      ratio: `${fmt(metricsRatio, 3)}x`,
+      target: '≥ 0.97x',
+      ok: metricsRatio >= 0.97,
+    });
+    rows.push({
+      name: 'tail attached at full sampling: ratio vs node proxy',
+      value: `${fmt(share(withTail), 2)}x`,
+      baseline: `${fmt(share(uncached), 2)}x (off)`,
+      ratio: `${fmt(share(withTail) / share(uncached), 3)}x`,
+    });
     for (const m of [withMetrics, withTail]) {
       const cpu = m.result.cpuMicrosPerRequest;
       const base = uncached.result.cpuMicrosPerRequest;
-      if (cpu !== undefined && base !== undefined) rows.push({ name: `CPU per request: ${m.name} (µs)`, value: fmt(cpu, 1), baseline: fmt(base, 1), ratio: ratio(cpu, base) });
+      if (cpu !== undefined && base !== undefined)
+        rows.push({ name: `CPU per request: ${m.name} (µs)`, value: fmt(cpu, 1), baseline: fmt(base, 1), ratio: ratio(cpu, base) });
     }
     for (const m of [baseline, ...(nginx ? [nginx] : []), ...(nginxMap ? [nginxMap] : []), uncached, cached, withMetrics, withTail]) {
       rows.push({ name: `301 share / errors: ${m.name}`, value: `${fmt(statusShare(m.result, 301) * 100, 0)}% / ${m.result.errors + m.result.timeouts}` });
@@ -221,11 +273,35 @@ export async function main(): Promise<void> {
     const mib = (bytes: number) => fmt(bytes / MiB, 0);
     printTable(`Edge memory under a cacheable many-URL load, ${CACHE_BUDGET_BYTES / MiB} MiB cache budget (baseline: plain Node proxy, no cache)`, [
       { name: 'idle RSS before the load (MiB)', value: mib(ourMemory.rssBefore), baseline: mib(baseMemory.rssBefore) },
-      { name: 'peak RSS under load (MiB)', value: mib(ourMemory.rssPeak), baseline: mib(baseMemory.rssPeak), ratio: ratio(ourMemory.rssPeak, baseMemory.rssPeak) },
-      { name: 'peak RSS − idle RSS (MiB)', value: mib(ourMemory.rssPeak - ourMemory.rssBefore), baseline: mib(baseMemory.rssPeak - baseMemory.rssBefore), target: `budget ${CACHE_BUDGET_BYTES / MiB} + proxy's growth` },
-      { name: 'after load + full GC: RSS / heap / buffers (MiB)', value: `${mib(ourMemory.settled.rss)} / ${mib(ourMemory.settled.heapUsed)} / ${mib(ourMemory.settled.arrayBuffers)}`, baseline: `${mib(baseMemory.settled.rss)} / ${mib(baseMemory.settled.heapUsed)} / ${mib(baseMemory.settled.arrayBuffers)}` },
-      { name: 'distinct bytes fetched from the origin (MiB)', value: fmt(requestedMiB, 0), target: `> ${CACHE_BUDGET_BYTES / MiB}`, ok: requestedMiB > CACHE_BUDGET_BYTES / MiB },
-      { name: 'req/s during the memory run', value: fmt(ourMemory.load.rps, 0), baseline: fmt(baseMemory.load.rps, 0), ratio: ratio(ourMemory.load.rps, baseMemory.load.rps) },
+      {
+        name: 'peak RSS under load (MiB)',
+        value: mib(ourMemory.rssPeak),
+        baseline: mib(baseMemory.rssPeak),
+        ratio: ratio(ourMemory.rssPeak, baseMemory.rssPeak),
+      },
+      {
+        name: 'peak RSS − idle RSS (MiB)',
+        value: mib(ourMemory.rssPeak - ourMemory.rssBefore),
+        baseline: mib(baseMemory.rssPeak - baseMemory.rssBefore),
+        target: `budget ${CACHE_BUDGET_BYTES / MiB} + proxy's growth`,
+      },
+      {
+        name: 'after load + full GC: RSS / heap / buffers (MiB)',
+        value: `${mib(ourMemory.settled.rss)} / ${mib(ourMemory.settled.heapUsed)} / ${mib(ourMemory.settled.arrayBuffers)}`,
+        baseline: `${mib(baseMemory.settled.rss)} / ${mib(baseMemory.settled.heapUsed)} / ${mib(baseMemory.settled.arrayBuffers)}`,
+      },
+      {
+        name: 'distinct bytes fetched from the origin (MiB)',
+        value: fmt(requestedMiB, 0),
+        target: `> ${CACHE_BUDGET_BYTES / MiB}`,
+        ok: requestedMiB > CACHE_BUDGET_BYTES / MiB,
+      },
+      {
+        name: 'req/s during the memory run',
+        value: fmt(ourMemory.load.rps, 0),
+        baseline: fmt(baseMemory.load.rps, 0),
+        ratio: ratio(ourMemory.load.rps, baseMemory.load.rps),
+      },
     ]);
   } finally {
     await origin.stop();

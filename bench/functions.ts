@@ -56,29 +56,50 @@ export async function runFunctionsBench(): Promise<BenchRow[]> {
       server: { port: 0, cacheBytes: 0 },
       stores: [{ name: 'table', seed: 'table.json' }],
       functions: [{ name: 'router', code: 'router.js', store: 'table' }],
-      distributions: [{ id: 'EBENCH', hostnames: ['*'], origins: [{ id: 'site', static: '.' }], defaultBehavior: { origin: 'site', functionAssociations: { 'viewer-request': 'router' } } }],
+      distributions: [
+        {
+          id: 'EBENCH',
+          hostnames: ['*'],
+          origins: [{ id: 'site', static: '.' }],
+          defaultBehavior: { origin: 'site', functionAssociations: { 'viewer-request': 'router' } },
+        },
+      ],
     },
     dir,
   );
   const node = await startOpenFrontNode({ dataDir: join(dir, 'data'), config, api: { port: 0 }, edge: { port: 0 } });
   const agent = loopbackAgent();
-  const client = new CloudFrontClient({ region: 'us-east-1', endpoint: node.api.url, credentials: node.db.createAccessKey('bench'), maxAttempts: 1, requestHandler: { httpAgent: agent } });
+  const client = new CloudFrontClient({
+    region: 'us-east-1',
+    endpoint: node.api.url,
+    credentials: node.db.createAccessKey('bench'),
+    maxAttempts: 1,
+    requestHandler: { httpAgent: agent },
+  });
   try {
     // TestFunction through the API vs the engine called directly.
     const eventBlob = Buffer.from(JSON.stringify(EVENT));
     const { ETag } = await client.send(new DescribeFunctionCommand({ Name: 'router', Stage: 'DEVELOPMENT' }));
-    const viaApi = await sampleAsync(() => client.send(new TestFunctionCommand({ Name: 'router', IfMatch: ETag, Stage: 'DEVELOPMENT', EventObject: eventBlob })), TEST_SAMPLES, 30);
+    const viaApi = await sampleAsync(
+      () => client.send(new TestFunctionCommand({ Name: 'router', IfMatch: ETag, Stage: 'DEVELOPMENT', EventObject: eventBlob })),
+      TEST_SAMPLES,
+      30,
+    );
     const direct = await loadFunction(CODE(0));
     const snapshot = new MapSnapshot({ '/old': '/new' });
     const inProcess = await sampleAsync(() => direct.run(EVENT, { kvs: snapshot }), TEST_SAMPLES, 30);
     direct.dispose();
     // TestFunction loads the stage's code into a fresh isolate each time (no state leaks between tests): the
     // in-process equivalent is a cold load plus one run.
-    const coldInProcess = await sampleAsync(async () => {
-      const fn = await loadFunction(CODE(0));
-      await fn.run(EVENT, { kvs: snapshot });
-      fn.dispose();
-    }, TEST_SAMPLES, 30);
+    const coldInProcess = await sampleAsync(
+      async () => {
+        const fn = await loadFunction(CODE(0));
+        await fn.run(EVENT, { kvs: snapshot });
+        fn.dispose();
+      },
+      TEST_SAMPLES,
+      30,
+    );
 
     // Publish → the edge serves the new version, vs loading + running the new code in process.
     const publishToEdge: number[] = [];
@@ -86,7 +107,16 @@ export async function runFunctionsBench(): Promise<BenchRow[]> {
     for (let version = 1; version <= PUBLISHES; version++) {
       const dev = await client.send(new DescribeFunctionCommand({ Name: 'router', Stage: 'DEVELOPMENT' }));
       const updated = await client.send(
-        new UpdateFunctionCommand({ Name: 'router', IfMatch: dev.ETag, FunctionConfig: { Comment: 'bench', Runtime: 'cloudfront-js-2.0', KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: node.db.getStore({ name: 'table' })?.arn }] } }, FunctionCode: Buffer.from(CODE(version)) }),
+        new UpdateFunctionCommand({
+          Name: 'router',
+          IfMatch: dev.ETag,
+          FunctionConfig: {
+            Comment: 'bench',
+            Runtime: 'cloudfront-js-2.0',
+            KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: node.db.getStore({ name: 'table' })?.arn }] },
+          },
+          FunctionCode: Buffer.from(CODE(version)),
+        }),
       );
       const started = process.hrtime.bigint();
       await client.send(new PublishFunctionCommand({ Name: 'router', IfMatch: updated.ETag }));
@@ -107,8 +137,18 @@ export async function runFunctionsBench(): Promise<BenchRow[]> {
     const publish = summarize(publishToEdge);
     const load = summarize(loadAndRun);
     return [
-      { name: 'TestFunction via SDK p50 (ms) vs warm engine call', value: fmt(api.p50, 2), baseline: fmt(base.p50, 3), ratio: `${fmt(api.p50 / base.p50, 0)}x` },
-      { name: 'TestFunction via SDK p99 (ms) vs warm engine call', value: fmt(api.p99, 2), baseline: fmt(base.p99, 3), ratio: `${fmt(api.p99 / base.p99, 0)}x` },
+      {
+        name: 'TestFunction via SDK p50 (ms) vs warm engine call',
+        value: fmt(api.p50, 2),
+        baseline: fmt(base.p50, 3),
+        ratio: `${fmt(api.p50 / base.p50, 0)}x`,
+      },
+      {
+        name: 'TestFunction via SDK p99 (ms) vs warm engine call',
+        value: fmt(api.p99, 2),
+        baseline: fmt(base.p99, 3),
+        ratio: `${fmt(api.p99 / base.p99, 0)}x`,
+      },
       { name: 'TestFunction via SDK p50 (ms) vs cold load + run', value: fmt(api.p50, 2), baseline: fmt(cold.p50, 2), ratio: `${fmt(api.p50 / cold.p50, 1)}x` },
       { name: 'TestFunction via SDK p99 (ms) vs cold load + run', value: fmt(api.p99, 2), baseline: fmt(cold.p99, 2), ratio: `${fmt(api.p99 / cold.p99, 1)}x` },
       { name: 'publish → edge serves it, p50 (ms)', value: fmt(publish.p50, 2), baseline: fmt(load.p50, 2), ratio: `${fmt(publish.p50 / load.p50, 1)}x` },

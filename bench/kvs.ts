@@ -117,7 +117,12 @@ async function apiRows(db: KvsDatabase, client: CloudFrontKeyValueStoreClient, p
   const ourUpdates = await callsPerSecond(UPDATE_CALLS, async (i) => {
     etag = (await client.send(new UpdateKeysCommand({ KvsARN: arn, IfMatch: etag, Puts: toSdk(putsOf(i)) }))).ETag!;
   });
-  rows.push({ name: 'UpdateKeys (50 keys) via SDK, calls/s', value: fmt(ourUpdates, 0), baseline: fmt(plainUpdates, 0), ratio: `${fmt(ourUpdates / plainUpdates, 2)}x` });
+  rows.push({
+    name: 'UpdateKeys (50 keys) via SDK, calls/s',
+    value: fmt(ourUpdates, 0),
+    baseline: fmt(plainUpdates, 0),
+    ratio: `${fmt(ourUpdates / plainUpdates, 2)}x`,
+  });
   return rows;
 }
 
@@ -134,11 +139,21 @@ function storageRows(db: KvsDatabase, bare: BareSqlite): BenchRow[] {
   return [
     { name: 'db.getKey p50 (µs)', value: fmt(ourGet.p50), baseline: fmt(bareGet.p50), ratio: `${fmt(ourGet.p50 / bareGet.p50, 2)}x` },
     { name: 'db.putKey (1 key, durable) p50 (µs)', value: fmt(ourPut.p50), baseline: fmt(barePut.p50), ratio: `${fmt(ourPut.p50 / barePut.p50, 2)}x` },
-    { name: 'db.updateKeys (50 keys) calls/s', value: fmt(1e6 / ourBatch.mean, 0), baseline: fmt(1e6 / bareBatch.mean, 0), ratio: `${fmt(bareBatch.mean / ourBatch.mean, 2)}x` },
+    {
+      name: 'db.updateKeys (50 keys) calls/s',
+      value: fmt(1e6 / ourBatch.mean, 0),
+      baseline: fmt(1e6 / bareBatch.mean, 0),
+      ratio: `${fmt(bareBatch.mean / ourBatch.mean, 2)}x`,
+    },
   ];
 }
 
-async function importAndReplicaRows(db: KvsDatabase, bare: BareSqlite, port: number, credentials: { accessKeyId: string; secretAccessKey: string }): Promise<BenchRow[]> {
+async function importAndReplicaRows(
+  db: KvsDatabase,
+  bare: BareSqlite,
+  port: number,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+): Promise<BenchRow[]> {
   const { rows, text } = fiveMegabyteRows();
   const body = Buffer.from(text);
   const store = db.createStore({ name: 'bench-import' }, ACTOR);
@@ -147,20 +162,28 @@ async function importAndReplicaRows(db: KvsDatabase, bare: BareSqlite, port: num
     const bareImport = medianMs(sampleSync(() => bare.replaceAll((JSON.parse(text) as { data: KeyValueRow[] }).data), IMPORT_RUNS, 1));
     const directImport = medianMs(sampleSync(() => db.importData(store.id, parseImportJson(text, db.limits), { mode: 'replace' }, ACTOR), IMPORT_RUNS, 1));
     const apiImport = medianMs(
-      await sampleAsync(async () => {
-        const res = await signedPost(port, '/openfront/v1/key-value-stores/bench-import/import?mode=replace', body, credentials, agent);
-        if (res.status !== 200) throw new Error(`import answered ${res.status}: ${res.body}`);
-      }, IMPORT_RUNS, 1),
+      await sampleAsync(
+        async () => {
+          const res = await signedPost(port, '/openfront/v1/key-value-stores/bench-import/import?mode=replace', body, credentials, agent);
+          if (res.status !== 200) throw new Error(`import answered ${res.status}: ${res.body}`);
+        },
+        IMPORT_RUNS,
+        1,
+      ),
     );
     const imported = db.getStore({ id: store.id })!;
     if (imported.itemCount !== rows.length) throw new Error(`imported ${imported.itemCount} items, expected ${rows.length}`);
 
     const parseLoad = medianMs(
-      sampleSync(() => {
-        const map = new Map<string, string>();
-        for (const row of (JSON.parse(text) as { data: KeyValueRow[] }).data) map.set(row.key, row.value);
-        return map;
-      }, REPLICA_LOADS, 2),
+      sampleSync(
+        () => {
+          const map = new Map<string, string>();
+          for (const row of (JSON.parse(text) as { data: KeyValueRow[] }).data) map.set(row.key, row.value);
+          return map;
+        },
+        REPLICA_LOADS,
+        2,
+      ),
     );
     const replicaLoad = medianMs(sampleSync(() => KvsReplica.load(db, store.id), REPLICA_LOADS, 2));
 
@@ -195,7 +218,10 @@ export async function main(): Promise<void> {
   try {
     printTable('KVS API through the official SDK client, SigV4a (baseline: plain node:http server answering the same JSON)', await apiRows(db, client, plain));
     printTable('KVS storage, no HTTP (baseline: bare better-sqlite3, WAL + synchronous=FULL, same rows)', storageRows(db, bare));
-    printTable('KVS import, replica load and snapshot reads (baselines: JSON.parse + bare SQLite transaction; JSON.parse + Map; Map.get)', await importAndReplicaRows(db, bare, server.port, credentials));
+    printTable(
+      'KVS import, replica load and snapshot reads (baselines: JSON.parse + bare SQLite transaction; JSON.parse + Map; Map.get)',
+      await importAndReplicaRows(db, bare, server.port, credentials),
+    );
   } finally {
     client.destroy();
     plain.destroy();

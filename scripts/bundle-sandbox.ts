@@ -43,7 +43,14 @@ export function toScript(bundle: string, entry: Entry): string {
   const program = Parser.parse(bundle, { ecmaVersion: 'latest', sourceType: 'module' }) as unknown as { body: Node[] };
   const exports = program.body.filter((node) => node.type.startsWith('Export') || node.type === 'ImportDeclaration') as ExportNode[];
   const only = exports[0];
-  if (exports.length !== 1 || only === undefined || only.type !== 'ExportNamedDeclaration' || only.declaration !== null || only.source !== null || only.specifiers.length !== 1) {
+  if (
+    exports.length !== 1 ||
+    only === undefined ||
+    only.type !== 'ExportNamedDeclaration' ||
+    only.declaration !== null ||
+    only.source !== null ||
+    only.specifiers.length !== 1
+  ) {
     throw new Error(`${entry.source}: an isolate entry must bundle to exactly one local export, found ${exports.map((node) => node.type).join(', ')}`);
   }
   const specifier = only.specifiers[0] as ExportNode['specifiers'][number];

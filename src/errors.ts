@@ -26,7 +26,10 @@ export const ErrorCatalog = {
     status: 503,
     awsType: 'FunctionThrottled',
     message: 'The function keeps exceeding its limits for this input and is throttled',
-    page: { title: '503 ERROR', detail: 'The CloudFront function associated with the cache behavior keeps exceeding its limits for this request and is throttled.' },
+    page: {
+      title: '503 ERROR',
+      detail: 'The CloudFront function associated with the cache behavior keeps exceeding its limits for this request and is throttled.',
+    },
   },
   FUNCTION_VALIDATION_ERROR: {
     status: 502,

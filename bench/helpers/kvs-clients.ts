@@ -15,9 +15,14 @@ export interface Credentials {
   secretAccessKey: string;
 }
 
-
 export function kvsClient(port: number, credentials: Credentials, agent: Agent): CloudFrontKeyValueStoreClient {
-  return new CloudFrontKeyValueStoreClient({ region: 'us-east-1', endpoint: `http://localhost:${port}`, credentials, maxAttempts: 1, requestHandler: { httpAgent: agent } });
+  return new CloudFrontKeyValueStoreClient({
+    region: 'us-east-1',
+    endpoint: `http://localhost:${port}`,
+    credentials,
+    maxAttempts: 1,
+    requestHandler: { httpAgent: agent },
+  });
 }
 
 /** POSTs `body` signed with SigV4 for OpenFront's native API; resolves with status and body text. */

@@ -10,7 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const NGINX_BINARIES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
-const NJS_MODULES = ['/usr/lib/nginx/modules/ngx_http_js_module.so', '/usr/share/nginx/modules/ngx_http_js_module.so', '/usr/local/nginx/modules/ngx_http_js_module.so'];
+const NJS_MODULES = [
+  '/usr/lib/nginx/modules/ngx_http_js_module.so',
+  '/usr/share/nginx/modules/ngx_http_js_module.so',
+  '/usr/local/nginx/modules/ngx_http_js_module.so',
+];
 /** Source-tree files (tsc copies no .conf/.js): resolved from dist/bench/helpers/. */
 const BASELINE_DIR = fileURLToPath(new URL('../../../bench/edge-baseline/', import.meta.url));
 
@@ -107,7 +111,12 @@ export async function startNginx(
     // A root master runs its worker as `nobody`, which must reach the files in here.
     chmodSync(prefix, 0o755);
     port = await freePort();
-    const values = { PREFIX: prefix, ORIGIN_PORT: String(options.originPort), PORT: String(port), ...writeDecision(prefix, options.decision, install, options.table) };
+    const values = {
+      PREFIX: prefix,
+      ORIGIN_PORT: String(options.originPort),
+      PORT: String(port),
+      ...writeDecision(prefix, options.decision, install, options.table),
+    };
     writeFileSync(join(prefix, 'decision.conf'), fillTemplate(`decision-${options.decision}.conf`, values));
     writeFileSync(join(prefix, 'nginx.conf'), fillTemplate('nginx.conf', { ...values, DECISION: join(prefix, 'decision.conf') }));
   } catch (err) {

@@ -66,7 +66,10 @@ await serveInChild(async () => {
     const metrics = new NodeMetrics({ storeName, storeVersions: () => db.listStores().items.map((st) => ({ store: st.name, version: st.version })) });
     metrics.follow(edgeRequestChannel);
     const decisions = new LocalDecisionSource({ channel: edgeRequestChannel, redactor: new Redactor(), storeName });
-    stops.push(() => metrics.close(), () => decisions.close());
+    stops.push(
+      () => metrics.close(),
+      () => decisions.close(),
+    );
     if (observe === 'tail') {
       const streams = new DecisionStreams(decisions);
       // A reader that keeps up: what a stream costs the edge is building, redacting and serializing each record.

@@ -46,7 +46,8 @@ export function resolveClientConfig(options: ApiOptions, env: NodeJS.ProcessEnv 
   } catch {
     throw openFrontError('CLI_USAGE', `the endpoint ${JSON.stringify(endpointText)} is not a URL (expected e.g. ${DEFAULT_ENDPOINT})`);
   }
-  if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') throw openFrontError('CLI_USAGE', `the endpoint must be an http:// or https:// URL, got ${endpointText}`);
+  if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:')
+    throw openFrontError('CLI_USAGE', `the endpoint must be an http:// or https:// URL, got ${endpointText}`);
   const accessKeyId = options.accessKeyId ?? env.OPENFRONT_ACCESS_KEY_ID ?? env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = options.secretAccessKey ?? env.OPENFRONT_SECRET_ACCESS_KEY ?? env.AWS_SECRET_ACCESS_KEY;
   if (!accessKeyId || !secretAccessKey) {
@@ -119,8 +120,12 @@ export async function nativeRequest(
 export function describeApiError(err: unknown, config: ApiClientConfig): Error {
   const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ECONNRESET' || e.code === 'EHOSTUNREACH') {
-    return openFrontError('CLI_API_UNREACHABLE', `cannot reach the OpenFront API at ${config.endpoint.origin} (${e.code}): is \`openfront start\` running? Set --endpoint or OPENFRONT_ENDPOINT`);
+    return openFrontError(
+      'CLI_API_UNREACHABLE',
+      `cannot reach the OpenFront API at ${config.endpoint.origin} (${e.code}): is \`openfront start\` running? Set --endpoint or OPENFRONT_ENDPOINT`,
+    );
   }
-  if (e.$metadata?.httpStatusCode !== undefined && e.name) return openFrontError('CLI_API_ERROR', `${e.name}: ${e.message ?? ''}`, { status: e.$metadata.httpStatusCode });
+  if (e.$metadata?.httpStatusCode !== undefined && e.name)
+    return openFrontError('CLI_API_ERROR', `${e.name}: ${e.message ?? ''}`, { status: e.$metadata.httpStatusCode });
   return err instanceof Error ? err : openFrontError('INTERNAL', String(err));
 }

@@ -25,7 +25,9 @@ async function main(argv: string[]): Promise<void> {
     .exitOverride()
     .showHelpAfterError();
   const dir = fileURLToPath(new URL('./commands/', import.meta.url));
-  const files = readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.js'))
+    .sort();
   for (const file of files) {
     const mod = (await import(new URL(`./commands/${file}`, import.meta.url).href)) as Partial<CommandModule>;
     mod.register?.(program);

@@ -12,15 +12,7 @@ import type { z } from 'zod';
 import { OpenFrontError } from '../errors.js';
 import type { RuntimeVersion } from '../runtime/event.js';
 import { ConfigSchema, CustomOriginSchema, StaticOriginSchema, type RawConfig } from './schema.js';
-import type {
-  BehaviorConfig,
-  CachePolicyConfig,
-  ConfigProblem,
-  DistributionConfig,
-  EdgeConfig,
-  OriginConfig,
-  OriginGroupConfig,
-} from './types.js';
+import type { BehaviorConfig, CachePolicyConfig, ConfigProblem, DistributionConfig, EdgeConfig, OriginConfig, OriginGroupConfig } from './types.js';
 
 /** File names `openfront start` looks for, in order, when no path is given. */
 export const CONFIG_FILE_NAMES = ['openfront.config.yaml', 'openfront.config.yml', 'openfront.config.json'] as const;
@@ -105,7 +97,13 @@ function invalid(source: string, problems: ConfigProblem[]): OpenFrontError {
 function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[]): EdgeConfig {
   const report = (path: PropertyKey[], message: string) => problems.push({ path: formatPath(path), message });
 
-  const storeNames = uniqueNames(raw.stores.map((s) => s.name), ['stores'], 'name', 'store', report);
+  const storeNames = uniqueNames(
+    raw.stores.map((s) => s.name),
+    ['stores'],
+    'name',
+    'store',
+    report,
+  );
   const awsIds = new Map<string, string>();
   raw.stores.forEach((s, i) => {
     if (s.awsId === undefined) return;
@@ -119,7 +117,13 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
     return { name: s.name, seedPath, ...(s.awsId === undefined ? {} : { awsId: s.awsId }) };
   });
 
-  const functionNames = uniqueNames(raw.functions.map((f) => f.name), ['functions'], 'name', 'function', report);
+  const functionNames = uniqueNames(
+    raw.functions.map((f) => f.name),
+    ['functions'],
+    'name',
+    'function',
+    report,
+  );
   const functions = raw.functions.map((f, i) => {
     const codePath = resolve(baseDir, f.code);
     requireFile(codePath, ['functions', i, 'code'], report);
@@ -130,7 +134,11 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
   const policies = new Map<string, CachePolicyConfig>(BUILTIN_CACHE_POLICIES.map((p) => [p.name, p]));
   raw.cachePolicies.forEach((p, i) => {
     const path = ['cachePolicies', i];
-    if (policies.has(p.name)) report([...path, 'name'], `duplicate cache policy name "${p.name}"${BUILTIN_CACHE_POLICIES.some((b) => b.name === p.name) ? ' (a built-in policy has this name)' : ''}`);
+    if (policies.has(p.name))
+      report(
+        [...path, 'name'],
+        `duplicate cache policy name "${p.name}"${BUILTIN_CACHE_POLICIES.some((b) => b.name === p.name) ? ' (a built-in policy has this name)' : ''}`,
+      );
     if (p.minTtl > p.defaultTtl) report([...path, 'defaultTtl'], `defaultTtl (${p.defaultTtl}) must be >= minTtl (${p.minTtl})`);
     if (p.defaultTtl > p.maxTtl) report([...path, 'maxTtl'], `maxTtl (${p.maxTtl}) must be >= defaultTtl (${p.defaultTtl})`);
     for (const kind of ['headers', 'cookies', 'queryStrings'] as const) {
@@ -139,7 +147,8 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
       if (needsNames && items.names.length === 0) report([...path, kind, 'names'], `behavior "${items.behavior}" needs at least one name`);
       if (!needsNames && items.names.length > 0) report([...path, kind, 'names'], `behavior "${items.behavior}" takes no names`);
     }
-    if (p.headers.behavior === 'all' || p.headers.behavior === 'allExcept') report([...path, 'headers', 'behavior'], 'a cache policy can include headers only as "none" or "whitelist" (as in CloudFront)');
+    if (p.headers.behavior === 'all' || p.headers.behavior === 'allExcept')
+      report([...path, 'headers', 'behavior'], 'a cache policy can include headers only as "none" or "whitelist" (as in CloudFront)');
     policies.set(p.name, { ...p, headers: { ...p.headers }, cookies: { ...p.cookies }, queryStrings: { ...p.queryStrings } });
   });
 
@@ -150,13 +159,16 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
     if (distributionIds.has(d.id)) report([...dPath, 'id'], `duplicate distribution id "${d.id}"`);
     distributionIds.add(d.id);
     d.hostnames.forEach((host, hi) => {
-      if (!/^(\*|(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?)$/.test(host)) report([...dPath, 'hostnames', hi], `"${host}" is not a host name, "*.suffix" wildcard or "*"`);
+      if (!/^(\*|(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?)$/.test(host))
+        report([...dPath, 'hostnames', hi], `"${host}" is not a host name, "*.suffix" wildcard or "*"`);
       const owner = hostOwners.get(host);
       if (owner !== undefined) report([...dPath, 'hostnames', hi], `host name "${host}" is already used by distribution "${owner}"`);
       hostOwners.set(host, d.id);
     });
 
-    const origins = d.origins.map((o, oi) => resolveOrigin(o, [...dPath, 'origins', oi], baseDir, problems, report)).filter((o): o is OriginConfig => o !== undefined);
+    const origins = d.origins
+      .map((o, oi) => resolveOrigin(o, [...dPath, 'origins', oi], baseDir, problems, report))
+      .filter((o): o is OriginConfig => o !== undefined);
     const originIds = new Set<string>();
     origins.forEach((o, oi) => {
       if (originIds.has(o.id)) report([...dPath, 'origins', oi, 'id'], `duplicate origin id "${o.id}"`);
@@ -178,7 +190,8 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
       if (policy === undefined) report([...path, 'cachePolicy'], `unknown cache policy "${b.cachePolicy}"`);
       for (const eventType of ['viewer-request', 'viewer-response'] as const) {
         const fn = b.functionAssociations[eventType];
-        if (fn !== undefined && !functionNames.has(fn)) report([...path, 'functionAssociations', eventType], `unknown function "${fn}" (declare it under functions)`);
+        if (fn !== undefined && !functionNames.has(fn))
+          report([...path, 'functionAssociations', eventType], `unknown function "${fn}" (declare it under functions)`);
       }
       return {
         pathPattern,
@@ -192,7 +205,8 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
       const bPath = [...dPath, 'behaviors', bi];
       if (patterns.has(b.pathPattern)) report([...bPath, 'pathPattern'], `duplicate path pattern "${b.pathPattern}"`);
       patterns.add(b.pathPattern);
-      if (/[^A-Za-z0-9_\-.*$/~"'@:+?&=!,;%]/.test(b.pathPattern)) report([...bPath, 'pathPattern'], `"${b.pathPattern}" contains characters CloudFront does not allow in a path pattern`);
+      if (/[^A-Za-z0-9_\-.*$/~"'@:+?&=!,;%]/.test(b.pathPattern))
+        report([...bPath, 'pathPattern'], `"${b.pathPattern}" contains characters CloudFront does not allow in a path pattern`);
       return behavior(b, b.pathPattern, bPath);
     });
     const exactHost = d.hostnames.find((h) => !h.includes('*'));
@@ -217,7 +231,9 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
       ...raw.observability,
       accessLog: {
         includeCookies: raw.observability.accessLog.includeCookies,
-        ...(raw.observability.accessLog.path === undefined ? {} : { path: raw.observability.accessLog.path === '-' ? '-' : resolve(baseDir, raw.observability.accessLog.path) }),
+        ...(raw.observability.accessLog.path === undefined
+          ? {}
+          : { path: raw.observability.accessLog.path === '-' ? '-' : resolve(baseDir, raw.observability.accessLog.path) }),
       },
     },
     stores,

@@ -18,7 +18,11 @@ type MissingRuntime = Exclude<RuntimeVersion, (typeof CONFIG_RUNTIMES)[number]>;
 const everyRuntimeListed: [MissingRuntime] extends [never] ? true : never = true;
 void everyRuntimeListed;
 
-const name = z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+$/, 'use only letters, digits, "-" and "_"');
+const name = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_-]+$/, 'use only letters, digits, "-" and "_"');
 const lowercaseHeaderName = z
   .string()
   .min(1)
@@ -57,7 +61,12 @@ export const CustomOriginSchema = z.strictObject({
   id: name,
   /** `http(s)://host[:port][/originPath]` — shorthand for domainName/port/protocol/originPath. */
   url: z.url({ protocol: /^https?$/ }).optional(),
-  domainName: z.string().min(1).max(253).regex(/^[^:/\s]+$/, 'a host name without scheme, port or path').optional(),
+  domainName: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[^:/\s]+$/, 'a host name without scheme, port or path')
+    .optional(),
   port: z.number().int().min(1).max(65_535).optional(),
   protocol: z.enum(['http', 'https']).optional(),
   originPath: z
@@ -112,7 +121,11 @@ export const BehaviorSchema = z.strictObject({
 });
 
 export const DistributionSchema = z.strictObject({
-  id: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'use only letters, digits, "-" and "_"'),
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/, 'use only letters, digits, "-" and "_"'),
   /** Host names this distribution answers for: exact names, `*.example.com`, or `*` for any host. */
   hostnames: z.array(z.string().min(1).toLowerCase()).min(1),
   /** Value of `event.context.distributionDomainName`; defaults to the first exact host name. */
@@ -141,7 +154,10 @@ export const StoreSchema = z.strictObject({
    */
   awsId: z
     .string()
-    .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'the UUID of the store in AWS, like a1b2c3d4-5678-90ab-cdef-0123456789ab')
+    .regex(
+      /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+      'the UUID of the store in AWS, like a1b2c3d4-5678-90ab-cdef-0123456789ab',
+    )
     .transform((id) => id.toLowerCase())
     .optional(),
   /** Optional seed data in the S3 import format `{"data":[{"key":..,"value":..}]}` (relative to the config file). */
@@ -153,9 +169,17 @@ export const ServerSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65_535).default(8080),
     /** Byte budget of the in-memory cache. */
-    cacheBytes: z.number().int().min(0).default(256 * 1024 * 1024),
+    cacheBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(256 * 1024 * 1024),
     /** Names this node in `Via` and traces. */
-    nodeId: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'use only letters, digits, ".", "-" and "_"').optional(),
+    nodeId: z
+      .string()
+      .min(1)
+      .regex(/^[A-Za-z0-9._-]+$/, 'use only letters, digits, ".", "-" and "_"')
+      .optional(),
   })
   .default({ host: '127.0.0.1', port: 8080, cacheBytes: 256 * 1024 * 1024 });
 
@@ -188,12 +212,22 @@ const ApiSchema = z
 const ObservabilitySchema = z
   .strictObject({
     /** Secrets in decision records and logs: Authorization and Cookie values always, plus these headers. */
-    redact: z.strictObject({ enabled: z.boolean().default(true), headers: z.array(z.string().min(1).max(256)).max(100).default([]) }).default({ enabled: true, headers: [] }),
+    redact: z
+      .strictObject({ enabled: z.boolean().default(true), headers: z.array(z.string().min(1).max(256)).max(100).default([]) })
+      .default({ enabled: true, headers: [] }),
     /** Recent decisions kept per edge for `GET /openfront/v1/decisions`. */
     decisions: z.strictObject({ capacity: z.number().int().min(1).max(100_000).default(1000) }).default({ capacity: 1000 }),
     /** Live streams (`openfront tail`): how many at once, and how far a slow reader may fall behind before records drop. */
     tail: z
-      .strictObject({ maxStreams: z.number().int().min(0).max(1000).default(16), maxBufferedBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024) })
+      .strictObject({
+        maxStreams: z.number().int().min(0).max(1000).default(16),
+        maxBufferedBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(64 * 1024 * 1024)
+          .default(1024 * 1024),
+      })
       .default({ maxStreams: 16, maxBufferedBytes: 1024 * 1024 }),
     /** Prometheus metrics: always on the API's signed /metrics; `port` adds an unsigned listener for scrapers. */
     metrics: z

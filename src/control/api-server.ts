@@ -62,7 +62,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   let authenticate: Authenticate;
   if (options.auth?.insecureNoAuth) {
     if (!isLoopback(host)) {
-      throw openFrontError('CONFIG_INVALID', `insecureNoAuth is only allowed on a loopback address (127.0.0.1, ::1, localhost), not on ${host}: create an access key with \`openfront keys create\` instead`);
+      throw openFrontError(
+        'CONFIG_INVALID',
+        `insecureNoAuth is only allowed on a loopback address (127.0.0.1, ::1, localhost), not on ${host}: create an access key with \`openfront keys create\` instead`,
+      );
     }
     authenticate = () => ({ kind: 'verified', principal: { accessKeyId: ANONYMOUS_ACCESS_KEY_ID } });
   } else {
@@ -72,7 +75,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   const limits: ApiLimits = { ...DEFAULT_API_LIMITS, ...options.limits };
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
-    throw new OpenFrontError('CONFIG_INVALID', `api.headersTimeoutMs (${limits.headersTimeoutMs}) must not exceed api.requestTimeoutMs (${limits.requestTimeoutMs})`);
+    throw new OpenFrontError(
+      'CONFIG_INVALID',
+      `api.headersTimeoutMs (${limits.headersTimeoutMs}) must not exceed api.requestTimeoutMs (${limits.requestTimeoutMs})`,
+    );
   }
   const router = new Router({ authenticate, maxUnauthenticatedInFlight: limits.maxUnauthenticatedInFlight });
   const ctx = { db: options.db, now, importDir: options.importDir };

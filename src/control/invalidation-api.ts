@@ -29,7 +29,13 @@ export function invalidationRouteGroup(edge: Invalidator): RouteGroup {
           throw badRequest('The body must be {"paths": ["/path", "/prefix/*", …]} with at least one path');
         }
         const invalidated = edge.invalidate(Id, paths as string[]);
-        db.appendAudit({ accessKeyId: principal.accessKeyId, operation: 'CreateInvalidation', keys: [], changes: [], detail: { distributionId: Id, paths, invalidated } });
+        db.appendAudit({
+          accessKeyId: principal.accessKeyId,
+          operation: 'CreateInvalidation',
+          keys: [],
+          changes: [],
+          detail: { distributionId: Id, paths, invalidated },
+        });
         return json(201, { distributionId: Id, paths, invalidated });
       });
   };

@@ -7,7 +7,6 @@
  * (`import-source.ts`): OpenFront has no S3.
  */
 import { isOpenFrontError, OpenFrontError, type ErrorCode } from '../errors.js';
-import type { KvsDatabase } from '../kvs/database.js';
 import type { StoreRecord } from '../kvs/types.js';
 import { SIGV4_ALGORITHM } from './auth/sigv4.js';
 import type { RouteGroup } from './http/router.js';
@@ -90,7 +89,10 @@ export const kvsControlPlaneRoutes: RouteGroup = (router, { db, importDir }) => 
         if (name === undefined) throw new OpenFrontError('CF_INVALID_ARGUMENT', 'Name is required');
         const importSource = xmlChild(input, 'ImportSource');
         const importItems = importSource
-          ? await readImportSource({ sourceType: xmlText(importSource, 'SourceType'), sourceArn: xmlText(importSource, 'SourceARN') }, { importDir, limits: db.limits })
+          ? await readImportSource(
+              { sourceType: xmlText(importSource, 'SourceType'), sourceArn: xmlText(importSource, 'SourceARN') },
+              { importDir, limits: db.limits },
+            )
           : undefined;
         // CreateKeyValueStoreRequest has no field for the id; a store brought from AWS keeps its id through this header.
         const awsId = req.header(AWS_ID_HEADER);

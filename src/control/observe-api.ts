@@ -60,7 +60,10 @@ export function observeRouteGroup(options: ObserveRoutesOptions): RouteGroup {
       .get(`${DECISIONS_PATH}/{RequestId}`, (_req, { RequestId }) => {
         const record = options.decisions.get(RequestId);
         if (record === undefined) {
-          throw new OpenFrontError('NOT_FOUND', `No recent decision for request ${RequestId}: it is older than the ring buffer holds, or was served by another edge`);
+          throw new OpenFrontError(
+            'NOT_FOUND',
+            `No recent decision for request ${RequestId}: it is older than the ring buffer holds, or was served by another edge`,
+          );
         }
         return json(200, record);
       });

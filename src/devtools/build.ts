@@ -66,7 +66,7 @@ const UNSUPPORTED_FEATURES: Record<string, false> = {
   'object-extensions': false,
   destructuring: false,
   'for-of': false,
-  'class': false,
+  class: false,
   'class-field': false,
   'class-static-field': false,
   'class-private-field': false,
@@ -78,7 +78,7 @@ const UNSUPPORTED_FEATURES: Record<string, false> = {
   'import-meta': false,
   'dynamic-import': false,
   'top-level-await': false,
-  'bigint': false,
+  bigint: false,
 };
 
 const RUNTIME_FEATURES: Record<RuntimeVersion, Record<string, false>> = {
@@ -109,7 +109,9 @@ export async function buildFunction(options: BuildOptions): Promise<BuildResult>
   );
   let script = toScript((bundled.outputFiles[0] as esbuild.OutputFile).text, options.entry);
   if (options.minify) {
-    const minified = await runEsbuild(runtime, () => esbuild.transform(script, { minify: true, target: 'es2020', supported, charset: 'utf8', logLevel: 'silent' }));
+    const minified = await runEsbuild(runtime, () =>
+      esbuild.transform(script, { minify: true, target: 'es2020', supported, charset: 'utf8', logLevel: 'silent' }),
+    );
     script = minified.code;
   } else {
     script = `// Built by \`openfront build\` from ${basename(options.entry)}: edit the source, not this file.\n${script}`;
@@ -128,7 +130,10 @@ async function runEsbuild<T>(runtime: RuntimeVersion, call: () => Promise<T>): P
     const lines = failure.errors.map((e) => {
       const where = e.location ? `${relative(process.cwd(), e.location.file) || e.location.file}:${e.location.line}:${e.location.column + 1} ` : '';
       // esbuild's wording ("the configured target environment (es2020 + 27 overrides)") means: the runtime.
-      const text = e.text.replace(/^Transforming (.+) to the configured target environment \(.*\) is not supported yet$/, `$1 is not supported in ${runtime} and cannot be rewritten automatically (see docs/compatibility.md)`);
+      const text = e.text.replace(
+        /^Transforming (.+) to the configured target environment \(.*\) is not supported yet$/,
+        `$1 is not supported in ${runtime} and cannot be rewritten automatically (see docs/compatibility.md)`,
+      );
       return `${where}${text}`;
     });
     throw new OpenFrontError('BUILD_FAILED', lines.join('\n'), { errors: lines });
@@ -159,9 +164,15 @@ function toScript(bundle: string, entry: string): string {
   }
   const local = exportedLocal.handler ?? exportedLocal.default;
   if (local === undefined) {
-    throw new OpenFrontError('BUILD_FAILED', `${entry}: the entry must export the handler: "export function handler(event) {…}" or "export default function (event) {…}"`);
+    throw new OpenFrontError(
+      'BUILD_FAILED',
+      `${entry}: the entry must export the handler: "export function handler(event) {…}" or "export default function (event) {…}"`,
+    );
   }
-  let script = applyEdits(bundle, edits).replace(/\n{3,}/g, '\n\n').trim() + '\n';
+  let script =
+    applyEdits(bundle, edits)
+      .replace(/\n{3,}/g, '\n\n')
+      .trim() + '\n';
   if (local !== 'handler' || !topLevelFunctions.has('handler')) {
     if (topLevelNames.has('handler')) {
       throw new OpenFrontError('BUILD_FAILED', `${entry}: a top-level "handler" in the bundle is not the exported handler; rename it`);

@@ -152,7 +152,9 @@ class DevSession implements DevServer {
     this.#watcher = new FileWatcher({
       debounceMs: options.debounceMs ?? 50,
       onChange: (files) => {
-        this.#queue = this.#queue.then(() => this.#apply(files)).catch((err: unknown) => this.#log(`reload failed: ${err instanceof Error ? err.message : String(err)}`, 'error'));
+        this.#queue = this.#queue
+          .then(() => this.#apply(files))
+          .catch((err: unknown) => this.#log(`reload failed: ${err instanceof Error ? err.message : String(err)}`, 'error'));
       },
       onError: (dir, err) => this.#log(`cannot watch ${this.#rel(dir)}: ${err.message}`, 'error'),
     });
@@ -199,7 +201,11 @@ class DevSession implements DevServer {
    * Times one reload, reports it, and turns any throw into problems. `work` returns what changed and the problems
    * it collected; for a config reload also whether it accounted for every file of the batch.
    */
-  async #run(kind: DevReload['kind'], file: string, work: () => Promise<{ changes: string[]; problems: DevProblem[]; handledAll?: boolean }>): Promise<boolean> {
+  async #run(
+    kind: DevReload['kind'],
+    file: string,
+    work: () => Promise<{ changes: string[]; problems: DevProblem[]; handledAll?: boolean }>,
+  ): Promise<boolean> {
     const started = performance.now();
     let outcome: { changes: string[]; problems: DevProblem[]; handledAll?: boolean };
     try {
@@ -306,7 +312,12 @@ class DevSession implements DevServer {
       return;
     }
     const problems = reload.problems ?? [];
-    const kept = reload.kind === 'config' ? 'the edge keeps the previous config' : reload.kind === 'store' ? 'the store keeps its data' : `the edge keeps serving ${this.#liveVersions(reload.file)}`;
+    const kept =
+      reload.kind === 'config'
+        ? 'the edge keeps the previous config'
+        : reload.kind === 'store'
+          ? 'the store keeps its data'
+          : `the edge keeps serving ${this.#liveVersions(reload.file)}`;
     this.#log(`reload of ${what} FAILED (${problems.length} problem${problems.length === 1 ? '' : 's'}; ${kept}) (${reload.ms} ms)`, 'error');
     for (const problem of problems) this.#log(formatProblem(problem, this.#cwd), 'error');
   }

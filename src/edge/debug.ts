@@ -69,6 +69,11 @@ export function writeExplainAnswer(res: ServerResponse, requestId: string, recor
       response: { status: captured.status, statusText: captured.statusText, headers: captured.headers, bodyBytes: captured.body.length, bodyPreview: preview },
     }),
   );
-  res.writeHead(200, { 'content-type': EXPLAIN_CONTENT_TYPE, 'content-length': String(body.length), 'cache-control': 'no-store', 'x-openfront-request-id': requestId });
+  res.writeHead(200, {
+    'content-type': EXPLAIN_CONTENT_TYPE,
+    'content-length': String(body.length),
+    'cache-control': 'no-store',
+    'x-openfront-request-id': requestId,
+  });
   res.end(body);
 }

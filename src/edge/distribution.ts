@@ -21,7 +21,11 @@ export class DistributionRouter {
   constructor(configs: readonly DistributionConfig[]) {
     const all: Distribution[] = [];
     for (const config of configs) {
-      const distribution: Distribution = { config, behaviors: new BehaviorMatcher(config.behaviors, config.defaultBehavior), origins: new OriginDirectory(config) };
+      const distribution: Distribution = {
+        config,
+        behaviors: new BehaviorMatcher(config.behaviors, config.defaultBehavior),
+        origins: new OriginDirectory(config),
+      };
       all.push(distribution);
       for (const host of config.hostnames) {
         if (host === '*') this.#catchAll ??= distribution;

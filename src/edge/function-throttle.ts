@@ -24,7 +24,13 @@ export interface ThrottleLimits {
   maxTrackedPaths: number;
 }
 
-export const DEFAULT_THROTTLE_LIMITS: ThrottleLimits = { killsToThrottle: 2, windowMs: 10_000, cooldownMs: 5_000, maxCooldownMs: 60_000, maxTrackedPaths: 1024 };
+export const DEFAULT_THROTTLE_LIMITS: ThrottleLimits = {
+  killsToThrottle: 2,
+  windowMs: 10_000,
+  cooldownMs: 5_000,
+  maxCooldownMs: 60_000,
+  maxTrackedPaths: 1024,
+};
 
 /** Per function, since the edge started. */
 export interface FunctionThrottleStats {

@@ -34,7 +34,18 @@ export const REQUEST_ID_HEADER = 'x-openfront-request-id';
 export const ERROR_HEADER = 'x-openfront-error';
 
 /** Headers that describe one connection, not the message: never forwarded in either direction (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
 
 export interface PipelineOptions {
   router: DistributionRouter;
@@ -88,22 +99,22 @@ export class EdgePipeline {
     const debug = this.#opts.debug !== undefined && req.headers['x-openfront-debug'] !== undefined && this.#opts.debug.authorize(req);
     const trace: EdgeTrace | undefined =
       edgeRequestChannel.hasSubscribers || debug
-      ? {
-          requestId,
-          nodeId: this.#opts.nodeId,
-          startedAt: Date.now(),
-          clientIp: viewerIp(req.socket.remoteAddress ?? ''),
-          clientPort: req.socket.remotePort,
-          httpVersion: req.httpVersion,
-          method: req.method ?? 'GET',
-          host: req.headers.host ?? '',
-          target: req.url ?? '/',
-          functions: [],
-          status: 0,
-          result: 'edge-error',
-          timings: { total: 0 },
-        }
-      : undefined;
+        ? {
+            requestId,
+            nodeId: this.#opts.nodeId,
+            startedAt: Date.now(),
+            clientIp: viewerIp(req.socket.remoteAddress ?? ''),
+            clientPort: req.socket.remotePort,
+            httpVersion: req.httpVersion,
+            method: req.method ?? 'GET',
+            host: req.headers.host ?? '',
+            target: req.url ?? '/',
+            functions: [],
+            status: 0,
+            result: 'edge-error',
+            timings: { total: 0 },
+          }
+        : undefined;
     // A verified explain request: the viewer response is captured and sent back inside the decision.
     const captured = debug ? new CapturedResponse() : undefined;
     const ctx: RequestContext = { req, res: captured ? captured.asServerResponse() : res, requestId, trace, debug };
@@ -158,7 +169,13 @@ export class EdgePipeline {
       if (outcome.result.kind === 'response') {
         const generated = responseFromEvent(outcome.result.response);
         if (trace) trace.result = 'function-response';
-        return this.#send(ctx, { status: generated.status, statusText: generated.statusText, headers: generated.headers, body: generated.body ?? Buffer.alloc(0), xCache: 'FunctionGeneratedResponse from openfront' });
+        return this.#send(ctx, {
+          status: generated.status,
+          statusText: generated.statusText,
+          headers: generated.headers,
+          body: generated.body ?? Buffer.alloc(0),
+          xCache: 'FunctionGeneratedResponse from openfront',
+        });
       }
       const rewritten = requestFromEvent(viewerRequest, event.request, outcome.result.request);
       forwarded = { method, target: rewritten.target, headers: rewritten.headers, clientIp: viewerRequest.clientIp };
@@ -313,7 +330,12 @@ export class EdgePipeline {
   }
 
   async #tracedOrigin(fetchOrigin: () => Promise<OriginOutcome>, trace: EdgeTrace | undefined): Promise<OriginOutcome> {
-    return (await this.#traceOrigin(fetchOrigin().then((outcome) => ({ outcome, stored: false })), trace)).outcome;
+    return (
+      await this.#traceOrigin(
+        fetchOrigin().then((outcome) => ({ outcome, stored: false })),
+        trace,
+      )
+    ).outcome;
   }
 
   async #traceOrigin<T extends { outcome: OriginOutcome }>(pending: Promise<T>, trace: EdgeTrace | undefined): Promise<T> {

@@ -12,9 +12,7 @@ export const MAX_HOST_LENGTH = 259;
 /** reg-name, IPv4 or a bracketed IPv6 literal, optionally with a port. No userinfo, spaces or paths. */
 const HOST_SYNTAX = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]{1,5})?$/;
 
-export type Admission =
-  | { ok: true; host: string | undefined; target: string }
-  | { ok: false; error: EdgeErrorCode; reason: string };
+export type Admission = { ok: true; host: string | undefined; target: string } | { ok: false; error: EdgeErrorCode; reason: string };
 
 /**
  * The host and origin-form target the request is for. An absolute-form target (`GET http://host/path`) names its

@@ -107,7 +107,10 @@ const ARN = /^arn:aws:cloudfront::(\d{12}):key-value-store\/([0-9a-fA-F-]{36})$/
 export const STORE_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 function assertStoreId(id: string): void {
-  if (!STORE_ID.test(id)) throw openFrontError('CF_INVALID_ARGUMENT', `A KeyValueStore id must be a UUID like a1b2c3d4-5678-90ab-cdef-0123456789ab, got ${JSON.stringify(id)}`, { id });
+  if (!STORE_ID.test(id))
+    throw openFrontError('CF_INVALID_ARGUMENT', `A KeyValueStore id must be a UUID like a1b2c3d4-5678-90ab-cdef-0123456789ab, got ${JSON.stringify(id)}`, {
+      id,
+    });
 }
 
 export class KvsDatabase {
@@ -193,42 +196,53 @@ export class KvsDatabase {
       input.importItems.forEach((item, index) => batch.add(item, index));
       imported = batch;
       if (imported.totalBytes > this.limits.maxStoreBytes) {
-        throw openFrontError('CF_ENTITY_SIZE_LIMIT_EXCEEDED', `Datasource size exceeds the allowed limit (${imported.totalBytes} bytes; the limit is ${this.limits.maxStoreBytes} bytes)`);
+        throw openFrontError(
+          'CF_ENTITY_SIZE_LIMIT_EXCEEDED',
+          `Datasource size exceeds the allowed limit (${imported.totalBytes} bytes; the limit is ${this.limits.maxStoreBytes} bytes)`,
+        );
       }
     }
     const id = input.id?.toLowerCase() ?? randomUUID();
     const at = this.#now();
     const version = imported ? 1 : 0;
     const items = imported?.items ?? [];
-    const created = this.connection.transaction((): StoreRow => {
-      if (this.#sql.storeByName.get(input.name) !== undefined) {
-        throw openFrontError('CF_ENTITY_ALREADY_EXISTS', `A KeyValueStore named ${input.name} already exists`, { name: input.name });
-      }
-      if (input.id !== undefined && this.#sql.storeById.get(id) !== undefined) {
-        throw openFrontError('CF_ENTITY_ALREADY_EXISTS', `A KeyValueStore with id ${id} already exists`, { id });
-      }
-      const count = this.#sql.storeCount.get() as number;
-      if (count >= this.limits.maxStoresPerAccount) {
-        throw openFrontError('CF_ENTITY_LIMIT_EXCEEDED', `The account already has ${count} KeyValueStores; the limit is ${this.limits.maxStoresPerAccount}`);
-      }
-      this.#sql.insertStore.run({
-        id, name: input.name, comment, status: 'READY', at: at.getTime(), version,
-        itemCount: items.length, totalBytes: imported?.totalBytes ?? 0,
-      });
-      for (const item of items) this.#sql.upsertItem.run(id, item.key, item.value);
-      if (imported) this.#recordChange({ storeId: id, version, puts: items, deletes: [], replace: true, at });
-      this.#audit.append({
-        accessKeyId: actor.accessKeyId,
-        operation: 'CreateKeyValueStore',
-        storeId: id,
-        storeName: input.name,
-        keys: items.map((item) => item.key),
-        changes: items.map((item) => ({ key: item.key, before: null, after: item.value })),
-        etagTo: metadataEtag(id, 1),
-        detail: { comment, version, dataEtag: dataEtag(id, version), imported: imported !== undefined },
-      });
-      return this.#sql.storeById.get(id) as StoreRow;
-    }).immediate();
+    const created = this.connection
+      .transaction((): StoreRow => {
+        if (this.#sql.storeByName.get(input.name) !== undefined) {
+          throw openFrontError('CF_ENTITY_ALREADY_EXISTS', `A KeyValueStore named ${input.name} already exists`, { name: input.name });
+        }
+        if (input.id !== undefined && this.#sql.storeById.get(id) !== undefined) {
+          throw openFrontError('CF_ENTITY_ALREADY_EXISTS', `A KeyValueStore with id ${id} already exists`, { id });
+        }
+        const count = this.#sql.storeCount.get() as number;
+        if (count >= this.limits.maxStoresPerAccount) {
+          throw openFrontError('CF_ENTITY_LIMIT_EXCEEDED', `The account already has ${count} KeyValueStores; the limit is ${this.limits.maxStoresPerAccount}`);
+        }
+        this.#sql.insertStore.run({
+          id,
+          name: input.name,
+          comment,
+          status: 'READY',
+          at: at.getTime(),
+          version,
+          itemCount: items.length,
+          totalBytes: imported?.totalBytes ?? 0,
+        });
+        for (const item of items) this.#sql.upsertItem.run(id, item.key, item.value);
+        if (imported) this.#recordChange({ storeId: id, version, puts: items, deletes: [], replace: true, at });
+        this.#audit.append({
+          accessKeyId: actor.accessKeyId,
+          operation: 'CreateKeyValueStore',
+          storeId: id,
+          storeName: input.name,
+          keys: items.map((item) => item.key),
+          changes: items.map((item) => ({ key: item.key, before: null, after: item.value })),
+          etagTo: metadataEtag(id, 1),
+          detail: { comment, version, dataEtag: dataEtag(id, version), imported: imported !== undefined },
+        });
+        return this.#sql.storeById.get(id) as StoreRow;
+      })
+      .immediate();
     if (imported) this.#notify({ kind: 'change', change: { storeId: id, version, puts: items, deletes: [], replace: true, at } });
     return this.#toRecord(created);
   }
@@ -250,46 +264,50 @@ export class KvsDatabase {
 
   updateStoreComment(name: string, comment: string, ifMatch: string | undefined, actor: Actor): StoreRecord {
     assertComment(comment);
-    return this.connection.transaction(() => {
-      const store = this.#requireControlStore(name, ifMatch);
-      const etagFrom = metadataEtag(store.id, store.metadata_version);
-      const metadataVersion = store.metadata_version + 1;
-      this.#sql.updateStoreMeta.run(comment, metadataVersion, this.#now().getTime(), store.id);
-      this.#audit.append({
-        accessKeyId: actor.accessKeyId,
-        operation: 'UpdateKeyValueStore',
-        storeId: store.id,
-        storeName: store.name,
-        keys: [],
-        changes: [],
-        etagFrom,
-        etagTo: metadataEtag(store.id, metadataVersion),
-        detail: { commentBefore: store.comment, commentAfter: comment },
-      });
-      return this.#toRecord(this.#sql.storeById.get(store.id) as StoreRow);
-    }).immediate();
+    return this.connection
+      .transaction(() => {
+        const store = this.#requireControlStore(name, ifMatch);
+        const etagFrom = metadataEtag(store.id, store.metadata_version);
+        const metadataVersion = store.metadata_version + 1;
+        this.#sql.updateStoreMeta.run(comment, metadataVersion, this.#now().getTime(), store.id);
+        this.#audit.append({
+          accessKeyId: actor.accessKeyId,
+          operation: 'UpdateKeyValueStore',
+          storeId: store.id,
+          storeName: store.name,
+          keys: [],
+          changes: [],
+          etagFrom,
+          etagTo: metadataEtag(store.id, metadataVersion),
+          detail: { commentBefore: store.comment, commentAfter: comment },
+        });
+        return this.#toRecord(this.#sql.storeById.get(store.id) as StoreRow);
+      })
+      .immediate();
   }
 
   deleteStore(name: string, ifMatch: string | undefined, actor: Actor): void {
-    const storeId = this.connection.transaction(() => {
-      const store = this.#requireControlStore(name, ifMatch);
-      if (this.#storeInUse(store.id)) {
-        throw openFrontError('CF_IN_USE', `KeyValueStore ${name} is associated with a function`, { name });
-      }
-      // Items and change records go with the store (ON DELETE CASCADE); the audit log keeps its history.
-      this.#sql.deleteStore.run(store.id);
-      this.#audit.append({
-        accessKeyId: actor.accessKeyId,
-        operation: 'DeleteKeyValueStore',
-        storeId: store.id,
-        storeName: store.name,
-        keys: [],
-        changes: [],
-        etagFrom: metadataEtag(store.id, store.metadata_version),
-        detail: { version: store.version, itemCount: store.item_count, totalSizeInBytes: store.total_bytes },
-      });
-      return store.id;
-    }).immediate();
+    const storeId = this.connection
+      .transaction(() => {
+        const store = this.#requireControlStore(name, ifMatch);
+        if (this.#storeInUse(store.id)) {
+          throw openFrontError('CF_IN_USE', `KeyValueStore ${name} is associated with a function`, { name });
+        }
+        // Items and change records go with the store (ON DELETE CASCADE); the audit log keeps its history.
+        this.#sql.deleteStore.run(store.id);
+        this.#audit.append({
+          accessKeyId: actor.accessKeyId,
+          operation: 'DeleteKeyValueStore',
+          storeId: store.id,
+          storeName: store.name,
+          keys: [],
+          changes: [],
+          etagFrom: metadataEtag(store.id, store.metadata_version),
+          detail: { version: store.version, itemCount: store.item_count, totalSizeInBytes: store.total_bytes },
+        });
+        return store.id;
+      })
+      .immediate();
     this.#notify({ kind: 'deleted', storeId });
   }
 
@@ -460,13 +478,21 @@ export class KvsDatabase {
 
   /** Revokes a key (idempotent for a key already revoked); an unknown id is NOT_FOUND. */
   revokeAccessKey(accessKeyId: string, actor: Actor = { accessKeyId: 'local' }): void {
-    this.connection.transaction(() => {
-      const row = this.#sql.accessKey.get(accessKeyId) as AccessKeyRow | undefined;
-      if (row === undefined) throw openFrontError('NOT_FOUND', `Access key ${accessKeyId} does not exist`, { accessKeyId });
-      if (row.revoked_ms !== null) return;
-      this.#sql.revokeAccessKey.run(this.#now().getTime(), accessKeyId);
-      this.#audit.append({ accessKeyId: actor.accessKeyId, operation: 'RevokeAccessKey', keys: [], changes: [], detail: { revokedAccessKeyId: accessKeyId } });
-    }).immediate();
+    this.connection
+      .transaction(() => {
+        const row = this.#sql.accessKey.get(accessKeyId) as AccessKeyRow | undefined;
+        if (row === undefined) throw openFrontError('NOT_FOUND', `Access key ${accessKeyId} does not exist`, { accessKeyId });
+        if (row.revoked_ms !== null) return;
+        this.#sql.revokeAccessKey.run(this.#now().getTime(), accessKeyId);
+        this.#audit.append({
+          accessKeyId: actor.accessKeyId,
+          operation: 'RevokeAccessKey',
+          keys: [],
+          changes: [],
+          detail: { revokedAccessKeyId: accessKeyId },
+        });
+      })
+      .immediate();
   }
 
   // ---------------------------------------------------------------- internals
@@ -511,38 +537,47 @@ export class KvsDatabase {
    */
   #writeData(storeId: string, ifMatch: string | undefined, actor: Actor, plan: DataPlan): WriteResult {
     const at = this.#now();
-    const { change, itemCount, totalSizeInBytes } = this.connection.transaction(() => {
-      const store = this.#requireDataStore(storeId);
-      const etagFrom = dataEtag(store.id, store.version);
-      if (ifMatch !== etagFrom && !(plan.ifMatchOptional && ifMatch === undefined)) {
-        throw openFrontError('KVS_CONFLICT', ifMatch === undefined
-          ? 'Resource is not in expected state: If-Match is required'
-          : `Resource is not in expected state: ETag ${ifMatch} is not the current version of the store`, { storeId });
-      }
-      const { changes, itemCount, totalBytes } = plan.replace ? this.#planReplace(store, plan) : this.#planEdits(store, plan);
-      if (totalBytes > this.limits.maxStoreBytes) {
-        throw openFrontError('KVS_QUOTA_EXCEEDED', `The store would hold ${totalBytes} bytes; the limit is ${this.limits.maxStoreBytes} bytes`, { storeId, totalSizeInBytes: totalBytes });
-      }
-      if (plan.replace) this.#sql.deleteAllItems.run(storeId);
-      for (const item of plan.puts) this.#sql.upsertItem.run(storeId, item.key, item.value);
-      for (const key of plan.deletes) this.#sql.deleteItem.run(storeId, key);
-      const version = store.version + 1;
-      this.#sql.updateStoreData.run(version, itemCount, totalBytes, at.getTime(), storeId);
-      const record: ChangeRecord = { storeId, version, puts: plan.puts, deletes: plan.deletes, replace: plan.replace, at };
-      this.#recordChange(record);
-      this.#audit.append({
-        accessKeyId: actor.accessKeyId,
-        operation: plan.operation,
-        storeId,
-        storeName: store.name,
-        keys: changes.map((entry) => entry.key),
-        changes,
-        etagFrom,
-        etagTo: dataEtag(storeId, version),
-        detail: { version, ...plan.detail },
-      });
-      return { change: record, itemCount, totalSizeInBytes: totalBytes };
-    }).immediate();
+    const { change, itemCount, totalSizeInBytes } = this.connection
+      .transaction(() => {
+        const store = this.#requireDataStore(storeId);
+        const etagFrom = dataEtag(store.id, store.version);
+        if (ifMatch !== etagFrom && !(plan.ifMatchOptional && ifMatch === undefined)) {
+          throw openFrontError(
+            'KVS_CONFLICT',
+            ifMatch === undefined
+              ? 'Resource is not in expected state: If-Match is required'
+              : `Resource is not in expected state: ETag ${ifMatch} is not the current version of the store`,
+            { storeId },
+          );
+        }
+        const { changes, itemCount, totalBytes } = plan.replace ? this.#planReplace(store, plan) : this.#planEdits(store, plan);
+        if (totalBytes > this.limits.maxStoreBytes) {
+          throw openFrontError('KVS_QUOTA_EXCEEDED', `The store would hold ${totalBytes} bytes; the limit is ${this.limits.maxStoreBytes} bytes`, {
+            storeId,
+            totalSizeInBytes: totalBytes,
+          });
+        }
+        if (plan.replace) this.#sql.deleteAllItems.run(storeId);
+        for (const item of plan.puts) this.#sql.upsertItem.run(storeId, item.key, item.value);
+        for (const key of plan.deletes) this.#sql.deleteItem.run(storeId, key);
+        const version = store.version + 1;
+        this.#sql.updateStoreData.run(version, itemCount, totalBytes, at.getTime(), storeId);
+        const record: ChangeRecord = { storeId, version, puts: plan.puts, deletes: plan.deletes, replace: plan.replace, at };
+        this.#recordChange(record);
+        this.#audit.append({
+          accessKeyId: actor.accessKeyId,
+          operation: plan.operation,
+          storeId,
+          storeName: store.name,
+          keys: changes.map((entry) => entry.key),
+          changes,
+          etagFrom,
+          etagTo: dataEtag(storeId, version),
+          detail: { version, ...plan.detail },
+        });
+        return { change: record, itemCount, totalSizeInBytes: totalBytes };
+      })
+      .immediate();
     // Listeners may write in turn, so the result is what this write committed, not what the store holds later.
     this.#notify({ kind: 'change', change });
     return { etag: dataEtag(storeId, change.version), version: change.version, itemCount, totalSizeInBytes };
@@ -586,7 +621,14 @@ export class KvsDatabase {
   }
 
   #recordChange(change: ChangeRecord): void {
-    this.#sql.insertChange.run(change.storeId, change.version, change.at.getTime(), change.replace ? 1 : 0, JSON.stringify(change.puts), JSON.stringify(change.deletes));
+    this.#sql.insertChange.run(
+      change.storeId,
+      change.version,
+      change.at.getTime(),
+      change.replace ? 1 : 0,
+      JSON.stringify(change.puts),
+      JSON.stringify(change.deletes),
+    );
     if (Number.isFinite(this.#retention)) this.#sql.compactChanges.run(change.storeId, change.version - this.#retention);
   }
 

@@ -18,7 +18,9 @@ const SHAPE = 'An import file must be a JSON object {"data":[{"key":"…","value
 const LABEL = 'import item';
 
 function tooLarge(bytes: number, limits: KvsLimits): never {
-  throw openFrontError('KVS_QUOTA_EXCEEDED', `Datasource size exceeds the allowed limit (${bytes} bytes; the limit is ${limits.maxImportFileBytes} bytes)`, { bytes });
+  throw openFrontError('KVS_QUOTA_EXCEEDED', `Datasource size exceeds the allowed limit (${bytes} bytes; the limit is ${limits.maxImportFileBytes} bytes)`, {
+    bytes,
+  });
 }
 
 /** Parses a whole import document held in memory. */

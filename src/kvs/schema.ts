@@ -82,12 +82,17 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function migrate(connection: Database): void {
   const current = connection.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
-    throw openFrontError('DATABASE_VERSION_UNSUPPORTED', `The database schema is version ${current}, newer than this OpenFront understands (${SCHEMA_VERSION})`);
+    throw openFrontError(
+      'DATABASE_VERSION_UNSUPPORTED',
+      `The database schema is version ${current}, newer than this OpenFront understands (${SCHEMA_VERSION})`,
+    );
   }
   for (let version = current; version < SCHEMA_VERSION; version++) {
-    connection.transaction(() => {
-      connection.exec(MIGRATIONS[version]);
-      connection.pragma(`user_version = ${version + 1}`);
-    }).immediate();
+    connection
+      .transaction(() => {
+        connection.exec(MIGRATIONS[version]);
+        connection.pragma(`user_version = ${version + 1}`);
+      })
+      .immediate();
   }
 }

@@ -85,7 +85,10 @@ export class SecretBox {
   /** The secret, or undefined when `sealed` is not a ciphertext this key made for this access key id. */
   open(sealed: string, accessKeyId: string): string | undefined {
     if (!SecretBox.isSealed(sealed)) return undefined;
-    const [iv, tag, body] = sealed.slice(PREFIX.length).split('.').map((p) => Buffer.from(p, 'base64url'));
+    const [iv, tag, body] = sealed
+      .slice(PREFIX.length)
+      .split('.')
+      .map((p) => Buffer.from(p, 'base64url'));
     if (!iv || !tag || !body || iv.length !== IV_BYTES || tag.length !== 16) return undefined;
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.#key, iv);

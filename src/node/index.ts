@@ -78,7 +78,8 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     const stores = await ensureConfigStores(options.config, db);
     const functions = await syncConfigFunctions(options.config, registry, db);
     let edgeConfig = options.config;
-    const storeAnswersAnyId = options.localStoreIds === true ? (storeId: string) => !edgeConfig.stores.some((s) => s.awsId === storeId.toLowerCase()) : undefined;
+    const storeAnswersAnyId =
+      options.localStoreIds === true ? (storeId: string) => !edgeConfig.stores.some((s) => s.awsId === storeId.toLowerCase()) : undefined;
     const live = new LiveFunctions(registry, replicas, { limits: options.runtimeLimits, storeAnswersAnyId });
     cleanup.push(() => live.close());
     let edge: EdgeServer | undefined;

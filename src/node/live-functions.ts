@@ -95,7 +95,13 @@ export class LiveFunctions implements FunctionSource {
     try {
       fn = loadFunctionSync(live.code, { name, runtime: live.runtime, limits: this.#options.limits });
     } catch (err) {
-      const report = this.#options.onLoadError ?? ((n, v, e) => process.emitWarning(`LIVE version ${v} of function ${n} cannot be loaded: ${e instanceof Error ? e.message : String(e)}`, 'OpenFrontLiveFunctionWarning'));
+      const report =
+        this.#options.onLoadError ??
+        ((n, v, e) =>
+          process.emitWarning(
+            `LIVE version ${v} of function ${n} cannot be loaded: ${e instanceof Error ? e.message : String(e)}`,
+            'OpenFrontLiveFunctionWarning',
+          ));
       report(name, live.version, err);
       return;
     }

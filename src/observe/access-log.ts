@@ -40,7 +40,10 @@ function dash(value: string | number | undefined): string | number {
 }
 
 /** The access-log fields of one request, in CloudFront's order. */
-export function accessLogFields(trace: EdgeTrace, options: { redactor: Redactor; includeCookies?: boolean; edgeLocation?: string }): Record<string, string | number> {
+export function accessLogFields(
+  trace: EdgeTrace,
+  options: { redactor: Redactor; includeCookies?: boolean; edgeLocation?: string },
+): Record<string, string | number> {
   const started = trace.startedAt ?? Date.now();
   const finished = new Date(started + trace.timings.total / 1000);
   const iso = finished.toISOString();
@@ -119,7 +122,14 @@ export class AccessLog {
       if (fn.logs === undefined || fn.logs.length === 0) continue;
       redaction ??= this.#options.redactor.enabled ? this.#options.redactor.forRequest(trace.viewerHeaders ?? []).text : (t: string) => t;
       for (const line of fn.logs) {
-        this.#logger.info({ type: 'function-log', 'x-edge-request-id': trace.requestId, function: fn.name, version: fn.version, 'event-type': fn.eventType, message: redaction(line) });
+        this.#logger.info({
+          type: 'function-log',
+          'x-edge-request-id': trace.requestId,
+          function: fn.name,
+          version: fn.version,
+          'event-type': fn.eventType,
+          message: redaction(line),
+        });
       }
     }
   }
@@ -139,4 +149,3 @@ export class AccessLog {
     });
   }
 }
-

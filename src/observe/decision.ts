@@ -107,7 +107,13 @@ export function toDecisionRecord(trace: EdgeTrace, options: DecisionRecordOption
       runtimeMicros: Math.round(fn.elapsedMicros),
       computeUtilization: fn.computeUtilization,
       kvsReads: fn.kvsReads.map((read) => {
-        const out: KvsReadRecord = { store: options.storeName?.(read.storeId) ?? read.storeId, storeId: read.storeId, op: read.op, version: read.version, hit: read.hit };
+        const out: KvsReadRecord = {
+          store: options.storeName?.(read.storeId) ?? read.storeId,
+          storeId: read.storeId,
+          op: read.op,
+          version: read.version,
+          hit: read.hit,
+        };
         if (read.key !== undefined) out.key = text(read.key);
         return out;
       }),

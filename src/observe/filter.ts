@@ -32,7 +32,8 @@ export class DecisionFilter {
     this.#random = random;
     [this.#statusMin, this.#statusMax] = parseStatus(spec.status);
     this.#path = spec.path === undefined ? undefined : compileGlob(spec.path);
-    if (spec.sample !== undefined && !(spec.sample > 0 && spec.sample <= 1)) throw new OpenFrontError('BAD_REQUEST', `sample must be a number above 0 and at most 1, got ${spec.sample}`);
+    if (spec.sample !== undefined && !(spec.sample > 0 && spec.sample <= 1))
+      throw new OpenFrontError('BAD_REQUEST', `sample must be a number above 0 and at most 1, got ${spec.sample}`);
   }
 
   /** Checks a raw trace, before the record is built (so unwanted requests cost nothing more). */
@@ -67,7 +68,8 @@ export function filterFromQuery(param: (name: string) => string | undefined): De
   }
   const sample = param('sample');
   if (sample !== undefined) {
-    if (!/^(0(\.\d{1,6})?|1(\.0{1,6})?|\.\d{1,6})$/.test(sample)) throw new OpenFrontError('BAD_REQUEST', `sample must be a number above 0 and at most 1, got "${sample}"`);
+    if (!/^(0(\.\d{1,6})?|1(\.0{1,6})?|\.\d{1,6})$/.test(sample))
+      throw new OpenFrontError('BAD_REQUEST', `sample must be a number above 0 and at most 1, got "${sample}"`);
     spec.sample = Number(sample);
   }
   return new DecisionFilter(spec);

@@ -32,7 +32,8 @@ export function formatDecisionLine(record: DecisionRecord): string {
     parts.push(`${fn.name}@${fn.version} ${fn.outcome}${fn.errorClass ? `(${fn.errorClass})` : ''}${reads.length ? ` reads ${reads.join(' ')}` : ''}`);
   }
   if (record.cache) parts.push(`cache ${record.cache.status}${record.cache.collapsed ? ' (collapsed)' : ''}`);
-  if (record.origin) parts.push(`origin ${record.origin.id}${record.origin.status === undefined ? '' : ` ${record.origin.status}`} ${ms(record.origin.latencyMicros)}`);
+  if (record.origin)
+    parts.push(`origin ${record.origin.id}${record.origin.status === undefined ? '' : ` ${record.origin.status}`} ${ms(record.origin.latencyMicros)}`);
   if (record.error) parts.push(`error ${record.error}`);
   return parts.join(' | ');
 }
@@ -56,7 +57,12 @@ export function formatDecisionTree(record: DecisionRecord): string {
   const nodes: Node[] = [];
   nodes.push({ text: `distribution ${record.distributionId ?? '(none answers for this host)'} on edge ${record.edge}` });
   if (record.behavior !== undefined) {
-    nodes.push({ text: record.behavior === '*' ? `behavior: default (no path pattern matched ${record.path})` : `behavior ${record.behavior} (path pattern matched ${record.path})` });
+    nodes.push({
+      text:
+        record.behavior === '*'
+          ? `behavior: default (no path pattern matched ${record.path})`
+          : `behavior ${record.behavior} (path pattern matched ${record.path})`,
+    });
   }
   for (const fn of record.functions) {
     const children: Node[] = fn.kvsReads.map((read) => ({ text: `kvs ${readText(read)}` }));

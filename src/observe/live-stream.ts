@@ -52,7 +52,10 @@ export class DecisionStreams {
   /** Throws TOO_MANY_STREAMS when the limit is reached; call before answering 200. */
   reserve(): () => void {
     if (this.#open >= this.maxStreams) {
-      throw new OpenFrontError('TOO_MANY_STREAMS', `${this.maxStreams} live decision streams are already open; close one or raise observability.tail.maxStreams`);
+      throw new OpenFrontError(
+        'TOO_MANY_STREAMS',
+        `${this.maxStreams} live decision streams are already open; close one or raise observability.tail.maxStreams`,
+      );
     }
     this.#open++;
     let released = false;

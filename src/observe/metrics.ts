@@ -55,15 +55,37 @@ export class NodeMetrics {
     const r = this.registry;
     this.#storeName = options.storeName;
     this.functionInvocations = new FastCounter(r, 'openfront_function_invocations_total', 'Function invocations at the edge, by function and LIVE version');
-    this.functionValidationErrors = new FastCounter(r, 'openfront_function_validation_errors_total', 'Invocations whose result failed validation (FunctionValidationError)');
-    this.functionExecutionErrors = new FastCounter(r, 'openfront_function_execution_errors_total', 'Invocations that threw or exceeded a limit (FunctionExecutionError)');
-    this.computeUtilization = new FastHistogram(r, 'openfront_function_compute_utilization', 'ComputeUtilization of each invocation (0-100, share of the CPU budget)', COMPUTE_UTILIZATION_BUCKETS);
+    this.functionValidationErrors = new FastCounter(
+      r,
+      'openfront_function_validation_errors_total',
+      'Invocations whose result failed validation (FunctionValidationError)',
+    );
+    this.functionExecutionErrors = new FastCounter(
+      r,
+      'openfront_function_execution_errors_total',
+      'Invocations that threw or exceeded a limit (FunctionExecutionError)',
+    );
+    this.computeUtilization = new FastHistogram(
+      r,
+      'openfront_function_compute_utilization',
+      'ComputeUtilization of each invocation (0-100, share of the CPU budget)',
+      COMPUTE_UTILIZATION_BUCKETS,
+    );
     this.kvsReads = new FastCounter(r, 'openfront_kvs_reads_total', 'KeyValueStore reads made by functions, by store and result (hit, miss)');
     this.cacheHits = new FastCounter(r, 'openfront_cache_hits_total', 'Edge cache lookups answered from the cache, by distribution');
     this.cacheMisses = new FastCounter(r, 'openfront_cache_misses_total', 'Edge cache lookups that went to the origin, by distribution');
-    this.originLatency = new FastHistogram(r, 'openfront_origin_request_duration_seconds', 'Time to an origin answer (all attempts), by origin and status class', ORIGIN_LATENCY_BUCKETS);
+    this.originLatency = new FastHistogram(
+      r,
+      'openfront_origin_request_duration_seconds',
+      'Time to an origin answer (all attempts), by origin and status class',
+      ORIGIN_LATENCY_BUCKETS,
+    );
     this.originErrors = new FastCounter(r, 'openfront_origin_errors_total', 'Origin attempts that failed to connect or timed out, by origin and reason');
-    this.originFailovers = new FastCounter(r, 'openfront_origin_failovers_total', 'Requests an origin group retried on its secondary origin, by the origin that failed');
+    this.originFailovers = new FastCounter(
+      r,
+      'openfront_origin_failovers_total',
+      'Requests an origin group retried on its secondary origin, by the origin that failed',
+    );
     this.requests = new FastCounter(r, 'openfront_edge_requests_total', 'Viewer requests by distribution and status class');
 
     if (options.storeVersions) {
@@ -81,15 +103,50 @@ export class NodeMetrics {
     }
     if (options.cacheStats) {
       const stats = options.cacheStats;
-      new Gauge({ name: 'openfront_cache_bytes', help: 'Bytes held by the edge response cache', registers: [r], collect() { this.set(stats().bytes); } });
-      new Gauge({ name: 'openfront_cache_entries', help: 'Objects held by the edge response cache', registers: [r], collect() { this.set(stats().entries); } });
+      new Gauge({
+        name: 'openfront_cache_bytes',
+        help: 'Bytes held by the edge response cache',
+        registers: [r],
+        collect() {
+          this.set(stats().bytes);
+        },
+      });
+      new Gauge({
+        name: 'openfront_cache_entries',
+        help: 'Objects held by the edge response cache',
+        registers: [r],
+        collect() {
+          this.set(stats().entries);
+        },
+      });
       // A counter by nature, read from the cache when scraped.
-      new Gauge({ name: 'openfront_cache_evictions_total', help: 'Objects the edge cache evicted to stay within its byte budget', registers: [r], collect() { this.set(stats().evictions); } });
+      new Gauge({
+        name: 'openfront_cache_evictions_total',
+        help: 'Objects the edge cache evicted to stay within its byte budget',
+        registers: [r],
+        collect() {
+          this.set(stats().evictions);
+        },
+      });
     }
     if (options.streamStats) {
       const stats = options.streamStats;
-      new Gauge({ name: 'openfront_tail_streams', help: 'Open live decision streams (openfront tail)', registers: [r], collect() { this.set(stats().open); } });
-      new Gauge({ name: 'openfront_tail_dropped_records_total', help: 'Decisions dropped because a live stream consumer read too slowly', registers: [r], collect() { this.set(stats().dropped); } });
+      new Gauge({
+        name: 'openfront_tail_streams',
+        help: 'Open live decision streams (openfront tail)',
+        registers: [r],
+        collect() {
+          this.set(stats().open);
+        },
+      });
+      new Gauge({
+        name: 'openfront_tail_dropped_records_total',
+        help: 'Decisions dropped because a live stream consumer read too slowly',
+        registers: [r],
+        collect() {
+          this.set(stats().dropped);
+        },
+      });
     }
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: r });
   }

@@ -38,9 +38,7 @@ export function checkSource(code: string, runtime: RuntimeVersion, options?: Che
  * Imports become plain statements evaluated where they stand, so top-level code placed above an import sees the
  * binding as `undefined` (CloudFront's docs put imports first).
  */
-export type PreparedSource =
-  | { ok: true; script: string; imports: Array<{ local: string; module: string }> }
-  | { ok: false; problems: SourceProblem[] };
+export type PreparedSource = { ok: true; script: string; imports: Array<{ local: string; module: string }> } | { ok: false; problems: SourceProblem[] };
 
 /** checkSource + turn the code into a classic script the sandbox can run. */
 export function prepareSource(code: string, runtime: RuntimeVersion, options?: CheckOptions): PreparedSource {
@@ -69,12 +67,14 @@ function analyse(code: string, runtime: RuntimeVersion, options: CheckOptions = 
   const size = Buffer.byteLength(code, 'utf8');
   if (size > maxCodeBytes) {
     return {
-      problems: [{
-        line: 1,
-        column: 1,
-        message: `The function code is ${size} bytes, more than the limit of ${maxCodeBytes} bytes`,
-        code: 'FUNCTION_SIZE_LIMIT_EXCEEDED',
-      }],
+      problems: [
+        {
+          line: 1,
+          column: 1,
+          message: `The function code is ${size} bytes, more than the limit of ${maxCodeBytes} bytes`,
+          code: 'FUNCTION_SIZE_LIMIT_EXCEEDED',
+        },
+      ],
     };
   }
 

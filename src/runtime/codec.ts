@@ -110,11 +110,7 @@ export function serializeQueryString(querystring: CFValueMap | string): string {
 }
 
 /** Apply a returned request to the original HTTP request using CloudFront's write-back rules → what to forward. */
-export function requestFromEvent(
-  original: HttpRequestParts,
-  before: CFRequest,
-  after: CFRequest,
-): { target: string; headers: Array<[string, string]> } {
+export function requestFromEvent(original: HttpRequestParts, before: CFRequest, after: CFRequest): { target: string; headers: Array<[string, string]> } {
   const { path, query } = splitTarget(original.target);
   const uri = after.uri === before.uri ? path : encodeTargetText(after.uri, /[?#]/);
   const newQuery = writeBackQuery(query, asMap(before.querystring), after.querystring);
@@ -153,10 +149,7 @@ export function requestFromEvent(
  * byte-identical. Whenever a body is returned, `Content-Length`/`Transfer-Encoding` are dropped: the framing of a
  * replaced body is the HTTP server's job, and a stale origin length would corrupt the connection.
  */
-export function responseFromEvent(
-  after: CFResponse,
-  original?: { res: HttpResponseParts; before: CFResponse },
-): HttpResponseParts & { body?: Buffer } {
+export function responseFromEvent(after: CFResponse, original?: { res: HttpResponseParts; before: CFResponse }): HttpResponseParts & { body?: Buffer } {
   const headers = original ? writeBackResponseHeaders(original.res.headers, original.before, after) : generatedHeaders(after);
   const body = after.body === undefined ? (original ? undefined : Buffer.alloc(0)) : bodyBytes(after.body);
   const result: HttpResponseParts & { body?: Buffer } = {
@@ -412,13 +405,7 @@ function writeBackQuery(rawQuery: string | undefined, before: CFValueMap, after:
 }
 
 /** Rebuilds the request's cookies into one Cookie line (RFC 6265 allows only one); omitted when none are left. */
-function pushCookieLine(
-  out: Array<[string, string]>,
-  headerName: string,
-  lines: Array<[string, string]>,
-  before: CFValueMap,
-  after: CFValueMap,
-): void {
+function pushCookieLine(out: Array<[string, string]>, headerName: string, lines: Array<[string, string]>, before: CFValueMap, after: CFValueMap): void {
   const plan = new WriteBackPlan(before, after);
   const pairs: string[] = [];
   for (const [name, value] of lines) {

@@ -15,16 +15,7 @@ import type { RawOutcome } from './sandbox/outcome-wire.js';
 import type { FunctionCoverage } from './sandbox/isolate-coverage.js';
 import { serializeQueryString } from './codec.js';
 import { validateResult } from './validate.js';
-import type {
-  CloudFrontFunction,
-  EdgeLocation,
-  FunctionError,
-  FunctionResult,
-  InvokeOptions,
-  LoadOptions,
-  OriginChange,
-  RuntimeLimits,
-} from './types.js';
+import type { CloudFrontFunction, EdgeLocation, FunctionError, FunctionResult, InvokeOptions, LoadOptions, OriginChange, RuntimeLimits } from './types.js';
 
 /** With `coverage`, a function is stopped this many times later than killAfterMicros says. */
 const COVERAGE_KILL_HEADROOM = 10;
@@ -54,7 +45,8 @@ export async function loadFunction(code: string, options: LoadOptions = {}): Pro
 
 /** Synchronous form of {@link loadFunction}, for callers that swap functions without yielding. */
 export function loadFunctionSync(code: string, options: LoadOptions = {}): CloudFrontFunction {
-  if (options.coverage) throw new OpenFrontError('FUNCTION_COVERAGE_UNAVAILABLE', 'Coverage is measured only by the asynchronous loadFunction(), not loadFunctionSync()');
+  if (options.coverage)
+    throw new OpenFrontError('FUNCTION_COVERAGE_UNAVAILABLE', 'Coverage is measured only by the asynchronous loadFunction(), not loadFunctionSync()');
   const { name, runtime, limits, script, isolate } = prepareIsolate(code, options);
   isolate.load();
   return new SandboxedFunction(name, runtime, createHash('sha256').update(code).digest('hex'), limits, isolate, script);
@@ -272,5 +264,10 @@ function validationError(message: string): FunctionError {
 
 function truncateUtf8(text: string, maxBytes: number): string {
   const bytes = Buffer.from(text, 'utf8');
-  return bytes.length <= maxBytes ? text : bytes.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+  return bytes.length <= maxBytes
+    ? text
+    : bytes
+        .subarray(0, maxBytes)
+        .toString('utf8')
+        .replace(/\uFFFD$/, '');
 }

@@ -119,7 +119,8 @@ export class InvocationKvsReader {
   }
 
   #snapshot(requestedId: string | null): KvsSnapshot {
-    if (this.#binding.defaultStoreId === undefined && this.#binding.stores.size === 0) throw errorForFunction('No KeyValueStore is associated with this function');
+    if (this.#binding.defaultStoreId === undefined && this.#binding.stores.size === 0)
+      throw errorForFunction('No KeyValueStore is associated with this function');
     const id = resolveStoreId(this.#binding, requestedId);
     if (id === undefined) throw errorForFunction(`KeyValueStore "${requestedId}" is not associated with this function`);
     let snapshot = this.#snapshots.get(id);

@@ -77,8 +77,17 @@ function checkTimeouts(value: unknown): string | undefined {
 }
 
 const UPDATE_PARAMETERS: ReadonlySet<string> = new Set([
-  'domainName', 'hostHeader', 'originPath', 'customHeaders', 'connectionAttempts', 'originShield',
-  'originAccessControlConfig', 'timeouts', 'customOriginConfig', 'sni', 'allowedCertificateNames',
+  'domainName',
+  'hostHeader',
+  'originPath',
+  'customHeaders',
+  'connectionAttempts',
+  'originShield',
+  'originAccessControlConfig',
+  'timeouts',
+  'customOriginConfig',
+  'sni',
+  'allowedCertificateNames',
 ]);
 
 function checkUpdate(params: Params, incomingHeaders: ReadonlySet<string>): string | undefined {
@@ -112,9 +121,11 @@ function checkUpdate(params: Params, incomingHeaders: ReadonlySet<string>): stri
     const oac = params.originAccessControlConfig as Params | null;
     if (oac === null || typeof oac !== 'object' || typeof oac.enabled !== 'boolean') return 'originAccessControlConfig.enabled must be a boolean';
     if (oac.enabled) {
-      if (!['always', 'never', 'no-override'].includes(oac.signingBehavior as string)) return 'originAccessControlConfig.signingBehavior must be always, never or no-override';
+      if (!['always', 'never', 'no-override'].includes(oac.signingBehavior as string))
+        return 'originAccessControlConfig.signingBehavior must be always, never or no-override';
       if (oac.signingProtocol !== 'sigv4') return 'originAccessControlConfig.signingProtocol must be sigv4';
-      if (!['s3', 'mediapackagev2', 'mediastore', 'lambda'].includes(oac.originType as string)) return 'originAccessControlConfig.originType must be s3, mediapackagev2, mediastore or lambda';
+      if (!['s3', 'mediapackagev2', 'mediastore', 'lambda'].includes(oac.originType as string))
+        return 'originAccessControlConfig.originType must be s3, mediapackagev2, mediastore or lambda';
     }
   }
   if (params.timeouts !== undefined) {

@@ -185,4 +185,3 @@ function entryMap(path: string, value: unknown, lowercaseNames: boolean, withAtt
 function invalid(path: string, problem: string): never {
   throw new OpenFrontError('EVENT_INVALID', `Invalid test event: ${path} ${problem}`, { path });
 }
-

@@ -5,7 +5,11 @@ import type { FunctionResult, TestResult } from './types.js';
 export function toTestResult(result: FunctionResult): TestResult {
   return {
     FunctionOutput:
-      result.kind === 'request' ? functionOutputJson('request', result.request) : result.kind === 'response' ? functionOutputJson('response', result.response) : '',
+      result.kind === 'request'
+        ? functionOutputJson('request', result.request)
+        : result.kind === 'response'
+          ? functionOutputJson('response', result.response)
+          : '',
     FunctionErrorMessage: result.kind === 'error' ? result.error.message : '',
     FunctionExecutionLogs: result.logs,
     ComputeUtilization: String(result.computeUtilization),

@@ -65,7 +65,11 @@ export function validateResult(returned: unknown, event: CFEvent): ValidatedResu
 
 function validateRequest(returned: Record<string, unknown>, original: CFRequest): CFRequest {
   if (returned.method !== original.method) {
-    fail('method-changed', `request.method is read-only: the event had ${JSON.stringify(original.method)}, the function returned ${describeValue(returned.method)}`, 'method');
+    fail(
+      'method-changed',
+      `request.method is read-only: the event had ${JSON.stringify(original.method)}, the function returned ${describeValue(returned.method)}`,
+      'method',
+    );
   }
   const uri = returned.uri;
   if (typeof uri !== 'string' || !uri.startsWith('/')) {
@@ -260,7 +264,8 @@ function validateSetCookies(value: unknown, original: Record<string, CFSetCookie
 /** A created or changed cookie must survive being written as `name=value[; attributes]`. */
 function checkCookie(at: string, name: string, entry: CFValue | CFSetCookie): void {
   // The cookie ends up inside a Cookie or Set-Cookie header line: the field-value rules apply to all of it.
-  if (name === '' || /[\s;=,\x00-\x1f\x7f]/.test(name) || hasForbiddenHeaderValueChars(name)) fail('cookie', `${at}: ${JSON.stringify(name)} is not a valid cookie name`, at);
+  if (name === '' || /[\s;=,\x00-\x1f\x7f]/.test(name) || hasForbiddenHeaderValueChars(name))
+    fail('cookie', `${at}: ${JSON.stringify(name)} is not a valid cookie name`, at);
   for (const item of occurrences(entry)) {
     if (/[;\x00-\x1f\x7f]/.test(item.value) || hasForbiddenHeaderValueChars(item.value)) {
       fail('cookie', `${at}: cookie values must not contain ";", control characters or characters above U+00FF`, at);

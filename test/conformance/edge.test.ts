@@ -52,7 +52,12 @@ function viewerRequest(event: CFEvent): { target: string; headers: Array<[string
   return { target: event.request.uri + (query === '' ? '' : `?${query}`), headers };
 }
 
-function send(base: string, method: string, target: string, headers: Array<[string, string]>): Promise<{ status: number; headers: Array<[string, string]>; body: string }> {
+function send(
+  base: string,
+  method: string,
+  target: string,
+  headers: Array<[string, string]>,
+): Promise<{ status: number; headers: Array<[string, string]>; body: string }> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ hostname, port, path: target, method, headers: headers.flat() as unknown as Record<string, string>, agent: false }, (res) => {
@@ -154,12 +159,17 @@ describe('conformance fixtures through the edge (HTTP in, HTTP out)', () => {
         const wanted = expect.request as Record<string, unknown>;
         const expected =
           typeof wanted.querystring === 'string'
-            ? { ...wanted, querystring: requestToEvent({ method: 'GET', target: `/?${wanted.querystring}`, headers: [], clientIp: '' }, context).request.querystring }
+            ? {
+                ...wanted,
+                querystring: requestToEvent({ method: 'GET', target: `/?${wanted.querystring}`, headers: [], clientIp: '' }, context).request.querystring,
+              }
             : wanted;
         assert.equal(mismatch(forwarded, expected, '$.request'), undefined);
         return;
       }
-      const received: Record<string, unknown> = { ...responseToEvent({ method: 'GET', target: '/', headers: [], clientIp: '' }, { status: reply.status, headers: reply.headers }, context).response };
+      const received: Record<string, unknown> = {
+        ...responseToEvent({ method: 'GET', target: '/', headers: [], clientIp: '' }, { status: reply.status, headers: reply.headers }, context).response,
+      };
       received.body = reply.body;
       assert.equal(mismatch(received, expect.response, '$.response'), undefined);
     });

@@ -7,7 +7,11 @@ const fixtures = loadFixtures();
 
 test('the conformance suite has fixtures for every outcome', () => {
   assert.ok(fixtures.length >= 30);
-  for (const kind of ['request', 'response', 'error']) assert.ok(fixtures.some((f) => f.expect.kind === kind), kind);
+  for (const kind of ['request', 'response', 'error'])
+    assert.ok(
+      fixtures.some((f) => f.expect.kind === kind),
+      kind,
+    );
 });
 
 for (const fixture of fixtures) {

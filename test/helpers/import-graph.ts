@@ -98,9 +98,14 @@ export function scanImports(root: string): ImportScan {
         add(node, node.moduleSpecifier.text, 'import', node.importClause !== undefined && allBindingsTypeOnly(node.importClause));
       } else if (ts.isExportDeclaration(node) && node.moduleSpecifier !== undefined && ts.isStringLiteral(node.moduleSpecifier)) {
         const clause = node.exportClause;
-        const typeOnly = node.isTypeOnly || (clause !== undefined && ts.isNamedExports(clause) && clause.elements.length > 0 && clause.elements.every((e) => e.isTypeOnly));
+        const typeOnly =
+          node.isTypeOnly || (clause !== undefined && ts.isNamedExports(clause) && clause.elements.length > 0 && clause.elements.every((e) => e.isTypeOnly));
         add(node, node.moduleSpecifier.text, 'export', typeOnly);
-      } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
+      } else if (
+        ts.isImportEqualsDeclaration(node) &&
+        ts.isExternalModuleReference(node.moduleReference) &&
+        ts.isStringLiteral(node.moduleReference.expression)
+      ) {
         add(node, node.moduleReference.expression.text, 'require', node.isTypeOnly);
       } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
         add(node, node.argument.literal.text, 'import-type', true);

@@ -36,7 +36,10 @@ function everyStoredValue(file: string): string[] {
 
 /** The database file and its WAL as bytes (freed pages keep old cell contents unless overwritten). */
 function rawBytes(file: string): string {
-  return [file, `${file}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f).toString('latin1')).join('');
+  return [file, `${file}-wal`]
+    .filter((f) => existsSync(f))
+    .map((f) => readFileSync(f).toString('latin1'))
+    .join('');
 }
 
 function assertNowhere(file: string, secrets: string[]): void {
@@ -91,7 +94,9 @@ describe('access-key secrets at rest (issue 12, finding 8)', () => {
     migrate(old);
     const plain = { accessKeyId: 'AKIAOLDKEY0000000000', secretAccessKey: randomBytes(30).toString('base64') };
     const revokedPlain = randomBytes(30).toString('base64');
-    old.prepare('INSERT INTO access_keys (access_key_id, secret, created_ms, revoked_ms) VALUES (?, ?, ?, ?)').run(plain.accessKeyId, plain.secretAccessKey, 1, null);
+    old
+      .prepare('INSERT INTO access_keys (access_key_id, secret, created_ms, revoked_ms) VALUES (?, ?, ?, ?)')
+      .run(plain.accessKeyId, plain.secretAccessKey, 1, null);
     old.prepare('INSERT INTO access_keys (access_key_id, secret, created_ms, revoked_ms) VALUES (?, ?, ?, ?)').run('AKIAOLDREVOKED000000', revokedPlain, 1, 2);
     old.close();
 
@@ -113,10 +118,13 @@ describe('access-key secrets at rest (issue 12, finding 8)', () => {
     assert.equal(statSync(keyFile).mode & 0o777, 0o600);
     assert.ok(!everyStoredValue(file).some((v) => v.includes(readFileSync(keyFile, 'utf8').trim())), 'the key itself is not in the database');
 
-    assert.throws(() => KvsDatabase.open(file, { secretKey: randomBytes(32) }), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'CONFIG_INVALID');
-      assert.match(err.message, /openfront\.key|OPENFRONT_SECRET_KEY/);
-      return true;
-    });
+    assert.throws(
+      () => KvsDatabase.open(file, { secretKey: randomBytes(32) }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'CONFIG_INVALID');
+        assert.match(err.message, /openfront\.key|OPENFRONT_SECRET_KEY/);
+        return true;
+      },
+    );
   });
 });

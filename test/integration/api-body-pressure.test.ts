@@ -35,10 +35,15 @@ interface ChildServer {
 }
 
 async function startChild(dataDir: string, limits?: Record<string, number>): Promise<ChildServer> {
-  const child: ChildProcess = fork(CHILD, [dataDir, ...(limits ? [JSON.stringify(limits)] : [])], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child: ChildProcess = fork(CHILD, [dataDir, ...(limits ? [JSON.stringify(limits)] : [])], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const [ready] = (await Promise.race([once(child, 'message'), once(child, 'exit').then(() => Promise.reject(new Error(`child exited: ${stderr}`)))])) as [{ port: number }];
+  const [ready] = (await Promise.race([once(child, 'message'), once(child, 'exit').then(() => Promise.reject(new Error(`child exited: ${stderr}`)))])) as [
+    { port: number },
+  ];
   return {
     port: ready.port,
     probe: async () => {
@@ -166,9 +171,16 @@ describe('API bodies under an unauthenticated flood (issue 12, finding 1)', () =
     const server = await startChild(dataDir);
     try {
       const before = await server.probe();
-      const headers = signRequestV4({ method: 'POST', url: new URL(`http://127.0.0.1:${server.port}${IMPORT_PATH}`), body: Buffer.alloc(0), ...signedRequest.credentials! });
+      const headers = signRequestV4({
+        method: 'POST',
+        url: new URL(`http://127.0.0.1:${server.port}${IMPORT_PATH}`),
+        body: Buffer.alloc(0),
+        ...signedRequest.credentials!,
+      });
       // Signed (with the empty-body hash), declaring 40 MB: the import cap (11 MiB) refuses it before the hash matters.
-      const head = `POST ${IMPORT_PATH} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\ncontent-length: ${4 * DECLARED}\r\n\r\n`;
+      const head = `POST ${IMPORT_PATH} HTTP/1.1\r\n${Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('\r\n')}\r\ncontent-length: ${4 * DECLARED}\r\n\r\n`;
       const outcome = await holdRequest(server.port, head, 4 * DECLARED);
       outcome.socket.destroy();
       assert.ok(outcome.closed);
@@ -187,21 +199,31 @@ describe('API bodies under an unauthenticated flood (issue 12, finding 1)', () =
       const before = await server.probe();
       // A real key id but no x-amz-content-sha256 and a made-up signature: only the body's hash can settle it.
       const { accessKeyId } = signedRequest.credentials!;
-      const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+      const date = new Date()
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d{3}/, '');
       const head =
         `POST ${IMPORT_PATH} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nx-amz-date: ${date}\r\nContent-Length: ${DECLARED}\r\n` +
         `Authorization: AWS4-HMAC-SHA256 Credential=${accessKeyId}/${date.slice(0, 8)}/us-east-1/openfront/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}\r\n\r\n`;
       // Two are taken in and held; the next ones find no slot.
       const first = await Promise.all([holdRequest(server.port, head, DECLARED), holdRequest(server.port, head, DECLARED)]);
       held.push(...first.map((o) => o.socket));
-      assert.deepEqual(first.map((o) => o.closed), [false, false], 'the first two are being read');
+      assert.deepEqual(
+        first.map((o) => o.closed),
+        [false, false],
+        'the first two are being read',
+      );
       const rest = await Promise.all(Array.from({ length: 20 }, () => holdRequest(server.port, head, DECLARED)));
       held.push(...rest.map((o) => o.socket));
       for (const outcome of rest) {
         assert.ok(outcome.closed, 'refused without reading');
         assert.ok(outcome.status === undefined || outcome.status === 503, `got ${outcome.status}`);
       }
-      assert.ok(rest.some((o) => o.status === 503), 'at least one client read the 503 before the close');
+      assert.ok(
+        rest.some((o) => o.status === 503),
+        'at least one client read the 503 before the close',
+      );
       const during = await server.probe();
       const growth = during.memory.rss - before.memory.rss;
       assert.ok(growth < 2 * 11 * MiB + 48 * MiB, `RSS grew by ${(growth / MiB).toFixed(1)} MiB`);
@@ -214,26 +236,30 @@ describe('API bodies under an unauthenticated flood (issue 12, finding 1)', () =
 
 describe('API connection timeouts (issue 12, finding 1)', () => {
   // The test's own timeout is the bound under test: Node's defaults (60 s for headers, 30 s sweeps) would exceed it.
-  it('closes a connection whose headers do not arrive in headersTimeoutMs, and an idle kept-alive one after keepAliveTimeoutMs', { timeout: 15_000 }, async () => {
-    const h = await startHarness({ server: { limits: { headersTimeoutMs: 300, requestTimeoutMs: 600, keepAliveTimeoutMs: 200 } } });
-    try {
-      const slow = connect(h.server.port, '127.0.0.1');
-      slow.on('error', () => {});
-      slow.write('GET /openfront/v1/audit HTTP/1.1\r\nHost: x\r\n');
-      let answer = '';
-      slow.on('data', (c: Buffer) => (answer += c.toString()));
-      await once(slow, 'close');
-      assert.match(answer, /^HTTP\/1\.1 408/);
+  it(
+    'closes a connection whose headers do not arrive in headersTimeoutMs, and an idle kept-alive one after keepAliveTimeoutMs',
+    { timeout: 15_000 },
+    async () => {
+      const h = await startHarness({ server: { limits: { headersTimeoutMs: 300, requestTimeoutMs: 600, keepAliveTimeoutMs: 200 } } });
+      try {
+        const slow = connect(h.server.port, '127.0.0.1');
+        slow.on('error', () => {});
+        slow.write('GET /openfront/v1/audit HTTP/1.1\r\nHost: x\r\n');
+        let answer = '';
+        slow.on('data', (c: Buffer) => (answer += c.toString()));
+        await once(slow, 'close');
+        assert.match(answer, /^HTTP\/1\.1 408/);
 
-      const idle = connect(h.server.port, '127.0.0.1');
-      idle.on('error', () => {});
-      idle.write('GET /openfront/v1/audit HTTP/1.1\r\nHost: x\r\n\r\n');
-      let reply = '';
-      idle.on('data', (c: Buffer) => (reply += c.toString()));
-      await once(idle, 'close');
-      assert.match(reply, /^HTTP\/1\.1 403/, 'answered, then closed once idle');
-    } finally {
-      await h.close();
-    }
-  });
+        const idle = connect(h.server.port, '127.0.0.1');
+        idle.on('error', () => {});
+        idle.write('GET /openfront/v1/audit HTTP/1.1\r\nHost: x\r\n\r\n');
+        let reply = '';
+        idle.on('data', (c: Buffer) => (reply += c.toString()));
+        await once(idle, 'close');
+        assert.match(reply, /^HTTP\/1\.1 403/, 'answered, then closed once idle');
+      } finally {
+        await h.close();
+      }
+    },
+  );
 });

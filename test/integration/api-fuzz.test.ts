@@ -65,7 +65,10 @@ const junkBody = fc.oneof(
 );
 
 const junkQuery = fc
-  .array(fc.tuple(fc.constantFrom('MaxItems', 'MaxResults', 'Marker', 'NextToken', 'Stage', 'Status', 'mode', 'limit', 'since', 'store', 'from', 'to'), junkText), { maxLength: 4 })
+  .array(
+    fc.tuple(fc.constantFrom('MaxItems', 'MaxResults', 'Marker', 'NextToken', 'Stage', 'Status', 'mode', 'limit', 'since', 'store', 'from', 'to'), junkText),
+    { maxLength: 4 },
+  )
   .map((pairs) => pairs.map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%25(?=[0-9A-F]{2})/g, '%')}`).join('&'));
 
 /** Header values Node can send: no CR/LF/NUL, latin1 only. */
@@ -103,16 +106,38 @@ function buildCases(node: OpenFrontNode): Case[] {
     const bodies = sample(junkBody, 4, i * 10);
     const ifMatches = sample(junkIfMatch, 4, i * 10 + 1);
     bodies.forEach((body, j) => {
-      cases.push({ kind: 'junk body + junk If-Match', method: route.method, path, headers: { 'if-match': ifMatches[j], 'content-type': 'application/octet-stream' }, body, mayPass: read });
+      cases.push({
+        kind: 'junk body + junk If-Match',
+        method: route.method,
+        path,
+        headers: { 'if-match': ifMatches[j], 'content-type': 'application/octet-stream' },
+        body,
+        mayPass: read,
+      });
     });
     for (const [j, query] of sample(junkQuery, 3, i * 10 + 2).entries()) {
       cases.push({ kind: 'junk query', method: route.method, path: `${path}?${query}`, headers: { 'if-match': ifMatches[j] }, body: bodies[j], mayPass: read });
     }
     for (const [j, junk] of sample(junkText, 3, i * 10 + 3).entries()) {
       const params = Object.fromEntries(Object.keys(valid).map((k) => [k, encodeSegment(junk) || '%20']));
-      cases.push({ kind: 'junk path parameters', method: route.method, path: fill(route.pattern, params), headers: { 'if-match': ifMatches[j] }, body: bodies[j], mayPass: read && !route.pattern.includes('{') });
+      cases.push({
+        kind: 'junk path parameters',
+        method: route.method,
+        path: fill(route.pattern, params),
+        headers: { 'if-match': ifMatches[j] },
+        body: bodies[j],
+        mayPass: read && !route.pattern.includes('{'),
+      });
     }
-    cases.push({ kind: 'declared length over the cap', method: route.method, path, headers: {}, body: Buffer.alloc(0), declaredLength: route.maxBodyBytes + 1, mayPass: false });
+    cases.push({
+      kind: 'declared length over the cap',
+      method: route.method,
+      path,
+      headers: {},
+      body: Buffer.alloc(0),
+      declaredLength: route.maxBodyBytes + 1,
+      mayPass: false,
+    });
     cases.push({ kind: 'no If-Match, junk body', method: route.method, path, headers: {}, body: bodies[0], mayPass: read });
   });
   for (const pattern of patterns) {
@@ -146,7 +171,14 @@ function send(port: number, c: Case, key: { accessKeyId: string; secretAccessKey
   }
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, method: c.method, path: c.path, agent: false, headers: { ...headers, 'content-length': String(c.declaredLength ?? c.body.length) } },
+      {
+        host: '127.0.0.1',
+        port,
+        method: c.method,
+        path: c.path,
+        agent: false,
+        headers: { ...headers, 'content-length': String(c.declaredLength ?? c.body.length) },
+      },
       (res) => {
         let text = '';
         res.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -162,8 +194,20 @@ function send(port: number, c: Case, key: { accessKeyId: string; secretAccessKey
 
 /** Every row of every table, in a stable order. */
 function snapshot(node: OpenFrontNode): string {
-  const tables = node.db.connection.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
-  return JSON.stringify(tables.map((t) => [t, node.db.connection.prepare(`SELECT * FROM "${t}"`).all().map((r) => JSON.stringify(r)).sort()]));
+  const tables = node.db.connection
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .pluck()
+    .all() as string[];
+  return JSON.stringify(
+    tables.map((t) => [
+      t,
+      node.db.connection
+        .prepare(`SELECT * FROM "${t}"`)
+        .all()
+        .map((r) => JSON.stringify(r))
+        .sort(),
+    ]),
+  );
 }
 
 describe('API fuzz: every route, malformed inputs, signed client', () => {

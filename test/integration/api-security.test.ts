@@ -57,7 +57,13 @@ describe('XML bodies: no DTD processing (issue 12, finding 5)', () => {
       '<!doctype x><UpdateKeyValueStoreRequest><Comment>x</Comment></UpdateKeyValueStoreRequest>',
       '<UpdateKeyValueStoreRequest><Comment>a & b</Comment></UpdateKeyValueStoreRequest>',
     ]) {
-      const res = await h.raw({ method: 'PUT', path: '/2020-05-31/key-value-store/xml', body, headers: { 'if-match': store.metadataEtag }, service: 'cloudfront' });
+      const res = await h.raw({
+        method: 'PUT',
+        path: '/2020-05-31/key-value-store/xml',
+        body,
+        headers: { 'if-match': store.metadataEtag },
+        service: 'cloudfront',
+      });
       assert.equal(res.status, 400, `${body} → ${res.body}`);
       assert.match(res.body, /<Code>InvalidArgument<\/Code>/);
     }
@@ -135,14 +141,23 @@ describe('If-Match must be signed when present (issue 12, finding 7)', () => {
 });
 
 describe('ImportSource is confined to the import directory (issue 12, finding 4)', () => {
-  const VALID = JSON.stringify({ data: [{ key: 'k1', value: 'v1' }, { key: 'k2', value: 'v2' }] });
+  const VALID = JSON.stringify({
+    data: [
+      { key: 'k1', value: 'v1' },
+      { key: 'k2', value: 'v2' },
+    ],
+  });
 
   it('is off by default: a server file such as /etc/passwd is never read, and the answer says how to turn it on', async () => {
     const h = await startHarness();
     try {
       const outside = join(h.dir, 'outside.json');
       writeFileSync(outside, VALID);
-      for (const [name, source] of [['passwd', '/etc/passwd'], ['valid-outside', outside], ['url-outside', pathToFileURL(outside).href]]) {
+      for (const [name, source] of [
+        ['passwd', '/etc/passwd'],
+        ['valid-outside', outside],
+        ['url-outside', pathToFileURL(outside).href],
+      ]) {
         const err = await sdkError(h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: name, ImportSource: { SourceType: 'S3', SourceARN: source } })));
         assert.deepEqual([err.name, err.status], ['UnsupportedOperation', 400], `${source}: ${err.message}`);
         assert.match(err.message, /--import-dir/);
@@ -178,7 +193,10 @@ describe('ImportSource is confined to the import directory (issue 12, finding 4)
       h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: name, ImportSource: { SourceType: 'S3', SourceARN: source } }));
 
     it('imports an S3 ARN or a relative path under the directory', async () => {
-      for (const [name, source] of [['by-arn', 'arn:aws:s3:::bucket/data.json'], ['by-path', 'bucket/data.json']]) {
+      for (const [name, source] of [
+        ['by-arn', 'arn:aws:s3:::bucket/data.json'],
+        ['by-path', 'bucket/data.json'],
+      ]) {
         const res = await create(name, source);
         assert.equal(res.$metadata.httpStatusCode, 201);
         const got = await h.kvs().send(new GetKeyCommand({ KvsARN: res.KeyValueStore!.ARN, Key: 'k2' }));
@@ -219,7 +237,10 @@ describe('ImportSource is confined to the import directory (issue 12, finding 4)
     });
 
     it('quotes nothing of a file that is not a valid import file', async () => {
-      for (const [name, source] of [['not-json', 'not-json.txt'], ['bad-key', 'bad-key.json']]) {
+      for (const [name, source] of [
+        ['not-json', 'not-json.txt'],
+        ['bad-key', 'bad-key.json'],
+      ]) {
         const err = await sdkError(create(name, source));
         assert.deepEqual([err.name, err.status], ['InvalidArgument', 400], err.message);
         assert.doesNotMatch(err.message, /SECRET|root|found '|xxxx/, err.message);

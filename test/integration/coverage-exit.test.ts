@@ -42,7 +42,10 @@ async function handler(event) {
   return event.request;
 }`,
     );
-    writeFileSync(join(dir, 'event.json'), '{"context":{"eventType":"viewer-request"},"viewer":{"ip":"1.2.3.4"},"request":{"method":"GET","uri":"/old","headers":{}}}');
+    writeFileSync(
+      join(dir, 'event.json'),
+      '{"context":{"eventType":"viewer-request"},"viewer":{"ip":"1.2.3.4"},"request":{"method":"GET","uri":"/old","headers":{}}}',
+    );
     writeFileSync(join(dir, 'kvs.json'), '{"data":[{"key":"/old","value":"/new"}]}');
     writeFileSync(
       join(dir, 'redirect.test.json'),
@@ -58,7 +61,13 @@ async function handler(event) {
       encoding: 'utf8',
       env: { ...process.env, NODE_V8_COVERAGE: coverageDir, NODE_OPTIONS: '--max-semi-space-size=1' },
     });
-    return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr, coverageFiles: readdirSync(coverageDir).map((f) => join(coverageDir, f)) };
+    return {
+      status: result.status,
+      signal: result.signal,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      coverageFiles: readdirSync(coverageDir).map((f) => join(coverageDir, f)),
+    };
   }
 
   function assertCleanExit(ran: Ran): void {

@@ -133,7 +133,10 @@ describe('openfront dev: hot reload', () => {
     assert.deepEqual(await get(dev.edgeUrl, '/hello'), { status: 200, body: 'v1 hello' });
     assert.match((await get(dev.edgeUrl, '/index.html')).body, /the static site/);
     assert.deepEqual(
-      dev.watched().map(({ file, role }) => `${file.slice(project.length + 1)} ${role.kind}`).sort(),
+      dev
+        .watched()
+        .map(({ file, role }) => `${file.slice(project.length + 1)} ${role.kind}`)
+        .sort(),
       ['data/greetings.json store', 'functions/api.js function', 'functions/router.js function', 'openfront.config.yaml config'],
     );
     assert.ok(dev.temporaryData);
@@ -148,7 +151,10 @@ describe('openfront dev: hot reload', () => {
     assert.deepEqual(reload.changes, ['router LIVE v2']);
     assert.ok(reload.ms < 1000, `reload took ${reload.ms} ms`);
     assert.deepEqual(await get(dev.edgeUrl, '/hello'), { status: 200, body: 'v2 hello' });
-    assert.ok(logged.some((line) => /^reloaded function functions\/router\.js: router LIVE v2 \(\d+(\.\d)? ms\)$/.test(line)), logged.join('\n'));
+    assert.ok(
+      logged.some((line) => /^reloaded function functions\/router\.js: router LIVE v2 \(\d+(\.\d)? ms\)$/.test(line)),
+      logged.join('\n'),
+    );
   });
 
   it('reports a broken save as file:line:col problems and keeps serving the last good code', async () => {
@@ -162,7 +168,10 @@ describe('openfront dev: hot reload', () => {
     assert.equal(problem?.column, 11);
     assert.match(formatProblem(problem!, project), /^functions\/router\.js:3:11 \S/);
     assert.ok(logged.includes(formatProblem(problem!, project)), 'the problem is printed');
-    assert.ok(logged.some((line) => line.includes('the edge keeps serving router LIVE v2')), logged.join('\n'));
+    assert.ok(
+      logged.some((line) => line.includes('the edge keeps serving router LIVE v2')),
+      logged.join('\n'),
+    );
     assert.deepEqual(await get(dev.edgeUrl, '/hello'), { status: 200, body: 'v2 hello' });
   });
 
@@ -200,12 +209,15 @@ describe('openfront dev: hot reload', () => {
     const edgeUrl = dev.edgeUrl;
     assert.equal((await get(edgeUrl, '/api/users')).status, 404, 'the static site has no /api');
     const reloaded = nextReload(dev, 'config');
-    save(join(project, 'openfront.config.yaml'), configText(`    behaviors:
+    save(
+      join(project, 'openfront.config.yaml'),
+      configText(`    behaviors:
       - pathPattern: /api/*
         origin: site
         functionAssociations:
           viewer-request: api
-`));
+`),
+    );
     const reload = await reloaded;
     assert.equal(reload.ok, true, JSON.stringify(reload.problems));
     assert.ok(reload.ms < 1000, `reload took ${reload.ms} ms`);
@@ -216,13 +228,16 @@ describe('openfront dev: hot reload', () => {
 
   it('lists every problem of an invalid config and keeps the old one serving', async () => {
     const reloaded = nextReload(dev, 'config');
-    save(join(project, 'openfront.config.yaml'), configText(`    behaviors:
+    save(
+      join(project, 'openfront.config.yaml'),
+      configText(`    behaviors:
       - pathPattern: /api/*
         origin: nowhere
         cachePolicy: NoSuchPolicy
         functionAssociations:
           viewer-request: api
-`));
+`),
+    );
     const reload = await reloaded;
     assert.equal(reload.ok, false);
     assert.deepEqual(reload.problems?.map((p) => p.path).sort(), ['distributions[0].behaviors[0].cachePolicy', 'distributions[0].behaviors[0].origin']);
@@ -256,7 +271,10 @@ describe('openfront dev: hot reload', () => {
 describe('openfront dev: the command', () => {
   it('prints the URLs and watched files, serves the project and prints checker problems as file:line:col', async () => {
     const project = makeProject();
-    const child = spawn(process.execPath, [CLI, 'dev', '--config', project, '--edge-port', '0', '--api-port', '0'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'dev', '--config', project, '--edge-port', '0', '--api-port', '0'], {
+      cwd: project,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
@@ -277,7 +295,8 @@ describe('openfront dev: the command', () => {
       await waitFor(child.stdout, /Save a file to reload it/, () => out);
       assert.match(out, /unauthenticated/);
       assert.match(out, /fresh for this session/);
-      for (const file of ['openfront.config.yaml', 'functions/router.js', 'functions/api.js', 'data/greetings.json']) assert.ok(out.includes(`  ${file}  (`), out);
+      for (const file of ['openfront.config.yaml', 'functions/router.js', 'functions/api.js', 'data/greetings.json'])
+        assert.ok(out.includes(`  ${file}  (`), out);
       const edgeUrl = /edge {2}(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] as string;
       assert.match(/api {3}(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
       assert.deepEqual(await get(edgeUrl, '/hello'), { status: 200, body: 'v1 hello' });

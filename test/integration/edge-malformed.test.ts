@@ -75,7 +75,8 @@ describe('edge: function results and requests held to the HTTP grammar (issue 12
       origins: [{ id: 'nowhere', url: 'http://127.0.0.1:9' }],
       defaultBehavior: { origin: 'nowhere', cachePolicy: 'CachingDisabled', functionAssociations: { 'viewer-request': 'answer' } },
     });
-    const config = (hostnames: string[]) => parseConfig({ functions: [{ name: 'answer', code: 'answer.js' }], distributions: [distribution('d', hostnames)] }, dir);
+    const config = (hostnames: string[]) =>
+      parseConfig({ functions: [{ name: 'answer', code: 'answer.js' }], distributions: [distribution('d', hostnames)] }, dir);
     // A generous kill limit: this test is about what reaches the wire, and a loaded machine can stretch a cold first
     // invocation past the default 20 ms of wall time.
     functions = await ConfigFunctionSource.create(config(['known.test']), { limits: { killAfterMicros: 2_000_000 } });

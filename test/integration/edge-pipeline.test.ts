@@ -64,7 +64,9 @@ function get(base: string, path: string, headers: Record<string, string | string
     const req = httpRequest({ hostname, port, path, method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks).toString('utf8') }),
+      );
     });
     req.on('error', reject);
     req.end(body);
@@ -175,7 +177,11 @@ describe('edge pipeline (real engine, real origins)', () => {
               { id: 'ha', primary: 'dead', secondary: 'b' },
               { id: 'ha-status', primary: 'a', secondary: 'b', failoverStatusCodes: [503] },
             ],
-            defaultBehavior: { origin: 'a', cachePolicy: 'CachingDisabled', functionAssociations: { 'viewer-request': 'router', 'viewer-response': 'decorate' } },
+            defaultBehavior: {
+              origin: 'a',
+              cachePolicy: 'CachingDisabled',
+              functionAssociations: { 'viewer-request': 'router', 'viewer-response': 'decorate' },
+            },
             behaviors: [
               { pathPattern: '/cache/*', origin: 'a', cachePolicy: 'AllQueries', functionAssociations: { 'viewer-request': 'normalize' } },
               { pathPattern: '/slow', origin: 'impatient', cachePolicy: 'CachingDisabled' },
@@ -192,7 +198,9 @@ describe('edge pipeline (real engine, real origins)', () => {
     );
     const storeId = '6f2a4c1e-0000-4000-8000-00000000beef';
     const snapshot = new MapSnapshot({ greeting: 'hello' }, { id: storeId, version: 7 });
-    functions = await ConfigFunctionSource.create(config, { stores: (name) => (name === 'greetings' ? { id: storeId, source: { snapshot: () => snapshot } } : undefined) });
+    functions = await ConfigFunctionSource.create(config, {
+      stores: (name) => (name === 'greetings' ? { id: storeId, source: { snapshot: () => snapshot } } : undefined),
+    });
     edge = await startEdge({ config, functions, port: 0, cacheBytes: 1 << 20 });
     base = edge.url;
   });
@@ -230,7 +238,7 @@ describe('edge pipeline (real engine, real origins)', () => {
     assert.equal(res.headers['x-viewer-response'], 'ran');
   });
 
-  it('forwards request bodies and answers HEAD with the origin\'s declared length', async () => {
+  it("forwards request bodies and answers HEAD with the origin's declared length", async () => {
     const posted = await get(base, '/rewrite/form', { 'content-type': 'text/plain' }, 'POST', 'name=value');
     assert.equal(posted.status, 200);
     assert.equal(JSON.parse(posted.body).body, 'name=value');
@@ -322,12 +330,7 @@ describe('edge pipeline (real engine, real origins)', () => {
   });
 
   it('answers 503 / 502 for function errors while other requests keep succeeding', async () => {
-    const replies = await Promise.all([
-      get(base, '/err/throw'),
-      get(base, '/rewrite/ok'),
-      get(base, '/err/invalid'),
-      get(base, '/rewrite/ok2'),
-    ]);
+    const replies = await Promise.all([get(base, '/err/throw'), get(base, '/rewrite/ok'), get(base, '/err/invalid'), get(base, '/rewrite/ok2')]);
     assert.equal(replies[0].status, 503);
     assert.equal(replies[0].headers['x-openfront-error'], 'FunctionExecutionError');
     assert.match(replies[0].headers['content-type'] ?? '', /text\/html/);

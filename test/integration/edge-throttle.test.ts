@@ -31,7 +31,9 @@ function get(base: string, path: string): Promise<Reply> {
     const req = httpRequest({ hostname, port, path, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, error: res.headers['x-openfront-error'] as string | undefined, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, error: res.headers['x-openfront-error'] as string | undefined, body: Buffer.concat(chunks).toString('utf8') }),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -59,7 +61,12 @@ describe('edge: a path that keeps getting its function killed is throttled (issu
       {
         functions: [{ name: 'mixed', code: 'mixed.js' }],
         distributions: [
-          { id: 'd', hostnames: ['*'], origins: [{ id: 'o', url: 'http://127.0.0.1:9' }], defaultBehavior: { origin: 'o', cachePolicy: 'CachingDisabled', functionAssociations: { 'viewer-request': 'mixed' } } },
+          {
+            id: 'd',
+            hostnames: ['*'],
+            origins: [{ id: 'o', url: 'http://127.0.0.1:9' }],
+            defaultBehavior: { origin: 'o', cachePolicy: 'CachingDisabled', functionAssociations: { 'viewer-request': 'mixed' } },
+          },
         ],
       },
       dir,

@@ -18,7 +18,8 @@ test('every use case has its example folder with a config, a README and golden c
   const present = readdirSync(EXAMPLES);
   for (const name of examples) {
     assert.ok(present.includes(name), `examples/${name} is missing`);
-    for (const file of ['openfront.config.yaml', 'README.md', 'tests']) assert.ok(existsSync(join(EXAMPLES, name, file)), `examples/${name}/${file} is missing`);
+    for (const file of ['openfront.config.yaml', 'README.md', 'tests'])
+      assert.ok(existsSync(join(EXAMPLES, name, file)), `examples/${name}/${file} is missing`);
   }
 });
 
@@ -46,5 +47,6 @@ test('every golden case of every example passes through the CLI', () => {
   const failures = report.cases.filter((c) => c.status !== 'passed').map((c) => `${c.file}: ${c.name}: ${c.message ?? ''}`);
   assert.deepEqual(failures, []);
   assert.equal(run.status, 0, run.stderr);
-  for (const name of examples) assert.ok(report.cases.filter((c) => c.file.startsWith(`examples/${name}/`)).length >= 3, `examples/${name} has fewer than 3 cases`);
+  for (const name of examples)
+    assert.ok(report.cases.filter((c) => c.file.startsWith(`examples/${name}/`)).length >= 3, `examples/${name} has fewer than 3 cases`);
 });

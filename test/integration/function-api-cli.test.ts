@@ -12,7 +12,8 @@ import { KvsDatabase } from '../../src/kvs/database.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const tagging = (tag: string) => `function handler(event) {\n  console.log('tag ${tag}');\n  event.request.headers['x-tag'] = { value: '${tag}' };\n  return event.request;\n}\n`;
+const tagging = (tag: string) =>
+  `function handler(event) {\n  console.log('tag ${tag}');\n  event.request.headers['x-tag'] = { value: '${tag}' };\n  return event.request;\n}\n`;
 
 describe('openfront function (CLI)', () => {
   let dir: string;
@@ -64,7 +65,12 @@ describe('openfront function (CLI)', () => {
 
     const tested = await cli('test', 'site', '--event', 'event.json');
     assert.equal(tested.code, 0, tested.stderr);
-    const result = JSON.parse(tested.stdout) as { FunctionOutput: string; FunctionExecutionLogs: string[]; FunctionErrorMessage: string; ComputeUtilization: string };
+    const result = JSON.parse(tested.stdout) as {
+      FunctionOutput: string;
+      FunctionExecutionLogs: string[];
+      FunctionErrorMessage: string;
+      ComputeUtilization: string;
+    };
     assert.deepEqual(Object.keys(result), ['FunctionOutput', 'FunctionErrorMessage', 'FunctionExecutionLogs', 'ComputeUtilization']);
     assert.equal((JSON.parse(result.FunctionOutput) as { request: { headers: Record<string, { value: string }> } }).request.headers['x-tag'].value, 'v1');
     assert.deepEqual(result.FunctionExecutionLogs, ['tag v1']);
@@ -78,8 +84,16 @@ describe('openfront function (CLI)', () => {
     assert.equal(rolledBack.stdout, 'Rolled back site: LIVE is now version 1\n', rolledBack.stderr);
     assert.equal(live.get('site')?.version, 1);
 
-    const versions = JSON.parse((await cli('versions', 'site', '--json')).stdout) as { versions: Array<{ version: number; stages: string[]; config: { comment: string } }> };
-    assert.deepEqual(versions.versions.map((v) => [v.version, v.stages, v.config.comment]), [[1, ['LIVE'], 'from the CLI'], [2, ['DEVELOPMENT'], 'from the CLI']]);
+    const versions = JSON.parse((await cli('versions', 'site', '--json')).stdout) as {
+      versions: Array<{ version: number; stages: string[]; config: { comment: string } }>;
+    };
+    assert.deepEqual(
+      versions.versions.map((v) => [v.version, v.stages, v.config.comment]),
+      [
+        [1, ['LIVE'], 'from the CLI'],
+        [2, ['DEVELOPMENT'], 'from the CLI'],
+      ],
+    );
     const diff = await cli('diff', 'site');
     assert.match(diff.stdout, /^--- site@1\n\+\+\+ site@2\n/);
     assert.equal((await cli('get', 'site', '--stage', 'LIVE')).stdout, tagging('v1'));

@@ -49,9 +49,21 @@ async function startFunctionServer(options: FunctionRegistryOptions = {}): Promi
   const live = new LiveFunctions(registry, replicas);
   const server = await startApiServer({ db, port: 0, routes: [functionRouteGroup(registry, replicas)] });
   const agent = loopbackAgent();
-  const cf = new CloudFrontClient({ region: 'us-east-1', endpoint: `http://localhost:${server.port}`, credentials: key, maxAttempts: 1, requestHandler: { httpAgent: agent } });
+  const cf = new CloudFrontClient({
+    region: 'us-east-1',
+    endpoint: `http://localhost:${server.port}`,
+    credentials: key,
+    maxAttempts: 1,
+    requestHandler: { httpAgent: agent },
+  });
   return {
-    db, registry, live, server, key, cf, inUse,
+    db,
+    registry,
+    live,
+    server,
+    key,
+    cf,
+    inUse,
     raw: (request) => rawRequest(server.port, { credentials: key, ...request }),
     close: async () => {
       cf.destroy();
@@ -69,7 +81,12 @@ const V2: FunctionConfig = { Runtime: 'cloudfront-js-2.0', Comment: '' };
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
 const tagging = (tag: string) =>
   `function handler(event) {\n  console.log('tag ${tag}');\n  event.request.headers['x-tag'] = { value: '${tag}' };\n  return event.request;\n}\n`;
-const EVENT = { version: '1.0', context: { eventType: 'viewer-request' }, viewer: { ip: '203.0.113.9' }, request: { method: 'GET', uri: '/index.html', querystring: {}, headers: { host: { value: 'example.com' } }, cookies: {} } };
+const EVENT = {
+  version: '1.0',
+  context: { eventType: 'viewer-request' },
+  viewer: { ip: '203.0.113.9' },
+  request: { method: 'GET', uri: '/index.html', querystring: {}, headers: { host: { value: 'example.com' } }, cookies: {} },
+};
 const eventBytes = utf8(JSON.stringify(EVENT));
 
 function tagOf(functionOutput: string | undefined): string | undefined {
@@ -92,11 +109,19 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
   }
 
   function nativeJson(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-    return s.raw({ method, path, service: 'openfront', headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    return s.raw({
+      method,
+      path,
+      service: 'openfront',
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
   }
 
   it('runs the whole lifecycle: create, test, publish, serve, update, publish, rollback', async () => {
-    const created = await s.cf.send(new CreateFunctionCommand({ Name: 'life', FunctionConfig: { ...V2, Comment: 'v1 & <first>' }, FunctionCode: utf8(tagging('v1')) }));
+    const created = await s.cf.send(
+      new CreateFunctionCommand({ Name: 'life', FunctionConfig: { ...V2, Comment: 'v1 & <first>' }, FunctionCode: utf8(tagging('v1')) }),
+    );
     assert.equal(created.$metadata.httpStatusCode, 201);
     assert.match(created.ETag ?? '', /^E[0-9A-Z]{13}$/);
     assert.equal(created.Location, `http://localhost:${s.server.port}/2020-05-31/function/arn:aws:cloudfront::${s.db.accountId}:function/life`);
@@ -147,8 +172,17 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
 
     const versions = await nativeJson('GET', '/openfront/v1/functions/life/versions');
     assert.equal(versions.status, 200);
-    const listed = JSON.parse(versions.body) as { stages: Record<string, { version: number; etag: string }>; versions: Array<{ version: number; stages: string[]; createdBy: string }> };
-    assert.deepEqual(listed.versions.map((v) => [v.version, v.stages, v.createdBy]), [[1, [], s.key.accessKeyId], [2, ['DEVELOPMENT', 'LIVE'], s.key.accessKeyId]]);
+    const listed = JSON.parse(versions.body) as {
+      stages: Record<string, { version: number; etag: string }>;
+      versions: Array<{ version: number; stages: string[]; createdBy: string }>;
+    };
+    assert.deepEqual(
+      listed.versions.map((v) => [v.version, v.stages, v.createdBy]),
+      [
+        [1, [], s.key.accessKeyId],
+        [2, ['DEVELOPMENT', 'LIVE'], s.key.accessKeyId],
+      ],
+    );
     const version1 = JSON.parse((await nativeJson('GET', '/openfront/v1/functions/life/versions/1')).body) as { code: string; config: { comment: string } };
     assert.equal(version1.code, tagging('v1'));
     assert.equal(version1.config.comment, 'v1 & <first>');
@@ -178,7 +212,11 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
     assert.equal((await s.cf.send(new DescribeFunctionCommand({ Name: 'life', Stage: 'LIVE' }))).FunctionSummary?.Status, 'UNPUBLISHED');
     assert.equal(tagOf((await test('life', 'LIVE')).FunctionOutput), 'v1');
 
-    const operations = s.db.listAudit({ accessKeyId: s.key.accessKeyId, limit: 20 }).filter((r) => r.functionName === 'life').map((r) => r.operation).reverse();
+    const operations = s.db
+      .listAudit({ accessKeyId: s.key.accessKeyId, limit: 20 })
+      .filter((r) => r.functionName === 'life')
+      .map((r) => r.operation)
+      .reverse();
     assert.deepEqual(operations, ['CreateFunction', 'PublishFunction', 'UpdateFunction', 'PublishFunction', 'RollbackFunction']);
   });
 
@@ -191,28 +229,47 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
     assert.equal((await sdkError(s.cf.send(new GetFunctionCommand({ Name: 'nope' })))).name, 'NoSuchFunctionExists');
     const badName = await sdkError(s.cf.send(new CreateFunctionCommand({ Name: 'no spaces', FunctionConfig: V2, FunctionCode: utf8(tagging('x')) })));
     assert.deepEqual([badName.name, badName.status], ['InvalidArgument', 400]);
-    const badRuntime = await sdkError(s.cf.send(new CreateFunctionCommand({ Name: 'rt', FunctionConfig: { Runtime: 'nodejs' as never, Comment: '' }, FunctionCode: utf8(tagging('x')) })));
+    const badRuntime = await sdkError(
+      s.cf.send(new CreateFunctionCommand({ Name: 'rt', FunctionConfig: { Runtime: 'nodejs' as never, Comment: '' }, FunctionCode: utf8(tagging('x')) })),
+    );
     assert.deepEqual([badRuntime.name, badRuntime.status], ['InvalidArgument', 400]);
 
     // If-Match: missing → 400 InvalidIfMatchVersion, stale → 412 PreconditionFailed, for every write.
-    const update = (ifMatch?: string) => s.cf.send(new UpdateFunctionCommand({ Name: 'errs', IfMatch: ifMatch, FunctionConfig: V2, FunctionCode: utf8(tagging('e2')) }));
+    const update = (ifMatch?: string) =>
+      s.cf.send(new UpdateFunctionCommand({ Name: 'errs', IfMatch: ifMatch, FunctionConfig: V2, FunctionCode: utf8(tagging('e2')) }));
     assert.deepEqual(Object.values(await sdkError(update())).slice(0, 2), ['InvalidIfMatchVersion', 400]);
     assert.deepEqual(Object.values(await sdkError(update('E0000000000000'))).slice(0, 2), ['PreconditionFailed', 412]);
-    const noSuchUpdate = await sdkError(s.cf.send(new UpdateFunctionCommand({ Name: 'ghost', IfMatch: created.ETag, FunctionConfig: V2, FunctionCode: utf8(tagging('e2')) })));
+    const noSuchUpdate = await sdkError(
+      s.cf.send(new UpdateFunctionCommand({ Name: 'ghost', IfMatch: created.ETag, FunctionConfig: V2, FunctionCode: utf8(tagging('e2')) })),
+    );
     assert.equal(noSuchUpdate.name, 'NoSuchFunctionExists');
-    assert.deepEqual(Object.values(await sdkError(s.cf.send(new PublishFunctionCommand({ Name: 'errs', IfMatch: undefined })))).slice(0, 2), ['InvalidIfMatchVersion', 400]);
-    assert.deepEqual(Object.values(await sdkError(s.cf.send(new PublishFunctionCommand({ Name: 'errs', IfMatch: 'E0000000000000' })))).slice(0, 2), ['PreconditionFailed', 412]);
+    assert.deepEqual(Object.values(await sdkError(s.cf.send(new PublishFunctionCommand({ Name: 'errs', IfMatch: undefined })))).slice(0, 2), [
+      'InvalidIfMatchVersion',
+      400,
+    ]);
+    assert.deepEqual(Object.values(await sdkError(s.cf.send(new PublishFunctionCommand({ Name: 'errs', IfMatch: 'E0000000000000' })))).slice(0, 2), [
+      'PreconditionFailed',
+      412,
+    ]);
     assert.deepEqual(
       Object.values(await sdkError(s.cf.send(new TestFunctionCommand({ Name: 'errs', IfMatch: 'E0000000000000', EventObject: eventBytes })))).slice(0, 2),
       ['PreconditionFailed', 412],
     );
-    assert.deepEqual(Object.values(await sdkError(s.cf.send(new DeleteFunctionCommand({ Name: 'errs', IfMatch: undefined })))).slice(0, 2), ['InvalidIfMatchVersion', 400]);
-    assert.deepEqual(Object.values(await sdkError(s.cf.send(new DeleteFunctionCommand({ Name: 'errs', IfMatch: 'E0000000000000' })))).slice(0, 2), ['PreconditionFailed', 412]);
+    assert.deepEqual(Object.values(await sdkError(s.cf.send(new DeleteFunctionCommand({ Name: 'errs', IfMatch: undefined })))).slice(0, 2), [
+      'InvalidIfMatchVersion',
+      400,
+    ]);
+    assert.deepEqual(Object.values(await sdkError(s.cf.send(new DeleteFunctionCommand({ Name: 'errs', IfMatch: 'E0000000000000' })))).slice(0, 2), [
+      'PreconditionFailed',
+      412,
+    ]);
 
     // A bad test event is the caller's error; a function that throws is reported inside a 200 TestResult.
     const badEvent = await sdkError(s.cf.send(new TestFunctionCommand({ Name: 'errs', IfMatch: created.ETag, EventObject: utf8('{"request": 1}') })));
     assert.deepEqual([badEvent.name, badEvent.status], ['InvalidArgument', 400]);
-    const thrower = await s.cf.send(new CreateFunctionCommand({ Name: 'thrower', FunctionConfig: V2, FunctionCode: utf8("function handler(event) {\n  throw new Error('boom');\n}\n") }));
+    const thrower = await s.cf.send(
+      new CreateFunctionCommand({ Name: 'thrower', FunctionConfig: V2, FunctionCode: utf8("function handler(event) {\n  throw new Error('boom');\n}\n") }),
+    );
     const thrown = (await s.cf.send(new TestFunctionCommand({ Name: 'thrower', IfMatch: thrower.ETag, EventObject: eventBytes }))).TestResult!;
     assert.match(thrown.FunctionErrorMessage ?? '', /boom/);
     assert.equal(thrown.FunctionOutput, '');
@@ -241,7 +298,10 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
     // DeleteFunction: FunctionInUse while the edge config uses it, then 204.
     const current = await etag('errs');
     s.inUse.add('errs');
-    assert.deepEqual(Object.values(await sdkError(s.cf.send(new DeleteFunctionCommand({ Name: 'errs', IfMatch: current })))).slice(0, 2), ['FunctionInUse', 409]);
+    assert.deepEqual(Object.values(await sdkError(s.cf.send(new DeleteFunctionCommand({ Name: 'errs', IfMatch: current })))).slice(0, 2), [
+      'FunctionInUse',
+      409,
+    ]);
     s.inUse.delete('errs');
     const deleted = await s.cf.send(new DeleteFunctionCommand({ Name: 'errs', IfMatch: current }));
     assert.equal(deleted.$metadata.httpStatusCode, 204);
@@ -249,15 +309,32 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
   });
 
   it('refuses code over 10 KB with FunctionSizeLimitExceeded and code the checker rejects with line:col', async () => {
-    const big = await sdkError(s.cf.send(new CreateFunctionCommand({ Name: 'big', FunctionConfig: V2, FunctionCode: utf8(`${tagging('b')}//${'x'.repeat(10 * 1024)}\n`) })));
+    const big = await sdkError(
+      s.cf.send(new CreateFunctionCommand({ Name: 'big', FunctionConfig: V2, FunctionCode: utf8(`${tagging('b')}//${'x'.repeat(10 * 1024)}\n`) })),
+    );
     assert.deepEqual([big.name, big.status], ['FunctionSizeLimitExceeded', 413]);
     const unsupported = await sdkError(
-      s.cf.send(new CreateFunctionCommand({ Name: 'old', FunctionConfig: { Runtime: 'cloudfront-js-1.0', Comment: '' }, FunctionCode: utf8('function handler(event) {\n  let uri = event.request.uri;\n  return event.request;\n}\n') })),
+      s.cf.send(
+        new CreateFunctionCommand({
+          Name: 'old',
+          FunctionConfig: { Runtime: 'cloudfront-js-1.0', Comment: '' },
+          FunctionCode: utf8('function handler(event) {\n  let uri = event.request.uri;\n  return event.request;\n}\n'),
+        }),
+      ),
     );
     assert.deepEqual([unsupported.name, unsupported.status], ['InvalidArgument', 400]);
     assert.match(unsupported.message, /^old:2:3 /);
     const created = await s.cf.send(new CreateFunctionCommand({ Name: 'checked', FunctionConfig: V2, FunctionCode: utf8(tagging('ok')) }));
-    const broken = await sdkError(s.cf.send(new UpdateFunctionCommand({ Name: 'checked', IfMatch: created.ETag, FunctionConfig: V2, FunctionCode: utf8('function handler(event) {\n  return event.request +;\n}\n') })));
+    const broken = await sdkError(
+      s.cf.send(
+        new UpdateFunctionCommand({
+          Name: 'checked',
+          IfMatch: created.ETag,
+          FunctionConfig: V2,
+          FunctionCode: utf8('function handler(event) {\n  return event.request +;\n}\n'),
+        }),
+      ),
+    );
     assert.deepEqual([broken.name, broken.status], ['InvalidArgument', 400]);
     assert.match(broken.message, /^checked:2:\d+ /);
     assert.equal((await s.cf.send(new DescribeFunctionCommand({ Name: 'checked' }))).ETag, created.ETag, 'a refused update writes nothing');
@@ -267,14 +344,19 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
   it('lets exactly one of 10 concurrent updates with the same ETag win', async () => {
     const created = await s.cf.send(new CreateFunctionCommand({ Name: 'race', FunctionConfig: V2, FunctionCode: utf8(tagging('r0')) }));
     const results = await Promise.allSettled(
-      Array.from({ length: 10 }, (_, i) => s.cf.send(new UpdateFunctionCommand({ Name: 'race', IfMatch: created.ETag, FunctionConfig: V2, FunctionCode: utf8(tagging(`r${i + 1}`)) }))),
+      Array.from({ length: 10 }, (_, i) =>
+        s.cf.send(new UpdateFunctionCommand({ Name: 'race', IfMatch: created.ETag, FunctionConfig: V2, FunctionCode: utf8(tagging(`r${i + 1}`)) })),
+      ),
     );
     const won = results.filter((r) => r.status === 'fulfilled');
     const lost = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as { name: string; $metadata: { httpStatusCode: number } }] : []));
     assert.equal(won.length, 1);
     assert.equal(lost.length, 9);
     for (const err of lost) assert.deepEqual([err.name, err.$metadata.httpStatusCode], ['PreconditionFailed', 412]);
-    assert.deepEqual(s.registry.versions('race').map((v) => v.version), [1, 2]);
+    assert.deepEqual(
+      s.registry.versions('race').map((v) => v.version),
+      [1, 2],
+    );
     assert.equal((await s.cf.send(new DescribeFunctionCommand({ Name: 'race' }))).ETag, won[0].status === 'fulfilled' ? won[0].value.ETag : undefined);
   });
 
@@ -317,7 +399,13 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
     assert.deepEqual([inUse.name, inUse.status], ['CannotDeleteEntityWhileInUse', 409]);
 
     const unknownStore = await sdkError(
-      s.cf.send(new CreateFunctionCommand({ Name: 'lost', FunctionConfig: { ...V2, KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: arn.replace(/.{4}$/, '0000') }] } }, FunctionCode: utf8(code) })),
+      s.cf.send(
+        new CreateFunctionCommand({
+          Name: 'lost',
+          FunctionConfig: { ...V2, KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: arn.replace(/.{4}$/, '0000') }] } },
+          FunctionCode: utf8(code),
+        }),
+      ),
     );
     assert.deepEqual([unknownStore.name, unknownStore.status], ['InvalidArgument', 400]);
   });
@@ -332,7 +420,10 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
       all.push(...(page.FunctionList?.Items ?? []).map((f) => f.Name!));
       marker = page.FunctionList?.NextMarker;
     } while (marker);
-    assert.deepEqual(all, s.registry.list().items.map((v) => v.name));
+    assert.deepEqual(
+      all,
+      s.registry.list().items.map((v) => v.name),
+    );
     assert.ok(all.length >= 4);
     assert.deepEqual(all, [...all].sort());
     const live = await s.cf.send(new ListFunctionsCommand({ Stage: 'LIVE' }));
@@ -364,11 +455,17 @@ describe('ListFunctions without a Stage filter', () => {
       const all = await s.cf.send(new ListFunctionsCommand({}));
       assert.deepEqual(
         (all.FunctionList?.Items ?? []).map((f) => [f.Name, f.FunctionMetadata?.Stage]),
-        [['both-stages', 'DEVELOPMENT'], ['both-stages', 'LIVE']],
+        [
+          ['both-stages', 'DEVELOPMENT'],
+          ['both-stages', 'LIVE'],
+        ],
       );
       assert.equal(all.FunctionList?.Quantity, 2);
       const live = await s.cf.send(new ListFunctionsCommand({ Stage: 'LIVE' }));
-      assert.deepEqual((live.FunctionList?.Items ?? []).map((f) => [f.Name, f.FunctionMetadata?.Stage]), [['both-stages', 'LIVE']]);
+      assert.deepEqual(
+        (live.FunctionList?.Items ?? []).map((f) => [f.Name, f.FunctionMetadata?.Stage]),
+        [['both-stages', 'LIVE']],
+      );
       // One entry per page: the marker walks from the DEVELOPMENT entry to the LIVE one of the same function.
       const first = await s.cf.send(new ListFunctionsCommand({ MaxItems: 1 }));
       assert.equal(first.FunctionList?.Items?.[0]?.FunctionMetadata?.Stage, 'DEVELOPMENT');

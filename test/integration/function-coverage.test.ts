@@ -98,7 +98,9 @@ describe('openfront test --coverage on examples/redirects', () => {
 
 describe('function coverage from code', () => {
   const event = testEvent('/a');
-  const code = ['function handler(event) {', "  if (event.request.uri === '/a') {", "    return event.request;", '  }', "  throw new Error('no');", '}'].join('\n');
+  const code = ['function handler(event) {', "  if (event.request.uri === '/a') {", '    return event.request;', '  }', "  throw new Error('no');", '}'].join(
+    '\n',
+  );
 
   it('counts taken before a kill are kept, the killed invocation counts nothing, and the next isolate measures too', async () => {
     const looping = `${code.replace("throw new Error('no');", 'while (true) {}')}`;
@@ -116,7 +118,14 @@ describe('function coverage from code', () => {
       fn.dispose();
     }
     const [file] = collector.files();
-    assert.deepEqual(file?.lines.map((l) => [l.line, l.hits > 0]), [[2, true], [3, true], [5, false]]);
+    assert.deepEqual(
+      file?.lines.map((l) => [l.line, l.hits > 0]),
+      [
+        [2, true],
+        [3, true],
+        [5, false],
+      ],
+    );
     assert.equal(file?.lines.find((l) => l.line === 3)?.hits, 2);
     assert.match(formatCoverage('text', collector.files()), /^\/fn\.js +66\.7% \(2\/3\) .* 5$/m);
   });
@@ -129,7 +138,10 @@ describe('function coverage from code', () => {
     } finally {
       fn.dispose();
     }
-    assert.throws(() => loadFunctionSync(code, { coverage: true }), (err) => isOpenFrontError(err) && err.code === 'FUNCTION_COVERAGE_UNAVAILABLE');
+    assert.throws(
+      () => loadFunctionSync(code, { coverage: true }),
+      (err) => isOpenFrontError(err) && err.code === 'FUNCTION_COVERAGE_UNAVAILABLE',
+    );
   });
 });
 
@@ -156,7 +168,10 @@ describe('function coverage through a source map', () => {
     const built = transformSync(ts, { loader: 'ts', sourcemap: 'external', sourcefile: 'src/handler.ts' });
     writeFileSync(join(dir, 'function.js'), `${built.code}//# sourceMappingURL=function.js.map\n`);
     writeFileSync(join(dir, 'function.js.map'), built.map);
-    writeFileSync(join(dir, 'tests', 'a.json'), JSON.stringify({ name: 'a', function: '../function.js', request: 'GET /a', expect: { request: { uri: '/a' } } }));
+    writeFileSync(
+      join(dir, 'tests', 'a.json'),
+      JSON.stringify({ name: 'a', function: '../function.js', request: 'GET /a', expect: { request: { uri: '/a' } } }),
+    );
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -165,7 +180,13 @@ describe('function coverage through a source map', () => {
     assert.ok(run.ok);
     const [file] = run.coverage ?? [];
     assert.equal(file?.file, join(dir, 'src', 'handler.ts'));
-    assert.deepEqual(file?.lines.filter((l) => l.hits === 0).map((l) => l.line), [7, 8]);
-    assert.deepEqual(file?.branches.filter((b) => b.hits === 0).map((b) => [b.line, b.arm]), [[4, 'else']]);
+    assert.deepEqual(
+      file?.lines.filter((l) => l.hits === 0).map((l) => l.line),
+      [7, 8],
+    );
+    assert.deepEqual(
+      file?.branches.filter((b) => b.hits === 0).map((b) => [b.line, b.arm]),
+      [[4, 'else']],
+    );
   });
 });

@@ -75,19 +75,30 @@ describe('openfront import-distribution round trip', () => {
     const run = cli(
       [
         EXPORT,
-        '--out', 'openfront.config.yaml',
-        '--report', 'import-report.json',
-        '--origin-override', `web-primary=${url('web-primary')}`,
-        '--origin-override', `web-secondary=${url('web-secondary')}`,
-        '--origin-override', `api-backend=${url('api-backend')}`,
-        '--origin-override', `S3-static.example.com=${url('static')}`,
+        '--out',
+        'openfront.config.yaml',
+        '--report',
+        'import-report.json',
+        '--origin-override',
+        `web-primary=${url('web-primary')}`,
+        '--origin-override',
+        `web-secondary=${url('web-secondary')}`,
+        '--origin-override',
+        `api-backend=${url('api-backend')}`,
+        '--origin-override',
+        `S3-static.example.com=${url('static')}`,
       ],
       dir,
     );
     assert.equal(run.status, 0, run.stderr);
     stdout = run.stdout;
     report = JSON.parse(readFileSync(join(dir, 'import-report.json'), 'utf8')) as typeof report;
-    node = await startOpenFrontNode({ dataDir: join(dir, 'data'), config: await loadConfig(join(dir, 'openfront.config.yaml')), api: { port: 0 }, edge: { port: 0 } });
+    node = await startOpenFrontNode({
+      dataDir: join(dir, 'data'),
+      config: await loadConfig(join(dir, 'openfront.config.yaml')),
+      api: { port: 0 },
+      edge: { port: 0 },
+    });
   });
 
   after(async () => {

@@ -119,7 +119,12 @@ describe('insecureNoAuth', () => {
   it('serves unsigned requests on loopback and audits them as "anonymous"', async () => {
     const h = await startHarness({ server: { auth: { insecureNoAuth: true } } });
     try {
-      const res = await h.raw({ method: 'POST', path: '/2020-05-31/key-value-store', body: '<CreateKeyValueStoreRequest><Name>anon</Name></CreateKeyValueStoreRequest>', sign: false });
+      const res = await h.raw({
+        method: 'POST',
+        path: '/2020-05-31/key-value-store',
+        body: '<CreateKeyValueStoreRequest><Name>anon</Name></CreateKeyValueStoreRequest>',
+        sign: false,
+      });
       assert.equal(res.status, 201, res.body);
       assert.equal(h.db.listAudit({ storeName: 'anon' })[0].accessKeyId, 'anonymous');
     } finally {
@@ -138,7 +143,12 @@ describe('native API', () => {
 
   it('imports in bulk (beyond 50 keys) in merge and replace modes, with optional If-Match', async () => {
     const data = Array.from({ length: 120 }, (_, i) => ({ key: `k${String(i).padStart(3, '0')}`, value: `v${i}` }));
-    const merged = await h.raw({ method: 'POST', path: '/openfront/v1/key-value-stores/native/import?mode=merge', body: JSON.stringify({ data }), service: 'openfront' });
+    const merged = await h.raw({
+      method: 'POST',
+      path: '/openfront/v1/key-value-stores/native/import?mode=merge',
+      body: JSON.stringify({ data }),
+      service: 'openfront',
+    });
     assert.equal(merged.status, 200, merged.body);
     const result = JSON.parse(merged.body) as { etag: string; itemCount: number };
     assert.equal(result.itemCount, 120);
@@ -177,8 +187,14 @@ describe('native API', () => {
     };
     const all = await get('?store=native');
     assert.deepEqual(new Set(all.map((r) => r.operation)), new Set(['CreateKeyValueStore', 'ImportKeys', 'PutKey']));
-    assert.deepEqual((await get('?store=native&key=audited')).map((r) => r.operation), ['PutKey']);
-    assert.deepEqual((await get('?accessKeyId=AKIAOTHER')).map((r) => r.keys), [['audited']]);
+    assert.deepEqual(
+      (await get('?store=native&key=audited')).map((r) => r.operation),
+      ['PutKey'],
+    );
+    assert.deepEqual(
+      (await get('?accessKeyId=AKIAOTHER')).map((r) => r.keys),
+      [['audited']],
+    );
     assert.equal((await get('?store=native&limit=1')).length, 1);
     assert.equal((await get(`?store=native&since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).length, 0);
     assert.equal((await get(`?store=native&until=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).length, all.length);

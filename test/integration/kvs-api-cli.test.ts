@@ -58,7 +58,10 @@ describe('openfront keys / kvs / audit CLI', () => {
     const listed = await cli(['keys', 'list', '--json']);
     assert.equal(listed.code, 0, listed.stderr);
     const keys = JSON.parse(listed.stdout) as Array<{ accessKeyId: string; description?: string }>;
-    assert.deepEqual(keys.map((k) => [k.accessKeyId, k.description]), [[key.accessKeyId, 'cli test']]);
+    assert.deepEqual(
+      keys.map((k) => [k.accessKeyId, k.description]),
+      [[key.accessKeyId, 'cli test']],
+    );
     assert.ok(!listed.stdout.includes(key.secretAccessKey));
     const human = await cli(['keys', 'list']);
     assert.match(human.stdout, new RegExp(`${key.accessKeyId}\\s+active`));
@@ -76,9 +79,15 @@ describe('openfront keys / kvs / audit CLI', () => {
     assert.equal((await cli(['kvs', 'put', 'cli-store', 'other', '2'])).code, 0);
     assert.equal((await cli(['kvs', 'get', 'cli-store', 'greeting key'])).stdout, 'héllo\n');
     const stores = JSON.parse((await cli(['kvs', 'list', '--json'])).stdout) as Array<{ name: string; comment: string }>;
-    assert.deepEqual(stores.map((s) => [s.name, s.comment]), [['cli-store', 'from the cli']]);
+    assert.deepEqual(
+      stores.map((s) => [s.name, s.comment]),
+      [['cli-store', 'from the cli']],
+    );
     const keys = JSON.parse((await cli(['kvs', 'list', 'cli-store', '--json'])).stdout) as unknown;
-    assert.deepEqual(keys, [{ key: 'greeting key', value: 'héllo' }, { key: 'other', value: '2' }]);
+    assert.deepEqual(keys, [
+      { key: 'greeting key', value: 'héllo' },
+      { key: 'other', value: '2' },
+    ]);
     const described = JSON.parse((await cli(['kvs', 'describe', 'cli-store', '--json'])).stdout) as { itemCount: number; etag: string };
     assert.equal(described.itemCount, 2);
     assert.match(described.etag, /^KV/);

@@ -37,7 +37,13 @@ it('keeps every acknowledged PutKey across a SIGKILL, with no gap in versions', 
 
   const agent = loopbackAgent();
   const clientFor = (port: number) =>
-    new CloudFrontKeyValueStoreClient({ region: 'us-east-1', endpoint: `http://localhost:${port}`, credentials, maxAttempts: 1, requestHandler: { httpAgent: agent } });
+    new CloudFrontKeyValueStoreClient({
+      region: 'us-east-1',
+      endpoint: `http://localhost:${port}`,
+      credentials,
+      maxAttempts: 1,
+      requestHandler: { httpAgent: agent },
+    });
 
   const first = await startChild();
   const client = clientFor(first.port);
@@ -80,7 +86,10 @@ it('keeps every acknowledged PutKey across a SIGKILL, with no gap in versions', 
     assert.ok(reopened.version === KILL_AFTER || reopened.version === KILL_AFTER + 1, `version ${reopened.version}`);
     assert.ok(reopened.itemCount >= KILL_AFTER);
     const versions = db.changesSince(store.id, 0).map((c) => c.version);
-    assert.deepEqual(versions, Array.from({ length: reopened.version }, (_, i) => i + 1));
+    assert.deepEqual(
+      versions,
+      Array.from({ length: reopened.version }, (_, i) => i + 1),
+    );
     if (reopened.version === KILL_AFTER) assert.equal(reopened.etag, acknowledged.at(-1)!.etag);
     else assert.equal(reopened.itemCount, KILL_AFTER + 1);
   } finally {

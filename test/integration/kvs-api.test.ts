@@ -86,7 +86,9 @@ describe('KVS API through the official AWS SDK clients', () => {
 
     it('UpdateKeyValueStore: missing If-Match 400, stale 412, current 200 with a new ETag', async () => {
       const created = await h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: 'cp-update', Comment: 'v1' }));
-      const missing = await sdkError(h.cloudFront().send(new UpdateKeyValueStoreCommand({ Name: 'cp-update', Comment: 'v2', IfMatch: undefined as unknown as string })));
+      const missing = await sdkError(
+        h.cloudFront().send(new UpdateKeyValueStoreCommand({ Name: 'cp-update', Comment: 'v2', IfMatch: undefined as unknown as string })),
+      );
       assert.deepEqual([missing.name, missing.status], ['InvalidIfMatchVersion', 400]);
       const stale = await sdkError(h.cloudFront().send(new UpdateKeyValueStoreCommand({ Name: 'cp-update', Comment: 'v2', IfMatch: 'ETVSTALE' })));
       assert.deepEqual([stale.name, stale.status], ['PreconditionFailed', 412]);
@@ -113,17 +115,40 @@ describe('KVS API through the official AWS SDK clients', () => {
     });
 
     it('imports at creation from the import directory (S3 ARN or relative path); refuses bad and missing files', async () => {
-      writeFileSync(join(h.dir, 'imports', 'import.json'), JSON.stringify({ data: [{ key: 'k1', value: 'v1' }, { key: 'k2', value: 'v2' }] }));
-      for (const [name, source] of [['cp-import-path', 'import.json'], ['cp-import-arn', 'arn:aws:s3:::import.json']]) {
+      writeFileSync(
+        join(h.dir, 'imports', 'import.json'),
+        JSON.stringify({
+          data: [
+            { key: 'k1', value: 'v1' },
+            { key: 'k2', value: 'v2' },
+          ],
+        }),
+      );
+      for (const [name, source] of [
+        ['cp-import-path', 'import.json'],
+        ['cp-import-arn', 'arn:aws:s3:::import.json'],
+      ]) {
         const res = await h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: name, ImportSource: { SourceType: 'S3', SourceARN: source } }));
         assert.equal(res.$metadata.httpStatusCode, 201);
         const got = await h.kvs().send(new GetKeyCommand({ KvsARN: res.KeyValueStore!.ARN, Key: 'k2' }));
         assert.deepEqual([got.Value, got.ItemCount], ['v2', 2]);
       }
-      writeFileSync(join(h.dir, 'imports', 'dup.json'), JSON.stringify({ data: [{ key: 'k', value: '1' }, { key: 'k', value: '2' }] }));
-      const dup = await sdkError(h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: 'cp-import-dup', ImportSource: { SourceType: 'S3', SourceARN: 'dup.json' } })));
+      writeFileSync(
+        join(h.dir, 'imports', 'dup.json'),
+        JSON.stringify({
+          data: [
+            { key: 'k', value: '1' },
+            { key: 'k', value: '2' },
+          ],
+        }),
+      );
+      const dup = await sdkError(
+        h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: 'cp-import-dup', ImportSource: { SourceType: 'S3', SourceARN: 'dup.json' } })),
+      );
       assert.deepEqual([dup.name, dup.message], ['InvalidArgument', 'The ImportSource file is not a valid import file (duplicate-key) at item 1']);
-      const absent = await sdkError(h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: 'cp-import-absent', ImportSource: { SourceType: 'S3', SourceARN: 'absent.json' } })));
+      const absent = await sdkError(
+        h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: 'cp-import-absent', ImportSource: { SourceType: 'S3', SourceARN: 'absent.json' } })),
+      );
       assert.equal(absent.name, 'InvalidArgument');
       assert.equal(h.db.getStore({ name: 'cp-import-dup' }), undefined);
       assert.equal(h.db.getStore({ name: 'cp-import-absent' }), undefined);
@@ -132,7 +157,10 @@ describe('KVS API through the official AWS SDK clients', () => {
     it('answers malformed XML with 400 InvalidArgument in the CloudFront envelope', async () => {
       const res = await h.raw({ method: 'POST', path: '/2020-05-31/key-value-store', body: '<CreateKeyValueStoreRequest><Name>x</Nam', service: 'cloudfront' });
       assert.equal(res.status, 400);
-      assert.match(res.body, /<ErrorResponse xmlns="http:\/\/cloudfront\.amazonaws\.com\/doc\/2020-05-31\/"><Error><Type>Sender<\/Type><Code>InvalidArgument<\/Code>/);
+      assert.match(
+        res.body,
+        /<ErrorResponse xmlns="http:\/\/cloudfront\.amazonaws\.com\/doc\/2020-05-31\/"><Error><Type>Sender<\/Type><Code>InvalidArgument<\/Code>/,
+      );
       const wrongRoot = await h.raw({ method: 'POST', path: '/2020-05-31/key-value-store', body: '<Other><Name>x</Name></Other>', service: 'cloudfront' });
       assert.equal(wrongRoot.status, 400);
       assert.equal(h.db.getStore({ name: 'x' }), undefined);
@@ -181,7 +209,10 @@ describe('KVS API through the official AWS SDK clients', () => {
         token = page.NextToken;
         pages++;
       } while (token);
-      assert.deepEqual(keys, puts.map((p) => p.Key));
+      assert.deepEqual(
+        keys,
+        puts.map((p) => p.Key),
+      );
       assert.equal(pages, 3);
       const paged: string[] = [];
       for await (const page of paginateListKeys({ client: h.kvs(), pageSize: 2 }, { KvsARN: arn })) paged.push(...page.Items!.map((i) => i.Key!));
@@ -198,11 +229,26 @@ describe('KVS API through the official AWS SDK clients', () => {
 
     it('UpdateKeys applies puts and deletes together; a stale ETag is 409 and applies nothing', async () => {
       const { arn, etag } = await createStore('dp-update');
-      const first = await h.kvs().send(new UpdateKeysCommand({ KvsARN: arn, IfMatch: etag, Puts: [{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }, { Key: 'c', Value: '3' }] }));
-      const second = await h.kvs().send(new UpdateKeysCommand({ KvsARN: arn, IfMatch: first.ETag, Puts: [{ Key: 'd', Value: '4' }], Deletes: [{ Key: 'a' }, { Key: 'c' }] }));
+      const first = await h.kvs().send(
+        new UpdateKeysCommand({
+          KvsARN: arn,
+          IfMatch: etag,
+          Puts: [
+            { Key: 'a', Value: '1' },
+            { Key: 'b', Value: '2' },
+            { Key: 'c', Value: '3' },
+          ],
+        }),
+      );
+      const second = await h
+        .kvs()
+        .send(new UpdateKeysCommand({ KvsARN: arn, IfMatch: first.ETag, Puts: [{ Key: 'd', Value: '4' }], Deletes: [{ Key: 'a' }, { Key: 'c' }] }));
       assert.deepEqual([second.ItemCount, second.TotalSizeInBytes], [2, 4]);
       const items = await h.kvs().send(new ListKeysCommand({ KvsARN: arn }));
-      assert.deepEqual(items.Items, [{ Key: 'b', Value: '2' }, { Key: 'd', Value: '4' }]);
+      assert.deepEqual(items.Items, [
+        { Key: 'b', Value: '2' },
+        { Key: 'd', Value: '4' },
+      ]);
       const stale = await sdkError(h.kvs().send(new UpdateKeysCommand({ KvsARN: arn, IfMatch: first.ETag, Puts: [{ Key: 'z', Value: '9' }] })));
       assert.deepEqual([stale.name, stale.status], ['ConflictException', 409]);
       const stalePut = await sdkError(h.kvs().send(new PutKeyCommand({ KvsARN: arn, Key: 'z', Value: '9', IfMatch: etag })));
@@ -210,7 +256,10 @@ describe('KVS API through the official AWS SDK clients', () => {
       const noIfMatch = await sdkError(h.kvs().send(new PutKeyCommand({ KvsARN: arn, Key: 'z', Value: '9', IfMatch: undefined as unknown as string })));
       assert.deepEqual([noIfMatch.name, noIfMatch.status], ['ValidationException', 400]);
       assert.equal(h.db.getStore({ arn })!.etag, second.ETag);
-      assert.deepEqual(h.db.exportData(h.db.getStore({ arn })!.id).map((i) => i.key), ['b', 'd']);
+      assert.deepEqual(
+        h.db.exportData(h.db.getStore({ arn })!.id).map((i) => i.key),
+        ['b', 'd'],
+      );
     });
 
     it('enforces every limit with the AWS error type, writing nothing', async () => {
@@ -224,10 +273,19 @@ describe('KVS API through the official AWS SDK clients', () => {
           'ValidationException',
           400,
         ],
-        ['key in Puts and Deletes', h.kvs().send(new UpdateKeysCommand({ KvsARN: arn, IfMatch: etag, Puts: [{ Key: 'a', Value: '1' }], Deletes: [{ Key: 'a' }] })), 'ValidationException', 400],
+        [
+          'key in Puts and Deletes',
+          h.kvs().send(new UpdateKeysCommand({ KvsARN: arn, IfMatch: etag, Puts: [{ Key: 'a', Value: '1' }], Deletes: [{ Key: 'a' }] })),
+          'ValidationException',
+          400,
+        ],
         [
           'store > maxStoreBytes',
-          h.kvs().send(new UpdateKeysCommand({ KvsARN: arn, IfMatch: etag, Puts: Array.from({ length: 5 }, (_, i) => ({ Key: `big${i}`, Value: 'x'.repeat(1000) })) })),
+          h
+            .kvs()
+            .send(
+              new UpdateKeysCommand({ KvsARN: arn, IfMatch: etag, Puts: Array.from({ length: 5 }, (_, i) => ({ Key: `big${i}`, Value: 'x'.repeat(1000) })) }),
+            ),
           'ServiceQuotaExceededException',
           402,
         ],
@@ -249,7 +307,10 @@ describe('KVS API through the official AWS SDK clients', () => {
         ['Value is a number', { method: 'PUT', path: `${base}/k`, body: '{"Value": 5}' }],
         ['Value missing', { method: 'PUT', path: `${base}/k`, body: '{}' }],
         ['invalid UTF-8 key', { method: 'PUT', path: `${base}/%FF%FE`, body: '{"Value":"v"}' }],
-        ['invalid UTF-8 body', { method: 'PUT', path: `${base}/k`, body: Buffer.from([0x7b, 0x22, 0x56, 0x61, 0x6c, 0x75, 0x65, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]) }],
+        [
+          'invalid UTF-8 body',
+          { method: 'PUT', path: `${base}/k`, body: Buffer.from([0x7b, 0x22, 0x56, 0x61, 0x6c, 0x75, 0x65, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]) },
+        ],
         ['lone surrogate key in JSON', { method: 'POST', path: base, body: '{"Puts":[{"Key":"\\ud800","Value":"v"}]}' }],
         ['Puts is a string', { method: 'POST', path: base, body: '{"Puts":"a"}' }],
         ['Deletes item without Key', { method: 'POST', path: base, body: '{"Deletes":[{"Name":"a"}]}' }],
@@ -270,7 +331,18 @@ describe('KVS API through the official AWS SDK clients', () => {
       const { arn, etag } = await createStore('dp-race');
       const clients = Array.from({ length: 10 }, () => h.kvs());
       const results = await Promise.allSettled(
-        clients.map((client, i) => client.send(new UpdateKeysCommand({ KvsARN: arn, IfMatch: etag, Puts: [{ Key: 'winner', Value: String(i) }, { Key: `k${i}`, Value: 'x' }] }))),
+        clients.map((client, i) =>
+          client.send(
+            new UpdateKeysCommand({
+              KvsARN: arn,
+              IfMatch: etag,
+              Puts: [
+                { Key: 'winner', Value: String(i) },
+                { Key: `k${i}`, Value: 'x' },
+              ],
+            }),
+          ),
+        ),
       );
       const won = results.filter((r) => r.status === 'fulfilled');
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');

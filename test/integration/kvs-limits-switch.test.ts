@@ -10,7 +10,11 @@ import { startOpenFrontNode } from '../../src/node/index.js';
 async function putLargeValue(limits: 'cloudfront' | 'unlimited'): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'openfront-limits-'));
   const config = parseConfig(
-    { kvs: { limits }, stores: [{ name: 'big' }], distributions: [{ id: 'E1', hostnames: ['*'], origins: [{ id: 'a', static: '.' }], defaultBehavior: { origin: 'a' } }] },
+    {
+      kvs: { limits },
+      stores: [{ name: 'big' }],
+      distributions: [{ id: 'E1', hostnames: ['*'], origins: [{ id: 'a', static: '.' }], defaultBehavior: { origin: 'a' } }],
+    },
     dir,
   );
   const node = await startOpenFrontNode({ dataDir: join(dir, 'data'), config, api: { port: 0 }, edge: { port: 0 } });
@@ -34,7 +38,11 @@ test('by default a 5,000-byte value is refused like CloudFront; kvs.limits: unli
 
 test('an unknown limits profile is a config error naming the path', () => {
   assert.throws(
-    () => parseConfig({ kvs: { limits: 'huge' }, distributions: [{ id: 'E1', hostnames: ['*'], origins: [{ id: 'a', static: '.' }], defaultBehavior: { origin: 'a' } }] }, tmpdir()),
+    () =>
+      parseConfig(
+        { kvs: { limits: 'huge' }, distributions: [{ id: 'E1', hostnames: ['*'], origins: [{ id: 'a', static: '.' }], defaultBehavior: { origin: 'a' } }] },
+        tmpdir(),
+      ),
     (err: Error & { details?: { problems?: Array<{ path: string }> } }) => err.details?.problems?.some((p) => p.path === 'kvs.limits') === true,
   );
 });

@@ -50,12 +50,22 @@ async function handler(event) {
 function writeProject(dir: string, awsId: string | undefined): string {
   mkdirSync(join(dir, 'site', 'by-other'), { recursive: true });
   writeFileSync(join(dir, 'site', 'by-other', 'page'), 'origin page\n');
-  writeFileSync(join(dir, 'redirects.json'), JSON.stringify({ data: [{ key: '/by-id/old', value: '/new-id' }, { key: '/by-arn/old', value: '/new-arn' }, { key: '/by-other/page', value: '/never' }] }));
+  writeFileSync(
+    join(dir, 'redirects.json'),
+    JSON.stringify({
+      data: [
+        { key: '/by-id/old', value: '/new-id' },
+        { key: '/by-arn/old', value: '/new-arn' },
+        { key: '/by-other/page', value: '/never' },
+      ],
+    }),
+  );
   writeFileSync(join(dir, 'by-id.js'), redirector(AWS_ID));
   writeFileSync(join(dir, 'by-arn.js'), redirector(`arn:aws:cloudfront::123456789012:key-value-store/${AWS_ID}`));
   writeFileSync(join(dir, 'by-other.js'), redirector(OTHER_ID));
   const fn = (name: string) => `  - { name: ${name}, code: ./${name}.js, store: redirects }\n`;
-  const behavior = (name: string) => `      - { pathPattern: "/${name}/*", origin: site, cachePolicy: CachingDisabled, functionAssociations: { viewer-request: ${name} } }\n`;
+  const behavior = (name: string) =>
+    `      - { pathPattern: "/${name}/*", origin: site, cachePolicy: CachingDisabled, functionAssociations: { viewer-request: ${name} } }\n`;
   writeFileSync(
     join(dir, 'openfront.config.yaml'),
     `stores:\n  - { name: redirects, seed: ./redirects.json${awsId ? `, awsId: ${awsId}` : ''} }\n` +
@@ -98,7 +108,12 @@ describe('openfront start with a store that has awsId', () => {
   it('refuses to start when awsId is added to a store that already exists with another id', async () => {
     const second = mkdtempSync(join(tmpdir(), 'openfront-kvs-ids-'));
     try {
-      const first = await startOpenFrontNode({ dataDir: join(second, 'data'), config: await loadConfig(writeProject(second, undefined)), api: { port: 0 }, edge: { port: 0 } });
+      const first = await startOpenFrontNode({
+        dataDir: join(second, 'data'),
+        config: await loadConfig(writeProject(second, undefined)),
+        api: { port: 0 },
+        edge: { port: 0 },
+      });
       const randomId = first.db.getStore({ name: 'redirects' })!.id;
       await first.close();
       const config = await loadConfig(writeProject(second, AWS_ID));
@@ -114,7 +129,13 @@ describe('openfront start with a store that has awsId', () => {
 describe('openfront dev (a local tool) with a store without awsId', () => {
   it('answers any id the code names from the seeded store', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'openfront-kvs-ids-'));
-    const node = await startOpenFrontNode({ dataDir: join(dir, 'data'), config: await loadConfig(writeProject(dir, undefined)), api: { port: 0 }, edge: { port: 0 }, localStoreIds: true });
+    const node = await startOpenFrontNode({
+      dataDir: join(dir, 'data'),
+      config: await loadConfig(writeProject(dir, undefined)),
+      api: { port: 0 },
+      edge: { port: 0 },
+      localStoreIds: true,
+    });
     try {
       const byId = await get(node.edge.port, '/by-id/old');
       assert.deepEqual([byId.status, byId.headers.location], [302, '/new-id']);
@@ -130,9 +151,20 @@ describe('openfront dev (a local tool) with a store without awsId', () => {
 describe('CreateKeyValueStore with the x-openfront-aws-id header', () => {
   it('creates the store with that id, and refuses an id that is not a UUID or is taken', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'openfront-kvs-ids-'));
-    const node = await startOpenFrontNode({ dataDir: join(dir, 'data'), config: await loadConfig(writeProject(dir, undefined)), api: { port: 0 }, edge: { port: 0 } });
+    const node = await startOpenFrontNode({
+      dataDir: join(dir, 'data'),
+      config: await loadConfig(writeProject(dir, undefined)),
+      api: { port: 0 },
+      edge: { port: 0 },
+    });
     const agent = loopbackAgent();
-    const cf = new CloudFrontClient({ region: 'us-east-1', endpoint: `http://localhost:${node.api.port}`, credentials: node.db.createAccessKey('ids'), maxAttempts: 1, requestHandler: { httpAgent: agent } });
+    const cf = new CloudFrontClient({
+      region: 'us-east-1',
+      endpoint: `http://localhost:${node.api.port}`,
+      credentials: node.db.createAccessKey('ids'),
+      maxAttempts: 1,
+      requestHandler: { httpAgent: agent },
+    });
     let awsId = AWS_ID;
     cf.middlewareStack.add(
       (next) => async (args) => {

@@ -125,7 +125,10 @@ describe('an OpenFront node serving the demo', () => {
     await cloudFront.send(new PublishFunctionCommand({ Name: 'demo-locale', IfMatch: updated.ETag }));
     assert.equal((await get(node.edge.url, '/')).headers.location, '/fr/');
 
-    const live = JSON.parse((await rawRequest(node.api.port, { method: 'GET', path: '/openfront/v1/functions/demo-locale/live', credentials: key })).body) as { etag: string; version: number };
+    const live = JSON.parse((await rawRequest(node.api.port, { method: 'GET', path: '/openfront/v1/functions/demo-locale/live', credentials: key })).body) as {
+      etag: string;
+      version: number;
+    };
     assert.equal(live.version, 2);
     const rollback = await rawRequest(node.api.port, {
       method: 'POST',
@@ -141,7 +144,12 @@ describe('an OpenFront node serving the demo', () => {
   it('invalidates cached objects through the API', async () => {
     await get(node.edge.url, '/en/');
     assert.match(String((await get(node.edge.url, '/en/')).headers['x-cache']), /^Hit/);
-    const unsigned = await rawRequest(node.api.port, { method: 'POST', path: '/openfront/v1/distributions/EDEMO0000000001/invalidations', sign: false, body: '{"paths":["/en/*"]}' });
+    const unsigned = await rawRequest(node.api.port, {
+      method: 'POST',
+      path: '/openfront/v1/distributions/EDEMO0000000001/invalidations',
+      sign: false,
+      body: '{"paths":["/en/*"]}',
+    });
     assert.equal(unsigned.status, 403);
     const response = await rawRequest(node.api.port, {
       method: 'POST',
@@ -160,7 +168,12 @@ describe('an OpenFront node serving the demo', () => {
     await get(node.edge.url, '/de/');
     assert.match(String((await get(node.edge.url, '/de/')).headers['x-cache']), /^Hit/);
     const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-    const env = { ...process.env, OPENFRONT_ENDPOINT: node.api.url, OPENFRONT_ACCESS_KEY_ID: key.accessKeyId, OPENFRONT_SECRET_ACCESS_KEY: key.secretAccessKey };
+    const env = {
+      ...process.env,
+      OPENFRONT_ENDPOINT: node.api.url,
+      OPENFRONT_ACCESS_KEY_ID: key.accessKeyId,
+      OPENFRONT_SECRET_ACCESS_KEY: key.secretAccessKey,
+    };
     // The API lives in this process: the CLI must run asynchronously or it would wait on a blocked event loop.
     const ok = await runCli(cli, ['invalidate', 'EDEMO0000000001', '/de/*'], env);
     assert.equal(ok.status, 0, ok.stderr);

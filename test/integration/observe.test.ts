@@ -76,7 +76,12 @@ describe('observability of a node serving the demo', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'openfront-observe-'));
     node = await startDemo(dataDir);
     key = node.db.createAccessKey('observe test');
-    env = { PATH: process.env.PATH, OPENFRONT_ENDPOINT: node.api.url, OPENFRONT_ACCESS_KEY_ID: key.accessKeyId, OPENFRONT_SECRET_ACCESS_KEY: key.secretAccessKey };
+    env = {
+      PATH: process.env.PATH,
+      OPENFRONT_ENDPOINT: node.api.url,
+      OPENFRONT_ACCESS_KEY_ID: key.accessKeyId,
+      OPENFRONT_SECRET_ACCESS_KEY: key.secretAccessKey,
+    };
   });
 
   after(async () => {
@@ -207,7 +212,10 @@ describe('observability of a node serving the demo', () => {
       assert.equal(reply.body, plain.body);
       assert.equal(reply.headers.location, plain.headers.location);
       assert.notEqual(reply.headers['content-type'], EXPLAIN_CONTENT_TYPE);
-      const strip = (h: Reply['headers']) => Object.keys(h).filter((n) => n !== 'x-openfront-request-id' && n !== 'date').sort();
+      const strip = (h: Reply['headers']) =>
+        Object.keys(h)
+          .filter((n) => n !== 'x-openfront-request-id' && n !== 'date')
+          .sort();
       assert.deepEqual(strip(reply.headers), strip(plain.headers));
     }
     // A revoked key no longer works either.
@@ -289,13 +297,25 @@ describe('bounds and logs of a configured node', () => {
   it('writes access logs with CloudFront field names to the file given at start', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'openfront-observe-log-'));
     const logFile = join(dataDir, 'logs', 'access.log');
-    const node = await startOpenFrontNode({ dataDir, config: await loadConfig(DEMO_CONFIG), api: { port: 0 }, edge: { port: 0 }, observability: { accessLog: logFile } });
+    const node = await startOpenFrontNode({
+      dataDir,
+      config: await loadConfig(DEMO_CONFIG),
+      api: { port: 0 },
+      edge: { port: 0 },
+      observability: { accessLog: logFile },
+    });
     let closed = false;
     try {
-      const sent = [await get(node.edge.url, '/go/docs?utm=1', { 'user-agent': 'observe-test', referer: 'https://ref.example/' }), await get(node.edge.url, '/en/')];
+      const sent = [
+        await get(node.edge.url, '/go/docs?utm=1', { 'user-agent': 'observe-test', referer: 'https://ref.example/' }),
+        await get(node.edge.url, '/en/'),
+      ];
       await node.close();
       closed = true;
-      const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = readFileSync(logFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       const access = lines.filter((l) => l.type === 'access');
       assert.equal(access.length, 2);
       assert.equal(access[0]['x-edge-request-id'], sent[0].headers['x-openfront-request-id']);

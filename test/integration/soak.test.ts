@@ -63,7 +63,10 @@ describe(`soak: ${SECONDS} s of mixed edge traffic and API writes against a node
   let ready: Ready;
 
   before(async () => {
-    child = fork(fileURLToPath(new URL('./fixtures/soak-node.js', import.meta.url)), [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    child = fork(fileURLToPath(new URL('./fixtures/soak-node.js', import.meta.url)), [], {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
     ready = await ask<Ready>(child, {}, 'ready');
   });
 
@@ -78,7 +81,13 @@ describe(`soak: ${SECONDS} s of mixed edge traffic and API writes against a node
   it('answers every request with an expected status and keeps its memory flat', { timeout: (SECONDS + 60) * 1000 }, async (t) => {
     const edgeAgent = new Agent({ keepAlive: true, maxSockets: 8 });
     const apiAgent = loopbackAgent();
-    const common = { region: 'us-east-1', endpoint: `http://localhost:${ready.api}`, credentials: ready.key, maxAttempts: 1, requestHandler: { httpAgent: apiAgent } };
+    const common = {
+      region: 'us-east-1',
+      endpoint: `http://localhost:${ready.api}`,
+      credentials: ready.key,
+      maxAttempts: 1,
+      requestHandler: { httpAgent: apiAgent },
+    };
     const cf = new CloudFrontClient(common);
     const kvs = new CloudFrontKeyValueStoreClient(common);
     const unexpected: string[] = [];
@@ -92,11 +101,14 @@ describe(`soak: ${SECONDS} s of mixed edge traffic and API writes against a node
         const route = ROUTES[i % ROUTES.length]!;
         let edgeError = '';
         const status = await new Promise<number>((resolve) => {
-          const req = httpRequest({ host: '127.0.0.1', port: ready.edge, method: route.method, path: route.path(i), agent: edgeAgent, headers: { host: route.host ?? 'soak.test' } }, (res) => {
-            edgeError = String(res.headers['x-openfront-error'] ?? '');
-            res.resume();
-            res.on('end', () => resolve(res.statusCode ?? 0));
-          });
+          const req = httpRequest(
+            { host: '127.0.0.1', port: ready.edge, method: route.method, path: route.path(i), agent: edgeAgent, headers: { host: route.host ?? 'soak.test' } },
+            (res) => {
+              edgeError = String(res.headers['x-openfront-error'] ?? '');
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            },
+          );
           req.on('error', (err) => {
             edgeError = err.message;
             resolve(0);
@@ -114,13 +126,29 @@ describe(`soak: ${SECONDS} s of mixed edge traffic and API writes against a node
           const { ETag } = await kvs.send(new DescribeKeyValueStoreCommand({ KvsARN: ready.storeArn }));
           const put = await kvs.send(new PutKeyCommand({ KvsARN: ready.storeArn, Key: 'flag', Value: `v${i}`, IfMatch: ETag }));
           await kvs.send(
-            new UpdateKeysCommand({ KvsARN: ready.storeArn, IfMatch: put.ETag, Puts: [{ Key: `k${i % 50}`, Value: 'x'.repeat(i % 200) }], Deletes: i % 3 === 0 ? [{ Key: `k${(i + 25) % 50}` }] : [] }),
+            new UpdateKeysCommand({
+              KvsARN: ready.storeArn,
+              IfMatch: put.ETag,
+              Puts: [{ Key: `k${i % 50}`, Value: 'x'.repeat(i % 200) }],
+              Deletes: i % 3 === 0 ? [{ Key: `k${(i + 25) % 50}` }] : [],
+            }),
           );
           counts['api kvs'] = (counts['api kvs'] ?? 0) + 1;
           if (i % 5 === 0) {
             const dev = await cf.send(new DescribeFunctionCommand({ Name: 'good', Stage: 'DEVELOPMENT' }));
             const code = GOOD_VERSION(i);
-            const updated = await cf.send(new UpdateFunctionCommand({ Name: 'good', IfMatch: dev.ETag, FunctionConfig: { Runtime: 'cloudfront-js-2.0', Comment: `soak ${i}`, KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: ready.storeArn }] } }, FunctionCode: Buffer.from(code) }));
+            const updated = await cf.send(
+              new UpdateFunctionCommand({
+                Name: 'good',
+                IfMatch: dev.ETag,
+                FunctionConfig: {
+                  Runtime: 'cloudfront-js-2.0',
+                  Comment: `soak ${i}`,
+                  KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: ready.storeArn }] },
+                },
+                FunctionCode: Buffer.from(code),
+              }),
+            );
             await cf.send(new PublishFunctionCommand({ Name: 'good', IfMatch: updated.ETag }));
             counts['api publish'] = (counts['api publish'] ?? 0) + 1;
           }
@@ -145,7 +173,9 @@ describe(`soak: ${SECONDS} s of mixed edge traffic and API writes against a node
     for (const route of ROUTES) assert.ok((counts[route.name] ?? 0) >= 5, `route ${route.name} ran only ${counts[route.name] ?? 0} times`);
     assert.ok((counts['api kvs'] ?? 0) >= 3 && (counts['api publish'] ?? 0) >= 1, JSON.stringify(counts));
     const growth = rssAtEnd - (rssAfterWarmup as number);
-    t.diagnostic(`answers per route: ${JSON.stringify(counts)}; RSS after warmup ${((rssAfterWarmup as number) / 1048576).toFixed(1)} MB, at end ${(rssAtEnd / 1048576).toFixed(1)} MB`);
+    t.diagnostic(
+      `answers per route: ${JSON.stringify(counts)}; RSS after warmup ${((rssAfterWarmup as number) / 1048576).toFixed(1)} MB, at end ${(rssAtEnd / 1048576).toFixed(1)} MB`,
+    );
     assert.ok(growth < MAX_RSS_GROWTH, `RSS grew by ${(growth / 1048576).toFixed(1)} MB (from ${((rssAfterWarmup as number) / 1048576).toFixed(1)} MB)`);
   });
 });

@@ -86,7 +86,11 @@ async function handler(event) {
       assert.equal(status, 0, stderr);
       const result = JSON.parse(stdout) as { FunctionOutput: string; FunctionErrorMessage: string; FunctionExecutionLogs: string[] };
       assert.deepEqual([result.FunctionErrorMessage, result.FunctionExecutionLogs], ['', []], file);
-      assert.equal((JSON.parse(result.FunctionOutput) as { response: { headers: { location: { value: string } } } }).response.headers.location.value, '/new', file);
+      assert.equal(
+        (JSON.parse(result.FunctionOutput) as { response: { headers: { location: { value: string } } } }).response.headers.location.value,
+        '/new',
+        file,
+      );
       assert.match(stderr, /cf\.kvs\(".*8aa76c93-3198-462c-aaf6-0123456789ab"\) read kvs\.json/, file);
     }
   });

@@ -19,7 +19,14 @@ import { startOpenFrontNode, type OpenFrontNode, type OpenFrontNodeOptions } fro
 import { loopbackAgent } from './fixtures/kvs-api-harness.js';
 
 const SPIN = 'function handler(event) {\n  while (true) {}\n}\n';
-const EVENT = Buffer.from(JSON.stringify({ version: '1.0', context: { eventType: 'viewer-request' }, viewer: { ip: '203.0.113.9' }, request: { method: 'GET', uri: '/', querystring: {}, headers: {}, cookies: {} } }));
+const EVENT = Buffer.from(
+  JSON.stringify({
+    version: '1.0',
+    context: { eventType: 'viewer-request' },
+    viewer: { ip: '203.0.113.9' },
+    request: { method: 'GET', uri: '/', querystring: {}, headers: {}, cookies: {} },
+  }),
+);
 
 function viewer(base: string): Promise<number> {
   const { hostname, port } = new URL(base);
@@ -53,16 +60,34 @@ describe('TestFunction runs off the edge event loop, bounded (issue 12, finding 
       {
         functions: [{ name: 'hello', code: 'hello.js' }],
         distributions: [
-          { id: 'd', hostnames: ['*'], origins: [{ id: 'o', url: 'http://127.0.0.1:9' }], defaultBehavior: { origin: 'o', cachePolicy: 'CachingDisabled', functionAssociations: { 'viewer-request': 'hello' } } },
+          {
+            id: 'd',
+            hostnames: ['*'],
+            origins: [{ id: 'o', url: 'http://127.0.0.1:9' }],
+            defaultBehavior: { origin: 'o', cachePolicy: 'CachingDisabled', functionAssociations: { 'viewer-request': 'hello' } },
+          },
         ],
       },
       dir,
     );
     // Built as a variable: the test runs unchanged against code that predates the `testRuns` option.
-    const options = { dataDir: join(dir, 'data'), config, api: { port: 0 }, edge: { port: 0 }, runtimeLimits: { killAfterMicros: 500_000 }, testRuns: { concurrency: 1, queue: 2 } };
+    const options = {
+      dataDir: join(dir, 'data'),
+      config,
+      api: { port: 0 },
+      edge: { port: 0 },
+      runtimeLimits: { killAfterMicros: 500_000 },
+      testRuns: { concurrency: 1, queue: 2 },
+    };
     node = await startOpenFrontNode(options as OpenFrontNodeOptions);
     const key = node.db.createAccessKey('finding 2');
-    cf = new CloudFrontClient({ region: 'us-east-1', endpoint: `http://localhost:${node.api.port}`, credentials: key, maxAttempts: 1, requestHandler: { httpAgent: agent } });
+    cf = new CloudFrontClient({
+      region: 'us-east-1',
+      endpoint: `http://localhost:${node.api.port}`,
+      credentials: key,
+      maxAttempts: 1,
+      requestHandler: { httpAgent: agent },
+    });
     await cf.send(new CreateFunctionCommand({ Name: 'spin', FunctionConfig: { Runtime: 'cloudfront-js-2.0', Comment: '' }, FunctionCode: Buffer.from(SPIN) }));
     etag = (await cf.send(new DescribeFunctionCommand({ Name: 'spin', Stage: 'DEVELOPMENT' }))).ETag!;
   });
@@ -93,7 +118,10 @@ describe('TestFunction runs off the edge event loop, bounded (issue 12, finding 
     assert.equal(answer.kind, 'result');
     assert.match(answer.detail, /CPU|time/i, 'the call was killed, not refused');
     assert.ok(statuses.length >= 5, `only ${statuses.length} viewer requests were answered while the TestFunction call ran`);
-    assert.deepEqual(statuses.filter((s) => s !== 200), []);
+    assert.deepEqual(
+      statuses.filter((s) => s !== 200),
+      [],
+    );
   });
 
   it('with several clients at once: viewers are answered while the calls spin one after the other, and callers past the queue get Throttling', async () => {
@@ -113,7 +141,10 @@ describe('TestFunction runs off the edge event loop, bounded (issue 12, finding 
       if (finished === 0) answeredBeforeAnyCall++;
     }
     const answers = await Promise.all(calls);
-    assert.deepEqual(statuses.filter((s) => s !== 200), []);
+    assert.deepEqual(
+      statuses.filter((s) => s !== 200),
+      [],
+    );
     // Three calls spin 500 ms each, one after the other; the event loop kept serving throughout.
     assert.ok(answeredBeforeAnyCall >= 5, `only ${answeredBeforeAnyCall} viewers were answered before the first call returned`);
     assert.ok(statuses.length >= 3 * 5, `only ${statuses.length} viewers were answered while the calls ran`);

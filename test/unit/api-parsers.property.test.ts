@@ -55,7 +55,10 @@ const rawHeaders = fc
   .record({
     authorization: fc.oneof(authorizationHeader, latin1(80)),
     date: fc.oneof(fc.constant('20261207T050000Z'), latin1(20)),
-    hash: fc.oneof(fc.constantFrom('UNSIGNED-PAYLOAD', 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'), latin1(70)),
+    hash: fc.oneof(
+      fc.constantFrom('UNSIGNED-PAYLOAD', 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'),
+      latin1(70),
+    ),
     extra: fc.array(fc.tuple(token, latin1(30)), { maxLength: 4 }),
     withHash: fc.boolean(),
     withIfMatch: fc.boolean(),
@@ -101,7 +104,14 @@ describe('canonical request (property)', () => {
           assert.ok(err instanceof URIError, String(err));
           return;
         }
-        const canonical = canonicalRequest({ method, rawPath: `/${path}`, queryPairs: pairs, headers: collectHeaders(['host', 'h']), signedHeaders: ['host'], payloadHash: 'x' });
+        const canonical = canonicalRequest({
+          method,
+          rawPath: `/${path}`,
+          queryPairs: pairs,
+          headers: collectHeaders(['host', 'h']),
+          signedHeaders: ['host'],
+          payloadHash: 'x',
+        });
         assert.equal(canonical.split('\n')[2], canonicalQuery(pairs));
       }),
       RUNS,
@@ -127,7 +137,11 @@ describe('request verification (property)', () => {
     method: fc.constantFrom('GET', 'PUT', 'POST', 'DELETE'),
     segments: fc.array(fc.string({ maxLength: 12 }), { minLength: 1, maxLength: 4 }),
     query: fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), fc.string({ maxLength: 8 })), { maxLength: 3 }),
-    headers: fc.dictionary(token.map((t) => `x-${t}`), fc.stringMatching(/^[\x21-\x7e]([\x20-\x7e]{0,20}[\x21-\x7e])?$/), { maxKeys: 3 }),
+    headers: fc.dictionary(
+      token.map((t) => `x-${t}`),
+      fc.stringMatching(/^[\x21-\x7e]([\x20-\x7e]{0,20}[\x21-\x7e])?$/),
+      { maxKeys: 3 },
+    ),
     body: fc.uint8Array({ maxLength: 100 }),
     ifMatch: fc.option(fc.stringMatching(/^[A-Z0-9]{1,16}$/), { nil: undefined }),
   });
@@ -152,7 +166,10 @@ describe('request verification (property)', () => {
               : change === 2
                 ? { ...request, rawHeaders: Object.entries({ ...signed, 'x-amz-date': '20261207T050001Z' }).flat() }
                 : { ...request, rawHeaders: Object.entries({ ...signed, 'if-match': `${r.ifMatch ?? ''}Z` }).flat() };
-        assert.throws(() => verifier.verify(changed, EXPECT), (err: unknown) => authFailureReasonOf(err) !== undefined);
+        assert.throws(
+          () => verifier.verify(changed, EXPECT),
+          (err: unknown) => authFailureReasonOf(err) !== undefined,
+        );
       }),
       RUNS,
     );
@@ -172,16 +189,23 @@ const xmlTree: fc.Arbitrary<string> = fc.letrec<{ node: string }>((tie) => ({
     fc.tuple(xmlName, fc.array(tie('node'), { maxLength: 3 })).map(([name, children]) => `<${name}>${children.join('')}</${name}>`),
   ),
 })).node;
-const xmlDocument = fc.tuple(fc.constantFrom('', '<?xml version="1.0" encoding="UTF-8"?>', '<!DOCTYPE r [<!ENTITY e "x">]>', '<!doctype r>'), xmlTree, fc.boolean()).map(
-  ([prolog, inner, wrap]) => (wrap ? `${prolog}<Root xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/">${inner}</Root>` : `${prolog}${inner}`),
-);
+const xmlDocument = fc
+  .tuple(fc.constantFrom('', '<?xml version="1.0" encoding="UTF-8"?>', '<!DOCTYPE r [<!ENTITY e "x">]>', '<!doctype r>'), xmlTree, fc.boolean())
+  .map(([prolog, inner, wrap]) => (wrap ? `${prolog}<Root xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/">${inner}</Root>` : `${prolog}${inner}`));
 
 describe('XML request bodies (property)', () => {
   it('parse or refuse with an OpenFrontError: random trees, random bytes, random text', () => {
     fc.assert(
-      fc.property(fc.oneof(xmlDocument.map((s) => Buffer.from(s)), fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)), fc.string({ maxLength: 200 }).map((s) => Buffer.from(s))), (body) => {
-        onlyOwnErrors(() => parseXmlRequest(body, 'Root'));
-      }),
+      fc.property(
+        fc.oneof(
+          xmlDocument.map((s) => Buffer.from(s)),
+          fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+          fc.string({ maxLength: 200 }).map((s) => Buffer.from(s)),
+        ),
+        (body) => {
+          onlyOwnErrors(() => parseXmlRequest(body, 'Root'));
+        },
+      ),
       RUNS,
     );
   });
@@ -190,7 +214,10 @@ describe('XML request bodies (property)', () => {
     fc.assert(
       fc.property(xmlTree, (inner) => {
         const withDtd = Buffer.from(`<!DOCTYPE Root [<!ENTITY e "EXPANDED">]><Root>${inner}<C>&e;</C></Root>`);
-        assert.throws(() => parseXmlRequest(withDtd, 'Root'), (err) => isOpenFrontError(err) && err.status === 400);
+        assert.throws(
+          () => parseXmlRequest(withDtd, 'Root'),
+          (err) => isOpenFrontError(err) && err.status === 400,
+        );
         try {
           assert.doesNotMatch(JSON.stringify(parseXmlRequest(Buffer.from(`<Root>${inner}</Root>`), 'Root')), /EXPANDED/);
         } catch (err) {
@@ -216,14 +243,21 @@ describe('XML request bodies (property)', () => {
 describe('JSON request bodies (property)', () => {
   it('parse or refuse with an OpenFrontError (4xx), and keep every JSON object exactly', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.json().map((s) => Buffer.from(s)), fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)), fc.string({ maxLength: 200 }).map((s) => Buffer.from(s))), (body) => {
-        try {
-          const parsed = parseJsonObject(body, 'KVS_VALIDATION');
-          assert.deepEqual(parsed, JSON.parse(body.toString('utf8')));
-        } catch (err) {
-          assert.ok(isOpenFrontError(err) && err.status === 400, String(err));
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.json().map((s) => Buffer.from(s)),
+          fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+          fc.string({ maxLength: 200 }).map((s) => Buffer.from(s)),
+        ),
+        (body) => {
+          try {
+            const parsed = parseJsonObject(body, 'KVS_VALIDATION');
+            assert.deepEqual(parsed, JSON.parse(body.toString('utf8')));
+          } catch (err) {
+            assert.ok(isOpenFrontError(err) && err.status === 400, String(err));
+          }
+        },
+      ),
       RUNS,
     );
   });

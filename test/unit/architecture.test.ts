@@ -121,7 +121,7 @@ describe('architecture: the import reader itself', () => {
           "type Q = import('../b/t.js').Q;",
           "const m = await import('../b/t.js');",
           'const n = await import(`../b/t.js`);',
-          "const o = await import(new URL(`./same-dir/${name}`, import.meta.url).href);",
+          'const o = await import(new URL(`./same-dir/${name}`, import.meta.url).href);',
           'const p = await import(someVariable);',
         ].join('\n'),
         'b/t.ts': 'export type T = 1;',
@@ -172,14 +172,11 @@ describe('architecture: the import reader itself', () => {
   });
 
   it('resolves index files and .js specifiers of .ts sources', () => {
-    withTree(
-      { 'node/index.ts': "import { a } from '../kvs/index.js';\nimport { b } from '../kvs';", 'kvs/index.ts': 'export const a = 1, b = 2;' },
-      (root) => {
-        assert.deepEqual(
-          scanImports(root).imports.map((s) => s.target),
-          ['kvs/index.ts', 'kvs/index.ts'],
-        );
-      },
-    );
+    withTree({ 'node/index.ts': "import { a } from '../kvs/index.js';\nimport { b } from '../kvs';", 'kvs/index.ts': 'export const a = 1, b = 2;' }, (root) => {
+      assert.deepEqual(
+        scanImports(root).imports.map((s) => s.target),
+        ['kvs/index.ts', 'kvs/index.ts'],
+      );
+    });
   });
 });

@@ -39,8 +39,10 @@ describe('SigV4 verification', () => {
       rawPath: '/',
       rawQuery: '',
       rawHeaders: [
-        'Host', 'example.amazonaws.com',
-        'X-Amz-Date', '20150830T123600Z',
+        'Host',
+        'example.amazonaws.com',
+        'X-Amz-Date',
+        '20150830T123600Z',
         'Authorization',
         'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31',
       ],
@@ -49,40 +51,79 @@ describe('SigV4 verification', () => {
     const verifier = verifierAt(new Date('2015-08-30T12:36:00Z'));
     assert.deepEqual(verifier.verify(request, anyService), { accessKeyId: ACCESS_KEY_ID });
     const tampered = { ...request, rawPath: '/x' };
-    assert.equal(reasonOf(() => verifier.verify(tampered, anyService)), 'signature-mismatch');
+    assert.equal(
+      reasonOf(() => verifier.verify(tampered, anyService)),
+      'signature-mismatch',
+    );
   });
 
   it('round-trips a signed request with a body and a query', () => {
     const now = new Date('2026-01-02T03:04:05Z');
-    const request = signed({ method: 'POST', path: '/openfront/v1/key-value-stores/s/import?mode=merge', body: '{"data":[]}', now, headers: { 'content-type': 'application/json' } });
+    const request = signed({
+      method: 'POST',
+      path: '/openfront/v1/key-value-stores/s/import?mode=merge',
+      body: '{"data":[]}',
+      now,
+      headers: { 'content-type': 'application/json' },
+    });
     assert.deepEqual(verifierAt(now).verify(request, anyService), { accessKeyId: ACCESS_KEY_ID });
   });
 
   it('rejects a wrong secret, an unknown key, a changed body and a missing header', () => {
     const now = new Date('2026-01-02T03:04:05Z');
-    assert.equal(reasonOf(() => verifierAt(now).verify(signed({ now, secret: 'not-the-secret' }), anyService)), 'signature-mismatch');
-    assert.equal(reasonOf(() => verifierAt(now, {}).verify(signed({ now }), anyService)), 'unknown-access-key');
+    assert.equal(
+      reasonOf(() => verifierAt(now).verify(signed({ now, secret: 'not-the-secret' }), anyService)),
+      'signature-mismatch',
+    );
+    assert.equal(
+      reasonOf(() => verifierAt(now, {}).verify(signed({ now }), anyService)),
+      'unknown-access-key',
+    );
     const request = signed({ method: 'PUT', body: 'original', now });
-    assert.equal(reasonOf(() => verifierAt(now).verify({ ...request, body: Buffer.from('changed') }, anyService)), 'payload-hash-mismatch');
+    assert.equal(
+      reasonOf(() => verifierAt(now).verify({ ...request, body: Buffer.from('changed') }, anyService)),
+      'payload-hash-mismatch',
+    );
     const unsigned = { ...request, rawHeaders: request.rawHeaders.slice(0, -2) };
-    assert.equal(reasonOf(() => verifierAt(now).verify(unsigned, anyService)), 'missing-signature');
+    assert.equal(
+      reasonOf(() => verifierAt(now).verify(unsigned, anyService)),
+      'missing-signature',
+    );
   });
 
   it('allows 15 minutes of clock skew either way, and no more', () => {
     const signedAt = new Date('2026-01-02T03:04:05Z');
     const request = signed({ now: signedAt });
     const at = (minutes: number) => verifierAt(new Date(signedAt.getTime() + minutes * 60_000));
-    assert.equal(reasonOf(() => at(14.9).verify(request, anyService)), 'accepted');
-    assert.equal(reasonOf(() => at(-14.9).verify(request, anyService)), 'accepted');
-    assert.equal(reasonOf(() => at(15.1).verify(request, anyService)), 'request-expired');
-    assert.equal(reasonOf(() => at(-15.1).verify(request, anyService)), 'request-expired');
+    assert.equal(
+      reasonOf(() => at(14.9).verify(request, anyService)),
+      'accepted',
+    );
+    assert.equal(
+      reasonOf(() => at(-14.9).verify(request, anyService)),
+      'accepted',
+    );
+    assert.equal(
+      reasonOf(() => at(15.1).verify(request, anyService)),
+      'request-expired',
+    );
+    assert.equal(
+      reasonOf(() => at(-15.1).verify(request, anyService)),
+      'request-expired',
+    );
   });
 
   it('checks the scope service and algorithm against what the route accepts', () => {
     const now = new Date('2026-01-02T03:04:05Z');
     const request = signed({ now });
-    assert.equal(reasonOf(() => verifierAt(now).verify(request, { services: ['cloudfront'], algorithms: ['AWS4-HMAC-SHA256'] })), 'wrong-service');
-    assert.equal(reasonOf(() => verifierAt(now).verify(request, { services: ['openfront'], algorithms: ['AWS4-ECDSA-P256-SHA256'] })), 'unsupported-algorithm');
+    assert.equal(
+      reasonOf(() => verifierAt(now).verify(request, { services: ['cloudfront'], algorithms: ['AWS4-HMAC-SHA256'] })),
+      'wrong-service',
+    );
+    assert.equal(
+      reasonOf(() => verifierAt(now).verify(request, { services: ['openfront'], algorithms: ['AWS4-ECDSA-P256-SHA256'] })),
+      'unsupported-algorithm',
+    );
   });
 
   it('refuses UNSIGNED-PAYLOAD', () => {
@@ -90,7 +131,10 @@ describe('SigV4 verification', () => {
     const request = signed({ now });
     const headers = [...request.rawHeaders];
     headers[headers.indexOf('x-amz-content-sha256') + 1] = 'UNSIGNED-PAYLOAD';
-    assert.equal(reasonOf(() => verifierAt(now).verify({ ...request, rawHeaders: headers }, anyService)), 'unsigned-payload');
+    assert.equal(
+      reasonOf(() => verifierAt(now).verify({ ...request, rawHeaders: headers }, anyService)),
+      'unsigned-payload',
+    );
   });
 });
 

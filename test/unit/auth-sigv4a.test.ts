@@ -34,7 +34,14 @@ class NodeSha256 {
 }
 
 /** Signs with the SDK's own SigV4a signer and returns what the server would receive. */
-async function sdkSigned(options: { secret?: string; body?: string; path?: string; query?: Record<string, string>; regionSet?: string; now: Date }): Promise<SignedRequest> {
+async function sdkSigned(options: {
+  secret?: string;
+  body?: string;
+  path?: string;
+  query?: Record<string, string>;
+  regionSet?: string;
+  now: Date;
+}): Promise<SignedRequest> {
   const signer = new SignatureV4a({
     credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: options.secret ?? SECRET },
     region: options.regionSet ?? '*',
@@ -63,7 +70,13 @@ async function sdkSigned(options: { secret?: string; body?: string; path?: strin
   const rawQuery = Object.entries(options.query ?? {})
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
     .join('&');
-  return { method: request.method, rawPath: path, rawQuery, rawHeaders: (Object.entries(request.headers) as Array<[string, string]>).flat(), body: Buffer.from(body) };
+  return {
+    method: request.method,
+    rawPath: path,
+    rawQuery,
+    rawHeaders: (Object.entries(request.headers) as Array<[string, string]>).flat(),
+    body: Buffer.from(body),
+  };
 }
 
 const reasonOf = authFailureReason;
@@ -89,22 +102,40 @@ describe('SigV4a verification', () => {
   it('verifies dot-segment keys, whose canonical path the signer normalises', async () => {
     for (const key of ['.', '..']) {
       const request = await sdkSigned({ now, path: `${ARN_PATH}/keys/${key}` });
-      assert.equal(reasonOf(() => verifier.verify(request, KVS)), 'accepted');
+      assert.equal(
+        reasonOf(() => verifier.verify(request, KVS)),
+        'accepted',
+      );
     }
   });
 
   it('rejects a wrong secret, a tampered path, a tampered body and a region set without this server', async () => {
     const wrongSecret = await sdkSigned({ now, secret: 'wrong-secret-wrong-secret-wrong-secret00' });
-    assert.equal(reasonOf(() => verifier.verify(wrongSecret, KVS)), 'signature-mismatch');
+    assert.equal(
+      reasonOf(() => verifier.verify(wrongSecret, KVS)),
+      'signature-mismatch',
+    );
     const good = await sdkSigned({ now, body: '{"Value":"v1"}' });
-    assert.equal(reasonOf(() => verifier.verify({ ...good, rawPath: good.rawPath.replace('odd', 'odd2') }, KVS)), 'signature-mismatch');
-    assert.equal(reasonOf(() => verifier.verify({ ...good, body: Buffer.from('{"Value":"v2"}') }, KVS)), 'payload-hash-mismatch');
+    assert.equal(
+      reasonOf(() => verifier.verify({ ...good, rawPath: good.rawPath.replace('odd', 'odd2') }, KVS)),
+      'signature-mismatch',
+    );
+    assert.equal(
+      reasonOf(() => verifier.verify({ ...good, body: Buffer.from('{"Value":"v2"}') }, KVS)),
+      'payload-hash-mismatch',
+    );
     const elsewhere = await sdkSigned({ now, regionSet: 'eu-west-1' });
-    assert.equal(reasonOf(() => verifier.verify(elsewhere, KVS)), 'region-set-mismatch');
+    assert.equal(
+      reasonOf(() => verifier.verify(elsewhere, KVS)),
+      'region-set-mismatch',
+    );
   });
 
   it('rejects a request signed more than 15 minutes ago', async () => {
     const old = await sdkSigned({ now: new Date(now.getTime() - 16 * 60_000) });
-    assert.equal(reasonOf(() => verifier.verify(old, KVS)), 'request-expired');
+    assert.equal(
+      reasonOf(() => verifier.verify(old, KVS)),
+      'request-expired',
+    );
   });
 });

@@ -32,20 +32,42 @@ describe('RequestVerifier.verifyHead', () => {
 
   it('refuses from the head alone: no signature, unknown key, unsigned payload, unsigned If-Match, wrong secret', () => {
     const headers = signRequestV4({ method: 'POST', url, body: BODY, now: NOW, ...KEY });
-    assert.equal(authFailureReason(() => verifier.verifyHead(head({ host: url.host }), EXPECT)), 'missing-signature');
+    assert.equal(
+      authFailureReason(() => verifier.verifyHead(head({ host: url.host }), EXPECT)),
+      'missing-signature',
+    );
     const unknown = signRequestV4({ method: 'POST', url, body: BODY, now: NOW, accessKeyId: 'AKIDOTHER', secretAccessKey: 'x' });
-    assert.equal(authFailureReason(() => verifier.verifyHead(head(unknown), EXPECT)), 'unknown-access-key');
-    assert.equal(authFailureReason(() => verifier.verifyHead(head({ ...headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }), EXPECT)), 'unsigned-payload');
-    assert.equal(authFailureReason(() => verifier.verifyHead(head({ ...headers, 'if-match': 'KVS1' }), EXPECT)), 'unsigned-if-match');
+    assert.equal(
+      authFailureReason(() => verifier.verifyHead(head(unknown), EXPECT)),
+      'unknown-access-key',
+    );
+    assert.equal(
+      authFailureReason(() => verifier.verifyHead(head({ ...headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }), EXPECT)),
+      'unsigned-payload',
+    );
+    assert.equal(
+      authFailureReason(() => verifier.verifyHead(head({ ...headers, 'if-match': 'KVS1' }), EXPECT)),
+      'unsigned-if-match',
+    );
     const wrong = signRequestV4({ method: 'POST', url, body: BODY, now: NOW, accessKeyId: KEY.accessKeyId, secretAccessKey: 'wrong' });
-    assert.equal(authFailureReason(() => verifier.verifyHead(head(wrong), EXPECT)), 'signature-mismatch');
+    assert.equal(
+      authFailureReason(() => verifier.verifyHead(head(wrong), EXPECT)),
+      'signature-mismatch',
+    );
   });
 
   it('without x-amz-content-sha256 checks the key from the head and the signature once the body hash is known', () => {
     // What a client that signs the body hash without sending it produces: SignedHeaders host;x-amz-date.
     const date = '20261207T050000Z';
     const headers = collectHeaders(['host', url.host, 'x-amz-date', date]);
-    const canonical = canonicalRequest({ method: 'POST', rawPath: url.pathname, queryPairs: [], headers, signedHeaders: ['host', 'x-amz-date'], payloadHash: sha256Hex(BODY) });
+    const canonical = canonicalRequest({
+      method: 'POST',
+      rawPath: url.pathname,
+      queryPairs: [],
+      headers,
+      signedHeaders: ['host', 'x-amz-date'],
+      payloadHash: sha256Hex(BODY),
+    });
     const scope = '20261207/us-east-1/openfront/aws4_request';
     const signature = sigV4Signature(KEY.secretAccessKey, '20261207', 'us-east-1', 'openfront', stringToSign('AWS4-HMAC-SHA256', date, scope, canonical));
     const authorization = `AWS4-HMAC-SHA256 Credential=${KEY.accessKeyId}/${scope}, SignedHeaders=host;x-amz-date, Signature=${signature}`;
@@ -53,9 +75,15 @@ describe('RequestVerifier.verifyHead', () => {
     assert.equal(verdict.kind, 'needs-body');
     if (verdict.kind !== 'needs-body') return;
     assert.deepEqual(verdict.finish(sha256Hex(BODY)), { accessKeyId: KEY.accessKeyId });
-    assert.equal(authFailureReason(() => verdict.finish(sha256Hex(Buffer.from('other')))), 'signature-mismatch');
+    assert.equal(
+      authFailureReason(() => verdict.finish(sha256Hex(Buffer.from('other')))),
+      'signature-mismatch',
+    );
     // An unknown key never gets to the body.
     const stranger = authorization.replace(KEY.accessKeyId, 'AKIDSTRANGER');
-    assert.equal(authFailureReason(() => verifier.verifyHead(head({ host: url.host, 'x-amz-date': date, authorization: stranger }), EXPECT)), 'unknown-access-key');
+    assert.equal(
+      authFailureReason(() => verifier.verifyHead(head({ host: url.host, 'x-amz-date': date, authorization: stranger }), EXPECT)),
+      'unknown-access-key',
+    );
   });
 });

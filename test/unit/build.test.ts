@@ -21,12 +21,17 @@ function write(name: string, text: string): string {
   return path;
 }
 
-write('util.ts', `
+write(
+  'util.ts',
+  `
 export function handler(): string { return 'a helper that clashes with the entry\\'s name'; }
 export function tag(uri: string, salt?: string): string { return uri + ':' + (salt ?? 'none'); }
 export function unused(): number { return 42; }
-`);
-const entry = write('entry.ts', `
+`,
+);
+const entry = write(
+  'entry.ts',
+  `
 import cf from 'cloudfront';
 import { createHash } from 'crypto';
 import { tag } from './util.js';
@@ -39,7 +44,8 @@ export async function handler(event: { request: Req }): Promise<Req> {
   void cf;
   return request;
 }
-`);
+`,
+);
 
 const event = normalizeTestEvent({ request: { method: 'GET', uri: '/a', headers: { 'accept-language': { value: 'de' } } } });
 
@@ -77,7 +83,10 @@ test('minified output keeps the handler name and behaves the same', async () => 
 });
 
 test('runtime 1.0: require instead of import; let/const fail the build at their source position', async () => {
-  const es5 = write('es5.ts', `import qs from 'querystring';\nexport default function (event: any) { var r = event.request; r.headers['x-q'] = { value: qs.stringify({ a: '1' }) }; return r; }\n`);
+  const es5 = write(
+    'es5.ts',
+    `import qs from 'querystring';\nexport default function (event: any) { var r = event.request; r.headers['x-q'] = { value: qs.stringify({ a: '1' }) }; return r; }\n`,
+  );
   const result = await buildFunction({ entry: es5, runtime: 'cloudfront-js-1.0' });
   assert.equal(result.ok, true, JSON.stringify(result.problems));
   assert.match(result.code, /var qs = require\("querystring"\);/);
@@ -97,7 +106,10 @@ test('an entry without a handler export is refused', async () => {
 });
 
 test('an oversize bundle is rejected by size, and the CLI exits 1 printing size / limit', async () => {
-  const big = write('big.ts', `const TABLE = ${JSON.stringify('x'.repeat(11_000))};\nexport function handler(event: any) { event.request.headers['x-n'] = { value: String(TABLE.length) }; return event.request; }\n`);
+  const big = write(
+    'big.ts',
+    `const TABLE = ${JSON.stringify('x'.repeat(11_000))};\nexport function handler(event: any) { event.request.headers['x-n'] = { value: String(TABLE.length) }; return event.request; }\n`,
+  );
   const result = await buildFunction({ entry: big });
   assert.equal(result.ok, false);
   assert.equal(result.problems[0]?.code, 'FUNCTION_SIZE_LIMIT_EXCEEDED');

@@ -57,7 +57,9 @@ function errorOf(body: string): string {
 for (const runtime of ['cloudfront-js-1.0', 'cloudfront-js-2.0'] as const) {
   describe(`crypto (${runtime})`, () => {
     let rt: Loaded;
-    before(() => { rt = load(runtime); });
+    before(() => {
+      rt = load(runtime);
+    });
     after(() => rt.isolate.dispose());
 
     test('hashes and HMACs match node:crypto in every encoding', () => {
@@ -104,8 +106,14 @@ for (const runtime of ['cloudfront-js-1.0', 'cloudfront-js-2.0'] as const) {
 describe('crypto specifics per runtime', () => {
   let rt1: Loaded;
   let rt2: Loaded;
-  before(() => { rt1 = load('cloudfront-js-1.0'); rt2 = load('cloudfront-js-2.0'); });
-  after(() => { rt1.isolate.dispose(); rt2.isolate.dispose(); });
+  before(() => {
+    rt1 = load('cloudfront-js-1.0');
+    rt2 = load('cloudfront-js-2.0');
+  });
+  after(() => {
+    rt1.isolate.dispose();
+    rt2.isolate.dispose();
+  });
 
   test('2.0: digest() without encoding is a Buffer; Buffers and Uint8Arrays are accepted', () => {
     const got = rt2.run(`var c = require('crypto');
@@ -113,7 +121,9 @@ describe('crypto specifics per runtime', () => {
       return [Buffer.isBuffer(d), d.toString('hex'), c.createHmac('sha1', Buffer.from('6b6579', 'hex')).update('x').digest('base64')];`);
     assert.deepEqual(got, [
       true,
-      createHash('sha256').update(Buffer.from([1, 2, 3, 4, 5])).digest('hex'),
+      createHash('sha256')
+        .update(Buffer.from([1, 2, 3, 4, 5]))
+        .digest('hex'),
       createHmac('sha1', 'key').update('x').digest('base64'),
     ]);
   });
@@ -142,11 +152,7 @@ describe('crypto specifics per runtime', () => {
       return [typeof raw, raw, c.createHmac('sha256', kRegion).update('s3').digest('hex')];`);
     const kDate = createHmac('sha256', 'AWS4secret').update('20240101').digest();
     const kRegion = createHmac('sha256', kDate).update('us-east-1').digest();
-    assert.deepEqual(got, [
-      'string',
-      createHash('sha1').update('abc').digest().toString('latin1'),
-      createHmac('sha256', kRegion).update('s3').digest('hex'),
-    ]);
+    assert.deepEqual(got, ['string', createHash('sha1').update('abc').digest().toString('latin1'), createHmac('sha256', kRegion).update('s3').digest('hex')]);
   });
 
   test('the host side refuses other algorithms', () => {
@@ -157,7 +163,9 @@ describe('crypto specifics per runtime', () => {
 
 describe('querystring matches Node', () => {
   let rt: Loaded;
-  before(() => { rt = load('cloudfront-js-1.0'); });
+  before(() => {
+    rt = load('cloudfront-js-1.0');
+  });
   after(() => rt.isolate.dispose());
 
   const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
@@ -172,9 +180,13 @@ describe('querystring matches Node', () => {
   test('parse edge cases', () => {
     for (const [qs, sep, eq, options] of parseCases) {
       const opts = options as { decodeURIComponent?: (s: string) => string; maxKeys?: number } | undefined;
-      const optionsSource = opts === undefined ? 'undefined'
-        : `{ maxKeys: ${opts.maxKeys}, decodeURIComponent: ${opts.decodeURIComponent ? String(opts.decodeURIComponent) : 'undefined'} }`;
-      const got = rt.run(`return require('querystring').parse(${JSON.stringify(qs)}, ${JSON.stringify(sep ?? null)}, ${JSON.stringify(eq ?? null)}, ${optionsSource});`);
+      const optionsSource =
+        opts === undefined
+          ? 'undefined'
+          : `{ maxKeys: ${opts.maxKeys}, decodeURIComponent: ${opts.decodeURIComponent ? String(opts.decodeURIComponent) : 'undefined'} }`;
+      const got = rt.run(
+        `return require('querystring').parse(${JSON.stringify(qs)}, ${JSON.stringify(sep ?? null)}, ${JSON.stringify(eq ?? null)}, ${optionsSource});`,
+      );
       assert.deepEqual(got, plain(querystring.parse(qs, (sep ?? undefined) as string, (eq ?? undefined) as string, opts)), qs);
     }
   });
@@ -212,7 +224,9 @@ describe('querystring matches Node', () => {
 
 describe('Buffer (2.0)', () => {
   let rt: Loaded;
-  before(() => { rt = load('cloudfront-js-2.0'); });
+  before(() => {
+    rt = load('cloudfront-js-2.0');
+  });
   after(() => rt.isolate.dispose());
 
   /** The same snippet runs against Node's Buffer and the isolate's; results must agree. */
@@ -258,7 +272,9 @@ describe('Buffer (2.0)', () => {
 
 describe('TextEncoder, TextDecoder, atob, btoa (2.0)', () => {
   let rt: Loaded;
-  before(() => { rt = load('cloudfront-js-2.0'); });
+  before(() => {
+    rt = load('cloudfront-js-2.0');
+  });
   after(() => rt.isolate.dispose());
 
   test('TextEncoder encodes multi-byte text like Node', () => {
@@ -282,26 +298,35 @@ describe('TextEncoder, TextDecoder, atob, btoa (2.0)', () => {
               streamed, label, new TextDecoder().decode(), new TextDecoder(undefined, { fatal: true }).fatal];`);
     const stream = new TextDecoder('utf8');
     const emoji = new TextEncoder().encode('a😀b');
-    const streamed = [stream.decode(emoji.subarray(0, 3), { stream: true }), stream.decode(emoji.subarray(3, 5), { stream: true }),
-      stream.decode(emoji.subarray(5))].join('|');
+    const streamed = [
+      stream.decode(emoji.subarray(0, 3), { stream: true }),
+      stream.decode(emoji.subarray(3, 5), { stream: true }),
+      stream.decode(emoji.subarray(5)),
+    ].join('|');
     assert.equal(streamed, 'a|😀|b');
-    assert.deepEqual(got, [
-      new TextDecoder().decode(new Uint8Array(bad)), 'TypeError', 'hi', '\ufeffhi', streamed, 'RangeError', '', true,
-    ]);
+    assert.deepEqual(got, [new TextDecoder().decode(new Uint8Array(bad)), 'TypeError', 'hi', '\ufeffhi', streamed, 'RangeError', '', true]);
   });
 
   test('atob and btoa follow the browser rules', () => {
     const inputs = ['aGVsbG8=', ' aGVs\nbG8 ', 'aGVsbG8', 'YQ==', 'YQ=', 'abc==', 'a', 'ab-_', '####'];
     const got = rt.run(`return ${JSON.stringify(inputs)}.map(function (s) {
         try { return atob(s); } catch (e) { return e.name; } }).concat([btoa('hi\\xff'), (function () { try { btoa('€'); } catch (e) { return e.name + ':' + (e instanceof Error); } })()]);`);
-    const expected = inputs.map((s) => { try { return atob(s); } catch { return 'InvalidCharacterError'; } });
+    const expected = inputs.map((s) => {
+      try {
+        return atob(s);
+      } catch {
+        return 'InvalidCharacterError';
+      }
+    });
     assert.deepEqual(got, [...expected, btoa('hi\xff'), 'InvalidCharacterError:true']);
   });
 });
 
 describe('1.0 byte-string methods', () => {
   let rt: Loaded;
-  before(() => { rt = load('cloudfront-js-1.0'); });
+  before(() => {
+    rt = load('cloudfront-js-1.0');
+  });
   after(() => rt.isolate.dispose());
 
   test('bytesFrom decodes arrays, hex, base64 and base64url', () => {

@@ -60,7 +60,10 @@ describe('openfront check --config', () => {
     assert.deepEqual([right.status, right.stderr], [0, '']);
     const wrong = run(join(dir, 'wrong.js'), '--config', config);
     assert.equal(wrong.status, 0);
-    assert.match(wrong.stderr, new RegExp(`wrong\\.js:2:20 warning: .*names store id ${OTHER_ID}, but function wrong's store with-id has awsId ${AWS_ID}: the read fails`));
+    assert.match(
+      wrong.stderr,
+      new RegExp(`wrong\\.js:2:20 warning: .*names store id ${OTHER_ID}, but function wrong's store with-id has awsId ${AWS_ID}: the read fails`),
+    );
     const unset = run(join(dir, 'unset.js'), '--config', config);
     assert.match(unset.stderr, new RegExp(`unset\\.js:2:20 warning: .*has no awsId.*add awsId: ${OTHER_ID} to store without-id`));
     const placeholder = run(join(dir, 'placeholder.js'), '--config', config);

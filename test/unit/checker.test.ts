@@ -44,20 +44,42 @@ const cases: Array<[string, RuntimeVersion, string, Expected[]]> = [
   // --- accepted in both runtimes ---
   ['ES5 handler (1.0)', V1, HANDLER, []],
   ['ES5 handler (2.0)', V2, HANDLER, []],
-  ['template literals, arrows, rest params, ** (1.0)', V1,
-    'function handler(event) {\n  var f = (a, ...rest) => `${a}:${rest.length}:${2 ** 10}`;\n  var n = 2; n **= 2;\n  return f(1, 2);\n}', []],
+  [
+    'template literals, arrows, rest params, ** (1.0)',
+    V1,
+    'function handler(event) {\n  var f = (a, ...rest) => `${a}:${rest.length}:${2 ** 10}`;\n  var n = 2; n **= 2;\n  return f(1, 2);\n}',
+    [],
+  ],
   ['named capture groups (1.0)', V1, 'function handler(e) { var m = /(?<year>\\d{4})/.exec("2024"); return m.groups.year; }', []],
   ['ES5 getters and setters in literals (1.0)', V1, 'function handler(e) { var o = { get a() { return 1; }, set a(v) {} }; return o.a; }', []],
-  ['labels, switch, for-in, try/finally (1.0)', V1,
-    'function handler(e) {\n outer: for (var k in e) { switch (k) { case "a": break outer; default: continue; } }\n try { throw new Error("x"); } catch (err) { } finally { }\n}', []],
+  [
+    'labels, switch, for-in, try/finally (1.0)',
+    V1,
+    'function handler(e) {\n outer: for (var k in e) { switch (k) { case "a": break outer; default: continue; } }\n try { throw new Error("x"); } catch (err) { } finally { }\n}',
+    [],
+  ],
   ['require of crypto and querystring (1.0)', V1, 'var crypto = require("crypto");\nvar qs = require("querystring");\n' + HANDLER, []],
-  ['let/const, for-in with const (2.0)', V2, 'const a = 1;\nlet b = 2;\nfunction handler(e) { for (const k in e.request.headers) { b += a; } return e.request; }', []],
+  [
+    'let/const, for-in with const (2.0)',
+    V2,
+    'const a = 1;\nlet b = 2;\nfunction handler(e) { for (const k in e.request.headers) { b += a; } return e.request; }',
+    [],
+  ],
   ['numeric separators (2.0)', V2, 'var n = 1_000_000;\n' + HANDLER, []],
   ['sticky regex flag (2.0)', V2, 'var r = /a/gy;\n' + HANDLER, []],
-  ['async helper functions and await (2.0)', V2,
-    'async function load(h) { return await h.get("k"); }\nasync function handler(event) { const v = await load(null); return event.request; }', []],
-  ['every documented module, imported and required (2.0)', V2,
-    "import cf from 'cloudfront';\nimport crypto from 'crypto';\nimport qs from 'querystring';\nimport buffer from 'buffer';\nvar b = require('buffer');\n" + HANDLER, []],
+  [
+    'async helper functions and await (2.0)',
+    V2,
+    'async function load(h) { return await h.get("k"); }\nasync function handler(event) { const v = await load(null); return event.request; }',
+    [],
+  ],
+  [
+    'every documented module, imported and required (2.0)',
+    V2,
+    "import cf from 'cloudfront';\nimport crypto from 'crypto';\nimport qs from 'querystring';\nimport buffer from 'buffer';\nvar b = require('buffer');\n" +
+      HANDLER,
+    [],
+  ],
 
   // --- 1.0 rejects what only 2.0 adds ---
   ['const (1.0)', V1, 'const a = 1;\n' + HANDLER, [unsupported(1, 1, "'const' is not supported in cloudfront-js-1.0")]],
@@ -89,8 +111,12 @@ const cases: Array<[string, RuntimeVersion, string, Expected[]]> = [
   ['dynamic import() (2.0)', V2, 'function handler(e) { return import("crypto"); }', [unsupported(1, 30, "dynamic 'import()'")]],
   ['import.meta (2.0)', V2, 'var u = import.meta.url;\n' + HANDLER, [unsupported(1, 9, "'import.meta'")]],
   ['for...of (2.0)', V2, 'function handler(e) {\n  for (var k of []) {}\n}', [unsupported(2, 3, "'for...of'")]],
-  ['for...of with const (1.0): both reported', V1, 'function handler(e) { for (const k of []) {} }',
-    [unsupported(1, 23, "'for...of'"), unsupported(1, 28, "'const'")]],
+  [
+    'for...of with const (1.0): both reported',
+    V1,
+    'function handler(e) { for (const k of []) {} }',
+    [unsupported(1, 23, "'for...of'"), unsupported(1, 28, "'const'")],
+  ],
   ['default parameter value (2.0)', V2, 'function handler(e, x = 1) { return e.request; }', [unsupported(1, 21, 'default parameter value')]],
   ['shorthand property (2.0)', V2, 'function handler(e) { var a = 1; return { a }; }', [unsupported(1, 43, 'shorthand property')]],
   ['method shorthand (2.0)', V2, 'var o = { m() { return 1; } };\n' + HANDLER, [unsupported(1, 11, 'method shorthand')]],
@@ -103,7 +129,12 @@ const cases: Array<[string, RuntimeVersion, string, Expected[]]> = [
   ['binary literal (2.0)', V2, 'var b = 0b101;\n' + HANDLER, [unsupported(1, 9, 'binary or octal')]],
 
   // --- 2.0 async and module rules ---
-  ['async arrow function (2.0)', V2, 'async function handler(e) {\n  var f = async () => 1;\n  return e.request;\n}', [unsupported(2, 11, 'async arrow function')]],
+  [
+    'async arrow function (2.0)',
+    V2,
+    'async function handler(e) {\n  var f = async () => 1;\n  return e.request;\n}',
+    [unsupported(2, 11, 'async arrow function')],
+  ],
   ['async callback (2.0)', V2, 'function handler(e) { [1].forEach(async function (x) { }); }', [unsupported(1, 35, 'async function expression')]],
   ['nested async function declaration (2.0)', V2, 'function handler(e) {\n  async function inner() { }\n}', [unsupported(2, 3, 'nested async function')]],
   ['top-level await (2.0)', V2, 'const v = await Promise.resolve(1);\n' + HANDLER, [unsupported(1, 11, "top-level 'await'")]],
@@ -114,20 +145,35 @@ const cases: Array<[string, RuntimeVersion, string, Expected[]]> = [
   ['require with a computed name is left to the runtime (2.0)', V2, "var m = 'crypto';\nvar c = require(m);\n" + HANDLER, []],
 
   // --- compile errors, always strict ---
-  ['with statement is a strict-mode error (1.0)', V1, 'function handler(e) { with (e) { } }',
-    [{ line: 1, column: 23, code: 'FUNCTION_COMPILE_ERROR', mentions: "'with'" }]],
-  ['legacy octal literal is a strict-mode error (2.0)', V2, 'function handler(e) {\n  return 010;\n}',
-    [{ line: 2, column: 10, code: 'FUNCTION_COMPILE_ERROR' }]],
-  ['assignment to an undeclared-looking eval is a strict-mode error (1.0)', V1, 'function handler(e) { eval = 1; }',
-    [{ line: 1, column: 23, code: 'FUNCTION_COMPILE_ERROR' }]],
-  ['unterminated function (2.0)', V2, 'function handler(e) {\n  return e.request;\n',
-    [{ line: 3, column: 1, code: 'FUNCTION_COMPILE_ERROR' }]],
+  [
+    'with statement is a strict-mode error (1.0)',
+    V1,
+    'function handler(e) { with (e) { } }',
+    [{ line: 1, column: 23, code: 'FUNCTION_COMPILE_ERROR', mentions: "'with'" }],
+  ],
+  [
+    'legacy octal literal is a strict-mode error (2.0)',
+    V2,
+    'function handler(e) {\n  return 010;\n}',
+    [{ line: 2, column: 10, code: 'FUNCTION_COMPILE_ERROR' }],
+  ],
+  [
+    'assignment to an undeclared-looking eval is a strict-mode error (1.0)',
+    V1,
+    'function handler(e) { eval = 1; }',
+    [{ line: 1, column: 23, code: 'FUNCTION_COMPILE_ERROR' }],
+  ],
+  ['unterminated function (2.0)', V2, 'function handler(e) {\n  return e.request;\n', [{ line: 3, column: 1, code: 'FUNCTION_COMPILE_ERROR' }]],
   ['hashbang line (2.0)', V2, '#!/usr/bin/env node\n' + HANDLER, [{ line: 1, column: 1, code: 'FUNCTION_COMPILE_ERROR' }]],
 
   // --- entry point ---
   ['no handler (1.0)', V1, 'function main(e) { return e.request; }', [{ line: 1, column: 1, code: 'FUNCTION_NO_HANDLER' }]],
-  ['handler as a variable is not a declaration (2.0)', V2, 'var handler = function (e) { return e.request; };',
-    [{ line: 1, column: 1, code: 'FUNCTION_NO_HANDLER' }]],
+  [
+    'handler as a variable is not a declaration (2.0)',
+    V2,
+    'var handler = function (e) { return e.request; };',
+    [{ line: 1, column: 1, code: 'FUNCTION_NO_HANDLER' }],
+  ],
   ['handler nested in a block is not top-level (2.0)', V2, '{ function handler(e) { } }', [{ line: 1, column: 1, code: 'FUNCTION_NO_HANDLER' }]],
   ['async handler (2.0)', V2, 'async function handler(event) { return event.request; }', []],
 ];
@@ -255,11 +301,11 @@ describe('prepareSource', () => {
     const code = "// header\nimport cf from 'cloudfront'; import crypto from 'crypto'\nconst h = cf.kvs();\n" + HANDLER;
     const prepared = prepareSource(code, V2);
     assert.ok(prepared.ok);
-    assert.equal(
-      prepared.script,
-      "// header\nvar cf = require('cloudfront'); var crypto = require('crypto');\nconst h = cf.kvs();\n" + HANDLER,
-    );
-    assert.deepEqual(prepared.imports, [{ local: 'cf', module: 'cloudfront' }, { local: 'crypto', module: 'crypto' }]);
+    assert.equal(prepared.script, "// header\nvar cf = require('cloudfront'); var crypto = require('crypto');\nconst h = cf.kvs();\n" + HANDLER);
+    assert.deepEqual(prepared.imports, [
+      { local: 'cf', module: 'cloudfront' },
+      { local: 'crypto', module: 'crypto' },
+    ]);
   });
 
   test('a multi-line import keeps its line breaks, so later line:col positions are unchanged', () => {

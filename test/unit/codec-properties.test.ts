@@ -26,9 +26,12 @@ const TOKEN_CHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH
 const token = fc.array(fc.constantFrom(...TOKEN_CHARS), { minLength: 1, maxLength: 12 }).map((cs) => cs.join(''));
 /** A header value as node:http hands it over: one char per byte, no CR/LF/NUL, no leading/trailing blanks. */
 const wireValue = fc
-  .array(fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f), { maxLength: 24 })
+  .array(
+    fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f),
+    { maxLength: 24 },
+  )
   .map((codes) => String.fromCharCode(...codes).trim());
-const pathChars = fc.constantFrom(...'abcxyz0123456789-._~!$&\'()*+,;=:@/%'.split(''));
+const pathChars = fc.constantFrom(..."abcxyz0123456789-._~!$&'()*+,;=:@/%".split(''));
 const path = fc.array(pathChars, { maxLength: 20 }).map((cs) => `/${cs.join('')}`);
 const queryPart = fc.tuple(fc.stringMatching(/^[a-z][a-z0-9_]{0,6}$/), fc.stringMatching(/^[A-Za-z0-9%._~-]{0,8}$/));
 /** Distinct names, each `name=value`: the form whose serialisation is exactly the input. */
@@ -45,7 +48,10 @@ const viewerRequest: fc.Arbitrary<HttpRequestParts> = fc.record({
 const originResponse: fc.Arbitrary<HttpResponseParts> = fc.record({
   status: fc.integer({ min: 200, max: 599 }),
   statusText: fc.constantFrom('OK', 'Not Found', 'Whatever'),
-  headers: fc.array(headerLine.filter(([name]) => name.toLowerCase() !== 'set-cookie'), { maxLength: 8 }),
+  headers: fc.array(
+    headerLine.filter(([name]) => name.toLowerCase() !== 'set-cookie'),
+    { maxLength: 8 },
+  ),
 });
 
 function forwardable(headers: Array<[string, string]>): Array<[string, string]> {

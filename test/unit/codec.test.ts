@@ -211,7 +211,14 @@ describe('responseToEvent', () => {
   it('builds a complete viewer-response example', () => {
     const event = responseToEvent(
       req('/'),
-      { status: 200, statusText: 'OK', headers: [['Content-Type', 'text/html'], ['Set-Cookie', 'id=v1; Path=/; Secure']] },
+      {
+        status: 200,
+        statusText: 'OK',
+        headers: [
+          ['Content-Type', 'text/html'],
+          ['Set-Cookie', 'id=v1; Path=/; Secure'],
+        ],
+      },
       context,
     );
     assert.deepEqual(event.response, {
@@ -246,7 +253,14 @@ describe('requestFromEvent', () => {
   });
 
   it('does not forward headers the function never saw', () => {
-    const out = runRequest(req('/', [['Host', 'h'], ['Connection', 'close'], ['X-Amz-Cf-Id', 'id']]), () => {});
+    const out = runRequest(
+      req('/', [
+        ['Host', 'h'],
+        ['Connection', 'close'],
+        ['X-Amz-Cf-Id', 'id'],
+      ]),
+      () => {},
+    );
     assert.deepEqual(out.headers, [['Host', 'h']]);
   });
 
@@ -360,7 +374,16 @@ describe('requestFromEvent', () => {
       r.cookies.a.multiValue = [{ value: '1' }, { value: '2' }];
     });
     assert.deepEqual(out.headers, [['Cookie', 'a=1; a=2']]);
-    assert.deepEqual(runRequest(req('/', [['Cookie', 'a=1'], ['Host', 'h']]), (r) => (r.cookies = {})).headers, [['Host', 'h']]);
+    assert.deepEqual(
+      runRequest(
+        req('/', [
+          ['Cookie', 'a=1'],
+          ['Host', 'h'],
+        ]),
+        (r) => (r.cookies = {}),
+      ).headers,
+      [['Host', 'h']],
+    );
     assert.deepEqual(runRequest(req('/', [['Host', 'h']]), (r) => (r.cookies.s = { value: '1' })).headers, [
       ['Host', 'h'],
       ['Cookie', 's=1'],
@@ -379,7 +402,14 @@ describe('responseFromEvent', () => {
       statusCode: 200,
       headers: { 'x-a': { value: '1', multiValue: [{ value: '1' }, { value: '2' }] }, 'content-length': { value: '999' } },
       cookies: {
-        id: { value: 'v1', attributes: 'Path=/', multiValue: [{ value: 'v1', attributes: 'Path=/' }, { value: 'v2', attributes: 'Path=/b' }] },
+        id: {
+          value: 'v1',
+          attributes: 'Path=/',
+          multiValue: [
+            { value: 'v1', attributes: 'Path=/' },
+            { value: 'v2', attributes: 'Path=/b' },
+          ],
+        },
         bare: { value: 'x' },
       },
       body: 'hello',
@@ -448,7 +478,10 @@ describe('responseFromEvent', () => {
   it('drops stale framing headers when the body is replaced', () => {
     const out = runResponse(req('/'), origin, (r) => (r.body = 'replaced'));
     assert.equal(out.body?.toString(), 'replaced');
-    assert.equal(out.headers.some(([name]) => name.toLowerCase() === 'content-length'), false);
+    assert.equal(
+      out.headers.some(([name]) => name.toLowerCase() === 'content-length'),
+      false,
+    );
   });
 });
 

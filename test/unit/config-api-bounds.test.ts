@@ -5,7 +5,9 @@ import { startApiServer } from '../../src/control/api-server.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
 import { openFrontRejectionOf } from '../helpers/errors.js';
 
-const minimal = { distributions: [{ id: 'main', hostnames: ['localhost'], origins: [{ id: 'app', url: 'http://127.0.0.1:3000' }], defaultBehavior: { origin: 'app' } }] };
+const minimal = {
+  distributions: [{ id: 'main', hostnames: ['localhost'], origins: [{ id: 'app', url: 'http://127.0.0.1:3000' }], defaultBehavior: { origin: 'app' } }],
+};
 
 describe('config: API bounds and the import directory', () => {
   it('keeps the defaults when nothing is set: no import directory, no API overrides', () => {

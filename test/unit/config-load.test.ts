@@ -53,8 +53,16 @@ describe('parseConfig', () => {
     assert.deepEqual(d.hostnames, ['localhost']);
     assert.equal(d.domainName, 'localhost');
     assert.deepEqual(d.origins[0], {
-      kind: 'custom', id: 'app', protocol: 'https', domainName: 'api.example.com', port: 8443, originPath: '/v2',
-      connectTimeoutMs: 10_000, readTimeoutMs: 30_000, maxConnections: 128, customHeaders: {},
+      kind: 'custom',
+      id: 'app',
+      protocol: 'https',
+      domainName: 'api.example.com',
+      port: 8443,
+      originPath: '/v2',
+      connectTimeoutMs: 10_000,
+      readTimeoutMs: 30_000,
+      maxConnections: 128,
+      customHeaders: {},
     });
     assert.deepEqual(d.origins[1], { kind: 'static', id: 'files', root: join(dir, 'public') });
     assert.equal(d.defaultBehavior.pathPattern, '*');
@@ -100,11 +108,7 @@ describe('parseConfig', () => {
             {
               id: 'main',
               hostnames: ['localhost'],
-              origins: [
-                { id: 'app', url: 'http://127.0.0.1:3000', bogus: true },
-                { id: 'b', domainName: 'b.example.com', port: 70000 },
-                { id: 'c' },
-              ],
+              origins: [{ id: 'app', url: 'http://127.0.0.1:3000', bogus: true }, { id: 'b', domainName: 'b.example.com', port: 70000 }, { id: 'c' }],
               originGroups: [{ id: 'g', primary: 'c', secondary: 'missing' }],
               defaultBehavior: { origin: 'nowhere', cachePolicy: 'Nope', functionAssociations: { 'viewer-request': 'ghost' } },
               behaviors: [
@@ -138,7 +142,8 @@ describe('parseConfig', () => {
       'distributions[1].id',
       'distributions[1].hostnames[0]',
     ];
-    for (const path of expected) assert.ok(byPath.has(path), `expected a problem at ${path}; got:\n${problems.map((p) => `${p.path}: ${p.message}`).join('\n')}`);
+    for (const path of expected)
+      assert.ok(byPath.has(path), `expected a problem at ${path}; got:\n${problems.map((p) => `${p.path}: ${p.message}`).join('\n')}`);
     assert.match(byPath.get('distributions[0].origins[0]')!, /bogus/);
     assert.match(byPath.get('functions[0].store')!, /unknown store "nope"/);
   });
@@ -153,7 +158,10 @@ describe('parseConfig', () => {
   });
 
   it('rejects a config without distributions', () => {
-    assert.deepEqual(problemsOf(() => parseConfig({}, dir)).map((p) => p.path), ['distributions']);
+    assert.deepEqual(
+      problemsOf(() => parseConfig({}, dir)).map((p) => p.path),
+      ['distributions'],
+    );
   });
 });
 
@@ -192,7 +200,10 @@ describe('loadConfig', () => {
   it('names the line of a YAML syntax error', async () => {
     const file = join(dir, 'broken.yaml');
     writeFileSync(file, 'distributions:\n  - id: [unclosed\n');
-    await assert.rejects(loadConfig(file), (err: unknown) => isOpenFrontError(err) && err.code === 'CONFIG_INVALID' && /not valid YAML: .*line \d+, column \d+/.test(err.message));
+    await assert.rejects(
+      loadConfig(file),
+      (err: unknown) => isOpenFrontError(err) && err.code === 'CONFIG_INVALID' && /not valid YAML: .*line \d+, column \d+/.test(err.message),
+    );
   });
 
   it('reports a missing file', async () => {

@@ -8,13 +8,38 @@ import { isOpenFrontError } from '../../src/errors.js';
 
 const none = { behavior: 'none', names: [] } as const;
 function policy(overrides: Partial<CachePolicyConfig> = {}): CachePolicyConfig {
-  return { name: 'p', minTtl: 0, defaultTtl: 100, maxTtl: 1000, headers: { ...none, names: [] }, cookies: { ...none, names: [] }, queryStrings: { ...none, names: [] }, ...overrides };
+  return {
+    name: 'p',
+    minTtl: 0,
+    defaultTtl: 100,
+    maxTtl: 1000,
+    headers: { ...none, names: [] },
+    cookies: { ...none, names: [] },
+    queryStrings: { ...none, names: [] },
+    ...overrides,
+  };
 }
 
 describe('buildCacheKey', () => {
   it('ignores query, headers and cookies the policy does not select', () => {
-    const a = buildCacheKey('D', '/a?x=1', [['Accept', 'a'], ['Cookie', 's=1']], policy());
-    const b = buildCacheKey('D', '/a?x=2', [['Accept', 'b'], ['Cookie', 's=2']], policy());
+    const a = buildCacheKey(
+      'D',
+      '/a?x=1',
+      [
+        ['Accept', 'a'],
+        ['Cookie', 's=1'],
+      ],
+      policy(),
+    );
+    const b = buildCacheKey(
+      'D',
+      '/a?x=2',
+      [
+        ['Accept', 'b'],
+        ['Cookie', 's=2'],
+      ],
+      policy(),
+    );
     assert.equal(a.key, b.key);
     assert.equal(a.objectPath, '/a');
   });
@@ -39,7 +64,15 @@ describe('buildCacheKey', () => {
 
   it('whitelisted headers enter the key by value, whatever their case and position', () => {
     const p = policy({ headers: { behavior: 'whitelist', names: ['accept-language'] } });
-    const en = buildCacheKey('D', '/', [['X-Other', '1'], ['Accept-Language', 'en']], p);
+    const en = buildCacheKey(
+      'D',
+      '/',
+      [
+        ['X-Other', '1'],
+        ['Accept-Language', 'en'],
+      ],
+      p,
+    );
     assert.equal(en.key, buildCacheKey('D', '/', [['accept-language', 'en']], p).key);
     assert.notEqual(en.key, buildCacheKey('D', '/', [['accept-language', 'de']], p).key);
     assert.notEqual(en.key, buildCacheKey('D', '/', [], p).key);
@@ -48,7 +81,18 @@ describe('buildCacheKey', () => {
   it('selected cookies enter the key sorted by name', () => {
     const p = policy({ cookies: { behavior: 'whitelist', names: ['a', 'b'] } });
     const k = buildCacheKey('D', '/', [['Cookie', 'b=2; track=9; a=1']], p);
-    assert.equal(k.key, buildCacheKey('D', '/', [['Cookie', 'a=1'], ['cookie', 'b=2']], p).key);
+    assert.equal(
+      k.key,
+      buildCacheKey(
+        'D',
+        '/',
+        [
+          ['Cookie', 'a=1'],
+          ['cookie', 'b=2'],
+        ],
+        p,
+      ).key,
+    );
     assert.notEqual(k.key, buildCacheKey('D', '/', [['Cookie', 'a=1; b=3']], p).key);
   });
 });
@@ -88,7 +132,16 @@ describe('responseTtlSeconds', () => {
 });
 
 function entry(distributionId: string, objectPath: string, bodyBytes: number, now = 0, ttlMs = 60_000): CachedResponse {
-  return { status: 200, statusText: 'OK', headers: [['content-type', 'text/plain']], body: Buffer.alloc(bodyBytes), distributionId, objectPath, storedAt: now, expiresAt: now + ttlMs };
+  return {
+    status: 200,
+    statusText: 'OK',
+    headers: [['content-type', 'text/plain']],
+    body: Buffer.alloc(bodyBytes),
+    distributionId,
+    objectPath,
+    storedAt: now,
+    expiresAt: now + ttlMs,
+  };
 }
 
 describe('ResponseCache', () => {
@@ -168,7 +221,10 @@ describe('ResponseCache', () => {
 
   it('rejects "*" anywhere but at the end of an invalidation path', () => {
     const cache = new ResponseCache({ maxBytes: 1 << 20 });
-    assert.throws(() => cache.invalidate('D', ['/images/*.jpg']), (err: unknown) => isOpenFrontError(err) && err.code === 'INPUT_INVALID');
+    assert.throws(
+      () => cache.invalidate('D', ['/images/*.jpg']),
+      (err: unknown) => isOpenFrontError(err) && err.code === 'INPUT_INVALID',
+    );
   });
 
   it('does not store a response fetched before an invalidation of its distribution', () => {

@@ -117,14 +117,19 @@ test('ComputeUtilization is elapsed / budget, capped at 100; the budget is confi
 });
 
 test('code CloudFront would refuse is rejected at load with line:col and the error class', async () => {
-  await assert.rejects(loadFunction('function handler(event) {\n  let x = 1;\n  return event.request;\n}', { runtime: 'cloudfront-js-1.0', name: 'v1.js' }), (err: Error & { code?: string }) => {
-    assert.equal(err.code, 'FUNCTION_SYNTAX_UNSUPPORTED');
-    assert.match(err.message, /v1\.js:2:3 /);
-    return true;
-  });
+  await assert.rejects(
+    loadFunction('function handler(event) {\n  let x = 1;\n  return event.request;\n}', { runtime: 'cloudfront-js-1.0', name: 'v1.js' }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'FUNCTION_SYNTAX_UNSUPPORTED');
+      assert.match(err.message, /v1\.js:2:3 /);
+      return true;
+    },
+  );
   await assert.rejects(loadFunction(`function handler(e) { return e.request; }\n// ${'x'.repeat(10 * 1024)}`), { code: 'FUNCTION_SIZE_LIMIT_EXCEEDED' });
   await assert.rejects(loadFunction('function notTheHandler() {}'), { code: 'FUNCTION_NO_HANDLER' });
-  await assert.rejects(loadFunction('function handler(e) { return e.request; }', { runtime: 'cloudfront-js-9.0' as never }), { code: 'FUNCTION_RUNTIME_UNKNOWN' });
+  await assert.rejects(loadFunction('function handler(e) { return e.request; }', { runtime: 'cloudfront-js-9.0' as never }), {
+    code: 'FUNCTION_RUNTIME_UNKNOWN',
+  });
 });
 
 test('a runtime 1.0 handler that returns a Promise is an execution error', async () => {
@@ -153,7 +158,8 @@ test('the package front door exports the runner (import from "openfront")', asyn
 });
 
 test('values kept in the isolate between invocations never outlive their snapshot, and the cache stays bounded', async () => {
-  const fn = await loadFunction(`import cf from 'cloudfront';
+  const fn = await loadFunction(
+    `import cf from 'cloudfront';
 async function handler(event) {
   const kvs = cf.kvs();
   if (event.request.uri === '/many') {
@@ -161,7 +167,9 @@ async function handler(event) {
   }
   event.request.headers['x-v'] = { value: await kvs.get('k0') };
   return event.request;
-}`, { limits: { killAfterMicros: 2_000_000 } });
+}`,
+    { limits: { killAfterMicros: 2_000_000 } },
+  );
   let snapshot = new MapSnapshot({ k0: 'one' }, { id: 's', version: 1 });
   const source = { snapshot: () => snapshot };
   const binding = { defaultStoreId: 's', stores: new Map([['s', source]]) };
@@ -221,7 +229,13 @@ async function handler(event) {
   try {
     const own = new MapSnapshot({ '12:3-x:': 'A', '家/\u00e9': 'B' }, { id: 'own', version: 4 });
     const second = new MapSnapshot({ k: 'K' }, { id: 'second', version: 9 });
-    const kvs = { defaultStoreId: 'own', stores: new Map([['own', { snapshot: () => own }], ['second', { snapshot: () => second }]]) };
+    const kvs = {
+      defaultStoreId: 'own',
+      stores: new Map([
+        ['own', { snapshot: () => own }],
+        ['second', { snapshot: () => second }],
+      ]),
+    };
     const result = fn.runSync(event('/'), { kvs });
     assert.equal(requestOf(result).headers['x-v']?.value, 'A|false|true|K');
     assert.deepEqual(result.kvsReads, [

@@ -59,7 +59,8 @@ function adHocErrors(root: string, skip: string[]): AdHocError[] {
         if ((ts.isNewExpression(node) || ts.isCallExpression(node)) && ts.isIdentifier(node.expression) && node.expression.text === 'Error') at(node);
         if ((ts.isClassDeclaration(node) || ts.isClassExpression(node)) && node.heritageClauses !== undefined) {
           for (const clause of node.heritageClauses) {
-            if (clause.token === ts.SyntaxKind.ExtendsKeyword && clause.types.some((t) => /^(Error|TypeError|RangeError)$/.test(t.expression.getText(source)))) at(node);
+            if (clause.token === ts.SyntaxKind.ExtendsKeyword && clause.types.some((t) => /^(Error|TypeError|RangeError)$/.test(t.expression.getText(source))))
+              at(node);
           }
         }
         node.forEachChild(visit);
@@ -92,7 +93,10 @@ describe('error catalog', () => {
   });
 
   it('documents no code the catalog does not have', () => {
-    assert.deepEqual([...documented.keys()].filter((code) => !(code in ErrorCatalog)), []);
+    assert.deepEqual(
+      [...documented.keys()].filter((code) => !(code in ErrorCatalog)),
+      [],
+    );
   });
 
   it('gives every code a status an HTTP answer can carry and every edge code an error page', () => {

@@ -53,7 +53,13 @@ function randomEvent(random: () => number): CFEvent {
     version: '1.0',
     context,
     viewer: { ip: '203.0.113.' + Math.floor(random() * 255) },
-    request: { method: pick(random, ['GET', 'POST']), uri: '/' + pick(random, VALUES), querystring: valueMap(random, false), headers: valueMap(random, false), cookies: valueMap(random, false) },
+    request: {
+      method: pick(random, ['GET', 'POST']),
+      uri: '/' + pick(random, VALUES),
+      querystring: valueMap(random, false),
+      headers: valueMap(random, false),
+      cookies: valueMap(random, false),
+    },
   };
   if (random() < 0.4) {
     const response: Record<string, unknown> = { statusCode: 200 + Math.floor(random() * 300) };
@@ -66,7 +72,9 @@ function randomEvent(random: () => number): CFEvent {
 }
 
 test('the function sees exactly JSON.parse(JSON.stringify(event)), for 400 random events', async () => {
-  const fn = await loadFunction(`function handler(event) { return { statusCode: 200, body: JSON.stringify(event) }; }`, { limits: { killAfterMicros: 200_000 } });
+  const fn = await loadFunction(`function handler(event) { return { statusCode: 200, body: JSON.stringify(event) }; }`, {
+    limits: { killAfterMicros: 200_000 },
+  });
   const random = rng(20261127);
   let compact = 0;
   for (let i = 0; i < 400; i++) {

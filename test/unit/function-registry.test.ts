@@ -59,10 +59,13 @@ describe('FunctionRegistry', () => {
     assert.equal(registry.version('fn-a', 2).code, code('a2'));
     assert.equal(codeOf(() => registry.version('fn-a', 3)).code, 'FUNCTION_VERSION_NOT_FOUND');
     const versions = registry.versions('fn-a');
-    assert.deepEqual(versions.map((v) => [v.version, v.config.comment, v.createdBy, v.stages]), [
-      [1, '', 'AKIAALICE', []],
-      [2, 'second', 'AKIAALICE', ['DEVELOPMENT']],
-    ]);
+    assert.deepEqual(
+      versions.map((v) => [v.version, v.config.comment, v.createdBy, v.stages]),
+      [
+        [1, '', 'AKIAALICE', []],
+        [2, 'second', 'AKIAALICE', ['DEVELOPMENT']],
+      ],
+    );
 
     const published = registry.publish('fn-a', updated.etag, alice);
     assert.deepEqual([published.stage, published.version, published.status], ['LIVE', 2, 'UNASSOCIATED']);
@@ -77,7 +80,10 @@ describe('FunctionRegistry', () => {
     const rolledBack = registry.rollback('fn-a', 1, published.etag, alice);
     assert.deepEqual([rolledBack.version, rolledBack.status], [1, 'UNPUBLISHED']);
     assert.notEqual(rolledBack.etag, published.etag);
-    assert.deepEqual(moves, [['fn-a', 2], ['fn-a', 1]]);
+    assert.deepEqual(moves, [
+      ['fn-a', 2],
+      ['fn-a', 1],
+    ]);
     assert.equal(registry.live('fn-a')?.code, code('a1'));
 
     // Back to 2 and back to 1 again: the LIVE ETag never repeats, so an old ETag cannot sneak through.
@@ -95,13 +101,16 @@ describe('FunctionRegistry', () => {
     assert.throws(() => registry.update('fn-a', { config: { runtime: V2 }, code: code('a3') }, 'ESTALE', alice));
     registry.delete('fn-a', v2.etag, alice);
     const records = db.listAudit({ accessKeyId: 'AKIAALICE' }).reverse();
-    assert.deepEqual(records.map((r) => [r.operation, r.functionName]), [
-      ['CreateFunction', 'fn-a'],
-      ['UpdateFunction', 'fn-a'],
-      ['PublishFunction', 'fn-a'],
-      ['RollbackFunction', 'fn-a'],
-      ['DeleteFunction', 'fn-a'],
-    ]);
+    assert.deepEqual(
+      records.map((r) => [r.operation, r.functionName]),
+      [
+        ['CreateFunction', 'fn-a'],
+        ['UpdateFunction', 'fn-a'],
+        ['PublishFunction', 'fn-a'],
+        ['RollbackFunction', 'fn-a'],
+        ['DeleteFunction', 'fn-a'],
+      ],
+    );
     assert.equal(records[1].etagFrom, v1.etag);
     assert.equal(records[1].etagTo, v2.etag);
     assert.deepEqual(records[3].detail, { version: 1, previousVersion: 2, sha256: v1.sha256 });
@@ -109,11 +118,19 @@ describe('FunctionRegistry', () => {
   });
 
   it('refuses code the checker rejects, with name:line:col, and code over 10 KB with FunctionSizeLimitExceeded', () => {
-    const bad = codeOf(() => registry.create({ name: 'fn-bad', config: { runtime: 'cloudfront-js-1.0' }, code: 'function handler(e) {\n  const x = 1;\n  return e.request;\n}' }, alice));
+    const bad = codeOf(() =>
+      registry.create(
+        { name: 'fn-bad', config: { runtime: 'cloudfront-js-1.0' }, code: 'function handler(e) {\n  const x = 1;\n  return e.request;\n}' },
+        alice,
+      ),
+    );
     assert.equal(bad.code, 'FUNCTION_SYNTAX_UNSUPPORTED');
     assert.equal(bad.status, 400);
     assert.match(bad.message, /^fn-bad:2:3 /);
-    assert.equal(codeOf(() => registry.create({ name: 'fn-bad', config: { runtime: V2 }, code: 'function handler(e) {\n  return e.request +;\n}' }, alice)).code, 'FUNCTION_COMPILE_ERROR');
+    assert.equal(
+      codeOf(() => registry.create({ name: 'fn-bad', config: { runtime: V2 }, code: 'function handler(e) {\n  return e.request +;\n}' }, alice)).code,
+      'FUNCTION_COMPILE_ERROR',
+    );
     assert.equal(codeOf(() => registry.create({ name: 'fn-bad', config: { runtime: V2 }, code: 'function other() {}' }, alice)).code, 'FUNCTION_NO_HANDLER');
     const big = codeOf(() => registry.create({ name: 'fn-big', config: { runtime: V2 }, code: `${code('x')}//${'x'.repeat(10 * 1024)}` }, alice));
     assert.deepEqual([big.code, big.status], ['FUNCTION_SIZE_LIMIT_EXCEEDED', 413]);
@@ -137,8 +154,16 @@ describe('FunctionRegistry', () => {
     const other = db.createStore({ name: 'other' }, alice);
     const withStore = (arns: string[], runtime = V2) => ({ runtime, keyValueStoreArns: arns });
     assert.equal(codeOf(() => registry.create({ name: 'k0', config: withStore([store.arn, other.arn]), code: code('x') }, alice)).code, 'CF_INVALID_ARGUMENT');
-    assert.equal(codeOf(() => registry.create({ name: 'k0', config: withStore([store.arn.replace(/.{4}$/, '0000')]), code: code('x') }, alice)).code, 'CF_INVALID_ARGUMENT');
-    assert.equal(codeOf(() => registry.create({ name: 'k0', config: withStore([store.arn], 'cloudfront-js-1.0'), code: 'function handler(e) { return e.request; }' }, alice)).code, 'CF_INVALID_ARGUMENT');
+    assert.equal(
+      codeOf(() => registry.create({ name: 'k0', config: withStore([store.arn.replace(/.{4}$/, '0000')]), code: code('x') }, alice)).code,
+      'CF_INVALID_ARGUMENT',
+    );
+    assert.equal(
+      codeOf(() =>
+        registry.create({ name: 'k0', config: withStore([store.arn], 'cloudfront-js-1.0'), code: 'function handler(e) { return e.request; }' }, alice),
+      ).code,
+      'CF_INVALID_ARGUMENT',
+    );
 
     const k1 = registry.create({ name: 'k1', config: withStore([store.arn]), code: code('x') }, alice);
     assert.equal(k1.config.keyValueStoreArn, store.arn);
@@ -173,7 +198,10 @@ describe('FunctionRegistry', () => {
     inUse.clear();
     assert.equal(codeOf(() => registry.delete('fn-a', undefined, alice)).code, 'CF_INVALID_IF_MATCH');
     registry.delete('fn-a', v1.etag, alice);
-    assert.deepEqual(moves, [['fn-a', 1], ['fn-a', undefined]]);
+    assert.deepEqual(moves, [
+      ['fn-a', 1],
+      ['fn-a', undefined],
+    ]);
     assert.equal(codeOf(() => registry.describe('fn-a')).code, 'CF_NO_SUCH_FUNCTION');
     // Re-created under the same name: a fresh function whose ETags are new.
     const again = registry.create({ name: 'fn-a', config: { runtime: V2 }, code: code('a1') }, alice);
@@ -184,12 +212,18 @@ describe('FunctionRegistry', () => {
   it('lists by name with Marker/MaxItems, and only published functions for Stage=LIVE', () => {
     for (const name of ['c', 'a', 'b']) registry.create({ name, config: { runtime: V2 }, code: code(name) }, alice);
     const first = registry.list({ maxItems: 2 });
-    assert.deepEqual(first.items.map((v) => v.name), ['a', 'b']);
+    assert.deepEqual(
+      first.items.map((v) => v.name),
+      ['a', 'b'],
+    );
     assert.equal(first.nextMarker, 'b:DEVELOPMENT');
     const second = registry.list({ maxItems: 2, marker: first.nextMarker });
     assert.deepEqual([second.items.map((v) => v.name), second.nextMarker], [['c'], undefined]);
     registry.publish('b', registry.describe('b').etag, alice);
-    assert.deepEqual(registry.list({ stage: 'LIVE' }).items.map((v) => [v.name, v.stage, v.version]), [['b', 'LIVE', 1]]);
+    assert.deepEqual(
+      registry.list({ stage: 'LIVE' }).items.map((v) => [v.name, v.stage, v.version]),
+      [['b', 'LIVE', 1]],
+    );
     assert.deepEqual(registry.list({ stage: 'DEVELOPMENT', maxItems: 2 }).nextMarker, 'b');
   });
 

@@ -53,7 +53,7 @@ test('a successful run clears the path; new code starts over; the path table is 
   assert.equal(t.admit('f', 'h', '/p'), 'run');
   t.record('f', 'h', '/p', true);
   t.record('f', 'h', '/p', true);
-  assert.equal(t.admit('f', 'h2', '/p'), 'run', 'a new version of the function is not held to the old one\'s record');
+  assert.equal(t.admit('f', 'h2', '/p'), 'run', "a new version of the function is not held to the old one's record");
   for (const p of ['/a', '/b', '/c', '/d']) t.record('f', 'h2', p, true);
   assert.equal(t.admit('f', 'h2', '/a'), 'run', 'the oldest path was forgotten');
   assert.equal(t.admit('f', 'h2', '/d'), 'quarantine');

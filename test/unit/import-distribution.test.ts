@@ -20,7 +20,12 @@ function exportDir(config: Record<string, unknown>, files: Record<string, string
   return dir;
 }
 
-const origin = { Id: 'app', DomainName: 'app.example.com', OriginPath: '', CustomOriginConfig: { HTTPPort: 8080, HTTPSPort: 443, OriginProtocolPolicy: 'http-only' } };
+const origin = {
+  Id: 'app',
+  DomainName: 'app.example.com',
+  OriginPath: '',
+  CustomOriginConfig: { HTTPPort: 8080, HTTPSPort: 443, OriginProtocolPolicy: 'http-only' },
+};
 
 describe('importDistribution', () => {
   it('reads get-distribution-config output: managed policies by id, legacy ForwardedValues, an unknown policy falls back to CachingDisabled', (t) => {
@@ -28,7 +33,14 @@ describe('importDistribution', () => {
       Origins: list([origin]),
       DefaultCacheBehavior: { TargetOriginId: 'app', ViewerProtocolPolicy: 'allow-all', CachePolicyId: '4cc15a8a-d715-48a4-82b8-cc0b614638fe' },
       CacheBehaviors: list([
-        { PathPattern: '/img/*', TargetOriginId: 'app', ForwardedValues: { QueryString: true, QueryStringCacheKeys: list(['w']), Cookies: { Forward: 'none' }, Headers: list([]) }, MinTTL: 0, DefaultTTL: 60, MaxTTL: 120 },
+        {
+          PathPattern: '/img/*',
+          TargetOriginId: 'app',
+          ForwardedValues: { QueryString: true, QueryStringCacheKeys: list(['w']), Cookies: { Forward: 'none' }, Headers: list([]) },
+          MinTTL: 0,
+          DefaultTTL: 60,
+          MaxTTL: 120,
+        },
         { PathPattern: '/all/*', TargetOriginId: 'app', ForwardedValues: { QueryString: false, Cookies: { Forward: 'all' }, Headers: list(['*']) } },
         { PathPattern: '/x/*', TargetOriginId: 'app', CachePolicyId: '00000000-1111-4222-8333-444444444444' },
       ]),
@@ -39,7 +51,18 @@ describe('importDistribution', () => {
     const distribution = parsed.distributions[0];
     assert.equal(distribution.id, 'imported');
     assert.deepEqual(distribution.hostnames, ['*']);
-    assert.deepEqual(distribution.origins[0], { kind: 'custom', id: 'app', protocol: 'http', domainName: 'app.example.com', port: 8080, originPath: '', connectTimeoutMs: 10_000, readTimeoutMs: 30_000, maxConnections: 128, customHeaders: {} });
+    assert.deepEqual(distribution.origins[0], {
+      kind: 'custom',
+      id: 'app',
+      protocol: 'http',
+      domainName: 'app.example.com',
+      port: 8080,
+      originPath: '',
+      connectTimeoutMs: 10_000,
+      readTimeoutMs: 30_000,
+      maxConnections: 128,
+      customHeaders: {},
+    });
     assert.equal(distribution.defaultBehavior.cachePolicy.name, 'UseOriginCacheControlHeaders-QueryStrings');
     assert.deepEqual(distribution.defaultBehavior.cachePolicy.queryStrings, { behavior: 'all', names: [] });
     const [img, all, unknown] = distribution.behaviors;
@@ -78,7 +101,13 @@ describe('importDistribution', () => {
 describe('parseOriginOverrides', () => {
   it('takes id=url and id=directory (resolved), and refuses anything else', () => {
     const overrides = parseOriginOverrides(['a=http://127.0.0.1:8081', 'S3-b.example.com=./site'], '/srv');
-    assert.deepEqual([...overrides], [['a', 'http://127.0.0.1:8081'], ['S3-b.example.com', '/srv/site']]);
+    assert.deepEqual(
+      [...overrides],
+      [
+        ['a', 'http://127.0.0.1:8081'],
+        ['S3-b.example.com', '/srv/site'],
+      ],
+    );
     assert.throws(() => parseOriginOverrides(['novalue='], '/srv'), /--origin-override takes/);
   });
 });

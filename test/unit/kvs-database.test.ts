@@ -76,11 +76,23 @@ describe('KvsDatabase control plane', () => {
     const db = openMemory();
     const changes: ChangeRecord[] = [];
     db.onChange((change) => changes.push(change));
-    const store = db.createStore({ name: 's', importItems: [{ key: 'b', value: '2' }, { key: 'a', value: '1' }] }, alice);
+    const store = db.createStore(
+      {
+        name: 's',
+        importItems: [
+          { key: 'b', value: '2' },
+          { key: 'a', value: '1' },
+        ],
+      },
+      alice,
+    );
     assert.equal(store.version, 1);
     assert.equal(store.itemCount, 2);
     assert.equal(store.totalSizeInBytes, 4);
-    assert.deepEqual(db.exportData(store.id), [{ key: 'a', value: '1' }, { key: 'b', value: '2' }]);
+    assert.deepEqual(db.exportData(store.id), [
+      { key: 'a', value: '1' },
+      { key: 'b', value: '2' },
+    ]);
     assert.equal(changes.length, 1);
     assert.equal(changes[0].version, 1);
     assert.equal(changes[0].replace, true);
@@ -90,7 +102,18 @@ describe('KvsDatabase control plane', () => {
   it('refuses an invalid import at create time without creating the store', () => {
     const db = openMemory();
     const details = throwsCode(
-      () => db.createStore({ name: 's', importItems: [{ key: 'a', value: '1' }, { key: 'dup', value: '2' }, { key: 'dup', value: '3' }] }, alice),
+      () =>
+        db.createStore(
+          {
+            name: 's',
+            importItems: [
+              { key: 'a', value: '1' },
+              { key: 'dup', value: '2' },
+              { key: 'dup', value: '3' },
+            ],
+          },
+          alice,
+        ),
       'CF_INVALID_ARGUMENT',
       /"dup".*import item 2/,
     );
@@ -110,12 +133,21 @@ describe('KvsDatabase control plane', () => {
     const db = openMemory();
     for (const name of ['c', 'a', 'e', 'b', 'd']) db.createStore({ name }, alice);
     const first = db.listStores({ maxItems: 2 });
-    assert.deepEqual(first.items.map((s) => s.name), ['a', 'b']);
+    assert.deepEqual(
+      first.items.map((s) => s.name),
+      ['a', 'b'],
+    );
     assert.equal(first.nextMarker, 'b');
     const second = db.listStores({ maxItems: 2, marker: first.nextMarker });
-    assert.deepEqual(second.items.map((s) => s.name), ['c', 'd']);
+    assert.deepEqual(
+      second.items.map((s) => s.name),
+      ['c', 'd'],
+    );
     const last = db.listStores({ maxItems: 2, marker: second.nextMarker });
-    assert.deepEqual(last.items.map((s) => s.name), ['e']);
+    assert.deepEqual(
+      last.items.map((s) => s.name),
+      ['e'],
+    );
     assert.equal(last.nextMarker, undefined);
     assert.equal(db.listStores({ status: 'READY' }).items.length, 5);
     assert.equal(db.listStores({ status: 'PROVISIONING' }).items.length, 0);
@@ -252,26 +284,80 @@ describe('KvsDatabase data plane', () => {
     // Overwriting an item replaces its size instead of adding to it.
     const over = db.putKey(id, 'a', 'y'.repeat(1000), first.etag, alice);
     assert.equal(over.totalSizeInBytes, 1001);
-    assert.throws(() => db.updateKeys(id, { puts: [{ key: 'b', value: 'x'.repeat(999) }, { key: 'c', value: 'x' }] }, over.etag, alice), /2000|limit/);
-    assert.deepEqual(db.exportData(id).map((i) => i.key), ['a']);
+    assert.throws(
+      () =>
+        db.updateKeys(
+          id,
+          {
+            puts: [
+              { key: 'b', value: 'x'.repeat(999) },
+              { key: 'c', value: 'x' },
+            ],
+          },
+          over.etag,
+          alice,
+        ),
+      /2000|limit/,
+    );
+    assert.deepEqual(
+      db.exportData(id).map((i) => i.key),
+      ['a'],
+    );
     db.close();
   });
 
   it('applies UpdateKeys all-or-nothing and enforces its request limits', () => {
     const { db, id, etag } = setup();
-    const seeded = db.updateKeys(id, { puts: [{ key: 'key1', value: 'value1' }, { key: 'key2', value: 'value2' }] }, etag, alice);
+    const seeded = db.updateKeys(
+      id,
+      {
+        puts: [
+          { key: 'key1', value: 'value1' },
+          { key: 'key2', value: 'value2' },
+        ],
+      },
+      etag,
+      alice,
+    );
     const fifty = Array.from({ length: 50 }, (_, i) => ({ key: `n${i}`, value: 'v' }));
     const many = db.updateKeys(id, { puts: fifty }, seeded.etag, alice);
     assert.equal(many.itemCount, 52);
     throwsCode(() => db.updateKeys(id, { puts: fifty, deletes: ['key1'] }, many.etag, alice), 'KVS_VALIDATION', /51 keys/);
     throwsCode(() => db.updateKeys(id, {}, many.etag, alice), 'KVS_VALIDATION');
-    const dupPut = throwsCode(() => db.updateKeys(id, { puts: [{ key: 'a', value: '1' }, { key: 'a', value: '2' }] }, many.etag, alice), 'KVS_VALIDATION', /"a"/);
+    const dupPut = throwsCode(
+      () =>
+        db.updateKeys(
+          id,
+          {
+            puts: [
+              { key: 'a', value: '1' },
+              { key: 'a', value: '2' },
+            ],
+          },
+          many.etag,
+          alice,
+        ),
+      'KVS_VALIDATION',
+      /"a"/,
+    );
     assert.equal(dupPut.key, 'a');
     throwsCode(() => db.updateKeys(id, { deletes: ['a', 'a'] }, many.etag, alice), 'KVS_VALIDATION', /"a"/);
     throwsCode(() => db.updateKeys(id, { puts: [{ key: 'key1', value: 'x' }], deletes: ['key1'] }, many.etag, alice), 'KVS_VALIDATION', /"key1".*both/);
     // A bad item anywhere means nothing is applied.
     throwsCode(
-      () => db.updateKeys(id, { puts: [{ key: 'key1', value: 'changed' }, { key: 'bad', value: 'v'.repeat(2000) }], deletes: ['key2'] }, many.etag, alice),
+      () =>
+        db.updateKeys(
+          id,
+          {
+            puts: [
+              { key: 'key1', value: 'changed' },
+              { key: 'bad', value: 'v'.repeat(2000) },
+            ],
+            deletes: ['key2'],
+          },
+          many.etag,
+          alice,
+        ),
       'KVS_VALIDATION',
       /"bad"/,
     );
@@ -302,7 +388,10 @@ describe('KvsDatabase data plane', () => {
       seen.push(...page.items);
       token = page.nextToken;
     }
-    assert.deepEqual(seen.map((i) => i.key), keys);
+    assert.deepEqual(
+      seen.map((i) => i.key),
+      keys,
+    );
     assert.equal(db.listKeys(id, { maxResults: 50 }).nextToken, undefined);
     throwsCode(() => db.listKeys(id, { maxResults: 0 }), 'KVS_VALIDATION');
     throwsCode(() => db.listKeys(id, { maxResults: 51 }), 'KVS_VALIDATION');
@@ -318,17 +407,48 @@ describe('KvsDatabase data plane', () => {
     assert.equal(merged.itemCount, 300);
     assert.equal(merged.version, 1);
     assert.deepEqual(db.exportData(id), items);
-    const details = throwsCode(() => db.importData(id, [{ key: 'x', value: '1' }, { key: 'k001', value: '2' }, { key: 'x', value: '3' }], { mode: 'replace' }, alice), 'KVS_VALIDATION', /"x"/);
+    const details = throwsCode(
+      () =>
+        db.importData(
+          id,
+          [
+            { key: 'x', value: '1' },
+            { key: 'k001', value: '2' },
+            { key: 'x', value: '3' },
+          ],
+          { mode: 'replace' },
+          alice,
+        ),
+      'KVS_VALIDATION',
+      /"x"/,
+    );
     assert.deepEqual([details.key, details.index], ['x', 2]);
     assert.equal(db.exportData(id).length, 300);
-    const replaced = db.importData(id, [{ key: 'k001', value: 'v1' }, { key: 'new', value: 'n' }], { mode: 'replace', ifMatch: merged.etag }, alice);
+    const replaced = db.importData(
+      id,
+      [
+        { key: 'k001', value: 'v1' },
+        { key: 'new', value: 'n' },
+      ],
+      { mode: 'replace', ifMatch: merged.etag },
+      alice,
+    );
     assert.deepEqual([replaced.version, replaced.itemCount], [2, 2]);
-    assert.deepEqual(db.exportData(id), [{ key: 'k001', value: 'v1' }, { key: 'new', value: 'n' }]);
+    assert.deepEqual(db.exportData(id), [
+      { key: 'k001', value: 'v1' },
+      { key: 'new', value: 'n' },
+    ]);
     const audit = db.listAudit({ storeId: id, limit: 1 })[0];
     assert.equal(audit.operation, 'ImportKeys');
     assert.equal(audit.changes.length, 300, '299 removed keys + 1 new key; the unchanged k001 is not listed');
-    assert.deepEqual(audit.changes.find((c) => c.key === 'new'), { key: 'new', before: null, after: 'n' });
-    assert.deepEqual(audit.changes.find((c) => c.key === 'k002'), { key: 'k002', before: 'v2', after: null });
+    assert.deepEqual(
+      audit.changes.find((c) => c.key === 'new'),
+      { key: 'new', before: null, after: 'n' },
+    );
+    assert.deepEqual(
+      audit.changes.find((c) => c.key === 'k002'),
+      { key: 'k002', before: 'v2', after: null },
+    );
     db.close();
   });
 });
@@ -347,9 +467,18 @@ describe('KvsDatabase change log', () => {
       assert.throws(() => db.putKey(a.id, 'stale', 'v', a.etag, alice)); // failures take no version
       if (i % 2 === 0) etagB = db.deleteKey(b.id, 'x', etagB, alice).etag;
     }
-    assert.deepEqual(seen.filter(([s]) => s === a.id).map(([, v]) => v), [1, 2, 3, 4, 5]);
-    assert.deepEqual(seen.filter(([s]) => s === b.id).map(([, v]) => v), [1, 2, 3]);
-    assert.deepEqual(db.changesSince(a.id, 2).map((c) => c.version), [3, 4, 5]);
+    assert.deepEqual(
+      seen.filter(([s]) => s === a.id).map(([, v]) => v),
+      [1, 2, 3, 4, 5],
+    );
+    assert.deepEqual(
+      seen.filter(([s]) => s === b.id).map(([, v]) => v),
+      [1, 2, 3],
+    );
+    assert.deepEqual(
+      db.changesSince(a.id, 2).map((c) => c.version),
+      [3, 4, 5],
+    );
     const change = db.changesSince(a.id, 0)[0];
     assert.deepEqual(change.puts, [{ key: 'k0', value: 'v' }]);
     assert.deepEqual(change.deletes, []);
@@ -404,9 +533,15 @@ describe('KvsDatabase change log', () => {
     const store = db.createStore({ name: 's' }, alice);
     let etag = store.etag;
     for (let i = 0; i < 6; i++) etag = db.putKey(store.id, 'k', String(i), etag, alice).etag;
-    assert.deepEqual(db.changesSince(store.id, 0).map((c) => c.version), [4, 5, 6]);
+    assert.deepEqual(
+      db.changesSince(store.id, 0).map((c) => c.version),
+      [4, 5, 6],
+    );
     assert.equal(db.compactChangeLog(store.id, 1), 2);
-    assert.deepEqual(db.changesSince(store.id, 0).map((c) => c.version), [6]);
+    assert.deepEqual(
+      db.changesSince(store.id, 0).map((c) => c.version),
+      [6],
+    );
     assert.equal(db.compactChangeLog(store.id, 1), 0);
     db.close();
   });
@@ -418,9 +553,23 @@ describe('KvsDatabase audit log', () => {
     const store = db.createStore({ name: 'audited', comment: 'c' }, { accessKeyId: 'config' });
     const put = db.putKey(store.id, 'k', 'one', store.etag, alice);
     const bob = { accessKeyId: 'AKIABOB' };
-    const update = db.updateKeys(store.id, { puts: [{ key: 'k', value: 'two' }, { key: 'n', value: 'new' }], deletes: ['gone'] }, put.etag, bob);
+    const update = db.updateKeys(
+      store.id,
+      {
+        puts: [
+          { key: 'k', value: 'two' },
+          { key: 'n', value: 'new' },
+        ],
+        deletes: ['gone'],
+      },
+      put.etag,
+      bob,
+    );
     const records = db.listAudit();
-    assert.deepEqual(records.map((r) => r.operation), ['UpdateKeys', 'PutKey', 'CreateKeyValueStore']);
+    assert.deepEqual(
+      records.map((r) => r.operation),
+      ['UpdateKeys', 'PutKey', 'CreateKeyValueStore'],
+    );
     const [u, p, c] = records;
     assert.equal(c.accessKeyId, 'config');
     assert.equal(c.storeName, 'audited');
@@ -450,14 +599,20 @@ describe('KvsDatabase audit log', () => {
     assert.equal(db.listAudit({ storeId: a.id }).length, 3);
     assert.equal(db.listAudit({ storeName: 'b' }).length, 2);
     assert.equal(db.listAudit({ key: 'x' }).length, 2);
-    assert.deepEqual(db.listAudit({ key: 'y' }).map((r) => r.operation), ['PutKey']);
+    assert.deepEqual(
+      db.listAudit({ key: 'y' }).map((r) => r.operation),
+      ['PutKey'],
+    );
     assert.equal(db.listAudit({ accessKeyId: 'AKIABOB' }).length, 2);
     assert.equal(db.listAudit({ storeId: a.id, key: 'x', accessKeyId: alice.accessKeyId }).length, 1);
     const all = db.listAudit();
     const middle = all[2].at;
     assert.equal(db.listAudit({ since: middle }).length, 3);
     assert.equal(db.listAudit({ until: middle }).length, 2);
-    assert.deepEqual(db.listAudit({ limit: 2 }).map((r) => r.id), all.slice(0, 2).map((r) => r.id));
+    assert.deepEqual(
+      db.listAudit({ limit: 2 }).map((r) => r.id),
+      all.slice(0, 2).map((r) => r.id),
+    );
     throwsCode(() => db.listAudit({ limit: 0 }), 'INPUT_INVALID');
     db.close();
   });
@@ -468,7 +623,15 @@ describe('KvsDatabase audit log', () => {
     const insert = db.connection.prepare('INSERT INTO functions (name) VALUES (?)');
     const createFunction = db.connection.transaction((name: string, fail: boolean) => {
       insert.run(name);
-      db.appendAudit({ accessKeyId: 'AKIAF', operation: 'CreateFunction', functionName: name, keys: [], changes: [], etagTo: 'ETVF', detail: { stage: 'DEVELOPMENT' } });
+      db.appendAudit({
+        accessKeyId: 'AKIAF',
+        operation: 'CreateFunction',
+        functionName: name,
+        keys: [],
+        changes: [],
+        etagTo: 'ETVF',
+        detail: { stage: 'DEVELOPMENT' },
+      });
       if (fail) throw new Error('boom');
     });
     createFunction('ok', false);
@@ -500,7 +663,10 @@ describe('KvsDatabase access keys', () => {
     assert.ok(db.listAccessKeys().find((k) => k.accessKeyId === first.accessKeyId)?.revoked instanceof Date);
     db.revokeAccessKey(first.accessKeyId);
     throwsCode(() => db.revokeAccessKey('AKIANOSUCHKEY'), 'NOT_FOUND');
-    assert.deepEqual(db.listAudit().map((r) => r.operation), ['RevokeAccessKey', 'CreateAccessKey', 'CreateAccessKey']);
+    assert.deepEqual(
+      db.listAudit().map((r) => r.operation),
+      ['RevokeAccessKey', 'CreateAccessKey', 'CreateAccessKey'],
+    );
     db.close();
   });
 });
@@ -524,8 +690,14 @@ describe('KvsDatabase on disk', () => {
     assert.equal(reopened.accountId, accountId);
     const again = reopened.getStore({ name: 'persist' });
     assert.deepEqual(again, { ...store, version: 2, etag: write.etag, itemCount: 2, totalSizeInBytes: 4, lastModified: again!.lastModified });
-    assert.deepEqual(reopened.exportData(store.id), [{ key: 'a', value: '1' }, { key: 'b', value: '2' }]);
-    assert.deepEqual(reopened.changesSince(store.id, 0).map((c) => c.version), [1, 2]);
+    assert.deepEqual(reopened.exportData(store.id), [
+      { key: 'a', value: '1' },
+      { key: 'b', value: '2' },
+    ]);
+    assert.deepEqual(
+      reopened.changesSince(store.id, 0).map((c) => c.version),
+      [1, 2],
+    );
     assert.equal(reopened.getAccessKeySecret(key.accessKeyId), key.secretAccessKey);
     assert.equal(reopened.listAudit({ storeId: store.id }).length, 2);
     const next = reopened.putKey(store.id, 'c', '3', write.etag, alice);

@@ -32,7 +32,10 @@ function file(name: string, text: string): string {
 describe('parseImportJson', () => {
   it('reads the S3 import format', () => {
     const items = parseImportJson('\uFEFF{"data":[{"key":"key1","value":"value"},{"key":"k\\u00e9","value":"v\\"q"}]}');
-    assert.deepEqual(items, [{ key: 'key1', value: 'value' }, { key: 'ké', value: 'v"q' }]);
+    assert.deepEqual(items, [
+      { key: 'key1', value: 'value' },
+      { key: 'ké', value: 'v"q' },
+    ]);
     assert.deepEqual(parseImportJson('{"data":[]}'), []);
   });
 
@@ -44,7 +47,12 @@ describe('parseImportJson', () => {
       ['{"data":[{"key":"a","value":1}]}', /"a".*import item 0/],
       ['{"data":[{"key":"a","value":"1"},"str"]}', /import item 1/],
     ];
-    for (const [text, message] of cases) assert.throws(() => parseImportJson(text), (err) => isOpenFrontError(err) && err.code === 'KVS_VALIDATION' && message.test(err.message), text);
+    for (const [text, message] of cases)
+      assert.throws(
+        () => parseImportJson(text),
+        (err) => isOpenFrontError(err) && err.code === 'KVS_VALIDATION' && message.test(err.message),
+        text,
+      );
     assert.throws(
       () => parseImportJson('{"data":[{"key":"a","value":"1"},{"key":"b","value":"2"},{"key":"a","value":"3"}]}'),
       (err) => isOpenFrontError(err) && err.code === 'KVS_VALIDATION' && err.details.key === 'a' && err.details.index === 2 && /"a"/.test(err.message),
@@ -79,14 +87,22 @@ describe('readImportFile', () => {
 
   it('refuses a file over the import size limit before reading it', async () => {
     const path = file('big.json', JSON.stringify({ data: [{ key: 'k', value: 'v'.repeat(100) }] }));
-    await rejectsCode(readImportFile(path, { limits: { ...DEFAULT_KVS_LIMITS, maxImportFileBytes: 50 } }), 'KVS_QUOTA_EXCEEDED', /Datasource size exceeds the allowed limit/);
+    await rejectsCode(
+      readImportFile(path, { limits: { ...DEFAULT_KVS_LIMITS, maxImportFileBytes: 50 } }),
+      'KVS_QUOTA_EXCEEDED',
+      /Datasource size exceeds the allowed limit/,
+    );
   });
 
   it('reports a duplicate deep in the file with its key and index', async () => {
     const items = Array.from({ length: 3000 }, (_, i) => ({ key: `k${i}`, value: 'x'.repeat(100) }));
     items.push({ key: 'k1234', value: 'again' });
     const path = file('dup.json', JSON.stringify({ data: items }));
-    const details = await rejectsCode(readImportFile(path, { limits: UNLIMITED_KVS_LIMITS }), 'KVS_VALIDATION', /"k1234".*import item 3000.*item 1234|"k1234".*item 1234.*import item 3000/);
+    const details = await rejectsCode(
+      readImportFile(path, { limits: UNLIMITED_KVS_LIMITS }),
+      'KVS_VALIDATION',
+      /"k1234".*import item 3000.*item 1234|"k1234".*item 1234.*import item 3000/,
+    );
     assert.deepEqual([details.key, details.index], ['k1234', 3000]);
   });
 
@@ -124,7 +140,11 @@ describe('writeExportFile', () => {
     const copy = db.createStore({ name: 'copy', importItems: await readImportFile(path) }, { accessKeyId: 'local' });
     assert.deepEqual(db.exportData(copy.id), items);
     assert.equal(copy.totalSizeInBytes, source.totalSizeInBytes);
-    assert.deepEqual(readdirSync(dir).filter((name) => name.includes('.tmp')), [], 'no temporary file is left behind');
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => name.includes('.tmp')),
+      [],
+      'no temporary file is left behind',
+    );
     await writeExportFile(join(dir, 'empty.json'), []);
     assert.deepEqual(await readImportFile(join(dir, 'empty.json')), []);
     db.close();

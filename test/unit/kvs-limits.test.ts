@@ -43,13 +43,19 @@ describe('KVS validation', () => {
 
   it('shortens very long keys in messages but keeps the whole key in details', () => {
     const key = 'x'.repeat(600);
-    assert.throws(() => assertValidKey(key, DEFAULT_KVS_LIMITS), (err) => isOpenFrontError(err) && err.message.length < 300 && err.details.key === key);
+    assert.throws(
+      () => assertValidKey(key, DEFAULT_KVS_LIMITS),
+      (err) => isOpenFrontError(err) && err.message.length < 300 && err.details.key === key,
+    );
   });
 
   it('raises the code the caller asks for', () => {
     const batch = new KeyValueBatch(DEFAULT_KVS_LIMITS, { code: 'CF_INVALID_ARGUMENT', label: 'import item' });
     batch.add({ key: 'a', value: '' });
-    assert.throws(() => batch.add({ key: 'a', value: 'again' }), (err) => isOpenFrontError(err) && err.code === 'CF_INVALID_ARGUMENT' && /first seen at import item 0/.test(err.message));
+    assert.throws(
+      () => batch.add({ key: 'a', value: 'again' }),
+      (err) => isOpenFrontError(err) && err.code === 'CF_INVALID_ARGUMENT' && /first seen at import item 0/.test(err.message),
+    );
     assert.equal(batch.totalBytes, 1);
   });
 

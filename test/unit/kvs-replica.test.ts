@@ -10,7 +10,16 @@ const actor = { accessKeyId: 'local' };
 function setup() {
   let t = Date.UTC(2024, 5, 1);
   const db = KvsDatabase.open(':memory:', { now: () => new Date((t += 1000)) });
-  const store = db.createStore({ name: 'edge', importItems: [{ key: 'a', value: '1' }, { key: 'b', value: '2' }] }, actor);
+  const store = db.createStore(
+    {
+      name: 'edge',
+      importItems: [
+        { key: 'a', value: '1' },
+        { key: 'b', value: '2' },
+      ],
+    },
+    actor,
+  );
   return { db, store };
 }
 
@@ -27,7 +36,10 @@ describe('KvsReplica', () => {
     assert.equal(snap.has('b'), true);
     assert.equal(snap.get('zz'), undefined);
     assert.deepEqual(snap.meta(), { creationDateTime: store.created.toISOString(), lastUpdatedDateTime: store.lastModified.toISOString(), keyCount: 2 });
-    assert.throws(() => KvsReplica.load(db, '00000000-0000-4000-8000-000000000000'), (err) => isOpenFrontError(err) && err.code === 'KVS_NOT_FOUND');
+    assert.throws(
+      () => KvsReplica.load(db, '00000000-0000-4000-8000-000000000000'),
+      (err) => isOpenFrontError(err) && err.code === 'KVS_NOT_FOUND',
+    );
     db.close();
   });
 
@@ -36,7 +48,17 @@ describe('KvsReplica', () => {
     const replica = KvsReplica.load(db, store.id);
     const before = replica.snapshot();
     assert.equal(replica.snapshot(), before, 'taking a snapshot twice without a change is free');
-    const change: ChangeRecord = { storeId: store.id, version: 2, puts: [{ key: 'a', value: 'one' }, { key: 'c', value: '3' }], deletes: ['b'], replace: false, at: new Date(Date.UTC(2025, 0, 1)) };
+    const change: ChangeRecord = {
+      storeId: store.id,
+      version: 2,
+      puts: [
+        { key: 'a', value: 'one' },
+        { key: 'c', value: '3' },
+      ],
+      deletes: ['b'],
+      replace: false,
+      at: new Date(Date.UTC(2025, 0, 1)),
+    };
     replica.apply(change);
     const after = replica.snapshot();
     assert.notEqual(after, before);
@@ -90,7 +112,10 @@ describe('ReplicaSet', () => {
     const other = db.createStore({ name: 'later', importItems: [{ key: 'k', value: 'v' }] }, actor);
     assert.equal(replicas.get(other.id).snapshot().get('k'), 'v');
     db.deleteStore('later', other.metadataEtag, actor);
-    assert.throws(() => replicas.get(other.id), (err) => isOpenFrontError(err) && err.code === 'KVS_NOT_FOUND');
+    assert.throws(
+      () => replicas.get(other.id),
+      (err) => isOpenFrontError(err) && err.code === 'KVS_NOT_FOUND',
+    );
     replicas.close();
     db.putKey(store.id, 'after-close', 'v', db.getStore({ id: store.id })!.etag, actor);
     assert.equal(replica.snapshot().has('after-close'), false);

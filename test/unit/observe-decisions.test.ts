@@ -73,7 +73,13 @@ describe('decision records', () => {
     const record = toDecisionRecord(
       trace({
         functions: [{ ...trace().functions[0], kind: 'request', originChange: 'select' }],
-        origin: { id: 'backup', attempts: [{ originId: 'primary', error: 'connect' }, { originId: 'backup', status: 200 }] },
+        origin: {
+          id: 'backup',
+          attempts: [
+            { originId: 'primary', error: 'connect' },
+            { originId: 'backup', status: 200 },
+          ],
+        },
         cache: { key: 'EDIST\n/go/docs', objectPath: '/go/docs', status: 'miss', collapsed: false, stored: true },
         status: 200,
         result: 'origin',
@@ -83,7 +89,16 @@ describe('decision records', () => {
     );
     assert.equal(record.functions[0].outcome, 'rewrite');
     assert.equal(record.functions[0].kvsReads[0].store, 'store-1', 'unknown store names fall back to the id');
-    assert.deepEqual(record.origin, { id: 'backup', chosenBy: 'selectRequestOriginById', status: 200, latencyMicros: 4000, attempts: [{ originId: 'primary', error: 'connect' }, { originId: 'backup', status: 200 }] });
+    assert.deepEqual(record.origin, {
+      id: 'backup',
+      chosenBy: 'selectRequestOriginById',
+      status: 200,
+      latencyMicros: 4000,
+      attempts: [
+        { originId: 'primary', error: 'connect' },
+        { originId: 'backup', status: 200 },
+      ],
+    });
     assert.equal(record.cache?.status, 'miss');
   });
 
@@ -131,7 +146,8 @@ describe('redaction', () => {
     const record = toDecisionRecord(secretTrace(), { redactor: new Redactor({ headers: ['X-Api-Key'] }) });
     assert.equal(record.headers['x-api-key'], REDACTED);
     const text = JSON.stringify(record);
-    for (const secret of ['eyJhbGciOiJIUzI1NiJ9.payload.sig', 's3cr3t-session-id', 'key-0123456789']) assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
+    for (const secret of ['eyJhbGciOiJIUzI1NiJ9.payload.sig', 's3cr3t-session-id', 'key-0123456789'])
+      assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
     assert.deepEqual(record.functions[0].logs, [`token is ${REDACTED}`, `session ${REDACTED} for ${REDACTED}`, 'theme dark']);
     assert.equal(record.functions[0].kvsReads[0].key, REDACTED);
     assert.equal(record.cache?.key, `EDIST\n/\nc:session=${REDACTED}`);
@@ -216,7 +232,15 @@ describe('decision filters', () => {
   });
 
   it('refuse bad input with BAD_REQUEST', () => {
-    for (const query of [{ status: '6xx' }, { status: 'abc' }, { sample: '0' }, { sample: '2' }, { sample: 'x' }, { path: 'no-slash' }, { path: `/${'*'.repeat(2000)}` }]) {
+    for (const query of [
+      { status: '6xx' },
+      { status: 'abc' },
+      { sample: '0' },
+      { sample: '2' },
+      { sample: 'x' },
+      { path: 'no-slash' },
+      { path: `/${'*'.repeat(2000)}` },
+    ]) {
       const err = openFrontErrorFrom(() => filterFromQuery((n) => (query as Record<string, string | undefined>)[n]));
       assert.equal(err.code, 'BAD_REQUEST', JSON.stringify(query));
     }

@@ -47,7 +47,13 @@ function trace(overrides: Partial<EdgeTrace> = {}): EdgeTrace {
       },
     ],
     cache: { key: 'k', objectPath: '/img/a.png', status: 'miss', collapsed: false, stored: true },
-    origin: { id: 'backup', attempts: [{ originId: 'primary', error: 'timeout' }, { originId: 'backup', status: 200 }] },
+    origin: {
+      id: 'backup',
+      attempts: [
+        { originId: 'primary', error: 'timeout' },
+        { originId: 'backup', status: 200 },
+      ],
+    },
     status: 200,
     bodyBytes: 1234,
     contentType: 'image/png',
@@ -81,7 +87,15 @@ describe('metrics', () => {
         origin: undefined,
       }),
     );
-    metrics.record(trace({ functions: [{ ...trace().functions[0], kind: 'error', errorClass: 'execution', kvsReads: [] }], status: 503, result: 'function-error', cache: undefined, origin: undefined }));
+    metrics.record(
+      trace({
+        functions: [{ ...trace().functions[0], kind: 'error', errorClass: 'execution', kvsReads: [] }],
+        status: 503,
+        result: 'function-error',
+        cache: undefined,
+        origin: undefined,
+      }),
+    );
     const { body, contentType } = await metrics.scrape();
     assert.match(contentType, /^text\/plain/);
     assert.equal(sample(body, 'openfront_function_invocations_total{function="router",version="2"}'), 5);
@@ -136,7 +150,10 @@ describe('access logs', () => {
     assert.equal(fields['cs-protocol-version'], 'HTTP/1.1');
     assert.equal(fields['c-port'], 51000);
     assert.equal(accessLogFields(trace({ result: 'cache' }), { redactor: new Redactor() })['x-edge-result-type'], 'Hit');
-    assert.equal(accessLogFields(trace({ status: 502, result: 'origin-error', error: 'OriginConnectError' }), { redactor: new Redactor() })['x-edge-detailed-result-type'], 'OriginConnectError');
+    assert.equal(
+      accessLogFields(trace({ status: 502, result: 'origin-error', error: 'OriginConnectError' }), { redactor: new Redactor() })['x-edge-detailed-result-type'],
+      'OriginConnectError',
+    );
     const withCookies = accessLogFields(trace(), { redactor: new Redactor(), includeCookies: true });
     assert.equal(withCookies['cs(Cookie)'], `session=${REDACTED}`);
   });
@@ -148,11 +165,22 @@ describe('access logs', () => {
       const log = new AccessLog({ destination: path, redactor: new Redactor() });
       log.write(trace());
       await log.close();
-      const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = readFileSync(path, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       assert.equal(lines.length, 2);
       assert.equal(lines[0].type, 'access');
       assert.equal(lines[0]['x-edge-request-id'], 'req-1');
-      assert.deepEqual(lines[1], { level: 'info', type: 'function-log', 'x-edge-request-id': 'req-1', function: 'router', version: '2', 'event-type': 'viewer-request', message: `routing session ${REDACTED}` });
+      assert.deepEqual(lines[1], {
+        level: 'info',
+        type: 'function-log',
+        'x-edge-request-id': 'req-1',
+        function: 'router',
+        version: '2',
+        'event-type': 'viewer-request',
+        message: `routing session ${REDACTED}`,
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -166,12 +194,15 @@ describe('the signed debug header', () => {
   const verifier = new RequestVerifier({ lookupSecret: (id) => keys.get(id), now: () => now });
   const url = new URL('http://127.0.0.1:8080/go/docs?x=1');
   const rawHeaders = (headers: Record<string, string>) => ['Host', '127.0.0.1:8080', 'Accept', '*/*', ...Object.entries(headers).flat()];
-  const signed = (over: Partial<Parameters<typeof signDebugHeaders>[0]> = {}) => signDebugHeaders({ method: 'GET', url, accessKeyId: 'AKIAEXAMPLE000000001', secretAccessKey: secret, now, ...over });
+  const signed = (over: Partial<Parameters<typeof signDebugHeaders>[0]> = {}) =>
+    signDebugHeaders({ method: 'GET', url, accessKeyId: 'AKIAEXAMPLE000000001', secretAccessKey: secret, now, ...over });
 
   it('verifies a request signed by an active key', () => {
     const headers = signed();
     assert.ok(hasDebugHeader(rawHeaders(headers)));
-    assert.deepEqual(verifyDebugRequest(verifier, { method: 'GET', target: '/go/docs?x=1', rawHeaders: rawHeaders(headers) }), { accessKeyId: 'AKIAEXAMPLE000000001' });
+    assert.deepEqual(verifyDebugRequest(verifier, { method: 'GET', target: '/go/docs?x=1', rawHeaders: rawHeaders(headers) }), {
+      accessKeyId: 'AKIAEXAMPLE000000001',
+    });
   });
 
   it('refuses anything less: no signature, a wrong secret, another path or method, an expired date, an API signature, a repeated header', () => {
@@ -185,7 +216,11 @@ describe('the signed debug header', () => {
     assert.equal(check(rawHeaders(signed()), 'POST'), undefined, 'and to the method');
     assert.equal(check(rawHeaders(signed({ now: new Date('2026-12-07T04:00:00Z') }))), undefined, 'expired');
     const api = signRequestV4({ method: 'GET', url, accessKeyId: 'AKIAEXAMPLE000000001', secretAccessKey: secret, now });
-    assert.equal(check(rawHeaders({ [DEBUG_HEADER]: api.authorization, [DEBUG_DATE_HEADER]: api['x-amz-date'] })), undefined, 'an API signature is not a debug one');
+    assert.equal(
+      check(rawHeaders({ [DEBUG_HEADER]: api.authorization, [DEBUG_DATE_HEADER]: api['x-amz-date'] })),
+      undefined,
+      'an API signature is not a debug one',
+    );
     const headers = signed();
     assert.equal(check([...rawHeaders(headers), DEBUG_HEADER, headers[DEBUG_HEADER]]), undefined, 'repeated');
     assert.equal(check(rawHeaders({ ...headers, [DEBUG_HEADER]: `${headers[DEBUG_HEADER]}${'x'.repeat(5000)}` })), undefined, 'oversized');
@@ -202,9 +237,19 @@ describe('the metric names in the docs and the Grafana dashboard', () => {
     });
     metrics.record(trace());
     metrics.record(trace({ functions: [{ ...trace().functions[0], kind: 'error', errorClass: 'validation' }] }));
-    metrics.record(trace({ functions: [{ ...trace().functions[0], kind: 'error', errorClass: 'execution' }], cache: { key: 'k', objectPath: '/', status: 'hit', collapsed: false } }));
+    metrics.record(
+      trace({
+        functions: [{ ...trace().functions[0], kind: 'error', errorClass: 'execution' }],
+        cache: { key: 'k', objectPath: '/', status: 'hit', collapsed: false },
+      }),
+    );
     const { body } = await metrics.scrape();
-    const exposed = new Set(body.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]));
+    const exposed = new Set(
+      body
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('#'))
+        .map((l) => l.split(/[{ ]/)[0]),
+    );
     const root = new URL('../../../', import.meta.url);
     const dashboard = readFileSync(new URL('examples/observability/grafana-dashboard.json', root), 'utf8');
     const docs = readFileSync(new URL('docs/observability.md', root), 'utf8');

@@ -77,13 +77,16 @@ test('a promise that never settles fails alone; the invocations queued behind it
 });
 
 test('the event loop keeps running while a function computes off-thread', async () => {
-  const fn = await loadFunction(`function handler(event) {
+  const fn = await loadFunction(
+    `function handler(event) {
   var until = Date.now();
   var x = 0;
   for (var i = 0; i < 3e7; i++) x += i % 7;
   event.request.headers['x-sum'] = { value: String(x) };
   return event.request;
-}`, { name: 'busy', limits: { killAfterMicros: 5_000_000 } });
+}`,
+    { name: 'busy', limits: { killAfterMicros: 5_000_000 } },
+  );
   try {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
@@ -109,7 +112,10 @@ test('disposing a function settles its queued invocations with an error instead 
   for (const result of results) {
     assert.ok(result.kind === 'error' ? /unloaded/.test(result.error.message) : result.kind === 'request', errorText(result));
   }
-  assert.ok(results.some((r) => r.kind === 'error'), 'at least the queued invocations report the unload');
+  assert.ok(
+    results.some((r) => r.kind === 'error'),
+    'at least the queued invocations report the unload',
+  );
 });
 
 function isolateFor(code: string, killAfterMicros = 1_000_000): FunctionIsolate {
@@ -159,7 +165,10 @@ test('invocations go in as batches: those of one event-loop turn together, and t
 }`);
   try {
     const sameTurn = await Promise.all(['/a', '/b', '/c'].map((uri) => isolate.invokeOffThread(input(uri))));
-    assert.deepEqual(sameTurn.map((r) => r.batchSize), [3, 3, 3]);
+    assert.deepEqual(
+      sameTurn.map((r) => r.batchSize),
+      [3, 3, 3],
+    );
     const slow = isolate.invokeOffThread(input('/slow'));
     await new Promise((resolve) => setImmediate(resolve));
     // '/slow' is running now (tens of ms): these queue behind it and go in together when it returns.
@@ -167,7 +176,10 @@ test('invocations go in as batches: those of one event-loop turn together, and t
     const slowResult = await slow;
     assert.equal(slowResult.outcome.kind, 'result');
     assert.equal(slowResult.batchSize, 1);
-    assert.deepEqual((await Promise.all(queued)).map((r) => r.batchSize), Array(10).fill(10));
+    assert.deepEqual(
+      (await Promise.all(queued)).map((r) => r.batchSize),
+      Array(10).fill(10),
+    );
   } finally {
     isolate.dispose();
   }
@@ -202,7 +214,10 @@ async function handler(event) {
       return `value for ${uri}`;
     };
     const results = await Promise.all(['/x', '/y', '/z'].map((uri) => isolate.invokeOffThread(input(uri, reader(uri)))));
-    assert.deepEqual(results.map((r) => r.outcome.kind === 'result' && (r.outcome.value as { body: string }).body), ['value for /x', 'value for /y', 'value for /z']);
+    assert.deepEqual(
+      results.map((r) => r.outcome.kind === 'result' && (r.outcome.value as { body: string }).body),
+      ['value for /x', 'value for /y', 'value for /z'],
+    );
     assert.deepEqual(reads, ['/x get k/x', '/y get k/y', '/z get k/z']);
   } finally {
     isolate.dispose();
@@ -259,13 +274,16 @@ async function handler(event) {
 
 test('invokeAdaptive never runs inline a function that was killed lately, or one over its CPU budget', async () => {
   // Every invocation reads a new key (a host callback each), which alone would make it run inline.
-  const isolate = isolateFor(`import cf from 'cloudfront';
+  const isolate = isolateFor(
+    `import cf from 'cloudfront';
 async function handler(event) {
   var uri = event.request.uri;
   var value = await cf.kvs().get(uri);
   if (uri.indexOf('/spin') === 0) { while (true) {} }
   return { statusCode: 200, body: value };
-}`, 30_000);
+}`,
+    30_000,
+  );
   try {
     const adaptive = inlineProbe(isolate);
     for (let i = 0; i < 100; i++) await adaptive.call(`/warm${i}`);

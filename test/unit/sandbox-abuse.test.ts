@@ -21,11 +21,13 @@ interface Attempt {
   killAfterMicros?: number;
 }
 
-const executionError = (code = 'FUNCTION_EXECUTION_ERROR') => (r: FunctionResult) => {
-  assert.equal(r.kind, 'error');
-  assert.equal(errorOf(r).errorClass, 'execution');
-  assert.equal(errorOf(r).code, code);
-};
+const executionError =
+  (code = 'FUNCTION_EXECUTION_ERROR') =>
+  (r: FunctionResult) => {
+    assert.equal(r.kind, 'error');
+    assert.equal(errorOf(r).errorClass, 'execution');
+    assert.equal(errorOf(r).code, code);
+  };
 const validationError = (r: FunctionResult) => {
   assert.equal(r.kind, 'error');
   assert.equal(errorOf(r).errorClass, 'validation');
@@ -72,20 +74,57 @@ const attempts: Attempt[] = [
       assert.equal(responseOf(r).statusCode, 418);
     },
   },
-  { name: 'getter trap on the result that loops forever', body: `return { get statusCode() { for (;;) {} } };`, expect: executionError('FUNCTION_CPU_LIMIT_EXCEEDED') },
+  {
+    name: 'getter trap on the result that loops forever',
+    body: `return { get statusCode() { for (;;) {} } };`,
+    expect: executionError('FUNCTION_CPU_LIMIT_EXCEEDED'),
+  },
   { name: 'getter trap on the result that throws', body: `return { get uri() { throw new Error('trap'); }, method: 'GET' };`, expect: validationError },
   { name: 'toJSON returning a cycle', body: `var a = {}; a.self = a; return { toJSON: function () { return a; } };`, expect: validationError },
-  { name: 'deeply nested result overflows the serialiser', body: `var o = {}; var cur = o; for (var i = 0; i < 5000; i++) { cur.n = {}; cur = cur.n; } return o;`, expect: validationError },
-  { name: 'getter on the event does not reach the host', body: `Object.defineProperty(event.request, 'uri', { get: function () { return '/x'; }, enumerable: true }); return event.request;`, expect: (r) => { assert.equal(r.kind, 'request'); assert.equal(requestOf(r).uri, '/x'); } },
+  {
+    name: 'deeply nested result overflows the serialiser',
+    body: `var o = {}; var cur = o; for (var i = 0; i < 5000; i++) { cur.n = {}; cur = cur.n; } return o;`,
+    expect: validationError,
+  },
+  {
+    name: 'getter on the event does not reach the host',
+    body: `Object.defineProperty(event.request, 'uri', { get: function () { return '/x'; }, enumerable: true }); return event.request;`,
+    expect: (r) => {
+      assert.equal(r.kind, 'request');
+      assert.equal(requestOf(r).uri, '/x');
+    },
+  },
   { name: 'infinite loop', body: `for (;;) {}`, expect: executionError('FUNCTION_CPU_LIMIT_EXCEEDED') },
   { name: 'allocation-heavy loop', body: `for (;;) { var a = new Array(1000); a[0] = {}; }`, expect: executionError('FUNCTION_CPU_LIMIT_EXCEEDED') },
   // A generous time limit: on a loaded machine, filling the heap can take longer than the 50 ms the others get.
-  { name: 'memory bomb', body: `var keep = []; for (;;) keep.push(new Array(100000).fill(keep.length));`, expect: executionError('FUNCTION_MEMORY_LIMIT_EXCEEDED'), killAfterMicros: 5_000_000 },
-  { name: 'string memory bomb', body: `var s = 'x'; for (;;) s = s + s;`, expect: (r) => { assert.equal(r.kind, 'error'); assert.equal(errorOf(r).errorClass, 'execution'); } },
+  {
+    name: 'memory bomb',
+    body: `var keep = []; for (;;) keep.push(new Array(100000).fill(keep.length));`,
+    expect: executionError('FUNCTION_MEMORY_LIMIT_EXCEEDED'),
+    killAfterMicros: 5_000_000,
+  },
+  {
+    name: 'string memory bomb',
+    body: `var s = 'x'; for (;;) s = s + s;`,
+    expect: (r) => {
+      assert.equal(r.kind, 'error');
+      assert.equal(errorOf(r).errorClass, 'execution');
+    },
+  },
   { name: 'unbounded recursion', body: `function f() { return f() + 1; } f();`, expect: executionError() },
-  { name: 'loop inside a promise continuation', body: `return Promise.resolve().then(function () { for (;;) {} });`, expect: executionError('FUNCTION_CPU_LIMIT_EXCEEDED') },
+  {
+    name: 'loop inside a promise continuation',
+    body: `return Promise.resolve().then(function () { for (;;) {} });`,
+    expect: executionError('FUNCTION_CPU_LIMIT_EXCEEDED'),
+  },
   { name: 'promise that never settles', body: `return new Promise(function () {});`, expect: executionError() },
-  { name: 'thenable that resolves twice', body: `return { then: function (ok) { ok({ statusCode: 200 }); ok({ statusCode: 500 }); } };`, expect: (r) => { assert.equal(r.kind, 'response'); } },
+  {
+    name: 'thenable that resolves twice',
+    body: `return { then: function (ok) { ok({ statusCode: 200 }); ok({ statusCode: 500 }); } };`,
+    expect: (r) => {
+      assert.equal(r.kind, 'response');
+    },
+  },
   {
     name: 'huge logs are truncated',
     body: `for (var i = 0; i < 100000; i++) console.log('line ' + i + ' ' + 'x'.repeat(50)); return event.request;`,
@@ -104,7 +143,12 @@ const attempts: Attempt[] = [
     body: `try { Date = function () {}; } catch (e) { event.request.headers['x-date'] = { value: e.name }; } return event.request;`,
     expect: headerEquals('x-date', 'TypeError'),
   },
-  { name: 'KVS key of the wrong type', prelude: `import cf from 'cloudfront';`, body: `await cf.kvs().get({ toString: function () { return 'k'; } });`, expect: executionError() },
+  {
+    name: 'KVS key of the wrong type',
+    prelude: `import cf from 'cloudfront';`,
+    body: `await cf.kvs().get({ toString: function () { return 'k'; } });`,
+    expect: executionError(),
+  },
   { name: 'unknown KVS store id', prelude: `import cf from 'cloudfront';`, body: `await cf.kvs('not-a-store').get('k');`, expect: executionError() },
   {
     name: 'errors from host callbacks carry no host frames or paths',
@@ -171,7 +215,10 @@ for (const attempt of attempts) {
     try {
       const [before, abusive, after] = await Promise.all(['/before', '/abuse', '/after'].map((uri) => fn.runOffThread(event(uri), { kvs: OWN_STORE })));
       attempt.expect(abusive as FunctionResult);
-      for (const [result, uri] of [[before, '/before'], [after, '/after']] as const) {
+      for (const [result, uri] of [
+        [before, '/before'],
+        [after, '/after'],
+      ] as const) {
         assert.equal(result?.kind, 'request', `${uri} failed beside the abusive invocation: ${errorText(result)}`);
         assert.equal(requestOf(result).uri, uri);
       }

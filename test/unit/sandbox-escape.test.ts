@@ -51,7 +51,11 @@ const NO_HOST_TEXT = (value: string) => assert.doesNotMatch(value, /\/work\/|dis
 
 const attempts: Attempt[] = [
   { name: 'dynamic import() of a host module', body: `await import('node:fs');`, expect: failsAs('execution') },
-  { name: 'Atomics.wait cannot block the isolate thread', body: `Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1e9);`, expect: failsAs('execution') },
+  {
+    name: 'Atomics.wait cannot block the isolate thread',
+    body: `Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1e9);`,
+    expect: failsAs('execution'),
+  },
   { name: 'WebAssembly cannot be compiled', body: `new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));`, expect: failsAs('execution') },
   {
     name: 'Symbol.species on an array reaches no host object',
@@ -68,29 +72,61 @@ const attempts: Attempt[] = [
     expect: header('x-frames', (v) => NO_HOST_TEXT(decodeURIComponent(v))),
   },
   { name: 'stack overflow inside a result getter', body: `return { get statusCode() { function f() { return f() + 1; } return f(); } };`, expect: anyError },
-  { name: 'Symbol.toPrimitive that spins on the status code', body: `return { statusCode: { [Symbol.toPrimitive]: function () { for (;;) {} } } };`, expect: anyError },
+  {
+    name: 'Symbol.toPrimitive that spins on the status code',
+    body: `return { statusCode: { [Symbol.toPrimitive]: function () { for (;;) {} } } };`,
+    expect: anyError,
+  },
   {
     name: 'Array.prototype methods replaced for the invocations that follow',
     body: `Array.prototype.push = function () { return 0; }; Array.prototype.map = function () { return []; }; Array.prototype.join = function () { return 'x'; };
       Array.prototype.slice = function () { return []; }; Array.prototype[Symbol.iterator] = function* () {}; return event.request;`,
-    expect: contained, selfTampering: true,
+    expect: contained,
+    selfTampering: true,
   },
   {
     name: 'Object.prototype accessors for value/statusCode/uri planted for the invocations that follow',
     body: `['value', 'uri', 'statusCode', 'headers', 'request', 'kind'].forEach(function (k) {
         Object.defineProperty(Object.prototype, k, { get: function () { return '/hijacked'; }, set: function () {}, configurable: true });
       }); return { statusCode: 200 };`,
-    expect: contained, selfTampering: true,
+    expect: contained,
+    selfTampering: true,
   },
-  { name: 'JSON replaced for the invocations that follow', body: `JSON.parse = function () { return { request: { uri: '/evil' } }; }; JSON.stringify = function () { return '{}'; }; return event.request;`, expect: contained, selfTampering: true },
-  { name: 'Promise.prototype.then replaced for the invocations that follow', body: `Promise.prototype.then = function () {}; Promise.resolve = function () { return new Promise(function () {}); }; return event.request;`, expect: contained, selfTampering: true },
-  { name: 'String.prototype methods replaced for the invocations that follow', body: `String.prototype.split = function () { return []; }; String.prototype.slice = function () { return ''; }; String.prototype.indexOf = function () { return -1; }; String.prototype.charCodeAt = function () { return 0; }; return event.request;`, expect: contained, selfTampering: true },
-  { name: 'intrinsics frozen for the invocations that follow', body: `Object.freeze(Object.prototype); Object.freeze(Array.prototype); Object.freeze(String.prototype); Object.freeze(Promise.prototype); return event.request;`, expect: contained, selfTampering: true },
-  { name: 'Array index getter that spins, planted on the prototype', body: `Object.defineProperty(Array.prototype, '0', { get: function () { for (;;) {} }, configurable: true }); return { statusCode: 200, headers: { 'x-a': { value: 'a', multiValue: [{ value: 'a' }] } } };`, expect: contained, selfTampering: true },
+  {
+    name: 'JSON replaced for the invocations that follow',
+    body: `JSON.parse = function () { return { request: { uri: '/evil' } }; }; JSON.stringify = function () { return '{}'; }; return event.request;`,
+    expect: contained,
+    selfTampering: true,
+  },
+  {
+    name: 'Promise.prototype.then replaced for the invocations that follow',
+    body: `Promise.prototype.then = function () {}; Promise.resolve = function () { return new Promise(function () {}); }; return event.request;`,
+    expect: contained,
+    selfTampering: true,
+  },
+  {
+    name: 'String.prototype methods replaced for the invocations that follow',
+    body: `String.prototype.split = function () { return []; }; String.prototype.slice = function () { return ''; }; String.prototype.indexOf = function () { return -1; }; String.prototype.charCodeAt = function () { return 0; }; return event.request;`,
+    expect: contained,
+    selfTampering: true,
+  },
+  {
+    name: 'intrinsics frozen for the invocations that follow',
+    body: `Object.freeze(Object.prototype); Object.freeze(Array.prototype); Object.freeze(String.prototype); Object.freeze(Promise.prototype); return event.request;`,
+    expect: contained,
+    selfTampering: true,
+  },
+  {
+    name: 'Array index getter that spins, planted on the prototype',
+    body: `Object.defineProperty(Array.prototype, '0', { get: function () { for (;;) {} }, configurable: true }); return { statusCode: 200, headers: { 'x-a': { value: 'a', multiValue: [{ value: 'a' }] } } };`,
+    expect: contained,
+    selfTampering: true,
+  },
   {
     name: 'Date.now and Math.random replaced: other functions keep their own clock',
     body: `Date.now = function () { return 42; }; Math.random = function () { return 0.5; }; return event.request;`,
-    expect: contained, selfTampering: true,
+    expect: contained,
+    selfTampering: true,
   },
   {
     name: 'the clock is frozen: no high-resolution timer to time side channels with',
@@ -99,10 +135,27 @@ const attempts: Attempt[] = [
     expect: header('x-clock', (v) => assert.equal(v, '0,0,undefined')),
     killAfterMicros: 5_000_000,
   },
-  { name: 'catastrophic regex backtracking (ReDoS) is killed', body: `/^(a+)+$/.test('a'.repeat(40) + '!');`, expect: failsAs('execution', 'FUNCTION_CPU_LIMIT_EXCEEDED') },
-  { name: 'String.prototype.repeat asking for a gigabyte', body: `var s = 'xxxxxxxx'.repeat(1 << 27); return { statusCode: 200, body: s.slice(0, 1) };`, expect: failsAs('execution'), killAfterMicros: 5_000_000 },
-  { name: 'async generator flood', body: `async function* g() { for (;;) yield 1; } for await (var x of g()) {}`, expect: failsAs('execution', 'FUNCTION_CPU_LIMIT_EXCEEDED') },
-  { name: 'microtask flood that never yields', body: `function f() { Promise.resolve().then(f); } f(); return new Promise(function () {});`, expect: failsAs('execution') },
+  {
+    name: 'catastrophic regex backtracking (ReDoS) is killed',
+    body: `/^(a+)+$/.test('a'.repeat(40) + '!');`,
+    expect: failsAs('execution', 'FUNCTION_CPU_LIMIT_EXCEEDED'),
+  },
+  {
+    name: 'String.prototype.repeat asking for a gigabyte',
+    body: `var s = 'xxxxxxxx'.repeat(1 << 27); return { statusCode: 200, body: s.slice(0, 1) };`,
+    expect: failsAs('execution'),
+    killAfterMicros: 5_000_000,
+  },
+  {
+    name: 'async generator flood',
+    body: `async function* g() { for (;;) yield 1; } for await (var x of g()) {}`,
+    expect: failsAs('execution', 'FUNCTION_CPU_LIMIT_EXCEEDED'),
+  },
+  {
+    name: 'microtask flood that never yields',
+    body: `function f() { Promise.resolve().then(f); } f(); return new Promise(function () {});`,
+    expect: failsAs('execution'),
+  },
   {
     name: 'caller chains do not reach the bootstrap',
     body: `var c; try { c = String(handler.caller); } catch (e) { c = e.name; }
@@ -110,9 +163,23 @@ const attempts: Attempt[] = [
       event.request.headers['x-caller'] = { value: c + ',' + d }; return event.request;`,
     expect: header('x-caller', (v) => assert.equal(v, 'TypeError,TypeError')),
   },
-  { name: 'five thousand headers in a result', body: `var h = {}; for (var i = 0; i < 5000; i++) h['x-h' + i] = { value: 'v' }; return { statusCode: 200, headers: h };`, expect: contained, killAfterMicros: 5_000_000 },
-  { name: 'a result whose header value is a getter that throws', body: `return { statusCode: 200, headers: { 'x-a': { get value() { throw new Error('trap'); } } } };`, expect: anyError },
-  { name: 'globalThis swapped out', body: `Object.getOwnPropertyNames(globalThis).forEach(function (n) { try { delete globalThis[n]; } catch (e) {} }); return event.request;`, expect: contained, selfTampering: true },
+  {
+    name: 'five thousand headers in a result',
+    body: `var h = {}; for (var i = 0; i < 5000; i++) h['x-h' + i] = { value: 'v' }; return { statusCode: 200, headers: h };`,
+    expect: contained,
+    killAfterMicros: 5_000_000,
+  },
+  {
+    name: 'a result whose header value is a getter that throws',
+    body: `return { statusCode: 200, headers: { 'x-a': { get value() { throw new Error('trap'); } } } };`,
+    expect: anyError,
+  },
+  {
+    name: 'globalThis swapped out',
+    body: `Object.getOwnPropertyNames(globalThis).forEach(function (n) { try { delete globalThis[n]; } catch (e) {} }); return event.request;`,
+    expect: contained,
+    selfTampering: true,
+  },
 ];
 
 /**
@@ -121,7 +188,11 @@ const attempts: Attempt[] = [
  * process aborts (on the isolate's own thread too). Skipped so that it does not abort the test runner; the fix needs
  * isolated-vm's onCatastrophicError and a watchdog that abandons the isolate (see docs/security.md, "Known gaps").
  */
-test('escape: an object grown past the memory limit key by key aborts the process', { skip: 'known gap: aborts the whole process (isolated-vm fatal OOM)' }, () => {});
+test(
+  'escape: an object grown past the memory limit key by key aborts the process',
+  { skip: 'known gap: aborts the whole process (isolated-vm fatal OOM)' },
+  () => {},
+);
 
 test('at least 18 more abuse attempts (50 with sandbox-abuse.test.ts)', () => {
   assert.ok(attempts.length >= 18, String(attempts.length));

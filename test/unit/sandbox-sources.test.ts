@@ -36,7 +36,10 @@ test('the isolate code has its own tsconfig without Node or DOM types, and the h
   const strip = (json: string) => JSON.parse(json.replace(/^\s*\/\/.*$/gm, '')) as { compilerOptions: Record<string, unknown>; exclude?: string[] };
   const isolate = strip(readFileSync(join(ROOT, 'src/runtime/sandbox/isolate/tsconfig.json'), 'utf8'));
   assert.deepEqual(isolate.compilerOptions.types, []);
-  assert.ok((isolate.compilerOptions.lib as string[]).every((lib) => !/dom/i.test(lib)), 'no DOM lib');
+  assert.ok(
+    (isolate.compilerOptions.lib as string[]).every((lib) => !/dom/i.test(lib)),
+    'no DOM lib',
+  );
   const host = strip(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8'));
   assert.ok(host.exclude?.includes('src/runtime/sandbox/isolate'), 'the host tsconfig excludes the isolate folder');
 });

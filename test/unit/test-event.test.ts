@@ -153,7 +153,10 @@ describe('normalizeTestEvent', () => {
     rejects({ request: { method: 'GET', uri: '/', querystring: { a: { value: '1', multivalue: [{}] } } } }, 'request.querystring.a.multivalue[0].value');
     rejects({ context: { eventType: 'viewer-response' }, request: { method: 'GET', uri: '/' } }, 'response');
     rejects({ request: { method: 'GET', uri: '/' }, response: { statusCode: '200' } }, 'response.statusCode');
-    rejects({ request: { method: 'GET', uri: '/' }, response: { statusCode: 200, cookies: { a: { value: 'x', attributes: 1 } } } }, 'response.cookies.a.attributes');
+    rejects(
+      { request: { method: 'GET', uri: '/' }, response: { statusCode: 200, cookies: { a: { value: 'x', attributes: 1 } } } },
+      'response.cookies.a.attributes',
+    );
   });
 });
 

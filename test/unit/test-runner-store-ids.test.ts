@@ -18,20 +18,26 @@ test("cf.kvs('<id>') in golden tests: file data and a store without awsId answer
     writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
     return path;
   };
-  write('fn.js', `import cf from 'cloudfront';
+  write(
+    'fn.js',
+    `import cf from 'cloudfront';
 const kvs = cf.kvs('${ID}');
 async function handler(event) {
   return { statusCode: 302, statusDescription: 'Found', headers: { location: { value: await kvs.get(event.request.uri) } } };
-}`);
+}`,
+  );
   write('kvs.json', { data: [{ key: '/old', value: '/new' }] });
   write('site/index.html', 'hi');
   const config = (name: string, awsId: string | undefined) =>
-    write(`${name}.yaml`, [
-      `stores: [{ name: s, seed: kvs.json${awsId ? `, awsId: ${awsId}` : ''} }]`,
-      'functions: [{ name: f, code: fn.js, store: s }]',
-      'distributions:',
-      '  - { id: D, hostnames: ["*"], origins: [{ id: site, static: site }], defaultBehavior: { origin: site, functionAssociations: { viewer-request: f } } }',
-    ].join('\n'));
+    write(
+      `${name}.yaml`,
+      [
+        `stores: [{ name: s, seed: kvs.json${awsId ? `, awsId: ${awsId}` : ''} }]`,
+        'functions: [{ name: f, code: fn.js, store: s }]',
+        'distributions:',
+        '  - { id: D, hostnames: ["*"], origins: [{ id: site, static: site }], defaultBehavior: { origin: site, functionAssociations: { viewer-request: f } } }',
+      ].join('\n'),
+    );
   config('no-id', undefined);
   config('same-id', ID.toUpperCase());
   config('other-id', OTHER);
@@ -40,8 +46,17 @@ async function handler(event) {
     { name: 'file data', function: '../fn.js', kvs: '../kvs.json', request: 'GET /old\nHost: a', expect: redirected },
     { name: 'store without awsId', config: '../no-id.yaml', request: 'GET /old\nHost: a', expect: redirected },
     { name: 'store with that awsId', config: '../same-id.yaml', request: 'GET /old\nHost: a', expect: redirected },
-    { name: 'store with another awsId', config: '../other-id.yaml', request: 'GET /old\nHost: a', expect: { error: 'execution', errorMessage: `KeyValueStore "${ID}" is not associated` } },
+    {
+      name: 'store with another awsId',
+      config: '../other-id.yaml',
+      request: 'GET /old\nHost: a',
+      expect: { error: 'execution', errorMessage: `KeyValueStore "${ID}" is not associated` },
+    },
   ]);
   const run = await runGoldenTests([file]);
-  assert.deepEqual(run.results.map((r) => r.status), ['passed', 'passed', 'passed', 'passed'], JSON.stringify(run.results.map((r) => r.message)));
+  assert.deepEqual(
+    run.results.map((r) => r.status),
+    ['passed', 'passed', 'passed', 'passed'],
+    JSON.stringify(run.results.map((r) => r.message)),
+  );
 });

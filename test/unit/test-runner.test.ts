@@ -42,7 +42,10 @@ test('a matching case passes, with the HTTP text request form and an S3-format K
     kvs: '../../kvs.json',
     now: '2025-01-01T00:00:00Z',
     request: 'GET /old?x=1\nHost: example.com',
-    expect: { response: { statusCode: 301, headers: { location: { value: '/new' }, date: { value: String(Date.parse('2025-01-01T00:00:00Z')) } } }, logs: ['uri /old'] },
+    expect: {
+      response: { statusCode: 301, headers: { location: { value: '/new' }, date: { value: String(Date.parse('2025-01-01T00:00:00Z')) } } },
+      logs: ['uri /old'],
+    },
   });
   const run = await runGoldenTests([file]);
   assert.equal(run.ok, true, JSON.stringify(run.results));
@@ -74,13 +77,25 @@ test('a mismatch fails with every difference, and the human report shows expecte
 test('ignored paths are skipped, null demands absence, {} demands emptiness', async () => {
   const base = { function: '../../function.js', kvs: { '/old': '/new' }, request: 'GET /old\nHost: example.com' };
   const file = write('ignore/tests/cases.json', [
-    { ...base, name: 'ignored', expect: { response: { headers: { location: { value: '/new' }, date: { value: 'whatever' } } }, ignore: ['response.headers.date'] } },
+    {
+      ...base,
+      name: 'ignored',
+      expect: { response: { headers: { location: { value: '/new' }, date: { value: 'whatever' } } }, ignore: ['response.headers.date'] },
+    },
     { ...base, name: 'absent', expect: { response: { headers: { 'x-nope': null } } } },
     { ...base, name: 'not absent', expect: { response: { headers: { location: null } } } },
     { ...base, name: 'wildcard', expect: { response: { headers: {} }, ignore: ['response.headers.*'] } },
   ]);
   const run = await runGoldenTests([file]);
-  assert.deepEqual(run.results.map((r) => [r.name, r.status]), [['ignored', 'passed'], ['absent', 'passed'], ['not absent', 'failed'], ['wildcard', 'passed']]);
+  assert.deepEqual(
+    run.results.map((r) => [r.name, r.status]),
+    [
+      ['ignored', 'passed'],
+      ['absent', 'passed'],
+      ['not absent', 'failed'],
+      ['wildcard', 'passed'],
+    ],
+  );
   assert.equal(run.results[2]?.differences[0]?.path, 'response.headers.location');
 });
 
@@ -118,26 +133,44 @@ test('an invalid case file is reported as a case that could not run, naming the 
 test('config + behavior runs the function associated with that behavior, with the store seed', async () => {
   write('site/index.html', 'hi');
   write('other.js', 'function handler(event) { event.request.headers["x-other"] = { value: "1" }; return event.request; }');
-  write('openfront.config.yaml', [
-    'stores: [{ name: s, seed: kvs.json }]',
-    'functions:',
-    '  - { name: main, code: function.js, store: s }',
-    '  - { name: other, code: other.js }',
-    'distributions:',
-    '  - id: D',
-    '    hostnames: ["*"]',
-    '    origins: [{ id: site, static: site }]',
-    '    defaultBehavior: { origin: site, functionAssociations: { viewer-request: main } }',
-    '    behaviors: [{ pathPattern: "/api/*", origin: site, functionAssociations: { viewer-request: other } }]',
-  ].join('\n'));
+  write(
+    'openfront.config.yaml',
+    [
+      'stores: [{ name: s, seed: kvs.json }]',
+      'functions:',
+      '  - { name: main, code: function.js, store: s }',
+      '  - { name: other, code: other.js }',
+      'distributions:',
+      '  - id: D',
+      '    hostnames: ["*"]',
+      '    origins: [{ id: site, static: site }]',
+      '    defaultBehavior: { origin: site, functionAssociations: { viewer-request: main } }',
+      '    behaviors: [{ pathPattern: "/api/*", origin: site, functionAssociations: { viewer-request: other } }]',
+    ].join('\n'),
+  );
   const file = write('config/tests/cases.json', [
     { name: 'default behavior + seed', config: '../../openfront.config.yaml', request: 'GET /old\nHost: a', expect: { response: { statusCode: 301 } } },
-    { name: 'named behavior', config: '../../openfront.config.yaml', behavior: '/api/*', request: 'GET /old\nHost: a', expect: { request: { headers: { 'x-other': { value: '1' } } } } },
-    { name: 'matched by path', config: '../../openfront.config.yaml', request: 'GET /api/x\nHost: a', expect: { request: { headers: { 'x-other': { value: '1' } } } } },
+    {
+      name: 'named behavior',
+      config: '../../openfront.config.yaml',
+      behavior: '/api/*',
+      request: 'GET /old\nHost: a',
+      expect: { request: { headers: { 'x-other': { value: '1' } } } },
+    },
+    {
+      name: 'matched by path',
+      config: '../../openfront.config.yaml',
+      request: 'GET /api/x\nHost: a',
+      expect: { request: { headers: { 'x-other': { value: '1' } } } },
+    },
     { name: 'unknown behavior', config: '../../openfront.config.yaml', behavior: '/nope', request: 'GET /\nHost: a', expect: { request: {} } },
   ]);
   const run = await runGoldenTests([file]);
-  assert.deepEqual(run.results.map((r) => r.status), ['passed', 'passed', 'passed', 'error'], JSON.stringify(run.results.map((r) => r.message)));
+  assert.deepEqual(
+    run.results.map((r) => r.status),
+    ['passed', 'passed', 'passed', 'error'],
+    JSON.stringify(run.results.map((r) => r.message)),
+  );
   assert.match(run.results[3]?.message ?? '', /"\/nope" is not a behavior/);
 });
 
@@ -146,7 +179,10 @@ test('discovery takes tests/*.json and *.test.json, and skips node_modules', () 
   write('disc/b/two.test.json', {});
   write('disc/b/kvs.json', {});
   write('disc/node_modules/x/tests/three.json', {});
-  assert.deepEqual(discoverCaseFiles(['disc'], dir).map((f) => f.slice(dir.length + 1)), ['disc/a/tests/one.json', 'disc/b/two.test.json']);
+  assert.deepEqual(
+    discoverCaseFiles(['disc'], dir).map((f) => f.slice(dir.length + 1)),
+    ['disc/a/tests/one.json', 'disc/b/two.test.json'],
+  );
 });
 
 test('the CLI exits 1 on a failure, 0 when all pass, and writes JSON to --output', () => {

@@ -28,17 +28,42 @@ const TOKEN_CHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz".split(
 const headerName = fc
   .array(fc.constantFrom(...TOKEN_CHARS), { minLength: 1, maxLength: 16 })
   .map((cs) => cs.join(''))
-  .filter((name) => !isDisallowedHeader(name) && !isReadOnlyHeader(name, 'viewer-request') && !isReadOnlyHeader(name, 'viewer-response') && name !== 'cookie' && name !== 'set-cookie');
+  .filter(
+    (name) =>
+      !isDisallowedHeader(name) &&
+      !isReadOnlyHeader(name, 'viewer-request') &&
+      !isReadOnlyHeader(name, 'viewer-response') &&
+      name !== 'cookie' &&
+      name !== 'set-cookie',
+  );
 /** RFC 9110 field-value characters: HTAB, SP, VCHAR, obs-text. */
-const fieldValue = fc.array(fc.oneof(fc.constant(0x09), fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff })), { maxLength: 20 }).map((cs) => String.fromCharCode(...cs));
+const fieldValue = fc
+  .array(fc.oneof(fc.constant(0x09), fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff })), { maxLength: 20 })
+  .map((cs) => String.fromCharCode(...cs));
 /** A character no field value may hold: controls but HTAB, DEL, anything above U+00FF. */
-const badChar = fc.oneof(fc.integer({ min: 0, max: 0x08 }), fc.integer({ min: 0x0a, max: 0x1f }), fc.constant(0x7f), fc.integer({ min: 0x100, max: 0xffff }).filter((c) => c < 0xd800 || c > 0xdfff)).map((c) => String.fromCharCode(c));
-const headerMap = fc.dictionary(headerName, fieldValue.map((value) => ({ value })), { maxKeys: 6 }).map((map) => ({ ...map }));
+const badChar = fc
+  .oneof(
+    fc.integer({ min: 0, max: 0x08 }),
+    fc.integer({ min: 0x0a, max: 0x1f }),
+    fc.constant(0x7f),
+    fc.integer({ min: 0x100, max: 0xffff }).filter((c) => c < 0xd800 || c > 0xdfff),
+  )
+  .map((c) => String.fromCharCode(c));
+const headerMap = fc
+  .dictionary(
+    headerName,
+    fieldValue.map((value) => ({ value })),
+    { maxKeys: 6 },
+  )
+  .map((map) => ({ ...map }));
 const eventType = fc.constantFrom('viewer-request' as const, 'viewer-response' as const);
 
 describe('result validation properties', () => {
   it('never throws anything but FunctionValidationError, whatever the function returns', () => {
-    fc.assert(fc.property(fc.anything({ maxDepth: 4 }), eventType, (returned, type) => void verdict(returned, testEvent('/', type))), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.anything({ maxDepth: 4 }), eventType, (returned, type) => void verdict(returned, testEvent('/', type))),
+      { numRuns: 300 },
+    );
   });
 
   it('never throws anything but FunctionValidationError for result-shaped values with arbitrary fields', () => {
@@ -55,20 +80,32 @@ describe('result validation properties', () => {
       },
       { requiredKeys: [] },
     );
-    fc.assert(fc.property(loose, eventType, (returned, type) => void verdict(returned, testEvent('/', type))), { numRuns: 300 });
+    fc.assert(
+      fc.property(loose, eventType, (returned, type) => void verdict(returned, testEvent('/', type))),
+      { numRuns: 300 },
+    );
   });
 
   it('accepts the event request returned unchanged, and any valid generated response', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 200, max: 599 }), headerMap, fc.option(fieldValue.map((s) => s.trim()), { nil: undefined }), fc.string({ maxLength: 100 }), (status, headers, description, body) => {
-        const event = testEvent('/');
-        assert.equal(verdict(structuredClone(event.request), event), 'accepted');
-        const response = { statusCode: status, headers, body, ...(description === undefined ? {} : { statusDescription: description }) };
-        assert.equal(verdict(response, event), 'accepted');
-        const validated = validateResult(response, event);
-        assert.equal(validated.kind, 'response');
-        assert.deepEqual(validated.kind === 'response' ? validated.response.headers : undefined, headers);
-      }),
+      fc.property(
+        fc.integer({ min: 200, max: 599 }),
+        headerMap,
+        fc.option(
+          fieldValue.map((s) => s.trim()),
+          { nil: undefined },
+        ),
+        fc.string({ maxLength: 100 }),
+        (status, headers, description, body) => {
+          const event = testEvent('/');
+          assert.equal(verdict(structuredClone(event.request), event), 'accepted');
+          const response = { statusCode: status, headers, body, ...(description === undefined ? {} : { statusDescription: description }) };
+          assert.equal(verdict(response, event), 'accepted');
+          const validated = validateResult(response, event);
+          assert.equal(validated.kind, 'response');
+          assert.deepEqual(validated.kind === 'response' ? validated.response.headers : undefined, headers);
+        },
+      ),
     );
   });
 
@@ -78,14 +115,20 @@ describe('result validation properties', () => {
         const value = `${before}${bad}${after}`;
         const entry = asMulti ? { value: 'ok', multiValue: [{ value: 'ok' }, { value }] } : { value };
         const event = testEvent('/', type);
-        const returned = type === 'viewer-request' ? { ...structuredClone(event.request), headers: { ...event.request.headers, [name]: entry } } : { statusCode: 200, headers: { [name]: entry } };
+        const returned =
+          type === 'viewer-request'
+            ? { ...structuredClone(event.request), headers: { ...event.request.headers, [name]: entry } }
+            : { statusCode: 200, headers: { [name]: entry } };
         assert.equal(verdict(returned, event), 'header-value');
       }),
     );
   });
 
   it('refuses a header name outside the token grammar and a status text outside reason-phrase', () => {
-    const notToken = fc.oneof(fc.constantFrom(' ', '"', '(', ')', ',', '/', ':', ';', '<', '=', '>', '?', '@', '[', '\\', ']', '{', '}', '\u00e9', '\u0000'), badChar);
+    const notToken = fc.oneof(
+      fc.constantFrom(' ', '"', '(', ')', ',', '/', ':', ';', '<', '=', '>', '?', '@', '[', '\\', ']', '{', '}', '\u00e9', '\u0000'),
+      badChar,
+    );
     fc.assert(
       fc.property(headerName, notToken, badChar, (name, bad, badText) => {
         const event = testEvent('/');

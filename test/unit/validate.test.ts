@@ -89,7 +89,10 @@ describe('validateResult: what kind of result', () => {
 
   it('returns only the known fields', () => {
     const event = requestEvent();
-    const result = validateResult(editedRequest(event, (r) => (r.extra = 1)), event);
+    const result = validateResult(
+      editedRequest(event, (r) => (r.extra = 1)),
+      event,
+    );
     assert.deepEqual(Object.keys(result.kind === 'request' ? result.request : {}), ['method', 'uri', 'querystring', 'headers', 'cookies']);
   });
 });
@@ -97,71 +100,191 @@ describe('validateResult: what kind of result', () => {
 describe('validateResult: request rules', () => {
   it('treats method as read-only', () => {
     const event = requestEvent();
-    rejects(editedRequest(event, (r) => (r.method = 'POST')), event, 'method-changed', 'request.method');
-    rejects(editedRequest(event, (r) => delete (r as Record<string, unknown>).method), event, 'method-changed');
+    rejects(
+      editedRequest(event, (r) => (r.method = 'POST')),
+      event,
+      'method-changed',
+      'request.method',
+    );
+    rejects(
+      editedRequest(event, (r) => delete (r as Record<string, unknown>).method),
+      event,
+      'method-changed',
+    );
   });
 
   it('requires uri to be a string starting with "/"', () => {
     const event = requestEvent();
-    rejects(editedRequest(event, (r) => (r.uri = 'index.html')), event, 'uri', 'request.uri');
-    rejects(editedRequest(event, (r) => ((r as Record<string, unknown>).uri = 5)), event, 'uri');
-    assert.equal(validateResult(editedRequest(event, (r) => (r.uri = '/other')), event).kind, 'request');
+    rejects(
+      editedRequest(event, (r) => (r.uri = 'index.html')),
+      event,
+      'uri',
+      'request.uri',
+    );
+    rejects(
+      editedRequest(event, (r) => ((r as Record<string, unknown>).uri = 5)),
+      event,
+      'uri',
+    );
+    assert.equal(
+      validateResult(
+        editedRequest(event, (r) => (r.uri = '/other')),
+        event,
+      ).kind,
+      'request',
+    );
   });
 
   it('limits uri plus query string to fewer than 8192 characters', () => {
     const event = requestEvent();
     // "?lang=en&q=has space" adds 20 characters.
     const fits = '/' + 'a'.repeat(8191 - 20 - 1);
-    assert.equal(validateResult(editedRequest(event, (r) => (r.uri = fits)), event).kind, 'request');
-    rejects(editedRequest(event, (r) => (r.uri = fits + 'a')), event, 'url-too-long', '8192');
+    assert.equal(
+      validateResult(
+        editedRequest(event, (r) => (r.uri = fits)),
+        event,
+      ).kind,
+      'request',
+    );
+    rejects(
+      editedRequest(event, (r) => (r.uri = fits + 'a')),
+      event,
+      'url-too-long',
+      '8192',
+    );
   });
 
   it('refuses spaces, control characters and "#" in a querystring string', () => {
     const event = requestEvent();
-    rejects(editedRequest(event, (r) => (r.querystring = 'a=1 2')), event, 'querystring', 'a space');
-    rejects(editedRequest(event, (r) => (r.querystring = 'a=1#x')), event, 'querystring', '"#"');
-    rejects(editedRequest(event, (r) => (r.querystring = 'a=\u0001')), event, 'querystring', 'U+0001');
+    rejects(
+      editedRequest(event, (r) => (r.querystring = 'a=1 2')),
+      event,
+      'querystring',
+      'a space',
+    );
+    rejects(
+      editedRequest(event, (r) => (r.querystring = 'a=1#x')),
+      event,
+      'querystring',
+      '"#"',
+    );
+    rejects(
+      editedRequest(event, (r) => (r.querystring = 'a=\u0001')),
+      event,
+      'querystring',
+      'U+0001',
+    );
   });
 
   it('accepts a plain string querystring (aws-samples normalize-query-string-parameters)', () => {
     const event = requestEvent();
-    const result = validateResult(editedRequest(event, (r) => (r.querystring = 'a=1&b=2')), event);
+    const result = validateResult(
+      editedRequest(event, (r) => (r.querystring = 'a=1&b=2')),
+      event,
+    );
     assert.equal(result.kind === 'request' && result.request.querystring, 'a=1&b=2');
   });
 
   it('checks added or changed parameters but forwards unchanged ones as they are', () => {
     const event = requestEvent();
     // q ("has space") came in with the event and is untouched.
-    assert.equal(validateResult(editedRequest(event, (r) => ((r.querystring as Record<string, { value: string }>).lang.value = 'de')), event).kind, 'request');
-    rejects(editedRequest(event, (r) => ((r.querystring as Record<string, { value: string }>).lang.value = 'd e')), event, 'querystring', 'request.querystring.lang');
-    rejects(editedRequest(event, (r) => ((r.querystring as Record<string, { value: string }>)['bad#name'] = { value: '1' })), event, 'querystring');
+    assert.equal(
+      validateResult(
+        editedRequest(event, (r) => ((r.querystring as Record<string, { value: string }>).lang.value = 'de')),
+        event,
+      ).kind,
+      'request',
+    );
+    rejects(
+      editedRequest(event, (r) => ((r.querystring as Record<string, { value: string }>).lang.value = 'd e')),
+      event,
+      'querystring',
+      'request.querystring.lang',
+    );
+    rejects(
+      editedRequest(event, (r) => ((r.querystring as Record<string, { value: string }>)['bad#name'] = { value: '1' })),
+      event,
+      'querystring',
+    );
     const multi = requestEvent();
     multi.request.querystring = { a: { value: '1', multiValue: [{ value: '1' }, { value: '2' }] } };
-    rejects(editedRequest(multi, (r) => ((r.querystring as Record<string, { value: string }>).a.value = 'x y')), multi, 'querystring');
+    rejects(
+      editedRequest(multi, (r) => ((r.querystring as Record<string, { value: string }>).a.value = 'x y')),
+      multi,
+      'querystring',
+    );
   });
 
   it('checks the shape of querystring entries', () => {
     const event = requestEvent();
-    rejects(editedRequest(event, (r) => ((r.querystring as Record<string, unknown>).lang = 'en')), event, 'shape', 'request.querystring.lang');
-    rejects(editedRequest(event, (r) => ((r as Record<string, unknown>).querystring = 7)), event, 'shape');
+    rejects(
+      editedRequest(event, (r) => ((r.querystring as Record<string, unknown>).lang = 'en')),
+      event,
+      'shape',
+      'request.querystring.lang',
+    );
+    rejects(
+      editedRequest(event, (r) => ((r as Record<string, unknown>).querystring = 7)),
+      event,
+      'shape',
+    );
   });
 });
 
 describe('validateResult: headers', () => {
   it('requires lowercase, valid names and string values', () => {
     const event = requestEvent();
-    rejects(editedRequest(event, (r) => (r.headers['X-Custom'] = { value: '1' })), event, 'header-name', 'lowercase');
-    rejects(editedRequest(event, (r) => (r.headers['bad header'] = { value: '1' })), event, 'header-name');
-    rejects(editedRequest(event, (r) => ((r.headers as Record<string, unknown>)['x-n'] = { value: 1 })), event, 'shape', 'request.headers["x-n"].value');
-    rejects(editedRequest(event, (r) => (r.headers['x-crlf'] = { value: 'a\r\nInjected: 1' })), event, 'header-value');
-    rejects(editedRequest(event, (r) => (r.headers.accept.value = 'a\nb')), event, 'header-value', 'request.headers.accept');
-    assert.equal(validateResult(editedRequest(event, (r) => (r.headers['x-custom'] = { value: '1' })), event).kind, 'request');
+    rejects(
+      editedRequest(event, (r) => (r.headers['X-Custom'] = { value: '1' })),
+      event,
+      'header-name',
+      'lowercase',
+    );
+    rejects(
+      editedRequest(event, (r) => (r.headers['bad header'] = { value: '1' })),
+      event,
+      'header-name',
+    );
+    rejects(
+      editedRequest(event, (r) => ((r.headers as Record<string, unknown>)['x-n'] = { value: 1 })),
+      event,
+      'shape',
+      'request.headers["x-n"].value',
+    );
+    rejects(
+      editedRequest(event, (r) => (r.headers['x-crlf'] = { value: 'a\r\nInjected: 1' })),
+      event,
+      'header-value',
+    );
+    rejects(
+      editedRequest(event, (r) => (r.headers.accept.value = 'a\nb')),
+      event,
+      'header-value',
+      'request.headers.accept',
+    );
+    assert.equal(
+      validateResult(
+        editedRequest(event, (r) => (r.headers['x-custom'] = { value: '1' })),
+        event,
+      ).kind,
+      'request',
+    );
   });
 
   it('requires multiValue to be an array of {value: string}', () => {
     const event = requestEvent();
-    rejects(editedRequest(event, (r) => (loose(r.headers.accept).multiValue = 'text/html')), event, 'shape', 'multiValue');
-    rejects(editedRequest(event, (r) => (loose(r.headers.accept).multiValue = [{ value: 'a' }, 'b'])), event, 'shape', 'multiValue[1]');
+    rejects(
+      editedRequest(event, (r) => (loose(r.headers.accept).multiValue = 'text/html')),
+      event,
+      'shape',
+      'multiValue',
+    );
+    rejects(
+      editedRequest(event, (r) => (loose(r.headers.accept).multiValue = [{ value: 'a' }, 'b'])),
+      event,
+      'shape',
+      'multiValue[1]',
+    );
     const ok = editedRequest(event, (r) => (r.headers.accept.multiValue = [{ value: 'a' }]));
     assert.equal(validateResult(ok, event).kind, 'request');
   });
@@ -169,31 +292,73 @@ describe('validateResult: headers', () => {
   it('refuses added disallowed headers, including the x-amz-cf-* and x-edge-* families', () => {
     const event = requestEvent();
     for (const name of ['connection', 'x-real-ip', 'x-amz-cf-id', 'x-amz-cf-pop', 'x-edge-location', 'x-cache']) {
-      rejects(editedRequest(event, (r) => (r.headers[name] = { value: '1' })), event, 'header-disallowed', name);
+      rejects(
+        editedRequest(event, (r) => (r.headers[name] = { value: '1' })),
+        event,
+        'header-disallowed',
+        name,
+      );
     }
   });
 
   it('accepts a disallowed header the event already had, unless it is modified', () => {
     const event = requestEvent();
     assert.equal(validateResult(event.request, event).kind, 'request');
-    rejects(editedRequest(event, (r) => (r.headers['x-forwarded-proto'].value = 'http')), event, 'header-disallowed', 'modified');
+    rejects(
+      editedRequest(event, (r) => (r.headers['x-forwarded-proto'].value = 'http')),
+      event,
+      'header-disallowed',
+      'modified',
+    );
   });
 
   it('treats host, content-length, transfer-encoding, via and cdn-loop as read-only in viewer-request', () => {
     const event = requestEvent();
-    rejects(editedRequest(event, (r) => (r.headers.host.value = 'evil.example')), event, 'header-read-only', 'host');
+    rejects(
+      editedRequest(event, (r) => (r.headers.host.value = 'evil.example')),
+      event,
+      'header-read-only',
+      'host',
+    );
     for (const name of ['content-length', 'transfer-encoding', 'via', 'cdn-loop']) {
-      rejects(editedRequest(event, (r) => (r.headers[name] = { value: '1' })), event, 'header-read-only', name);
+      rejects(
+        editedRequest(event, (r) => (r.headers[name] = { value: '1' })),
+        event,
+        'header-read-only',
+        name,
+      );
     }
     // Deleting one is allowed (unconfirmed in CloudFront's docs; see validate.ts).
-    assert.equal(validateResult(editedRequest(event, (r) => delete r.headers.host), event).kind, 'request');
+    assert.equal(
+      validateResult(
+        editedRequest(event, (r) => delete r.headers.host),
+        event,
+      ).kind,
+      'request',
+    );
   });
 
   it('treats via and warning as read-only in viewer-response, compared with the origin response', () => {
     const event = responseEvent();
-    rejects(editedResponse(event, (r) => (r.headers!.via.value = '2.0 me')), event, 'header-read-only', 'via');
-    rejects(editedResponse(event, (r) => (r.headers!.warning = { value: '110 - stale' })), event, 'header-read-only', 'warning');
-    assert.equal(validateResult(editedResponse(event, (r) => (r.headers!['cache-control'] = { value: 'no-store' })), event).kind, 'response');
+    rejects(
+      editedResponse(event, (r) => (r.headers!.via.value = '2.0 me')),
+      event,
+      'header-read-only',
+      'via',
+    );
+    rejects(
+      editedResponse(event, (r) => (r.headers!.warning = { value: '110 - stale' })),
+      event,
+      'header-read-only',
+      'warning',
+    );
+    assert.equal(
+      validateResult(
+        editedResponse(event, (r) => (r.headers!['cache-control'] = { value: 'no-store' })),
+        event,
+      ).kind,
+      'response',
+    );
   });
 
   it('does not apply read-only rules to a response generated in viewer-request, but still refuses disallowed headers', () => {
@@ -203,7 +368,12 @@ describe('validateResult: headers', () => {
   });
 
   it('keeps Cookie and Set-Cookie out of the header maps', () => {
-    rejects(editedRequest(requestEvent(), (r) => (r.headers.cookie = { value: 'a=1' })), requestEvent(), 'header-name', 'request.cookies');
+    rejects(
+      editedRequest(requestEvent(), (r) => (r.headers.cookie = { value: 'a=1' })),
+      requestEvent(),
+      'header-name',
+      'request.cookies',
+    );
     rejects({ statusCode: 200, headers: { 'set-cookie': { value: 'a=1' } } }, requestEvent(), 'header-name', 'response.cookies');
   });
 });
@@ -211,11 +381,35 @@ describe('validateResult: headers', () => {
 describe('validateResult: cookies', () => {
   it('checks request cookie shapes and syntax', () => {
     const event = requestEvent();
-    rejects(editedRequest(event, (r) => ((r.cookies as Record<string, unknown>).session = 'abc')), event, 'shape', 'request.cookies.session');
-    rejects(editedRequest(event, (r) => (r.cookies['bad name'] = { value: '1' })), event, 'cookie');
-    rejects(editedRequest(event, (r) => (r.cookies.session.value = 'a;b')), event, 'cookie');
-    rejects(editedRequest(event, (r) => ((r as Record<string, unknown>).cookies = undefined)), event, 'shape', 'request.cookies');
-    assert.equal(validateResult(editedRequest(event, (r) => (r.cookies.theme = { value: 'dark' })), event).kind, 'request');
+    rejects(
+      editedRequest(event, (r) => ((r.cookies as Record<string, unknown>).session = 'abc')),
+      event,
+      'shape',
+      'request.cookies.session',
+    );
+    rejects(
+      editedRequest(event, (r) => (r.cookies['bad name'] = { value: '1' })),
+      event,
+      'cookie',
+    );
+    rejects(
+      editedRequest(event, (r) => (r.cookies.session.value = 'a;b')),
+      event,
+      'cookie',
+    );
+    rejects(
+      editedRequest(event, (r) => ((r as Record<string, unknown>).cookies = undefined)),
+      event,
+      'shape',
+      'request.cookies',
+    );
+    assert.equal(
+      validateResult(
+        editedRequest(event, (r) => (r.cookies.theme = { value: 'dark' })),
+        event,
+      ).kind,
+      'request',
+    );
   });
 
   it('checks response cookies: value, attributes and multiValue entries', () => {
@@ -224,10 +418,28 @@ describe('validateResult: cookies', () => {
       r.cookies!.id = { value: 'v2', attributes: 'Path=/; Secure', multiValue: [{ value: 'v2', attributes: 'Path=/; Secure' }, { value: 'v3' }] };
     });
     assert.equal(validateResult(good, event).kind, 'response');
-    rejects(editedResponse(event, (r) => (loose(r.cookies!.id).attributes = 5)), event, 'cookie', 'attributes');
-    rejects(editedResponse(event, (r) => (loose(r.cookies!.id).multiValue = [{ value: 'a', attributes: true }])), event, 'cookie');
-    rejects(editedResponse(event, (r) => (r.cookies!.id = { value: 'v', attributes: 'Path=/\r\nX: y' })), event, 'cookie');
-    rejects(editedResponse(event, (r) => ((r as Record<string, unknown>).cookies = [])), event, 'shape', 'response.cookies');
+    rejects(
+      editedResponse(event, (r) => (loose(r.cookies!.id).attributes = 5)),
+      event,
+      'cookie',
+      'attributes',
+    );
+    rejects(
+      editedResponse(event, (r) => (loose(r.cookies!.id).multiValue = [{ value: 'a', attributes: true }])),
+      event,
+      'cookie',
+    );
+    rejects(
+      editedResponse(event, (r) => (r.cookies!.id = { value: 'v', attributes: 'Path=/\r\nX: y' })),
+      event,
+      'cookie',
+    );
+    rejects(
+      editedResponse(event, (r) => ((r as Record<string, unknown>).cookies = [])),
+      event,
+      'shape',
+      'response.cookies',
+    );
   });
 });
 

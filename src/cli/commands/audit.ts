@@ -14,7 +14,12 @@ interface AuditOptions extends ApiOptions {
 }
 
 function describeChange(record: AuditRecordJson): string {
-  const keys = record.keys.length === 0 ? '' : record.keys.length <= 3 ? ` keys=${record.keys.join(',')}` : ` keys=${record.keys.slice(0, 3).join(',')},…(${record.keys.length})`;
+  const keys =
+    record.keys.length === 0
+      ? ''
+      : record.keys.length <= 3
+        ? ` keys=${record.keys.join(',')}`
+        : ` keys=${record.keys.slice(0, 3).join(',')},…(${record.keys.length})`;
   const etags = record.etagFrom || record.etagTo ? ` ${record.etagFrom ?? '-'} → ${record.etagTo ?? '-'}` : '';
   return `${record.at}  ${record.accessKeyId}  ${record.operation}${record.storeName ? ` ${record.storeName}` : ''}${keys}${etags}`;
 }

@@ -21,9 +21,7 @@ export function register(program: Command): void {
     .command('check')
     .description('Check that a function file would be accepted by CloudFront Functions')
     .argument('<file>', 'function code (JavaScript)')
-    .addOption(
-      new Option('--runtime <runtime>', 'CloudFront Functions runtime').choices(RUNTIMES).default('cloudfront-js-2.0'),
-    )
+    .addOption(new Option('--runtime <runtime>', 'CloudFront Functions runtime').choices(RUNTIMES).default('cloudfront-js-2.0'))
     .option('--config <file>', 'the config the function is declared in: warn when cf.kvs(id) names another store than the associated one')
     .action(async (file: string, options: { runtime: RuntimeVersion; config?: string }) => {
       let code: string;
@@ -72,12 +70,18 @@ export function storeIdWarnings(code: string, codePath: string, config: EdgeConf
         warnings.push(`${at} cf.kvs(${JSON.stringify(call.text)}) but function ${fn.name} has no associated store: every read fails`);
       } else if (store.awsId !== undefined) {
         if (id.toLowerCase() !== store.awsId) {
-          warnings.push(`${at} cf.kvs(${JSON.stringify(call.text)}) names store id ${id}, but function ${fn.name}'s store ${store.name} has awsId ${store.awsId}: the read fails, as on CloudFront`);
+          warnings.push(
+            `${at} cf.kvs(${JSON.stringify(call.text)}) names store id ${id}, but function ${fn.name}'s store ${store.name} has awsId ${store.awsId}: the read fails, as on CloudFront`,
+          );
         }
       } else if (UUID.test(id)) {
-        warnings.push(`${at} cf.kvs(${JSON.stringify(call.text)}): store ${store.name} of function ${fn.name} has no awsId; local tools read it for any id, openfront start fails the read: add awsId: ${id.toLowerCase()} to store ${store.name}`);
+        warnings.push(
+          `${at} cf.kvs(${JSON.stringify(call.text)}): store ${store.name} of function ${fn.name} has no awsId; local tools read it for any id, openfront start fails the read: add awsId: ${id.toLowerCase()} to store ${store.name}`,
+        );
       } else {
-        warnings.push(`${at} cf.kvs(${JSON.stringify(call.text)}) is not a store id (filled in at deploy time?); local tools read store ${store.name} for it, openfront start needs the real id in the code and as the store's awsId`);
+        warnings.push(
+          `${at} cf.kvs(${JSON.stringify(call.text)}) is not a store id (filled in at deploy time?); local tools read store ${store.name} for it, openfront start needs the real id in the code and as the store's awsId`,
+        );
       }
     }
   }

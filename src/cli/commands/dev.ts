@@ -50,7 +50,10 @@ export function register(program: Command): void {
       try {
         const resolved = resolveConfigPath(options.config);
         if (resolved.demo) {
-          throw openFrontError('CLI_USAGE', `no ${CONFIG_FILE_NAMES.join(', ')} here: pass --config <file|folder> (\`openfront start\` serves the bundled demo)`);
+          throw openFrontError(
+            'CLI_USAGE',
+            `no ${CONFIG_FILE_NAMES.join(', ')} here: pass --config <file|folder> (\`openfront start\` serves the bundled demo)`,
+          );
         }
         configPath = resolved.path;
         dev = await startDevServer({

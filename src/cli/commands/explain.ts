@@ -81,7 +81,8 @@ export function register(program: Command): void {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new OpenFrontError('CLI_USAGE', `the URL must be http:// or https://, got ${target}`);
       const method = options.method.toUpperCase();
       if (!/^[A-Z]{1,20}$/.test(method)) throw new OpenFrontError('CLI_USAGE', `--method: "${options.method}" is not an HTTP method`);
-      if (method === 'HEAD') throw new OpenFrontError('CLI_USAGE', '--method HEAD cannot be explained: an answer to HEAD has no body to carry the decision (use GET)');
+      if (method === 'HEAD')
+        throw new OpenFrontError('CLI_USAGE', '--method HEAD cannot be explained: an answer to HEAD has no body to carry the decision (use GET)');
       const headers = { ...parseHeaders(options.header), ...signDebugHeaders({ method, url, ...credentials }) };
       let answer: { status: number; contentType: string; body: Buffer };
       try {

@@ -137,7 +137,11 @@ export function register(program: Command): void {
         const code = readInputFile(codeFile, 'function code');
         const arn = options.kvs ? await storeArn(config, options.kvs) : undefined;
         const res = await cloudFrontClient(config).send(
-          new CreateFunctionCommand({ Name: name, FunctionConfig: functionConfig(options.runtime, options.comment, arn), FunctionCode: Buffer.from(code, 'utf8') }),
+          new CreateFunctionCommand({
+            Name: name,
+            FunctionConfig: functionConfig(options.runtime, options.comment, arn),
+            FunctionCode: Buffer.from(code, 'utf8'),
+          }),
         );
         printSummary(res.FunctionSummary, res.ETag, options);
       }),
@@ -159,12 +163,20 @@ export function register(program: Command): void {
         const current = await cf.send(new DescribeFunctionCommand({ Name: name, Stage: 'DEVELOPMENT' }));
         const currentConfig = current.FunctionSummary?.FunctionConfig;
         const arn =
-          options.kvs === false ? undefined : typeof options.kvs === 'string' ? await storeArn(config, options.kvs) : currentConfig?.KeyValueStoreAssociations?.Items?.[0]?.KeyValueStoreARN;
+          options.kvs === false
+            ? undefined
+            : typeof options.kvs === 'string'
+              ? await storeArn(config, options.kvs)
+              : currentConfig?.KeyValueStoreAssociations?.Items?.[0]?.KeyValueStoreARN;
         const res = await cf.send(
           new UpdateFunctionCommand({
             Name: name,
             IfMatch: current.ETag,
-            FunctionConfig: functionConfig(options.runtime ?? currentConfig?.Runtime ?? 'cloudfront-js-2.0', options.comment ?? currentConfig?.Comment ?? '', arn),
+            FunctionConfig: functionConfig(
+              options.runtime ?? currentConfig?.Runtime ?? 'cloudfront-js-2.0',
+              options.comment ?? currentConfig?.Comment ?? '',
+              arn,
+            ),
             FunctionCode: Buffer.from(code, 'utf8'),
           }),
         );
@@ -220,7 +232,13 @@ export function register(program: Command): void {
           print('No functions');
           return;
         }
-        const rows = items.map((s) => [s.Name ?? '', s.FunctionMetadata?.Stage ?? '', s.Status ?? '', s.FunctionConfig?.Runtime ?? '', s.FunctionMetadata?.LastModifiedTime?.toISOString() ?? '']);
+        const rows = items.map((s) => [
+          s.Name ?? '',
+          s.FunctionMetadata?.Stage ?? '',
+          s.Status ?? '',
+          s.FunctionConfig?.Runtime ?? '',
+          s.FunctionMetadata?.LastModifiedTime?.toISOString() ?? '',
+        ]);
         print(table([['NAME', 'STAGE', 'STATUS', 'RUNTIME', 'MODIFIED'], ...rows]));
       }),
     );

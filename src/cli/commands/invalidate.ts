@@ -4,7 +4,7 @@ import { describeApiError, nativeRequest, resolveClientConfig, withApiOptions, t
 
 export function register(program: Command): void {
   withApiOptions(program.command('invalidate'))
-    .description("Invalidate cached objects of a distribution (paths like /index.html or /images/*)")
+    .description('Invalidate cached objects of a distribution (paths like /index.html or /images/*)')
     .argument('<distribution>', 'distribution id from the config')
     .argument('<paths...>', 'paths to invalidate; a trailing * matches a prefix')
     .option('--json', 'print JSON')
@@ -12,7 +12,9 @@ export function register(program: Command): void {
       const config = resolveClientConfig(options);
       let result: { invalidated: number };
       try {
-        result = (await nativeRequest(config, 'POST', `/openfront/v1/distributions/${encodeURIComponent(distribution)}/invalidations`, { body: { paths } })) as { invalidated: number };
+        result = (await nativeRequest(config, 'POST', `/openfront/v1/distributions/${encodeURIComponent(distribution)}/invalidations`, {
+          body: { paths },
+        })) as { invalidated: number };
       } catch (err) {
         throw describeApiError(err, config);
       }

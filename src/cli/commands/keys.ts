@@ -77,7 +77,12 @@ export function register(program: Command): void {
       if (options.json) {
         print(
           JSON.stringify(
-            records.map((r) => ({ accessKeyId: r.accessKeyId, created: r.created.toISOString(), revoked: r.revoked?.toISOString(), description: r.description })),
+            records.map((r) => ({
+              accessKeyId: r.accessKeyId,
+              created: r.created.toISOString(),
+              revoked: r.revoked?.toISOString(),
+              description: r.description,
+            })),
           ),
         );
         return;

@@ -10,13 +10,7 @@ import {
   ListKeyValueStoresCommand,
   type KeyValueStore,
 } from '@aws-sdk/client-cloudfront';
-import {
-  DeleteKeyCommand,
-  DescribeKeyValueStoreCommand,
-  GetKeyCommand,
-  paginateListKeys,
-  PutKeyCommand,
-} from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { DeleteKeyCommand, DescribeKeyValueStoreCommand, GetKeyCommand, paginateListKeys, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { AWS_ID_HEADER } from '../../control/kvs-control-plane.js';
@@ -148,7 +142,16 @@ export function register(program: Command): void {
         const imported = options.importFile ? await importFile(config, name, options.importFile, 'replace') : undefined;
         const store = created.KeyValueStore!;
         if (options.json) {
-          print(JSON.stringify({ name: store.Name, id: store.Id, arn: store.ARN, status: store.Status, etag: created.ETag, ...(imported ? { import: imported } : {}) }));
+          print(
+            JSON.stringify({
+              name: store.Name,
+              id: store.Id,
+              arn: store.ARN,
+              status: store.Status,
+              etag: created.ETag,
+              ...(imported ? { import: imported } : {}),
+            }),
+          );
           return;
         }
         print(`Created ${store.Name} (${store.ARN})`);
@@ -166,7 +169,18 @@ export function register(program: Command): void {
           const stores: KeyValueStore[] = [];
           for await (const s of allStores(config)) stores.push(s);
           if (options.json) {
-            print(JSON.stringify(stores.map((s) => ({ name: s.Name, id: s.Id, arn: s.ARN, status: s.Status, comment: s.Comment, lastModified: s.LastModifiedTime?.toISOString() }))));
+            print(
+              JSON.stringify(
+                stores.map((s) => ({
+                  name: s.Name,
+                  id: s.Id,
+                  arn: s.ARN,
+                  status: s.Status,
+                  comment: s.Comment,
+                  lastModified: s.LastModifiedTime?.toISOString(),
+                })),
+              ),
+            );
             return;
           }
           if (stores.length === 0) print('No key value stores.');

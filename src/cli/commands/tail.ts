@@ -93,7 +93,8 @@ export function register(program: Command): void {
       }
       let count: number | undefined;
       if (options.count !== undefined) {
-        if (!/^\d{1,9}$/.test(options.count) || Number(options.count) < 1) throw new OpenFrontError('CLI_USAGE', `--count must be a positive integer, got "${options.count}"`);
+        if (!/^\d{1,9}$/.test(options.count) || Number(options.count) < 1)
+          throw new OpenFrontError('CLI_USAGE', `--count must be a positive integer, got "${options.count}"`);
         count = Number(options.count);
       }
       const qs = query.toString();

@@ -39,7 +39,8 @@ export function register(program: Command): void {
         const items = options.kvs ? parseImportJson(readInputFile(options.kvs, 'KVS data')) : [];
         const kvs = new MapSnapshot(new Map(items.map((item) => [item.key, item.value])));
         const cpuBudgetMicros = options.cpuBudgetUs === undefined ? undefined : Number(options.cpuBudgetUs);
-        if (cpuBudgetMicros !== undefined && !(cpuBudgetMicros > 0)) throw usageError(`--cpu-budget-us must be a positive number, got "${options.cpuBudgetUs}"`);
+        if (cpuBudgetMicros !== undefined && !(cpuBudgetMicros > 0))
+          throw usageError(`--cpu-budget-us must be a positive number, got "${options.cpuBudgetUs}"`);
         const fn = await loadFunction(code, {
           runtime: options.runtime,
           name: codeFile,
@@ -79,7 +80,9 @@ export function register(program: Command): void {
 function noteRequestedStoreIds(reads: KvsRead[], kvsFile: string | undefined): void {
   const ids = [...new Set(reads.flatMap((read) => (read.requestedId === undefined ? [] : [read.requestedId])))];
   for (const id of ids) {
-    process.stderr.write(`openfront test-function: cf.kvs(${JSON.stringify(id)}) read ${kvsFile ?? 'an empty store'} (local data has no store id; on openfront start the store needs awsId ${JSON.stringify(id)})\n`);
+    process.stderr.write(
+      `openfront test-function: cf.kvs(${JSON.stringify(id)}) read ${kvsFile ?? 'an empty store'} (local data has no store id; on openfront start the store needs awsId ${JSON.stringify(id)})\n`,
+    );
   }
 }
 

@@ -42,7 +42,11 @@ export function register(program: Command): void {
     .option('--output <file>', 'write the report to a file (a one-line summary still goes to stdout)')
     .option('--max-utilization <n>', 'flag cases whose ComputeUtilization is above n (0-100)', String(DEFAULT_MAX_UTILIZATION))
     .option('--coverage', "report line and branch coverage of the functions' code over the cases (slower)")
-    .addOption(new Option('--coverage-reporter <name>', 'coverage format: text (after the report), lcov or json (to a file)').choices(COVERAGE_REPORTERS).default('text'))
+    .addOption(
+      new Option('--coverage-reporter <name>', 'coverage format: text (after the report), lcov or json (to a file)')
+        .choices(COVERAGE_REPORTERS)
+        .default('text'),
+    )
     .option('--coverage-output <file>', 'where lcov/json coverage goes (default coverage/lcov.info, coverage/coverage.json)')
     .option('--coverage-threshold <percent>', 'fail (exit 1) when line or branch coverage is below this (implies --coverage)')
     .action(async (paths: string[], options: TestCommandOptions) => {
@@ -68,7 +72,9 @@ export function register(program: Command): void {
         return;
       }
       if (files.length === 0) {
-        process.stderr.write(`openfront test: no case files (tests/*.json, *.test.json) under ${paths.length === 0 ? 'the current folder' : paths.join(', ')}\n`);
+        process.stderr.write(
+          `openfront test: no case files (tests/*.json, *.test.json) under ${paths.length === 0 ? 'the current folder' : paths.join(', ')}\n`,
+        );
         process.exitCode = 2;
         return;
       }

@@ -39,7 +39,10 @@ export function hasDebugHeader(rawHeaders: readonly string[]): boolean {
 }
 
 /** The verified caller of a debug request, or undefined when the request is not a valid signed debug request. */
-export function verifyDebugRequest(verifier: RequestVerifier, request: { method: string; target: string; rawHeaders: readonly string[] }): Principal | undefined {
+export function verifyDebugRequest(
+  verifier: RequestVerifier,
+  request: { method: string; target: string; rawHeaders: readonly string[] },
+): Principal | undefined {
   let authorization: string | undefined;
   let date: string | undefined;
   let host: string | undefined;

@@ -21,7 +21,10 @@ export interface SignV4Input {
 }
 
 function amzDate(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** Returns the headers to send (the given ones plus host, x-amz-date, x-amz-content-sha256, authorization). */

@@ -37,9 +37,7 @@ export type RequestHead = Omit<SignedRequest, 'body'>;
  * (undefined: anything goes, for unauthenticated local mode). `needs-body`: the key and everything else are valid,
  * but the signature covers the body's hash; `finish(sha256 hex of the body)` returns the caller or throws.
  */
-export type HeadVerdict =
-  | { kind: 'verified'; principal: Principal; payloadHash?: string }
-  | { kind: 'needs-body'; finish: (bodyHash: string) => Principal };
+export type HeadVerdict = { kind: 'verified'; principal: Principal; payloadHash?: string } | { kind: 'needs-body'; finish: (bodyHash: string) => Principal };
 
 /** What a route group accepts. */
 export interface SignatureExpectation {
@@ -185,7 +183,14 @@ export class RequestVerifier {
       throw authFailure('signature-mismatch');
     }
     const check = (payloadHash: string): Principal => {
-      const canonical = canonicalRequest({ method: request.method, rawPath: request.rawPath, queryPairs, headers, signedHeaders: auth.signedHeaders, payloadHash });
+      const canonical = canonicalRequest({
+        method: request.method,
+        rawPath: request.rawPath,
+        queryPairs,
+        headers,
+        signedHeaders: auth.signedHeaders,
+        payloadHash,
+      });
       const toSign = stringToSign(algorithm, amzDateText, auth.scope.join('/'), canonical);
       const valid =
         algorithm === SIGV4_ALGORITHM

@@ -74,7 +74,12 @@ function diffRange(req: ApiRequest, registry: FunctionRegistry, name: string): {
 /** Registers the native function-history routes. */
 export function registerFunctionNativeRoutes(router: Router, registry: FunctionRegistry): void {
   router
-    .group({ protocol: 'native-json', prefix: NATIVE_FUNCTIONS_PATH, signing: { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] }, maxBodyBytes: 4096 })
+    .group({
+      protocol: 'native-json',
+      prefix: NATIVE_FUNCTIONS_PATH,
+      signing: { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] },
+      maxBodyBytes: 4096,
+    })
     .get(`${NATIVE_FUNCTIONS_PATH}/{Name}/versions`, (_req, { Name }) => {
       const versions = registry.versions(Name).map(versionJson);
       const live = registry.findStage(Name, 'LIVE');
@@ -107,7 +112,15 @@ export function registerFunctionNativeRoutes(router: Router, registry: FunctionR
       if (live === undefined) return json(200, { name: Name, version: null });
       return json(
         200,
-        { name: Name, version: live.version, etag: live.etag, sha256: live.sha256, runtime: live.config.runtime, lastModified: live.lastModified.toISOString(), status: live.status },
+        {
+          name: Name,
+          version: live.version,
+          etag: live.etag,
+          sha256: live.sha256,
+          runtime: live.config.runtime,
+          lastModified: live.lastModified.toISOString(),
+          status: live.status,
+        },
         { etag: live.etag },
       );
     });

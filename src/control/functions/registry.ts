@@ -194,28 +194,30 @@ export class FunctionRegistry {
     this.#checkCode(input.name, input.code, config.runtime);
     const at = this.#now().getTime();
     const id = randomUUID();
-    this.#db.connection.transaction(() => {
-      if (this.#sql.functionByName.get(input.name) !== undefined) {
-        throw openFrontError('CF_FUNCTION_ALREADY_EXISTS', `A function named ${input.name} already exists`, { name: input.name });
-      }
-      const count = this.#sql.functionCount.get() as number;
-      if (count >= this.#maxFunctions) {
-        throw openFrontError('CF_TOO_MANY_FUNCTIONS', `The account already has ${count} functions; the limit is ${this.#maxFunctions}`);
-      }
-      this.#assertStoreAssociable(config, undefined);
-      this.#sql.insertFunction.run(id, input.name, at, at);
-      const sha256 = this.#insertVersion(id, 1, input.code, config, actor, at);
-      this.#sql.insertStage.run(id, 'DEVELOPMENT', 1, 1, at);
-      this.#db.appendAudit({
-        accessKeyId: actor.accessKeyId,
-        operation: 'CreateFunction',
-        functionName: input.name,
-        keys: [],
-        changes: [],
-        etagTo: stageEtag(id, 'DEVELOPMENT', 1),
-        detail: { version: 1, sha256, config },
-      });
-    }).immediate();
+    this.#db.connection
+      .transaction(() => {
+        if (this.#sql.functionByName.get(input.name) !== undefined) {
+          throw openFrontError('CF_FUNCTION_ALREADY_EXISTS', `A function named ${input.name} already exists`, { name: input.name });
+        }
+        const count = this.#sql.functionCount.get() as number;
+        if (count >= this.#maxFunctions) {
+          throw openFrontError('CF_TOO_MANY_FUNCTIONS', `The account already has ${count} functions; the limit is ${this.#maxFunctions}`);
+        }
+        this.#assertStoreAssociable(config, undefined);
+        this.#sql.insertFunction.run(id, input.name, at, at);
+        const sha256 = this.#insertVersion(id, 1, input.code, config, actor, at);
+        this.#sql.insertStage.run(id, 'DEVELOPMENT', 1, 1, at);
+        this.#db.appendAudit({
+          accessKeyId: actor.accessKeyId,
+          operation: 'CreateFunction',
+          functionName: input.name,
+          keys: [],
+          changes: [],
+          etagTo: stageEtag(id, 'DEVELOPMENT', 1),
+          detail: { version: 1, sha256, config },
+        });
+      })
+      .immediate();
     return this.describe(input.name, 'DEVELOPMENT');
   }
 
@@ -224,70 +226,78 @@ export class FunctionRegistry {
     const config = this.#validateConfig(input.config);
     this.#checkCode(name, input.code, config.runtime);
     const at = this.#now().getTime();
-    this.#db.connection.transaction(() => {
-      const { fn, stage } = this.#requireStageMatch(name, 'DEVELOPMENT', ifMatch);
-      this.#assertStoreAssociable(config, fn.id);
-      const version = (this.#sql.maxVersion.get(fn.id) as number) + 1;
-      const sha256 = this.#insertVersion(fn.id, version, input.code, config, actor, at);
-      this.#sql.moveStage.run(version, at, fn.id, 'DEVELOPMENT');
-      this.#sql.touchFunction.run(at, fn.id);
-      this.#db.appendAudit({
-        accessKeyId: actor.accessKeyId,
-        operation: 'UpdateFunction',
-        functionName: name,
-        keys: [],
-        changes: [],
-        etagFrom: stageEtag(fn.id, 'DEVELOPMENT', stage.generation),
-        etagTo: stageEtag(fn.id, 'DEVELOPMENT', stage.generation + 1),
-        detail: { version, previousVersion: stage.version, sha256, config },
-      });
-    }).immediate();
+    this.#db.connection
+      .transaction(() => {
+        const { fn, stage } = this.#requireStageMatch(name, 'DEVELOPMENT', ifMatch);
+        this.#assertStoreAssociable(config, fn.id);
+        const version = (this.#sql.maxVersion.get(fn.id) as number) + 1;
+        const sha256 = this.#insertVersion(fn.id, version, input.code, config, actor, at);
+        this.#sql.moveStage.run(version, at, fn.id, 'DEVELOPMENT');
+        this.#sql.touchFunction.run(at, fn.id);
+        this.#db.appendAudit({
+          accessKeyId: actor.accessKeyId,
+          operation: 'UpdateFunction',
+          functionName: name,
+          keys: [],
+          changes: [],
+          etagFrom: stageEtag(fn.id, 'DEVELOPMENT', stage.generation),
+          etagTo: stageEtag(fn.id, 'DEVELOPMENT', stage.generation + 1),
+          detail: { version, previousVersion: stage.version, sha256, config },
+        });
+      })
+      .immediate();
     return this.describe(name, 'DEVELOPMENT');
   }
 
   /** Points LIVE at DEVELOPMENT's version. `ifMatch` is the DEVELOPMENT ETag. */
   publish(name: string, ifMatch: string | undefined, actor: Actor): FunctionStageView {
-    const move = this.#db.connection.transaction((): LiveMove | undefined => {
-      const { fn, stage: dev } = this.#requireStageMatch(name, 'DEVELOPMENT', ifMatch);
-      return this.#moveLive(fn, dev.version, actor, 'PublishFunction');
-    }).immediate();
+    const move = this.#db.connection
+      .transaction((): LiveMove | undefined => {
+        const { fn, stage: dev } = this.#requireStageMatch(name, 'DEVELOPMENT', ifMatch);
+        return this.#moveLive(fn, dev.version, actor, 'PublishFunction');
+      })
+      .immediate();
     this.#announce(move);
     return this.describe(name, 'LIVE');
   }
 
   /** Points LIVE at an existing `version`. `ifMatch` is the LIVE ETag; the function must have been published. */
   rollback(name: string, version: number, ifMatch: string | undefined, actor: Actor): FunctionStageView {
-    const move = this.#db.connection.transaction((): LiveMove | undefined => {
-      const { fn } = this.#requireStageMatch(name, 'LIVE', ifMatch);
-      const target = this.#sql.version.get(fn.id, version) as VersionRow | undefined;
-      if (target === undefined) {
-        throw openFrontError('FUNCTION_VERSION_NOT_FOUND', `Function ${name} has no version ${version}`, { name, version });
-      }
-      this.#assertStoreAssociable(versionConfig(target), fn.id);
-      return this.#moveLive(fn, version, actor, 'RollbackFunction');
-    }).immediate();
+    const move = this.#db.connection
+      .transaction((): LiveMove | undefined => {
+        const { fn } = this.#requireStageMatch(name, 'LIVE', ifMatch);
+        const target = this.#sql.version.get(fn.id, version) as VersionRow | undefined;
+        if (target === undefined) {
+          throw openFrontError('FUNCTION_VERSION_NOT_FOUND', `Function ${name} has no version ${version}`, { name, version });
+        }
+        this.#assertStoreAssociable(versionConfig(target), fn.id);
+        return this.#moveLive(fn, version, actor, 'RollbackFunction');
+      })
+      .immediate();
     this.#announce(move);
     return this.describe(name, 'LIVE');
   }
 
   /** Deletes the function with all its versions. `ifMatch` is the DEVELOPMENT ETag. */
   delete(name: string, ifMatch: string | undefined, actor: Actor): void {
-    const move = this.#db.connection.transaction((): LiveMove | undefined => {
-      const { fn, stage } = this.#requireStageMatch(name, 'DEVELOPMENT', ifMatch);
-      if (this.#inUse(name)) throw openFrontError('CF_FUNCTION_IN_USE', `Function ${name} is used by the edge configuration`, { name });
-      const live = this.#sql.stage.get(fn.id, 'LIVE') as StageRow | undefined;
-      this.#sql.deleteFunction.run(fn.id);
-      this.#db.appendAudit({
-        accessKeyId: actor.accessKeyId,
-        operation: 'DeleteFunction',
-        functionName: name,
-        keys: [],
-        changes: [],
-        etagFrom: stageEtag(fn.id, 'DEVELOPMENT', stage.generation),
-        detail: { developmentVersion: stage.version, liveVersion: live?.version ?? null },
-      });
-      return live === undefined ? undefined : { name, version: undefined };
-    }).immediate();
+    const move = this.#db.connection
+      .transaction((): LiveMove | undefined => {
+        const { fn, stage } = this.#requireStageMatch(name, 'DEVELOPMENT', ifMatch);
+        if (this.#inUse(name)) throw openFrontError('CF_FUNCTION_IN_USE', `Function ${name} is used by the edge configuration`, { name });
+        const live = this.#sql.stage.get(fn.id, 'LIVE') as StageRow | undefined;
+        this.#sql.deleteFunction.run(fn.id);
+        this.#db.appendAudit({
+          accessKeyId: actor.accessKeyId,
+          operation: 'DeleteFunction',
+          functionName: name,
+          keys: [],
+          changes: [],
+          etagFrom: stageEtag(fn.id, 'DEVELOPMENT', stage.generation),
+          detail: { developmentVersion: stage.version, liveVersion: live?.version ?? null },
+        });
+        return live === undefined ? undefined : { name, version: undefined };
+      })
+      .immediate();
     this.#announce(move);
   }
 
@@ -337,7 +347,8 @@ export class FunctionRegistry {
     }
     const separator = marker.lastIndexOf(':');
     // '~' sorts after both stage names: a bare name skips every stage of that function.
-    const after = separator < 0 ? { markerName: marker, markerStage: '~' } : { markerName: marker.slice(0, separator), markerStage: marker.slice(separator + 1) };
+    const after =
+      separator < 0 ? { markerName: marker, markerStage: '~' } : { markerName: marker.slice(0, separator), markerStage: marker.slice(separator + 1) };
     const rows = this.#sql.listAllStages.all({ ...after, limit: maxItems + 1 }) as Array<FunctionRow & StageRow & VersionRow>;
     const items = rows.slice(0, maxItems).map((row) => this.#view(row, row, row));
     if (rows.length <= maxItems) return { items };
@@ -411,7 +422,9 @@ export class FunctionRegistry {
     const others = this.#functionsUsingStore(store.id, functionId);
     const max = this.#db.limits.maxFunctionsPerStore;
     if (others >= max) {
-      throw openFrontError('CF_ENTITY_LIMIT_EXCEEDED', `KeyValueStore ${store.name} is already associated with ${others} functions; the limit is ${max}`, { store: store.name });
+      throw openFrontError('CF_ENTITY_LIMIT_EXCEEDED', `KeyValueStore ${store.name} is already associated with ${others} functions; the limit is ${max}`, {
+        store: store.name,
+      });
     }
   }
 
@@ -490,7 +503,10 @@ export class FunctionRegistry {
     }
     const found = this.#requireStage(name, stage);
     if (ifMatch !== stageEtag(found.fn.id, stage, found.stage.generation)) {
-      throw openFrontError('CF_PRECONDITION_FAILED', `The If-Match version ${ifMatch} is not the current ${stage} version of function ${name}`, { name, stage });
+      throw openFrontError('CF_PRECONDITION_FAILED', `The If-Match version ${ifMatch} is not the current ${stage} version of function ${name}`, {
+        name,
+        stage,
+      });
     }
     return found;
   }
@@ -586,10 +602,12 @@ function prepareStatements(db: KvsDatabase) {
     ),
     liveNames: c.prepare(`SELECT f.name FROM fn_functions f JOIN fn_stages s ON s.function_id = f.id AND s.stage = 'LIVE' ORDER BY f.name`).pluck(),
     // ARNs compare case-insensitively: the id part is hex, and CloudFront's ARN pattern accepts either case.
-    functionsUsingStore: c.prepare(
-      `SELECT count(DISTINCT s.function_id) FROM fn_stages s
+    functionsUsingStore: c
+      .prepare(
+        `SELECT count(DISTINCT s.function_id) FROM fn_stages s
        JOIN fn_versions v ON v.function_id = s.function_id AND v.version = s.version
        WHERE lower(v.kvs_arn) = ? AND s.function_id <> ?`,
-    ).pluck(),
+      )
+      .pluck(),
   };
 }

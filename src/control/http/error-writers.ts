@@ -36,6 +36,8 @@ export function nativeErrorResponse(err: OpenFrontError): ApiResponse {
   return {
     status: err.status,
     headers: { 'content-type': 'application/json', 'x-amzn-errortype': err.awsType },
-    body: JSON.stringify({ error: { code: err.code, type: err.awsType, message: err.message, ...(Object.keys(err.details).length ? { details: err.details } : {}) } }),
+    body: JSON.stringify({
+      error: { code: err.code, type: err.awsType, message: err.message, ...(Object.keys(err.details).length ? { details: err.details } : {}) },
+    }),
   };
 }

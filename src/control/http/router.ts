@@ -123,7 +123,8 @@ export class Router {
     this.#maxUnauthenticatedInFlight = options.maxUnauthenticatedInFlight ?? 32;
     this.#onInternalError =
       options.onInternalError ??
-      ((err, requestId) => process.stderr.write(`openfront api: internal error in request ${requestId}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
+      ((err, requestId) =>
+        process.stderr.write(`openfront api: internal error in request ${requestId}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
   }
 
   /** Starts a route group. Prefixes may nest; the longest matching prefix owns a path. */
@@ -202,7 +203,8 @@ export class Router {
     try {
       verdict = this.#authenticate({ method, rawPath, rawQuery, rawHeaders: req.rawHeaders }, group.signing);
     } catch (err) {
-      if (authFailureReasonOf(err) !== undefined) return fail(new OpenFrontError(errors.accessDenied, (err as Error).message, { reason: authFailureReasonOf(err) }));
+      if (authFailureReasonOf(err) !== undefined)
+        return fail(new OpenFrontError(errors.accessDenied, (err as Error).message, { reason: authFailureReasonOf(err) }));
       throw err;
     }
 
@@ -213,7 +215,9 @@ export class Router {
     // Without a signed payload hash the signature can only be checked after the body: such reads are few at once.
     const unauthenticatedRead = verdict.kind === 'needs-body' && declared !== 0;
     if (unauthenticatedRead && this.#unauthenticatedInFlight >= this.#maxUnauthenticatedInFlight) {
-      return fail(new OpenFrontError('API_BUSY', 'Too many requests whose signature is not yet checked are in progress: send x-amz-content-sha256 or retry later'));
+      return fail(
+        new OpenFrontError('API_BUSY', 'Too many requests whose signature is not yet checked are in progress: send x-amz-content-sha256 or retry later'),
+      );
     }
     let body: Buffer;
     let bodyHash: string;
@@ -233,7 +237,8 @@ export class Router {
       else if (verdict.payloadHash !== undefined && verdict.payloadHash !== bodyHash) throw authFailure('payload-hash-mismatch');
       else principal = verdict.principal;
     } catch (err) {
-      if (authFailureReasonOf(err) !== undefined) return fail(new OpenFrontError(errors.accessDenied, (err as Error).message, { reason: authFailureReasonOf(err) }));
+      if (authFailureReasonOf(err) !== undefined)
+        return fail(new OpenFrontError(errors.accessDenied, (err as Error).message, { reason: authFailureReasonOf(err) }));
       throw err;
     }
 

@@ -49,7 +49,10 @@ function decodeText(text: string): string {
     const numeric = /^#(?:x([0-9a-fA-F]{1,6})|([0-9]{1,7}))$/.exec(name);
     const cp = numeric ? parseInt(numeric[1] ?? numeric[2], numeric[1] ? 16 : 10) : NaN;
     if (numeric && isXmlChar(cp)) return String.fromCodePoint(cp);
-    throw new OpenFrontError('CF_INVALID_ARGUMENT', 'The request body uses an entity or character reference that is not allowed: only &lt; &gt; &amp; &apos; &quot; and character references are accepted');
+    throw new OpenFrontError(
+      'CF_INVALID_ARGUMENT',
+      'The request body uses an entity or character reference that is not allowed: only &lt; &gt; &amp; &apos; &quot; and character references are accepted',
+    );
   });
 }
 

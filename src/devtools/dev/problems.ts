@@ -40,7 +40,9 @@ export function problemsFromError(err: unknown, file: string): DevProblem[] {
   const listed = err.details.problems;
   if (Array.isArray(listed) && listed.length > 0) {
     return (listed as Array<CodeProblem | ConfigProblem>).map((p) =>
-      'line' in p ? { file: at, line: p.line, column: p.column, code: p.code ?? err.code, message: p.message } : { file: at, path: p.path, code: err.code, message: p.message },
+      'line' in p
+        ? { file: at, line: p.line, column: p.column, code: p.code ?? err.code, message: p.message }
+        : { file: at, path: p.path, code: err.code, message: p.message },
     );
   }
   const key = typeof err.details.key === 'string' ? err.details.key : undefined;

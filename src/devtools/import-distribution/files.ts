@@ -34,7 +34,8 @@ export function readCapped(path: string, maxBytes: number): string {
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw invalid(`${path} is not a file`, { file: path });
-    if (stat.size > maxBytes) throw invalid(`${path} is ${stat.size} bytes, more than the ${maxBytes} bytes the importer reads`, { file: path, limit: maxBytes });
+    if (stat.size > maxBytes)
+      throw invalid(`${path} is ${stat.size} bytes, more than the ${maxBytes} bytes the importer reads`, { file: path, limit: maxBytes });
     // Read one byte past the cap so a file that grew after the stat is still refused.
     const buffer = Buffer.alloc(Math.min(stat.size, maxBytes) + 1);
     let length = 0;

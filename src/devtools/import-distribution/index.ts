@@ -110,19 +110,27 @@ class Importer {
     this.#readFunctions();
     const origins = itemsOf(dc.Origins).map((origin, i) => this.#origin(object(origin), `DistributionConfig.Origins.Items[${i}]`));
     for (const name of this.#options.originOverrides?.keys() ?? []) {
-      if (!this.#originIds.has(name)) throw invalid(`--origin-override names origin "${name}", which the distribution does not have (origins: ${[...this.#originIds.keys()].join(', ')})`);
+      if (!this.#originIds.has(name))
+        throw invalid(`--origin-override names origin "${name}", which the distribution does not have (origins: ${[...this.#originIds.keys()].join(', ')})`);
     }
     if (this.#retried.length > 0) {
-      this.note('DistributionConfig.Origins.Items[].ConnectionAttempts', this.#retried, 'the edge makes one connection attempt per origin (an origin group still fails over to its secondary)');
+      this.note(
+        'DistributionConfig.Origins.Items[].ConnectionAttempts',
+        this.#retried,
+        'the edge makes one connection attempt per origin (an origin group still fails over to its secondary)',
+      );
     }
     const originGroups = itemsOf(dc.OriginGroups).flatMap((group, i) => this.#originGroup(object(group), `DistributionConfig.OriginGroups.Items[${i}]`));
     const defaultBehavior = this.#behavior(object(dc.DefaultCacheBehavior), 'DistributionConfig.DefaultCacheBehavior');
     const behaviors = itemsOf(dc.CacheBehaviors).map((b, i) => this.#behavior(object(b), `DistributionConfig.CacheBehaviors.Items[${i}]`));
     this.#distributionNotes(dc);
 
-    const aliases = itemsOf(dc.Aliases).filter((a): a is string => typeof a === 'string').map((a) => a.toLowerCase());
+    const aliases = itemsOf(dc.Aliases)
+      .filter((a): a is string => typeof a === 'string')
+      .map((a) => a.toLowerCase());
     const hostnames = [...aliases, ...(domainName ? [domainName.toLowerCase()] : [])];
-    if (hostnames.length === 0) this.note('DistributionConfig.Aliases', [], 'the distribution has no alternate domain names: the config answers for any host ("*")');
+    if (hostnames.length === 0)
+      this.note('DistributionConfig.Aliases', [], 'the distribution has no alternate domain names: the config answers for any host ("*")');
     const usedFunctions = new Set<string>();
     for (const behavior of [defaultBehavior, ...behaviors]) {
       for (const name of Object.values(object(behavior.functionAssociations))) usedFunctions.add(name as string);
@@ -130,12 +138,14 @@ class Importer {
     const usedStores = new Set<string>();
     const functions = [...this.#functions.values()].filter((fn) => usedFunctions.has(fn.name as string));
     for (const fn of this.#functions.values()) {
-      if (!usedFunctions.has(fn.name as string)) this.note(`functions/${fn.name as string}.json`, undefined, 'no cache behavior of the distribution uses this function: left out of the config');
+      if (!usedFunctions.has(fn.name as string))
+        this.note(`functions/${fn.name as string}.json`, undefined, 'no cache behavior of the distribution uses this function: left out of the config');
     }
     for (const fn of functions) if (typeof fn.store === 'string') usedStores.add(fn.store);
     const stores = this.#stores.filter((s) => usedStores.has(s.name as string));
     for (const store of this.#stores) {
-      if (!usedStores.has(store.name as string)) this.note(`key-value-stores/${store.name as string}.json`, undefined, 'no imported function is associated with this store: left out of the config');
+      if (!usedStores.has(store.name as string))
+        this.note(`key-value-stores/${store.name as string}.json`, undefined, 'no imported function is associated with this store: left out of the config');
     }
     const distribution: Json = {
       id: this.#options.distributionId ?? (id ? configName(id) : 'imported'),
@@ -167,7 +177,8 @@ class Importer {
     // get-distribution wraps the config in Distribution (with Id and DomainName); get-distribution-config does not.
     const distribution = isObject(doc.Distribution) ? doc.Distribution : undefined;
     const config = distribution?.DistributionConfig ?? doc.DistributionConfig;
-    if (!isObject(config)) throw invalid(`${file} has no DistributionConfig (expected the output of aws cloudfront get-distribution-config or get-distribution)`, { file });
+    if (!isObject(config))
+      throw invalid(`${file} has no DistributionConfig (expected the output of aws cloudfront get-distribution-config or get-distribution)`, { file });
     if (!isObject(config.DefaultCacheBehavior)) throw invalid(`${file}: DistributionConfig has no DefaultCacheBehavior`, { file });
     if (itemsOf(config.Origins).length === 0) throw invalid(`${file}: DistributionConfig has no Origins`, { file });
     return { config, id: text(distribution?.Id), domainName: text(distribution?.DomainName) };
@@ -180,7 +191,8 @@ class Importer {
       const path = join(dir, file);
       const store = object(object(readJson(path)).KeyValueStore);
       const name = text(store.Name);
-      if (name === undefined || !NAME.test(name)) throw invalid(`${path} has no KeyValueStore.Name (expected the output of aws cloudfront describe-key-value-store)`, { file: path });
+      if (name === undefined || !NAME.test(name))
+        throw invalid(`${path} has no KeyValueStore.Name (expected the output of aws cloudfront describe-key-value-store)`, { file: path });
       const awsId = text(store.Id);
       const entry: Json = { name };
       if (awsId !== undefined && /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(awsId)) {
@@ -201,7 +213,11 @@ class Importer {
         }
         entry.seed = this.#configPath(dataFile);
       } else {
-        this.note(`${this.#rel(path)}`, undefined, `no ${file.slice(0, -'.json'.length)}.data.json beside it: the store starts empty (export its keys with aws cloudfront-keyvaluestore list-keys)`);
+        this.note(
+          `${this.#rel(path)}`,
+          undefined,
+          `no ${file.slice(0, -'.json'.length)}.data.json beside it: the store starts empty (export its keys with aws cloudfront-keyvaluestore list-keys)`,
+        );
       }
       this.#stores.push(entry);
     }
@@ -217,7 +233,11 @@ class Importer {
       if (!NAME.test(name) || name.length > 64) throw invalid(`${path}: "${name}" is not a CloudFront function name`, { file: path });
       const codeName = `${name}.js`;
       if (!exists(dir, codeName)) {
-        this.note(`functions/${file}`, undefined, `no ${codeName} beside it (aws cloudfront get-function --name ${name} --stage LIVE ${codeName}): the function is left out and its associations dropped`);
+        this.note(
+          `functions/${file}`,
+          undefined,
+          `no ${codeName} beside it (aws cloudfront get-function --name ${name} --stage LIVE ${codeName}): the function is left out and its associations dropped`,
+        );
         continue;
       }
       readCapped(join(dir, codeName), IMPORT_LIMITS.maxCodeBytes);
@@ -225,13 +245,22 @@ class Importer {
       const runtime = text(fnConfig.Runtime) ?? 'cloudfront-js-1.0';
       const entry: Json = { name, code: this.#configPath(join(dir, codeName)), runtime };
       const stage = text(object(summary.FunctionMetadata).Stage);
-      if (stage === 'DEVELOPMENT') this.note(`functions/${file}: FunctionMetadata.Stage`, stage, 'this is the DEVELOPMENT stage; the edge runs what you export, so export the LIVE stage (--stage LIVE) to serve what CloudFront serves');
+      if (stage === 'DEVELOPMENT')
+        this.note(
+          `functions/${file}: FunctionMetadata.Stage`,
+          stage,
+          'this is the DEVELOPMENT stage; the edge runs what you export, so export the LIVE stage (--stage LIVE) to serve what CloudFront serves',
+        );
       const associations = itemsOf(fnConfig.KeyValueStoreAssociations);
       const arn = text(object(associations[0]).KeyValueStoreARN);
       if (arn !== undefined) {
         const store = this.#storesByRef.get(arn.toLowerCase()) ?? this.#storesByRef.get(arn.slice(arn.lastIndexOf('/') + 1).toLowerCase());
         if (store === undefined) {
-          this.note(`functions/${file}: FunctionConfig.KeyValueStoreAssociations`, arn, 'no key-value-stores/<Name>.json describes this store: the function runs without it (its reads fail)');
+          this.note(
+            `functions/${file}: FunctionConfig.KeyValueStoreAssociations`,
+            arn,
+            'no key-value-stores/<Name>.json describes this store: the function runs without it (its reads fail)',
+          );
         } else {
           entry.store = store;
         }
@@ -250,7 +279,12 @@ class Importer {
     if (awsId === undefined || domainName === undefined) throw invalid(`distribution.json: ${at} needs Id and DomainName`);
     let id = configName(awsId);
     while ([...this.#originIds.values()].includes(id)) id = `${id}-2`;
-    if (id !== awsId) this.note(`${at}.Id`, awsId, `renamed to "${id}" (config ids use letters, digits, "-" and "_"); code calling cf.selectRequestOriginById('${awsId}') must use the new id`);
+    if (id !== awsId)
+      this.note(
+        `${at}.Id`,
+        awsId,
+        `renamed to "${id}" (config ids use letters, digits, "-" and "_"); code calling cf.selectRequestOriginById('${awsId}') must use the new id`,
+      );
     this.#originIds.set(awsId, id);
 
     const override = this.#options.originOverrides?.get(awsId);
@@ -261,11 +295,23 @@ class Importer {
       else this.note(`${at}.CustomHeaders.Items[${i}]`, header, 'has no HeaderName');
     }
     const originPath = text(origin.OriginPath);
-    if (text(origin.OriginAccessControlId)) this.note(`${at}.OriginAccessControlId`, origin.OriginAccessControlId, 'origin requests are not signed (no origin access control): the origin must accept unsigned requests, or serve its files with --origin-override <id>=<directory>');
-    if (object(origin.OriginShield).Enabled === true) this.note(`${at}.OriginShield`, origin.OriginShield, 'there is no Origin Shield layer: every node fetches from the origin itself');
+    if (text(origin.OriginAccessControlId))
+      this.note(
+        `${at}.OriginAccessControlId`,
+        origin.OriginAccessControlId,
+        'origin requests are not signed (no origin access control): the origin must accept unsigned requests, or serve its files with --origin-override <id>=<directory>',
+      );
+    if (object(origin.OriginShield).Enabled === true)
+      this.note(`${at}.OriginShield`, origin.OriginShield, 'there is no Origin Shield layer: every node fetches from the origin itself');
     if (typeof origin.ConnectionAttempts === 'number' && origin.ConnectionAttempts !== 1) this.#retried.push(awsId);
-    if (isObject(origin.VpcOriginConfig)) this.note(`${at}.VpcOriginConfig`, origin.VpcOriginConfig, 'VPC origins are reached like any custom origin: the node must be able to route to the domain name');
-    if (typeof origin.ResponseCompletionTimeout === 'number') this.note(`${at}.ResponseCompletionTimeout`, origin.ResponseCompletionTimeout, 'no whole-response deadline; readTimeoutMs bounds the time between bytes');
+    if (isObject(origin.VpcOriginConfig))
+      this.note(
+        `${at}.VpcOriginConfig`,
+        origin.VpcOriginConfig,
+        'VPC origins are reached like any custom origin: the node must be able to route to the domain name',
+      );
+    if (typeof origin.ResponseCompletionTimeout === 'number')
+      this.note(`${at}.ResponseCompletionTimeout`, origin.ResponseCompletionTimeout, 'no whole-response deadline; readTimeoutMs bounds the time between bytes');
 
     if (override !== undefined) {
       if (/^https?:\/\//i.test(override)) {
@@ -281,17 +327,33 @@ class Importer {
     if (isObject(custom)) {
       const policy = text(custom.OriginProtocolPolicy) ?? 'match-viewer';
       const protocol = policy === 'http-only' ? 'http' : 'https';
-      if (policy === 'match-viewer') this.note(`${at}.CustomOriginConfig.OriginProtocolPolicy`, policy, 'the origin is always reached over HTTPS (there is no viewer protocol to match per request)');
+      if (policy === 'match-viewer')
+        this.note(
+          `${at}.CustomOriginConfig.OriginProtocolPolicy`,
+          policy,
+          'the origin is always reached over HTTPS (there is no viewer protocol to match per request)',
+        );
       const port = protocol === 'http' ? custom.HTTPPort : custom.HTTPSPort;
       entry.protocol = protocol;
       if (typeof port === 'number' && port !== (protocol === 'http' ? 80 : 443)) entry.port = port;
       if (typeof custom.OriginReadTimeout === 'number') entry.readTimeoutMs = custom.OriginReadTimeout * 1000;
-      if (typeof custom.OriginKeepaliveTimeout === 'number' && custom.OriginKeepaliveTimeout !== 5) this.note(`${at}.CustomOriginConfig.OriginKeepaliveTimeout`, custom.OriginKeepaliveTimeout, 'idle origin connections are kept by the connection pool with its own timeout');
+      if (typeof custom.OriginKeepaliveTimeout === 'number' && custom.OriginKeepaliveTimeout !== 5)
+        this.note(
+          `${at}.CustomOriginConfig.OriginKeepaliveTimeout`,
+          custom.OriginKeepaliveTimeout,
+          'idle origin connections are kept by the connection pool with its own timeout',
+        );
       const ssl = itemsOf(custom.OriginSslProtocols);
-      if (ssl.length > 0 && !(ssl.length === 1 && ssl[0] === 'TLSv1.2')) this.note(`${at}.CustomOriginConfig.OriginSslProtocols`, ssl, "TLS versions to the origin are Node.js's defaults (TLS 1.2 and 1.3)");
+      if (ssl.length > 0 && !(ssl.length === 1 && ssl[0] === 'TLSv1.2'))
+        this.note(`${at}.CustomOriginConfig.OriginSslProtocols`, ssl, "TLS versions to the origin are Node.js's defaults (TLS 1.2 and 1.3)");
     } else if (isObject(origin.S3OriginConfig)) {
       entry.protocol = 'https';
-      if (text(origin.S3OriginConfig.OriginAccessIdentity)) this.note(`${at}.S3OriginConfig.OriginAccessIdentity`, origin.S3OriginConfig.OriginAccessIdentity, 'requests to the bucket are not signed: the bucket must be readable without them, or serve its files with --origin-override <id>=<directory>');
+      if (text(origin.S3OriginConfig.OriginAccessIdentity))
+        this.note(
+          `${at}.S3OriginConfig.OriginAccessIdentity`,
+          origin.S3OriginConfig.OriginAccessIdentity,
+          'requests to the bucket are not signed: the bucket must be readable without them, or serve its files with --origin-override <id>=<directory>',
+        );
     } else {
       entry.protocol = 'https';
     }
@@ -317,14 +379,16 @@ class Importer {
     const codes = itemsOf(object(group.FailoverCriteria).StatusCodes).filter((c): c is number => typeof c === 'number');
     const kept = codes.filter((c) => allowed.has(c));
     if (kept.length !== codes.length) this.note(`${at}.FailoverCriteria.StatusCodes`, codes, `only ${[...allowed].join(', ')} are failover codes`);
-    if (text(group.SelectionCriteria) !== undefined && group.SelectionCriteria !== 'default') this.note(`${at}.SelectionCriteria`, group.SelectionCriteria, 'the primary is always tried first');
+    if (text(group.SelectionCriteria) !== undefined && group.SelectionCriteria !== 'default')
+      this.note(`${at}.SelectionCriteria`, group.SelectionCriteria, 'the primary is always tried first');
     return [{ id, primary, secondary, ...(kept.length > 0 ? { failoverStatusCodes: kept } : {}) }];
   }
 
   #behavior(behavior: Json, at: string): Json {
     const target = text(behavior.TargetOriginId);
     const origin = target === undefined ? undefined : this.#originIds.get(target);
-    if (origin === undefined) throw invalid(`distribution.json: ${at}.TargetOriginId ${JSON.stringify(target)} is not an origin or origin group of the distribution`);
+    if (origin === undefined)
+      throw invalid(`distribution.json: ${at}.TargetOriginId ${JSON.stringify(target)} is not an origin or origin group of the distribution`);
     const entry: Json = {};
     const pathPattern = text(behavior.PathPattern);
     if (at !== 'DistributionConfig.DefaultCacheBehavior') {
@@ -341,24 +405,46 @@ class Importer {
       if (eventType !== 'viewer-request' && eventType !== 'viewer-response') {
         this.note(`${at}.FunctionAssociations.Items[${i}]`, association, 'CloudFront Functions run on viewer-request and viewer-response only');
       } else if (!this.#functions.has(name)) {
-        this.note(`${at}.FunctionAssociations.Items[${i}]`, arn, `no functions/${name}.json with functions/${name}.js was exported: the behavior runs without this function`);
+        this.note(
+          `${at}.FunctionAssociations.Items[${i}]`,
+          arn,
+          `no functions/${name}.json with functions/${name}.js was exported: the behavior runs without this function`,
+        );
       } else {
         associations[eventType] = name;
       }
     }
     if (Object.keys(associations).length > 0) entry.functionAssociations = associations;
-    if (itemsOf(behavior.LambdaFunctionAssociations).length > 0) this.note(`${at}.LambdaFunctionAssociations`, behavior.LambdaFunctionAssociations, 'Lambda@Edge is not run: only CloudFront Functions are');
+    if (itemsOf(behavior.LambdaFunctionAssociations).length > 0)
+      this.note(`${at}.LambdaFunctionAssociations`, behavior.LambdaFunctionAssociations, 'Lambda@Edge is not run: only CloudFront Functions are');
     const viewerProtocol = text(behavior.ViewerProtocolPolicy);
-    if (viewerProtocol !== undefined && viewerProtocol !== 'allow-all') this.note(`${at}.ViewerProtocolPolicy`, viewerProtocol, 'the edge serves whichever protocol it listens on: redirect or refuse plain HTTP in front of it (or in a viewer-request function)');
+    if (viewerProtocol !== undefined && viewerProtocol !== 'allow-all')
+      this.note(
+        `${at}.ViewerProtocolPolicy`,
+        viewerProtocol,
+        'the edge serves whichever protocol it listens on: redirect or refuse plain HTTP in front of it (or in a viewer-request function)',
+      );
     const methods = itemsOf(behavior.AllowedMethods);
     if (methods.length > 0 && methods.length < 7) this.note(`${at}.AllowedMethods`, methods, 'every method is forwarded to the origin');
     const cached = itemsOf(object(behavior.AllowedMethods).CachedMethods);
     if (cached.includes('OPTIONS')) this.note(`${at}.AllowedMethods.CachedMethods`, cached, 'only GET and HEAD responses are cached');
-    if (itemsOf(behavior.TrustedKeyGroups).length > 0 || itemsOf(behavior.TrustedSigners).length > 0) this.note(`${at}.TrustedKeyGroups`, behavior.TrustedKeyGroups ?? behavior.TrustedSigners, 'signed URLs and cookies are not checked: the content is served to anyone');
+    if (itemsOf(behavior.TrustedKeyGroups).length > 0 || itemsOf(behavior.TrustedSigners).length > 0)
+      this.note(
+        `${at}.TrustedKeyGroups`,
+        behavior.TrustedKeyGroups ?? behavior.TrustedSigners,
+        'signed URLs and cookies are not checked: the content is served to anyone',
+      );
     if (text(behavior.OriginRequestPolicyId)) this.#originRequestPolicyNote(behavior.OriginRequestPolicyId as string, `${at}.OriginRequestPolicyId`);
-    if (text(behavior.ResponseHeadersPolicyId)) this.note(`${at}.ResponseHeadersPolicyId`, behavior.ResponseHeadersPolicyId, 'response headers policies are not applied: add the headers in a viewer-response function');
-    if (text(behavior.RealtimeLogConfigArn)) this.note(`${at}.RealtimeLogConfigArn`, behavior.RealtimeLogConfigArn, 'real-time logs are not sent: the decision trace and access logs are local');
-    if (text(behavior.FieldLevelEncryptionId)) this.note(`${at}.FieldLevelEncryptionId`, behavior.FieldLevelEncryptionId, 'field-level encryption is not applied');
+    if (text(behavior.ResponseHeadersPolicyId))
+      this.note(
+        `${at}.ResponseHeadersPolicyId`,
+        behavior.ResponseHeadersPolicyId,
+        'response headers policies are not applied: add the headers in a viewer-response function',
+      );
+    if (text(behavior.RealtimeLogConfigArn))
+      this.note(`${at}.RealtimeLogConfigArn`, behavior.RealtimeLogConfigArn, 'real-time logs are not sent: the decision trace and access logs are local');
+    if (text(behavior.FieldLevelEncryptionId))
+      this.note(`${at}.FieldLevelEncryptionId`, behavior.FieldLevelEncryptionId, 'field-level encryption is not applied');
     if (behavior.SmoothStreaming === true) this.note(`${at}.SmoothStreaming`, true, 'Microsoft Smooth Streaming is not supported');
     if (isObject(behavior.GrpcConfig) && behavior.GrpcConfig.Enabled === true) this.note(`${at}.GrpcConfig`, behavior.GrpcConfig, 'gRPC is not proxied');
     return entry;
@@ -369,14 +455,22 @@ class Importer {
     if (managed !== undefined) {
       if (managed.name === 'AllViewerExceptHostHeader') return; // what the edge does anyway
       const host = managed.hostHeader === 'viewer' ? ' The viewer Host header is not forwarded (the origin gets its own domain name).' : '';
-      this.note(at, `${id} (${managed.name})`, `the edge forwards every viewer header except Host, every cookie and query string; ${managed.name} forwards ${managed.forwards}.${host}`);
+      this.note(
+        at,
+        `${id} (${managed.name})`,
+        `the edge forwards every viewer header except Host, every cookie and query string; ${managed.name} forwards ${managed.forwards}.${host}`,
+      );
       return;
     }
     const file = join(this.#dir, 'origin-request-policies', `${id}.json`);
     const name = exists(join(this.#dir, 'origin-request-policies'), `${id}.json`)
       ? text(object(object(object(readJson(file)).OriginRequestPolicy).OriginRequestPolicyConfig).Name)
       : undefined;
-    this.note(at, name ? `${id} (${name})` : id, 'origin request policies are not applied: the edge forwards every viewer header except Host, every cookie and query string');
+    this.note(
+      at,
+      name ? `${id} (${name})` : id,
+      'origin request policies are not applied: the edge forwards every viewer header except Host, every cookie and query string',
+    );
   }
 
   /** The config name of the behavior's cache policy: managed, exported, or made from the legacy ForwardedValues. */
@@ -393,7 +487,11 @@ class Importer {
     }
     const dir = join(this.#dir, 'cache-policies');
     if (!exists(dir, `${id}.json`)) {
-      this.note(`${at}.CachePolicyId`, id, `no cache-policies/${id}.json (aws cloudfront get-cache-policy --id ${id}) and not an AWS managed policy: CachingDisabled is used, so nothing is cached that should not be`);
+      this.note(
+        `${at}.CachePolicyId`,
+        id,
+        `no cache-policies/${id}.json (aws cloudfront get-cache-policy --id ${id}) and not an AWS managed policy: CachingDisabled is used, so nothing is cached that should not be`,
+      );
       this.#cachePolicies.set(id, 'CachingDisabled');
       return 'CachingDisabled';
     }
@@ -406,7 +504,11 @@ class Importer {
     const queries = object(params.QueryStringsConfig);
     const where = `cache-policies/${id}.json: CachePolicyConfig`;
     if (params.EnableAcceptEncodingGzip === true || params.EnableAcceptEncodingBrotli === true) {
-      this.note(`${where}.ParametersInCacheKeyAndForwardedToOrigin.EnableAcceptEncoding*`, true, 'Accept-Encoding is not in the cache key: the origin is asked for uncompressed responses');
+      this.note(
+        `${where}.ParametersInCacheKeyAndForwardedToOrigin.EnableAcceptEncoding*`,
+        true,
+        'Accept-Encoding is not in the cache key: the origin is asked for uncompressed responses',
+      );
     }
     this.#emitPolicy({
       name,
@@ -445,7 +547,12 @@ class Importer {
           : cookieMode === 'whitelist'
             ? { behavior: 'whitelist', names: itemsOf(cookies.WhitelistedNames).filter((c): c is string => typeof c === 'string') }
             : { behavior: 'none', names: [] },
-      queryStrings: forwarded.QueryString === true ? (queryKeys.length > 0 ? { behavior: 'whitelist', names: queryKeys } : { behavior: 'all', names: [] }) : { behavior: 'none', names: [] },
+      queryStrings:
+        forwarded.QueryString === true
+          ? queryKeys.length > 0
+            ? { behavior: 'whitelist', names: queryKeys }
+            : { behavior: 'all', names: [] }
+          : { behavior: 'none', names: [] },
     });
     this.note(`${at}.ForwardedValues`, undefined, `legacy cache settings became cache policy "${name}"`);
     return name;
@@ -461,22 +568,48 @@ class Importer {
   #emitPolicy(policy: ImportedCachePolicy): void {
     const { name, minTtl, defaultTtl, maxTtl, headers, cookies, queryStrings } = policy;
     // Only the fields the config schema knows (managed entries carry a builtIn marker).
-    this.#emittedPolicies.push({ name, minTtl, defaultTtl: Math.max(defaultTtl, minTtl), maxTtl: Math.max(maxTtl, defaultTtl, minTtl), headers, cookies, queryStrings });
+    this.#emittedPolicies.push({
+      name,
+      minTtl,
+      defaultTtl: Math.max(defaultTtl, minTtl),
+      maxTtl: Math.max(maxTtl, defaultTtl, minTtl),
+      headers,
+      cookies,
+      queryStrings,
+    });
   }
 
   #distributionNotes(dc: Json): void {
     const at = 'DistributionConfig';
-    if (text(dc.DefaultRootObject)) this.note(`${at}.DefaultRootObject`, dc.DefaultRootObject, 'not applied: a request for "/" goes to the origin as "/" (rewrite it in a viewer-request function)');
-    if (itemsOf(dc.CustomErrorResponses).length > 0) this.note(`${at}.CustomErrorResponses`, itemsOf(dc.CustomErrorResponses), 'custom error responses are not configurable: origin errors are passed through');
+    if (text(dc.DefaultRootObject))
+      this.note(
+        `${at}.DefaultRootObject`,
+        dc.DefaultRootObject,
+        'not applied: a request for "/" goes to the origin as "/" (rewrite it in a viewer-request function)',
+      );
+    if (itemsOf(dc.CustomErrorResponses).length > 0)
+      this.note(
+        `${at}.CustomErrorResponses`,
+        itemsOf(dc.CustomErrorResponses),
+        'custom error responses are not configurable: origin errors are passed through',
+      );
     const cert = object(dc.ViewerCertificate);
-    if (cert.CloudFrontDefaultCertificate !== true && (text(cert.ACMCertificateArn) || text(cert.IAMCertificateId))) this.note(`${at}.ViewerCertificate`, cert, 'TLS certificates stay in AWS: terminate TLS in front of the edge with your own certificate');
+    if (cert.CloudFrontDefaultCertificate !== true && (text(cert.ACMCertificateArn) || text(cert.IAMCertificateId)))
+      this.note(`${at}.ViewerCertificate`, cert, 'TLS certificates stay in AWS: terminate TLS in front of the edge with your own certificate');
     if (object(dc.Logging).Enabled === true) this.note(`${at}.Logging`, dc.Logging, 'standard logs are not written to S3');
     if (text(dc.WebACLId)) this.note(`${at}.WebACLId`, dc.WebACLId, 'AWS WAF is not applied');
     const geo = object(object(dc.Restrictions).GeoRestriction);
-    if (text(geo.RestrictionType) && geo.RestrictionType !== 'none') this.note(`${at}.Restrictions.GeoRestriction`, geo, 'geographic restrictions are not applied');
+    if (text(geo.RestrictionType) && geo.RestrictionType !== 'none')
+      this.note(`${at}.Restrictions.GeoRestriction`, geo, 'geographic restrictions are not applied');
     if (dc.Enabled === false) this.note(`${at}.Enabled`, false, 'the distribution was disabled; the config serves it');
-    if (text(dc.ContinuousDeploymentPolicyId) || dc.Staging === true) this.note(`${at}.ContinuousDeploymentPolicyId`, dc.ContinuousDeploymentPolicyId ?? dc.Staging, 'continuous deployment (staging distributions) is not supported');
-    if (text(dc.PriceClass) && dc.PriceClass !== 'PriceClass_All') this.note(`${at}.PriceClass`, dc.PriceClass, 'price classes mean nothing on your own machines');
+    if (text(dc.ContinuousDeploymentPolicyId) || dc.Staging === true)
+      this.note(
+        `${at}.ContinuousDeploymentPolicyId`,
+        dc.ContinuousDeploymentPolicyId ?? dc.Staging,
+        'continuous deployment (staging distributions) is not supported',
+      );
+    if (text(dc.PriceClass) && dc.PriceClass !== 'PriceClass_All')
+      this.note(`${at}.PriceClass`, dc.PriceClass, 'price classes mean nothing on your own machines');
   }
 }
 
@@ -487,7 +620,9 @@ function numberOr(value: unknown, fallback: number): number {
 type KeyItems = { behavior: 'none' | 'whitelist' | 'allExcept' | 'all'; names: string[] };
 
 function keyItems(behavior: unknown, list: unknown, lowercase: boolean, at: string, importer: Importer): KeyItems {
-  const names = itemsOf(list).filter((n): n is string => typeof n === 'string').map((n) => (lowercase ? n.toLowerCase() : n));
+  const names = itemsOf(list)
+    .filter((n): n is string => typeof n === 'string')
+    .map((n) => (lowercase ? n.toLowerCase() : n));
   switch (behavior) {
     case 'whitelist':
     case 'allExcept':

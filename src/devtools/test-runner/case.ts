@@ -24,9 +24,7 @@ export type FunctionRef =
     };
 
 /** The event input: a full JSON event, or an HTTP request (and response) in text form. */
-export type EventInput =
-  | { kind: 'json'; event: unknown }
-  | { kind: 'http'; request: string; response?: string | Record<string, unknown>; viewerIp?: string };
+export type EventInput = { kind: 'json'; event: unknown } | { kind: 'http'; request: string; response?: string | Record<string, unknown>; viewerIp?: string };
 
 /** KeyValueStore data for the case: inline key → value pairs, or an S3-import-format file. */
 export type KvsInput = { kind: 'inline'; items: Record<string, string> } | { kind: 'file'; path: string };
@@ -65,7 +63,23 @@ export interface TestCase {
   expect: CaseExpectation;
 }
 
-const CASE_FIELDS = new Set(['name', 'description', 'function', 'config', 'distribution', 'behavior', 'runtime', 'eventType', 'event', 'request', 'response', 'viewerIp', 'kvs', 'now', 'expect']);
+const CASE_FIELDS = new Set([
+  'name',
+  'description',
+  'function',
+  'config',
+  'distribution',
+  'behavior',
+  'runtime',
+  'eventType',
+  'event',
+  'request',
+  'response',
+  'viewerIp',
+  'kvs',
+  'now',
+  'expect',
+]);
 const EXPECT_FIELDS = new Set(['request', 'response', 'error', 'errorMessage', 'logs', 'originChange', 'ignore']);
 
 /** Reads a case file (one case object or an array of them). Throws TEST_CASE_INVALID naming the file and field. */

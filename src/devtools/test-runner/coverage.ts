@@ -152,7 +152,12 @@ function walk(node: AcornNode, visit: (node: AcornNode) => void): void {
 }
 
 function isNode(value: unknown): value is AcornNode {
-  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string' && typeof (value as { start?: unknown }).start === 'number';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { type?: unknown }).type === 'string' &&
+    typeof (value as { start?: unknown }).start === 'number'
+  );
 }
 
 /** The source map of a function file: an inline or linked `sourceMappingURL`, or `<file>.map` beside it. */
@@ -223,7 +228,8 @@ export type CoverageReporterName = (typeof COVERAGE_REPORTERS)[number];
 
 /** The coverage report in one of the formats. */
 export function formatCoverage(reporter: CoverageReporterName, files: readonly FileCoverage[]): string {
-  if (reporter === 'json') return `${JSON.stringify({ total: totals(files), files: files.map((f) => ({ file: f.file, totals: totals([f]), lines: f.lines, branches: f.branches })) }, null, 2)}\n`;
+  if (reporter === 'json')
+    return `${JSON.stringify({ total: totals(files), files: files.map((f) => ({ file: f.file, totals: totals([f]), lines: f.lines, branches: f.branches })) }, null, 2)}\n`;
   if (reporter === 'lcov') return files.map(lcovRecord).join('');
   return textReport(files);
 }
@@ -244,13 +250,21 @@ function textReport(files: readonly FileCoverage[]): string {
     const t = totals([f]);
     const uncoveredLines = ranges(f.lines.filter((l) => l.hits === 0).map((l) => l.line));
     const uncoveredBranches = f.branches.filter((b) => b.hits === 0).map((b) => `${b.line}:${b.column + 1} ${b.arm}`);
-    return { file: f.file, lines: `${pct(t.lines.percent)} (${t.lines.covered}/${t.lines.total})`, branches: `${pct(t.branches.percent)} (${t.branches.covered}/${t.branches.total})`, uncoveredLines, uncoveredBranches };
+    return {
+      file: f.file,
+      lines: `${pct(t.lines.percent)} (${t.lines.covered}/${t.lines.total})`,
+      branches: `${pct(t.branches.percent)} (${t.branches.covered}/${t.branches.total})`,
+      uncoveredLines,
+      uncoveredBranches,
+    };
   });
   const all = totals(files);
   const width = Math.max(5, ...rows.map((r) => r.file.length));
   const out = ['', 'Coverage of the functions over their cases', `${'File'.padEnd(width)}  ${'Lines'.padEnd(18)}  ${'Branches'.padEnd(18)}  Lines not reached`];
   for (const r of rows) out.push(`${r.file.padEnd(width)}  ${r.lines.padEnd(18)}  ${r.branches.padEnd(18)}  ${r.uncoveredLines || '-'}`);
-  out.push(`${'All'.padEnd(width)}  ${`${pct(all.lines.percent)} (${all.lines.covered}/${all.lines.total})`.padEnd(18)}  ${`${pct(all.branches.percent)} (${all.branches.covered}/${all.branches.total})`}`);
+  out.push(
+    `${'All'.padEnd(width)}  ${`${pct(all.lines.percent)} (${all.lines.covered}/${all.lines.total})`.padEnd(18)}  ${`${pct(all.branches.percent)} (${all.branches.covered}/${all.branches.total})`}`,
+  );
   const missed = rows.filter((r) => r.uncoveredBranches.length > 0);
   if (missed.length > 0) {
     out.push('', 'Branches not taken (line:column arm)');
@@ -262,7 +276,7 @@ function textReport(files: readonly FileCoverage[]): string {
 /** [3, 4, 5, 9] → "3-5, 9". */
 function ranges(lines: number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < lines.length; ) {
+  for (let i = 0; i < lines.length;) {
     let j = i;
     while (j + 1 < lines.length && lines[j + 1] === (lines[j] as number) + 1) j++;
     parts.push(i === j ? `${lines[i]}` : `${lines[i]}-${lines[j]}`);

@@ -13,7 +13,15 @@ export { loadCaseFile, parseCase, type TestCase, type CaseExpectation, type Func
 export { GoldenRunner, compareResult, DEFAULT_MAX_UTILIZATION, type CaseResult, type CaseStatus, type RunOptions } from './run.js';
 export { findDifferences, parseIgnorePath, formatPath, type Difference } from './match.js';
 export { formatReport, summarize, REPORTERS, type ReporterName, type RunReport } from './reporters.js';
-export { CoverageCollector, COVERAGE_REPORTERS, formatCoverage, totals as coverageTotals, type CoverageReporterName, type CoverageTotals, type FileCoverage } from './coverage.js';
+export {
+  CoverageCollector,
+  COVERAGE_REPORTERS,
+  formatCoverage,
+  totals as coverageTotals,
+  type CoverageReporterName,
+  type CoverageTotals,
+  type FileCoverage,
+} from './coverage.js';
 
 /** The outcome of {@link runGoldenTests}. */
 export interface GoldenRun {
@@ -44,7 +52,17 @@ export async function runGoldenTests(
       try {
         cases = loadCaseFile(file);
       } catch (err) {
-        results.push({ name: '(case file)', file, index: 0, status: 'error', message: (err as Error).message, differences: [], overUtilization: false, logs: [], durationMs: 0 });
+        results.push({
+          name: '(case file)',
+          file,
+          index: 0,
+          status: 'error',
+          message: (err as Error).message,
+          differences: [],
+          overUtilization: false,
+          logs: [],
+          durationMs: 0,
+        });
         continue;
       }
       for (const testCase of cases) results.push(await runner.run(testCase));

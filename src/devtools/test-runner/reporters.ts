@@ -49,7 +49,10 @@ function humanReport(report: RunReport): string {
       currentFile = file;
     }
     const mark = r.status === 'passed' ? '✓' : '✗';
-    const util = r.computeUtilization === undefined ? '' : `  (ComputeUtilization ${r.computeUtilization}${r.overUtilization ? ` > ${report.maxUtilization}, too slow for CloudFront` : ''})`;
+    const util =
+      r.computeUtilization === undefined
+        ? ''
+        : `  (ComputeUtilization ${r.computeUtilization}${r.overUtilization ? ` > ${report.maxUtilization}, too slow for CloudFront` : ''})`;
     lines.push(`  ${mark} ${r.name}${util}`);
     if (r.status === 'error') lines.push(indent(`error: ${r.message ?? ''}`, 6));
     if (r.status === 'failed') {

@@ -14,7 +14,15 @@ import { rawQueryString, requestToEvent, responseToEvent } from '../../runtime/c
 import type { CFContext, CFEvent, EventType, RuntimeVersion } from '../../runtime/event.js';
 import { DEFAULT_RUNTIME, loadFunction } from '../../runtime/function.js';
 import { DEFAULT_TEST_VIEWER_IP, normalizeTestEvent } from '../../runtime/test-event.js';
-import type { CloudFrontFunction, FunctionErrorResult, FunctionRequestResult, FunctionResponseResult, FunctionResult, InvokeOptions, KvsInput } from '../../runtime/types.js';
+import type {
+  CloudFrontFunction,
+  FunctionErrorResult,
+  FunctionRequestResult,
+  FunctionResponseResult,
+  FunctionResult,
+  InvokeOptions,
+  KvsInput,
+} from '../../runtime/types.js';
 import { invalid, type CaseExpectation, type TestCase } from './case.js';
 import { parseHttpRequestText, parseHttpResponseText } from './http-text.js';
 import { findDifferences, parseIgnorePath, type Difference } from './match.js';
@@ -27,7 +35,8 @@ export type CaseStatus = 'passed' | 'failed' | 'error';
 
 /** The outcome of one case. */
 /** What the function produced, as a JSON report shows it. */
-export type CaseOutput = Pick<FunctionRequestResult, 'kind' | 'request'> | Pick<FunctionResponseResult, 'kind' | 'response'> | Pick<FunctionErrorResult, 'kind' | 'error'>;
+export type CaseOutput =
+  Pick<FunctionRequestResult, 'kind' | 'request'> | Pick<FunctionResponseResult, 'kind' | 'response'> | Pick<FunctionErrorResult, 'kind' | 'error'>;
 
 function caseOutput(result: FunctionResult): CaseOutput {
   if (result.kind === 'request') return { kind: 'request', request: result.request };
@@ -183,10 +192,12 @@ function buildEvent(testCase: TestCase, context: Omit<CFContext, 'eventType'>): 
   try {
     if (input.kind === 'json') {
       const raw = input.event as Record<string, unknown>;
-      const rawContext = typeof raw === 'object' && raw !== null && typeof raw.context === 'object' && raw.context !== null ? (raw.context as Record<string, unknown>) : {};
-      const withContext = typeof raw === 'object' && raw !== null
-        ? { ...raw, context: { ...context, ...(testCase.eventType ? { eventType: testCase.eventType } : {}), ...rawContext } }
-        : raw;
+      const rawContext =
+        typeof raw === 'object' && raw !== null && typeof raw.context === 'object' && raw.context !== null ? (raw.context as Record<string, unknown>) : {};
+      const withContext =
+        typeof raw === 'object' && raw !== null
+          ? { ...raw, context: { ...context, ...(testCase.eventType ? { eventType: testCase.eventType } : {}), ...rawContext } }
+          : raw;
       const event = normalizeTestEvent(withContext);
       if (testCase.eventType !== undefined && event.context.eventType !== testCase.eventType) {
         throw invalid(testCase.file, 'eventType', `is ${testCase.eventType} but the event says ${event.context.eventType}`);
@@ -256,7 +267,10 @@ function configKvs(config: EdgeConfig, fn: FunctionConfig, testCase: TestCase): 
     return undefined;
   }
   const store = config.stores.find((s) => s.name === fn.store);
-  const snapshot = testCase.kvs !== undefined ? loadKvs(testCase, store?.awsId) : new MapSnapshot(store?.seedPath === undefined ? {} : readImportItems(store.seedPath), { id: store?.awsId });
+  const snapshot =
+    testCase.kvs !== undefined
+      ? loadKvs(testCase, store?.awsId)
+      : new MapSnapshot(store?.seedPath === undefined ? {} : readImportItems(store.seedPath), { id: store?.awsId });
   if (store?.awsId === undefined) return snapshot;
   return { defaultStoreId: snapshot.id, stores: new Map([[snapshot.id, { snapshot: () => snapshot }]]) };
 }

@@ -45,7 +45,9 @@ export function originUnavailable(reason: OriginFailureReason, originId: string,
 }
 
 /** The origin failure `err` reports, or undefined when `err` is something else. */
-export function originFailureOf(err: unknown): { code: 'EDGE_ORIGIN_TIMEOUT' | 'EDGE_ORIGIN_CONNECT_ERROR'; originId: string; reason: OriginFailureReason } | undefined {
+export function originFailureOf(
+  err: unknown,
+): { code: 'EDGE_ORIGIN_TIMEOUT' | 'EDGE_ORIGIN_CONNECT_ERROR'; originId: string; reason: OriginFailureReason } | undefined {
   if (!isOpenFrontError(err) || (err.code !== 'EDGE_ORIGIN_TIMEOUT' && err.code !== 'EDGE_ORIGIN_CONNECT_ERROR')) return undefined;
   return { code: err.code, originId: String(err.details.originId), reason: err.code === 'EDGE_ORIGIN_TIMEOUT' ? 'timeout' : 'connect' };
 }

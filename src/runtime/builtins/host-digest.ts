@@ -15,8 +15,6 @@ export function hostDigest(algorithm: string, keyLatin1: string | null, dataLati
     throw new TypeError('hostDigest: key and data must be latin1 strings');
   }
   const data = Buffer.from(dataLatin1, 'latin1');
-  const hash = keyLatin1 === null
-    ? createHash(algorithm).update(data)
-    : createHmac(algorithm, Buffer.from(keyLatin1, 'latin1')).update(data);
+  const hash = keyLatin1 === null ? createHash(algorithm).update(data) : createHmac(algorithm, Buffer.from(keyLatin1, 'latin1')).update(data);
   return hash.digest().toString('latin1');
 }

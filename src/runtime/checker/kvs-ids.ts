@@ -40,7 +40,7 @@ function stringValue(node: Node | undefined): string | undefined {
   if (node === undefined) return undefined;
   if (node.type === 'Literal' && typeof node.value === 'string') return node.value;
   if (node.type === 'TemplateLiteral' && (node.expressions as unknown[]).length === 0) {
-    return ((node.quasis as Array<{ value: { cooked?: string } }>)[0]?.value.cooked) ?? undefined;
+    return (node.quasis as Array<{ value: { cooked?: string } }>)[0]?.value.cooked ?? undefined;
   }
   return undefined;
 }
@@ -68,7 +68,7 @@ export function findNamedStores(code: string): NamedStore[] {
     if ((callee.property as Node).type !== 'Identifier' || (callee.property as Node).name !== 'kvs') return;
     const arg = (node.arguments as Node[])[0];
     if (arg === undefined) return;
-    const text = arg.type === 'Identifier' ? constants.get(arg.name as string) ?? undefined : stringValue(arg);
+    const text = arg.type === 'Identifier' ? (constants.get(arg.name as string) ?? undefined) : stringValue(arg);
     if (text === undefined) return;
     found.push({ text, at: arg.start, ...positionAt(code, arg.start) });
   });

@@ -23,14 +23,51 @@ const ES5_ASSIGNMENT_OPERATORS = new Set(['=', '+=', '-=', '*=', '/=', '%=', '<<
  * under an import or export, `yield` inside a generator).
  */
 const PLAIN_NODES = new Set<string>([
-  'Program', 'ExpressionStatement', 'BlockStatement', 'EmptyStatement', 'ReturnStatement', 'LabeledStatement',
-  'BreakStatement', 'ContinueStatement', 'IfStatement', 'SwitchStatement', 'SwitchCase', 'ThrowStatement',
-  'TryStatement', 'WhileStatement', 'DoWhileStatement', 'ForStatement', 'ForInStatement', 'VariableDeclarator',
-  'Identifier', 'ThisExpression', 'ArrayExpression', 'ObjectExpression', 'UnaryExpression', 'UpdateExpression',
-  'BinaryExpression', 'MemberExpression', 'ConditionalExpression', 'CallExpression', 'NewExpression',
-  'SequenceExpression', 'ParenthesizedExpression', 'TemplateLiteral', 'TemplateElement', 'RestElement',
-  'ClassBody', 'MethodDefinition', 'PropertyDefinition', 'StaticBlock', 'PrivateIdentifier', 'Super',
-  'ImportSpecifier', 'ImportDefaultSpecifier', 'ImportNamespaceSpecifier', 'ImportAttribute', 'ExportSpecifier',
+  'Program',
+  'ExpressionStatement',
+  'BlockStatement',
+  'EmptyStatement',
+  'ReturnStatement',
+  'LabeledStatement',
+  'BreakStatement',
+  'ContinueStatement',
+  'IfStatement',
+  'SwitchStatement',
+  'SwitchCase',
+  'ThrowStatement',
+  'TryStatement',
+  'WhileStatement',
+  'DoWhileStatement',
+  'ForStatement',
+  'ForInStatement',
+  'VariableDeclarator',
+  'Identifier',
+  'ThisExpression',
+  'ArrayExpression',
+  'ObjectExpression',
+  'UnaryExpression',
+  'UpdateExpression',
+  'BinaryExpression',
+  'MemberExpression',
+  'ConditionalExpression',
+  'CallExpression',
+  'NewExpression',
+  'SequenceExpression',
+  'ParenthesizedExpression',
+  'TemplateLiteral',
+  'TemplateElement',
+  'RestElement',
+  'ClassBody',
+  'MethodDefinition',
+  'PropertyDefinition',
+  'StaticBlock',
+  'PrivateIdentifier',
+  'Super',
+  'ImportSpecifier',
+  'ImportDefaultSpecifier',
+  'ImportNamespaceSpecifier',
+  'ImportAttribute',
+  'ExportSpecifier',
   'YieldExpression',
 ]);
 
@@ -55,11 +92,7 @@ export function findUnsupportedSyntax(program: Program, code: string, profile: R
     });
   };
 
-  const judgeFunction = (
-    node: AnyNode & { async: boolean; generator: boolean },
-    isTopLevelDeclaration: boolean,
-    kind: string,
-  ): void => {
+  const judgeFunction = (node: AnyNode & { async: boolean; generator: boolean }, isTopLevelDeclaration: boolean, kind: string): void => {
     if (node.generator) reject(node, "generator function ('function*')");
     if (!node.async) return;
     if (!profile.asyncFunctions) reject(node, "'async'");

@@ -124,17 +124,36 @@ function encodeCanonical(event: CFEvent): string {
   keysAre(viewer, ['ip'], NO_OPTIONAL);
   keysAre(request, REQUEST_KEYS, NO_OPTIONAL);
   let wire =
-    MARKER + FIELD + text(event.version) + FIELD + contextPairs + FIELD + text(viewer.ip) + FIELD + text(request.method) + FIELD + text(request.uri) +
-    FIELD + encodeMap(request.querystring, false) + FIELD + encodeMap(request.headers, false) + FIELD + encodeMap(request.cookies, false);
+    MARKER +
+    FIELD +
+    text(event.version) +
+    FIELD +
+    contextPairs +
+    FIELD +
+    text(viewer.ip) +
+    FIELD +
+    text(request.method) +
+    FIELD +
+    text(request.uri) +
+    FIELD +
+    encodeMap(request.querystring, false) +
+    FIELD +
+    encodeMap(request.headers, false) +
+    FIELD +
+    encodeMap(request.cookies, false);
   if (response !== undefined) {
     if (!isObject(response)) throw NOT_CANONICAL;
     keysAre(response, RESPONSE_KEYS, RESPONSE_OPTIONAL);
     if (typeof response.statusCode !== 'number' || !Number.isSafeInteger(response.statusCode)) throw NOT_CANONICAL;
     wire +=
-      FIELD + response.statusCode +
-      FIELD + (response.statusDescription === undefined ? ABSENT : text(response.statusDescription)) +
-      FIELD + (response.headers === undefined ? ABSENT : encodeMap(response.headers, false)) +
-      FIELD + (response.cookies === undefined ? ABSENT : encodeMap(response.cookies, true));
+      FIELD +
+      response.statusCode +
+      FIELD +
+      (response.statusDescription === undefined ? ABSENT : text(response.statusDescription)) +
+      FIELD +
+      (response.headers === undefined ? ABSENT : encodeMap(response.headers, false)) +
+      FIELD +
+      (response.cookies === undefined ? ABSENT : encodeMap(response.cookies, true));
   }
   return wire;
 }

@@ -192,7 +192,9 @@ export class FunctionIsolate {
     try {
       const context = isolate.createContextSync(coverage ? { inspector: true } : {});
       // A coverage isolate compiles with counters: its code must neither use nor feed the shared code cache.
-      const compile = coverage ? (source: string, filename: string) => isolate.compileScriptSync(source, { filename }) : (source: string, filename: string) => compileCached(isolate, source, filename);
+      const compile = coverage
+        ? (source: string, filename: string) => isolate.compileScriptSync(source, { filename })
+        : (source: string, filename: string) => compileCached(isolate, source, filename);
       const prelude = compile(preludeSource(this.#runtime), 'openfront:prelude').runSync(context, { reference: true }) as ivm.Reference;
       const bootstrap = compile(isolateScript('bootstrap'), 'openfront:bootstrap').runSync(context, { reference: true }) as ivm.Reference<
         (...args: unknown[]) => unknown
@@ -416,7 +418,11 @@ export class FunctionIsolate {
     for (const id of ids) this.#inFlight.delete(id);
     // Slots after the first empty one never started (the one before them never settled): they go again.
     let ran = batch.length;
-    for (let i = 0; i < batch.length; i++) if (pairs[i] === undefined) { ran = i + 1; break; }
+    for (let i = 0; i < batch.length; i++)
+      if (pairs[i] === undefined) {
+        ran = i + 1;
+        break;
+      }
     const share = cpuMicros / ran;
     this.#meanMicros = this.#meanMicros === 0 ? share : this.#meanMicros * 0.9 + share * 0.1;
     this.#noteHostCalls(hostCalls, ran);
@@ -439,7 +445,8 @@ export class FunctionIsolate {
       for (const entry of batch) entry.solo = true;
       this.#queue.unshift(...batch);
     } else {
-      const outcome: RawOutcome = reason !== undefined ? { kind: 'killed', reason, logs: [] } : { kind: 'error', message: live.unloaded ? UNLOADED : errorText(err), logs: [] };
+      const outcome: RawOutcome =
+        reason !== undefined ? { kind: 'killed', reason, logs: [] } : { kind: 'error', message: live.unloaded ? UNLOADED : errorText(err), logs: [] };
       for (const entry of batch) entry.resolve({ outcome, cpuMicros: 0, batchSize: batch.length });
     }
     this.#batchRunning = false;

@@ -20,7 +20,7 @@ function decodeMap(part: string, withAttributes: boolean): CFValueMap | Record<s
   const map: Record<string, CFSetCookie> = {};
   if (part === '') return map;
   const items = part.split(ITEM);
-  for (let i = 0; i < items.length; ) {
+  for (let i = 0; i < items.length;) {
     const name = items[i] as string;
     const entry: CFSetCookie = { value: items[i + 1] as string };
     i += 2;

@@ -2,7 +2,8 @@
  * Time and randomness: the clock is frozen for the length of an invocation (Date.now() and new Date() give the
  * time the host chose) and Math.random is a PRNG the host seeds per invocation, so a run is reproducible.
  */
-const OrigDate = Date, defineProperty = Object.defineProperty;
+const OrigDate = Date,
+  defineProperty = Object.defineProperty;
 
 let frozenNow = 0;
 let rngState = 1;
@@ -17,16 +18,7 @@ export function setClock(now: number, seed: number): void {
  * Stands in for Date: without arguments it gives the frozen time, otherwise it is Date. Called without `new` it
  * returns a string, as Date does. Seven parameters: FrozenDate.length stays Date.length.
  */
-function FrozenDate(
-  this: unknown,
-  a?: string | number | Date,
-  b?: number,
-  c?: number,
-  d?: number,
-  e?: number,
-  f?: number,
-  h?: number,
-): Date | string {
+function FrozenDate(this: unknown, a?: string | number | Date, b?: number, c?: number, d?: number, e?: number, f?: number, h?: number): Date | string {
   const n = arguments.length;
   if (!new.target) return new OrigDate(frozenNow).toString();
   if (n === 0) return new OrigDate(frozenNow);

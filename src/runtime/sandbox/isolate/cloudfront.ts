@@ -4,7 +4,9 @@
  */
 import type { KvsHandle } from './kvs.js';
 
-const jsonParse = JSON.parse, jsonStringify = JSON.stringify, defineProperty = Object.defineProperty;
+const jsonParse = JSON.parse,
+  jsonStringify = JSON.stringify,
+  defineProperty = Object.defineProperty;
 
 export type OriginChange = Record<string, unknown>;
 

@@ -6,7 +6,8 @@
  */
 import { ABSENT, FIELD, ITEM } from '../isolate-contract.js';
 
-const jsonParse = JSON.parse, defineProperty = Object.defineProperty;
+const jsonParse = JSON.parse,
+  defineProperty = Object.defineProperty;
 
 interface Entry {
   value: string;
@@ -28,11 +29,14 @@ function decodeValues(part: string): ValueMap {
   const map: ValueMap = {};
   if (part === '') return map;
   const items = part.split(ITEM);
-  for (let i = 0; i < items.length; ) {
-    const name = items[i] as string, entry: Entry = { value: items[i + 1] as string }, count = items[i + 2];
+  for (let i = 0; i < items.length;) {
+    const name = items[i] as string,
+      entry: Entry = { value: items[i + 1] as string },
+      count = items[i + 2];
     i += 3;
     if (count !== ABSENT) {
-      const n = +(count as string), mv = new Array<{ value: string }>(n);
+      const n = +(count as string),
+        mv = new Array<{ value: string }>(n);
       for (let j = 0; j < n; j++) mv[j] = { value: items[i++] as string };
       entry.multiValue = mv;
     }
@@ -46,14 +50,19 @@ function decodeCookies(part: string): ValueMap {
   const map: ValueMap = {};
   if (part === '') return map;
   const items = part.split(ITEM);
-  for (let i = 0; i < items.length; ) {
-    const name = items[i] as string, entry: Entry = { value: items[i + 1] as string }, attributes = items[i + 2], count = items[i + 3];
+  for (let i = 0; i < items.length;) {
+    const name = items[i] as string,
+      entry: Entry = { value: items[i + 1] as string },
+      attributes = items[i + 2],
+      count = items[i + 3];
     i += 4;
     if (attributes !== ABSENT) entry.attributes = attributes;
     if (count !== ABSENT) {
-      const n = +(count as string), mv = new Array<{ value: string; attributes?: string }>(n);
+      const n = +(count as string),
+        mv = new Array<{ value: string; attributes?: string }>(n);
       for (let j = 0; j < n; j++) {
-        const item: { value: string; attributes?: string } = { value: items[i++] as string }, itemAttributes = items[i++];
+        const item: { value: string; attributes?: string } = { value: items[i++] as string },
+          itemAttributes = items[i++];
         if (itemAttributes !== ABSENT) item.attributes = itemAttributes;
         mv[j] = item;
       }
@@ -76,7 +85,13 @@ export function decodeEvent(wire: string): DecodedEvent {
     version: f[1],
     context: context,
     viewer: { ip: f[3] },
-    request: { method: f[4], uri: f[5], querystring: decodeValues(f[6] as string), headers: decodeValues(f[7] as string), cookies: decodeValues(f[8] as string) },
+    request: {
+      method: f[4],
+      uri: f[5],
+      querystring: decodeValues(f[6] as string),
+      headers: decodeValues(f[7] as string),
+      cookies: decodeValues(f[8] as string),
+    },
   };
   if (f.length > 9) {
     const response: Record<string, unknown> = { statusCode: +(f[9] as string) };

@@ -12,7 +12,9 @@ import { describe } from './describe-error.js';
 import { encodeResult } from './encode-result.js';
 import { reads, startKvsInvocation } from './kvs.js';
 
-const jsonStringify = JSON.stringify, jsonParse = JSON.parse, defineProperty = Object.defineProperty;
+const jsonStringify = JSON.stringify,
+  jsonParse = JSON.parse,
+  defineProperty = Object.defineProperty;
 
 type Handler = (event: unknown) => unknown;
 type Kind = 'result' | 'error';
@@ -34,9 +36,13 @@ const rawQueryStringDescriptor: PropertyDescriptor = {
 function encodeReads(): string {
   let out = '';
   for (let i = 0; i < reads.length; i += 4) {
-    const store = reads[i + 1] as string | null, key = reads[i + 2] as string | null;
-    out += (reads[i] as string).charAt(0) + (reads[i + 3] ? '1' : '0') +
-      (store === null ? '-' : store.length + ':' + store) + (key === null ? '-' : key.length + ':' + key);
+    const store = reads[i + 1] as string | null,
+      key = reads[i + 2] as string | null;
+    out +=
+      (reads[i] as string).charAt(0) +
+      (reads[i + 3] ? '1' : '0') +
+      (store === null ? '-' : store.length + ':' + store) +
+      (key === null ? '-' : key.length + ':' + key);
   }
   return out;
 }
@@ -81,13 +87,21 @@ function finish(kind: Kind, value: unknown): Pair {
  * done(pair) once the handler's promise settles (in the same microtask checkpoint when it settles).
  */
 function runInvocation(is2: boolean, packed: string, done: (pair: Pair) => void): Pair | null {
-  const e1 = packed.indexOf(PACK), e2 = packed.indexOf(PACK, e1 + 1), e3 = packed.indexOf(PACK, e2 + 1);
-  const e4 = packed.indexOf(PACK, e3 + 1), e5 = packed.indexOf(PACK, e4 + 1), e6 = packed.indexOf(PACK, e5 + 1);
+  const e1 = packed.indexOf(PACK),
+    e2 = packed.indexOf(PACK, e1 + 1),
+    e3 = packed.indexOf(PACK, e2 + 1);
+  const e4 = packed.indexOf(PACK, e3 + 1),
+    e5 = packed.indexOf(PACK, e4 + 1),
+    e6 = packed.indexOf(PACK, e5 + 1);
   const e7 = packed.indexOf(PACK, e6 + 1);
-  const now = +packed.slice(0, e1), seed = +packed.slice(e1 + 1, e2), kvsToken = +packed.slice(e2 + 1, e3);
+  const now = +packed.slice(0, e1),
+    seed = +packed.slice(e1 + 1, e2),
+    kvsToken = +packed.slice(e2 + 1, e3);
   const invocation = +packed.slice(e3 + 1, e4);
   const recordReads = packed.charCodeAt(e4 + 1) === 49; /* 1 */
-  const rawField = packed.slice(e5 + 1, e6), edgeField = packed.slice(e6 + 1, e7), eventWire = packed.slice(e7 + 1);
+  const rawField = packed.slice(e5 + 1, e6),
+    edgeField = packed.slice(e6 + 1, e7),
+    eventWire = packed.slice(e7 + 1);
   const rawQuery = rawField === '\u0003' ? null : rawField.charCodeAt(0) === 113 /* q */ ? rawField.slice(1) : (jsonParse(rawField.slice(1)) as string);
   startKvsInvocation(invocation, recordReads, kvsToken);
   startLogs();
@@ -150,11 +164,13 @@ export function createDispatcher(is2: boolean): Dispatcher {
     const items: string[] = [];
     let pos = 0;
     while (pos < joined.length) {
-      const colon = joined.indexOf(':', pos), length = +joined.slice(pos, colon);
+      const colon = joined.indexOf(':', pos),
+        length = +joined.slice(pos, colon);
       items.push(joined.slice(colon + 1, colon + 1 + length));
       pos = colon + 1 + length;
     }
-    const out = new Array<Pair | undefined>(items.length), call = ++calls;
+    const out = new Array<Pair | undefined>(items.length),
+      call = ++calls;
     let next = 0;
     function runFrom(): void {
       // An invocation that did not settle during its own call may still settle during a later one (something

@@ -7,7 +7,8 @@
  */
 import { ABSENT, FIELD, ITEM } from '../isolate-contract.js';
 
-const objectKeys = Object.keys, isArray = Array.isArray;
+const objectKeys = Object.keys,
+  isArray = Array.isArray;
 
 /** Thrown (and caught below) when the value leaves the encodable shape. */
 const NO = {};
@@ -34,7 +35,8 @@ function dropped(v: unknown): boolean {
 function map(m: unknown, withAttributes: boolean): string {
   const record = plain(m);
   const keys = objectKeys(record);
-  let out = '', first = true;
+  let out = '',
+    first = true;
   for (let k = 0; k < keys.length; k++) {
     const raw = record[keys[k] as string];
     if (dropped(raw)) continue;
@@ -66,16 +68,34 @@ export function encodeResult(value: unknown): string {
       // Finite numbers only: JSON turns NaN and Infinity into null, which validation reports differently.
       if (typeof statusCode !== 'number' || statusCode - statusCode !== 0) throw NO;
       const body = result.body;
-      return 'S' + FIELD + statusCode +
-        FIELD + (dropped(result.statusDescription) ? ABSENT : str(result.statusDescription)) +
-        FIELD + (dropped(result.headers) ? ABSENT : map(result.headers, false)) +
-        FIELD + (dropped(result.cookies) ? ABSENT : map(result.cookies, true)) +
-        FIELD + (dropped(body) ? ABSENT : str(body));
+      return (
+        'S' +
+        FIELD +
+        statusCode +
+        FIELD +
+        (dropped(result.statusDescription) ? ABSENT : str(result.statusDescription)) +
+        FIELD +
+        (dropped(result.headers) ? ABSENT : map(result.headers, false)) +
+        FIELD +
+        (dropped(result.cookies) ? ABSENT : map(result.cookies, true)) +
+        FIELD +
+        (dropped(body) ? ABSENT : str(body))
+      );
     }
     const qs = result.querystring;
-    return 'R' + FIELD + str(result.method) + FIELD + str(result.uri) +
-      FIELD + (typeof qs === 'string' ? 's' + str(qs) : 'm' + map(qs, false)) +
-      FIELD + map(result.headers, false) + FIELD + map(result.cookies, false);
+    return (
+      'R' +
+      FIELD +
+      str(result.method) +
+      FIELD +
+      str(result.uri) +
+      FIELD +
+      (typeof qs === 'string' ? 's' + str(qs) : 'm' + map(qs, false)) +
+      FIELD +
+      map(result.headers, false) +
+      FIELD +
+      map(result.cookies, false)
+    );
   } catch (e) {
     if (e === NO) return '';
     throw e;

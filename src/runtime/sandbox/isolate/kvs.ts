@@ -22,9 +22,12 @@ let currentInvocation = 0;
 
 /** Stands for "the host said the key is missing" in the cache. */
 const MISSING = {};
-const MAX_CACHE_ENTRIES = 4096, MAX_CACHE_CHARS = 1048576;
+const MAX_CACHE_ENTRIES = 4096,
+  MAX_CACHE_CHARS = 1048576;
 let cache: Record<string, string | typeof MISSING> = Object.create(null);
-let cacheEntries = 0, cacheChars = 0, cacheToken = 0;
+let cacheEntries = 0,
+  cacheChars = 0,
+  cacheToken = 0;
 /** The cache holds values of other stores than the function's own. */
 let foreignSlots = false;
 

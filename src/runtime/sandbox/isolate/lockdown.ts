@@ -4,11 +4,29 @@
  * engine does not have (Proxy, Reflect, WebAssembly, Map, Set, BigInt, Intl…). Runs once per isolate, after the
  * prelude and the runtime captured what they need, before user code.
  */
-const defineProperty = Object.defineProperty, getPrototypeOf = Object.getPrototypeOf;
+const defineProperty = Object.defineProperty,
+  getPrototypeOf = Object.getPrototypeOf;
 
-const BLOCKED_GLOBALS = ['eval', 'Proxy', 'Reflect', 'WebAssembly', 'SharedArrayBuffer', 'Atomics', 'WeakRef',
-  'FinalizationRegistry', 'Map', 'Set', 'WeakMap', 'WeakSet', 'BigInt', 'BigInt64Array', 'BigUint64Array', 'Intl',
-  'escape', 'unescape'];
+const BLOCKED_GLOBALS = [
+  'eval',
+  'Proxy',
+  'Reflect',
+  'WebAssembly',
+  'SharedArrayBuffer',
+  'Atomics',
+  'WeakRef',
+  'FinalizationRegistry',
+  'Map',
+  'Set',
+  'WeakMap',
+  'WeakSet',
+  'BigInt',
+  'BigInt64Array',
+  'BigUint64Array',
+  'Intl',
+  'escape',
+  'unescape',
+];
 
 function forbidden(what: string): () => never {
   return function () {

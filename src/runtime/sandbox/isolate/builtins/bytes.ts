@@ -10,7 +10,7 @@
  */
 const fromCharCode = String.fromCharCode;
 const reflectApply = Reflect.apply;
-// eslint-disable-next-line no-control-regex -- ASCII starts at NUL
+
 const ASCII_ONLY = /^[\x00-\x7f]*$/;
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -80,7 +80,12 @@ export function utf8Encode(str: string): string {
 export function utf8DecodeSplit(bin: string, fatal: boolean, stopAtIncomplete: boolean): [string | null, number] {
   let codes: number[] = [];
   let out = '';
-  let cp = 0, need = 0, seen = 0, lower = 0x80, upper = 0xbf, seqStart = 0;
+  let cp = 0,
+    need = 0,
+    seen = 0,
+    lower = 0x80,
+    upper = 0xbf,
+    seqStart = 0;
   for (let i = 0; i < bin.length; i++) {
     const b = bin.charCodeAt(i);
     if (need === 0) {
@@ -152,7 +157,8 @@ export function hexEncode(bin: string): string {
 export function hexDecode(str: string): string {
   const codes: number[] = [];
   for (let i = 0; i + 1 < str.length; i += 2) {
-    const hi = HEX.indexOf(str.charAt(i).toLowerCase()), lo = HEX.indexOf(str.charAt(i + 1).toLowerCase());
+    const hi = HEX.indexOf(str.charAt(i).toLowerCase()),
+      lo = HEX.indexOf(str.charAt(i + 1).toLowerCase());
     if (hi < 0 || lo < 0) break;
     codes.push(hi * 16 + lo);
   }
@@ -161,7 +167,8 @@ export function hexDecode(str: string): string {
 
 export function base64Encode(bin: string, urlSafe: boolean): string {
   const alphabet = urlSafe ? B64URL : B64;
-  let out = '', i = 0;
+  let out = '',
+    i = 0;
   for (; i + 2 < bin.length; i += 3) {
     const n = (bin.charCodeAt(i) << 16) | (bin.charCodeAt(i + 1) << 8) | bin.charCodeAt(i + 2);
     out += alphabet.charAt(n >> 18) + alphabet.charAt((n >> 12) & 63) + alphabet.charAt((n >> 6) & 63) + alphabet.charAt(n & 63);
@@ -179,7 +186,8 @@ export function base64Encode(bin: string, urlSafe: boolean): string {
 /** Node's lenient decoding: both alphabets, stops at '=', skips other characters, ignores a lone last char. */
 export function base64Decode(str: string): string {
   const codes: number[] = [];
-  let acc = 0, bits = 0;
+  let acc = 0,
+    bits = 0;
   for (let i = 0; i < str.length; i++) {
     const ch = str.charAt(i);
     if (ch === '=') break;

@@ -11,8 +11,10 @@
 import { base64Decode, codesToString, hexDecode, isAscii, utf8Decode, utf8Encode } from './bytes.js';
 
 const MAX_TRACKED = 64;
-const isArray = Array.isArray, isView = ArrayBuffer.isView, defineProperty = Object.defineProperty;
-// eslint-disable-next-line no-control-regex -- latin1 starts at NUL
+const isArray = Array.isArray,
+  isView = ArrayBuffer.isView,
+  defineProperty = Object.defineProperty;
+
 const NOT_LATIN1 = /[^\x00-\xff]/;
 
 let tracked: Record<string, true> = Object.create(null);

@@ -81,7 +81,8 @@ export function createCryptoModule(
   }
 
   function digester(algorithm: string, keyBinary: string | null): Digester {
-    let data = '', finished = false;
+    let data = '',
+      finished = false;
     function checkOpen(): void {
       if (finished) throw new Error('Digest already called');
     }

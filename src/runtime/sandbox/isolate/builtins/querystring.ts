@@ -11,9 +11,13 @@
 import { hexDecode, utf8Decode, utf8Encode } from './bytes.js';
 
 // Captured before user code runs, which may replace the globals.
-const encodeURIComponentFn = encodeURIComponent, decodeURIComponentFn = decodeURIComponent;
-const hasOwn = Object.prototype.hasOwnProperty, defineProperty = Object.defineProperty, reflectApply = Reflect.apply;
-const objectKeys = Object.keys, isArray = Array.isArray;
+const encodeURIComponentFn = encodeURIComponent,
+  decodeURIComponentFn = decodeURIComponent;
+const hasOwn = Object.prototype.hasOwnProperty,
+  defineProperty = Object.defineProperty,
+  reflectApply = Reflect.apply;
+const objectKeys = Object.keys,
+  isArray = Array.isArray;
 const ENCODED_BYTE = /%[0-9a-fA-F]{2}/;
 const HEX_PAIR = /^[0-9a-fA-F]{2}$/;
 

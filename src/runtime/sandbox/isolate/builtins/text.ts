@@ -26,10 +26,13 @@ export class TextEncoder {
 
   encodeInto(src: unknown, dest: unknown): { read: number; written: number } {
     if (!(dest instanceof Uint8Array)) throw new TypeError('The "dest" argument must be an instance of Uint8Array');
-    const str = String(src), room = dest.length;
-    let read = 0, written = 0;
+    const str = String(src),
+      room = dest.length;
+    let read = 0,
+      written = 0;
     while (read < str.length) {
-      let c = str.charCodeAt(read), units = 1;
+      let c = str.charCodeAt(read),
+        units = 1;
       if (c >= 0xd800 && c <= 0xdfff) {
         const next = read + 1 < str.length ? str.charCodeAt(read + 1) : 0;
         if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
@@ -132,7 +135,7 @@ export function atob(data: unknown): string {
 export function btoa(data: unknown): string {
   if (arguments.length === 0) throw new TypeError('The "data" argument must be specified');
   const s = String(data);
-  // eslint-disable-next-line no-control-regex -- latin1 starts at NUL
+
   if (/[^\x00-\xff]/.test(s)) throw invalidCharacterError('Invalid character');
   return base64Encode(s, false);
 }
