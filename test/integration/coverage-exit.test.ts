@@ -70,14 +70,14 @@ async function handler(event) {
     };
   }
 
-  function assertCleanExit(ran: Ran): void {
+  function assertCleanExit(ran: Ran, loadedModule = '/runtime/sandbox/function-isolate.js'): void {
     assert.equal(ran.signal, null, `the process was killed by ${ran.signal}: ${ran.stderr}`);
     assert.equal(ran.status, 0, ran.stderr);
     assert.doesNotMatch(ran.stderr, /Assertion|environment != nullptr/);
     // The coverage was written, and completely.
     assert.equal(ran.coverageFiles.length, 1);
     const coverage = JSON.parse(readFileSync(ran.coverageFiles[0] as string, 'utf8')) as { result: Array<{ url: string }> };
-    assert.ok(coverage.result.some((script) => script.url.endsWith('/runtime/sandbox/function-isolate.js')));
+    assert.ok(coverage.result.some((script) => script.url.endsWith(loadedModule)));
   }
 
   it('openfront test-function exits 0 with its result', () => {
@@ -113,6 +113,25 @@ console.log(kinds.join(' '));`;
       assertCleanExit(ran);
       assert.equal(ran.stdout, 'request request request\n');
     }
+  });
+
+  it('a script that makes and disposes isolates through the isolated-vm loader itself exits 0', () => {
+    const loader = new URL('../../src/runtime/sandbox/isolated-vm.js', import.meta.url).href;
+    writeFileSync(
+      join(dir, 'raw.mjs'),
+      `import ivm from ${JSON.stringify(loader)};
+const values = [];
+for (let i = 0; i < 20; i++) {
+  const isolate = new ivm.Isolate({ memoryLimit: 32 });
+  const context = isolate.createContextSync();
+  values.push(isolate.compileScriptSync('(function () { return 1; })').runSync(context, { reference: true }).typeof);
+  isolate.dispose();
+}
+console.log(values.length, values[0]);`,
+    );
+    const ran = run(['raw.mjs'], 'raw');
+    assertCleanExit(ran, '/runtime/sandbox/isolated-vm.js');
+    assert.equal(ran.stdout, '20 function\n');
   });
 });
 

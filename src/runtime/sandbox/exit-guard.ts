@@ -41,6 +41,15 @@ export function disposeAtExit(owner: { dispose(): void }): void {
   arm();
 }
 
+/**
+ * Collects once at process exit, when a profile will be written at exit: called when isolated-vm is loaded, so that
+ * handles of isolates that code (tests, tools) made and disposed directly are finalized before isolated-vm's
+ * environment is gone, not during the profile's write.
+ */
+export function collectAtExit(): void {
+  if (profiling) arm();
+}
+
 function arm(): void {
   if (armed) return;
   armed = true;

@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import type IsolatedVM from 'isolated-vm';
 import { OpenFrontError } from '../../errors.js';
+import { collectAtExit } from './exit-guard.js';
 
 const require = createRequire(import.meta.url);
 
@@ -33,6 +34,7 @@ function loadIsolatedVm(): { build: (typeof BUILDS)[number]['build']; ivm: typeo
 }
 
 const loaded = loadIsolatedVm();
+collectAtExit();
 /** Which of the aliased packages was loaded (what `openfront` runs functions on, for diagnostics and tests). */
 export const isolatedVmBuild = loaded.build;
 const ivm = loaded.ivm;
