@@ -106,6 +106,10 @@ function compileCached(isolate: ivm.Isolate, source: string, filename: string): 
 /** CloudFront Functions always run in strict mode; the directive shares line 1 so line numbers stay exact. */
 const STRICT_PREFIX = "'use strict';";
 
+/** Wires the bootstrap: the host object is built inside the isolate so that only the host callbacks cross over. */
+const BOOTSTRAP_CALL = 'return $0($1, { kvs: $2, digest: $3, maxLogBytes: $4 }, $5);';
+const BOOTSTRAP_CALL_OPTIONS = { result: { reference: true }, timeout: 1000 } as const;
+
 function timeoutMs(limits: RuntimeLimits): number {
   return Math.max(1, Math.ceil(limits.killAfterMicros / 1000));
 }
@@ -199,13 +203,9 @@ export class FunctionIsolate {
       const bootstrap = compile(isolateScript('bootstrap'), 'openfront:bootstrap').runSync(context, { reference: true }) as ivm.Reference<
         (...args: unknown[]) => unknown
       >;
-      const { kvs, digest } = this.#hostCallbacks();
-      // The host object is built inside the isolate so that only these three callbacks cross over.
-      const entries = context.evalClosureSync(
-        'return $0($1, { kvs: $2, digest: $3, maxLogBytes: $4 }, $5);',
-        [bootstrap.derefInto(), prelude.derefInto(), kvs, digest, this.#limits.maxLogBytes, this.#runtime],
-        { result: { reference: true }, timeout: 1000 },
-      ) as ivm.Reference<Record<string, unknown>>;
+      const entries = context.evalClosureSync(BOOTSTRAP_CALL, this.#bootstrapArguments(bootstrap, prelude), BOOTSTRAP_CALL_OPTIONS) as ivm.Reference<
+        Record<string, unknown>
+      >;
       const dispatch = entries.getSync('dispatch', { reference: true }) as LiveIsolate['dispatch'];
       const dispatchBatch = entries.getSync('dispatchBatch', { reference: true }) as LiveIsolate['dispatchBatch'];
       this.#runUserScript(isolate, context);
@@ -232,19 +232,16 @@ export class FunctionIsolate {
       const bootstrap = (await compileCached(isolate, isolateScript('bootstrap'), 'openfront:bootstrap').run(context, { reference: true })) as ivm.Reference<
         (...args: unknown[]) => unknown
       >;
-      const { kvs, digest } = this.#hostCallbacks();
-      const entries = (await context.evalClosure(
-        'return $0($1, { kvs: $2, digest: $3, maxLogBytes: $4 }, $5);',
-        [bootstrap.derefInto(), prelude.derefInto(), kvs, digest, this.#limits.maxLogBytes, this.#runtime],
-        { result: { reference: true }, timeout: 1000 },
-      )) as ivm.Reference<Record<string, unknown>>;
+      const entries = (await context.evalClosure(BOOTSTRAP_CALL, this.#bootstrapArguments(bootstrap, prelude), BOOTSTRAP_CALL_OPTIONS)) as ivm.Reference<
+        Record<string, unknown>
+      >;
       const dispatch = (await entries.get('dispatch', { reference: true })) as LiveIsolate['dispatch'];
       const dispatchBatch = (await entries.get('dispatchBatch', { reference: true })) as LiveIsolate['dispatchBatch'];
       let script: ivm.Script;
       try {
-        script = await isolate.compileScript(`'use strict';${this.#script}`, { filename: USER_SCRIPT_FILENAME });
+        script = await isolate.compileScript(`${STRICT_PREFIX}${this.#script}`, { filename: USER_SCRIPT_FILENAME });
       } catch (err) {
-        throw new OpenFrontError('FUNCTION_COMPILE_ERROR', `The function code does not compile: ${errorText(err)}`);
+        throw compileFailure(err);
       }
       try {
         await script.run(context, { timeout: timeoutMs(this.#limits) });
@@ -253,13 +250,19 @@ export class FunctionIsolate {
       }
       if (this.#live) throw new OpenFrontError('INTERNAL', 'The isolate was loaded twice at once');
       this.#live = { isolate, dispatch, dispatchBatch, unloaded: false };
+      disposeAtExit(this);
     } catch (err) {
       if (!isolate.isDisposed) isolate.dispose();
       throw err;
     }
   }
 
-  /** The two host functions the bootstrap receives (load and loadAsync). */
+  /** BOOTSTRAP_CALL's arguments: the two scripts, the two host functions (load and loadAsync), the log cap, the runtime. */
+  #bootstrapArguments(bootstrap: ivm.Reference, prelude: ivm.Reference): unknown[] {
+    const { kvs, digest } = this.#hostCallbacks();
+    return [bootstrap.derefInto(), prelude.derefInto(), kvs, digest, this.#limits.maxLogBytes, this.#runtime];
+  }
+
   #hostCallbacks(): { kvs: ivm.Callback; digest: ivm.Callback } {
     const kvs = new ivm.Callback((op: 'get' | 'exists' | 'meta', storeId: string | null, key: string, invocation: number) => {
       this.#hostCalls++;
@@ -283,15 +286,12 @@ export class FunctionIsolate {
     try {
       script = isolate.compileScriptSync(`${STRICT_PREFIX}${this.#script}`, { filename: USER_SCRIPT_FILENAME });
     } catch (err) {
-      throw new OpenFrontError('FUNCTION_COMPILE_ERROR', `The function code does not compile: ${errorText(err)}`);
+      throw compileFailure(err);
     }
     try {
       script.runSync(context, { timeout: timeoutMs(this.#limits) });
     } catch (err) {
-      const reason = killReason(err, isolate);
-      if (reason === 'cpu') throw new OpenFrontError('FUNCTION_CPU_LIMIT_EXCEEDED', 'The function top-level code exceeded its CPU time budget');
-      if (reason === 'memory') throw new OpenFrontError('FUNCTION_MEMORY_LIMIT_EXCEEDED', 'The function top-level code exceeded its memory limit');
-      throw new OpenFrontError('FUNCTION_EXECUTION_ERROR', `The function top-level code threw: ${errorText(err)}`);
+      throw topLevelFailure(err, isolate);
     }
   }
 
@@ -492,6 +492,10 @@ export class FunctionIsolate {
 }
 
 /** What a throw from the user's top-level code means, as the error loading reports. */
+function compileFailure(err: unknown): OpenFrontError {
+  return new OpenFrontError('FUNCTION_COMPILE_ERROR', `The function code does not compile: ${errorText(err)}`);
+}
+
 function topLevelFailure(err: unknown, isolate: ivm.Isolate): OpenFrontError {
   const reason = killReason(err, isolate);
   if (reason === 'cpu') return new OpenFrontError('FUNCTION_CPU_LIMIT_EXCEEDED', 'The function top-level code exceeded its CPU time budget');
