@@ -14,6 +14,8 @@
  * nothing is registered) unless a profile will be written.
  */
 import { setFlagsFromString } from 'node:v8';
+// node:vm runs no function code here: a fresh context is the one way to reach V8's gc() once --expose-gc is set at
+// run time (the inspector's HeapProfiler.collectGarbage was tried and does not finalize isolated-vm's handles in time).
 import { runInNewContext } from 'node:vm';
 
 const profiling = writesProfileAtExit();
