@@ -65,11 +65,14 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: numbe
  */
 async function untilEveryWorkerSays(port: number, pids: Set<string>, body: string, max = 40): Promise<Set<string>> {
   const saw = new Set<string>();
+  const last = new Map<string, string>();
   for (let i = 0; i < max && [...pids].some((p) => !saw.has(p)); i++) {
     const reply = await get(port, '/');
     const pid = String(reply.headers['x-openfront-worker']);
     if (reply.body === body) saw.add(pid);
+    else last.set(pid, `${reply.status} ${String(reply.headers['x-openfront-error'] ?? '')} ${reply.body.slice(0, 60)}`);
   }
+  if (saw.size < pids.size) process.stderr.write(`workers that did not say ${body}: ${JSON.stringify(Object.fromEntries(last))}\n`);
   return saw;
 }
 

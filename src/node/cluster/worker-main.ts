@@ -12,6 +12,9 @@ import { ReplicaSet } from '../../kvs/replica.js';
 import { LiveFunctions } from '../live-functions.js';
 import { WORKER_HEADER, type FromWorker, type ToWorker, type WorkerStart } from './protocol.js';
 
+const LOAD_RETRIES = 5;
+const LOAD_RETRY_MS = 200;
+
 const send = (message: FromWorker) => process.send?.(message);
 
 interface Running {
@@ -29,7 +32,22 @@ async function start(options: WorkerStart): Promise<void> {
   const db = KvsDatabase.open(options.dbFile, { limits: options.kvsLimits });
   const replicas = new ReplicaSet(db);
   const registry = new FunctionRegistry(db);
-  const live = new LiveFunctions(registry, replicas, { limits: options.runtimeLimits });
+  // Loading runs the function's top-level code under its CPU budget; a busy machine (N workers starting at once)
+  // can miss it once. Such a load is retried a few times instead of leaving the function unserved until its next publish.
+  const attempts = new Map<string, number>();
+  const live: LiveFunctions = new LiveFunctions(registry, replicas, {
+    limits: options.runtimeLimits,
+    onLoadError: (name, version, err) => {
+      const attempt = (attempts.get(`${name}@${version}`) ?? 0) + 1;
+      attempts.set(`${name}@${version}`, attempt);
+      const message = err instanceof Error ? err.message : String(err);
+      if (attempt > LOAD_RETRIES) {
+        process.emitWarning(`LIVE version ${version} of function ${name} cannot be loaded: ${message}`, 'OpenFrontLiveFunctionWarning');
+        return;
+      }
+      setTimeout(() => live.refresh(name), LOAD_RETRY_MS * attempt).unref();
+    },
+  });
   const edge = await startEdge({
     config: options.config,
     functions: live,
