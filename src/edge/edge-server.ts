@@ -251,7 +251,11 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
 }
 
 /** Config settings `reconfigure` cannot apply to a running edge: they are bound to its sockets or its cache. */
-function socketSettingsChanged(before: EdgeConfig, after: EdgeConfig, options: StartEdgeOptions): string[] {
+export function socketSettingsChanged(
+  before: EdgeConfig,
+  after: EdgeConfig,
+  options: Pick<StartEdgeOptions, 'host' | 'port' | 'httpsPort' | 'cacheBytes'>,
+): string[] {
   const changed: string[] = [];
   if (options.host === undefined && before.server.host !== after.server.host) changed.push('server.host');
   if (options.port === undefined && before.server.port !== after.server.port) changed.push('server.port');

@@ -28,6 +28,18 @@ export interface StartOptions {
   metricsPort?: string;
   importDir?: string;
   drainTimeout?: string;
+  workers?: string;
+  workerHeader?: boolean;
+}
+
+/** More edge processes than this on one machine is a typo, not a plan. */
+export const MAX_WORKERS = 64;
+
+export function parseWorkers(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,3}$/.test(text) || Number(text) < 1 || Number(text) > MAX_WORKERS)
+    throw openFrontError('CLI_USAGE', `--workers must be a whole number from 1 to ${MAX_WORKERS}, got "${text}"`);
+  return Number(text);
 }
 
 /** How long SIGTERM/SIGINT lets requests in flight finish, like nginx's and Envoy's common 30 s (docs/deploy.md). */
@@ -64,6 +76,8 @@ export function parsePort(text: string | undefined, flag: string): number | unde
 export async function startFromOptions(options: StartOptions): Promise<{ node: OpenFrontNode; configPath: string; demo: boolean }> {
   const { path, demo } = resolveConfigPath(options.config);
   parseSeconds(options.drainTimeout, '--drain-timeout', DEFAULT_DRAIN_SECONDS);
+  const workers = parseWorkers(options.workers);
+  if (options.workerHeader && workers === undefined) throw openFrontError('CLI_USAGE', '--worker-header needs --workers');
   const config = await loadConfig(path);
   const host = options.host;
   const node = await startOpenFrontNode({
@@ -83,6 +97,7 @@ export async function startFromOptions(options: StartOptions): Promise<{ node: O
     },
     observability: { accessLog: options.accessLog, metricsPort: parsePort(options.metricsPort, '--metrics-port') },
     configSource: () => loadConfig(path),
+    workers: workers === undefined ? undefined : { count: workers, workerHeader: options.workerHeader },
   });
   return { node, configPath: path, demo };
 }
@@ -91,6 +106,7 @@ function describeStart(node: OpenFrontNode, configPath: string, demo: boolean, d
   const lines = [
     `OpenFront is running${demo ? ' the demo' : ''} (config ${relative(process.cwd(), configPath) || configPath}, data ${dataDir})`,
     `  edge  ${node.edge.url}`,
+    ...(node.edge.pids === undefined ? [] : [`  edge workers ${node.edge.pids().join(' ')}`]),
     `  api   ${node.api.url}`,
   ];
   if (node.edge.httpsUrl !== undefined) {
@@ -142,6 +158,8 @@ export function register(program: Command): void {
     .option('--metrics-port <port>', 'serve unsigned Prometheus /metrics on this port (loopback by default; see docs/observability.md)')
     .option('--import-dir <dir>', "the only directory CreateKeyValueStore's ImportSource may read (default: kvs.importDir, else off)")
     .option('--drain-timeout <seconds>', `on SIGTERM/SIGINT, how long requests in flight may finish (default ${DEFAULT_DRAIN_SECONDS})`)
+    .option('--workers <n>', 'serve the edge from n processes on one port (node:cluster; see docs/deploy.md)')
+    .option('--worker-header', 'with --workers: add x-openfront-worker: <pid> to every edge response')
     .action(async (options: StartOptions) => {
       let started: Awaited<ReturnType<typeof startFromOptions>>;
       try {
