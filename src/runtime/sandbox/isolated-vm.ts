@@ -5,6 +5,7 @@
  * newest that is present. Everything else imports isolated-vm from here, never by package name.
  */
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import type IsolatedVM from 'isolated-vm';
 import { OpenFrontError } from '../../errors.js';
 import { collectAtExit } from './exit-guard.js';
@@ -33,7 +34,22 @@ function loadIsolatedVm(): { build: (typeof BUILDS)[number]['build']; ivm: typeo
   );
 }
 
+/**
+ * V8 flags an engine build needs before its first isolate compiles anything (V8 flags are per process).
+ *
+ * isolated-vm 6 (V8 12.4+ of Node 22/24): with concurrent on-stack replacement, a hot loop that allocates
+ * (`for (;;) { var a = new Array(1000); a[0] = {}; }`) can be swapped to optimized code that never looks at V8's
+ * interrupt flag again, so neither isolated-vm's timeout nor `dispose()` stops it; reproduced in about half the runs
+ * off-thread, never with the flag off. Without concurrency, OSR code is compiled on the isolate's own thread and
+ * stays interruptible; it costs only loops hot enough to need OSR a short synchronous compile (docs/node-versions.md).
+ */
+const ENGINE_FLAGS: Record<(typeof BUILDS)[number]['build'], readonly string[]> = {
+  'isolated-vm-6': ['--no-concurrent-osr'],
+  'isolated-vm-5': [],
+};
+
 const loaded = loadIsolatedVm();
+for (const flag of ENGINE_FLAGS[loaded.build]) setFlagsFromString(flag);
 collectAtExit();
 /** Which of the aliased packages was loaded (what `openfront` runs functions on, for diagnostics and tests). */
 export const isolatedVmBuild = loaded.build;
