@@ -27,9 +27,9 @@ test('the loaded build runs code in an isolate with a memory cap', () => {
 });
 
 /**
- * Without --no-concurrent-osr, isolated-vm 6 left about half the runs of this loop unstoppable off-thread (the
- * timeout and dispose() ignored): repeated so that a regression fails here, not once in a while. A hang would be
- * cut by the test's own timeout.
+ * On Node 24 without --no-turboshaft-loop-unrolling (isolated-vm.ts), about half the runs of this loop could not be
+ * stopped (the timeout and dispose() ignored): repeated so that a regression fails here, not once in a while. A hang
+ * is cut by the test's own timeout.
  */
 test('an allocating loop run off-thread is stopped by the timeout, every time', { timeout: 30_000 }, async () => {
   for (let run = 0; run < 6; run++) {

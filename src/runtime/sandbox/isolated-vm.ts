@@ -37,14 +37,14 @@ function loadIsolatedVm(): { build: (typeof BUILDS)[number]['build']; ivm: typeo
 /**
  * V8 flags an engine build needs before its first isolate compiles anything (V8 flags are per process).
  *
- * isolated-vm 6 (V8 12.4+ of Node 22/24): with concurrent on-stack replacement, a hot loop that allocates
- * (`for (;;) { var a = new Array(1000); a[0] = {}; }`) can be swapped to optimized code that never looks at V8's
- * interrupt flag again, so neither isolated-vm's timeout nor `dispose()` stops it; reproduced in about half the runs
- * off-thread, never with the flag off. Without concurrency, OSR code is compiled on the isolate's own thread and
- * stays interruptible; it costs only loops hot enough to need OSR a short synchronous compile (docs/node-versions.md).
+ * isolated-vm 6 runs on the V8 of Node 22/24, whose Turboshaft loop unrolling can drop the interrupt check of a hot
+ * allocating loop (`for (;;) { var a = new Array(1000); a[0] = {}; }`) once on-stack replacement swaps it to
+ * optimized code: neither the timeout nor `dispose()` stops it then (about half the runs on Node 24; the same loop in
+ * a Node worker ignores `worker.terminate()`). Unrolling only saves a few loop-counter compares in the rare hot
+ * loop of a CloudFront function; docs/node-versions.md says what is still open.
  */
 const ENGINE_FLAGS: Record<(typeof BUILDS)[number]['build'], readonly string[]> = {
-  'isolated-vm-6': ['--no-concurrent-osr'],
+  'isolated-vm-6': ['--no-turboshaft-loop-unrolling'],
   'isolated-vm-5': [],
 };
 
