@@ -24,6 +24,7 @@ import { startNodeObservability, type NodeObservability } from './observability.
 import { nodeSettingsChanged, readinessChecks } from './operations.js';
 import { checkConfigFunctions, functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './seed-functions.js';
 import { ensureConfigStores } from './seed-stores.js';
+import { ensureSelfSignedCertificate } from './self-signed.js';
 
 export interface OpenFrontNodeOptions {
   /** Holds openfront.db (created 0600). */
@@ -32,7 +33,7 @@ export interface OpenFrontNodeOptions {
   /** `importDir` overrides the config's `kvs.importDir`. */
   api?: { host?: string; port?: number; insecureNoAuth?: boolean; importDir?: string };
   /** Defaults come from the config's `server` section; `throttle`: the per-path function throttle (docs/security.md). */
-  edge?: { host?: string; port?: number; cacheBytes?: number; throttle?: Partial<ThrottleLimits> };
+  edge?: { host?: string; port?: number; httpsPort?: number; cacheBytes?: number; throttle?: Partial<ThrottleLimits> };
   /** Overrides the config's `kvs.limits` switch. */
   kvsLimits?: KvsLimits;
   runtimeLimits?: Partial<RuntimeLimits>;
@@ -60,6 +61,8 @@ export interface OpenFrontNode {
   live: LiveFunctions;
   /** Decisions, live streams, metrics and access logs of this node (docs/observability.md). */
   observability: NodeObservability;
+  /** The self-signed certificate HTTPS is served with when the config names none (made in the data directory). */
+  selfSignedCertificate?: { certificatePath: string; created: boolean };
   /** Stores created and functions created/updated from the config at start. */
   seeded: { stores: string[]; functions: ConfigFunctionChange[] };
   /**
@@ -115,7 +118,12 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     });
     cleanup.push(() => observability.close());
     const debug = observability.debug;
-    edge = await startEdge({ config: options.config, functions: live, debug, ...options.edge });
+    const wantsHttps = (options.edge?.httpsPort ?? options.config.server.httpsPort) !== undefined;
+    const selfSigned =
+      wantsHttps && options.config.server.tls?.defaultCertificate === undefined ? await ensureSelfSignedCertificate(options.dataDir) : undefined;
+    const defaultCertificate =
+      selfSigned === undefined ? undefined : { certificatePath: selfSigned.certificatePath, privateKeyPath: selfSigned.privateKeyPath };
+    edge = await startEdge({ config: options.config, functions: live, debug, defaultCertificate, ...options.edge });
     cleanup.push(() => edge!.close());
     // The API outlives edge restarts, so it reaches the edge through this indirection.
     const currentEdge = { invalidate: (distributionId: string, paths: string[]) => edge!.invalidate(distributionId, paths) };
@@ -171,7 +179,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     });
     cleanup.push(() => api.close());
     const restartEdge = async (config: EdgeConfig): Promise<EdgeServer> => {
-      const place = { host: options.edge?.host ?? edgeConfig.server.host, port: edge!.port };
+      const place = { host: options.edge?.host ?? edgeConfig.server.host, port: edge!.port, httpsPort: edge!.httpsPort, defaultCertificate };
       await edge!.close();
       try {
         edge = await startEdge({ ...options.edge, ...place, config, functions: live, debug });
@@ -193,6 +201,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       registry,
       live,
       seeded: { stores, functions },
+      ...(selfSigned === undefined ? {} : { selfSignedCertificate: { certificatePath: selfSigned.certificatePath, created: selfSigned.created } }),
       restartEdge,
       reconfigure,
       reload,
