@@ -137,6 +137,7 @@ export class EdgePipeline {
     const admitted = admitRequest(req);
     if (!admitted.ok) {
       if (trace) trace.error = admitted.reason;
+      if (admitted.close === true) ctx.res.setHeader('Connection', 'close');
       return this.#sendError(ctx, admitted.error);
     }
     const distribution = this.#opts.router.match(admitted.host);
