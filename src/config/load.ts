@@ -11,7 +11,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { OpenFrontError } from '../errors.js';
 import type { RuntimeVersion } from '../runtime/event.js';
-import { ConfigSchema, CustomOriginSchema, StaticOriginSchema, type RawConfig } from './schema.js';
+import { ConfigSchema, CustomOriginSchema, ORIGIN_SETTING_RANGES, StaticOriginSchema, type RawConfig } from './schema.js';
 import type { BehaviorConfig, CachePolicyConfig, ConfigProblem, DistributionConfig, EdgeConfig, OriginConfig, OriginGroupConfig } from './types.js';
 
 /** File names `openfront start` looks for, in order, when no path is given. */
@@ -294,11 +294,26 @@ function resolveOrigin(
     domainName,
     port: port ?? (protocol === 'https' ? 443 : 80),
     originPath,
-    connectTimeoutMs: o.connectTimeoutMs,
-    readTimeoutMs: o.readTimeoutMs,
+    connectionAttempts: o.connectionAttempts ?? ORIGIN_SETTING_RANGES.connectionAttempts.default,
+    connectTimeoutMs: originMillis(o.connectionTimeout, o.connectTimeoutMs, 'connectionTimeout', 'connectTimeoutMs', path, report),
+    readTimeoutMs: originMillis(o.readTimeout, o.readTimeoutMs, 'readTimeout', 'readTimeoutMs', path, report),
+    keepaliveTimeoutMs: originMillis(o.keepaliveTimeout, o.keepaliveTimeoutMs, 'keepaliveTimeout', 'keepaliveTimeoutMs', path, report),
     maxConnections: o.maxConnections,
     customHeaders: { ...o.customHeaders },
   };
+}
+
+/** One origin setting given in seconds (CloudFront's field) or milliseconds, not both; CloudFront's default if neither. */
+function originMillis(
+  secondsValue: number | undefined,
+  millisValue: number | undefined,
+  name: keyof typeof ORIGIN_SETTING_RANGES,
+  millisName: string,
+  path: PropertyKey[],
+  report: (path: PropertyKey[], message: string) => void,
+): number {
+  if (secondsValue !== undefined && millisValue !== undefined) report([...path, millisName], `give ${name} (seconds) or ${millisName}, not both`);
+  return millisValue ?? (secondsValue ?? ORIGIN_SETTING_RANGES[name].default) * 1000;
 }
 
 function uniqueNames(names: string[], path: PropertyKey[], field: string, what: string, report: (path: PropertyKey[], message: string) => void): Set<string> {

@@ -50,11 +50,50 @@ export const CachePolicySchema = z.strictObject({
   queryStrings: keyItems(z.string().min(1)),
 });
 
+/**
+ * CloudFront's origin settings (docs/config.md, "Origin timeouts"): the CloudFront-named fields take whole seconds in
+ * CloudFront's ranges; the `…Ms` fields are the same settings in milliseconds (finer steps for a local edge and its
+ * tests), in the same ranges. Give one or the other; unset means CloudFront's default.
+ */
+export const ORIGIN_SETTING_RANGES = {
+  connectionAttempts: { min: 1, max: 3, default: 3 },
+  connectionTimeout: { min: 1, max: 10, default: 10 },
+  readTimeout: { min: 1, max: 120, default: 30 },
+  keepaliveTimeout: { min: 1, max: 120, default: 5 },
+} as const;
+
+const seconds = (range: { min: number; max: number }, what: string) =>
+  z
+    .number()
+    .int(`${what} is a whole number of seconds`)
+    .min(range.min, `${what} must be between ${range.min} and ${range.max} seconds (CloudFront's range)`)
+    .max(range.max, `${what} must be between ${range.min} and ${range.max} seconds (CloudFront's range)`)
+    .optional();
+const millis = (range: { min: number; max: number }, what: string) =>
+  z
+    .number()
+    .int(`${what} is a whole number of milliseconds`)
+    .min(1, `${what} must be between 1 and ${range.max * 1000} ms (CloudFront's range of ${range.min} to ${range.max} seconds)`)
+    .max(range.max * 1000, `${what} must be between 1 and ${range.max * 1000} ms (CloudFront's range of ${range.min} to ${range.max} seconds)`)
+    .optional();
+
 const timeouts = {
-  /** Time allowed to open the TCP/TLS connection (CloudFront: connectionTimeout). */
-  connectTimeoutMs: z.number().int().min(1).max(60_000).default(10_000),
-  /** Time allowed between bytes of the origin response (CloudFront: readTimeout). */
-  readTimeoutMs: z.number().int().min(1).max(600_000).default(30_000),
+  /** Connection tries per request (CloudFront: ConnectionAttempts); also the tries after a read timeout for GET/HEAD. */
+  connectionAttempts: z
+    .number()
+    .int('connectionAttempts is a whole number')
+    .min(1, "connectionAttempts must be 1, 2 or 3 (CloudFront's range)")
+    .max(3, "connectionAttempts must be 1, 2 or 3 (CloudFront's range)")
+    .optional(),
+  /** Time allowed to open the TCP/TLS connection, per attempt (CloudFront: ConnectionTimeout). */
+  connectionTimeout: seconds(ORIGIN_SETTING_RANGES.connectionTimeout, 'connectionTimeout'),
+  connectTimeoutMs: millis(ORIGIN_SETTING_RANGES.connectionTimeout, 'connectTimeoutMs'),
+  /** Time allowed for the first response byte and between bytes of the response (CloudFront: OriginReadTimeout). */
+  readTimeout: seconds(ORIGIN_SETTING_RANGES.readTimeout, 'readTimeout'),
+  readTimeoutMs: millis(ORIGIN_SETTING_RANGES.readTimeout, 'readTimeoutMs'),
+  /** How long an idle origin connection is kept for reuse (CloudFront: OriginKeepaliveTimeout). */
+  keepaliveTimeout: seconds(ORIGIN_SETTING_RANGES.keepaliveTimeout, 'keepaliveTimeout'),
+  keepaliveTimeoutMs: millis(ORIGIN_SETTING_RANGES.keepaliveTimeout, 'keepaliveTimeoutMs'),
 };
 
 export const CustomOriginSchema = z.strictObject({

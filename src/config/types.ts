@@ -33,8 +33,14 @@ export interface CustomOriginConfig {
   port: number;
   /** Prefix added in front of the request path; '' for none. */
   originPath: string;
+  /** Connection tries per request (1–3, CloudFront's ConnectionAttempts). */
+  connectionAttempts: number;
+  /** Per connection attempt (CloudFront's ConnectionTimeout). */
   connectTimeoutMs: number;
+  /** Until the first response byte and between bytes (CloudFront's OriginReadTimeout). */
   readTimeoutMs: number;
+  /** Idle time an origin connection is kept for reuse (CloudFront's OriginKeepaliveTimeout). */
+  keepaliveTimeoutMs: number;
   maxConnections: number;
   customHeaders: Record<string, string>;
 }
