@@ -83,6 +83,11 @@ export const ErrorCatalog = {
     message: 'A GET request has a body',
     page: { title: '403 ERROR', detail: 'Bad request. A GET request cannot have a body.' },
   },
+  EDGE_ORIGIN_RESPONSE_TOO_LARGE: {
+    status: 502,
+    awsType: 'OriginResponseTooLarge',
+    message: 'The origin response is larger than the edge reads for this purpose',
+  },
   EDGE_ORIGIN_UNKNOWN: { status: 502, awsType: 'FunctionValidationError', message: 'The function selected an origin the distribution does not have' },
 
   // --- KeyValueStore data plane (kvs/, control/) ---

@@ -17,6 +17,9 @@ import type { BehaviorConfig, CachePolicyConfig, ConfigProblem, DistributionConf
 /** File names `openfront start` looks for, in order, when no path is given. */
 export const CONFIG_FILE_NAMES = ['openfront.config.yaml', 'openfront.config.yml', 'openfront.config.json'] as const;
 
+/** CloudFront's default ErrorCachingMinTTL, in seconds. */
+export const ERROR_CACHING_MIN_TTL_DEFAULT = 10;
+
 /** CloudFront's managed policies of the same names. */
 export const BUILTIN_CACHE_POLICIES: readonly CachePolicyConfig[] = [
   {
@@ -209,6 +212,19 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
         report([...bPath, 'pathPattern'], `"${b.pathPattern}" contains characters CloudFront does not allow in a path pattern`);
       return behavior(b, b.pathPattern, bPath);
     });
+    const errorCodes = new Set<number>();
+    const customErrorResponses = d.customErrorResponses.map((e, ei) => {
+      const ePath = [...dPath, 'customErrorResponses', ei];
+      if (errorCodes.has(e.errorCode)) report([...ePath, 'errorCode'], `errorCode ${e.errorCode} has more than one entry`);
+      errorCodes.add(e.errorCode);
+      if ((e.responsePagePath === undefined) !== (e.responseCode === undefined))
+        report(ePath, 'responsePagePath and responseCode go together (as in CloudFront): give both or neither');
+      return {
+        errorCode: e.errorCode,
+        ...(e.responsePagePath !== undefined && e.responseCode !== undefined ? { responsePagePath: e.responsePagePath, responseCode: e.responseCode } : {}),
+        errorCachingMinTtl: e.errorCachingMinTtl ?? ERROR_CACHING_MIN_TTL_DEFAULT,
+      };
+    });
     const exactHost = d.hostnames.find((h) => !h.includes('*'));
     return {
       id: d.id,
@@ -218,6 +234,7 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
       originGroups: groups,
       defaultBehavior: behavior(d.defaultBehavior, '*', [...dPath, 'defaultBehavior']),
       behaviors,
+      customErrorResponses,
     };
   });
 

@@ -159,6 +159,29 @@ export const BehaviorSchema = z.strictObject({
   ...behaviorFields,
 });
 
+/** CloudFront's CustomErrorResponse codes (docs/config.md, "Custom error responses"). */
+export const CUSTOM_ERROR_CODES = [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504] as const;
+export const CUSTOM_RESPONSE_CODES = [200, ...CUSTOM_ERROR_CODES] as const;
+
+const oneOf = (codes: readonly number[], what: string) =>
+  z.number().refine((n) => codes.includes(n), { message: `${what} must be one of ${codes.join(', ')} (as in CloudFront)` });
+
+export const CustomErrorResponseSchema = z.strictObject({
+  /** The origin's (or the edge's 502/504 for an unreachable origin) status this entry applies to. */
+  errorCode: oneOf(CUSTOM_ERROR_CODES, 'errorCode'),
+  /** Path of the page served instead, fetched through the first behavior whose path pattern matches it. */
+  responsePagePath: z
+    .string()
+    .min(1)
+    .max(4096)
+    .regex(/^\/[^\s?#]*$/, 'a path starting with "/" without a query string, fragment or spaces')
+    .optional(),
+  /** The status the viewer gets with the page. */
+  responseCode: oneOf(CUSTOM_RESPONSE_CODES, 'responseCode').optional(),
+  /** Seconds the origin's error response is cached (CloudFront's ErrorCachingMinTTL; default 10). */
+  errorCachingMinTtl: z.number().int().min(0).max(31_536_000).optional(),
+});
+
 export const DistributionSchema = z.strictObject({
   id: z
     .string()
@@ -174,6 +197,8 @@ export const DistributionSchema = z.strictObject({
   originGroups: z.array(OriginGroupSchema).default([]),
   defaultBehavior: DefaultBehaviorSchema,
   behaviors: z.array(BehaviorSchema).default([]),
+  /** Error pages and error caching per status (CloudFront's CustomErrorResponses). */
+  customErrorResponses: z.array(CustomErrorResponseSchema).max(11).default([]),
 });
 
 export const FunctionSchema = z.strictObject({

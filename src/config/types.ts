@@ -76,6 +76,16 @@ export interface BehaviorConfig {
   functions: FunctionAssociations;
 }
 
+/** CloudFront's CustomErrorResponse: what the viewer gets for an error status, and how long the error is cached. */
+export interface CustomErrorResponseConfig {
+  errorCode: number;
+  /** Set together with `responseCode`: the page served instead of the error. */
+  responsePagePath?: string;
+  responseCode?: number;
+  /** Seconds (CloudFront's ErrorCachingMinTTL); 10 when not given. */
+  errorCachingMinTtl: number;
+}
+
 export interface DistributionConfig {
   id: string;
   /** Lowercase; exact names, `*.suffix` wildcards, or `*`. */
@@ -87,6 +97,8 @@ export interface DistributionConfig {
   defaultBehavior: BehaviorConfig;
   /** Evaluated in order; the first match wins, else `defaultBehavior`. */
   behaviors: BehaviorConfig[];
+  /** At most one entry per error code; absent or empty: none. */
+  customErrorResponses?: CustomErrorResponseConfig[];
 }
 
 export interface FunctionConfig {

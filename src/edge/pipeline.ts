@@ -20,6 +20,7 @@ import { CapturedResponse, writeExplainAnswer, type EdgeDebug } from './debug.js
 import type { Distribution, DistributionRouter } from './distribution.js';
 import { ErrorCatalog, isOpenFrontError, type EdgeErrorCode } from '../errors.js';
 import { errorPage } from './errors-page.js';
+import { MAX_ERROR_PAGE_BYTES } from './custom-errors.js';
 import { nextRequestId } from './request-id.js';
 import { admitRequest } from './request-guard.js';
 import type { FunctionSource } from './function-source.js';
@@ -46,6 +47,9 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'http2-settings',
 ]);
+
+/** Viewer request headers that do not go with the GET for a custom error page. */
+const PAGE_REQUEST_DROPPED = new Set(['range', 'request-range', 'content-length', 'content-type', 'transfer-encoding', 'expect']);
 
 export interface PipelineOptions {
   router: DistributionRouter;
@@ -192,8 +196,9 @@ export class EdgePipeline {
         return this.#sendError(ctx, 'FUNCTION_VALIDATION_ERROR');
       }
       const failure = originFailureOf(err);
-      if (failure !== undefined) return this.#sendError(ctx, failure.code);
-      throw err;
+      if (failure === undefined) throw err;
+      const page = await this.#customErrorPage(ctx, distribution, ErrorCatalog[failure.code].status, viewerHeaders);
+      return page === undefined ? this.#sendError(ctx, failure.code) : this.#send(ctx, page);
     }
 
     if (behavior.functions.viewerResponse !== undefined && fetched.status < 400) {
@@ -207,6 +212,7 @@ export class EdgePipeline {
       const shaped = responseFromEvent(outcome.result.response, { res: head, before: event.response });
       fetched = { status: shaped.status, statusText: shaped.statusText, headers: shaped.headers, body: shaped.body ?? fetched.body, xCache: fetched.xCache };
     }
+    if (fetched.status >= 400) fetched = (await this.#customErrorPage(ctx, distribution, fetched.status, viewerHeaders)) ?? fetched;
     return this.#send(ctx, fetched);
   }
 
@@ -322,7 +328,8 @@ export class EdgePipeline {
     const generation = cache.generation(dist.id);
     const { result, collapsed } = cache.collapse(key.key, async () => {
       const outcome = await fetchOrigin();
-      return { outcome, stored: this.#store(key, dist.id, outcome.response, policy, generation) };
+      const errorMinTtl = distribution.customErrors.errorCachingMinTtl(outcome.response.status);
+      return { outcome, stored: this.#store(key, dist.id, outcome.response, policy, generation, errorMinTtl) };
     });
     if (trace && trace.cache) trace.cache.collapsed = collapsed;
     const { outcome, stored } = await this.#traceOrigin(result, trace);
@@ -354,7 +361,14 @@ export class EdgePipeline {
     }
   }
 
-  #store(key: CacheKey, distributionId: string, response: OriginResponse, policy: BehaviorConfig['cachePolicy'], generation: number): boolean {
+  #store(
+    key: CacheKey,
+    distributionId: string,
+    response: OriginResponse,
+    policy: BehaviorConfig['cachePolicy'],
+    generation: number,
+    errorCachingMinTtl: number,
+  ): boolean {
     const headerMap: Record<string, string | string[]> = {};
     let setsCookie = false;
     for (const [name, value] of response.headers) {
@@ -364,7 +378,7 @@ export class EdgePipeline {
     }
     // A Set-Cookie answer to one viewer must not be replayed to others unless cookies are part of the key.
     if (setsCookie && policy.cookies.behavior === 'none') return false;
-    const ttl = responseTtlSeconds(policy, response.status, headerMap);
+    const ttl = responseTtlSeconds(policy, response.status, headerMap, errorCachingMinTtl);
     if (ttl <= 0) return false;
     const now = this.#opts.cache.now();
     return this.#opts.cache.set(
@@ -381,6 +395,52 @@ export class EdgePipeline {
       },
       generation,
     );
+  }
+
+  /**
+   * The distribution's custom error page for `status` (CloudFront's CustomErrorResponses), or undefined when it has
+   * none or the page cannot be had (unreachable, larger than MAX_ERROR_PAGE_BYTES): the viewer then gets the error
+   * itself. The page is fetched with GET through the behavior its path matches, from that behavior's cache and
+   * origin, without running functions; a page its origin answers with an error is sent as that error.
+   */
+  async #customErrorPage(
+    ctx: RequestContext,
+    distribution: Distribution,
+    status: number,
+    viewerHeaders: Array<[string, string]>,
+  ): Promise<Outgoing | undefined> {
+    const rule = distribution.customErrors.page(status);
+    if (rule === undefined) return undefined;
+    const { trace } = ctx;
+    const dist = distribution.config;
+    const behavior = distribution.behaviors.match(rule.path);
+    const policy = behavior.cachePolicy;
+    // A full, unconditional representation of the page: the viewer's range and validators were for the failed object.
+    const headers = viewerHeaders.filter(([name]) => !PAGE_REQUEST_DROPPED.has(name.toLowerCase()) && !name.toLowerCase().startsWith('if-'));
+    const forwarded: HttpRequestParts = { method: 'GET', target: rule.path, headers, clientIp: ctx.req.socket.remoteAddress ?? '' };
+    const key = policy.maxTtl > 0 ? buildCacheKey(dist.id, rule.path, headers, policy) : undefined;
+    let page: { status: number; statusText: string; headers: Array<[string, string]>; body: Buffer } | undefined = key && this.#opts.cache.get(key.key);
+    if (page === undefined) {
+      const generation = this.#opts.cache.generation(dist.id);
+      try {
+        const outcome = await this.#opts.origins.fetch(distribution.origins.plan(behavior.origin, undefined), {
+          method: 'GET',
+          target: rule.path,
+          headers: this.#originHeaders(ctx, forwarded, behavior),
+          maxBodyBytes: MAX_ERROR_PAGE_BYTES,
+        });
+        page = outcome.response;
+        if (key) this.#store(key, dist.id, page, policy, generation, distribution.customErrors.errorCachingMinTtl(page.status));
+      } catch (err) {
+        if (trace) trace.error = `${trace.error === undefined ? '' : `${trace.error}; `}custom error page ${rule.path}: ${(err as Error).message}`;
+        return undefined;
+      }
+    }
+    if (page.body.length > MAX_ERROR_PAGE_BYTES) return undefined;
+    if (trace) trace.error = `${trace.error === undefined ? '' : `${trace.error}; `}status ${status} answered with custom error page ${rule.path}`;
+    const pageHeaders = forwardableResponseHeaders(page.headers).filter(([name]) => name.toLowerCase() !== 'age');
+    if (page.status >= 400) return { status: page.status, statusText: page.statusText, headers: pageHeaders, body: page.body, xCache: 'Error from openfront' };
+    return { status: rule.responseCode, statusText: STATUS_CODES[rule.responseCode], headers: pageHeaders, body: page.body, xCache: 'Error from openfront' };
   }
 
   /** What CloudFront sends the origin: the viewer's end-to-end headers, X-Forwarded-For appended, Via, request id. */

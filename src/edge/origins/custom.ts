@@ -3,7 +3,8 @@
  * origins a function picks at run time (`cf.updateRequestOrigin`) get pooled connections too.
  */
 import { Pool } from 'undici';
-import { originUnavailable, type OriginRequest, type OriginResponse, type ResolvedCustomOrigin } from './types.js';
+import { isOpenFrontError } from '../../errors.js';
+import { originUnavailable, tooLarge, type OriginRequest, type OriginResponse, type ResolvedCustomOrigin } from './types.js';
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 /** Failures before any byte of the request was sent: safe to try again whatever the method. */
@@ -23,6 +24,7 @@ export class CustomOriginClient {
       try {
         return await this.#fetchOnce(origin, request);
       } catch (err) {
+        if (isOpenFrontError(err)) throw err;
         const code = (err as { code?: string }).code ?? '';
         if (attempt < origin.connectionAttempts && (repeatable || CONNECT_CODES.has(code))) continue;
         throw originUnavailable(TIMEOUT_CODES.has(code) ? 'timeout' : 'connect', origin.id, err);
@@ -45,7 +47,15 @@ export class CustomOriginClient {
       bodyTimeout: origin.readTimeoutMs,
     });
     const chunks: Buffer[] = [];
-    for await (const chunk of res.body) chunks.push(chunk as Buffer);
+    let bytes = 0;
+    for await (const chunk of res.body) {
+      bytes += (chunk as Buffer).length;
+      if (request.maxBodyBytes !== undefined && bytes > request.maxBodyBytes) {
+        res.body.destroy();
+        throw tooLarge(origin.id, request.maxBodyBytes);
+      }
+      chunks.push(chunk as Buffer);
+    }
     const pairs: Array<[string, string]> = [];
     for (const name in res.headers) {
       const value = res.headers[name];

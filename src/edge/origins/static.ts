@@ -2,10 +2,11 @@
  * A local directory served as an origin, the way CloudFront serves an S3 bucket: the request path names a file,
  * nothing is listed, and a missing file is a 404. Paths that escape the directory are refused.
  */
+import type { Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import type { StaticOriginConfig } from '../../config/types.js';
-import type { OriginRequest, OriginResponse } from './types.js';
+import { tooLarge, type OriginRequest, type OriginResponse } from './types.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -44,9 +45,15 @@ export async function fetchStatic(origin: StaticOriginConfig, request: OriginReq
   }
   const file = resolve(origin.root, `.${path}`);
   if (path.includes('\0') || (file !== origin.root && !file.startsWith(origin.root + sep))) return plain(403, 'Forbidden');
+  let info: Stats;
   try {
-    const info = await stat(file);
-    if (!info.isFile()) return plain(404, 'Not Found');
+    info = await stat(file);
+  } catch {
+    return plain(404, 'Not Found');
+  }
+  if (!info.isFile()) return plain(404, 'Not Found');
+  if (request.maxBodyBytes !== undefined && info.size > request.maxBodyBytes) throw tooLarge(origin.id, request.maxBodyBytes);
+  try {
     const body = await readFile(file);
     return {
       status: 200,

@@ -25,6 +25,8 @@ export interface OriginRequest {
   /** Headers to send, hop-by-hop removed; Host is set by the origin client. */
   headers: Array<[string, string]>;
   body?: Readable;
+  /** Stop reading a response body larger than this (EDGE_ORIGIN_RESPONSE_TOO_LARGE); unset: no bound here. */
+  maxBodyBytes?: number;
 }
 
 export interface OriginResponse {
@@ -50,4 +52,9 @@ export function originFailureOf(
 ): { code: 'EDGE_ORIGIN_TIMEOUT' | 'EDGE_ORIGIN_CONNECT_ERROR'; originId: string; reason: OriginFailureReason } | undefined {
   if (!isOpenFrontError(err) || (err.code !== 'EDGE_ORIGIN_TIMEOUT' && err.code !== 'EDGE_ORIGIN_CONNECT_ERROR')) return undefined;
   return { code: err.code, originId: String(err.details.originId), reason: err.code === 'EDGE_ORIGIN_TIMEOUT' ? 'timeout' : 'connect' };
+}
+
+/** A response body went past the request's `maxBodyBytes`: EDGE_ORIGIN_RESPONSE_TOO_LARGE. */
+export function tooLarge(originId: string, maxBodyBytes: number): OpenFrontError {
+  return new OpenFrontError('EDGE_ORIGIN_RESPONSE_TOO_LARGE', `origin "${originId}" sent a body larger than ${maxBodyBytes} bytes`, { originId, maxBodyBytes });
 }
