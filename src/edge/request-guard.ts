@@ -19,6 +19,9 @@ export const VIEWER_LIMITS = {
   urlBytes: 8_192,
 } as const;
 
+/** The methods a CloudFront distribution serves (AllowedMethods at its widest); node:http parses more (TRACE, PROPFIND, …). */
+const CLOUDFRONT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'POST', 'PATCH', 'DELETE']);
+
 /** Longest Host accepted: a DNS name is at most 253 characters, plus ":" and a port. */
 export const MAX_HOST_LENGTH = 259;
 
@@ -48,6 +51,8 @@ export function admitRequest(req: IncomingMessage): Admission {
       close: true,
     };
   }
+  if (!CLOUDFRONT_METHODS.has(req.method ?? ''))
+    return { ok: false, error: 'EDGE_METHOD_NOT_ALLOWED', reason: `method ${req.method ?? '?'} is not one CloudFront serves` };
   if (url.charCodeAt(0) !== 47 /* '/' */) {
     if (url === '*') return refuse('asterisk-form request target (OPTIONS *) is not served by a distribution');
     const absolute = /^https?:\/\/([^/?#]*)/i.exec(url);

@@ -154,6 +154,15 @@ describe('edge: CloudFront viewer limits', () => {
     assert.equal(reply.body, 'function ran for GET with 1501 headers');
   });
 
+  for (const method of ['TRACE', 'PROPFIND', 'PURGE', 'MKCOL']) {
+    it(`answers 405 to ${method}, a method CloudFront does not serve, before any function runs`, async () => {
+      const reply = await raw(edge.port, `${method} / HTTP/1.1\r\nHost: limits.test\r\n\r\n`);
+      assert.equal(reply.statusLine, 'HTTP/1.1 405 Method Not Allowed');
+      assert.equal(header(reply, 'x-openfront-error'), 'MethodNotAllowed');
+      assert.doesNotMatch(reply.body, /function ran/);
+    });
+  }
+
   it('answers 403 to a GET with a body, and serves a POST with one', async () => {
     const get = await raw(edge.port, 'GET / HTTP/1.1\r\nHost: limits.test\r\nContent-Length: 5\r\n\r\nhello');
     assert.equal(get.statusLine, 'HTTP/1.1 403 Forbidden');
