@@ -83,11 +83,6 @@ export const ErrorCatalog = {
     message: 'A GET request has a body',
     page: { title: '403 ERROR', detail: 'Bad request. A GET request cannot have a body.' },
   },
-  EDGE_ORIGIN_RESPONSE_TOO_LARGE: {
-    status: 502,
-    awsType: 'OriginResponseTooLarge',
-    message: 'The origin response is larger than the edge reads for this purpose',
-  },
   EDGE_ORIGIN_UNKNOWN: { status: 502, awsType: 'FunctionValidationError', message: 'The function selected an origin the distribution does not have' },
 
   // --- KeyValueStore data plane (kvs/, control/) ---
@@ -125,6 +120,8 @@ export const ErrorCatalog = {
   TOO_MANY_STREAMS: { status: 429, awsType: 'TooManyStreams', message: 'Too many live decision streams are open' },
   API_BUSY: { status: 503, awsType: 'ServiceUnavailable', message: 'The API is busy: retry later' },
   CONFIG_INVALID: { status: 400, awsType: 'InvalidConfiguration', message: 'The configuration is invalid' },
+  RELOAD_IN_PROGRESS: { status: 409, awsType: 'ReloadInProgress', message: 'A config reload is already running; retry when it has finished' },
+  RELOAD_UNAVAILABLE: { status: 409, awsType: 'ReloadUnavailable', message: 'This node has no config file to reload' },
   INPUT_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The input is invalid' },
   TEST_CASE_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The golden test case is invalid' },
   BUILD_FAILED: { status: 400, awsType: 'InvalidInput', message: 'The function could not be built' },

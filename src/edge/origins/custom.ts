@@ -3,8 +3,7 @@
  * origins a function picks at run time (`cf.updateRequestOrigin`) get pooled connections too.
  */
 import { Pool } from 'undici';
-import { isOpenFrontError } from '../../errors.js';
-import { originUnavailable, tooLarge, type OriginRequest, type OriginResponse, type ResolvedCustomOrigin } from './types.js';
+import { originUnavailable, type OriginRequest, type OriginResponse, type ResolvedCustomOrigin } from './types.js';
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 /** Failures before any byte of the request was sent: safe to try again whatever the method. */
@@ -15,8 +14,9 @@ export class CustomOriginClient {
 
   /**
    * CloudFront's ConnectionAttempts: a connection that cannot be opened is tried again up to `connectionAttempts`
-   * times for every method; a GET or HEAD that got no complete response (read timeout, connection dropped) is sent
-   * again too, other methods are not (docs/edge.md, "Origins").
+   * times for every method; a GET or HEAD that got no response head (read timeout, connection dropped) is sent again
+   * too, other methods are not (docs/edge.md, "Origins"). Once the head has arrived the body streams to the viewer,
+   * so a failure after that is not retried.
    */
   async fetch(origin: ResolvedCustomOrigin, request: OriginRequest): Promise<OriginResponse> {
     const repeatable = request.body === undefined && (request.method === 'GET' || request.method === 'HEAD');
@@ -24,7 +24,6 @@ export class CustomOriginClient {
       try {
         return await this.#fetchOnce(origin, request);
       } catch (err) {
-        if (isOpenFrontError(err)) throw err;
         const code = (err as { code?: string }).code ?? '';
         if (attempt < origin.connectionAttempts && (repeatable || CONNECT_CODES.has(code))) continue;
         throw originUnavailable(TIMEOUT_CODES.has(code) ? 'timeout' : 'connect', origin.id, err);
@@ -46,23 +45,13 @@ export class CustomOriginClient {
       headersTimeout: origin.readTimeoutMs,
       bodyTimeout: origin.readTimeoutMs,
     });
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    for await (const chunk of res.body) {
-      bytes += (chunk as Buffer).length;
-      if (request.maxBodyBytes !== undefined && bytes > request.maxBodyBytes) {
-        res.body.destroy();
-        throw tooLarge(origin.id, request.maxBodyBytes);
-      }
-      chunks.push(chunk as Buffer);
-    }
     const pairs: Array<[string, string]> = [];
     for (const name in res.headers) {
       const value = res.headers[name];
       if (Array.isArray(value)) for (const v of value) pairs.push([name, v]);
       else if (value !== undefined) pairs.push([name, value]);
     }
-    return { status: res.statusCode, statusText: res.statusText, headers: pairs, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) };
+    return { status: res.statusCode, statusText: res.statusText, headers: pairs, body: res.body };
   }
 
   #pool(origin: ResolvedCustomOrigin): Pool {
