@@ -30,6 +30,8 @@ export const BUILTIN_CACHE_POLICIES: readonly CachePolicyConfig[] = [
     headers: { behavior: 'none', names: [] },
     cookies: { behavior: 'none', names: [] },
     queryStrings: { behavior: 'none', names: [] },
+    enableAcceptEncodingGzip: true,
+    enableAcceptEncodingBrotli: true,
   },
   {
     name: 'CachingDisabled',
@@ -230,6 +232,7 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
         origin: b.origin,
         cachePolicy: policy ?? BUILTIN_CACHE_POLICIES[0],
         functions: { viewerRequest: b.functionAssociations['viewer-request'], viewerResponse: b.functionAssociations['viewer-response'] },
+        ...(b.compress ? { compress: true } : {}),
       };
     };
     const patterns = new Set<string>();

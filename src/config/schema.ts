@@ -48,6 +48,10 @@ export const CachePolicySchema = z.strictObject({
   headers: keyItems(lowercaseHeaderName),
   cookies: keyItems(z.string().min(1)),
   queryStrings: keyItems(z.string().min(1)),
+  /** Normalised Accept-Encoding (gzip) in the cache key and origin request; lets `compress` use gzip. */
+  enableAcceptEncodingGzip: z.boolean().default(false),
+  /** The same for brotli (`br`). */
+  enableAcceptEncodingBrotli: z.boolean().default(false),
 });
 
 /**
@@ -149,6 +153,8 @@ const behaviorFields = {
   /** Cache policy name; built-ins `CachingOptimized` and `CachingDisabled` always exist. */
   cachePolicy: name.default('CachingOptimized'),
   functionAssociations: FunctionAssociationsSchema,
+  /** CloudFront's automatic compression of qualifying origin responses (gzip / brotli per the cache policy). */
+  compress: z.boolean().default(false),
 };
 
 export const DefaultBehaviorSchema = z.strictObject(behaviorFields);

@@ -22,6 +22,10 @@ export interface CachePolicyConfig {
   headers: CacheKeyItems;
   cookies: CacheKeyItems;
   queryStrings: CacheKeyItems;
+  /** CloudFront's EnableAcceptEncodingGzip: gzip in the normalised Accept-Encoding of the key (docs/edge.md, "Compression"). */
+  enableAcceptEncodingGzip?: boolean;
+  /** CloudFront's EnableAcceptEncodingBrotli. */
+  enableAcceptEncodingBrotli?: boolean;
 }
 
 /** An HTTP or HTTPS server the edge forwards to. */
@@ -74,6 +78,8 @@ export interface BehaviorConfig {
   origin: string;
   cachePolicy: CachePolicyConfig;
   functions: FunctionAssociations;
+  /** CloudFront's automatic compression (Compress); needs the cache policy's encoding flags. */
+  compress?: boolean;
 }
 
 /** CloudFront's CustomErrorResponse: what the viewer gets for an error status, and how long the error is cached. */

@@ -22,6 +22,7 @@ import type { Distribution, DistributionRouter } from './distribution.js';
 import { ErrorCatalog, isOpenFrontError, type EdgeErrorCode } from '../errors.js';
 import { errorPage } from './errors-page.js';
 import { MAX_ERROR_PAGE_BYTES } from './custom-errors.js';
+import { compressible, compressResponse, encodingFlagsOn, normaliseAcceptEncoding, type NormalisedEncoding } from './compress.js';
 import { nextRequestId } from './request-id.js';
 import { admitRequest } from './request-guard.js';
 import type { FunctionSource } from './function-source.js';
@@ -320,10 +321,15 @@ export class EdgePipeline {
       headers: this.#originHeaders(ctx, forwarded, behavior),
       body: method === 'GET' || method === 'HEAD' || !hasBody(req) ? undefined : req,
     };
+    const encoding = viewerEncoding(ctx, forwarded.headers, policy);
+    const compress = behavior.compress === true && encoding !== undefined && method === 'GET' && policy.maxTtl > 0;
     const fetchOrigin = async (): Promise<OriginOutcome> => {
       const t = trace ? performance.now() : 0;
       try {
-        return await this.#opts.origins.fetch(plan, originRequest);
+        const outcome = await this.#opts.origins.fetch(plan, originRequest);
+        const response = outcome.response;
+        if (!compress || !compressible(response.status, response.headers)) return outcome;
+        return { ...outcome, response: { ...response, ...compressResponse(response.headers, response.body, encoding) } };
       } finally {
         if (trace) trace.timings.origin = micros(t);
       }
@@ -335,7 +341,9 @@ export class EdgePipeline {
     }
 
     const t = trace ? performance.now() : 0;
-    const key = buildCacheKey(dist.id, forwarded.target, forwarded.headers, policy);
+    const plainKey = buildCacheKey(dist.id, forwarded.target, forwarded.headers, policy);
+    // The normalised Accept-Encoding is part of the key when the policy's encoding flags are on (docs/edge.md).
+    const key = encoding === undefined ? plainKey : { ...plainKey, key: `${plainKey.key}\nae:${encoding}` };
     const hit = cache.get(key.key);
     if (trace) {
       trace.timings.cache = micros(t);
@@ -534,6 +542,8 @@ export class EdgePipeline {
     let xff: string | undefined;
     let via: string | undefined;
     const keepEncoding = behavior.cachePolicy.headers.behavior === 'whitelist' && behavior.cachePolicy.headers.names.includes('accept-encoding');
+    // With the policy's encoding flags on, the origin gets the normalised value (or identity) instead of the viewer's.
+    const encodingFlags = !keepEncoding && encodingFlagsOn(behavior.cachePolicy);
     for (const pair of forwarded.headers) {
       const lower = pair[0].toLowerCase();
       if (HOP_BY_HOP.has(lower) || lower === 'host' || hopByHop?.has(lower)) continue;
@@ -548,6 +558,7 @@ export class EdgePipeline {
     out.push(['x-forwarded-for', xff === undefined ? ip : `${xff}, ${ip}`]);
     out.push(['via', via === undefined ? this.#via : `${via}, ${this.#via}`]);
     out.push([REQUEST_ID_HEADER, ctx.requestId]);
+    if (encodingFlags) out.push(['accept-encoding', viewerEncoding(ctx, forwarded.headers, behavior.cachePolicy) ?? 'identity']);
     return out;
   }
 
@@ -641,6 +652,22 @@ function fromOrigin(response: OriginResponse, xCache: string): Outgoing {
     length: declaredLength(response.headers),
     xCache,
   };
+}
+
+/**
+ * The viewer's Accept-Encoding normalised under the policy's flags (compress.ts); undefined when the flags are off,
+ * when the policy keys on Accept-Encoding itself, or for an HTTP/1.0 viewer (CloudFront drops its Accept-Encoding).
+ */
+function viewerEncoding(
+  ctx: RequestContext,
+  headers: ReadonlyArray<readonly [string, string]>,
+  policy: BehaviorConfig['cachePolicy'],
+): NormalisedEncoding | undefined {
+  if (!encodingFlagsOn(policy) || ctx.req.httpVersion === '1.0') return undefined;
+  if (policy.headers.behavior === 'whitelist' && policy.headers.names.includes('accept-encoding')) return undefined;
+  const values: string[] = [];
+  for (const [name, value] of headers) if (name.length === 15 && name.toLowerCase() === 'accept-encoding') values.push(value);
+  return values.length === 0 ? undefined : normaliseAcceptEncoding(values, policy);
 }
 
 function discardOutgoing(out: Outgoing): void {
