@@ -12,7 +12,17 @@ import type { z } from 'zod';
 import { OpenFrontError } from '../errors.js';
 import type { RuntimeVersion } from '../runtime/event.js';
 import { ConfigSchema, CustomOriginSchema, ORIGIN_SETTING_RANGES, StaticOriginSchema, type RawConfig } from './schema.js';
-import type { BehaviorConfig, CachePolicyConfig, ConfigProblem, DistributionConfig, EdgeConfig, OriginConfig, OriginGroupConfig } from './types.js';
+import type {
+  BehaviorConfig,
+  CachePolicyConfig,
+  CertificateFiles,
+  ConfigProblem,
+  DistributionConfig,
+  EdgeConfig,
+  OriginConfig,
+  OriginGroupConfig,
+  ServerTlsConfig,
+} from './types.js';
 
 /** File names `openfront start` looks for, in order, when no path is given. */
 export const CONFIG_FILE_NAMES = ['openfront.config.yaml', 'openfront.config.yml', 'openfront.config.json'] as const;
@@ -229,6 +239,7 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
       }
       return {
         pathPattern,
+        viewerProtocolPolicy: b.viewerProtocolPolicy,
         origin: b.origin,
         cachePolicy: policy ?? BUILTIN_CACHE_POLICIES[0],
         functions: { viewerRequest: b.functionAssociations['viewer-request'], viewerResponse: b.functionAssociations['viewer-response'] },
@@ -258,6 +269,13 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
       };
     });
     const exactHost = d.hostnames.find((h) => !h.includes('*'));
+    const viewerCertificate =
+      d.viewerCertificate === undefined
+        ? undefined
+        : {
+            ...certificatePaths(d.viewerCertificate, baseDir, [...dPath, 'viewerCertificate'], report),
+            minimumProtocolVersion: d.viewerCertificate.minimumProtocolVersion,
+          };
     return {
       id: d.id,
       hostnames: d.hostnames,
@@ -267,6 +285,8 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
       defaultBehavior: behavior(d.defaultBehavior, '*', [...dPath, 'defaultBehavior']),
       behaviors,
       customErrorResponses,
+      httpVersion: d.httpVersion,
+      ...(viewerCertificate === undefined ? {} : { viewerCertificate }),
     };
   });
 
@@ -275,7 +295,14 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
     kvsLimits: raw.kvs.limits,
     ...(raw.kvs.importDir === undefined ? {} : { kvsImportDir: resolve(baseDir, raw.kvs.importDir) }),
     apiLimits: Object.fromEntries(Object.entries(raw.api).filter(([, v]) => v !== undefined)),
-    server: { host: raw.server.host, port: raw.server.port, cacheBytes: raw.server.cacheBytes, nodeId: raw.server.nodeId ?? (hostname() || 'openfront') },
+    server: {
+      host: raw.server.host,
+      port: raw.server.port,
+      cacheBytes: raw.server.cacheBytes,
+      nodeId: raw.server.nodeId ?? (hostname() || 'openfront'),
+      ...(raw.server.httpsPort === undefined ? {} : { httpsPort: raw.server.httpsPort }),
+      ...(raw.server.tls === undefined ? {} : { tls: resolveServerTls(raw.server.tls, baseDir, report) }),
+    },
     observability: {
       ...raw.observability,
       accessLog: {
@@ -363,6 +390,33 @@ function originMillis(
 ): number {
   if (secondsValue !== undefined && millisValue !== undefined) report([...path, millisName], `give ${name} (seconds) or ${millisName}, not both`);
   return millisValue ?? (secondsValue ?? ORIGIN_SETTING_RANGES[name].default) * 1000;
+}
+
+function certificatePaths(
+  files: { certificate: string; privateKey: string },
+  baseDir: string,
+  path: PropertyKey[],
+  report: (path: PropertyKey[], message: string) => void,
+): CertificateFiles {
+  const certificatePath = resolve(baseDir, files.certificate);
+  const privateKeyPath = resolve(baseDir, files.privateKey);
+  requireFile(certificatePath, [...path, 'certificate'], report);
+  requireFile(privateKeyPath, [...path, 'privateKey'], report);
+  return { certificatePath, privateKeyPath };
+}
+
+function resolveServerTls(
+  raw: NonNullable<RawConfig['server']['tls']>,
+  baseDir: string,
+  report: (path: PropertyKey[], message: string) => void,
+): ServerTlsConfig {
+  const { defaultCertificate, ...rest } = raw;
+  return {
+    ...rest,
+    ...(defaultCertificate === undefined
+      ? {}
+      : { defaultCertificate: certificatePaths(defaultCertificate, baseDir, ['server', 'tls', 'defaultCertificate'], report) }),
+  };
 }
 
 function uniqueNames(names: string[], path: PropertyKey[], field: string, what: string, report: (path: PropertyKey[], message: string) => void): Set<string> {
