@@ -71,6 +71,18 @@ export const ErrorCatalog = {
     message: 'This method is not served by a distribution',
     page: { title: '405 ERROR', detail: 'This method is not served by a distribution.' },
   },
+  EDGE_REQUEST_TOO_LARGE: {
+    status: 413,
+    awsType: 'RequestTooLarge',
+    message: 'The request line and headers exceed 20,480 bytes, or the URL exceeds 8,192 bytes',
+    page: { title: '413 ERROR', detail: 'Bad request. The request headers or the URL are too large.' },
+  },
+  EDGE_GET_WITH_BODY: {
+    status: 403,
+    awsType: 'InvalidRequest',
+    message: 'A GET request has a body',
+    page: { title: '403 ERROR', detail: 'Bad request. A GET request cannot have a body.' },
+  },
   EDGE_HTTPS_REQUIRED: {
     status: 403,
     awsType: 'HttpsRequired',

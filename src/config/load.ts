@@ -11,7 +11,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { OpenFrontError } from '../errors.js';
 import type { RuntimeVersion } from '../runtime/event.js';
-import { ConfigSchema, CustomOriginSchema, StaticOriginSchema, type RawConfig } from './schema.js';
+import { ConfigSchema, CustomOriginSchema, ORIGIN_SETTING_RANGES, StaticOriginSchema, type RawConfig } from './schema.js';
 import type {
   BehaviorConfig,
   CachePolicyConfig,
@@ -27,6 +27,9 @@ import type {
 /** File names `openfront start` looks for, in order, when no path is given. */
 export const CONFIG_FILE_NAMES = ['openfront.config.yaml', 'openfront.config.yml', 'openfront.config.json'] as const;
 
+/** CloudFront's default ErrorCachingMinTTL, in seconds. */
+export const ERROR_CACHING_MIN_TTL_DEFAULT = 10;
+
 /** CloudFront's managed policies of the same names. */
 export const BUILTIN_CACHE_POLICIES: readonly CachePolicyConfig[] = [
   {
@@ -37,6 +40,8 @@ export const BUILTIN_CACHE_POLICIES: readonly CachePolicyConfig[] = [
     headers: { behavior: 'none', names: [] },
     cookies: { behavior: 'none', names: [] },
     queryStrings: { behavior: 'none', names: [] },
+    enableAcceptEncodingGzip: true,
+    enableAcceptEncodingBrotli: true,
   },
   {
     name: 'CachingDisabled',
@@ -238,6 +243,7 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
         origin: b.origin,
         cachePolicy: policy ?? BUILTIN_CACHE_POLICIES[0],
         functions: { viewerRequest: b.functionAssociations['viewer-request'], viewerResponse: b.functionAssociations['viewer-response'] },
+        ...(b.compress ? { compress: true } : {}),
       };
     };
     const patterns = new Set<string>();
@@ -248,6 +254,19 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
       if (/[^A-Za-z0-9_\-.*$/~"'@:+?&=!,;%]/.test(b.pathPattern))
         report([...bPath, 'pathPattern'], `"${b.pathPattern}" contains characters CloudFront does not allow in a path pattern`);
       return behavior(b, b.pathPattern, bPath);
+    });
+    const errorCodes = new Set<number>();
+    const customErrorResponses = d.customErrorResponses.map((e, ei) => {
+      const ePath = [...dPath, 'customErrorResponses', ei];
+      if (errorCodes.has(e.errorCode)) report([...ePath, 'errorCode'], `errorCode ${e.errorCode} has more than one entry`);
+      errorCodes.add(e.errorCode);
+      if ((e.responsePagePath === undefined) !== (e.responseCode === undefined))
+        report(ePath, 'responsePagePath and responseCode go together (as in CloudFront): give both or neither');
+      return {
+        errorCode: e.errorCode,
+        ...(e.responsePagePath !== undefined && e.responseCode !== undefined ? { responsePagePath: e.responsePagePath, responseCode: e.responseCode } : {}),
+        errorCachingMinTtl: e.errorCachingMinTtl ?? ERROR_CACHING_MIN_TTL_DEFAULT,
+      };
     });
     const exactHost = d.hostnames.find((h) => !h.includes('*'));
     const viewerCertificate =
@@ -265,6 +284,7 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
       originGroups: groups,
       defaultBehavior: behavior(d.defaultBehavior, '*', [...dPath, 'defaultBehavior']),
       behaviors,
+      customErrorResponses,
       httpVersion: d.httpVersion,
       ...(viewerCertificate === undefined ? {} : { viewerCertificate }),
     };
@@ -350,11 +370,26 @@ function resolveOrigin(
     domainName,
     port: port ?? (protocol === 'https' ? 443 : 80),
     originPath,
-    connectTimeoutMs: o.connectTimeoutMs,
-    readTimeoutMs: o.readTimeoutMs,
+    connectionAttempts: o.connectionAttempts ?? ORIGIN_SETTING_RANGES.connectionAttempts.default,
+    connectTimeoutMs: originMillis(o.connectionTimeout, o.connectTimeoutMs, 'connectionTimeout', 'connectTimeoutMs', path, report),
+    readTimeoutMs: originMillis(o.readTimeout, o.readTimeoutMs, 'readTimeout', 'readTimeoutMs', path, report),
+    keepaliveTimeoutMs: originMillis(o.keepaliveTimeout, o.keepaliveTimeoutMs, 'keepaliveTimeout', 'keepaliveTimeoutMs', path, report),
     maxConnections: o.maxConnections,
     customHeaders: { ...o.customHeaders },
   };
+}
+
+/** One origin setting given in seconds (CloudFront's field) or milliseconds, not both; CloudFront's default if neither. */
+function originMillis(
+  secondsValue: number | undefined,
+  millisValue: number | undefined,
+  name: keyof typeof ORIGIN_SETTING_RANGES,
+  millisName: string,
+  path: PropertyKey[],
+  report: (path: PropertyKey[], message: string) => void,
+): number {
+  if (secondsValue !== undefined && millisValue !== undefined) report([...path, millisName], `give ${name} (seconds) or ${millisName}, not both`);
+  return millisValue ?? (secondsValue ?? ORIGIN_SETTING_RANGES[name].default) * 1000;
 }
 
 function certificatePaths(

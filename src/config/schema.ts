@@ -48,13 +48,56 @@ export const CachePolicySchema = z.strictObject({
   headers: keyItems(lowercaseHeaderName),
   cookies: keyItems(z.string().min(1)),
   queryStrings: keyItems(z.string().min(1)),
+  /** Normalised Accept-Encoding (gzip) in the cache key and origin request; lets `compress` use gzip. */
+  enableAcceptEncodingGzip: z.boolean().default(false),
+  /** The same for brotli (`br`). */
+  enableAcceptEncodingBrotli: z.boolean().default(false),
 });
 
+/**
+ * CloudFront's origin settings (docs/config.md, "Origin timeouts"): the CloudFront-named fields take whole seconds in
+ * CloudFront's ranges; the `…Ms` fields are the same settings in milliseconds (finer steps for a local edge and its
+ * tests), in the same ranges. Give one or the other; unset means CloudFront's default.
+ */
+export const ORIGIN_SETTING_RANGES = {
+  connectionAttempts: { min: 1, max: 3, default: 3 },
+  connectionTimeout: { min: 1, max: 10, default: 10 },
+  readTimeout: { min: 1, max: 120, default: 30 },
+  keepaliveTimeout: { min: 1, max: 120, default: 5 },
+} as const;
+
+const seconds = (range: { min: number; max: number }, what: string) =>
+  z
+    .number()
+    .int(`${what} is a whole number of seconds`)
+    .min(range.min, `${what} must be between ${range.min} and ${range.max} seconds (CloudFront's range)`)
+    .max(range.max, `${what} must be between ${range.min} and ${range.max} seconds (CloudFront's range)`)
+    .optional();
+const millis = (range: { min: number; max: number }, what: string) =>
+  z
+    .number()
+    .int(`${what} is a whole number of milliseconds`)
+    .min(1, `${what} must be between 1 and ${range.max * 1000} ms (CloudFront's range of ${range.min} to ${range.max} seconds)`)
+    .max(range.max * 1000, `${what} must be between 1 and ${range.max * 1000} ms (CloudFront's range of ${range.min} to ${range.max} seconds)`)
+    .optional();
+
 const timeouts = {
-  /** Time allowed to open the TCP/TLS connection (CloudFront: connectionTimeout). */
-  connectTimeoutMs: z.number().int().min(1).max(60_000).default(10_000),
-  /** Time allowed between bytes of the origin response (CloudFront: readTimeout). */
-  readTimeoutMs: z.number().int().min(1).max(600_000).default(30_000),
+  /** Connection tries per request (CloudFront: ConnectionAttempts); also the tries after a read timeout for GET/HEAD. */
+  connectionAttempts: z
+    .number()
+    .int('connectionAttempts is a whole number')
+    .min(1, "connectionAttempts must be 1, 2 or 3 (CloudFront's range)")
+    .max(3, "connectionAttempts must be 1, 2 or 3 (CloudFront's range)")
+    .optional(),
+  /** Time allowed to open the TCP/TLS connection, per attempt (CloudFront: ConnectionTimeout). */
+  connectionTimeout: seconds(ORIGIN_SETTING_RANGES.connectionTimeout, 'connectionTimeout'),
+  connectTimeoutMs: millis(ORIGIN_SETTING_RANGES.connectionTimeout, 'connectTimeoutMs'),
+  /** Time allowed for the first response byte and between bytes of the response (CloudFront: OriginReadTimeout). */
+  readTimeout: seconds(ORIGIN_SETTING_RANGES.readTimeout, 'readTimeout'),
+  readTimeoutMs: millis(ORIGIN_SETTING_RANGES.readTimeout, 'readTimeoutMs'),
+  /** How long an idle origin connection is kept for reuse (CloudFront: OriginKeepaliveTimeout). */
+  keepaliveTimeout: seconds(ORIGIN_SETTING_RANGES.keepaliveTimeout, 'keepaliveTimeout'),
+  keepaliveTimeoutMs: millis(ORIGIN_SETTING_RANGES.keepaliveTimeout, 'keepaliveTimeoutMs'),
 };
 
 export const CustomOriginSchema = z.strictObject({
@@ -142,6 +185,8 @@ const behaviorFields = {
   /** Cache policy name; built-ins `CachingOptimized` and `CachingDisabled` always exist. */
   cachePolicy: name.default('CachingOptimized'),
   functionAssociations: FunctionAssociationsSchema,
+  /** CloudFront's automatic compression of qualifying origin responses (gzip / brotli per the cache policy). */
+  compress: z.boolean().default(false),
 };
 
 export const DefaultBehaviorSchema = z.strictObject(behaviorFields);
@@ -150,6 +195,29 @@ export const BehaviorSchema = z.strictObject({
   /** CloudFront path pattern: `*` any characters including `/`, `?` exactly one, case-sensitive. */
   pathPattern: z.string().min(1).max(255),
   ...behaviorFields,
+});
+
+/** CloudFront's CustomErrorResponse codes (docs/config.md, "Custom error responses"). */
+export const CUSTOM_ERROR_CODES = [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504] as const;
+export const CUSTOM_RESPONSE_CODES = [200, ...CUSTOM_ERROR_CODES] as const;
+
+const oneOf = (codes: readonly number[], what: string) =>
+  z.number().refine((n) => codes.includes(n), { message: `${what} must be one of ${codes.join(', ')} (as in CloudFront)` });
+
+export const CustomErrorResponseSchema = z.strictObject({
+  /** The origin's (or the edge's 502/504 for an unreachable origin) status this entry applies to. */
+  errorCode: oneOf(CUSTOM_ERROR_CODES, 'errorCode'),
+  /** Path of the page served instead, fetched through the first behavior whose path pattern matches it. */
+  responsePagePath: z
+    .string()
+    .min(1)
+    .max(4096)
+    .regex(/^\/[^\s?#]*$/, 'a path starting with "/" without a query string, fragment or spaces')
+    .optional(),
+  /** The status the viewer gets with the page. */
+  responseCode: oneOf(CUSTOM_RESPONSE_CODES, 'responseCode').optional(),
+  /** Seconds the origin's error response is cached (CloudFront's ErrorCachingMinTTL; default 10). */
+  errorCachingMinTtl: z.number().int().min(0).max(31_536_000).optional(),
 });
 
 export const DistributionSchema = z.strictObject({
@@ -167,6 +235,8 @@ export const DistributionSchema = z.strictObject({
   originGroups: z.array(OriginGroupSchema).default([]),
   defaultBehavior: DefaultBehaviorSchema,
   behaviors: z.array(BehaviorSchema).default([]),
+  /** Error pages and error caching per status (CloudFront's CustomErrorResponses). */
+  customErrorResponses: z.array(CustomErrorResponseSchema).max(11).default([]),
   /** The certificate served for this distribution's host names (chosen by SNI); absent: the server's default one. */
   viewerCertificate: ViewerCertificateSchema.optional(),
   httpVersion: z.enum(HTTP_VERSIONS).default('http2'),

@@ -22,6 +22,10 @@ export interface CachePolicyConfig {
   headers: CacheKeyItems;
   cookies: CacheKeyItems;
   queryStrings: CacheKeyItems;
+  /** CloudFront's EnableAcceptEncodingGzip: gzip in the normalised Accept-Encoding of the key (docs/edge.md, "Compression"). */
+  enableAcceptEncodingGzip?: boolean;
+  /** CloudFront's EnableAcceptEncodingBrotli. */
+  enableAcceptEncodingBrotli?: boolean;
 }
 
 /** An HTTP or HTTPS server the edge forwards to. */
@@ -33,8 +37,14 @@ export interface CustomOriginConfig {
   port: number;
   /** Prefix added in front of the request path; '' for none. */
   originPath: string;
+  /** Connection tries per request (1–3, CloudFront's ConnectionAttempts). */
+  connectionAttempts: number;
+  /** Per connection attempt (CloudFront's ConnectionTimeout). */
   connectTimeoutMs: number;
+  /** Until the first response byte and between bytes (CloudFront's OriginReadTimeout). */
   readTimeoutMs: number;
+  /** Idle time an origin connection is kept for reuse (CloudFront's OriginKeepaliveTimeout). */
+  keepaliveTimeoutMs: number;
   maxConnections: number;
   customHeaders: Record<string, string>;
 }
@@ -101,6 +111,18 @@ export interface BehaviorConfig {
   origin: string;
   cachePolicy: CachePolicyConfig;
   functions: FunctionAssociations;
+  /** CloudFront's automatic compression (Compress); needs the cache policy's encoding flags. */
+  compress?: boolean;
+}
+
+/** CloudFront's CustomErrorResponse: what the viewer gets for an error status, and how long the error is cached. */
+export interface CustomErrorResponseConfig {
+  errorCode: number;
+  /** Set together with `responseCode`: the page served instead of the error. */
+  responsePagePath?: string;
+  responseCode?: number;
+  /** Seconds (CloudFront's ErrorCachingMinTTL); 10 when not given. */
+  errorCachingMinTtl: number;
 }
 
 export interface DistributionConfig {
@@ -114,6 +136,8 @@ export interface DistributionConfig {
   defaultBehavior: BehaviorConfig;
   /** Evaluated in order; the first match wins, else `defaultBehavior`. */
   behaviors: BehaviorConfig[];
+  /** At most one entry per error code; absent or empty: none. */
+  customErrorResponses?: CustomErrorResponseConfig[];
   /** Served to viewers whose SNI name is one of `hostnames`; absent: the server's default certificate. */
   viewerCertificate?: ViewerCertificateConfig;
   /** Absent: `http2`. */

@@ -1,6 +1,7 @@
 /** Maps the Host of a request to the distribution that answers for it. */
 import type { DistributionConfig } from '../config/types.js';
 import { BehaviorMatcher } from './behavior.js';
+import { CustomErrorResponses } from './custom-errors.js';
 import { OriginDirectory } from './origins/plan.js';
 
 /** A distribution with the lookup structures the hot path needs, built once per config. */
@@ -9,6 +10,8 @@ export interface Distribution {
   behaviors: BehaviorMatcher;
   /** The origin and origin-group plans, with a function's origin change applied per request. */
   origins: OriginDirectory;
+  /** Error pages and error caching per status (CloudFront's CustomErrorResponses). */
+  customErrors: CustomErrorResponses;
 }
 
 export class DistributionRouter {
@@ -25,6 +28,7 @@ export class DistributionRouter {
         config,
         behaviors: new BehaviorMatcher(config.behaviors, config.defaultBehavior),
         origins: new OriginDirectory(config),
+        customErrors: new CustomErrorResponses(config.customErrorResponses),
       };
       all.push(distribution);
       for (const host of config.hostnames) {

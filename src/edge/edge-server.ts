@@ -15,6 +15,7 @@ import { ErrorCatalog } from '../errors.js';
 import { errorPage } from './errors-page.js';
 import { ERROR_HEADER, EdgePipeline } from './pipeline.js';
 import { nextRequestId } from './request-id.js';
+import { clientErrorStatus, VIEWER_LIMITS } from './request-guard.js';
 import { CertificateBook, DEFAULT_ENTRY, type CertificateSource } from './listen/certificates.js';
 import { startHttpsListener, type HttpsListener } from './listen/https-listener.js';
 
@@ -138,9 +139,12 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
     });
     return current.pipeline.handle(req, res);
   };
-  const server: Server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+  const server: Server = createServer({ keepAliveTimeout: 5_000, maxHeaderSize: VIEWER_LIMITS.requestHeadBytes }, (req, res) => {
     void handle(req, res);
   });
+  // node:http would otherwise keep only the first ~1,000 headers and drop the rest unseen; the head's byte limit
+  // (VIEWER_LIMITS.requestHeadBytes) bounds their number instead, as in CloudFront.
+  server.maxHeadersCount = 0;
   // A CONNECT (tunnel) request never reaches the request handler: answer it instead of dropping the connection.
   server.on('connect', (_req, socket: Duplex) => {
     socket.on('error', () => socket.destroy());
@@ -152,8 +156,9 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
       'latin1',
     );
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const status = clientErrorStatus(err);
+    if (socket.writable) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {

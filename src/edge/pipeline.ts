@@ -21,6 +21,8 @@ import { CapturedResponse, writeExplainAnswer, type EdgeDebug } from './debug.js
 import type { Distribution, DistributionRouter } from './distribution.js';
 import { ErrorCatalog, isOpenFrontError, type EdgeErrorCode } from '../errors.js';
 import { errorPage } from './errors-page.js';
+import { MAX_ERROR_PAGE_BYTES } from './custom-errors.js';
+import { compressible, compressResponse, encodingFlagsOn, normaliseAcceptEncoding, type NormalisedEncoding } from './compress.js';
 import { nextRequestId } from './request-id.js';
 import { admitRequest } from './request-guard.js';
 import type { FunctionSource } from './function-source.js';
@@ -51,6 +53,9 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'http2-settings',
 ]);
+
+/** Viewer request headers that do not go with the GET for a custom error page. */
+const PAGE_REQUEST_DROPPED = new Set(['range', 'request-range', 'content-length', 'content-type', 'transfer-encoding', 'expect']);
 
 export interface PipelineOptions {
   router: DistributionRouter;
@@ -151,6 +156,7 @@ export class EdgePipeline {
     const admitted = admitRequest(req);
     if (!admitted.ok) {
       if (trace) trace.error = admitted.reason;
+      if (admitted.close === true) ctx.res.setHeader('Connection', 'close');
       return this.#sendError(ctx, admitted.error);
     }
     const distribution = this.#opts.router.match(admitted.host);
@@ -223,8 +229,9 @@ export class EdgePipeline {
         return this.#sendError(ctx, 'FUNCTION_VALIDATION_ERROR');
       }
       const failure = originFailureOf(err);
-      if (failure !== undefined) return this.#sendError(ctx, failure.code);
-      throw err;
+      if (failure === undefined) throw err;
+      const page = await this.#customErrorPage(ctx, distribution, ErrorCatalog[failure.code].status, viewerHeaders);
+      return page === undefined ? this.#sendError(ctx, failure.code) : this.#send(ctx, page);
     }
 
     if (behavior.functions.viewerResponse !== undefined && fetched.status < 400) {
@@ -248,6 +255,13 @@ export class EdgePipeline {
         length: shaped.body === undefined ? fetched.length : undefined,
         xCache: fetched.xCache,
       };
+    }
+    if (fetched.status >= 400) {
+      const page = await this.#customErrorPage(ctx, distribution, fetched.status, viewerHeaders);
+      if (page !== undefined) {
+        discardOutgoing(fetched);
+        fetched = page;
+      }
     }
     return await this.#send(ctx, fetched);
   }
@@ -329,10 +343,15 @@ export class EdgePipeline {
       headers: this.#originHeaders(ctx, forwarded, behavior),
       body: method === 'GET' || method === 'HEAD' || !hasBody(req) ? undefined : req,
     };
+    const encoding = viewerEncoding(ctx, forwarded.headers, policy);
+    const compress = behavior.compress === true && encoding !== undefined && method === 'GET' && policy.maxTtl > 0;
     const fetchOrigin = async (): Promise<OriginOutcome> => {
       const t = trace ? performance.now() : 0;
       try {
-        return await this.#opts.origins.fetch(plan, originRequest);
+        const outcome = await this.#opts.origins.fetch(plan, originRequest);
+        const response = outcome.response;
+        if (!compress || !compressible(response.status, response.headers)) return outcome;
+        return { ...outcome, response: { ...response, ...compressResponse(response.headers, response.body, encoding) } };
       } finally {
         if (trace) trace.timings.origin = micros(t);
       }
@@ -344,7 +363,9 @@ export class EdgePipeline {
     }
 
     const t = trace ? performance.now() : 0;
-    const key = buildCacheKey(dist.id, forwarded.target, forwarded.headers, policy);
+    const plainKey = buildCacheKey(dist.id, forwarded.target, forwarded.headers, policy);
+    // The normalised Accept-Encoding is part of the key when the policy's encoding flags are on (docs/edge.md).
+    const key = encoding === undefined ? plainKey : { ...plainKey, key: `${plainKey.key}\nae:${encoding}` };
     const hit = cache.get(key.key);
     if (trace) {
       trace.timings.cache = micros(t);
@@ -364,7 +385,7 @@ export class EdgePipeline {
     const generation = cache.generation(dist.id);
     const { result, collapsed } = cache.collapse(key.key, async (): Promise<CollapsedFill> => {
       const outcome = await fetchOrigin();
-      return this.#fill(key, dist.id, outcome, policy, generation);
+      return this.#fill(key, dist.id, outcome, policy, generation, distribution.customErrors.errorCachingMinTtl(outcome.response.status));
     });
     if (trace && trace.cache) trace.cache.collapsed = collapsed;
     const shared = await this.#traceOrigin(result, trace);
@@ -395,12 +416,13 @@ export class EdgePipeline {
     outcome: OriginOutcome,
     policy: BehaviorConfig['cachePolicy'],
     generation: number,
+    errorCachingMinTtl: number,
   ): Promise<CollapsedFill> {
     const response = outcome.response;
     const cache = this.#opts.cache;
     const limit = cache.maxObjectBytes;
     const length = declaredLength(response.headers);
-    if (!this.#storable(response, policy) || limit === 0 || (length !== undefined && length > limit)) {
+    if (!this.#storable(response, policy, errorCachingMinTtl) || limit === 0 || (length !== undefined && length > limit)) {
       return { kind: 'own', outcome, body: response.body };
     }
     let read;
@@ -410,13 +432,13 @@ export class EdgePipeline {
       throw originBodyFailure(outcome.origin.id, err);
     }
     if (read.kind === 'more') return { kind: 'own', outcome, body: read.body };
-    const stored = this.#store(key, distributionId, response, read.bytes, policy, generation);
+    const stored = this.#store(key, distributionId, response, read.bytes, policy, generation, errorCachingMinTtl);
     return stored ? { kind: 'stored', outcome, body: read.bytes } : { kind: 'own', outcome, body: bodyFromBytes(read.bytes) };
   }
 
   /** Whether the cache may keep this response at all (status, TTL, Set-Cookie), from its head alone. */
-  #storable(response: OriginResponse, policy: BehaviorConfig['cachePolicy']): boolean {
-    return this.#ttlOf(response, policy) > 0;
+  #storable(response: OriginResponse, policy: BehaviorConfig['cachePolicy'], errorCachingMinTtl: number): boolean {
+    return this.#ttlOf(response, policy, errorCachingMinTtl) > 0;
   }
 
   async #tracedOrigin(fetchOrigin: () => Promise<OriginOutcome>, trace: EdgeTrace | undefined): Promise<OriginOutcome> {
@@ -443,7 +465,7 @@ export class EdgePipeline {
     }
   }
 
-  #ttlOf(response: OriginResponse, policy: BehaviorConfig['cachePolicy']): number {
+  #ttlOf(response: OriginResponse, policy: BehaviorConfig['cachePolicy'], errorCachingMinTtl: number): number {
     const headerMap: Record<string, string | string[]> = {};
     let setsCookie = false;
     for (const [name, value] of response.headers) {
@@ -453,11 +475,19 @@ export class EdgePipeline {
     }
     // A Set-Cookie answer to one viewer must not be replayed to others unless cookies are part of the key.
     if (setsCookie && policy.cookies.behavior === 'none') return 0;
-    return responseTtlSeconds(policy, response.status, headerMap);
+    return responseTtlSeconds(policy, response.status, headerMap, errorCachingMinTtl);
   }
 
-  #store(key: CacheKey, distributionId: string, response: OriginResponse, body: Buffer, policy: BehaviorConfig['cachePolicy'], generation: number): boolean {
-    const ttl = this.#ttlOf(response, policy);
+  #store(
+    key: CacheKey,
+    distributionId: string,
+    response: OriginResponse,
+    body: Buffer,
+    policy: BehaviorConfig['cachePolicy'],
+    generation: number,
+    errorCachingMinTtl: number,
+  ): boolean {
+    const ttl = this.#ttlOf(response, policy, errorCachingMinTtl);
     if (ttl <= 0) return false;
     const now = this.#opts.cache.now();
     return this.#opts.cache.set(
@@ -476,6 +506,57 @@ export class EdgePipeline {
     );
   }
 
+  /**
+   * The distribution's custom error page for `status` (CloudFront's CustomErrorResponses), or undefined when it has
+   * none or the page cannot be had (unreachable, larger than MAX_ERROR_PAGE_BYTES, read no further): the viewer then gets the error
+   * itself. The page is fetched with GET through the behavior its path matches, from that behavior's cache and
+   * origin, without running functions; a page its origin answers with an error is sent as that error.
+   */
+  async #customErrorPage(
+    ctx: RequestContext,
+    distribution: Distribution,
+    status: number,
+    viewerHeaders: Array<[string, string]>,
+  ): Promise<Outgoing | undefined> {
+    const rule = distribution.customErrors.page(status);
+    if (rule === undefined) return undefined;
+    const { trace } = ctx;
+    const dist = distribution.config;
+    const behavior = distribution.behaviors.match(rule.path);
+    const policy = behavior.cachePolicy;
+    // A full, unconditional representation of the page: the viewer's range and validators were for the failed object.
+    const headers = viewerHeaders.filter(([name]) => !PAGE_REQUEST_DROPPED.has(name.toLowerCase()) && !name.toLowerCase().startsWith('if-'));
+    const forwarded: HttpRequestParts = { method: 'GET', target: rule.path, headers, clientIp: ctx.req.socket.remoteAddress ?? '' };
+    const key = policy.maxTtl > 0 ? buildCacheKey(dist.id, rule.path, headers, policy) : undefined;
+    let page: { status: number; statusText: string; headers: Array<[string, string]>; body: Buffer } | undefined = key && this.#opts.cache.get(key.key);
+    if (page === undefined) {
+      const generation = this.#opts.cache.generation(dist.id);
+      try {
+        const outcome = await this.#opts.origins.fetch(distribution.origins.plan(behavior.origin, undefined), {
+          method: 'GET',
+          target: rule.path,
+          headers: this.#originHeaders(ctx, forwarded, behavior),
+        });
+        const read = await readUpTo(outcome.response.body, MAX_ERROR_PAGE_BYTES);
+        if (read.kind === 'more') {
+          discardBody(read.body);
+          if (trace) trace.error = `${trace.error === undefined ? '' : `${trace.error}; `}custom error page ${rule.path} is over ${MAX_ERROR_PAGE_BYTES} bytes`;
+          return undefined;
+        }
+        page = { ...outcome.response, body: read.bytes };
+        const minTtl = distribution.customErrors.errorCachingMinTtl(page.status);
+        if (key) this.#store(key, dist.id, outcome.response, read.bytes, policy, generation, minTtl);
+      } catch (err) {
+        if (trace) trace.error = `${trace.error === undefined ? '' : `${trace.error}; `}custom error page ${rule.path}: ${(err as Error).message}`;
+        return undefined;
+      }
+    }
+    if (trace) trace.error = `${trace.error === undefined ? '' : `${trace.error}; `}status ${status} answered with custom error page ${rule.path}`;
+    const pageHeaders = forwardableResponseHeaders(page.headers).filter(([name]) => name.toLowerCase() !== 'age');
+    if (page.status >= 400) return { status: page.status, statusText: page.statusText, headers: pageHeaders, body: page.body, xCache: 'Error from openfront' };
+    return { status: rule.responseCode, statusText: STATUS_CODES[rule.responseCode], headers: pageHeaders, body: page.body, xCache: 'Error from openfront' };
+  }
+
   /** What CloudFront sends the origin: the viewer's end-to-end headers, X-Forwarded-For appended, Via, request id. */
   #originHeaders(ctx: RequestContext, forwarded: HttpRequestParts, behavior: BehaviorConfig): Array<[string, string]> {
     const hopByHop = connectionTokens(ctx.req.headers.connection);
@@ -483,6 +564,8 @@ export class EdgePipeline {
     let xff: string | undefined;
     let via: string | undefined;
     const keepEncoding = behavior.cachePolicy.headers.behavior === 'whitelist' && behavior.cachePolicy.headers.names.includes('accept-encoding');
+    // With the policy's encoding flags on, the origin gets the normalised value (or identity) instead of the viewer's.
+    const encodingFlags = !keepEncoding && encodingFlagsOn(behavior.cachePolicy);
     for (const pair of forwarded.headers) {
       const lower = pair[0].toLowerCase();
       if (HOP_BY_HOP.has(lower) || lower === 'host' || hopByHop?.has(lower)) continue;
@@ -497,6 +580,7 @@ export class EdgePipeline {
     out.push(['x-forwarded-for', xff === undefined ? ip : `${xff}, ${ip}`]);
     out.push(['via', via === undefined ? this.#via : `${via}, ${this.#via}`]);
     out.push([REQUEST_ID_HEADER, ctx.requestId]);
+    if (encodingFlags) out.push(['accept-encoding', viewerEncoding(ctx, forwarded.headers, behavior.cachePolicy) ?? 'identity']);
     return out;
   }
 
@@ -590,6 +674,22 @@ function fromOrigin(response: OriginResponse, xCache: string): Outgoing {
     length: declaredLength(response.headers),
     xCache,
   };
+}
+
+/**
+ * The viewer's Accept-Encoding normalised under the policy's flags (compress.ts); undefined when the flags are off,
+ * when the policy keys on Accept-Encoding itself, or for an HTTP/1.0 viewer (CloudFront drops its Accept-Encoding).
+ */
+function viewerEncoding(
+  ctx: RequestContext,
+  headers: ReadonlyArray<readonly [string, string]>,
+  policy: BehaviorConfig['cachePolicy'],
+): NormalisedEncoding | undefined {
+  if (!encodingFlagsOn(policy) || ctx.req.httpVersion === '1.0') return undefined;
+  if (policy.headers.behavior === 'whitelist' && policy.headers.names.includes('accept-encoding')) return undefined;
+  const values: string[] = [];
+  for (const [name, value] of headers) if (name.length === 15 && name.toLowerCase() === 'accept-encoding') values.push(value);
+  return values.length === 0 ? undefined : normaliseAcceptEncoding(values, policy);
 }
 
 function discardOutgoing(out: Outgoing): void {

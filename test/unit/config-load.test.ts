@@ -59,8 +59,10 @@ describe('parseConfig', () => {
       domainName: 'api.example.com',
       port: 8443,
       originPath: '/v2',
+      connectionAttempts: 3,
       connectTimeoutMs: 10_000,
       readTimeoutMs: 30_000,
+      keepaliveTimeoutMs: 5_000,
       maxConnections: 128,
       customHeaders: {},
     });

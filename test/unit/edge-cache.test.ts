@@ -125,7 +125,8 @@ describe('responseTtlSeconds', () => {
   });
   it('caches errors briefly and never caches what CloudFront does not', () => {
     assert.equal(responseTtlSeconds(p, 404, { date }), ERROR_CACHING_TTL_SECONDS);
-    assert.equal(responseTtlSeconds(p, 503, { date, 'cache-control': 'no-store' }), 0);
+    // CloudFront's error caching: only max-age / s-maxage count; other directives leave ErrorCachingMinTTL.
+    assert.equal(responseTtlSeconds(p, 503, { date, 'cache-control': 'no-store' }), ERROR_CACHING_TTL_SECONDS);
     assert.equal(responseTtlSeconds(p, 302, { date, 'cache-control': 'max-age=60' }), 0);
     assert.equal(responseTtlSeconds(policy({ minTtl: 0, defaultTtl: 0, maxTtl: 0 }), 200, { date, 'cache-control': 'max-age=60' }), 0);
   });

@@ -58,8 +58,10 @@ describe('importDistribution', () => {
       domainName: 'app.example.com',
       port: 8080,
       originPath: '',
+      connectionAttempts: 3,
       connectTimeoutMs: 10_000,
       readTimeoutMs: 30_000,
+      keepaliveTimeoutMs: 5_000,
       maxConnections: 128,
       customHeaders: {},
     });

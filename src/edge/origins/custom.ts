@@ -6,47 +6,65 @@ import { Pool } from 'undici';
 import { originUnavailable, type OriginRequest, type OriginResponse, type ResolvedCustomOrigin } from './types.js';
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+/** Failures before any byte of the request was sent: safe to try again whatever the method. */
+const CONNECT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export class CustomOriginClient {
   readonly #pools = new Map<string, Pool>();
 
+  /**
+   * CloudFront's ConnectionAttempts: a connection that cannot be opened is tried again up to `connectionAttempts`
+   * times for every method; a GET or HEAD that got no response head (read timeout, connection dropped) is sent again
+   * too, other methods are not (docs/edge.md, "Origins"). Once the head has arrived the body streams to the viewer,
+   * so a failure after that is not retried.
+   */
   async fetch(origin: ResolvedCustomOrigin, request: OriginRequest): Promise<OriginResponse> {
+    const repeatable = request.body === undefined && (request.method === 'GET' || request.method === 'HEAD');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#fetchOnce(origin, request);
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? '';
+        if (attempt < origin.connectionAttempts && (repeatable || CONNECT_CODES.has(code))) continue;
+        throw originUnavailable(TIMEOUT_CODES.has(code) ? 'timeout' : 'connect', origin.id, err);
+      }
+    }
+  }
+
+  async #fetchOnce(origin: ResolvedCustomOrigin, request: OriginRequest): Promise<OriginResponse> {
     const pool = this.#pool(origin);
     const headers: string[] = [];
     headers.push('host', origin.hostHeader);
     for (const [name, value] of request.headers) headers.push(name, value);
     for (const name in origin.customHeaders) headers.push(name, origin.customHeaders[name]);
-    try {
-      const res = await pool.request({
-        method: request.method,
-        path: origin.originPath + request.target,
-        headers,
-        body: request.body,
-        headersTimeout: origin.readTimeoutMs,
-        bodyTimeout: origin.readTimeoutMs,
-      });
-      const pairs: Array<[string, string]> = [];
-      for (const name in res.headers) {
-        const value = res.headers[name];
-        if (Array.isArray(value)) for (const v of value) pairs.push([name, v]);
-        else if (value !== undefined) pairs.push([name, value]);
-      }
-      return { status: res.statusCode, statusText: res.statusText, headers: pairs, body: res.body };
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      throw originUnavailable(TIMEOUT_CODES.has(code) ? 'timeout' : 'connect', origin.id, err);
+    const res = await pool.request({
+      method: request.method,
+      path: origin.originPath + request.target,
+      headers,
+      body: request.body,
+      headersTimeout: origin.readTimeoutMs,
+      bodyTimeout: origin.readTimeoutMs,
+    });
+    const pairs: Array<[string, string]> = [];
+    for (const name in res.headers) {
+      const value = res.headers[name];
+      if (Array.isArray(value)) for (const v of value) pairs.push([name, v]);
+      else if (value !== undefined) pairs.push([name, value]);
     }
+    return { status: res.statusCode, statusText: res.statusText, headers: pairs, body: res.body };
   }
 
   #pool(origin: ResolvedCustomOrigin): Pool {
-    const key = `${origin.protocol}://${origin.domainName}:${origin.port}|${origin.connectTimeoutMs}|${origin.maxConnections}`;
+    const key = `${origin.protocol}://${origin.domainName}:${origin.port}|${origin.connectTimeoutMs}|${origin.keepaliveTimeoutMs}|${origin.maxConnections}`;
     let pool = this.#pools.get(key);
     if (pool === undefined) {
       const host = origin.domainName.includes(':') ? `[${origin.domainName}]` : origin.domainName;
       pool = new Pool(`${origin.protocol}://${host}:${origin.port}`, {
         connections: origin.maxConnections,
         connect: { timeout: origin.connectTimeoutMs },
-        keepAliveTimeout: 5_000,
+        // An origin's own Keep-Alive hint may shorten the idle time, never lengthen it.
+        keepAliveTimeout: origin.keepaliveTimeoutMs,
+        keepAliveMaxTimeout: origin.keepaliveTimeoutMs,
       });
       this.#pools.set(key, pool);
     }

@@ -94,8 +94,10 @@ function applyUpdate(base: ResolvedOrigin, params: Record<string, unknown>): Res
           domainName: '',
           port: 443,
           originPath: '',
+          connectionAttempts: 3,
           connectTimeoutMs: 10_000,
           readTimeoutMs: 30_000,
+          keepaliveTimeoutMs: 5_000,
           maxConnections: 128,
           customHeaders: {},
           hostHeader: '',
@@ -117,6 +119,7 @@ function applyUpdate(base: ResolvedOrigin, params: Record<string, unknown>): Res
     hostHeader,
     originPath: typeof params.originPath === 'string' ? params.originPath : from.originPath,
     customHeaders: params.customHeaders !== undefined ? { ...(params.customHeaders as Record<string, string>) } : from.customHeaders,
+    connectionAttempts: typeof params.connectionAttempts === 'number' ? params.connectionAttempts : from.connectionAttempts,
     connectTimeoutMs: timeouts?.connectionTimeout !== undefined ? timeouts.connectionTimeout * 1000 : from.connectTimeoutMs,
     readTimeoutMs: timeouts?.readTimeout !== undefined ? timeouts.readTimeout * 1000 : from.readTimeoutMs,
   };
