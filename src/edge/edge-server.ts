@@ -44,6 +44,8 @@ export interface StartEdgeOptions {
   throttle?: Partial<ThrottleLimits>;
   /** Answers `openfront explain`'s signed debug header (docs/observability.md); without it the header is ignored. */
   debug?: EdgeDebug;
+  /** Headers set on every response before the pipeline writes its own (`--worker-header`, docs/deploy.md). */
+  responseHeaders?: ReadonlyArray<readonly [string, string]>;
   /** HTTPS listener port; defaults to `config.server.httpsPort`; absent: no HTTPS. 0 picks a free port. */
   httpsPort?: number;
   /** Used when the config names no `server.tls.defaultCertificate` (`openfront start` passes a self-signed one). */
@@ -71,29 +73,73 @@ export interface EdgeServer {
   reloadCertificates(): Promise<void>;
   /** HTTPS refusals: handshakes that failed, connections below their policy, HTTP/2 connections closed for rapid reset. */
   httpsStats(): { refusedSessions: number; handshakeFailures: number; policyRefusals: number };
+  /**
+   * Serves `config` from now on, on the same sockets: requests already in flight finish on the config they started
+   * with. Settings that need new sockets or a new cache are not applied; they come back in `restartNeeded`.
+   */
+  reconfigure(config: EdgeConfig): EdgeReconfigureResult;
+  /**
+   * Stops accepting connections, tells keep-alive clients to close, lets requests in flight finish for up to
+   * `graceMs`, then cuts what is left and closes like `close()`. Resolves with how many requests were cut.
+   */
+  drain(graceMs: number): Promise<{ cut: number }>;
+  /** Requests being answered now. */
+  readonly inFlight: number;
+  /** True from `drain` or `close` on. */
+  readonly draining: boolean;
   close(): Promise<void>;
+}
+
+export interface EdgeReconfigureResult {
+  /** Config settings that changed but only take effect after a restart (e.g. `server.port`). */
+  restartNeeded: string[];
 }
 
 export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> {
   const { config } = options;
   const host = options.host ?? config.server.host;
-  const router = new DistributionRouter(config.distributions);
   const cache = new ResponseCache({ maxBytes: options.cacheBytes ?? config.server.cacheBytes, now: options.now });
   const origins = new OriginFetcher();
   const throttle = new FunctionThrottle(options.throttle);
-  const pipelineOptions: ConstructorParameters<typeof EdgePipeline>[0] = {
-    throttle,
-    router,
-    functions: options.functions,
-    cache,
-    origins,
-    nodeId: config.server.nodeId,
-    edgeLocation: options.edgeLocation ?? { name: 'LCL', serverIp: host, region: 'local' },
-    debug: options.debug,
+  const edgeLocation = options.edgeLocation ?? { name: 'LCL', serverIp: host, region: 'local' };
+  // Known once the HTTPS listener is up; redirect-to-https Locations name it (port 0 in tests).
+  let httpsListenerPort: number | undefined;
+  const serving = (next: EdgeConfig) => {
+    const router = new DistributionRouter(next.distributions);
+    const pipeline = new EdgePipeline({
+      throttle,
+      router,
+      functions: options.functions,
+      cache,
+      origins,
+      nodeId: next.server.nodeId,
+      edgeLocation,
+      debug: options.debug,
+      httpsPort: httpsListenerPort,
+    });
+    return { config: next, router, pipeline };
   };
-  const pipeline = new EdgePipeline(pipelineOptions);
+  // One reference swapped whole by `reconfigure`: a request reads it once, so it runs on one config start to end.
+  let current = serving(config);
+  const inFlight = new Set<ServerResponse>();
+  let draining = false;
+  const extraHeaders = options.responseHeaders ?? [];
+  // Every request, whatever its listener and protocol: HTTP/1.1 (plain or TLS) and HTTP/2.
+  const handle = (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const http1 = req.httpVersionMajor === 1;
+    for (const [name, value] of extraHeaders) res.setHeader(name, value);
+    // HTTP/2 has no Connection header: a draining HTTP/2 session is ended by GOAWAY instead.
+    if (draining && http1) res.setHeader('connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => {
+      inFlight.delete(res);
+      // A response that had already started when the drain began kept its keep-alive: end its connection now.
+      if (draining && http1) req.socket.end();
+    });
+    return current.pipeline.handle(req, res);
+  };
   const server: Server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
-    void pipeline.handle(req, res);
+    void handle(req, res);
   });
   // A CONNECT (tunnel) request never reaches the request handler: answer it instead of dropping the connection.
   server.on('connect', (_req, socket: Duplex) => {
@@ -122,15 +168,28 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
   let https: { listener: HttpsListener; book: CertificateBook } | undefined;
   if (httpsPort !== undefined) {
     try {
-      https = await startHttps(options, router, server, (req, res) => pipeline.handle(req, res), httpsPort, host);
+      // SNI follows the distributions `reconfigure` installs: the book asks whichever router is current.
+      https = await startHttps(options, { match: (hostName) => current.router.match(hostName) }, server, handle, httpsPort, host);
     } catch (err) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await origins.close();
       throw err;
     }
-    // Read per request: redirect-to-https Locations name the port only known now (port 0 in tests).
-    pipelineOptions.httpsPort = https.listener.port;
+    httpsListenerPort = https.listener.port;
+    current = serving(current.config);
   }
+  const closeListeners = async () => {
+    if (https !== undefined) {
+      https.book.close();
+      await https.listener.close();
+    }
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    await origins.close();
+    cache.clear();
+  };
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${urlHost}:${port}`,
@@ -140,29 +199,80 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
     reloadCertificates: async () => https?.book.checkForChanges(),
     httpsStats: () => https?.listener.stats() ?? { refusedSessions: 0, handshakeFailures: 0, policyRefusals: 0 },
     invalidate(distributionId, paths) {
-      if (router.byId(distributionId) === undefined) throw openFrontError('NOT_FOUND', `No distribution with id "${distributionId}"`, { distributionId });
+      if (current.router.byId(distributionId) === undefined)
+        throw openFrontError('NOT_FOUND', `No distribution with id "${distributionId}"`, { distributionId });
       return cache.invalidate(distributionId, paths);
     },
     functionStats: () => throttle.allStats(),
     cacheStats: () => cache.stats(),
-    async close() {
-      if (https !== undefined) {
-        https.book.close();
-        await https.listener.close();
-      }
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+    reconfigure(next) {
+      const restartNeeded = socketSettingsChanged(current.config, next, options);
+      const kept = new Set(next.distributions.map((d) => d.id));
+      const removed = current.config.distributions.filter((d) => !kept.has(d.id)).map((d) => d.id);
+      current = serving(next);
+      // Objects of a distribution that is gone can never be asked for again: free their bytes now.
+      for (const id of removed) cache.invalidate(id, ['/*']);
+      return { restartNeeded };
+    },
+    async drain(graceMs) {
+      draining = true;
+      // Responses not yet started end their connection; idle keep-alive connections are closed by server.close.
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+      const closed = Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), https?.listener.drain() ?? Promise.resolve()]);
+      server.closeIdleConnections();
+      let cut = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'grace-over'>((resolve) => {
+        timer = setTimeout(() => resolve('grace-over'), graceMs);
       });
+      if ((await Promise.race([closed.then(() => 'closed' as const), graceOver])) === 'grace-over') {
+        cut = inFlight.size;
+        server.closeAllConnections();
+        https?.listener.cutAll();
+        await closed;
+      }
+      clearTimeout(timer);
+      https?.book.close();
       await origins.close();
       cache.clear();
+      return { cut };
+    },
+    get inFlight() {
+      return inFlight.size;
+    },
+    get draining() {
+      return draining;
+    },
+    async close() {
+      draining = true;
+      await closeListeners();
     },
   };
 }
 
+/** Config settings `reconfigure` cannot apply to a running edge: they are bound to its sockets or its cache. */
+export function socketSettingsChanged(
+  before: EdgeConfig,
+  after: EdgeConfig,
+  options: Pick<StartEdgeOptions, 'host' | 'port' | 'httpsPort' | 'cacheBytes'>,
+): string[] {
+  const changed: string[] = [];
+  if (options.host === undefined && before.server.host !== after.server.host) changed.push('server.host');
+  if (options.port === undefined && before.server.port !== after.server.port) changed.push('server.port');
+  if (options.cacheBytes === undefined && before.server.cacheBytes !== after.server.cacheBytes) changed.push('server.cacheBytes');
+  if (options.httpsPort === undefined && before.server.httpsPort !== after.server.httpsPort) changed.push('server.httpsPort');
+  // Certificate files are read when the HTTPS listener starts (then watched for changes in place).
+  if (JSON.stringify(before.server.tls) !== JSON.stringify(after.server.tls)) changed.push('server.tls');
+  const certificateOf = (c: EdgeConfig, id: string) => JSON.stringify(c.distributions.find((d) => d.id === id)?.viewerCertificate);
+  for (const id of new Set([...before.distributions, ...after.distributions].map((d) => d.id))) {
+    if (certificateOf(before, id) !== certificateOf(after, id)) changed.push(`distributions[${id}].viewerCertificate`);
+  }
+  return changed;
+}
+
 async function startHttps(
   options: StartEdgeOptions,
-  router: DistributionRouter,
+  router: Pick<DistributionRouter, 'match'>,
   http1: Server,
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
   port: number,

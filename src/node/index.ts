@@ -9,8 +9,13 @@ import { join } from 'node:path';
 import type { EdgeConfig } from '../config/types.js';
 import { startApiServer, type ApiServer } from '../control/api-server.js';
 import { FunctionRegistry, functionRouteGroup, type RunLimits } from '../control/functions/index.js';
+import type { Probes } from '../control/http/probes.js';
 import { invalidationRouteGroup } from '../control/invalidation-api.js';
+import { reloadRouteGroup, type ReloadOutcome } from '../control/reload-api.js';
+import { openFrontError } from '../errors.js';
+import type { EdgeReconfigureResult } from '../edge/edge-server.js';
 import { startEdge, type EdgeServer, type ThrottleLimits } from '../edge/index.js';
+import { startEdgeWorkers } from './cluster/edge-workers.js';
 import { KvsDatabase } from '../kvs/database.js';
 import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from '../kvs/limits.js';
 import { ReplicaSet } from '../kvs/replica.js';
@@ -18,7 +23,8 @@ import type { KvsLimits } from '../kvs/types.js';
 import type { RuntimeLimits } from '../runtime/types.js';
 import { LiveFunctions } from './live-functions.js';
 import { startNodeObservability, type NodeObservability } from './observability.js';
-import { functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './seed-functions.js';
+import { nodeSettingsChanged, readinessChecks } from './operations.js';
+import { checkConfigFunctions, functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './seed-functions.js';
 import { ensureConfigStores } from './seed-stores.js';
 import { ensureSelfSignedCertificate } from './self-signed.js';
 
@@ -35,6 +41,11 @@ export interface OpenFrontNodeOptions {
   runtimeLimits?: Partial<RuntimeLimits>;
   /** TestFunction runs at once / waiting (default 1 / 8; docs/security.md). */
   testRuns?: Partial<RunLimits>;
+  /**
+   * Serve the edge from `count` worker processes on one port (node:cluster; docs/deploy.md) instead of in this
+   * process. `workerHeader` adds `x-openfront-worker: <pid>` to every edge response.
+   */
+  workers?: { count: number; workerHeader?: boolean };
   /** Override the config's `observability` switches: access log destination ("-" stdout), metrics listener port. */
   observability?: { accessLog?: string; metricsPort?: number };
   /**
@@ -42,11 +53,29 @@ export interface OpenFrontNodeOptions {
    * its data comes from a seed file and has no id of its own. Default false: ids must match, as on CloudFront.
    */
   localStoreIds?: boolean;
+  /**
+   * Re-reads the config for `reload()` (SIGHUP, `POST /openfront/v1/reload`); `openfront start` passes a loader of its
+   * config file. Without it `reload()` is refused with RELOAD_UNAVAILABLE.
+   */
+  configSource?: () => Promise<EdgeConfig>;
 }
+
+/** The edge as the node drives it: one in-process edge, or edge workers behind one port. */
+export type NodeEdge = Pick<
+  EdgeServer,
+  'url' | 'port' | 'httpsUrl' | 'httpsPort' | 'draining' | 'inFlight' | 'functionStats' | 'cacheStats' | 'drain' | 'close'
+> & {
+  reconfigure(config: EdgeConfig): EdgeReconfigureResult | Promise<EdgeReconfigureResult>;
+  invalidate(distributionId: string, paths: string[]): number | Promise<number>;
+  /** "ok", or what is not ready yet (workers still starting). */
+  readiness?(): string;
+  /** Pids of the edge worker processes (worker mode only). */
+  pids?(): number[];
+};
 
 export interface OpenFrontNode {
   api: ApiServer;
-  edge: EdgeServer;
+  edge: NodeEdge;
   db: KvsDatabase;
   registry: FunctionRegistry;
   live: LiveFunctions;
@@ -62,6 +91,18 @@ export interface OpenFrontNode {
    * the config's stores and functions exist first. If the new edge cannot start, the old config is served again.
    */
   restartEdge(config: EdgeConfig): Promise<EdgeServer>;
+  /**
+   * Serves `config` without a restart: its stores and functions are made to exist (after a dry run that changes
+   * nothing when any function code is bad), then the edge swaps to it in place — requests in flight finish on the
+   * old config. Settings bound to sockets are reported in `restartNeeded` and keep their old value.
+   */
+  reconfigure(config: EdgeConfig): Promise<ReloadOutcome>;
+  /** Re-reads the config from `configSource` and `reconfigure`s; one at a time (RELOAD_IN_PROGRESS otherwise). */
+  reload(): Promise<ReloadOutcome>;
+  /** Liveness and readiness, as `/healthz` and `/readyz` answer them. */
+  probes: Probes;
+  /** Graceful stop: not ready at once, the edge drains for up to `graceMs` (see EdgeServer.drain), then `close()`. */
+  drain(graceMs: number): Promise<{ cut: number }>;
   close(): Promise<void>;
 }
 
@@ -85,7 +126,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       options.localStoreIds === true ? (storeId: string) => !edgeConfig.stores.some((s) => s.awsId === storeId.toLowerCase()) : undefined;
     const live = new LiveFunctions(registry, replicas, { limits: options.runtimeLimits, storeAnswersAnyId });
     cleanup.push(() => live.close());
-    let edge: EdgeServer | undefined;
+    let edge: NodeEdge | undefined;
     const observability = await startNodeObservability({
       config: options.config.observability,
       db,
@@ -102,10 +143,76 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       wantsHttps && options.config.server.tls?.defaultCertificate === undefined ? await ensureSelfSignedCertificate(options.dataDir) : undefined;
     const defaultCertificate =
       selfSigned === undefined ? undefined : { certificatePath: selfSigned.certificatePath, privateKeyPath: selfSigned.privateKeyPath };
-    edge = await startEdge({ config: options.config, functions: live, debug, defaultCertificate, ...options.edge });
+    const workers = options.workers;
+    edge =
+      workers === undefined
+        ? await startEdge({ config: options.config, functions: live, debug, defaultCertificate, ...options.edge })
+        : await startEdgeWorkers({
+            count: workers.count,
+            config: options.config,
+            start: {
+              dbFile: join(options.dataDir, 'openfront.db'),
+              kvsLimits: limits,
+              host: options.edge?.host,
+              port: options.edge?.port,
+              httpsPort: options.edge?.httpsPort,
+              defaultCertificate,
+              cacheBytes: options.edge?.cacheBytes,
+              throttle: options.edge?.throttle,
+              runtimeLimits: options.runtimeLimits,
+              workerHeader: workers.workerHeader === true,
+            },
+            follow: {
+              kvs: (listener) => {
+                const a = db.onChange((change) => listener(change.storeId));
+                const b = db.onStoreDeleted(listener);
+                return () => {
+                  a();
+                  b();
+                };
+              },
+              live: (listener) => registry.onLiveChange((name) => listener(name)),
+            },
+          });
     cleanup.push(() => edge!.close());
     // The API outlives edge restarts, so it reaches the edge through this indirection.
     const currentEdge = { invalidate: (distributionId: string, paths: string[]) => edge!.invalidate(distributionId, paths) };
+    let draining = false;
+    let reloading = false;
+    const reconfigure = async (config: EdgeConfig): Promise<ReloadOutcome> => {
+      await checkConfigFunctions(config, registry, db);
+      const createdStores = await ensureConfigStores(config, db);
+      const synced = await syncConfigFunctions(config, registry, db);
+      const { restartNeeded } = await edge!.reconfigure(config);
+      restartNeeded.push(...nodeSettingsChanged(edgeConfig, config));
+      edgeConfig = config;
+      inUse = functionsUsedByConfig(config);
+      const changes = [
+        ...createdStores.map((name) => `created store ${name}`),
+        ...synced.map((fn) => `${fn.action} function ${fn.name}, LIVE version ${fn.version}`),
+        `serving ${config.distributions.length} distribution${config.distributions.length === 1 ? '' : 's'}`,
+      ];
+      return { changes, restartNeeded };
+    };
+    const reload = async (): Promise<ReloadOutcome> => {
+      if (options.configSource === undefined)
+        throw openFrontError('RELOAD_UNAVAILABLE', 'This node was started from a config object, not a file: there is nothing to re-read');
+      if (reloading) throw openFrontError('RELOAD_IN_PROGRESS', 'A config reload is already running; retry when it has finished');
+      reloading = true;
+      try {
+        return await reconfigure(await options.configSource());
+      } finally {
+        reloading = false;
+      }
+    };
+    const probes: Probes = {
+      healthz: () => ({ ok: true, checks: { process: 'up' } }),
+      readyz: () => {
+        const checks = readinessChecks(edgeConfig, db, live, { draining: draining || edge!.draining });
+        if (edge!.readiness !== undefined && checks.edge === 'ok') checks.edge = edge!.readiness();
+        return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
+      },
+    };
     const api = await startApiServer({
       db,
       host: options.api?.host,
@@ -116,22 +223,27 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       routes: [
         functionRouteGroup(registry, replicas, { limits: options.runtimeLimits, testRuns: options.testRuns }),
         invalidationRouteGroup(currentEdge),
+        reloadRouteGroup({ reload }),
         observability.routes,
       ],
+      probes,
     });
     cleanup.push(() => api.close());
     const restartEdge = async (config: EdgeConfig): Promise<EdgeServer> => {
+      if (workers !== undefined) throw openFrontError('INTERNAL', 'restartEdge is for a node whose edge runs in its own process (no workers)');
       const place = { host: options.edge?.host ?? edgeConfig.server.host, port: edge!.port, httpsPort: edge!.httpsPort, defaultCertificate };
       await edge!.close();
+      let started: EdgeServer;
       try {
-        edge = await startEdge({ ...options.edge, ...place, config, functions: live, debug });
+        started = await startEdge({ ...options.edge, ...place, config, functions: live, debug });
       } catch (err) {
         edge = await startEdge({ ...options.edge, ...place, config: edgeConfig, functions: live, debug });
         throw err;
       }
+      edge = started;
       edgeConfig = config;
       inUse = functionsUsedByConfig(config);
-      return edge;
+      return started;
     };
     return {
       api,
@@ -145,6 +257,15 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       seeded: { stores, functions },
       ...(selfSigned === undefined ? {} : { selfSignedCertificate: { certificatePath: selfSigned.certificatePath, created: selfSigned.created } }),
       restartEdge,
+      reconfigure,
+      reload,
+      probes,
+      async drain(graceMs) {
+        draining = true;
+        const drained = await edge!.drain(graceMs);
+        await closeAll();
+        return drained;
+      },
       close: closeAll,
     };
   } catch (err) {

@@ -10,7 +10,7 @@ import { CONFIG_FILE_NAMES, loadConfig } from '../../config/index.js';
 import { isOpenFrontError, openFrontError } from '../../errors.js';
 import { startOpenFrontNode, type OpenFrontNode } from '../../node/index.js';
 import { DEFAULT_DATA_DIR } from './keys.js';
-import { closeOnSignals } from '../signals.js';
+import { serveUntilStopped } from '../operations.js';
 
 export const DEMO_CONFIG = fileURLToPath(new URL('../../../../examples/demo/openfront.config.yaml', import.meta.url));
 
@@ -27,6 +27,28 @@ export interface StartOptions {
   accessLog?: string;
   metricsPort?: string;
   importDir?: string;
+  drainTimeout?: string;
+  workers?: string;
+  workerHeader?: boolean;
+}
+
+/** More edge processes than this on one machine is a typo, not a plan. */
+export const MAX_WORKERS = 64;
+
+export function parseWorkers(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,3}$/.test(text) || Number(text) < 1 || Number(text) > MAX_WORKERS)
+    throw openFrontError('CLI_USAGE', `--workers must be a whole number from 1 to ${MAX_WORKERS}, got "${text}"`);
+  return Number(text);
+}
+
+/** How long SIGTERM/SIGINT lets requests in flight finish, like nginx's and Envoy's common 30 s (docs/deploy.md). */
+export const DEFAULT_DRAIN_SECONDS = 30;
+
+export function parseSeconds(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d{1,6}(\.\d{1,3})?$/.test(text)) throw openFrontError('CLI_USAGE', `${flag} must be a number of seconds (e.g. 30 or 0.5), got "${text}"`);
+  return Number(text);
 }
 
 /** The config to serve: the flag (a file, or a folder holding one), else a config file here, else the demo. */
@@ -53,6 +75,9 @@ export function parsePort(text: string | undefined, flag: string): number | unde
 /** Starts a node from command-line options; shared by `start` and `dev`. */
 export async function startFromOptions(options: StartOptions): Promise<{ node: OpenFrontNode; configPath: string; demo: boolean }> {
   const { path, demo } = resolveConfigPath(options.config);
+  parseSeconds(options.drainTimeout, '--drain-timeout', DEFAULT_DRAIN_SECONDS);
+  const workers = parseWorkers(options.workers);
+  if (options.workerHeader && workers === undefined) throw openFrontError('CLI_USAGE', '--worker-header needs --workers');
   const config = await loadConfig(path);
   const host = options.host;
   const node = await startOpenFrontNode({
@@ -71,6 +96,8 @@ export async function startFromOptions(options: StartOptions): Promise<{ node: O
       httpsPort: parsePort(options.httpsPort, '--https-port') ?? (demo ? DEMO_HTTPS_PORT : undefined),
     },
     observability: { accessLog: options.accessLog, metricsPort: parsePort(options.metricsPort, '--metrics-port') },
+    configSource: () => loadConfig(path),
+    workers: workers === undefined ? undefined : { count: workers, workerHeader: options.workerHeader },
   });
   return { node, configPath: path, demo };
 }
@@ -79,6 +106,7 @@ function describeStart(node: OpenFrontNode, configPath: string, demo: boolean, d
   const lines = [
     `OpenFront is running${demo ? ' the demo' : ''} (config ${relative(process.cwd(), configPath) || configPath}, data ${dataDir})`,
     `  edge  ${node.edge.url}`,
+    ...(node.edge.pids === undefined ? [] : [`  edge workers ${node.edge.pids().join(' ')}`]),
     `  api   ${node.api.url}`,
   ];
   if (node.edge.httpsUrl !== undefined) {
@@ -129,6 +157,9 @@ export function register(program: Command): void {
     .option('--access-log <file>', 'write access logs as JSON lines to this file ("-": stdout; default: the config, else off)')
     .option('--metrics-port <port>', 'serve unsigned Prometheus /metrics on this port (loopback by default; see docs/observability.md)')
     .option('--import-dir <dir>', "the only directory CreateKeyValueStore's ImportSource may read (default: kvs.importDir, else off)")
+    .option('--drain-timeout <seconds>', `on SIGTERM/SIGINT, how long requests in flight may finish (default ${DEFAULT_DRAIN_SECONDS})`)
+    .option('--workers <n>', 'serve the edge from n processes on one port (node:cluster; see docs/deploy.md)')
+    .option('--worker-header', 'with --workers: add x-openfront-worker: <pid> to every edge response')
     .action(async (options: StartOptions) => {
       let started: Awaited<ReturnType<typeof startFromOptions>>;
       try {
@@ -144,6 +175,6 @@ export function register(program: Command): void {
       }
       const { node, configPath, demo } = started;
       process.stdout.write(`${describeStart(node, configPath, demo, options.data)}\n`);
-      closeOnSignals('openfront', () => node.close());
+      serveUntilStopped(node, parseSeconds(options.drainTimeout, '--drain-timeout', DEFAULT_DRAIN_SECONDS) * 1000);
     });
 }

@@ -49,21 +49,25 @@ interface Entry {
 
 export class CertificateBook {
   readonly #entries = new Map<string, Entry>();
-  readonly #router: DistributionRouter;
+  readonly #router: Pick<DistributionRouter, 'match'>;
   readonly #log: (message: string) => void;
   readonly #fallbackPolicy: TlsPolicy;
   #timer: NodeJS.Timeout | undefined;
   #onDefaultChange: ((pem: { cert: Buffer; key: Buffer }) => void) | undefined;
   #checking: Promise<void> | undefined;
 
-  private constructor(router: DistributionRouter, fallbackPolicy: TlsPolicy, log: (message: string) => void) {
+  private constructor(router: Pick<DistributionRouter, 'match'>, fallbackPolicy: TlsPolicy, log: (message: string) => void) {
     this.#router = router;
     this.#fallbackPolicy = fallbackPolicy;
     this.#log = log;
   }
 
   /** Loads every pair; throws EDGE_CERTIFICATE_INVALID naming the first that cannot be used (the edge does not start). */
-  static async load(router: DistributionRouter, sources: readonly CertificateSource[], log: (message: string) => void): Promise<CertificateBook> {
+  static async load(
+    router: Pick<DistributionRouter, 'match'>,
+    sources: readonly CertificateSource[],
+    log: (message: string) => void,
+  ): Promise<CertificateBook> {
     if (sources.length > MAX_CERTIFICATE_PAIRS)
       throw openFrontError('EDGE_CERTIFICATE_INVALID', `${sources.length} certificates configured; one listener loads at most ${MAX_CERTIFICATE_PAIRS}`);
     const fallback = sources.find((s) => s.id === DEFAULT_ENTRY);

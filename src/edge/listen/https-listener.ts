@@ -36,6 +36,10 @@ export interface HttpsListener {
   port: number;
   /** HTTP/2 connections closed for having more requests in flight than their stream limit (rapid reset). */
   stats(): { refusedSessions: number; handshakeFailures: number; policyRefusals: number };
+  /** Stops accepting connections and ends HTTP/2 sessions gracefully (GOAWAY, open streams finish); resolves when all are gone. */
+  drain(): Promise<void>;
+  /** Ends every HTTP/2 session at once (a drain's grace period is over). */
+  cutAll(): void;
   close(): Promise<void>;
 }
 
@@ -126,6 +130,14 @@ export async function startHttpsListener(options: HttpsListenerOptions): Promise
   return {
     port: (server.address() as AddressInfo).port,
     stats: () => ({ ...counters }),
+    async drain() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const session of sessions) session.close();
+      await closed;
+    },
+    cutAll() {
+      for (const session of sessions) session.destroy();
+    },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const session of sessions) session.destroy();
