@@ -10,9 +10,14 @@
  * their threads: OpenFront runs functions on isolated-vm's threads, so req/s alone would hide that it uses more
  * than one core's worth of work when the machine has it. Then the edge's RSS under a cacheable many-URL workload
  * with a 100 MB cache budget, beside the baseline proxy's RSS under the same load.
+ * Over HTTPS (issue 16): the same decision workload through OpenFront's HTTPS listener with HTTP/1.1 (autocannon)
+ * and with HTTP/2 (a node:http2 loop, helpers/load-generator.ts), beside the plain proxy terminating TLS the same way
+ * (`http2.createSecureServer({ allowHTTP1: true })`, same self-signed ECDSA certificate, TLS 1.3).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { generate } from 'selfsigned';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectedDecision, writeEdgeWorkload, type EdgeWorkload } from './helpers/edge-workload.js';
@@ -41,9 +46,13 @@ interface Measured {
   result: LoadResult;
 }
 
-function get(port: number, path: string, host: string): Promise<{ status: number; location?: string; tenant?: string }> {
+/** `http`: plain HTTP/1.1; `https`: HTTP/1.1 over TLS; `h2`: HTTP/2 over TLS. */
+type Protocol = 'http' | 'https' | 'h2';
+
+function get(port: number, path: string, host: string, tls = false): Promise<{ status: number; location?: string; tenant?: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (res) => {
+    const send = tls ? httpsRequest : request;
+    const req = send({ host: '127.0.0.1', port, path, headers: { host }, agent: false, rejectUnauthorized: false }, (res) => {
       res.resume();
       res.on('end', () => {
         const tenant = res.headers['x-origin-saw-tenant'];
@@ -56,22 +65,23 @@ function get(port: number, path: string, host: string): Promise<{ status: number
 }
 
 /** Fails the bench when a target does not make the bench's decision: the numbers would compare different work. */
-async function checkDecisions(name: string, port: number, work: EdgeWorkload): Promise<void> {
+async function checkDecisions(name: string, port: number, work: EdgeWorkload, tls: boolean): Promise<void> {
   for (const { path, headers } of work.requests.slice(0, 20)) {
     const expected = expectedDecision(work.items, headers.host, path);
-    const got = await get(port, path, headers.host);
+    const got = await get(port, path, headers.host, tls);
     const ok =
       expected.location !== undefined ? got.status === 301 && got.location === expected.location : got.status === 200 && got.tenant === expected.tenant;
     if (!ok) throw new Error(`${name} answered ${headers.host}${path} with ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
   }
 }
 
-async function measure(name: string, start: () => Promise<Target>, work: EdgeWorkload): Promise<Measured> {
+async function measure(name: string, start: () => Promise<Target>, work: EdgeWorkload, protocol: Protocol = 'http'): Promise<Measured> {
   const target = await start();
   try {
-    await checkDecisions(name, target.port, work);
+    await checkDecisions(name, target.port, work, protocol !== 'http');
     const spec: LoadSpec = {
-      url: `http://127.0.0.1:${target.port}`,
+      url: `${protocol === 'http' ? 'http' : 'https'}://127.0.0.1:${target.port}`,
+      http2: protocol === 'h2',
       connections: CONNECTIONS,
       warmupSeconds: WARMUP_SECONDS,
       durationSeconds: DURATION_SECONDS,
@@ -129,12 +139,15 @@ async function measureMemory(child: BenchChild): Promise<MemoryResult> {
  * Measures every target ROUNDS times, alternating the order (forward, then backward) so slow phases of a shared
  * machine hit all targets alike, and keeps each target's best run: interference only ever slows a run down.
  */
-async function measureRounds(targets: Array<{ name: string; start: () => Promise<Target> }>, work: EdgeWorkload): Promise<Map<string, Measured>> {
+async function measureRounds(
+  targets: Array<{ name: string; start: () => Promise<Target>; protocol?: Protocol }>,
+  work: EdgeWorkload,
+): Promise<Map<string, Measured>> {
   const best = new Map<string, Measured>();
   for (let round = 0; round < ROUNDS; round++) {
     console.log(`  round ${round + 1} of ${ROUNDS}`);
     for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
-      const measured = await measure(target.name, target.start, work);
+      const measured = await measure(target.name, target.start, work, target.protocol);
       const previous = best.get(target.name);
       if (previous === undefined || measured.result.rps > previous.result.rps) best.set(target.name, measured);
     }
@@ -155,17 +168,25 @@ export async function main(): Promise<void> {
   const work = writeEdgeWorkload(dir);
   const origin = await startChild(benchEntry('./origin-server.js'));
   const originUrl = `http://127.0.0.1:${origin.port}`;
+  const pems = await generate([{ name: 'commonName', value: 'bench.example.com' }], { keyType: 'ec', algorithm: 'sha256' });
+  const tlsCert = join(dir, 'tls.crt');
+  const tlsKey = join(dir, 'tls.key');
+  writeFileSync(tlsCert, pems.cert);
+  writeFileSync(tlsKey, pems.private);
+  const tlsArgs = ['--tls-cert', tlsCert, '--tls-key', tlsKey];
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every Node target (OpenFront and the baseline proxy) there.
   const profileDir = process.env.BENCH_CPU_PROF;
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const nodeProxy = (execArgv: string[] = []) =>
-    startChild(benchEntry('../edge-baseline/node-proxy.js'), ['--origin', originUrl, '--table', work.tableFile], { execArgv: [...execArgv, ...profile] });
+  const nodeProxy = (execArgv: string[] = [], extra: string[] = []) =>
+    startChild(benchEntry('../edge-baseline/node-proxy.js'), ['--origin', originUrl, '--table', work.tableFile, ...extra], {
+      execArgv: [...execArgv, ...profile],
+    });
   const openFront =
-    (cache: 'on' | 'off', execArgv: string[] = [], observe: 'off' | 'metrics' | 'tail' = 'off') =>
+    (cache: 'on' | 'off', execArgv: string[] = [], observe: 'off' | 'metrics' | 'tail' = 'off', extra: string[] = []) =>
     () =>
       startChild(
         benchEntry('./openfront-edge.js'),
-        ['--origin', originUrl, '--table', work.tableFile, '--cache', cache, '--cache-bytes', String(CACHE_BUDGET_BYTES), '--observe', observe],
+        ['--origin', originUrl, '--table', work.tableFile, '--cache', cache, '--cache-bytes', String(CACHE_BUDGET_BYTES), '--observe', observe, ...extra],
         {
           execArgv: [...execArgv, ...profile],
         },
@@ -185,8 +206,12 @@ export async function main(): Promise<void> {
     cached: 'OpenFront edge, cached per tenant',
     metrics: 'OpenFront edge, CachingDisabled, metrics + decision ring on',
     tail: 'OpenFront edge, CachingDisabled, metrics + tail at full sampling',
+    baselineTls: 'plain node proxy, HTTPS HTTP/1.1',
+    baselineH2: 'plain node proxy, HTTPS HTTP/2',
+    uncachedTls: 'OpenFront edge, CachingDisabled, HTTPS HTTP/1.1',
+    uncachedH2: 'OpenFront edge, CachingDisabled, HTTPS HTTP/2',
   };
-  const targets: Array<{ name: string; start: () => Promise<Target> }> = [
+  const targets: Array<{ name: string; start: () => Promise<Target>; protocol?: Protocol }> = [
     { name: names.baseline, start: () => nodeProxy() },
     ...(njsReason === undefined ? [{ name: names.njs, start: nginxTarget('njs') }] : []),
     ...(nginxInstall.found ? [{ name: names.map, start: nginxTarget('map') }] : []),
@@ -194,6 +219,10 @@ export async function main(): Promise<void> {
     { name: names.cached, start: openFront('on') },
     { name: names.metrics, start: openFront('off', [], 'metrics') },
     { name: names.tail, start: openFront('off', [], 'tail') },
+    { name: names.baselineTls, start: () => nodeProxy([], tlsArgs), protocol: 'https' },
+    { name: names.baselineH2, start: () => nodeProxy([], tlsArgs), protocol: 'h2' },
+    { name: names.uncachedTls, start: openFront('off', [], 'off', tlsArgs), protocol: 'https' },
+    { name: names.uncachedH2, start: openFront('off', [], 'off', tlsArgs), protocol: 'h2' },
   ];
   try {
     const best = await measureRounds(targets, work);
@@ -237,6 +266,12 @@ export async function main(): Promise<void> {
     if (nginx !== undefined) compare('no cache vs nginx+njs', uncached, nginx);
     if (nginxMap !== undefined) compare('no cache vs nginx map', uncached, nginxMap);
     compare('cached vs node proxy', cached, baseline);
+    const baselineTls = best.get(names.baselineTls)!;
+    const baselineH2 = best.get(names.baselineH2)!;
+    const uncachedTls = best.get(names.uncachedTls)!;
+    const uncachedH2 = best.get(names.uncachedH2)!;
+    compare('HTTPS HTTP/1.1, no cache vs node proxy (TLS)', uncachedTls, baselineTls);
+    compare('HTTPS HTTP/2, no cache vs node proxy (TLS, h2)', uncachedH2, baselineH2);
     // Observability (issue 14): the same edge with metrics and the decision ring on, nobody tailing, must stay within
     // 3% of the plain edge's ratio to the baseline; the tail row reports what a full-sampling stream costs.
     const share = (m: Measured) => m.result.rps / baseline.result.rps;
@@ -261,7 +296,19 @@ export async function main(): Promise<void> {
       if (cpu !== undefined && base !== undefined)
         rows.push({ name: `CPU per request: ${m.name} (µs)`, value: fmt(cpu, 1), baseline: fmt(base, 1), ratio: ratio(cpu, base) });
     }
-    for (const m of [baseline, ...(nginx ? [nginx] : []), ...(nginxMap ? [nginxMap] : []), uncached, cached, withMetrics, withTail]) {
+    for (const m of [
+      baseline,
+      ...(nginx ? [nginx] : []),
+      ...(nginxMap ? [nginxMap] : []),
+      uncached,
+      cached,
+      withMetrics,
+      withTail,
+      baselineTls,
+      baselineH2,
+      uncachedTls,
+      uncachedH2,
+    ]) {
       rows.push({ name: `301 share / errors: ${m.name}`, value: `${fmt(statusShare(m.result, 301) * 100, 0)}% / ${m.result.errors + m.result.timeouts}` });
     }
     printTable(`Edge: decision workload, 10,000-key table, ~30% redirects (baseline: plain Node proxy${nginxInstall.found ? '; and nginx' : ''})`, rows);

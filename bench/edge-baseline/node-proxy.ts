@@ -4,9 +4,13 @@
  * otherwise proxy to the origin with `x-tenant` added. What OpenFront's edge is compared against.
  *
  *   node dist/bench/edge-baseline/node-proxy.js --origin http://127.0.0.1:PORT --table table.json
+ *
+ * With `--tls-cert f --tls-key f` it terminates TLS instead, with `http2.createSecureServer({ allowHTTP1: true })`:
+ * HTTP/2 or HTTP/1.1 by ALPN, as OpenFront's HTTPS listener does.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { Pool } from 'undici';
@@ -17,7 +21,8 @@ const NOT_FORWARDED = new Set(['host', 'connection', 'keep-alive', 'proxy-connec
 
 function forwardable(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !NOT_FORWARDED.has(name)) out[name] = value;
+  // HTTP/2 pseudo-headers (':path', …) are not headers to forward.
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !NOT_FORWARDED.has(name) && name[0] !== ':') out[name] = value;
   return out;
 }
 
@@ -26,11 +31,12 @@ const table = new Map<string, string>(Object.entries(JSON.parse(readFileSync(req
 const origin = new Pool(requiredArg(args, 'origin'), { connections: 128 });
 
 await serveInChild(async () => {
-  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const uri = q === -1 ? url : url.slice(0, q);
-    const tenant = table.get(`tenant:${req.headers.host ?? ''}`);
+    const host = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '';
+    const tenant = table.get(`tenant:${host}`);
     if (tenant === undefined) {
       // What the OpenFront function does for an unknown host: kvs.get rejects, the edge answers 503.
       res.writeHead(503, { 'content-length': '0' }).end();
@@ -56,14 +62,22 @@ await serveInChild(async () => {
         if (!res.headersSent) res.writeHead(502, { 'content-length': '0' });
         res.end();
       });
-  });
+  };
+  const tlsCert = args.get('tls-cert');
+  const tlsKey = args.get('tls-key');
+  const server =
+    tlsCert !== undefined && tlsKey !== undefined
+      ? createSecureServer({ cert: readFileSync(tlsCert), key: readFileSync(tlsKey), allowHTTP1: true }, (req: Http2ServerRequest, res: Http2ServerResponse) =>
+          handler(req as unknown as IncomingMessage, res as unknown as ServerResponse),
+        )
+      : createServer({ keepAliveTimeout: 5_000 }, handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        if ('closeAllConnections' in server) server.closeAllConnections();
       });
       await origin.close();
     },

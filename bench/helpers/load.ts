@@ -7,6 +7,9 @@ import { benchEntry, startChild, type ChildMessage } from './processes.js';
 /** Size of an origin's `/asset/…` body: a few thousand distinct URLs exceed a 100 MB cache budget. */
 export const ASSET_BYTES = 16 * 1024;
 
+/** Concurrent requests per HTTP/2 connection in `http2` runs (50 in flight → 5 connections). */
+export const STREAMS_PER_HTTP2_CONNECTION = 10;
+
 export interface LoadSpec {
   url: string;
   connections: number;
@@ -15,6 +18,11 @@ export interface LoadSpec {
   durationSeconds: number;
   /** JSON file of `{ method, path, headers }` requests, cycled through in order by every connection. */
   requestsFile?: string;
+  /**
+   * Over HTTP/2 (`https://` url): autocannon speaks only HTTP/1.1, so a small node:http2 loop keeps `connections`
+   * requests in flight, multiplexed over one HTTP/2 connection per STREAMS_PER_HTTP2_CONNECTION of them.
+   */
+  http2?: boolean;
   /** Instead: every request a new URL `/asset/<n>` on host `site<n mod hosts>.example.com` (cache-memory workload). */
   distinctAssets?: { hosts: number };
 }

@@ -32,6 +32,9 @@ const args = childArgs();
 const cached = requiredArg(args, 'cache') === 'on';
 const cacheBytes = Number(args.get('cache-bytes') ?? 100 * 1024 * 1024);
 const observe = args.get('observe') ?? 'off';
+// With a certificate the load goes to the HTTPS listener (HTTP/2 or HTTP/1.1 by ALPN).
+const tlsCert = args.get('tls-cert');
+const tlsKey = args.get('tls-key');
 if (!['off', 'metrics', 'tail'].includes(observe)) throw new Error(`--observe must be off, metrics or tail, got ${observe}`);
 
 await serveInChild(async () => {
@@ -41,7 +44,11 @@ await serveInChild(async () => {
   writeFileSync(join(dir, 'decide.js'), ASYNC_FUNCTION);
   const config = parseConfig(
     {
-      server: { nodeId: 'bench', cacheBytes },
+      server: {
+        nodeId: 'bench',
+        cacheBytes,
+        ...(tlsCert === undefined ? {} : { tls: { defaultCertificate: { certificate: tlsCert, privateKey: tlsKey } } }),
+      },
       stores: [{ name: 'tenants', seed: 'tenants.json' }],
       functions: [{ name: 'decide', code: 'decide.js', store: 'tenants' }],
       cachePolicies: [{ name: 'PerTenant', minTtl: 0, defaultTtl: 60, maxTtl: 3600, headers: { behavior: 'whitelist', names: ['x-tenant'] } }],
@@ -78,9 +85,9 @@ await serveInChild(async () => {
       stops.push(() => streams.closeAll());
     }
   }
-  const edge = await startEdge({ config, functions, host: '127.0.0.1', port: 0 });
+  const edge = await startEdge({ config, functions, host: '127.0.0.1', port: 0, ...(tlsCert === undefined ? {} : { httpsPort: 0 }) });
   return {
-    port: edge.port,
+    port: edge.httpsPort ?? edge.port,
     close: async () => {
       for (const stop of stops) stop();
       await edge.close();
