@@ -26,6 +26,7 @@ import { startNodeObservability, type NodeObservability } from './observability.
 import { nodeSettingsChanged, readinessChecks } from './operations.js';
 import { checkConfigFunctions, functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './seed-functions.js';
 import { ensureConfigStores } from './seed-stores.js';
+import { ensureSelfSignedCertificate } from './self-signed.js';
 
 export interface OpenFrontNodeOptions {
   /** Holds openfront.db (created 0600). */
@@ -34,7 +35,7 @@ export interface OpenFrontNodeOptions {
   /** `importDir` overrides the config's `kvs.importDir`. */
   api?: { host?: string; port?: number; insecureNoAuth?: boolean; importDir?: string };
   /** Defaults come from the config's `server` section; `throttle`: the per-path function throttle (docs/security.md). */
-  edge?: { host?: string; port?: number; cacheBytes?: number; throttle?: Partial<ThrottleLimits> };
+  edge?: { host?: string; port?: number; httpsPort?: number; cacheBytes?: number; throttle?: Partial<ThrottleLimits> };
   /** Overrides the config's `kvs.limits` switch. */
   kvsLimits?: KvsLimits;
   runtimeLimits?: Partial<RuntimeLimits>;
@@ -60,7 +61,10 @@ export interface OpenFrontNodeOptions {
 }
 
 /** The edge as the node drives it: one in-process edge, or edge workers behind one port. */
-export type NodeEdge = Pick<EdgeServer, 'url' | 'port' | 'draining' | 'inFlight' | 'functionStats' | 'cacheStats' | 'drain' | 'close'> & {
+export type NodeEdge = Pick<
+  EdgeServer,
+  'url' | 'port' | 'httpsUrl' | 'httpsPort' | 'draining' | 'inFlight' | 'functionStats' | 'cacheStats' | 'drain' | 'close'
+> & {
   reconfigure(config: EdgeConfig): EdgeReconfigureResult | Promise<EdgeReconfigureResult>;
   invalidate(distributionId: string, paths: string[]): number | Promise<number>;
   /** "ok", or what is not ready yet (workers still starting). */
@@ -77,6 +81,8 @@ export interface OpenFrontNode {
   live: LiveFunctions;
   /** Decisions, live streams, metrics and access logs of this node (docs/observability.md). */
   observability: NodeObservability;
+  /** The self-signed certificate HTTPS is served with when the config names none (made in the data directory). */
+  selfSignedCertificate?: { certificatePath: string; created: boolean };
   /** Stores created and functions created/updated from the config at start. */
   seeded: { stores: string[]; functions: ConfigFunctionChange[] };
   /**
@@ -132,10 +138,15 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     });
     cleanup.push(() => observability.close());
     const debug = observability.debug;
+    const wantsHttps = (options.edge?.httpsPort ?? options.config.server.httpsPort) !== undefined;
+    const selfSigned =
+      wantsHttps && options.config.server.tls?.defaultCertificate === undefined ? await ensureSelfSignedCertificate(options.dataDir) : undefined;
+    const defaultCertificate =
+      selfSigned === undefined ? undefined : { certificatePath: selfSigned.certificatePath, privateKeyPath: selfSigned.privateKeyPath };
     const workers = options.workers;
     edge =
       workers === undefined
-        ? await startEdge({ config: options.config, functions: live, debug, ...options.edge })
+        ? await startEdge({ config: options.config, functions: live, debug, defaultCertificate, ...options.edge })
         : await startEdgeWorkers({
             count: workers.count,
             config: options.config,
@@ -144,6 +155,8 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
               kvsLimits: limits,
               host: options.edge?.host,
               port: options.edge?.port,
+              httpsPort: options.edge?.httpsPort,
+              defaultCertificate,
               cacheBytes: options.edge?.cacheBytes,
               throttle: options.edge?.throttle,
               runtimeLimits: options.runtimeLimits,
@@ -218,7 +231,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     cleanup.push(() => api.close());
     const restartEdge = async (config: EdgeConfig): Promise<EdgeServer> => {
       if (workers !== undefined) throw openFrontError('INTERNAL', 'restartEdge is for a node whose edge runs in its own process (no workers)');
-      const place = { host: options.edge?.host ?? edgeConfig.server.host, port: edge!.port };
+      const place = { host: options.edge?.host ?? edgeConfig.server.host, port: edge!.port, httpsPort: edge!.httpsPort, defaultCertificate };
       await edge!.close();
       let started: EdgeServer;
       try {
@@ -242,6 +255,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       registry,
       live,
       seeded: { stores, functions },
+      ...(selfSigned === undefined ? {} : { selfSignedCertificate: { certificatePath: selfSigned.certificatePath, created: selfSigned.created } }),
       restartEdge,
       reconfigure,
       reload,

@@ -14,12 +14,15 @@ import { serveUntilStopped } from '../operations.js';
 
 export const DEMO_CONFIG = fileURLToPath(new URL('../../../../examples/demo/openfront.config.yaml', import.meta.url));
 
+export const DEMO_HTTPS_PORT = 8443;
+
 export interface StartOptions {
   config?: string;
   data: string;
   host?: string;
   apiPort?: string;
   edgePort?: string;
+  httpsPort?: string;
   insecureNoAuth?: boolean;
   accessLog?: string;
   metricsPort?: string;
@@ -86,7 +89,12 @@ export async function startFromOptions(options: StartOptions): Promise<{ node: O
       insecureNoAuth: options.insecureNoAuth,
       importDir: options.importDir === undefined ? undefined : resolve(options.importDir),
     },
-    edge: { host, port: parsePort(options.edgePort, '--edge-port') },
+    // The demo serves HTTPS on 8443 unless told otherwise (a self-signed certificate for localhost is made for it).
+    edge: {
+      host,
+      port: parsePort(options.edgePort, '--edge-port'),
+      httpsPort: parsePort(options.httpsPort, '--https-port') ?? (demo ? DEMO_HTTPS_PORT : undefined),
+    },
     observability: { accessLog: options.accessLog, metricsPort: parsePort(options.metricsPort, '--metrics-port') },
     configSource: () => loadConfig(path),
     workers: workers === undefined ? undefined : { count: workers, workerHeader: options.workerHeader },
@@ -101,6 +109,13 @@ function describeStart(node: OpenFrontNode, configPath: string, demo: boolean, d
     ...(node.edge.pids === undefined ? [] : [`  edge workers ${node.edge.pids().join(' ')}`]),
     `  api   ${node.api.url}`,
   ];
+  if (node.edge.httpsUrl !== undefined) {
+    const cert = node.selfSignedCertificate;
+    lines.push(
+      `  edge  ${node.edge.httpsUrl} (HTTP/2 and HTTP/1.1)` +
+        (cert === undefined ? '' : `, self-signed certificate for localhost and 127.0.0.1 ${cert.created ? 'made' : 'reused'}: ${cert.certificatePath}`),
+    );
+  }
   if (node.observability.metricsUrl !== undefined) lines.push(`  metrics ${node.observability.metricsUrl}/metrics`);
   for (const store of node.seeded.stores) lines.push(`  created store ${store} from its seed file`);
   for (const fn of node.seeded.functions) lines.push(`  ${fn.action} function ${fn.name}, LIVE version ${fn.version}`);
@@ -111,6 +126,9 @@ function describeStart(node: OpenFrontNode, configPath: string, demo: boolean, d
       'Try it:',
       `  curl -i ${edge}/                                  # locale routing: 302 to /en/ (or /de/ with -H 'Accept-Language: de')`,
       `  curl -i ${edge}/en/                               # the static site, with security headers`,
+      ...(node.edge.httpsUrl === undefined
+        ? []
+        : [`  curl -ik --http2 https://localhost:${node.edge.httpsPort}/en/   # the same over HTTPS and HTTP/2 (self-signed: -k)`]),
       `  curl -i ${edge}/go/docs                           # redirect table read from the demo-redirects KeyValueStore`,
       `  curl -i ${edge}/beta/ -H 'Cookie: beta-bucket=10' # feature flag from the demo-flags store (50% rollout)`,
       '',
@@ -134,6 +152,7 @@ export function register(program: Command): void {
     .option('--host <address>', 'interface for the edge and the API (default 127.0.0.1)')
     .option('--api-port <port>', 'API port (default 8787; 0 = any free port)')
     .option('--edge-port <port>', "edge port (default: the config's server.port, 8080)")
+    .option('--https-port <port>', "HTTPS edge port, HTTP/2 and HTTP/1.1 (default: the config's server.httpsPort; the demo: 8443)")
     .option('--insecure-no-auth', 'accept unsigned API requests (refused unless listening on loopback)')
     .option('--access-log <file>', 'write access logs as JSON lines to this file ("-": stdout; default: the config, else off)')
     .option('--metrics-port <port>', 'serve unsigned Prometheus /metrics on this port (loopback by default; see docs/observability.md)')

@@ -36,6 +36,8 @@ export interface EdgeWorkersOptions {
 export interface EdgeWorkers {
   url: string;
   port: number;
+  httpsUrl?: string;
+  httpsPort?: number;
   readonly draining: boolean;
   readonly inFlight: number;
   /** Pids of the workers listening now. */
@@ -75,11 +77,11 @@ export async function startEdgeWorkers(options: EdgeWorkersOptions): Promise<Edg
       t.worker.send(message);
     });
 
-  const fork = (): Promise<{ port: number; pid: number }> => {
+  const fork = (): Promise<{ port: number; httpsPort?: number; pid: number }> => {
     const worker = cluster.fork();
     const t: Tracked = { worker, listening: false, startedAt: Date.now() };
     tracked.set(worker.id, t);
-    const listening = new Promise<{ port: number; pid: number }>((resolve, reject) => {
+    const listening = new Promise<{ port: number; httpsPort?: number; pid: number }>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(openFrontError('INTERNAL', `edge worker ${worker.process.pid} did not start listening within ${START_TIMEOUT_MS} ms`)),
         START_TIMEOUT_MS,
@@ -90,7 +92,7 @@ export async function startEdgeWorkers(options: EdgeWorkersOptions): Promise<Edg
         } else if (message.type === 'listening') {
           clearTimeout(timer);
           t.listening = true;
-          resolve({ port: message.port, pid: worker.process.pid! });
+          resolve({ port: message.port, httpsPort: message.httpsPort, pid: worker.process.pid! });
         } else if (message.type === 'failed') {
           clearTimeout(timer);
           reject(openFrontError('INTERNAL', `edge worker ${worker.process.pid} failed to start: ${message.message}`));
@@ -132,9 +134,11 @@ export async function startEdgeWorkers(options: EdgeWorkersOptions): Promise<Edg
   const unfollow = [options.follow.kvs((storeId) => broadcast({ type: 'kvs', storeId })), options.follow.live((name) => broadcast({ type: 'live', name }))];
 
   let port: number;
+  let httpsPort: number | undefined;
   try {
     const started = await Promise.all(Array.from({ length: options.count }, () => fork()));
     port = started[0].port;
+    httpsPort = started[0].httpsPort;
   } catch (err) {
     draining = true;
     for (const t of tracked.values()) t.worker.kill('SIGKILL');
@@ -142,6 +146,7 @@ export async function startEdgeWorkers(options: EdgeWorkersOptions): Promise<Edg
     throw err;
   }
   const host = options.start.host ?? config.server.host;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
 
   const drain = async (graceMs: number) => {
     draining = true;
@@ -170,8 +175,9 @@ export async function startEdgeWorkers(options: EdgeWorkersOptions): Promise<Edg
   };
 
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `http://${urlHost}:${port}`,
     port,
+    ...(httpsPort === undefined ? {} : { httpsUrl: `https://${urlHost}:${httpsPort}`, httpsPort }),
     get draining() {
       return draining;
     },

@@ -2,7 +2,7 @@
  * The messages between the primary of `openfront start --workers N` and its edge workers (docs/deploy.md). The
  * channel uses node's "advanced" serialization (structured clone), so a config travels as it is.
  */
-import type { EdgeConfig } from '../../config/types.js';
+import type { CertificateFiles, EdgeConfig } from '../../config/types.js';
 import type { ThrottleLimits } from '../../edge/index.js';
 import type { KvsLimits } from '../../kvs/types.js';
 import type { RuntimeLimits } from '../../runtime/types.js';
@@ -14,6 +14,8 @@ export interface WorkerStart {
   config: EdgeConfig;
   host?: string;
   port?: number;
+  httpsPort?: number;
+  defaultCertificate?: CertificateFiles;
   cacheBytes?: number;
   throttle?: Partial<ThrottleLimits>;
   runtimeLimits?: Partial<RuntimeLimits>;
@@ -34,7 +36,7 @@ export type ToWorker =
 export type FromWorker =
   /** The worker's message listener is attached: it can be sent `start` (an earlier message would be lost). */
   | { type: 'hello' }
-  | { type: 'listening'; port: number }
+  | { type: 'listening'; port: number; httpsPort?: number }
   | { type: 'failed'; message: string }
   | { type: 'reply'; id: number; ok: true; value: unknown }
   | { type: 'reply'; id: number; ok: false; message: string; code?: string }

@@ -53,13 +53,15 @@ async function start(options: WorkerStart): Promise<void> {
     functions: live,
     host: options.host,
     port: options.port,
+    httpsPort: options.httpsPort,
+    defaultCertificate: options.defaultCertificate,
     cacheBytes: options.cacheBytes,
     throttle: options.throttle,
     responseHeaders: options.workerHeader ? [[WORKER_HEADER, String(process.pid)]] : [],
   });
   running = { db, replicas, live, edge };
   for (const message of early.splice(0)) await handle(message);
-  send({ type: 'listening', port: edge.port });
+  send({ type: 'listening', port: edge.port, httpsPort: edge.httpsPort });
 }
 
 async function handle(message: ToWorker): Promise<void> {
