@@ -14,6 +14,7 @@ export interface WorkerStart {
   config: EdgeConfig;
   host?: string;
   port?: number;
+  /** HTTPS on this port too (docs/edge.md), with this certificate when the config names none. */
   httpsPort?: number;
   defaultCertificate?: CertificateFiles;
   cacheBytes?: number;
