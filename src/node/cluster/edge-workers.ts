@@ -146,6 +146,7 @@ export async function startEdgeWorkers(options: EdgeWorkersOptions): Promise<Edg
     throw err;
   }
   const host = options.start.host ?? config.server.host;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
 
   const drain = async (graceMs: number) => {
     draining = true;
@@ -173,7 +174,6 @@ export async function startEdgeWorkers(options: EdgeWorkersOptions): Promise<Edg
     return { cut: cuts.reduce((a, b) => a + b, 0) };
   };
 
-  const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${urlHost}:${port}`,
     port,

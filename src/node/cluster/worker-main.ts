@@ -106,9 +106,9 @@ async function handle(message: ToWorker): Promise<void> {
 
 process.on('message', (message: ToWorker) => void handle(message));
 send({ type: 'hello' });
-// The primary drains workers; a signal sent to the whole process group (Ctrl-C in a terminal) must not cut them.
-process.on('SIGINT', () => undefined);
-process.on('SIGTERM', () => undefined);
+// The primary drains and reloads workers; a signal sent to the whole process group (Ctrl-C in a terminal, a HUP
+// when it closes) must neither cut them nor, for SIGHUP, kill them by its default action.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
 // A worker whose primary is gone has nobody to serve for.
 process.on('disconnect', () => {
   if (running === undefined || !running.edge.draining) process.exit(0);
