@@ -226,7 +226,13 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
     kvsLimits: raw.kvs.limits,
     ...(raw.kvs.importDir === undefined ? {} : { kvsImportDir: resolve(baseDir, raw.kvs.importDir) }),
     apiLimits: Object.fromEntries(Object.entries(raw.api).filter(([, v]) => v !== undefined)),
-    server: { host: raw.server.host, port: raw.server.port, cacheBytes: raw.server.cacheBytes, nodeId: raw.server.nodeId ?? (hostname() || 'openfront') },
+    server: {
+      host: raw.server.host,
+      port: raw.server.port,
+      cacheBytes: raw.server.cacheBytes,
+      cache: { ...raw.server.cache, ...(raw.server.cache.diskDir === undefined ? {} : { diskDir: resolve(baseDir, raw.server.cache.diskDir) }) },
+      nodeId: raw.server.nodeId ?? (hostname() || 'openfront'),
+    },
     observability: {
       ...raw.observability,
       accessLog: {

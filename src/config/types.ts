@@ -104,6 +104,8 @@ export interface ServerConfig {
   host: string;
   port: number;
   cacheBytes: number;
+  /** Cache tiers (docs/edge.md, "Cache tiers"); `diskDir` absolute when set, else the node's data directory decides. */
+  cache: { memoryObjectBytes: number; diskBytes: number; maxObjectBytes: number; diskDir?: string };
   /** Names this node in `Via` and traces (defaults to the machine's host name). */
   nodeId: string;
 }

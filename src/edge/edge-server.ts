@@ -25,6 +25,11 @@ export interface StartEdgeOptions {
   port?: number;
   /** Byte budget of the response cache; defaults to `config.server.cacheBytes`; 0 disables caching. */
   cacheBytes?: number;
+  /**
+   * Directory of the cache's disk tier (emptied at start; config `server.cache.diskDir` wins). Without either, the
+   * edge has no disk tier and objects above `server.cache.memoryObjectBytes` are streamed through uncached.
+   */
+  cacheDir?: string;
   /** `cf.edgeLocation` for viewer-request functions. */
   edgeLocation?: EdgeLocation;
   /** Clock of the cache in ms (tests). */
@@ -52,7 +57,14 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
   const { config } = options;
   const host = options.host ?? config.server.host;
   const router = new DistributionRouter(config.distributions);
-  const cache = new ResponseCache({ maxBytes: options.cacheBytes ?? config.server.cacheBytes, now: options.now });
+  const tiers = config.server.cache;
+  const diskDir = tiers.diskDir ?? options.cacheDir;
+  const cache = new ResponseCache({
+    maxBytes: options.cacheBytes ?? config.server.cacheBytes,
+    maxObjectBytes: tiers.memoryObjectBytes,
+    disk: diskDir === undefined ? undefined : { dir: diskDir, maxBytes: tiers.diskBytes, maxObjectBytes: tiers.maxObjectBytes },
+    now: options.now,
+  });
   const origins = new OriginFetcher();
   const throttle = new FunctionThrottle(options.throttle);
   const pipeline = new EdgePipeline({

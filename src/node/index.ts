@@ -94,7 +94,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     });
     cleanup.push(() => observability.close());
     const debug = observability.debug;
-    edge = await startEdge({ config: options.config, functions: live, debug, ...options.edge });
+    edge = await startEdge({ config: options.config, functions: live, debug, cacheDir: join(options.dataDir, 'cache'), ...options.edge });
     cleanup.push(() => edge!.close());
     // The API outlives edge restarts, so it reaches the edge through this indirection.
     const currentEdge = { invalidate: (distributionId: string, paths: string[]) => edge!.invalidate(distributionId, paths) };
@@ -116,9 +116,9 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       const place = { host: options.edge?.host ?? edgeConfig.server.host, port: edge!.port };
       await edge!.close();
       try {
-        edge = await startEdge({ ...options.edge, ...place, config, functions: live, debug });
+        edge = await startEdge({ cacheDir: join(options.dataDir, 'cache'), ...options.edge, ...place, config, functions: live, debug });
       } catch (err) {
-        edge = await startEdge({ ...options.edge, ...place, config: edgeConfig, functions: live, debug });
+        edge = await startEdge({ cacheDir: join(options.dataDir, 'cache'), ...options.edge, ...place, config: edgeConfig, functions: live, debug });
         throw err;
       }
       edgeConfig = config;
