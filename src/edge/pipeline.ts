@@ -357,7 +357,12 @@ export class EdgePipeline {
       // The leader's viewer gets the whole object, as the origin sent it; a follower's own Range or validators apply.
       const viewerHeaders = collapsed ? forwarded.headers : NO_HEADERS;
       if (shared.kind === 'stored') return { ...answerFromStored(viewerHeaders, memoryObject(shared.head, shared.body, 0)), xCache: 'Miss from openfront' };
-      return { ...answerFromStored(viewerHeaders, fileObject(shared.head, shared.fill, shared.fill.length, 0)), xCache: 'Miss from openfront' };
+      try {
+        return { ...answerFromStored(viewerHeaders, fileObject(shared.head, shared.fill, shared.fill.length, 0)), xCache: 'Miss from openfront' };
+      } catch (err) {
+        // The fill failed (and its file went) before this viewer opened it: the origin's failure, as for a reader.
+        throw originBodyFailure(shared.outcome.origin.id, shared.fill.failure ?? err);
+      }
     }
     if (!collapsed) return fromOrigin({ ...shared.outcome.response, body: shared.body }, 'Miss from openfront');
     // The leader's response could not be shared (not storable, too big): this request asks the origin itself.
