@@ -7,6 +7,7 @@
 import { closeSync, openSync, read } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { openFrontError } from '../../errors.js';
 
 /** Bytes one reader asks the file for at a time (the viewer's socket paces how often). */
 const READ_CHUNK_BYTES = 64 * 1024;
@@ -56,12 +57,16 @@ export class DiskFill implements FileSource {
   async write(body: AsyncIterable<Buffer>, file: FileHandle): Promise<boolean> {
     try {
       for await (const chunk of body) {
-        if (this.#written + chunk.length > this.length) throw new Error(`the origin sent more than its Content-Length of ${this.length} bytes`);
+        if (this.#written + chunk.length > this.length)
+          throw openFrontError('EDGE_ORIGIN_CONNECT_ERROR', `the origin sent more than its Content-Length of ${this.length} bytes`, { reason: 'length' });
         await file.write(chunk, 0, chunk.length, this.#written);
         this.#written += chunk.length;
         this.#wake();
       }
-      if (this.#written !== this.length) throw new Error(`the origin sent ${this.#written} of its Content-Length of ${this.length} bytes`);
+      if (this.#written !== this.length)
+        throw openFrontError('EDGE_ORIGIN_CONNECT_ERROR', `the origin sent ${this.#written} of its Content-Length of ${this.length} bytes`, {
+          reason: 'length',
+        });
       return true;
     } catch (err) {
       this.fail(err as Error);
@@ -114,7 +119,7 @@ export function readFileSource(source: FileSource, start: number, end: number): 
         const buffer = Buffer.allocUnsafe(size);
         read(fd, buffer, 0, size, position, (err, bytes) => {
           if (err) return this.destroy(err);
-          if (bytes === 0) return this.destroy(new Error('the cached file is shorter than its entry'));
+          if (bytes === 0) return this.destroy(openFrontError('INTERNAL', 'the cached file is shorter than its entry'));
           position += bytes;
           this.push(bytes === size ? buffer : buffer.subarray(0, bytes));
         });
