@@ -353,8 +353,18 @@ export async function main(): Promise<void> {
         target: '< 64',
         ok: ourDownload.rssPeak - ourDownload.rssBefore < 64 * MiB,
       },
-      { name: 'peak RSS (MiB)', value: fmt(ourDownload.rssPeak / MiB, 0), baseline: fmt(baseDownload.rssPeak / MiB, 0), ratio: ratio(ourDownload.rssPeak, baseDownload.rssPeak) },
-      { name: 'throughput (MiB/s)', value: fmt(mibs(ourDownload), 0), baseline: fmt(mibs(baseDownload), 0), ratio: ratio(mibs(ourDownload), mibs(baseDownload)) },
+      {
+        name: 'peak RSS (MiB)',
+        value: fmt(ourDownload.rssPeak / MiB, 0),
+        baseline: fmt(baseDownload.rssPeak / MiB, 0),
+        ratio: ratio(ourDownload.rssPeak, baseDownload.rssPeak),
+      },
+      {
+        name: 'throughput (MiB/s)',
+        value: fmt(mibs(ourDownload), 0),
+        baseline: fmt(mibs(baseDownload), 0),
+        ratio: ratio(mibs(ourDownload), mibs(baseDownload)),
+      },
     ]);
   } finally {
     await origin.stop();
