@@ -9,7 +9,8 @@
  * gets the same connections, warmup and duration. The Node targets also report their CPU time per request over all
  * their threads: OpenFront runs functions on isolated-vm's threads, so req/s alone would hide that it uses more
  * than one core's worth of work when the machine has it. Then the edge's RSS under a cacheable many-URL workload
- * with a 100 MB cache budget, beside the baseline proxy's RSS under the same load.
+ * with a 100 MB cache budget, beside the baseline proxy's RSS under the same load, and the peak RSS of one 1 GiB
+ * streamed download through the edge and through the baseline proxy.
  * Over HTTPS (issue 16): the same decision workload through OpenFront's HTTPS listener with HTTP/1.1 (autocannon)
  * and with HTTP/2 (a node:http2 loop, helpers/load-generator.ts), beside the plain proxy terminating TLS the same way
  * (`http2.createSecureServer({ allowHTTP1: true })`, same self-signed ECDSA certificate, TLS 1.3).
@@ -19,6 +20,7 @@ import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { generate } from 'selfsigned';
 import { loadavg, tmpdir } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { expectedDecision, writeEdgeWorkload, type EdgeWorkload } from './helpers/edge-workload.js';
 import { ASSET_BYTES, runLoad, statusShare, type LoadResult, type LoadSpec } from './helpers/load.js';
@@ -130,6 +132,39 @@ async function measureMemory(child: BenchChild): Promise<MemoryResult> {
     const peak = await child.ask<MemoryReport>({ type: 'memory' }, 'memory');
     const settled = await child.ask<MemoryReport>({ type: 'memory', gc: true }, 'memory');
     return { rssBefore: before.rss, rssPeak: peak.rssPeak, settled, load };
+  } finally {
+    await child.stop();
+  }
+}
+
+const STREAM_BYTES = 1024 * MiB;
+
+interface DownloadResult {
+  rssBefore: number;
+  rssPeak: number;
+  seconds: number;
+}
+
+/** One streamed download of STREAM_BYTES through a Node target (started with --expose-gc), with its peak RSS. */
+async function measureDownload(child: BenchChild, host: string): Promise<DownloadResult> {
+  try {
+    const before = await child.ask<MemoryReport>({ type: 'memory', gc: true }, 'memory');
+    child.process.send({ type: 'reset-peak' });
+    const started = performance.now();
+    const bytes = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: child.port, path: `/stream/${STREAM_BYTES}`, headers: { host }, agent: false }, (res) => {
+        let n = 0;
+        res.on('data', (chunk: Buffer) => (n += chunk.length));
+        res.on('end', () => resolve(n));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const seconds = (performance.now() - started) / 1000;
+    if (bytes !== STREAM_BYTES) throw new Error(`the streamed download brought ${bytes} bytes, not ${STREAM_BYTES}`);
+    const peak = await child.ask<MemoryReport>({ type: 'memory' }, 'memory');
+    return { rssBefore: before.rss, rssPeak: peak.rssPeak, seconds };
   } finally {
     await child.stop();
   }
@@ -348,6 +383,34 @@ export async function main(): Promise<void> {
         value: fmt(ourMemory.load.rps, 0),
         baseline: fmt(baseMemory.load.rps, 0),
         ratio: ratio(ourMemory.load.rps, baseMemory.load.rps),
+      },
+    ]);
+
+    // Streaming (issue 16): one 1 GiB download through each Node target; memory must not follow the body's size.
+    const proxied = work.requests.find(({ path, headers }) => expectedDecision(work.items, headers.host, path).location === undefined)!;
+    console.log(`\n  streamed download: ${STREAM_BYTES / MiB} MiB, uncacheable, one viewer`);
+    const baseDownload = await measureDownload(await nodeProxy(['--expose-gc']), proxied.headers.host);
+    const ourDownload = await measureDownload(await openFront('off', ['--expose-gc'])(), proxied.headers.host);
+    const mibs = (d: DownloadResult) => STREAM_BYTES / MiB / d.seconds;
+    printTable(`Edge: a ${STREAM_BYTES / MiB} MiB streamed download (baseline: plain Node proxy piping undici's body)`, [
+      {
+        name: 'peak RSS − idle RSS (MiB)',
+        value: fmt((ourDownload.rssPeak - ourDownload.rssBefore) / MiB, 0),
+        baseline: fmt((baseDownload.rssPeak - baseDownload.rssBefore) / MiB, 0),
+        target: '< 64',
+        ok: ourDownload.rssPeak - ourDownload.rssBefore < 64 * MiB,
+      },
+      {
+        name: 'peak RSS (MiB)',
+        value: fmt(ourDownload.rssPeak / MiB, 0),
+        baseline: fmt(baseDownload.rssPeak / MiB, 0),
+        ratio: ratio(ourDownload.rssPeak, baseDownload.rssPeak),
+      },
+      {
+        name: 'throughput (MiB/s)',
+        value: fmt(mibs(ourDownload), 0),
+        baseline: fmt(mibs(baseDownload), 0),
+        ratio: ratio(mibs(ourDownload), mibs(baseDownload)),
       },
     ]);
   } finally {

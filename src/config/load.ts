@@ -299,6 +299,7 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
       host: raw.server.host,
       port: raw.server.port,
       cacheBytes: raw.server.cacheBytes,
+      cache: { ...raw.server.cache, ...(raw.server.cache.diskDir === undefined ? {} : { diskDir: resolve(baseDir, raw.server.cache.diskDir) }) },
       nodeId: raw.server.nodeId ?? (hostname() || 'openfront'),
       ...(raw.server.httpsPort === undefined ? {} : { httpsPort: raw.server.httpsPort }),
       ...(raw.server.tls === undefined ? {} : { tls: resolveServerTls(raw.server.tls, baseDir, report) }),

@@ -279,6 +279,31 @@ export const ServerSchema = z
       .int()
       .min(0)
       .default(256 * 1024 * 1024),
+    /** Cache tiers and object size limits (docs/edge.md, "Cache tiers"). */
+    cache: z
+      .strictObject({
+        /** Largest body kept in the memory tier (the rest of `cacheBytes` is for many such small hot objects). */
+        memoryObjectBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(1024 * 1024),
+        /** Byte budget of the disk tier; 0 turns it off. */
+        diskBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(1024 * 1024 * 1024),
+        /** Largest body the disk tier keeps; larger ones are streamed through uncached. */
+        maxObjectBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(1024 * 1024 * 1024),
+        /** Directory of the disk tier (relative to the config file); default `cache/` in the data directory. Emptied at start. */
+        diskDir: z.string().min(1).optional(),
+      })
+      .default({ memoryObjectBytes: 1024 * 1024, diskBytes: 1024 * 1024 * 1024, maxObjectBytes: 1024 * 1024 * 1024 }),
     /** Port of the HTTPS listener (HTTP/1.1 and HTTP/2); absent: no HTTPS. 0 picks a free port. */
     httpsPort: z.number().int().min(0).max(65_535).optional(),
     /** HTTPS listener settings and bounds (docs/edge.md#https). */
@@ -310,7 +335,12 @@ export const ServerSchema = z
       .regex(/^[A-Za-z0-9._-]+$/, 'use only letters, digits, ".", "-" and "_"')
       .optional(),
   })
-  .default({ host: '127.0.0.1', port: 8080, cacheBytes: 256 * 1024 * 1024 });
+  .default({
+    host: '127.0.0.1',
+    port: 8080,
+    cacheBytes: 256 * 1024 * 1024,
+    cache: { memoryObjectBytes: 1024 * 1024, diskBytes: 1024 * 1024 * 1024, maxObjectBytes: 1024 * 1024 * 1024 },
+  });
 
 /**
  * KeyValueStore limits: `cloudfront` (default) answers exactly like production (5 MB stores, 1 KB values, …);

@@ -165,6 +165,8 @@ export interface ServerConfig {
   host: string;
   port: number;
   cacheBytes: number;
+  /** Cache tiers (docs/edge.md, "Cache tiers"); `diskDir` absolute when set, else the node's data directory decides. */
+  cache: { memoryObjectBytes: number; diskBytes: number; maxObjectBytes: number; diskDir?: string };
   /** HTTPS listener port; absent: no HTTPS listener. */
   httpsPort?: number;
   /** Absent when the config has no `server.tls` section (defaults apply). */

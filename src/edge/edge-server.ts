@@ -37,6 +37,11 @@ export interface StartEdgeOptions {
   port?: number;
   /** Byte budget of the response cache; defaults to `config.server.cacheBytes`; 0 disables caching. */
   cacheBytes?: number;
+  /**
+   * Directory of the cache's disk tier (emptied at start; config `server.cache.diskDir` wins). Without either, the
+   * edge has no disk tier and objects above `server.cache.memoryObjectBytes` are streamed through uncached.
+   */
+  cacheDir?: string;
   /** `cf.edgeLocation` for viewer-request functions. */
   edgeLocation?: EdgeLocation;
   /** Clock of the cache in ms (tests). */
@@ -99,7 +104,14 @@ export interface EdgeReconfigureResult {
 export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> {
   const { config } = options;
   const host = options.host ?? config.server.host;
-  const cache = new ResponseCache({ maxBytes: options.cacheBytes ?? config.server.cacheBytes, now: options.now });
+  const tiers = config.server.cache;
+  const diskDir = tiers.diskDir ?? options.cacheDir;
+  const cache = new ResponseCache({
+    maxBytes: options.cacheBytes ?? config.server.cacheBytes,
+    maxObjectBytes: tiers.memoryObjectBytes,
+    disk: diskDir === undefined ? undefined : { dir: diskDir, maxBytes: tiers.diskBytes, maxObjectBytes: tiers.maxObjectBytes },
+    now: options.now,
+  });
   const origins = new OriginFetcher();
   const throttle = new FunctionThrottle(options.throttle);
   const edgeLocation = options.edgeLocation ?? { name: 'LCL', serverIp: host, region: 'local' };
@@ -265,6 +277,7 @@ export function socketSettingsChanged(
   if (options.host === undefined && before.server.host !== after.server.host) changed.push('server.host');
   if (options.port === undefined && before.server.port !== after.server.port) changed.push('server.port');
   if (options.cacheBytes === undefined && before.server.cacheBytes !== after.server.cacheBytes) changed.push('server.cacheBytes');
+  if (JSON.stringify(before.server.cache) !== JSON.stringify(after.server.cache)) changed.push('server.cache');
   if (options.httpsPort === undefined && before.server.httpsPort !== after.server.httpsPort) changed.push('server.httpsPort');
   // Certificate files are read when the HTTPS listener starts (then watched for changes in place).
   if (JSON.stringify(before.server.tls) !== JSON.stringify(after.server.tls)) changed.push('server.tls');

@@ -16,7 +16,9 @@ import type { CFContext, CFEvent } from '../runtime/event.js';
 import type { EdgeLocation, FunctionRequestResult, FunctionResponseResult, FunctionResult, OriginChange } from '../runtime/types.js';
 import { buildCacheKey, type CacheKey } from './cache/key.js';
 import { responseTtlSeconds } from './cache/freshness.js';
-import type { ResponseCache } from './cache/response-cache.js';
+import type { CacheHit, CachedHead, CachedResponse, ResponseCache } from './cache/response-cache.js';
+import { completeFile, readFileSource, type DiskFill, type FileSource } from './cache/disk-fill.js';
+import { answerFromStored, type StoredAnswer, type StoredObject } from './cache/serve-stored.js';
 import { CapturedResponse, writeExplainAnswer, type EdgeDebug } from './debug.js';
 import type { Distribution, DistributionRouter } from './distribution.js';
 import { ErrorCatalog, isOpenFrontError, type EdgeErrorCode } from '../errors.js';
@@ -101,7 +103,12 @@ interface Outgoing {
 }
 
 /** What the leader of a collapsed miss hands its followers: a stored copy to serve, or "fetch your own". */
-type CollapsedFill = { kind: 'stored'; outcome: OriginOutcome; body: Buffer } | { kind: 'own'; outcome: OriginOutcome; body: Readable };
+type CollapsedFill =
+  | { kind: 'stored'; outcome: OriginOutcome; head: CachedHead; body: Buffer }
+  | { kind: 'fill'; outcome: OriginOutcome; head: CachedHead; fill: DiskFill }
+  | { kind: 'own'; outcome: OriginOutcome; body: Readable };
+
+const NO_HEADERS: ReadonlyArray<readonly [string, string]> = [];
 
 export class EdgePipeline {
   readonly #opts: PipelineOptions;
@@ -366,16 +373,15 @@ export class EdgePipeline {
     const plainKey = buildCacheKey(dist.id, forwarded.target, forwarded.headers, policy);
     // The normalised Accept-Encoding is part of the key when the policy's encoding flags are on (docs/edge.md).
     const key = encoding === undefined ? plainKey : { ...plainKey, key: `${plainKey.key}\nae:${encoding}` };
-    const hit = cache.get(key.key);
+    const hit = cache.lookup(key.key);
+    const answer = hit === undefined ? undefined : this.#fromHit(key.key, hit, forwarded.headers);
     if (trace) {
       trace.timings.cache = micros(t);
-      trace.cache = { key: key.key, objectPath: key.objectPath, status: hit ? 'hit' : 'miss', collapsed: false };
+      trace.cache = { key: key.key, objectPath: key.objectPath, status: answer ? 'hit' : 'miss', collapsed: hit?.tier === 'filling' };
     }
-    if (hit !== undefined) {
+    if (answer !== undefined) {
       if (trace) trace.result = 'cache';
-      const headers = hit.headers.filter(([name]) => name !== 'age');
-      headers.push(['age', String(Math.max(0, Math.floor((cache.now() - hit.storedAt) / 1000)))]);
-      return { status: hit.status, statusText: hit.statusText, headers, body: hit.body, xCache: 'Hit from openfront' };
+      return { ...answer, xCache: 'Hit from openfront' };
     }
     if (method === 'HEAD') {
       // A HEAD response has no body to cache; only GET fills the cache.
@@ -389,16 +395,17 @@ export class EdgePipeline {
     });
     if (trace && trace.cache) trace.cache.collapsed = collapsed;
     const shared = await this.#traceOrigin(result, trace);
-    if (trace && trace.cache) trace.cache.stored = shared.kind === 'stored';
-    if (shared.kind === 'stored') {
-      const response = shared.outcome.response;
-      return {
-        status: response.status,
-        statusText: response.statusText,
-        headers: forwardableResponseHeaders(response.headers),
-        body: shared.body,
-        xCache: 'Miss from openfront',
-      };
+    if (trace && trace.cache) trace.cache.stored = shared.kind !== 'own';
+    if (shared.kind !== 'own') {
+      // The leader's viewer gets the whole object, as the origin sent it; a follower's own Range or validators apply.
+      const viewerHeaders = collapsed ? forwarded.headers : NO_HEADERS;
+      if (shared.kind === 'stored') return { ...answerFromStored(viewerHeaders, memoryObject(shared.head, shared.body, 0)), xCache: 'Miss from openfront' };
+      try {
+        return { ...answerFromStored(viewerHeaders, fileObject(shared.head, shared.fill, shared.fill.length, 0)), xCache: 'Miss from openfront' };
+      } catch (err) {
+        // The fill failed (and its file went) before this viewer opened it: the origin's failure, as for a reader.
+        throw originBodyFailure(shared.outcome.origin.id, shared.fill.failure ?? err);
+      }
     }
     if (!collapsed) return fromOrigin({ ...shared.outcome.response, body: shared.body }, 'Miss from openfront');
     // The leader's response could not be shared (not storable, too big): this request asks the origin itself.
@@ -422,9 +429,24 @@ export class EdgePipeline {
     const cache = this.#opts.cache;
     const limit = cache.maxObjectBytes;
     const length = declaredLength(response.headers);
-    if (!this.#storable(response, policy, errorCachingMinTtl) || limit === 0 || (length !== undefined && length > limit)) {
-      return { kind: 'own', outcome, body: response.body };
+    const ttl = this.#ttlOf(response, policy, errorCachingMinTtl);
+    if (ttl <= 0 || (length !== undefined && length > Math.max(limit, cache.maxDiskObjectBytes))) return { kind: 'own', outcome, body: response.body };
+    if (length !== undefined && length > limit) {
+      // Too big for memory, with a known length: written to disk, read by every viewer as it arrives.
+      const now = cache.now();
+      const head: CachedHead = {
+        status: response.status,
+        statusText: response.statusText,
+        headers: forwardableResponseHeaders(response.headers),
+        distributionId,
+        objectPath: key.objectPath,
+        storedAt: now,
+        expiresAt: now + ttl * 1000,
+      };
+      const fill = await cache.startFill(key.key, head, length, response.body, generation);
+      return fill === undefined ? { kind: 'own', outcome, body: response.body } : { kind: 'fill', outcome, head, fill };
     }
+    if (limit === 0) return { kind: 'own', outcome, body: response.body };
     let read;
     try {
       read = await readUpTo(response.body, limit);
@@ -433,12 +455,20 @@ export class EdgePipeline {
     }
     if (read.kind === 'more') return { kind: 'own', outcome, body: read.body };
     const stored = this.#store(key, distributionId, response, read.bytes, policy, generation, errorCachingMinTtl);
-    return stored ? { kind: 'stored', outcome, body: read.bytes } : { kind: 'own', outcome, body: bodyFromBytes(read.bytes) };
+    return stored ? { kind: 'stored', outcome, head: stored, body: read.bytes } : { kind: 'own', outcome, body: bodyFromBytes(read.bytes) };
   }
 
-  /** Whether the cache may keep this response at all (status, TTL, Set-Cookie), from its head alone. */
-  #storable(response: OriginResponse, policy: BehaviorConfig['cachePolicy'], errorCachingMinTtl: number): boolean {
-    return this.#ttlOf(response, policy, errorCachingMinTtl) > 0;
+  /** The answer from a stored object, or undefined when its file has gone (then it is a miss). */
+  #fromHit(key: string, hit: CacheHit, request: ReadonlyArray<readonly [string, string]>): StoredAnswer | undefined {
+    const now = this.#opts.cache.now();
+    if (hit.tier === 'memory') return answerFromStored(request, memoryObject(hit.entry, hit.entry.body, now));
+    try {
+      if (hit.tier === 'disk') return answerFromStored(request, fileObject(hit.head, completeFile(hit.path, hit.size), hit.size, now));
+      return answerFromStored(request, fileObject(hit.head, hit.fill, hit.fill.length, now));
+    } catch {
+      if (hit.tier === 'disk') this.#opts.cache.forgetDisk(key);
+      return undefined;
+    }
   }
 
   async #tracedOrigin(fetchOrigin: () => Promise<OriginOutcome>, trace: EdgeTrace | undefined): Promise<OriginOutcome> {
@@ -486,24 +516,21 @@ export class EdgePipeline {
     policy: BehaviorConfig['cachePolicy'],
     generation: number,
     errorCachingMinTtl: number,
-  ): boolean {
+  ): CachedResponse | undefined {
     const ttl = this.#ttlOf(response, policy, errorCachingMinTtl);
-    if (ttl <= 0) return false;
+    if (ttl <= 0) return undefined;
     const now = this.#opts.cache.now();
-    return this.#opts.cache.set(
-      key.key,
-      {
-        status: response.status,
-        statusText: response.statusText,
-        headers: forwardableResponseHeaders(response.headers),
-        body,
-        distributionId,
-        objectPath: key.objectPath,
-        storedAt: now,
-        expiresAt: now + ttl * 1000,
-      },
-      generation,
-    );
+    const entry: CachedResponse = {
+      status: response.status,
+      statusText: response.statusText,
+      headers: forwardableResponseHeaders(response.headers),
+      body,
+      distributionId,
+      objectPath: key.objectPath,
+      storedAt: now,
+      expiresAt: now + ttl * 1000,
+    };
+    return this.#opts.cache.set(key.key, entry, generation) ? entry : undefined;
   }
 
   /**
@@ -690,6 +717,30 @@ function viewerEncoding(
   const values: string[] = [];
   for (const [name, value] of headers) if (name.length === 15 && name.toLowerCase() === 'accept-encoding') values.push(value);
   return values.length === 0 ? undefined : normaliseAcceptEncoding(values, policy);
+}
+
+/** A memory-tier object as {@link answerFromStored} reads it; `now` 0: no Age (a response that was just fetched). */
+function memoryObject(head: CachedHead, body: Buffer, now: number): StoredObject {
+  const last = body.length - 1;
+  return {
+    status: head.status,
+    statusText: head.statusText,
+    headers: withAge(head, now),
+    size: body.length,
+    bytes: (start, end) => (start === 0 && end === last ? body : body.subarray(start, end + 1)),
+  };
+}
+
+/** A disk-tier object (complete, or still being filled) as {@link answerFromStored} reads it. */
+function fileObject(head: CachedHead, source: FileSource, size: number, now: number): StoredObject {
+  return { status: head.status, statusText: head.statusText, headers: withAge(head, now), size, bytes: (start, end) => readFileSource(source, start, end) };
+}
+
+function withAge(head: CachedHead, now: number): Array<[string, string]> {
+  if (now === 0) return head.headers;
+  const headers = head.headers.filter(([name]) => name !== 'age');
+  headers.push(['age', String(Math.max(0, Math.floor((now - head.storedAt) / 1000)))]);
+  return headers;
 }
 
 function discardOutgoing(out: Outgoing): void {

@@ -146,7 +146,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     const workers = options.workers;
     edge =
       workers === undefined
-        ? await startEdge({ config: options.config, functions: live, debug, defaultCertificate, ...options.edge })
+        ? await startEdge({ config: options.config, functions: live, debug, defaultCertificate, cacheDir: join(options.dataDir, 'cache'), ...options.edge })
         : await startEdgeWorkers({
             count: workers.count,
             config: options.config,
@@ -235,9 +235,9 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       await edge!.close();
       let started: EdgeServer;
       try {
-        started = await startEdge({ ...options.edge, ...place, config, functions: live, debug });
+        started = await startEdge({ cacheDir: join(options.dataDir, 'cache'), ...options.edge, ...place, config, functions: live, debug });
       } catch (err) {
-        edge = await startEdge({ ...options.edge, ...place, config: edgeConfig, functions: live, debug });
+        edge = await startEdge({ cacheDir: join(options.dataDir, 'cache'), ...options.edge, ...place, config: edgeConfig, functions: live, debug });
         throw err;
       }
       edge = started;
