@@ -6,6 +6,7 @@ import type { EdgeConfig } from '../config/types.js';
 import { openFrontError } from '../errors.js';
 import type { EdgeLocation } from '../runtime/types.js';
 import { ResponseCache } from './cache/response-cache.js';
+import type { EdgeObserver } from '../observe/request-facts.js';
 import type { EdgeDebug } from './debug.js';
 import { DistributionRouter } from './distribution.js';
 import type { FunctionSource } from './function-source.js';
@@ -33,6 +34,8 @@ export interface StartEdgeOptions {
   throttle?: Partial<ThrottleLimits>;
   /** Answers `openfront explain`'s signed debug header (docs/observability.md); without it the header is ignored. */
   debug?: EdgeDebug;
+  /** Told about every request: metrics and the decision ring (docs/observability.md, "Cost"). */
+  observer?: EdgeObserver;
 }
 
 export interface EdgeServer {
@@ -64,6 +67,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
     nodeId: config.server.nodeId,
     edgeLocation: options.edgeLocation ?? { name: 'LCL', serverIp: host, region: 'local' },
     debug: options.debug,
+    observer: options.observer,
   });
   const server: Server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
     void pipeline.handle(req, res);

@@ -5,7 +5,9 @@
  *        → cache lookup → origin fetch (pool, failover) → viewer-response function (not for status >= 400) → send
  *
  * Written as straight-line code over plain arrays: this runs for every request. Each step takes the request's
- * {@link RequestContext}; nothing else is allocated per request unless someone listens for traces.
+ * {@link RequestContext}. An observer (metrics) gets each request's {@link RequestFacts}: references to what the
+ * pipeline has anyway. A full decision trace is built only when the observer asks for one, someone listens on the
+ * trace channel, or a signed debug header asks (docs/observability.md, "Cost").
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -26,7 +28,8 @@ import type { FunctionSource } from './function-source.js';
 import type { FunctionThrottle } from './function-throttle.js';
 import type { OriginFetcher, OriginOutcome } from './origins/fetch.js';
 import { originFailureOf, type OriginResponse } from './origins/types.js';
-import { edgeRequestChannel, type EdgeTrace, type FunctionTrace } from './trace.js';
+import { functionTraceOf, type EdgeObserver, type FunctionRun, type RequestFacts } from '../observe/request-facts.js';
+import { edgeRequestChannel, type EdgeTrace } from './trace.js';
 
 /** Header carrying the per-request id (CloudFront's X-Amz-Cf-Id), on the viewer response and the origin request. */
 export const REQUEST_ID_HEADER = 'x-openfront-request-id';
@@ -58,6 +61,8 @@ export interface PipelineOptions {
   throttle: FunctionThrottle;
   /** Signed debug header support (`openfront explain`); absent: the header is an ordinary header. */
   debug?: EdgeDebug;
+  /** Told about every request (metrics, the decision ring); decides which requests get a full trace. */
+  observer?: EdgeObserver;
 }
 
 /** One request on its way through the pipeline: what every step needs, made once per request. */
@@ -66,8 +71,10 @@ interface RequestContext {
   readonly res: ServerResponse;
   /** CloudFront's X-Amz-Cf-Id: on the viewer response, the origin request and the function's event. */
   readonly requestId: string;
-  /** The decision trace, present only while someone subscribes to the edge's trace channel (or for `debug`). */
+  /** The decision trace, present only when someone wants it (observer, trace channel subscriber, `debug`). */
   readonly trace: EdgeTrace | undefined;
+  /** What the observer is told once the request is answered; present when there is an observer. */
+  readonly facts: RequestFacts | undefined;
   /** A verified `openfront explain` request: `res` is a {@link CapturedResponse}, the decision goes back instead. */
   readonly debug: boolean;
 }
@@ -97,8 +104,9 @@ export class EdgePipeline {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = nextRequestId();
     const debug = this.#opts.debug !== undefined && req.headers['x-openfront-debug'] !== undefined && this.#opts.debug.authorize(req);
+    const observer = this.#opts.observer;
     const trace: EdgeTrace | undefined =
-      edgeRequestChannel.hasSubscribers || debug
+      (observer !== undefined && observer.wantsTrace()) || edgeRequestChannel.hasSubscribers || debug
         ? {
             requestId,
             nodeId: this.#opts.nodeId,
@@ -117,28 +125,56 @@ export class EdgePipeline {
         : undefined;
     // A verified explain request: the viewer response is captured and sent back inside the decision.
     const captured = debug ? new CapturedResponse() : undefined;
-    const ctx: RequestContext = { req, res: captured ? captured.asServerResponse() : res, requestId, trace, debug };
+    const facts: RequestFacts | undefined =
+      observer === undefined
+        ? undefined
+        : {
+            requestId,
+            nodeId: this.#opts.nodeId,
+            startedAt: trace?.startedAt ?? Date.now(),
+            method: req.method ?? 'GET',
+            target: req.url ?? '/',
+            rawHeaders: req.rawHeaders,
+            remoteAddress: req.socket.remoteAddress ?? '',
+            host: undefined,
+            distributionId: undefined,
+            behavior: undefined,
+            functions: undefined,
+            cacheHit: undefined,
+            cacheKey: undefined,
+            collapsed: false,
+            origin: undefined,
+            originMicros: undefined,
+            status: 0,
+            result: 'edge-error',
+            error: undefined,
+          };
+    const ctx: RequestContext = { req, res: captured ? captured.asServerResponse() : res, requestId, trace, facts, debug };
     const started = trace ? performance.now() : 0;
     try {
       await this.#process(ctx);
     } catch (err) {
       this.#sendError(ctx, 'INTERNAL');
       if (trace) trace.error = `InternalError: ${(err as Error).message}`;
+      if (facts) facts.error = `InternalError: ${(err as Error).message}`;
     }
     if (trace) {
       trace.timings.total = micros(started);
-      edgeRequestChannel.publish(trace);
+      if (edgeRequestChannel.hasSubscribers) edgeRequestChannel.publish(trace);
       if (captured) writeExplainAnswer(res, requestId, this.#opts.debug!.record(trace), captured);
     }
+    if (facts) observer!.requestDone(facts, trace);
   }
 
   async #process(ctx: RequestContext): Promise<void> {
-    const { req, requestId, trace } = ctx;
+    const { req, requestId, trace, facts } = ctx;
     const admitted = admitRequest(req);
     if (!admitted.ok) {
       if (trace) trace.error = admitted.reason;
+      if (facts) facts.error = admitted.reason;
       return this.#sendError(ctx, admitted.error);
     }
+    if (facts) facts.host = admitted.host;
     const distribution = this.#opts.router.match(admitted.host);
     if (distribution === undefined) return this.#sendError(ctx, 'EDGE_DISTRIBUTION_NOT_FOUND');
     const dist = distribution.config;
@@ -149,6 +185,10 @@ export class EdgePipeline {
     if (trace) {
       trace.distributionId = dist.id;
       trace.behavior = behavior.pathPattern;
+    }
+    if (facts) {
+      facts.distributionId = dist.id;
+      facts.behavior = behavior.pathPattern;
     }
 
     let viewerHeaders = pairs(req.rawHeaders);
@@ -169,6 +209,7 @@ export class EdgePipeline {
       if (outcome.result.kind === 'response') {
         const generated = responseFromEvent(outcome.result.response);
         if (trace) trace.result = 'function-response';
+        if (facts) facts.result = 'function-response';
         return this.#send(ctx, {
           status: generated.status,
           statusText: generated.statusText,
@@ -188,6 +229,7 @@ export class EdgePipeline {
     } catch (err) {
       if (isOpenFrontError(err) && err.code === 'EDGE_ORIGIN_UNKNOWN') {
         if (trace) trace.error = err.message;
+        if (facts) facts.error = err.message;
         return this.#sendError(ctx, 'FUNCTION_VALIDATION_ERROR');
       }
       const failure = originFailureOf(err);
@@ -211,17 +253,20 @@ export class EdgePipeline {
 
   /** The function runs off the event loop's thread (runAdaptive): other requests go on while it runs. */
   async #runFunction(ctx: RequestContext, name: string, eventType: 'viewer-request' | 'viewer-response', event: CFEvent): Promise<FunctionOutcome> {
-    const trace = ctx.trace;
+    const { trace, facts } = ctx;
     const live = this.#opts.functions.live(name);
     if (live === undefined) {
       if (trace) trace.error = `function "${name}" has no live version`;
+      if (facts) facts.error = `function "${name}" has no live version`;
       return { kind: 'error', error: 'FUNCTION_EXECUTION_ERROR' };
     }
     const throttle = this.#opts.throttle;
     const path = event.request.uri;
     const admission = throttle.admit(name, live.fn.codeHash, path);
     if (admission === 'throttle') {
-      if (trace) trace.error = `function "${name}" is throttled for ${path}: it keeps exceeding its limits there`;
+      const why = `function "${name}" is throttled for ${path}: it keeps exceeding its limits there`;
+      if (trace) trace.error = why;
+      if (facts) facts.error = why;
       return { kind: 'error', error: 'FUNCTION_THROTTLED' };
     }
     let result: FunctionResult;
@@ -229,7 +274,7 @@ export class EdgePipeline {
       result = await live.fn.runAdaptive(event, {
         kvs: live.kvs,
         edgeLocation: eventType === 'viewer-request' ? this.#opts.edgeLocation : undefined,
-        recordKvsReads: trace !== undefined,
+        recordKvsReads: trace !== undefined || (facts !== undefined && this.#opts.observer!.countsKvsReads),
         ...(admission === 'quarantine' ? { lane: 'quarantine' as const } : {}),
       });
       const killed = result.kind === 'error' && (result.error.code === 'FUNCTION_CPU_LIMIT_EXCEEDED' || result.error.code === 'FUNCTION_MEMORY_LIMIT_EXCEEDED');
@@ -237,28 +282,13 @@ export class EdgePipeline {
     } catch (err) {
       // runAdaptive() returns kind 'error' for a function's own failures; a throw is the engine failing.
       if (trace) trace.error = `engine: ${(err as Error).message}`;
+      if (facts) facts.error = `engine: ${(err as Error).message}`;
       return { kind: 'error', error: 'FUNCTION_EXECUTION_ERROR' };
     }
-    if (trace) {
-      const entry: FunctionTrace = {
-        eventType,
-        name,
-        version: live.version,
-        codeHash: live.fn.codeHash,
-        kind: result.kind,
-        computeUtilization: result.computeUtilization,
-        elapsedMicros: result.elapsedMicros,
-        kvsReads: result.kvsReads,
-      };
-      if (result.batchSize !== undefined) entry.batchSize = result.batchSize;
-      if (result.kind === 'error') {
-        entry.errorClass = result.error.errorClass;
-        entry.errorCode = result.error.code;
-        entry.errorMessage = result.error.message;
-      }
-      if (result.originChange) entry.originChange = result.originChange.kind;
-      if (result.logs.length > 0) entry.logs = result.logs;
-      trace.functions.push(entry);
+    if (trace || facts) {
+      const run: FunctionRun = { eventType, name, version: live.version, codeHash: live.fn.codeHash, result };
+      if (trace) trace.functions.push(functionTraceOf(run));
+      if (facts) (facts.functions ??= []).push(run);
     }
     if (result.kind === 'error') {
       return { kind: 'error', error: result.error.errorClass === 'validation' ? 'FUNCTION_VALIDATION_ERROR' : 'FUNCTION_EXECUTION_ERROR' };
@@ -274,7 +304,7 @@ export class EdgePipeline {
     forwarded: HttpRequestParts,
     originChange: OriginChange | undefined,
   ): Promise<Outgoing> {
-    const { req, trace } = ctx;
+    const { req, trace, facts } = ctx;
     const dist = distribution.config;
     const plan = distribution.origins.plan(behavior.origin, originChange);
     const policy = behavior.cachePolicy;
@@ -286,17 +316,22 @@ export class EdgePipeline {
       headers: this.#originHeaders(ctx, forwarded, behavior),
       body: method === 'GET' || method === 'HEAD' || !hasBody(req) ? undefined : req,
     };
+    const timed = trace !== undefined || facts !== undefined;
     const fetchOrigin = async (): Promise<OriginOutcome> => {
-      const t = trace ? performance.now() : 0;
+      const t = timed ? performance.now() : 0;
       try {
         return await this.#opts.origins.fetch(plan, originRequest);
       } finally {
-        if (trace) trace.timings.origin = micros(t);
+        if (timed) {
+          const took = micros(t);
+          if (trace) trace.timings.origin = took;
+          if (facts) facts.originMicros = took;
+        }
       }
     };
 
     if ((method !== 'GET' && method !== 'HEAD') || policy.maxTtl === 0) {
-      const outcome = await this.#tracedOrigin(fetchOrigin, trace);
+      const outcome = await this.#tracedOrigin(fetchOrigin, ctx);
       return fromOrigin(outcome.response, 'Miss from openfront');
     }
 
@@ -307,15 +342,20 @@ export class EdgePipeline {
       trace.timings.cache = micros(t);
       trace.cache = { key: key.key, objectPath: key.objectPath, status: hit ? 'hit' : 'miss', collapsed: false };
     }
+    if (facts) {
+      facts.cacheKey = key;
+      facts.cacheHit = hit !== undefined;
+    }
     if (hit !== undefined) {
       if (trace) trace.result = 'cache';
+      if (facts) facts.result = 'cache';
       const headers = hit.headers.filter(([name]) => name !== 'age');
       headers.push(['age', String(Math.max(0, Math.floor((cache.now() - hit.storedAt) / 1000)))]);
       return { status: hit.status, statusText: hit.statusText, headers, body: hit.body, xCache: 'Hit from openfront' };
     }
     if (method === 'HEAD') {
       // A HEAD response has no body to cache; only GET fills the cache.
-      const outcome = await this.#tracedOrigin(fetchOrigin, trace);
+      const outcome = await this.#tracedOrigin(fetchOrigin, ctx);
       return fromOrigin(outcome.response, 'Miss from openfront');
     }
     const generation = cache.generation(dist.id);
@@ -324,31 +364,48 @@ export class EdgePipeline {
       return { outcome, stored: this.#store(key, dist.id, outcome.response, policy, generation) };
     });
     if (trace && trace.cache) trace.cache.collapsed = collapsed;
-    const { outcome, stored } = await this.#traceOrigin(result, trace);
+    if (facts) facts.collapsed = collapsed;
+    const { outcome, stored } = await this.#traceOrigin(result, ctx);
     if (trace && trace.cache) trace.cache.stored = stored;
     return fromOrigin(outcome.response, 'Miss from openfront');
   }
 
-  async #tracedOrigin(fetchOrigin: () => Promise<OriginOutcome>, trace: EdgeTrace | undefined): Promise<OriginOutcome> {
+  async #tracedOrigin(fetchOrigin: () => Promise<OriginOutcome>, ctx: RequestContext): Promise<OriginOutcome> {
+    if (ctx.trace === undefined && ctx.facts === undefined) return fetchOrigin();
     return (
       await this.#traceOrigin(
         fetchOrigin().then((outcome) => ({ outcome, stored: false })),
-        trace,
+        ctx,
       )
     ).outcome;
   }
 
-  async #traceOrigin<T extends { outcome: OriginOutcome }>(pending: Promise<T>, trace: EdgeTrace | undefined): Promise<T> {
-    if (trace === undefined) return pending;
+  async #traceOrigin<T extends { outcome: OriginOutcome }>(pending: Promise<T>, ctx: RequestContext): Promise<T> {
+    const { trace, facts } = ctx;
+    if (trace === undefined && facts === undefined) return pending;
     try {
       const value = await pending;
-      trace.result = 'origin';
-      trace.origin = { id: value.outcome.origin.id, attempts: value.outcome.attempts };
+      const origin = { id: value.outcome.origin.id, attempts: value.outcome.attempts };
+      if (trace) {
+        trace.result = 'origin';
+        trace.origin = origin;
+      }
+      if (facts) {
+        facts.result = 'origin';
+        facts.origin = origin;
+      }
       return value;
     } catch (err) {
-      trace.result = 'origin-error';
       const failure = originFailureOf(err);
-      if (failure !== undefined) trace.origin = { id: failure.originId, attempts: [{ originId: failure.originId, error: failure.reason }] };
+      const origin = failure === undefined ? undefined : { id: failure.originId, attempts: [{ originId: failure.originId, error: failure.reason }] };
+      if (trace) {
+        trace.result = 'origin-error';
+        if (origin) trace.origin = origin;
+      }
+      if (facts) {
+        facts.result = 'origin-error';
+        if (origin) facts.origin = origin;
+      }
       throw err;
     }
   }
@@ -407,7 +464,7 @@ export class EdgePipeline {
   }
 
   #send(ctx: RequestContext, out: Outgoing): void {
-    const { req, res, requestId, trace } = ctx;
+    const { req, res, requestId, trace, facts } = ctx;
     const flat: string[] = [];
     let via: string | undefined;
     let declaredLength: string | undefined;
@@ -435,6 +492,7 @@ export class EdgePipeline {
     } catch (err) {
       // A header value node:http refuses (from a function or an origin): the response cannot be written as is.
       if (trace) trace.error = `invalid response header: ${(err as Error).message}`;
+      if (facts) facts.error = `invalid response header: ${(err as Error).message}`;
       return this.#sendError(ctx, 'FUNCTION_VALIDATION_ERROR');
     }
     res.end(noBody ? undefined : out.body);
@@ -442,17 +500,25 @@ export class EdgePipeline {
       trace.status = out.status;
       trace.bodyBytes = noBody ? 0 : out.body.length;
     }
+    if (facts) facts.status = out.status;
   }
 
   #sendError(ctx: RequestContext, code: EdgeErrorCode): void {
-    const { req, res, requestId, trace } = ctx;
+    const { req, res, requestId, trace, facts } = ctx;
     const { status, awsType: name } = ErrorCatalog[code];
-    if (trace) {
-      trace.status = status;
-      if (code === 'FUNCTION_VALIDATION_ERROR' || code === 'FUNCTION_EXECUTION_ERROR') trace.result = 'function-error';
-      else if (code === 'EDGE_ORIGIN_CONNECT_ERROR' || code === 'EDGE_ORIGIN_TIMEOUT') trace.result = 'origin-error';
-      else trace.result = 'edge-error';
-      trace.error = trace.error === undefined ? name : `${name}: ${trace.error}`;
+    if (trace || facts) {
+      const result: EdgeTrace['result'] =
+        code === 'FUNCTION_VALIDATION_ERROR' || code === 'FUNCTION_EXECUTION_ERROR'
+          ? 'function-error'
+          : code === 'EDGE_ORIGIN_CONNECT_ERROR' || code === 'EDGE_ORIGIN_TIMEOUT'
+            ? 'origin-error'
+            : 'edge-error';
+      for (const record of [trace, facts]) {
+        if (record === undefined) continue;
+        record.status = status;
+        record.result = result;
+        record.error = record.error === undefined ? name : `${name}: ${record.error}`;
+      }
     }
     if (res.headersSent) {
       res.destroy();

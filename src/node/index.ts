@@ -93,8 +93,8 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       insecureNoAuth: options.api?.insecureNoAuth,
     });
     cleanup.push(() => observability.close());
-    const debug = observability.debug;
-    edge = await startEdge({ config: options.config, functions: live, debug, ...options.edge });
+    const { debug, observer } = observability;
+    edge = await startEdge({ config: options.config, functions: live, debug, observer, ...options.edge });
     cleanup.push(() => edge!.close());
     // The API outlives edge restarts, so it reaches the edge through this indirection.
     const currentEdge = { invalidate: (distributionId: string, paths: string[]) => edge!.invalidate(distributionId, paths) };
@@ -116,9 +116,9 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       const place = { host: options.edge?.host ?? edgeConfig.server.host, port: edge!.port };
       await edge!.close();
       try {
-        edge = await startEdge({ ...options.edge, ...place, config, functions: live, debug });
+        edge = await startEdge({ ...options.edge, ...place, config, functions: live, debug, observer });
       } catch (err) {
-        edge = await startEdge({ ...options.edge, ...place, config: edgeConfig, functions: live, debug });
+        edge = await startEdge({ ...options.edge, ...place, config: edgeConfig, functions: live, debug, observer });
         throw err;
       }
       edgeConfig = config;

@@ -1,12 +1,13 @@
 /**
- * Prometheus metrics of one node (names and labels: docs/observability.md, "Metrics"). The edge's metrics come from
- * its decision traces (a subscriber of the trace channel), the rest from gauges read when /metrics is scraped, plus
- * prom-client's process metrics (event-loop lag, heap, GC). One {@link Registry} per node, so several nodes in one
- * process (tests) never share counters.
+ * Prometheus metrics of one node (names and labels: docs/observability.md, "Metrics"). The edge's metrics are counted
+ * from each request's facts (the edge's observer) or from decision traces (a subscriber of the trace channel); the
+ * rest come from gauges read when /metrics is scraped, plus prom-client's process metrics (event-loop lag, heap,
+ * GC). One {@link Registry} per node, so several nodes in one process (tests) never share counters.
  */
 import type { Channel } from 'node:diagnostics_channel';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { EdgeTrace } from './decision-trace.js';
+import { factsOfTrace, type RequestFacts } from './request-facts.js';
 import { FastCounter, FastHistogram } from './metric-cells.js';
 
 /** Bucket bounds of ComputeUtilization (0–100, CloudFront's scale). */
@@ -157,31 +158,43 @@ export class NodeMetrics {
     this.#channels.push(channel);
   }
 
-  /** Counts one request's trace. */
+  /** Counts one request's trace (consumers of the trace channel; the edge's observer calls {@link count}). */
   record(trace: EdgeTrace): void {
-    const distribution = trace.distributionId ?? '-';
-    const cls = statusClass(trace.status);
+    this.count(factsOfTrace(trace));
+  }
+
+  /** Counts one request: called by the edge for every request, so it only looks up cells and adds. */
+  count(facts: RequestFacts): void {
+    const distribution = facts.distributionId ?? '-';
+    const cls = statusClass(facts.status);
     this.requests.inc(`${distribution}\0${cls}`, { distribution, status_class: cls });
-    for (const fn of trace.functions) {
-      const key = `${fn.name}\0${fn.version}`;
-      const labels = { function: fn.name, version: fn.version };
-      this.functionInvocations.inc(key, labels);
-      if (fn.kind === 'error') {
-        if (fn.errorClass === 'validation') this.functionValidationErrors.inc(key, labels);
-        else this.functionExecutionErrors.inc(key, labels);
-      }
-      this.computeUtilization.observe(key, labels, fn.computeUtilization);
-      for (const read of fn.kvsReads) {
-        const hit = read.hit ? 'hit' : 'miss';
-        this.kvsReads.inc(`${read.storeId}\0${hit}`, { store: this.#nameOf(read.storeId), result: hit });
+    const functions = facts.functions;
+    if (functions !== undefined) {
+      for (let f = 0; f < functions.length; f++) {
+        const fn = functions[f];
+        const result = fn.result;
+        const key = `${fn.name}\0${fn.version}`;
+        const labels = { function: fn.name, version: fn.version };
+        this.functionInvocations.inc(key, labels);
+        if (result.kind === 'error') {
+          if (result.error?.errorClass === 'validation') this.functionValidationErrors.inc(key, labels);
+          else this.functionExecutionErrors.inc(key, labels);
+        }
+        this.computeUtilization.observe(key, labels, result.computeUtilization);
+        const reads = result.kvsReads;
+        for (let i = 0; i < reads.length; i++) {
+          const read = reads[i];
+          const hit = read.hit ? 'hit' : 'miss';
+          this.kvsReads.inc(`${read.storeId}\0${hit}`, { store: this.#nameOf(read.storeId), result: hit });
+        }
       }
     }
     // Function errors in viewer-response also end a request; nothing more to count for the cache and origin.
-    if (trace.cache !== undefined) {
-      if (trace.cache.status === 'hit') this.cacheHits.inc(distribution, { distribution });
+    if (facts.cacheHit !== undefined) {
+      if (facts.cacheHit) this.cacheHits.inc(distribution, { distribution });
       else this.cacheMisses.inc(distribution, { distribution });
     }
-    const origin = trace.origin;
+    const origin = facts.origin;
     if (origin !== undefined) {
       const attempts = origin.attempts;
       for (let i = 0; i < attempts.length; i++) {
@@ -190,9 +203,9 @@ export class NodeMetrics {
         if (i < attempts.length - 1) this.originFailovers.inc(attempt.originId, { origin: attempt.originId });
       }
       const last = attempts[attempts.length - 1];
-      if (trace.timings.origin !== undefined && last?.status !== undefined && !trace.cache?.collapsed) {
+      if (facts.originMicros !== undefined && last?.status !== undefined && !facts.collapsed) {
         const ocls = statusClass(last.status);
-        this.originLatency.observe(`${origin.id}\0${ocls}`, { origin: origin.id, status_class: ocls }, trace.timings.origin / 1e6);
+        this.originLatency.observe(`${origin.id}\0${ocls}`, { origin: origin.id, status_class: ocls }, facts.originMicros / 1e6);
       }
     }
   }
