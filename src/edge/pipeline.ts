@@ -317,10 +317,16 @@ export class EdgePipeline {
       body: method === 'GET' || method === 'HEAD' || !hasBody(req) ? undefined : req,
     };
     const timed = trace !== undefined || facts !== undefined;
+    // Records the origin's answer in this request's trace and facts (a collapsed miss records the shared one below).
     const fetchOrigin = async (): Promise<OriginOutcome> => {
       const t = timed ? performance.now() : 0;
       try {
-        return await this.#opts.origins.fetch(plan, originRequest);
+        const outcome = await this.#opts.origins.fetch(plan, originRequest);
+        if (timed) this.#noteOrigin(ctx, outcome);
+        return outcome;
+      } catch (err) {
+        if (timed) this.#noteOriginFailure(ctx, err);
+        throw err;
       } finally {
         if (timed) {
           const took = micros(t);
@@ -331,7 +337,7 @@ export class EdgePipeline {
     };
 
     if ((method !== 'GET' && method !== 'HEAD') || policy.maxTtl === 0) {
-      const outcome = await this.#tracedOrigin(fetchOrigin, ctx);
+      const outcome = await fetchOrigin();
       return fromOrigin(outcome.response, 'Miss from openfront');
     }
 
@@ -355,7 +361,7 @@ export class EdgePipeline {
     }
     if (method === 'HEAD') {
       // A HEAD response has no body to cache; only GET fills the cache.
-      const outcome = await this.#tracedOrigin(fetchOrigin, ctx);
+      const outcome = await fetchOrigin();
       return fromOrigin(outcome.response, 'Miss from openfront');
     }
     const generation = cache.generation(dist.id);
@@ -365,48 +371,44 @@ export class EdgePipeline {
     });
     if (trace && trace.cache) trace.cache.collapsed = collapsed;
     if (facts) facts.collapsed = collapsed;
-    const { outcome, stored } = await this.#traceOrigin(result, ctx);
+    if (!collapsed || !timed) {
+      const { outcome, stored } = await result;
+      if (trace && trace.cache) trace.cache.stored = stored;
+      return fromOrigin(outcome.response, 'Miss from openfront');
+    }
+    let shared: Awaited<typeof result>;
+    try {
+      shared = await result;
+    } catch (err) {
+      this.#noteOriginFailure(ctx, err);
+      throw err;
+    }
+    this.#noteOrigin(ctx, shared.outcome);
+    const { outcome, stored } = shared;
     if (trace && trace.cache) trace.cache.stored = stored;
     return fromOrigin(outcome.response, 'Miss from openfront');
   }
 
-  async #tracedOrigin(fetchOrigin: () => Promise<OriginOutcome>, ctx: RequestContext): Promise<OriginOutcome> {
-    if (ctx.trace === undefined && ctx.facts === undefined) return fetchOrigin();
-    return (
-      await this.#traceOrigin(
-        fetchOrigin().then((outcome) => ({ outcome, stored: false })),
-        ctx,
-      )
-    ).outcome;
+  #noteOrigin(ctx: RequestContext, outcome: OriginOutcome): void {
+    const { trace, facts } = ctx;
+    const origin = { id: outcome.origin.id, attempts: outcome.attempts };
+    if (trace) {
+      trace.result = 'origin';
+      trace.origin = origin;
+    }
+    if (facts) {
+      facts.result = 'origin';
+      facts.origin = origin;
+    }
   }
 
-  async #traceOrigin<T extends { outcome: OriginOutcome }>(pending: Promise<T>, ctx: RequestContext): Promise<T> {
-    const { trace, facts } = ctx;
-    if (trace === undefined && facts === undefined) return pending;
-    try {
-      const value = await pending;
-      const origin = { id: value.outcome.origin.id, attempts: value.outcome.attempts };
-      if (trace) {
-        trace.result = 'origin';
-        trace.origin = origin;
-      }
-      if (facts) {
-        facts.result = 'origin';
-        facts.origin = origin;
-      }
-      return value;
-    } catch (err) {
-      const failure = originFailureOf(err);
-      const origin = failure === undefined ? undefined : { id: failure.originId, attempts: [{ originId: failure.originId, error: failure.reason }] };
-      if (trace) {
-        trace.result = 'origin-error';
-        if (origin) trace.origin = origin;
-      }
-      if (facts) {
-        facts.result = 'origin-error';
-        if (origin) facts.origin = origin;
-      }
-      throw err;
+  #noteOriginFailure(ctx: RequestContext, err: unknown): void {
+    const failure = originFailureOf(err);
+    const origin = failure === undefined ? undefined : { id: failure.originId, attempts: [{ originId: failure.originId, error: failure.reason }] };
+    for (const record of [ctx.trace, ctx.facts]) {
+      if (record === undefined) continue;
+      record.result = 'origin-error';
+      if (origin) record.origin = origin;
     }
   }
 

@@ -32,11 +32,27 @@ function statusClass(status: number): string {
   return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
 }
 
+/** A label set and the key its cells are found by. */
+interface LabelCell {
+  key: string;
+  labels: Record<string, string>;
+}
+
+/** Per distribution: its own label set, and one per status class (index: hundreds digit, 0 for any other status). */
+interface DistributionLabels {
+  distribution: LabelCell;
+  byClass: LabelCell[];
+}
+
 export class NodeMetrics {
   readonly registry = new Registry();
   readonly #storeName: (id: string) => string | undefined;
   readonly #storeNames = new Map<string, string>();
   readonly #channels: Channel[] = [];
+  // Label sets made once per distribution, function version and store: counting a request allocates no labels.
+  readonly #distributionLabels = new Map<string, DistributionLabels>();
+  readonly #functionLabels = new Map<string, Map<string, LabelCell>>();
+  readonly #readLabels = new Map<string, [hit: LabelCell, miss: LabelCell]>();
 
   readonly functionInvocations: FastCounter;
   readonly functionValidationErrors: FastCounter;
@@ -165,16 +181,16 @@ export class NodeMetrics {
 
   /** Counts one request: called by the edge for every request, so it only looks up cells and adds. */
   count(facts: RequestFacts): void {
-    const distribution = facts.distributionId ?? '-';
-    const cls = statusClass(facts.status);
-    this.requests.inc(`${distribution}\0${cls}`, { distribution, status_class: cls });
+    const dist = this.#distributionLabelsOf(facts.distributionId ?? '-');
+    const status = facts.status;
+    const byClass = dist.byClass[status >= 100 && status < 600 ? Math.floor(status / 100) : 0];
+    this.requests.inc(byClass.key, byClass.labels);
     const functions = facts.functions;
     if (functions !== undefined) {
       for (let f = 0; f < functions.length; f++) {
         const fn = functions[f];
         const result = fn.result;
-        const key = `${fn.name}\0${fn.version}`;
-        const labels = { function: fn.name, version: fn.version };
+        const { key, labels } = this.#functionLabelsOf(fn.name, fn.version);
         this.functionInvocations.inc(key, labels);
         if (result.kind === 'error') {
           if (result.error?.errorClass === 'validation') this.functionValidationErrors.inc(key, labels);
@@ -184,15 +200,15 @@ export class NodeMetrics {
         const reads = result.kvsReads;
         for (let i = 0; i < reads.length; i++) {
           const read = reads[i];
-          const hit = read.hit ? 'hit' : 'miss';
-          this.kvsReads.inc(`${read.storeId}\0${hit}`, { store: this.#nameOf(read.storeId), result: hit });
+          const cell = this.#readLabelsOf(read.storeId)[read.hit ? 0 : 1];
+          this.kvsReads.inc(cell.key, cell.labels);
         }
       }
     }
     // Function errors in viewer-response also end a request; nothing more to count for the cache and origin.
     if (facts.cacheHit !== undefined) {
-      if (facts.cacheHit) this.cacheHits.inc(distribution, { distribution });
-      else this.cacheMisses.inc(distribution, { distribution });
+      if (facts.cacheHit) this.cacheHits.inc(dist.distribution.key, dist.distribution.labels);
+      else this.cacheMisses.inc(dist.distribution.key, dist.distribution.labels);
     }
     const origin = facts.origin;
     if (origin !== undefined) {
@@ -218,6 +234,43 @@ export class NodeMetrics {
   close(): void {
     for (const channel of this.#channels) channel.unsubscribe(this.#onTrace);
     this.#channels.length = 0;
+  }
+
+  #distributionLabelsOf(distribution: string): DistributionLabels {
+    let found = this.#distributionLabels.get(distribution);
+    if (found === undefined) {
+      const byClass = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'].map((cls) => ({
+        key: `${distribution}\0${cls}`,
+        labels: { distribution, status_class: cls },
+      }));
+      found = { distribution: { key: distribution, labels: { distribution } }, byClass };
+      this.#distributionLabels.set(distribution, found);
+    }
+    return found;
+  }
+
+  #functionLabelsOf(name: string, version: string): LabelCell {
+    let versions = this.#functionLabels.get(name);
+    if (versions === undefined) this.#functionLabels.set(name, (versions = new Map()));
+    let found = versions.get(version);
+    if (found === undefined) {
+      found = { key: `${name}\0${version}`, labels: { function: name, version } };
+      versions.set(version, found);
+    }
+    return found;
+  }
+
+  #readLabelsOf(storeId: string): [LabelCell, LabelCell] {
+    let found = this.#readLabels.get(storeId);
+    if (found === undefined) {
+      const store = this.#nameOf(storeId);
+      found = [
+        { key: `${storeId}\0hit`, labels: { store, result: 'hit' } },
+        { key: `${storeId}\0miss`, labels: { store, result: 'miss' } },
+      ];
+      this.#readLabels.set(storeId, found);
+    }
+    return found;
   }
 
   #nameOf(storeId: string): string {
