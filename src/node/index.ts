@@ -88,6 +88,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       db,
       nodeId: options.config.server.nodeId,
       cacheStats: () => edge?.cacheStats() ?? { bytes: 0, entries: 0, evictions: 0 },
+      isolateHeap: () => live.heapUsage(),
       accessLog: options.observability?.accessLog,
       metricsPort: options.observability?.metricsPort,
       insecureNoAuth: options.api?.insecureNoAuth,

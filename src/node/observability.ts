@@ -30,6 +30,8 @@ export interface NodeObservabilityOptions {
   nodeId: string;
   /** The current edge's cache (the edge may be restarted; the node passes an indirection). */
   cacheStats: () => { bytes: number; entries: number; evictions: number };
+  /** V8 heap in use by each LIVE function's isolates (the `openfront_function_isolate_heap_bytes` gauge). */
+  isolateHeap?: () => Promise<Iterable<{ function: string; version: string; bytes: number }>>;
   /** Overrides `config.accessLog.path` ("-" for stdout; "" turns logging off). */
   accessLog?: string;
   /** Overrides `config.metrics.port`. */
@@ -80,6 +82,7 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
       storeVersions: () => allStores(db),
       cacheStats: options.cacheStats,
       streamStats: () => streams.stats(),
+      isolateHeap: options.isolateHeap,
     });
     const m = metrics;
     closers.push(() => m.close());

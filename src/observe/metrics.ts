@@ -24,6 +24,8 @@ export interface NodeMetricsOptions {
   cacheStats?: () => { bytes: number; entries: number; evictions: number };
   /** Open live streams and records dropped for slow consumers. */
   streamStats?: () => { open: number; dropped: number };
+  /** V8 heap in use by each LIVE function's isolates. */
+  isolateHeap?: () => Promise<Iterable<{ function: string; version: string; bytes: number }>>;
   /** Off in tests that count exact values of everything; default on. */
   processMetrics?: boolean;
 }
@@ -162,6 +164,20 @@ export class NodeMetrics {
         registers: [r],
         collect() {
           this.set(stats().dropped);
+        },
+      });
+    }
+    if (options.isolateHeap) {
+      const heap = options.isolateHeap;
+      new Gauge({
+        name: 'openfront_function_isolate_heap_bytes',
+        help: "V8 heap in use by each LIVE function's isolates",
+        labelNames: ['function', 'version'],
+        registers: [r],
+        async collect() {
+          const usage = await heap();
+          this.reset();
+          for (const { function: name, version, bytes } of usage) this.set({ function: name, version }, bytes);
         },
       });
     }

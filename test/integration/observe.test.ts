@@ -158,6 +158,9 @@ describe('observability of a node serving the demo', () => {
       assert.equal(sample(scraped.body, 'openfront_kvs_reads_total{store="demo-redirects",result="hit"}'), 2 * N);
       assert.equal(sample(scraped.body, 'openfront_edge_requests_total{distribution="EDEMO0000000001",status_class="3xx"}'), N);
       assert.equal(sample(scraped.body, `openfront_kvs_store_version{store="demo-redirects"}`), other.db.getStore({ name: 'demo-redirects' })!.version);
+      // The demo function's isolate has a heap: a real reading of isolated-vm's statistics, not a placeholder.
+      const heap = sample(scraped.body, 'openfront_function_isolate_heap_bytes{function="demo-redirects",version="1"}');
+      assert.ok(heap !== undefined && heap > 100_000 && heap < 128 * 1024 * 1024, `isolate heap ${heap}`);
       assert.equal((await get(other.observability.metricsUrl, '/other')).status, 404);
       // The API's /metrics is signed like every API call.
       assert.equal((await get(other.api.url, '/metrics')).status, 403);
