@@ -108,6 +108,8 @@ export const ErrorCatalog = {
   TOO_MANY_STREAMS: { status: 429, awsType: 'TooManyStreams', message: 'Too many live decision streams are open' },
   API_BUSY: { status: 503, awsType: 'ServiceUnavailable', message: 'The API is busy: retry later' },
   CONFIG_INVALID: { status: 400, awsType: 'InvalidConfiguration', message: 'The configuration is invalid' },
+  RELOAD_IN_PROGRESS: { status: 409, awsType: 'ReloadInProgress', message: 'A config reload is already running; retry when it has finished' },
+  RELOAD_UNAVAILABLE: { status: 409, awsType: 'ReloadUnavailable', message: 'This node has no config file to reload' },
   INPUT_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The input is invalid' },
   TEST_CASE_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The golden test case is invalid' },
   BUILD_FAILED: { status: 400, awsType: 'InvalidInput', message: 'The function could not be built' },

@@ -3,8 +3,8 @@
  * once (one `CONFIG_INVALID` error whose `details.problems` lists `{path, message}`), so a user fixes a file in one
  * round trip instead of one error at a time.
  */
-import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { constants, existsSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
@@ -39,12 +39,41 @@ export const BUILTIN_CACHE_POLICIES: readonly CachePolicyConfig[] = [
   },
 ];
 
+/** A config file larger than this is refused before it is parsed (a reload reads it while serving). */
+export const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads a regular file of at most `maxBytes` (a FIFO or device could block or never end). Reads one byte past the
+ * cap, so a file that grew after its size was looked at is refused too.
+ */
+async function readBoundedFile(file: string, maxBytes: number): Promise<string> {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer; it has no effect on a regular file.
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new OpenFrontError('CONFIG_INVALID', 'not a regular file');
+    if (info.size > maxBytes)
+      throw new OpenFrontError('CONFIG_INVALID', `the file is ${info.size} bytes, more than the ${maxBytes}-byte limit for a config file`);
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > maxBytes) throw new OpenFrontError('CONFIG_INVALID', `the file grew past the ${maxBytes}-byte limit for a config file while it was read`);
+    }
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Reads a config file (YAML or JSON by extension) and validates it; relative paths resolve against its folder. */
 export async function loadConfig(path: string): Promise<EdgeConfig> {
   const absolute = resolve(path);
   let text: string;
   try {
-    text = await readFile(absolute, 'utf8');
+    text = await readBoundedFile(absolute, MAX_CONFIG_FILE_BYTES);
   } catch (err) {
     throw invalid(absolute, [{ path: '(file)', message: `cannot read ${absolute}: ${(err as Error).message}` }]);
   }

@@ -13,6 +13,7 @@ import { Router, type Authenticate, type RouteGroup } from './http/router.js';
 import { kvsControlPlaneRoutes } from './kvs-control-plane.js';
 import { kvsDataPlaneRoutes } from './kvs-data-plane.js';
 import { nativeApiRoutes } from './native-api.js';
+import { answerProbe, type Probes } from './http/probes.js';
 import { openFrontError } from '../errors.js';
 
 export interface ApiServerOptions {
@@ -37,6 +38,8 @@ export interface ApiServerOptions {
   routes?: RouteGroup[];
   /** Connection, concurrency and time bounds; each unset one takes its value from `DEFAULT_API_LIMITS`. */
   limits?: Partial<ApiLimits>;
+  /** Unauthenticated `/healthz` and `/readyz` (docs/deploy.md); without them those paths are ordinary API paths. */
+  probes?: Probes;
 }
 
 export interface ApiServer {
@@ -92,7 +95,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       // The two timeouts above are enforced by a sweep at this interval; Node's default (30 s) would stretch them.
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
     },
-    router.listener,
+    options.probes === undefined
+      ? router.listener
+      : (req, res) => {
+          if (!answerProbe(options.probes!, req, res)) router.listener(req, res);
+        },
   );
   server.maxConnections = limits.maxConnections;
   // With no 'timeout' listener, a socket idle this long is destroyed.

@@ -5,6 +5,7 @@
  * received. Everything else about the request is unchanged: same functions, cache and origin.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { DecisionRecord } from '../observe/decision.js';
 import type { EdgeTrace } from '../observe/decision-trace.js';
 
@@ -28,7 +29,10 @@ export class CapturedResponse {
   status = 0;
   statusText: string | undefined;
   headers: Array<[string, string]> = [];
+  /** The first {@link MAX_BODY_PREVIEW} bytes of the body: all an explain answer shows. */
   body: Buffer = Buffer.alloc(0);
+  /** The whole body's length. */
+  bodyBytes = 0;
   headersSent = false;
 
   writeHead(status: number, statusText?: string | OutgoingHttpHeaders | string[], headers?: OutgoingHttpHeaders | string[]): this {
@@ -46,8 +50,32 @@ export class CapturedResponse {
   }
 
   end(body?: Buffer | string): this {
-    if (body !== undefined) this.body = Buffer.isBuffer(body) ? body : Buffer.from(body);
+    if (body !== undefined) {
+      const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body);
+      this.body = bytes.subarray(0, MAX_BODY_PREVIEW);
+      this.bodyBytes = bytes.length;
+    }
     return this;
+  }
+
+  /** Reads a streamed body through, keeping only the preview: an explain of a large object costs no more memory. */
+  async consume(body: Readable): Promise<{ bytes: number; error?: string }> {
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        this.bodyBytes += chunk.length;
+        if (keptBytes < MAX_BODY_PREVIEW) {
+          kept.push(chunk.subarray(0, MAX_BODY_PREVIEW - keptBytes));
+          keptBytes += kept[kept.length - 1].length;
+        }
+      }
+      return { bytes: this.bodyBytes };
+    } catch (err) {
+      return { bytes: this.bodyBytes, error: (err as Error).message };
+    } finally {
+      this.body = Buffer.concat(kept);
+    }
   }
 
   destroy(): this {
@@ -66,7 +94,7 @@ export function writeExplainAnswer(res: ServerResponse, requestId: string, recor
   const body = Buffer.from(
     JSON.stringify({
       decision: record,
-      response: { status: captured.status, statusText: captured.statusText, headers: captured.headers, bodyBytes: captured.body.length, bodyPreview: preview },
+      response: { status: captured.status, statusText: captured.statusText, headers: captured.headers, bodyBytes: captured.bodyBytes, bodyPreview: preview },
     }),
   );
   res.writeHead(200, {

@@ -1,5 +1,5 @@
 /** `startEdge`: the HTTP edge as a `node:http` server over the request pipeline. */
-import { createServer, STATUS_CODES, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { EdgeConfig } from '../config/types.js';
@@ -36,6 +36,8 @@ export interface StartEdgeOptions {
   debug?: EdgeDebug;
   /** Told about every request: metrics and the decision ring (docs/observability.md, "Cost"). */
   observer?: EdgeObserver;
+  /** Headers set on every response before the pipeline writes its own (`--worker-header`, docs/deploy.md). */
+  responseHeaders?: ReadonlyArray<readonly [string, string]>;
 }
 
 export interface EdgeServer {
@@ -48,29 +50,65 @@ export interface EdgeServer {
   functionStats(): Record<string, FunctionThrottleStats>;
   /** The response cache's size and evictions (metrics). */
   cacheStats(): { bytes: number; entries: number; evictions: number };
+  /**
+   * Serves `config` from now on, on the same sockets: requests already in flight finish on the config they started
+   * with. Settings that need new sockets or a new cache are not applied; they come back in `restartNeeded`.
+   */
+  reconfigure(config: EdgeConfig): EdgeReconfigureResult;
+  /**
+   * Stops accepting connections, tells keep-alive clients to close, lets requests in flight finish for up to
+   * `graceMs`, then cuts what is left and closes like `close()`. Resolves with how many requests were cut.
+   */
+  drain(graceMs: number): Promise<{ cut: number }>;
+  /** Requests being answered now. */
+  readonly inFlight: number;
+  /** True from `drain` or `close` on. */
+  readonly draining: boolean;
   close(): Promise<void>;
+}
+
+export interface EdgeReconfigureResult {
+  /** Config settings that changed but only take effect after a restart (e.g. `server.port`). */
+  restartNeeded: string[];
 }
 
 export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> {
   const { config } = options;
   const host = options.host ?? config.server.host;
-  const router = new DistributionRouter(config.distributions);
   const cache = new ResponseCache({ maxBytes: options.cacheBytes ?? config.server.cacheBytes, now: options.now });
   const origins = new OriginFetcher();
   const throttle = new FunctionThrottle(options.throttle);
-  const pipeline = new EdgePipeline({
-    throttle,
-    router,
-    functions: options.functions,
-    cache,
-    origins,
-    nodeId: config.server.nodeId,
-    edgeLocation: options.edgeLocation ?? { name: 'LCL', serverIp: host, region: 'local' },
-    debug: options.debug,
-    observer: options.observer,
-  });
+  const edgeLocation = options.edgeLocation ?? { name: 'LCL', serverIp: host, region: 'local' };
+  const serving = (next: EdgeConfig) => {
+    const router = new DistributionRouter(next.distributions);
+    const pipeline = new EdgePipeline({
+      throttle,
+      router,
+      functions: options.functions,
+      cache,
+      origins,
+      nodeId: next.server.nodeId,
+      edgeLocation,
+      debug: options.debug,
+      observer: options.observer,
+    });
+    return { config: next, router, pipeline };
+  };
+  // One reference swapped whole by `reconfigure`: a request reads it once, so it runs on one config start to end.
+  let current = serving(config);
+  const inFlight = new Set<ServerResponse>();
+  let draining = false;
+  const extraHeaders = options.responseHeaders ?? [];
   const server: Server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
-    void pipeline.handle(req, res);
+    for (const [name, value] of extraHeaders) res.setHeader(name, value);
+    if (draining) res.setHeader('connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => {
+      inFlight.delete(res);
+      // A response that had already started when the drain began kept its keep-alive: end its connection now.
+      if (draining) req.socket.end();
+    });
+    void current.pipeline.handle(req, res);
   });
   // A CONNECT (tunnel) request never reaches the request handler: answer it instead of dropping the connection.
   server.on('connect', (_req, socket: Duplex) => {
@@ -95,22 +133,72 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
     });
   });
   const port = (server.address() as AddressInfo).port;
+  const closeServer = async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    await origins.close();
+    cache.clear();
+  };
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     invalidate(distributionId, paths) {
-      if (router.byId(distributionId) === undefined) throw openFrontError('NOT_FOUND', `No distribution with id "${distributionId}"`, { distributionId });
+      if (current.router.byId(distributionId) === undefined)
+        throw openFrontError('NOT_FOUND', `No distribution with id "${distributionId}"`, { distributionId });
       return cache.invalidate(distributionId, paths);
     },
     functionStats: () => throttle.allStats(),
     cacheStats: () => cache.stats(),
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+    reconfigure(next) {
+      const restartNeeded = socketSettingsChanged(current.config, next, options);
+      const kept = new Set(next.distributions.map((d) => d.id));
+      const removed = current.config.distributions.filter((d) => !kept.has(d.id)).map((d) => d.id);
+      current = serving(next);
+      // Objects of a distribution that is gone can never be asked for again: free their bytes now.
+      for (const id of removed) cache.invalidate(id, ['/*']);
+      return { restartNeeded };
+    },
+    async drain(graceMs) {
+      draining = true;
+      // Responses not yet started end their connection; idle keep-alive connections are closed by server.close.
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      let cut = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'grace-over'>((resolve) => {
+        timer = setTimeout(() => resolve('grace-over'), graceMs);
       });
+      if ((await Promise.race([closed.then(() => 'closed' as const), graceOver])) === 'grace-over') {
+        cut = inFlight.size;
+        server.closeAllConnections();
+        await closed;
+      }
+      clearTimeout(timer);
       await origins.close();
       cache.clear();
+      return { cut };
+    },
+    get inFlight() {
+      return inFlight.size;
+    },
+    get draining() {
+      return draining;
+    },
+    async close() {
+      draining = true;
+      await closeServer();
     },
   };
+}
+
+/** Config settings `reconfigure` cannot apply to a running edge: they are bound to its sockets or its cache. */
+function socketSettingsChanged(before: EdgeConfig, after: EdgeConfig, options: StartEdgeOptions): string[] {
+  const changed: string[] = [];
+  if (options.host === undefined && before.server.host !== after.server.host) changed.push('server.host');
+  if (options.port === undefined && before.server.port !== after.server.port) changed.push('server.port');
+  if (options.cacheBytes === undefined && before.server.cacheBytes !== after.server.cacheBytes) changed.push('server.cacheBytes');
+  return changed;
 }

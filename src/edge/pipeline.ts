@@ -11,6 +11,7 @@
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import type { BehaviorConfig } from '../config/types.js';
 import { requestFromEvent, requestToEvent, responseFromEvent, responseToEvent, type HttpRequestParts, type HttpResponseParts } from '../runtime/codec.js';
 import type { CFContext, CFEvent } from '../runtime/event.js';
@@ -27,7 +28,9 @@ import { admitRequest } from './request-guard.js';
 import type { FunctionSource } from './function-source.js';
 import type { FunctionThrottle } from './function-throttle.js';
 import type { OriginFetcher, OriginOutcome } from './origins/fetch.js';
-import { originFailureOf, type OriginResponse } from './origins/types.js';
+import { discardBody, originBodyFailure, originFailureOf, type OriginResponse } from './origins/types.js';
+import { bodyFromBytes, declaredLength, sendStream } from './body-stream.js';
+import { readUpTo } from './cache/read-up-to.js';
 import { functionTraceOf, type EdgeObserver, type FunctionRun, type RequestFacts } from '../observe/request-facts.js';
 import { edgeRequestChannel, type EdgeTrace } from './trace.js';
 
@@ -77,6 +80,7 @@ interface RequestContext {
   readonly facts: RequestFacts | undefined;
   /** A verified `openfront explain` request: `res` is a {@link CapturedResponse}, the decision goes back instead. */
   readonly debug: boolean;
+  readonly captured: CapturedResponse | undefined;
 }
 
 /** What a viewer function's invocation means for the request: go on with its result, or answer with an edge error. */
@@ -87,9 +91,15 @@ interface Outgoing {
   status: number;
   statusText?: string;
   headers: Array<[string, string]>;
-  body: Buffer;
+  /** A Buffer (cache hits, generated responses) or a stream piped to the viewer with backpressure. */
+  body: Buffer | Readable;
+  /** Bytes a streamed body will have, when known (sent as Content-Length); undefined: sent chunked. */
+  length?: number;
   xCache: string;
 }
+
+/** What the leader of a collapsed miss hands its followers: a stored copy to serve, or "fetch your own". */
+type CollapsedFill = { kind: 'stored'; outcome: OriginOutcome; body: Buffer } | { kind: 'own'; outcome: OriginOutcome; body: Readable };
 
 export class EdgePipeline {
   readonly #opts: PipelineOptions;
@@ -149,7 +159,7 @@ export class EdgePipeline {
             result: 'edge-error',
             error: undefined,
           };
-    const ctx: RequestContext = { req, res: captured ? captured.asServerResponse() : res, requestId, trace, facts, debug };
+    const ctx: RequestContext = { req, res: captured ? captured.asServerResponse() : res, requestId, trace, facts, debug, captured };
     const started = trace ? performance.now() : 0;
     try {
       await this.#process(ctx);
@@ -210,7 +220,7 @@ export class EdgePipeline {
         const generated = responseFromEvent(outcome.result.response);
         if (trace) trace.result = 'function-response';
         if (facts) facts.result = 'function-response';
-        return this.#send(ctx, {
+        return await this.#send(ctx, {
           status: generated.status,
           statusText: generated.statusText,
           headers: generated.headers,
@@ -243,12 +253,23 @@ export class EdgePipeline {
       const event = responseToEvent(forwarded, head, { ...context, eventType: 'viewer-response' });
       const outcome = await this.#runFunction(ctx, behavior.functions.viewerResponse, 'viewer-response', event);
       if (trace) trace.timings.viewerResponse = micros(t);
-      if (outcome.kind === 'error') return this.#sendError(ctx, outcome.error);
-      if (outcome.result.kind !== 'response') return this.#sendError(ctx, 'FUNCTION_VALIDATION_ERROR');
+      if (outcome.kind === 'error' || outcome.result.kind !== 'response') {
+        discardOutgoing(fetched);
+        return this.#sendError(ctx, outcome.kind === 'error' ? outcome.error : 'FUNCTION_VALIDATION_ERROR');
+      }
       const shaped = responseFromEvent(outcome.result.response, { res: head, before: event.response });
-      fetched = { status: shaped.status, statusText: shaped.statusText, headers: shaped.headers, body: shaped.body ?? fetched.body, xCache: fetched.xCache };
+      // The function sees headers only; a body it sets replaces the origin's, which is then released unread.
+      if (shaped.body !== undefined) discardOutgoing(fetched);
+      fetched = {
+        status: shaped.status,
+        statusText: shaped.statusText,
+        headers: shaped.headers,
+        body: shaped.body ?? fetched.body,
+        length: shaped.body === undefined ? fetched.length : undefined,
+        xCache: fetched.xCache,
+      };
     }
-    return this.#send(ctx, fetched);
+    return await this.#send(ctx, fetched);
   }
 
   /** The function runs off the event loop's thread (runAdaptive): other requests go on while it runs. */
@@ -365,28 +386,70 @@ export class EdgePipeline {
       return fromOrigin(outcome.response, 'Miss from openfront');
     }
     const generation = cache.generation(dist.id);
-    const { result, collapsed } = cache.collapse(key.key, async () => {
+    const { result, collapsed } = cache.collapse(key.key, async (): Promise<CollapsedFill> => {
       const outcome = await fetchOrigin();
-      return { outcome, stored: this.#store(key, dist.id, outcome.response, policy, generation) };
+      return this.#fill(key, dist.id, outcome, policy, generation);
     });
     if (trace && trace.cache) trace.cache.collapsed = collapsed;
     if (facts) facts.collapsed = collapsed;
-    if (!collapsed || !timed) {
-      const { outcome, stored } = await result;
-      if (trace && trace.cache) trace.cache.stored = stored;
-      return fromOrigin(outcome.response, 'Miss from openfront');
-    }
-    let shared: Awaited<typeof result>;
+    let shared: CollapsedFill;
     try {
       shared = await result;
     } catch (err) {
-      this.#noteOriginFailure(ctx, err);
+      if (collapsed && timed) this.#noteOriginFailure(ctx, err);
       throw err;
     }
-    this.#noteOrigin(ctx, shared.outcome);
-    const { outcome, stored } = shared;
-    if (trace && trace.cache) trace.cache.stored = stored;
-    return fromOrigin(outcome.response, 'Miss from openfront');
+    // The leader's fetch noted its own origin; a follower notes the one it shared.
+    if (collapsed && timed) this.#noteOrigin(ctx, shared.outcome);
+    if (trace && trace.cache) trace.cache.stored = shared.kind === 'stored';
+    if (shared.kind === 'stored') {
+      const response = shared.outcome.response;
+      return {
+        status: response.status,
+        statusText: response.statusText,
+        headers: forwardableResponseHeaders(response.headers),
+        body: shared.body,
+        xCache: 'Miss from openfront',
+      };
+    }
+    if (!collapsed) return fromOrigin({ ...shared.outcome.response, body: shared.body }, 'Miss from openfront');
+    // The leader's response could not be shared (not storable, too big): this request asks the origin itself.
+    const own = await fetchOrigin();
+    return fromOrigin(own.response, 'Miss from openfront');
+  }
+
+  /**
+   * The leader of a miss: stores the response when the cache may keep it and its body fits the memory tier, read
+   * whole (it is small); otherwise streams it to this viewer only (the followers fetch their own).
+   */
+  async #fill(
+    key: CacheKey,
+    distributionId: string,
+    outcome: OriginOutcome,
+    policy: BehaviorConfig['cachePolicy'],
+    generation: number,
+  ): Promise<CollapsedFill> {
+    const response = outcome.response;
+    const cache = this.#opts.cache;
+    const limit = cache.maxObjectBytes;
+    const length = declaredLength(response.headers);
+    if (!this.#storable(response, policy) || limit === 0 || (length !== undefined && length > limit)) {
+      return { kind: 'own', outcome, body: response.body };
+    }
+    let read;
+    try {
+      read = await readUpTo(response.body, limit);
+    } catch (err) {
+      throw originBodyFailure(outcome.origin.id, err);
+    }
+    if (read.kind === 'more') return { kind: 'own', outcome, body: read.body };
+    const stored = this.#store(key, distributionId, response, read.bytes, policy, generation);
+    return stored ? { kind: 'stored', outcome, body: read.bytes } : { kind: 'own', outcome, body: bodyFromBytes(read.bytes) };
+  }
+
+  /** Whether the cache may keep this response at all (status, TTL, Set-Cookie), from its head alone. */
+  #storable(response: OriginResponse, policy: BehaviorConfig['cachePolicy']): boolean {
+    return this.#ttlOf(response, policy) > 0;
   }
 
   #noteOrigin(ctx: RequestContext, outcome: OriginOutcome): void {
@@ -412,7 +475,7 @@ export class EdgePipeline {
     }
   }
 
-  #store(key: CacheKey, distributionId: string, response: OriginResponse, policy: BehaviorConfig['cachePolicy'], generation: number): boolean {
+  #ttlOf(response: OriginResponse, policy: BehaviorConfig['cachePolicy']): number {
     const headerMap: Record<string, string | string[]> = {};
     let setsCookie = false;
     for (const [name, value] of response.headers) {
@@ -421,8 +484,12 @@ export class EdgePipeline {
       headerMap[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
     }
     // A Set-Cookie answer to one viewer must not be replayed to others unless cookies are part of the key.
-    if (setsCookie && policy.cookies.behavior === 'none') return false;
-    const ttl = responseTtlSeconds(policy, response.status, headerMap);
+    if (setsCookie && policy.cookies.behavior === 'none') return 0;
+    return responseTtlSeconds(policy, response.status, headerMap);
+  }
+
+  #store(key: CacheKey, distributionId: string, response: OriginResponse, body: Buffer, policy: BehaviorConfig['cachePolicy'], generation: number): boolean {
+    const ttl = this.#ttlOf(response, policy);
     if (ttl <= 0) return false;
     const now = this.#opts.cache.now();
     return this.#opts.cache.set(
@@ -431,7 +498,7 @@ export class EdgePipeline {
         status: response.status,
         statusText: response.statusText,
         headers: forwardableResponseHeaders(response.headers),
-        body: response.body,
+        body,
         distributionId,
         objectPath: key.objectPath,
         storedAt: now,
@@ -465,17 +532,17 @@ export class EdgePipeline {
     return out;
   }
 
-  #send(ctx: RequestContext, out: Outgoing): void {
+  async #send(ctx: RequestContext, out: Outgoing): Promise<void> {
     const { req, res, requestId, trace, facts } = ctx;
     const flat: string[] = [];
     let via: string | undefined;
-    let declaredLength: string | undefined;
+    let declared: string | undefined;
     for (const [name, value] of out.headers) {
       const lower = name.toLowerCase();
       if (trace && lower === 'content-type') trace.contentType = value;
       if (lower === 'content-length' || lower === 'via' || lower === 'x-cache' || lower === REQUEST_ID_HEADER || HOP_BY_HOP.has(lower)) {
         if (lower === 'via') via = via === undefined ? value : `${via}, ${value}`;
-        else if (lower === 'content-length') declaredLength = value;
+        else if (lower === 'content-length') declared = value;
         continue;
       }
       flat.push(name, value);
@@ -483,11 +550,14 @@ export class EdgePipeline {
     flat.push('Via', via === undefined ? this.#via : `${via}, ${this.#via}`);
     flat.push('X-Cache', out.xCache);
     flat.push(REQUEST_ID_HEADER, requestId);
+    const body = out.body;
+    const buffered = Buffer.isBuffer(body);
     const noBody = req.method === 'HEAD' || out.status === 204 || out.status === 304 || (out.status >= 100 && out.status < 200);
     if (out.status !== 204 && out.status !== 304 && !(out.status >= 100 && out.status < 200)) {
       // The origin's answer to a HEAD has no body but declares the length of the GET's.
-      const headLength = req.method === 'HEAD' && out.body.length === 0 ? declaredLength : undefined;
-      flat.push('Content-Length', headLength ?? String(out.body.length));
+      if (req.method === 'HEAD' && (buffered ? body.length === 0 : true) && declared !== undefined) flat.push('Content-Length', declared);
+      else if (buffered) flat.push('Content-Length', String(body.length));
+      else if (out.length !== undefined) flat.push('Content-Length', String(out.length));
     }
     try {
       res.writeHead(out.status, out.statusText, flat);
@@ -495,14 +565,22 @@ export class EdgePipeline {
       // A header value node:http refuses (from a function or an origin): the response cannot be written as is.
       if (trace) trace.error = `invalid response header: ${(err as Error).message}`;
       if (facts) facts.error = `invalid response header: ${(err as Error).message}`;
+      discardOutgoing(out);
       return this.#sendError(ctx, 'FUNCTION_VALIDATION_ERROR');
     }
-    res.end(noBody ? undefined : out.body);
-    if (trace) {
-      trace.status = out.status;
-      trace.bodyBytes = noBody ? 0 : out.body.length;
-    }
+    if (trace) trace.status = out.status;
     if (facts) facts.status = out.status;
+    if (buffered || noBody) {
+      if (!buffered) discardBody(body);
+      res.end(noBody || !buffered ? undefined : body);
+      if (trace) trace.bodyBytes = noBody ? 0 : (body as Buffer).length;
+      return;
+    }
+    const sent = ctx.captured ? await ctx.captured.consume(body) : await sendStream(body, res);
+    if (trace) {
+      trace.bodyBytes = sent.bytes;
+      if (sent.error !== undefined) trace.error = `body: ${sent.error}`;
+    }
   }
 
   #sendError(ctx: RequestContext, code: EdgeErrorCode): void {
@@ -545,7 +623,18 @@ export class EdgePipeline {
 }
 
 function fromOrigin(response: OriginResponse, xCache: string): Outgoing {
-  return { status: response.status, statusText: response.statusText, headers: forwardableResponseHeaders(response.headers), body: response.body, xCache };
+  return {
+    status: response.status,
+    statusText: response.statusText,
+    headers: forwardableResponseHeaders(response.headers),
+    body: response.body,
+    length: declaredLength(response.headers),
+    xCache,
+  };
+}
+
+function discardOutgoing(out: Outgoing): void {
+  if (!Buffer.isBuffer(out.body)) discardBody(out.body);
 }
 
 function forwardableResponseHeaders(headers: Array<[string, string]>): Array<[string, string]> {

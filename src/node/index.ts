@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import type { EdgeConfig } from '../config/types.js';
 import { startApiServer, type ApiServer } from '../control/api-server.js';
 import { FunctionRegistry, functionRouteGroup, type RunLimits } from '../control/functions/index.js';
+import type { Probes } from '../control/http/probes.js';
 import { invalidationRouteGroup } from '../control/invalidation-api.js';
+import { reloadRouteGroup, type ReloadOutcome } from '../control/reload-api.js';
+import { openFrontError } from '../errors.js';
 import { startEdge, type EdgeServer, type ThrottleLimits } from '../edge/index.js';
 import { KvsDatabase } from '../kvs/database.js';
 import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from '../kvs/limits.js';
@@ -18,7 +21,8 @@ import type { KvsLimits } from '../kvs/types.js';
 import type { RuntimeLimits } from '../runtime/types.js';
 import { LiveFunctions } from './live-functions.js';
 import { startNodeObservability, type NodeObservability } from './observability.js';
-import { functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './seed-functions.js';
+import { nodeSettingsChanged, readinessChecks } from './operations.js';
+import { checkConfigFunctions, functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './seed-functions.js';
 import { ensureConfigStores } from './seed-stores.js';
 
 export interface OpenFrontNodeOptions {
@@ -41,6 +45,11 @@ export interface OpenFrontNodeOptions {
    * its data comes from a seed file and has no id of its own. Default false: ids must match, as on CloudFront.
    */
   localStoreIds?: boolean;
+  /**
+   * Re-reads the config for `reload()` (SIGHUP, `POST /openfront/v1/reload`); `openfront start` passes a loader of its
+   * config file. Without it `reload()` is refused with RELOAD_UNAVAILABLE.
+   */
+  configSource?: () => Promise<EdgeConfig>;
 }
 
 export interface OpenFrontNode {
@@ -59,6 +68,18 @@ export interface OpenFrontNode {
    * the config's stores and functions exist first. If the new edge cannot start, the old config is served again.
    */
   restartEdge(config: EdgeConfig): Promise<EdgeServer>;
+  /**
+   * Serves `config` without a restart: its stores and functions are made to exist (after a dry run that changes
+   * nothing when any function code is bad), then the edge swaps to it in place — requests in flight finish on the
+   * old config. Settings bound to sockets are reported in `restartNeeded` and keep their old value.
+   */
+  reconfigure(config: EdgeConfig): Promise<ReloadOutcome>;
+  /** Re-reads the config from `configSource` and `reconfigure`s; one at a time (RELOAD_IN_PROGRESS otherwise). */
+  reload(): Promise<ReloadOutcome>;
+  /** Liveness and readiness, as `/healthz` and `/readyz` answer them. */
+  probes: Probes;
+  /** Graceful stop: not ready at once, the edge drains for up to `graceMs` (see EdgeServer.drain), then `close()`. */
+  drain(graceMs: number): Promise<{ cut: number }>;
   close(): Promise<void>;
 }
 
@@ -99,6 +120,41 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     cleanup.push(() => edge!.close());
     // The API outlives edge restarts, so it reaches the edge through this indirection.
     const currentEdge = { invalidate: (distributionId: string, paths: string[]) => edge!.invalidate(distributionId, paths) };
+    let draining = false;
+    let reloading = false;
+    const reconfigure = async (config: EdgeConfig): Promise<ReloadOutcome> => {
+      await checkConfigFunctions(config, registry, db);
+      const createdStores = await ensureConfigStores(config, db);
+      const synced = await syncConfigFunctions(config, registry, db);
+      const { restartNeeded } = edge!.reconfigure(config);
+      restartNeeded.push(...nodeSettingsChanged(edgeConfig, config));
+      edgeConfig = config;
+      inUse = functionsUsedByConfig(config);
+      const changes = [
+        ...createdStores.map((name) => `created store ${name}`),
+        ...synced.map((fn) => `${fn.action} function ${fn.name}, LIVE version ${fn.version}`),
+        `serving ${config.distributions.length} distribution${config.distributions.length === 1 ? '' : 's'}`,
+      ];
+      return { changes, restartNeeded };
+    };
+    const reload = async (): Promise<ReloadOutcome> => {
+      if (options.configSource === undefined)
+        throw openFrontError('RELOAD_UNAVAILABLE', 'This node was started from a config object, not a file: there is nothing to re-read');
+      if (reloading) throw openFrontError('RELOAD_IN_PROGRESS', 'A config reload is already running; retry when it has finished');
+      reloading = true;
+      try {
+        return await reconfigure(await options.configSource());
+      } finally {
+        reloading = false;
+      }
+    };
+    const probes: Probes = {
+      healthz: () => ({ ok: true, checks: { process: 'up' } }),
+      readyz: () => {
+        const checks = readinessChecks(edgeConfig, db, live, { draining: draining || edge!.draining });
+        return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
+      },
+    };
     const api = await startApiServer({
       db,
       host: options.api?.host,
@@ -109,8 +165,10 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       routes: [
         functionRouteGroup(registry, replicas, { limits: options.runtimeLimits, testRuns: options.testRuns }),
         invalidationRouteGroup(currentEdge),
+        reloadRouteGroup({ reload }),
         observability.routes,
       ],
+      probes,
     });
     cleanup.push(() => api.close());
     const restartEdge = async (config: EdgeConfig): Promise<EdgeServer> => {
@@ -137,6 +195,15 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       live,
       seeded: { stores, functions },
       restartEdge,
+      reconfigure,
+      reload,
+      probes,
+      async drain(graceMs) {
+        draining = true;
+        const drained = await edge!.drain(graceMs);
+        await closeAll();
+        return drained;
+      },
       close: closeAll,
     };
   } catch (err) {

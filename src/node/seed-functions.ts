@@ -51,6 +51,28 @@ export async function syncConfigFunctions(config: EdgeConfig, registry: Function
 }
 
 /**
+ * Checks, without writing, that `syncConfigFunctions` would succeed: every code file reads and passes the checker, and
+ * every store a function names is declared. A reload runs this first so that a bad file changes nothing at all.
+ */
+export async function checkConfigFunctions(config: EdgeConfig, registry: FunctionRegistry, db: KvsDatabase): Promise<void> {
+  const declared = new Set(config.stores.map((s) => s.name));
+  for (const fn of config.functions) {
+    try {
+      if (fn.store !== undefined && !declared.has(fn.store) && db.getStore({ name: fn.store }) === undefined) storeArns(fn, db);
+      let code: string;
+      try {
+        code = await readFile(fn.codePath, 'utf8');
+      } catch (err) {
+        throw new OpenFrontError('CONFIG_INVALID', `function ${fn.name}: cannot read ${fn.codePath}: ${(err as Error).message}`, { function: fn.name });
+      }
+      registry.checkCode(fn.name, code, fn.runtime);
+    } catch (err) {
+      throw inCodeFile(err, fn);
+    }
+  }
+}
+
+/**
  * Restates a registry error about `fn` in terms of its code file: checker problems become `file:line:col message`
  * lines (what editors and terminals link to), and `details.file` names the file.
  */

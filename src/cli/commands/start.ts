@@ -10,7 +10,7 @@ import { CONFIG_FILE_NAMES, loadConfig } from '../../config/index.js';
 import { isOpenFrontError, openFrontError } from '../../errors.js';
 import { startOpenFrontNode, type OpenFrontNode } from '../../node/index.js';
 import { DEFAULT_DATA_DIR } from './keys.js';
-import { closeOnSignals } from '../signals.js';
+import { serveUntilStopped } from '../operations.js';
 
 export const DEMO_CONFIG = fileURLToPath(new URL('../../../../examples/demo/openfront.config.yaml', import.meta.url));
 
@@ -24,6 +24,16 @@ export interface StartOptions {
   accessLog?: string;
   metricsPort?: string;
   importDir?: string;
+  drainTimeout?: string;
+}
+
+/** How long SIGTERM/SIGINT lets requests in flight finish, like nginx's and Envoy's common 30 s (docs/deploy.md). */
+export const DEFAULT_DRAIN_SECONDS = 30;
+
+export function parseSeconds(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d{1,6}(\.\d{1,3})?$/.test(text)) throw openFrontError('CLI_USAGE', `${flag} must be a number of seconds (e.g. 30 or 0.5), got "${text}"`);
+  return Number(text);
 }
 
 /** The config to serve: the flag (a file, or a folder holding one), else a config file here, else the demo. */
@@ -50,6 +60,7 @@ export function parsePort(text: string | undefined, flag: string): number | unde
 /** Starts a node from command-line options; shared by `start` and `dev`. */
 export async function startFromOptions(options: StartOptions): Promise<{ node: OpenFrontNode; configPath: string; demo: boolean }> {
   const { path, demo } = resolveConfigPath(options.config);
+  parseSeconds(options.drainTimeout, '--drain-timeout', DEFAULT_DRAIN_SECONDS);
   const config = await loadConfig(path);
   const host = options.host;
   const node = await startOpenFrontNode({
@@ -63,6 +74,7 @@ export async function startFromOptions(options: StartOptions): Promise<{ node: O
     },
     edge: { host, port: parsePort(options.edgePort, '--edge-port') },
     observability: { accessLog: options.accessLog, metricsPort: parsePort(options.metricsPort, '--metrics-port') },
+    configSource: () => loadConfig(path),
   });
   return { node, configPath: path, demo };
 }
@@ -110,6 +122,7 @@ export function register(program: Command): void {
     .option('--access-log <file>', 'write access logs as JSON lines to this file ("-": stdout; default: the config, else off)')
     .option('--metrics-port <port>', 'serve unsigned Prometheus /metrics on this port (loopback by default; see docs/observability.md)')
     .option('--import-dir <dir>', "the only directory CreateKeyValueStore's ImportSource may read (default: kvs.importDir, else off)")
+    .option('--drain-timeout <seconds>', `on SIGTERM/SIGINT, how long requests in flight may finish (default ${DEFAULT_DRAIN_SECONDS})`)
     .action(async (options: StartOptions) => {
       let started: Awaited<ReturnType<typeof startFromOptions>>;
       try {
@@ -125,6 +138,6 @@ export function register(program: Command): void {
       }
       const { node, configPath, demo } = started;
       process.stdout.write(`${describeStart(node, configPath, demo, options.data)}\n`);
-      closeOnSignals('openfront', () => node.close());
+      serveUntilStopped(node, parseSeconds(options.drainTimeout, '--drain-timeout', DEFAULT_DRAIN_SECONDS) * 1000);
     });
 }

@@ -405,6 +405,11 @@ export class FunctionRegistry {
     return config;
   }
 
+  /** Throws what `create`/`update` would throw for this code, without writing anything (a config reload's pre-flight). */
+  checkCode(name: string, code: string, runtime: RuntimeVersion): void {
+    this.#checkCode(name, code, runtime);
+  }
+
   /** Refuses, with every line:col, code the engine's checker rejects (FunctionSizeLimitExceeded for > 10 KB). */
   #checkCode(name: string, code: string, runtime: RuntimeVersion): void {
     if (code.length === 0) throw openFrontError('CF_INVALID_ARGUMENT', 'FunctionCode must not be empty');

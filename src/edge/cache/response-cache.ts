@@ -22,9 +22,14 @@ export interface CachedResponse {
 export interface ResponseCacheOptions {
   /** Byte budget; 0 disables storing. */
   maxBytes: number;
+  /** Largest body the memory tier keeps (default {@link DEFAULT_MEMORY_OBJECT_BYTES}, at most `maxBytes`). */
+  maxObjectBytes?: number;
   /** Clock in ms; tests pass a fake one. */
   now?: () => number;
 }
+
+/** Objects up to this size are kept in memory unless configured otherwise: small and hot is what memory is for. */
+export const DEFAULT_MEMORY_OBJECT_BYTES = 1024 * 1024;
 
 /** Fixed cost charged per entry on top of body and header bytes (key, object and map overhead). */
 const ENTRY_OVERHEAD_BYTES = 256;
@@ -35,10 +40,13 @@ export class ResponseCache {
   /** Bumped by every invalidation of a distribution, so fetches that started before it do not store stale data. */
   readonly #generations = new Map<string, number>();
   readonly now: () => number;
+  /** Largest body this cache stores; 0 when it stores nothing. */
+  readonly maxObjectBytes: number;
   #evictions = 0;
 
   constructor(options: ResponseCacheOptions) {
     this.now = options.now ?? Date.now;
+    this.maxObjectBytes = Math.min(options.maxObjectBytes ?? DEFAULT_MEMORY_OBJECT_BYTES, options.maxBytes);
     this.#lru =
       options.maxBytes > 0
         ? new LRUCache<string, CachedResponse>({

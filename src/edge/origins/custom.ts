@@ -25,15 +25,13 @@ export class CustomOriginClient {
         headersTimeout: origin.readTimeoutMs,
         bodyTimeout: origin.readTimeoutMs,
       });
-      const chunks: Buffer[] = [];
-      for await (const chunk of res.body) chunks.push(chunk as Buffer);
       const pairs: Array<[string, string]> = [];
       for (const name in res.headers) {
         const value = res.headers[name];
         if (Array.isArray(value)) for (const v of value) pairs.push([name, v]);
         else if (value !== undefined) pairs.push([name, value]);
       }
-      return { status: res.statusCode, statusText: res.statusText, headers: pairs, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) };
+      return { status: res.statusCode, statusText: res.statusText, headers: pairs, body: res.body };
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
       throw originUnavailable(TIMEOUT_CODES.has(code) ? 'timeout' : 'connect', origin.id, err);

@@ -1,7 +1,7 @@
 /** Sends a request along an origin plan: primary first, the secondary on a listed status or no response. */
 import { CustomOriginClient } from './custom.js';
 import { fetchStatic } from './static.js';
-import { originFailureOf, type OriginPlan, type OriginRequest, type OriginResponse, type ResolvedOrigin } from './types.js';
+import { discardBody, originFailureOf, type OriginPlan, type OriginRequest, type OriginResponse, type ResolvedOrigin } from './types.js';
 
 export interface OriginAttempt {
   originId: string;
@@ -30,6 +30,7 @@ export class OriginFetcher {
       const response = await this.#fetchOne(plan.primary, request);
       attempts.push({ originId: plan.primary.id, status: response.status });
       if (!canFailOver || !plan.failoverStatusCodes.includes(response.status)) return { response, origin: plan.primary, attempts };
+      discardBody(response.body);
     } catch (err) {
       const failure = originFailureOf(err);
       if (failure === undefined) throw err;

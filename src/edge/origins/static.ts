@@ -2,10 +2,10 @@
  * A local directory served as an origin, the way CloudFront serves an S3 bucket: the request path names a file,
  * nothing is listed, and a missing file is a 404. Paths that escape the directory are refused.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import type { StaticOriginConfig } from '../../config/types.js';
-import type { OriginRequest, OriginResponse } from './types.js';
+import { bodyOf, type OriginRequest, type OriginResponse } from './types.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -44,10 +44,17 @@ export async function fetchStatic(origin: StaticOriginConfig, request: OriginReq
   }
   const file = resolve(origin.root, `.${path}`);
   if (path.includes('\0') || (file !== origin.root && !file.startsWith(origin.root + sep))) return plain(403, 'Forbidden');
+  let handle;
   try {
-    const info = await stat(file);
-    if (!info.isFile()) return plain(404, 'Not Found');
-    const body = await readFile(file);
+    // Opened before it is described: the length and validators sent are those of the file that is then streamed.
+    handle = await open(file, 'r');
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      await handle.close();
+      return plain(404, 'Not Found');
+    }
+    const body = request.method === 'HEAD' ? bodyOf(Buffer.alloc(0)) : handle.createReadStream();
+    if (request.method === 'HEAD') await handle.close();
     return {
       status: 200,
       statusText: 'OK',
@@ -55,14 +62,16 @@ export async function fetchStatic(origin: StaticOriginConfig, request: OriginReq
         ['content-type', CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream'],
         ['last-modified', info.mtime.toUTCString()],
         ['etag', `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`],
+        ['content-length', String(info.size)],
       ],
       body,
     };
   } catch {
+    await handle?.close().catch(() => undefined);
     return plain(404, 'Not Found');
   }
 }
 
 function plain(status: number, text: string, extra: Array<[string, string]> = []): OriginResponse {
-  return { status, statusText: text, headers: [['content-type', 'text/plain; charset=utf-8'], ...extra], body: Buffer.from(`${text}\n`) };
+  return { status, statusText: text, headers: [['content-type', 'text/plain; charset=utf-8'], ...extra], body: bodyOf(Buffer.from(`${text}\n`)) };
 }

@@ -1,5 +1,5 @@
 /** What the pipeline hands to an origin and gets back. */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { CustomOriginConfig, StaticOriginConfig } from '../../config/types.js';
 import { isOpenFrontError, OpenFrontError } from '../../errors.js';
 
@@ -32,8 +32,26 @@ export interface OriginResponse {
   statusText: string;
   /** Names lowercase; repeated headers as repeated pairs. */
   headers: Array<[string, string]>;
-  body: Buffer;
+  /**
+   * The body as it arrives: read it with backpressure (pipe it) or destroy it. Never buffered whole here, so a
+   * response of any size costs the edge a stream's high-water mark, not its length.
+   */
+  body: Readable;
 }
+
+/** A small body the edge made itself (static-origin errors), as a stream like any origin body. */
+export function bodyOf(bytes: Buffer): Readable {
+  return Readable.from([bytes], { objectMode: false });
+}
+
+/** Releases a body nobody will read (a failed-over primary's, a response replaced by an error). */
+export function discardBody(body: Readable): void {
+  // Destroying an origin body aborts its request, which the body reports as an error nobody else listens for.
+  body.on('error', ignore);
+  if (!body.destroyed) body.destroy();
+}
+
+function ignore(): void {}
 
 /** Why an origin gave no HTTP response. */
 export type OriginFailureReason = 'connect' | 'timeout';
@@ -42,6 +60,12 @@ export type OriginFailureReason = 'connect' | 'timeout';
 export function originUnavailable(reason: OriginFailureReason, originId: string, cause?: unknown): OpenFrontError {
   const code = reason === 'timeout' ? 'EDGE_ORIGIN_TIMEOUT' : 'EDGE_ORIGIN_CONNECT_ERROR';
   return new OpenFrontError(code, `origin "${originId}" ${reason === 'timeout' ? 'timed out' : 'could not be reached'}`, { originId, reason }, { cause });
+}
+
+/** A body that failed while the edge read it whole (to cache it): the origin's failure, as if no response came. */
+export function originBodyFailure(originId: string, err: unknown): OpenFrontError {
+  const code = (err as { code?: string }).code;
+  return originUnavailable(code === 'UND_ERR_BODY_TIMEOUT' ? 'timeout' : 'connect', originId, err);
 }
 
 /** The origin failure `err` reports, or undefined when `err` is something else. */
