@@ -71,6 +71,17 @@ export const ErrorCatalog = {
     message: 'This method is not served by a distribution',
     page: { title: '405 ERROR', detail: 'This method is not served by a distribution.' },
   },
+  EDGE_HTTPS_REQUIRED: {
+    status: 403,
+    awsType: 'HttpsRequired',
+    message: 'This behavior is served over HTTPS only',
+    page: { title: '403 ERROR', detail: 'Bad request. This content is served over HTTPS only.' },
+  },
+  EDGE_CERTIFICATE_INVALID: {
+    status: 400,
+    awsType: 'InvalidViewerCertificate',
+    message: 'A viewer certificate or its private key cannot be used',
+  },
   EDGE_ORIGIN_UNKNOWN: { status: 502, awsType: 'FunctionValidationError', message: 'The function selected an origin the distribution does not have' },
 
   // --- KeyValueStore data plane (kvs/, control/) ---

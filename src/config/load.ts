@@ -12,7 +12,17 @@ import type { z } from 'zod';
 import { OpenFrontError } from '../errors.js';
 import type { RuntimeVersion } from '../runtime/event.js';
 import { ConfigSchema, CustomOriginSchema, StaticOriginSchema, type RawConfig } from './schema.js';
-import type { BehaviorConfig, CachePolicyConfig, ConfigProblem, DistributionConfig, EdgeConfig, OriginConfig, OriginGroupConfig } from './types.js';
+import type {
+  BehaviorConfig,
+  CachePolicyConfig,
+  CertificateFiles,
+  ConfigProblem,
+  DistributionConfig,
+  EdgeConfig,
+  OriginConfig,
+  OriginGroupConfig,
+  ServerTlsConfig,
+} from './types.js';
 
 /** File names `openfront start` looks for, in order, when no path is given. */
 export const CONFIG_FILE_NAMES = ['openfront.config.yaml', 'openfront.config.yml', 'openfront.config.json'] as const;
@@ -224,6 +234,7 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
       }
       return {
         pathPattern,
+        viewerProtocolPolicy: b.viewerProtocolPolicy,
         origin: b.origin,
         cachePolicy: policy ?? BUILTIN_CACHE_POLICIES[0],
         functions: { viewerRequest: b.functionAssociations['viewer-request'], viewerResponse: b.functionAssociations['viewer-response'] },
@@ -239,6 +250,13 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
       return behavior(b, b.pathPattern, bPath);
     });
     const exactHost = d.hostnames.find((h) => !h.includes('*'));
+    const viewerCertificate =
+      d.viewerCertificate === undefined
+        ? undefined
+        : {
+            ...certificatePaths(d.viewerCertificate, baseDir, [...dPath, 'viewerCertificate'], report),
+            minimumProtocolVersion: d.viewerCertificate.minimumProtocolVersion,
+          };
     return {
       id: d.id,
       hostnames: d.hostnames,
@@ -247,6 +265,8 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
       originGroups: groups,
       defaultBehavior: behavior(d.defaultBehavior, '*', [...dPath, 'defaultBehavior']),
       behaviors,
+      httpVersion: d.httpVersion,
+      ...(viewerCertificate === undefined ? {} : { viewerCertificate }),
     };
   });
 
@@ -255,7 +275,14 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
     kvsLimits: raw.kvs.limits,
     ...(raw.kvs.importDir === undefined ? {} : { kvsImportDir: resolve(baseDir, raw.kvs.importDir) }),
     apiLimits: Object.fromEntries(Object.entries(raw.api).filter(([, v]) => v !== undefined)),
-    server: { host: raw.server.host, port: raw.server.port, cacheBytes: raw.server.cacheBytes, nodeId: raw.server.nodeId ?? (hostname() || 'openfront') },
+    server: {
+      host: raw.server.host,
+      port: raw.server.port,
+      cacheBytes: raw.server.cacheBytes,
+      nodeId: raw.server.nodeId ?? (hostname() || 'openfront'),
+      ...(raw.server.httpsPort === undefined ? {} : { httpsPort: raw.server.httpsPort }),
+      ...(raw.server.tls === undefined ? {} : { tls: resolveServerTls(raw.server.tls, baseDir, report) }),
+    },
     observability: {
       ...raw.observability,
       accessLog: {
@@ -327,6 +354,33 @@ function resolveOrigin(
     readTimeoutMs: o.readTimeoutMs,
     maxConnections: o.maxConnections,
     customHeaders: { ...o.customHeaders },
+  };
+}
+
+function certificatePaths(
+  files: { certificate: string; privateKey: string },
+  baseDir: string,
+  path: PropertyKey[],
+  report: (path: PropertyKey[], message: string) => void,
+): CertificateFiles {
+  const certificatePath = resolve(baseDir, files.certificate);
+  const privateKeyPath = resolve(baseDir, files.privateKey);
+  requireFile(certificatePath, [...path, 'certificate'], report);
+  requireFile(privateKeyPath, [...path, 'privateKey'], report);
+  return { certificatePath, privateKeyPath };
+}
+
+function resolveServerTls(
+  raw: NonNullable<RawConfig['server']['tls']>,
+  baseDir: string,
+  report: (path: PropertyKey[], message: string) => void,
+): ServerTlsConfig {
+  const { defaultCertificate, ...rest } = raw;
+  return {
+    ...rest,
+    ...(defaultCertificate === undefined
+      ? {}
+      : { defaultCertificate: certificatePaths(defaultCertificate, baseDir, ['server', 'tls', 'defaultCertificate'], report) }),
   };
 }
 

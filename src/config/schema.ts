@@ -104,9 +104,41 @@ export const FunctionAssociationsSchema = z
   })
   .default({});
 
+/** CloudFront's ViewerProtocolPolicy: whether plain HTTP is served, redirected to HTTPS or refused (docs/edge.md#https). */
+export const VIEWER_PROTOCOL_POLICIES = ['allow-all', 'redirect-to-https', 'https-only'] as const;
+
+/** CloudFront's security policies (ViewerCertificate.MinimumProtocolVersion); src/edge/listen/security-policy.ts maps them. */
+export const SECURITY_POLICIES = [
+  'SSLv3',
+  'TLSv1',
+  'TLSv1_2016',
+  'TLSv1.1_2016',
+  'TLSv1.2_2018',
+  'TLSv1.2_2019',
+  'TLSv1.2_2021',
+  'TLSv1.2_2025',
+  'TLSv1.3_2025',
+] as const;
+
+/** CloudFront's DistributionConfig.HttpVersion. HTTP/3 is not served (Node has no QUIC): viewers fall back to HTTP/2. */
+export const HTTP_VERSIONS = ['http1.1', 'http2', 'http3', 'http2and3'] as const;
+
+/** A PEM certificate (chain) and its private key, as files (relative to the config file). */
+const certificateFiles = {
+  certificate: z.string().min(1),
+  privateKey: z.string().min(1),
+};
+
+export const ViewerCertificateSchema = z.strictObject({
+  ...certificateFiles,
+  /** CloudFront's default for a custom certificate on SNI. */
+  minimumProtocolVersion: z.enum(SECURITY_POLICIES).default('TLSv1.2_2021'),
+});
+
 const behaviorFields = {
   /** Origin id or origin-group id requests of this behavior go to (CloudFront: TargetOriginId). */
   origin: name,
+  viewerProtocolPolicy: z.enum(VIEWER_PROTOCOL_POLICIES).default('allow-all'),
   /** Cache policy name; built-ins `CachingOptimized` and `CachingDisabled` always exist. */
   cachePolicy: name.default('CachingOptimized'),
   functionAssociations: FunctionAssociationsSchema,
@@ -135,6 +167,9 @@ export const DistributionSchema = z.strictObject({
   originGroups: z.array(OriginGroupSchema).default([]),
   defaultBehavior: DefaultBehaviorSchema,
   behaviors: z.array(BehaviorSchema).default([]),
+  /** The certificate served for this distribution's host names (chosen by SNI); absent: the server's default one. */
+  viewerCertificate: ViewerCertificateSchema.optional(),
+  httpVersion: z.enum(HTTP_VERSIONS).default('http2'),
 });
 
 export const FunctionSchema = z.strictObject({
@@ -174,6 +209,30 @@ export const ServerSchema = z
       .int()
       .min(0)
       .default(256 * 1024 * 1024),
+    /** Port of the HTTPS listener (HTTP/1.1 and HTTP/2); absent: no HTTPS. 0 picks a free port. */
+    httpsPort: z.number().int().min(0).max(65_535).optional(),
+    /** HTTPS listener settings and bounds (docs/edge.md#https). */
+    tls: z
+      .strictObject({
+        /** Served when no distribution's certificate matches the SNI name (or there is none). */
+        defaultCertificate: z.strictObject(certificateFiles).optional(),
+        /** Security policy of the default certificate. */
+        minimumProtocolVersion: z.enum(SECURITY_POLICIES).default('TLSv1.2_2021'),
+        /** A connection that has not finished its TLS handshake by then is closed. */
+        handshakeTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+        /** How often certificate files are checked for changes (mtime and size). */
+        reloadIntervalMs: z.number().int().min(100).max(3_600_000).default(5_000),
+        /** HTTP/2: streams one connection may have open (SETTINGS_MAX_CONCURRENT_STREAMS; CloudFront: 128). */
+        maxConcurrentStreams: z.number().int().min(1).max(1000).default(128),
+        /** HTTP/2: largest header list a viewer may send (SETTINGS_MAX_HEADER_LIST_SIZE); CloudFront's request limit. */
+        maxHeaderListSize: z
+          .number()
+          .int()
+          .min(1024)
+          .max(1024 * 1024)
+          .default(20_480),
+      })
+      .optional(),
     /** Names this node in `Via` and traces. */
     nodeId: z
       .string()

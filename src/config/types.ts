@@ -61,9 +61,42 @@ export interface FunctionAssociations {
   viewerResponse?: string;
 }
 
+/** CloudFront's ViewerProtocolPolicy. */
+export type ViewerProtocolPolicy = 'allow-all' | 'redirect-to-https' | 'https-only';
+
+/** CloudFront's security policies (ViewerCertificate.MinimumProtocolVersion). */
+export type SecurityPolicy =
+  'SSLv3' | 'TLSv1' | 'TLSv1_2016' | 'TLSv1.1_2016' | 'TLSv1.2_2018' | 'TLSv1.2_2019' | 'TLSv1.2_2021' | 'TLSv1.2_2025' | 'TLSv1.3_2025';
+
+/** CloudFront's DistributionConfig.HttpVersion. */
+export type HttpVersion = 'http1.1' | 'http2' | 'http3' | 'http2and3';
+
+/** PEM files of a certificate (with its chain) and its private key; absolute paths. */
+export interface CertificateFiles {
+  certificatePath: string;
+  privateKeyPath: string;
+}
+
+export interface ViewerCertificateConfig extends CertificateFiles {
+  minimumProtocolVersion: SecurityPolicy;
+}
+
+/** The HTTPS listener's certificate fallback and bounds (server.tls). */
+export interface ServerTlsConfig {
+  /** Absent: `openfront start` makes a self-signed one for localhost in the data directory. */
+  defaultCertificate?: CertificateFiles;
+  minimumProtocolVersion: SecurityPolicy;
+  handshakeTimeoutMs: number;
+  reloadIntervalMs: number;
+  maxConcurrentStreams: number;
+  maxHeaderListSize: number;
+}
+
 export interface BehaviorConfig {
   /** CloudFront path pattern; the default behavior has `*`. */
   pathPattern: string;
+  /** Absent: `allow-all`. */
+  viewerProtocolPolicy?: ViewerProtocolPolicy;
   /** Origin id or origin-group id. */
   origin: string;
   cachePolicy: CachePolicyConfig;
@@ -81,6 +114,10 @@ export interface DistributionConfig {
   defaultBehavior: BehaviorConfig;
   /** Evaluated in order; the first match wins, else `defaultBehavior`. */
   behaviors: BehaviorConfig[];
+  /** Served to viewers whose SNI name is one of `hostnames`; absent: the server's default certificate. */
+  viewerCertificate?: ViewerCertificateConfig;
+  /** Absent: `http2`. */
+  httpVersion?: HttpVersion;
 }
 
 export interface FunctionConfig {
@@ -104,6 +141,10 @@ export interface ServerConfig {
   host: string;
   port: number;
   cacheBytes: number;
+  /** HTTPS listener port; absent: no HTTPS listener. */
+  httpsPort?: number;
+  /** Absent when the config has no `server.tls` section (defaults apply). */
+  tls?: ServerTlsConfig;
   /** Names this node in `Via` and traces (defaults to the machine's host name). */
   nodeId: string;
 }

@@ -14,7 +14,8 @@ import { badRequest, json, NATIVE_API_PREFIX } from './native-api.js';
 
 /** What the API needs from the edge: CloudFront-style path invalidation. */
 export interface Invalidator {
-  invalidate(distributionId: string, paths: string[]): number;
+  /** A promise when the edge is several worker processes (their counts summed). */
+  invalidate(distributionId: string, paths: string[]): number | Promise<number>;
 }
 
 export function invalidationRouteGroup(edge: Invalidator): RouteGroup {
@@ -22,13 +23,13 @@ export function invalidationRouteGroup(edge: Invalidator): RouteGroup {
     const prefix = `${NATIVE_API_PREFIX}/distributions`;
     router
       .group({ protocol: 'native-json', prefix, signing: { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] } })
-      .post(`${prefix}/{Id}/invalidations`, (req, { Id }, principal) => {
+      .post(`${prefix}/{Id}/invalidations`, async (req, { Id }, principal) => {
         const body = parseJsonObject(req.body, 'BAD_REQUEST');
         const paths = body.paths;
         if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === 'string' && p.length > 0)) {
           throw badRequest('The body must be {"paths": ["/path", "/prefix/*", …]} with at least one path');
         }
-        const invalidated = edge.invalidate(Id, paths as string[]);
+        const invalidated = await edge.invalidate(Id, paths as string[]);
         db.appendAudit({
           accessKeyId: principal.accessKeyId,
           operation: 'CreateInvalidation',

@@ -1,8 +1,8 @@
 /** `startEdge`: the HTTP edge as a `node:http` server over the request pipeline. */
-import { createServer, STATUS_CODES, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import type { EdgeConfig } from '../config/types.js';
+import type { CertificateFiles, EdgeConfig, ServerTlsConfig } from '../config/types.js';
 import { openFrontError } from '../errors.js';
 import type { EdgeLocation } from '../runtime/types.js';
 import { ResponseCache } from './cache/response-cache.js';
@@ -16,6 +16,17 @@ import { ErrorCatalog } from '../errors.js';
 import { errorPage } from './errors-page.js';
 import { ERROR_HEADER, EdgePipeline } from './pipeline.js';
 import { nextRequestId } from './request-id.js';
+import { CertificateBook, DEFAULT_ENTRY, type CertificateSource } from './listen/certificates.js';
+import { startHttpsListener, type HttpsListener } from './listen/https-listener.js';
+
+/** server.tls when the config has none. */
+export const DEFAULT_SERVER_TLS: ServerTlsConfig = {
+  minimumProtocolVersion: 'TLSv1.2_2021',
+  handshakeTimeoutMs: 10_000,
+  reloadIntervalMs: 5_000,
+  maxConcurrentStreams: 128,
+  maxHeaderListSize: 20_480,
+};
 
 export interface StartEdgeOptions {
   config: EdgeConfig;
@@ -38,6 +49,12 @@ export interface StartEdgeOptions {
   observer?: EdgeObserver;
   /** Headers set on every response before the pipeline writes its own (`--worker-header`, docs/deploy.md). */
   responseHeaders?: ReadonlyArray<readonly [string, string]>;
+  /** HTTPS listener port; defaults to `config.server.httpsPort`; absent: no HTTPS. 0 picks a free port. */
+  httpsPort?: number;
+  /** Used when the config names no `server.tls.defaultCertificate` (`openfront start` passes a self-signed one). */
+  defaultCertificate?: CertificateFiles;
+  /** Certificate reloads and HTTPS refusals are reported here (default: stderr). */
+  log?: (message: string) => void;
 }
 
 export interface EdgeServer {
@@ -50,6 +67,15 @@ export interface EdgeServer {
   functionStats(): Record<string, FunctionThrottleStats>;
   /** The response cache's size and evictions (metrics). */
   cacheStats(): { bytes: number; entries: number; evictions: number };
+  /** `https://host:port` when the edge listens for HTTPS. */
+  httpsUrl?: string;
+  httpsPort?: number;
+  /** Subjects of the certificates in use, by distribution id (`(default)` for the default one). */
+  certificates(): Record<string, string>;
+  /** Checks the certificate files now (they are also checked every `server.tls.reloadIntervalMs`). */
+  reloadCertificates(): Promise<void>;
+  /** HTTPS refusals: handshakes that failed, connections below their policy, HTTP/2 connections closed for rapid reset. */
+  httpsStats(): { refusedSessions: number; handshakeFailures: number; policyRefusals: number };
   /**
    * Serves `config` from now on, on the same sockets: requests already in flight finish on the config they started
    * with. Settings that need new sockets or a new cache are not applied; they come back in `restartNeeded`.
@@ -79,6 +105,8 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
   const origins = new OriginFetcher();
   const throttle = new FunctionThrottle(options.throttle);
   const edgeLocation = options.edgeLocation ?? { name: 'LCL', serverIp: host, region: 'local' };
+  // Known once the HTTPS listener is up; redirect-to-https Locations name it (port 0 in tests).
+  let httpsListenerPort: number | undefined;
   const serving = (next: EdgeConfig) => {
     const router = new DistributionRouter(next.distributions);
     const pipeline = new EdgePipeline({
@@ -91,6 +119,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
       edgeLocation,
       debug: options.debug,
       observer: options.observer,
+      httpsPort: httpsListenerPort,
     });
     return { config: next, router, pipeline };
   };
@@ -99,16 +128,22 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
   const inFlight = new Set<ServerResponse>();
   let draining = false;
   const extraHeaders = options.responseHeaders ?? [];
-  const server: Server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+  // Every request, whatever its listener and protocol: HTTP/1.1 (plain or TLS) and HTTP/2.
+  const handle = (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const http1 = req.httpVersionMajor === 1;
     for (const [name, value] of extraHeaders) res.setHeader(name, value);
-    if (draining) res.setHeader('connection', 'close');
+    // HTTP/2 has no Connection header: a draining HTTP/2 session is ended by GOAWAY instead.
+    if (draining && http1) res.setHeader('connection', 'close');
     inFlight.add(res);
     res.once('close', () => {
       inFlight.delete(res);
       // A response that had already started when the drain began kept its keep-alive: end its connection now.
-      if (draining) req.socket.end();
+      if (draining && http1) req.socket.end();
     });
-    void current.pipeline.handle(req, res);
+    return current.pipeline.handle(req, res);
+  };
+  const server: Server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+    void handle(req, res);
   });
   // A CONNECT (tunnel) request never reaches the request handler: answer it instead of dropping the connection.
   server.on('connect', (_req, socket: Duplex) => {
@@ -133,7 +168,25 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const closeServer = async () => {
+  const httpsPort = options.httpsPort ?? config.server.httpsPort;
+  let https: { listener: HttpsListener; book: CertificateBook } | undefined;
+  if (httpsPort !== undefined) {
+    try {
+      // SNI follows the distributions `reconfigure` installs: the book asks whichever router is current.
+      https = await startHttps(options, { match: (hostName) => current.router.match(hostName) }, server, handle, httpsPort, host);
+    } catch (err) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await origins.close();
+      throw err;
+    }
+    httpsListenerPort = https.listener.port;
+    current = serving(current.config);
+  }
+  const closeListeners = async () => {
+    if (https !== undefined) {
+      https.book.close();
+      await https.listener.close();
+    }
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -141,9 +194,14 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
     await origins.close();
     cache.clear();
   };
+  const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `http://${urlHost}:${port}`,
     port,
+    ...(https === undefined ? {} : { httpsUrl: `https://${urlHost}:${https.listener.port}`, httpsPort: https.listener.port }),
+    certificates: () => https?.book.subjects() ?? {},
+    reloadCertificates: async () => https?.book.checkForChanges(),
+    httpsStats: () => https?.listener.stats() ?? { refusedSessions: 0, handshakeFailures: 0, policyRefusals: 0 },
     invalidate(distributionId, paths) {
       if (current.router.byId(distributionId) === undefined)
         throw openFrontError('NOT_FOUND', `No distribution with id "${distributionId}"`, { distributionId });
@@ -164,7 +222,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
       draining = true;
       // Responses not yet started end their connection; idle keep-alive connections are closed by server.close.
       for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), https?.listener.drain() ?? Promise.resolve()]);
       server.closeIdleConnections();
       let cut = 0;
       let timer: NodeJS.Timeout | undefined;
@@ -174,9 +232,11 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
       if ((await Promise.race([closed.then(() => 'closed' as const), graceOver])) === 'grace-over') {
         cut = inFlight.size;
         server.closeAllConnections();
+        https?.listener.cutAll();
         await closed;
       }
       clearTimeout(timer);
+      https?.book.close();
       await origins.close();
       cache.clear();
       return { cut };
@@ -189,16 +249,63 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
     },
     async close() {
       draining = true;
-      await closeServer();
+      await closeListeners();
     },
   };
 }
 
 /** Config settings `reconfigure` cannot apply to a running edge: they are bound to its sockets or its cache. */
-function socketSettingsChanged(before: EdgeConfig, after: EdgeConfig, options: StartEdgeOptions): string[] {
+export function socketSettingsChanged(
+  before: EdgeConfig,
+  after: EdgeConfig,
+  options: Pick<StartEdgeOptions, 'host' | 'port' | 'httpsPort' | 'cacheBytes'>,
+): string[] {
   const changed: string[] = [];
   if (options.host === undefined && before.server.host !== after.server.host) changed.push('server.host');
   if (options.port === undefined && before.server.port !== after.server.port) changed.push('server.port');
   if (options.cacheBytes === undefined && before.server.cacheBytes !== after.server.cacheBytes) changed.push('server.cacheBytes');
+  if (options.httpsPort === undefined && before.server.httpsPort !== after.server.httpsPort) changed.push('server.httpsPort');
+  // Certificate files are read when the HTTPS listener starts (then watched for changes in place).
+  if (JSON.stringify(before.server.tls) !== JSON.stringify(after.server.tls)) changed.push('server.tls');
+  const certificateOf = (c: EdgeConfig, id: string) => JSON.stringify(c.distributions.find((d) => d.id === id)?.viewerCertificate);
+  for (const id of new Set([...before.distributions, ...after.distributions].map((d) => d.id))) {
+    if (certificateOf(before, id) !== certificateOf(after, id)) changed.push(`distributions[${id}].viewerCertificate`);
+  }
   return changed;
+}
+
+async function startHttps(
+  options: StartEdgeOptions,
+  router: Pick<DistributionRouter, 'match'>,
+  http1: Server,
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  port: number,
+  host: string,
+): Promise<{ listener: HttpsListener; book: CertificateBook }> {
+  const tls = options.config.server.tls ?? DEFAULT_SERVER_TLS;
+  const fallback = tls.defaultCertificate ?? options.defaultCertificate;
+  if (fallback === undefined)
+    throw openFrontError(
+      'EDGE_CERTIFICATE_INVALID',
+      'HTTPS needs a default certificate: set server.tls.defaultCertificate (openfront start makes a self-signed one)',
+    );
+  const sources: CertificateSource[] = [{ id: DEFAULT_ENTRY, files: fallback, policy: tls.minimumProtocolVersion }];
+  for (const d of options.config.distributions) {
+    if (d.viewerCertificate !== undefined)
+      sources.push({
+        id: d.id,
+        files: { certificatePath: d.viewerCertificate.certificatePath, privateKeyPath: d.viewerCertificate.privateKeyPath },
+        policy: d.viewerCertificate.minimumProtocolVersion,
+      });
+  }
+  const log = options.log ?? ((message: string) => process.stderr.write(`openfront edge: ${message}\n`));
+  const book = await CertificateBook.load(router, sources, log);
+  try {
+    const listener = await startHttpsListener({ host, port, certificates: book, tls, http1, handle, log });
+    book.watch(tls.reloadIntervalMs);
+    return { listener, book };
+  } catch (err) {
+    book.close();
+    throw err;
+  }
 }

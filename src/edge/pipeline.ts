@@ -33,6 +33,8 @@ import { bodyFromBytes, declaredLength, sendStream } from './body-stream.js';
 import { readUpTo } from './cache/read-up-to.js';
 import { functionTraceOf, type EdgeObserver, type FunctionRun, type RequestFacts } from '../observe/request-facts.js';
 import { edgeRequestChannel, type EdgeTrace } from './trace.js';
+import { http2HasBody } from './listen/http2-adapter.js';
+import { forwardsProto, redirectPage, viewerProtocolAnswer, viewerScheme, withForwardedProto } from './viewer-protocol.js';
 
 /** Header carrying the per-request id (CloudFront's X-Amz-Cf-Id), on the viewer response and the origin request. */
 export const REQUEST_ID_HEADER = 'x-openfront-request-id';
@@ -66,6 +68,8 @@ export interface PipelineOptions {
   debug?: EdgeDebug;
   /** Told about every request (metrics, the decision ring); decides which requests get a full trace. */
   observer?: EdgeObserver;
+  /** Port of the HTTPS listener, for `redirect-to-https` Locations (absent or 443: no port in the URL). */
+  httpsPort?: number;
 }
 
 /** One request on its way through the pipeline: what every step needs, made once per request. */
@@ -201,7 +205,25 @@ export class EdgePipeline {
       facts.behavior = behavior.pathPattern;
     }
 
+    const scheme = viewerScheme(req);
+    const protocol = viewerProtocolAnswer(
+      behavior.viewerProtocolPolicy,
+      scheme,
+      { method, httpVersion: req.httpVersion, host: admitted.host ?? dist.domainName, target: received },
+      this.#opts.httpsPort,
+    );
+    if (protocol.kind === 'refuse') return this.#sendError(ctx, 'EDGE_HTTPS_REQUIRED');
+    if (protocol.kind === 'redirect') {
+      if (trace) trace.result = 'redirect';
+      const headers: Array<[string, string]> = [
+        ['Location', protocol.location],
+        ['Content-Type', 'text/html'],
+      ];
+      return this.#send(ctx, { status: protocol.status, headers, body: redirectPage(protocol.status), xCache: 'Redirect from openfront' });
+    }
+
     let viewerHeaders = pairs(req.rawHeaders);
+    if (forwardsProto(behavior.cachePolicy)) viewerHeaders = withForwardedProto(viewerHeaders, scheme);
     // The explain headers are for the edge: the functions and the origin see the request without them.
     if (ctx.debug) viewerHeaders = viewerHeaders.filter(([name]) => !this.#opts.debug!.headers.includes(name.toLowerCase()));
     if (trace) trace.viewerHeaders = viewerHeaders;
@@ -671,6 +693,8 @@ function pairs(raw: string[]): Array<[string, string]> {
 }
 
 function hasBody(req: IncomingMessage): boolean {
+  const http2 = http2HasBody(req);
+  if (http2 !== undefined) return http2;
   return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 }
 

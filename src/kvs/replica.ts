@@ -117,6 +117,21 @@ export class ReplicaSet {
     return replica;
   }
 
+  /**
+   * Brings the replica of `storeId` (if loaded) up to the database from its change log: for a process that reads a
+   * database another process writes (an edge worker told of a commit over IPC), where `db.onChange` never fires.
+   * A store that is gone is forgotten.
+   */
+  catchUp(storeId: string): void {
+    const replica = this.#replicas.get(storeId);
+    if (replica === undefined) return;
+    if (this.#db.getStore({ id: storeId }) === undefined) {
+      this.#replicas.delete(storeId);
+      return;
+    }
+    for (const change of this.#db.changesSince(storeId, replica.version)) replica.apply(change);
+  }
+
   /** Stops following the database and forgets every replica. */
   close(): void {
     for (const unsubscribe of this.#unsubscribe) unsubscribe();

@@ -13,7 +13,9 @@ import type { Probes } from '../control/http/probes.js';
 import { invalidationRouteGroup } from '../control/invalidation-api.js';
 import { reloadRouteGroup, type ReloadOutcome } from '../control/reload-api.js';
 import { openFrontError } from '../errors.js';
+import type { EdgeReconfigureResult } from '../edge/edge-server.js';
 import { startEdge, type EdgeServer, type ThrottleLimits } from '../edge/index.js';
+import { startEdgeWorkers } from './cluster/edge-workers.js';
 import { KvsDatabase } from '../kvs/database.js';
 import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from '../kvs/limits.js';
 import { ReplicaSet } from '../kvs/replica.js';
@@ -24,6 +26,7 @@ import { startNodeObservability, type NodeObservability } from './observability.
 import { nodeSettingsChanged, readinessChecks } from './operations.js';
 import { checkConfigFunctions, functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './seed-functions.js';
 import { ensureConfigStores } from './seed-stores.js';
+import { ensureSelfSignedCertificate } from './self-signed.js';
 
 export interface OpenFrontNodeOptions {
   /** Holds openfront.db (created 0600). */
@@ -32,12 +35,17 @@ export interface OpenFrontNodeOptions {
   /** `importDir` overrides the config's `kvs.importDir`. */
   api?: { host?: string; port?: number; insecureNoAuth?: boolean; importDir?: string };
   /** Defaults come from the config's `server` section; `throttle`: the per-path function throttle (docs/security.md). */
-  edge?: { host?: string; port?: number; cacheBytes?: number; throttle?: Partial<ThrottleLimits> };
+  edge?: { host?: string; port?: number; httpsPort?: number; cacheBytes?: number; throttle?: Partial<ThrottleLimits> };
   /** Overrides the config's `kvs.limits` switch. */
   kvsLimits?: KvsLimits;
   runtimeLimits?: Partial<RuntimeLimits>;
   /** TestFunction runs at once / waiting (default 1 / 8; docs/security.md). */
   testRuns?: Partial<RunLimits>;
+  /**
+   * Serve the edge from `count` worker processes on one port (node:cluster; docs/deploy.md) instead of in this
+   * process. `workerHeader` adds `x-openfront-worker: <pid>` to every edge response.
+   */
+  workers?: { count: number; workerHeader?: boolean };
   /** Override the config's `observability` switches: access log destination ("-" stdout), metrics listener port. */
   observability?: { accessLog?: string; metricsPort?: number };
   /**
@@ -52,14 +60,29 @@ export interface OpenFrontNodeOptions {
   configSource?: () => Promise<EdgeConfig>;
 }
 
+/** The edge as the node drives it: one in-process edge, or edge workers behind one port. */
+export type NodeEdge = Pick<
+  EdgeServer,
+  'url' | 'port' | 'httpsUrl' | 'httpsPort' | 'draining' | 'inFlight' | 'functionStats' | 'cacheStats' | 'drain' | 'close'
+> & {
+  reconfigure(config: EdgeConfig): EdgeReconfigureResult | Promise<EdgeReconfigureResult>;
+  invalidate(distributionId: string, paths: string[]): number | Promise<number>;
+  /** "ok", or what is not ready yet (workers still starting). */
+  readiness?(): string;
+  /** Pids of the edge worker processes (worker mode only). */
+  pids?(): number[];
+};
+
 export interface OpenFrontNode {
   api: ApiServer;
-  edge: EdgeServer;
+  edge: NodeEdge;
   db: KvsDatabase;
   registry: FunctionRegistry;
   live: LiveFunctions;
   /** Decisions, live streams, metrics and access logs of this node (docs/observability.md). */
   observability: NodeObservability;
+  /** The self-signed certificate HTTPS is served with when the config names none (made in the data directory). */
+  selfSignedCertificate?: { certificatePath: string; created: boolean };
   /** Stores created and functions created/updated from the config at start. */
   seeded: { stores: string[]; functions: ConfigFunctionChange[] };
   /**
@@ -103,7 +126,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       options.localStoreIds === true ? (storeId: string) => !edgeConfig.stores.some((s) => s.awsId === storeId.toLowerCase()) : undefined;
     const live = new LiveFunctions(registry, replicas, { limits: options.runtimeLimits, storeAnswersAnyId });
     cleanup.push(() => live.close());
-    let edge: EdgeServer | undefined;
+    let edge: NodeEdge | undefined;
     const observability = await startNodeObservability({
       config: options.config.observability,
       db,
@@ -116,7 +139,42 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     });
     cleanup.push(() => observability.close());
     const { debug, observer } = observability;
-    edge = await startEdge({ config: options.config, functions: live, debug, observer, ...options.edge });
+    const wantsHttps = (options.edge?.httpsPort ?? options.config.server.httpsPort) !== undefined;
+    const selfSigned =
+      wantsHttps && options.config.server.tls?.defaultCertificate === undefined ? await ensureSelfSignedCertificate(options.dataDir) : undefined;
+    const defaultCertificate =
+      selfSigned === undefined ? undefined : { certificatePath: selfSigned.certificatePath, privateKeyPath: selfSigned.privateKeyPath };
+    const workers = options.workers;
+    edge =
+      workers === undefined
+        ? await startEdge({ config: options.config, functions: live, debug, observer, defaultCertificate, ...options.edge })
+        : await startEdgeWorkers({
+            count: workers.count,
+            config: options.config,
+            start: {
+              dbFile: join(options.dataDir, 'openfront.db'),
+              kvsLimits: limits,
+              host: options.edge?.host,
+              port: options.edge?.port,
+              httpsPort: options.edge?.httpsPort,
+              defaultCertificate,
+              cacheBytes: options.edge?.cacheBytes,
+              throttle: options.edge?.throttle,
+              runtimeLimits: options.runtimeLimits,
+              workerHeader: workers.workerHeader === true,
+            },
+            follow: {
+              kvs: (listener) => {
+                const a = db.onChange((change) => listener(change.storeId));
+                const b = db.onStoreDeleted(listener);
+                return () => {
+                  a();
+                  b();
+                };
+              },
+              live: (listener) => registry.onLiveChange((name) => listener(name)),
+            },
+          });
     cleanup.push(() => edge!.close());
     // The API outlives edge restarts, so it reaches the edge through this indirection.
     const currentEdge = { invalidate: (distributionId: string, paths: string[]) => edge!.invalidate(distributionId, paths) };
@@ -126,7 +184,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       await checkConfigFunctions(config, registry, db);
       const createdStores = await ensureConfigStores(config, db);
       const synced = await syncConfigFunctions(config, registry, db);
-      const { restartNeeded } = edge!.reconfigure(config);
+      const { restartNeeded } = await edge!.reconfigure(config);
       restartNeeded.push(...nodeSettingsChanged(edgeConfig, config));
       edgeConfig = config;
       inUse = functionsUsedByConfig(config);
@@ -152,6 +210,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       healthz: () => ({ ok: true, checks: { process: 'up' } }),
       readyz: () => {
         const checks = readinessChecks(edgeConfig, db, live, { draining: draining || edge!.draining });
+        if (edge!.readiness !== undefined && checks.edge === 'ok') checks.edge = edge!.readiness();
         return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
       },
     };
@@ -172,17 +231,20 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     });
     cleanup.push(() => api.close());
     const restartEdge = async (config: EdgeConfig): Promise<EdgeServer> => {
-      const place = { host: options.edge?.host ?? edgeConfig.server.host, port: edge!.port };
+      if (workers !== undefined) throw openFrontError('INTERNAL', 'restartEdge is for a node whose edge runs in its own process (no workers)');
+      const place = { host: options.edge?.host ?? edgeConfig.server.host, port: edge!.port, httpsPort: edge!.httpsPort, defaultCertificate };
       await edge!.close();
+      let started: EdgeServer;
       try {
-        edge = await startEdge({ ...options.edge, ...place, config, functions: live, debug, observer });
+        started = await startEdge({ ...options.edge, ...place, config, functions: live, debug, observer });
       } catch (err) {
         edge = await startEdge({ ...options.edge, ...place, config: edgeConfig, functions: live, debug, observer });
         throw err;
       }
+      edge = started;
       edgeConfig = config;
       inUse = functionsUsedByConfig(config);
-      return edge;
+      return started;
     };
     return {
       api,
@@ -194,6 +256,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       registry,
       live,
       seeded: { stores, functions },
+      ...(selfSigned === undefined ? {} : { selfSignedCertificate: { certificatePath: selfSigned.certificatePath, created: selfSigned.created } }),
       restartEdge,
       reconfigure,
       reload,

@@ -87,6 +87,11 @@ export class LiveFunctions implements FunctionSource {
     this.#retiring.clear();
   }
 
+  /** Re-reads LIVE of `name` from the registry and swaps if it moved: for a process told of a publish over IPC. */
+  refresh(name: string): void {
+    this.#refresh(name);
+  }
+
   /** Re-reads LIVE of `name` from the registry (the listener's payload may already be stale) and swaps. */
   #refresh(name: string): void {
     const live = this.#registry.live(name);

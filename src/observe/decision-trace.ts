@@ -87,7 +87,7 @@ export interface EdgeTrace {
   /** Response Content-Type. */
   contentType?: string;
   /** What produced the response. */
-  result: 'origin' | 'cache' | 'function-response' | 'function-error' | 'origin-error' | 'edge-error';
+  result: 'origin' | 'cache' | 'function-response' | 'function-error' | 'origin-error' | 'edge-error' | 'redirect';
   /** Error name for error results (the `x-openfront-error` header value). */
   error?: string;
   /**

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -141,7 +142,8 @@ describe('openfront start: SIGTERM drains', () => {
   it('lets the request in flight finish, refuses new connections, is not ready, and exits 0', async () => {
     const node = await startCli(['--config', writeConfig(dir, origin.port), '--data', join(dir, 'data'), '--drain-timeout', '20']);
     try {
-      const inFlight = get(node.edgePort, '/slow/drain');
+      const keepAlive = new Agent({ keepAlive: true });
+      const inFlight = get(node.edgePort, '/slow/drain', {}, keepAlive);
       await origin.waiting(1);
       node.child.kill('SIGTERM');
       await node.line(/draining/);
@@ -154,6 +156,7 @@ describe('openfront start: SIGTERM drains', () => {
       assert.equal(finished.status, 200);
       assert.equal(finished.body, 'o:/slow/drain');
       assert.equal(finished.headers.connection, 'close', 'the keep-alive client is told to close');
+      keepAlive.destroy();
       assert.deepEqual(await node.exit(), { code: 0, signal: null });
       assert.ok(node.lines.includes('openfront: stopped'), node.lines.join('\n'));
     } finally {

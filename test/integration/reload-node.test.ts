@@ -100,6 +100,33 @@ describe('node.reload through POST /openfront/v1/reload', () => {
   });
 });
 
+describe('a reload that changes the edge port', () => {
+  it('keeps the listening socket and reports server.port as needing a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'openfront-reload-port-'));
+    const origin = await startOrigin('p');
+    // No edge port from the caller: the config's server.port (0 = a free one) binds the edge.
+    const file = writeConfig(dir, origin.port, { edgePort: 0 });
+    const node = await startOpenFrontNode({
+      dataDir: join(dir, 'data'),
+      config: await loadConfig(file),
+      api: { port: 0 },
+      configSource: () => loadConfig(file),
+    });
+    try {
+      const port = node.edge.port;
+      writeConfig(dir, origin.port, { edgePort: port === 65_535 ? port - 1 : port + 1 });
+      const outcome = await node.reload();
+      assert.deepEqual(outcome.restartNeeded, ['server.port']);
+      assert.equal(node.edge.port, port);
+      assert.equal((await get(port, '/same')).body, 'p:/same', 'the edge still serves on the port it was started on');
+    } finally {
+      await node.close();
+      await origin.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the config file read is bounded', () => {
   let dir: string;
   before(() => {

@@ -14,17 +14,32 @@ import { serveUntilStopped } from '../operations.js';
 
 export const DEMO_CONFIG = fileURLToPath(new URL('../../../../examples/demo/openfront.config.yaml', import.meta.url));
 
+export const DEMO_HTTPS_PORT = 8443;
+
 export interface StartOptions {
   config?: string;
   data: string;
   host?: string;
   apiPort?: string;
   edgePort?: string;
+  httpsPort?: string;
   insecureNoAuth?: boolean;
   accessLog?: string;
   metricsPort?: string;
   importDir?: string;
   drainTimeout?: string;
+  workers?: string;
+  workerHeader?: boolean;
+}
+
+/** More edge processes than this on one machine is a typo, not a plan. */
+export const MAX_WORKERS = 64;
+
+export function parseWorkers(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,3}$/.test(text) || Number(text) < 1 || Number(text) > MAX_WORKERS)
+    throw openFrontError('CLI_USAGE', `--workers must be a whole number from 1 to ${MAX_WORKERS}, got "${text}"`);
+  return Number(text);
 }
 
 /** How long SIGTERM/SIGINT lets requests in flight finish, like nginx's and Envoy's common 30 s (docs/deploy.md). */
@@ -61,6 +76,8 @@ export function parsePort(text: string | undefined, flag: string): number | unde
 export async function startFromOptions(options: StartOptions): Promise<{ node: OpenFrontNode; configPath: string; demo: boolean }> {
   const { path, demo } = resolveConfigPath(options.config);
   parseSeconds(options.drainTimeout, '--drain-timeout', DEFAULT_DRAIN_SECONDS);
+  const workers = parseWorkers(options.workers);
+  if (options.workerHeader && workers === undefined) throw openFrontError('CLI_USAGE', '--worker-header needs --workers');
   const config = await loadConfig(path);
   const host = options.host;
   const node = await startOpenFrontNode({
@@ -72,9 +89,15 @@ export async function startFromOptions(options: StartOptions): Promise<{ node: O
       insecureNoAuth: options.insecureNoAuth,
       importDir: options.importDir === undefined ? undefined : resolve(options.importDir),
     },
-    edge: { host, port: parsePort(options.edgePort, '--edge-port') },
+    // The demo serves HTTPS on 8443 unless told otherwise (a self-signed certificate for localhost is made for it).
+    edge: {
+      host,
+      port: parsePort(options.edgePort, '--edge-port'),
+      httpsPort: parsePort(options.httpsPort, '--https-port') ?? (demo ? DEMO_HTTPS_PORT : undefined),
+    },
     observability: { accessLog: options.accessLog, metricsPort: parsePort(options.metricsPort, '--metrics-port') },
     configSource: () => loadConfig(path),
+    workers: workers === undefined ? undefined : { count: workers, workerHeader: options.workerHeader },
   });
   return { node, configPath: path, demo };
 }
@@ -83,8 +106,16 @@ function describeStart(node: OpenFrontNode, configPath: string, demo: boolean, d
   const lines = [
     `OpenFront is running${demo ? ' the demo' : ''} (config ${relative(process.cwd(), configPath) || configPath}, data ${dataDir})`,
     `  edge  ${node.edge.url}`,
+    ...(node.edge.pids === undefined ? [] : [`  edge workers ${node.edge.pids().join(' ')}`]),
     `  api   ${node.api.url}`,
   ];
+  if (node.edge.httpsUrl !== undefined) {
+    const cert = node.selfSignedCertificate;
+    lines.push(
+      `  edge  ${node.edge.httpsUrl} (HTTP/2 and HTTP/1.1)` +
+        (cert === undefined ? '' : `, self-signed certificate for localhost and 127.0.0.1 ${cert.created ? 'made' : 'reused'}: ${cert.certificatePath}`),
+    );
+  }
   if (node.observability.metricsUrl !== undefined) lines.push(`  metrics ${node.observability.metricsUrl}/metrics`);
   for (const store of node.seeded.stores) lines.push(`  created store ${store} from its seed file`);
   for (const fn of node.seeded.functions) lines.push(`  ${fn.action} function ${fn.name}, LIVE version ${fn.version}`);
@@ -95,6 +126,9 @@ function describeStart(node: OpenFrontNode, configPath: string, demo: boolean, d
       'Try it:',
       `  curl -i ${edge}/                                  # locale routing: 302 to /en/ (or /de/ with -H 'Accept-Language: de')`,
       `  curl -i ${edge}/en/                               # the static site, with security headers`,
+      ...(node.edge.httpsUrl === undefined
+        ? []
+        : [`  curl -ik --http2 https://localhost:${node.edge.httpsPort}/en/   # the same over HTTPS and HTTP/2 (self-signed: -k)`]),
       `  curl -i ${edge}/go/docs                           # redirect table read from the demo-redirects KeyValueStore`,
       `  curl -i ${edge}/beta/ -H 'Cookie: beta-bucket=10' # feature flag from the demo-flags store (50% rollout)`,
       '',
@@ -118,11 +152,14 @@ export function register(program: Command): void {
     .option('--host <address>', 'interface for the edge and the API (default 127.0.0.1)')
     .option('--api-port <port>', 'API port (default 8787; 0 = any free port)')
     .option('--edge-port <port>', "edge port (default: the config's server.port, 8080)")
+    .option('--https-port <port>', "HTTPS edge port, HTTP/2 and HTTP/1.1 (default: the config's server.httpsPort; the demo: 8443)")
     .option('--insecure-no-auth', 'accept unsigned API requests (refused unless listening on loopback)')
     .option('--access-log <file>', 'write access logs as JSON lines to this file ("-": stdout; default: the config, else off)')
     .option('--metrics-port <port>', 'serve unsigned Prometheus /metrics on this port (loopback by default; see docs/observability.md)')
     .option('--import-dir <dir>', "the only directory CreateKeyValueStore's ImportSource may read (default: kvs.importDir, else off)")
     .option('--drain-timeout <seconds>', `on SIGTERM/SIGINT, how long requests in flight may finish (default ${DEFAULT_DRAIN_SECONDS})`)
+    .option('--workers <n>', 'serve the edge from n processes on one port (node:cluster; see docs/deploy.md)')
+    .option('--worker-header', 'with --workers: add x-openfront-worker: <pid> to every edge response')
     .action(async (options: StartOptions) => {
       let started: Awaited<ReturnType<typeof startFromOptions>>;
       try {

@@ -1,0 +1,115 @@
+/**
+ * An edge worker of `openfront start --workers N`: forked by the primary (node:cluster), it serves the edge on the
+ * port the primary shares and reads the same SQLite file, never writing it. The primary tells it of every KVS commit
+ * and LIVE move over IPC; the worker then reads the change from the database (the change log for stores, the
+ * registry for functions), so what it serves is what the database holds, in commit order. Its cache is its own.
+ */
+import { FunctionRegistry } from '../../control/functions/index.js';
+import { startEdge, type EdgeServer } from '../../edge/index.js';
+import { isOpenFrontError } from '../../errors.js';
+import { KvsDatabase } from '../../kvs/database.js';
+import { ReplicaSet } from '../../kvs/replica.js';
+import { LiveFunctions } from '../live-functions.js';
+import { WORKER_HEADER, type FromWorker, type ToWorker, type WorkerStart } from './protocol.js';
+
+const LOAD_RETRIES = 5;
+const LOAD_RETRY_MS = 200;
+
+const send = (message: FromWorker) => process.send?.(message);
+
+interface Running {
+  db: KvsDatabase;
+  replicas: ReplicaSet;
+  live: LiveFunctions;
+  edge: EdgeServer;
+}
+
+let running: Running | undefined;
+/** Messages that arrive while the worker starts wait here: none may be lost, and each is idempotent. */
+const early: ToWorker[] = [];
+
+async function start(options: WorkerStart): Promise<void> {
+  const db = KvsDatabase.open(options.dbFile, { limits: options.kvsLimits });
+  const replicas = new ReplicaSet(db);
+  const registry = new FunctionRegistry(db);
+  // Loading runs the function's top-level code under its CPU budget; a busy machine (N workers starting at once)
+  // can miss it once. Such a load is retried a few times instead of leaving the function unserved until its next publish.
+  const attempts = new Map<string, number>();
+  const live: LiveFunctions = new LiveFunctions(registry, replicas, {
+    limits: options.runtimeLimits,
+    onLoadError: (name, version, err) => {
+      const attempt = (attempts.get(`${name}@${version}`) ?? 0) + 1;
+      attempts.set(`${name}@${version}`, attempt);
+      const message = err instanceof Error ? err.message : String(err);
+      if (attempt > LOAD_RETRIES) {
+        process.emitWarning(`LIVE version ${version} of function ${name} cannot be loaded: ${message}`, 'OpenFrontLiveFunctionWarning');
+        return;
+      }
+      setTimeout(() => live.refresh(name), LOAD_RETRY_MS * attempt).unref();
+    },
+  });
+  const edge = await startEdge({
+    config: options.config,
+    functions: live,
+    host: options.host,
+    port: options.port,
+    httpsPort: options.httpsPort,
+    defaultCertificate: options.defaultCertificate,
+    cacheBytes: options.cacheBytes,
+    throttle: options.throttle,
+    responseHeaders: options.workerHeader ? [[WORKER_HEADER, String(process.pid)]] : [],
+  });
+  running = { db, replicas, live, edge };
+  for (const message of early.splice(0)) await handle(message);
+  send({ type: 'listening', port: edge.port, httpsPort: edge.httpsPort });
+}
+
+async function handle(message: ToWorker): Promise<void> {
+  if (message.type === 'start') {
+    start(message.start).catch((err: unknown) => {
+      send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+      process.exit(1);
+    });
+    return;
+  }
+  if (running === undefined) {
+    early.push(message);
+    return;
+  }
+  const { replicas, live, edge, db } = running;
+  switch (message.type) {
+    case 'kvs':
+      replicas.catchUp(message.storeId);
+      return;
+    case 'live':
+      live.refresh(message.name);
+      return;
+    case 'reconfigure':
+    case 'invalidate':
+      try {
+        const value = message.type === 'reconfigure' ? edge.reconfigure(message.config) : edge.invalidate(message.distributionId, message.paths);
+        send({ type: 'reply', id: message.id, ok: true, value });
+      } catch (err) {
+        send({ type: 'reply', id: message.id, ok: false, message: (err as Error).message, code: isOpenFrontError(err) ? err.code : undefined });
+      }
+      return;
+    case 'drain': {
+      const { cut } = await edge.drain(message.graceMs);
+      live.close();
+      replicas.close();
+      db.close();
+      process.send?.({ type: 'drained', cut } satisfies FromWorker, () => process.exit(0));
+      return;
+    }
+  }
+}
+
+process.on('message', (message: ToWorker) => void handle(message));
+send({ type: 'hello' });
+// The primary drains workers; a signal sent to the whole process group (Ctrl-C in a terminal) must not cut them.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);
+// A worker whose primary is gone has nobody to serve for.
+process.on('disconnect', () => {
+  if (running === undefined || !running.edge.draining) process.exit(0);
+});
