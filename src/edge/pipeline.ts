@@ -177,7 +177,13 @@ export class EdgePipeline {
       if (edgeRequestChannel.hasSubscribers) edgeRequestChannel.publish(trace);
       if (captured) writeExplainAnswer(res, requestId, this.#opts.debug!.record(trace), captured);
     }
-    if (facts) observer!.requestDone(facts, trace);
+    if (facts) {
+      try {
+        observer!.requestDone(facts, trace);
+      } catch {
+        // The response is already sent; observing it failing must not turn into an unhandled rejection.
+      }
+    }
   }
 
   async #process(ctx: RequestContext): Promise<void> {

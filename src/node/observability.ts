@@ -111,10 +111,13 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
   }
 
   const counted = metrics;
+  // Requests still in flight when the node closes finish after this: they must not reach closed metrics or stores.
+  let closed = false;
   const observer: EdgeObserver = {
     countsKvsReads: counted !== undefined,
-    wantsTrace: () => decisions.wantsTrace(),
+    wantsTrace: () => !closed && decisions.wantsTrace(),
     requestDone(facts, trace) {
+      if (closed) return;
       counted?.count(facts);
       if (trace !== undefined) decisions.offer(trace);
       // A failure is worth keeping even when it was not traced: made from its facts, without step timings.
@@ -142,6 +145,7 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
     debug,
     observer,
     async close() {
+      closed = true;
       for (const close of closers.reverse()) await close();
     },
   };

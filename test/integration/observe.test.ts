@@ -417,6 +417,43 @@ async function handler(event) {
     }
   });
 
+  it('leaves metrics and stores alone for a request that finishes after the node closed', async () => {
+    const { node, dataDir } = await startNode(100);
+    const { observer } = node.observability;
+    await node.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    assert.equal(observer.wantsTrace(), false);
+    const late = {
+      requestId: 'late',
+      nodeId: 'ring-test',
+      startedAt: Date.now(),
+      method: 'GET',
+      target: '/late',
+      rawHeaders: ['Host', 'late.example'],
+      remoteAddress: '127.0.0.1',
+      functions: [
+        {
+          eventType: 'viewer-request' as const,
+          name: 'decide',
+          version: '1',
+          codeHash: 'h',
+          // A store this node never named: counting it would look its name up in the closed database.
+          result: {
+            kind: 'request' as const,
+            computeUtilization: 1,
+            elapsedMicros: 1,
+            kvsReads: [{ storeId: 'unseen', op: 'get' as const, version: 1, hit: true }],
+            logs: [],
+          },
+        },
+      ],
+      collapsed: false,
+      status: 502,
+      result: 'origin-error' as const,
+    };
+    assert.doesNotThrow(() => observer.requestDone(late, undefined));
+  });
+
   it('by default keeps every request of a quiet edge in full', async () => {
     const { node, dataDir } = await startNode(100);
     try {
