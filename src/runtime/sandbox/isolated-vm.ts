@@ -5,6 +5,7 @@
  * newest that is present. Everything else imports isolated-vm from here, never by package name.
  */
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import type IsolatedVM from 'isolated-vm';
 import { OpenFrontError } from '../../errors.js';
 import { collectAtExit } from './exit-guard.js';
@@ -33,7 +34,22 @@ function loadIsolatedVm(): { build: (typeof BUILDS)[number]['build']; ivm: typeo
   );
 }
 
+/**
+ * V8 flags an engine build needs before its first isolate compiles anything (V8 flags are per process).
+ *
+ * isolated-vm 6 runs on the V8 of Node 22/24, whose Turboshaft loop unrolling can drop the interrupt check of a hot
+ * allocating loop (`for (;;) { var a = new Array(1000); a[0] = {}; }`) once on-stack replacement swaps it to
+ * optimized code: neither the timeout nor `dispose()` stops it then (about half the runs on Node 24; the same loop in
+ * a Node worker ignores `worker.terminate()`). Unrolling only saves a few loop-counter compares in the rare hot
+ * loop of a CloudFront function; docs/node-versions.md says what is still open.
+ */
+const ENGINE_FLAGS: Record<(typeof BUILDS)[number]['build'], readonly string[]> = {
+  'isolated-vm-6': ['--no-turboshaft-loop-unrolling'],
+  'isolated-vm-5': [],
+};
+
 const loaded = loadIsolatedVm();
+for (const flag of ENGINE_FLAGS[loaded.build]) setFlagsFromString(flag);
 collectAtExit();
 /** Which of the aliased packages was loaded (what `openfront` runs functions on, for diagnostics and tests). */
 export const isolatedVmBuild = loaded.build;

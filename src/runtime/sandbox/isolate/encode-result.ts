@@ -13,9 +13,19 @@ const objectKeys = Object.keys,
 /** Thrown (and caught below) when the value leaves the encodable shape. */
 const NO = {};
 
-/** The string itself; not encodable when it is not a string or holds a separator (a loop: cheaper than a regex). */
+/**
+ * Up to this length a loop finds a separator fastest; past it, V8's native search does. (A 1 MB body scanned by the
+ * loop took 30–80 ms on a cold isolate, enough to be killed before validation could refuse the body.)
+ */
+const LOOP_SCAN_MAX = 64;
+
+/** The string itself; not encodable when it is not a string or holds a separator (any character below 4). */
 function str(s: unknown): string {
   if (typeof s !== 'string') throw NO;
+  if (s.length > LOOP_SCAN_MAX) {
+    if (s.indexOf('\u0000') !== -1 || s.indexOf(FIELD) !== -1 || s.indexOf(ITEM) !== -1 || s.indexOf(ABSENT) !== -1) throw NO;
+    return s;
+  }
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 4) throw NO;
   return s;
 }
