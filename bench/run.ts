@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   kvs: () => import('./kvs.js'),
   functions: () => import('./functions.js'),
   edge: () => import('./edge.js'),
+  observe: () => import('./observe.js'),
   abuse: () => import('./abuse.js'),
 };
 

@@ -7,9 +7,10 @@
  *
  * `--cache off` puts CachingDisabled on the behavior (every request runs the function and goes to the origin);
  * `--cache on` caches origin answers per tenant (`x-tenant` in the cache key); the function runs either way.
- * `--observe metrics` adds what `openfront start` runs with nobody tailing (metrics and the decision ring, both
- * following the trace channel); `--observe tail` adds one live stream at full sampling writing to a socket-less
- * sink (every record built, redacted and serialized as for `openfront tail`). Default `off`: no subscriber at all.
+ * `--observe metrics` adds what `openfront start` runs with nobody tailing (`startNodeObservability` with the
+ * default config: metrics and the decision ring, told about every request by the edge's observer); `--observe tail`
+ * adds one live stream at full sampling writing to a socket-less sink (every record built, redacted and serialized
+ * as for `openfront tail`). Default `off`: no observer, no trace channel subscriber.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,12 +20,8 @@ import { ensureConfigStores, replicaStoreResolver } from '../../src/node/seed-st
 import { ConfigFunctionSource, startEdge } from '../../src/edge/index.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';
-import { edgeRequestChannel } from '../../src/edge/trace.js';
-import { LocalDecisionSource } from '../../src/observe/decision-source.js';
+import { startNodeObservability, type NodeObservability } from '../../src/node/observability.js';
 import { DecisionFilter } from '../../src/observe/filter.js';
-import { DecisionStreams } from '../../src/observe/live-stream.js';
-import { NodeMetrics } from '../../src/observe/metrics.js';
-import { Redactor } from '../../src/observe/redact.js';
 import { ASYNC_FUNCTION } from '../engine.js';
 import { childArgs, requiredArg, serveInChild } from './child-runtime.js';
 
@@ -67,29 +64,28 @@ await serveInChild(async () => {
   await ensureConfigStores(config, db);
   const replicas = new ReplicaSet(db);
   const functions = await ConfigFunctionSource.create(config, { stores: replicaStoreResolver(db, replicas) });
-  const stops: Array<() => void> = [];
+  let observability: NodeObservability | undefined;
   if (observe !== 'off') {
-    const storeName = (id: string) => db.getStore({ id })?.name;
-    const metrics = new NodeMetrics({ storeName, storeVersions: () => db.listStores().items.map((st) => ({ store: st.name, version: st.version })) });
-    metrics.follow(edgeRequestChannel);
-    const decisions = new LocalDecisionSource({ channel: edgeRequestChannel, redactor: new Redactor(), storeName });
-    stops.push(
-      () => metrics.close(),
-      () => decisions.close(),
-    );
+    observability = await startNodeObservability({ config: config.observability, db, nodeId: 'bench', cacheStats: () => edge.cacheStats() });
     if (observe === 'tail') {
-      const streams = new DecisionStreams(decisions);
+      const streams = observability.streams;
       // A reader that keeps up: what a stream costs the edge is building, redacting and serializing each record.
       const sink = { writableLength: 0, destroyed: false, write: (chunk: string) => chunk.length > 0, once: () => sink };
       streams.attach(sink, new DecisionFilter({}), streams.reserve());
-      stops.push(() => streams.closeAll());
     }
   }
-  const edge = await startEdge({ config, functions, host: '127.0.0.1', port: 0, ...(tlsCert === undefined ? {} : { httpsPort: 0 }) });
+  const edge = await startEdge({
+    config,
+    functions,
+    host: '127.0.0.1',
+    port: 0,
+    observer: observability?.observer,
+    ...(tlsCert === undefined ? {} : { httpsPort: 0 }),
+  });
   return {
     port: edge.httpsPort ?? edge.port,
     close: async () => {
-      for (const stop of stops) stop();
+      await observability?.close();
       await edge.close();
       functions.close();
       replicas.close();

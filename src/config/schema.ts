@@ -374,8 +374,13 @@ const ObservabilitySchema = z
     redact: z
       .strictObject({ enabled: z.boolean().default(true), headers: z.array(z.string().min(1).max(256)).max(100).default([]) })
       .default({ enabled: true, headers: [] }),
-    /** Recent decisions kept per edge for `GET /openfront/v1/decisions`. */
-    decisions: z.strictObject({ capacity: z.number().int().min(1).max(100_000).default(1000) }).default({ capacity: 1000 }),
+    /**
+     * Recent decisions kept per edge for `GET /openfront/v1/decisions`: up to `perSecond` fully traced requests each
+     * second while nobody tails, plus every 5xx (docs/observability.md, "Cost").
+     */
+    decisions: z
+      .strictObject({ capacity: z.number().int().min(1).max(100_000).default(1000), perSecond: z.number().int().min(0).max(1_000_000).default(100) })
+      .default({ capacity: 1000, perSecond: 100 }),
     /** Live streams (`openfront tail`): how many at once, and how far a slow reader may fall behind before records drop. */
     tail: z
       .strictObject({
@@ -397,7 +402,7 @@ const ObservabilitySchema = z
   })
   .default({
     redact: { enabled: true, headers: [] },
-    decisions: { capacity: 1000 },
+    decisions: { capacity: 1000, perSecond: 100 },
     tail: { maxStreams: 16, maxBufferedBytes: 1024 * 1024 },
     metrics: { enabled: true, host: '127.0.0.1' },
     accessLog: { includeCookies: false },

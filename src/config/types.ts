@@ -178,7 +178,7 @@ export interface ServerConfig {
 /** Decision records, live streams, metrics and access logs (docs/observability.md). */
 export interface ObservabilityConfig {
   redact: { enabled: boolean; headers: string[] };
-  decisions: { capacity: number };
+  decisions: { capacity: number; perSecond: number };
   tail: { maxStreams: number; maxBufferedBytes: number };
   metrics: { enabled: boolean; host: string; port?: number };
   /** `path` absent: no access log; "-": stdout. */

@@ -6,6 +6,7 @@ import type { CertificateFiles, EdgeConfig, ServerTlsConfig } from '../config/ty
 import { openFrontError } from '../errors.js';
 import type { EdgeLocation } from '../runtime/types.js';
 import { ResponseCache } from './cache/response-cache.js';
+import type { EdgeObserver } from '../observe/request-facts.js';
 import type { EdgeDebug } from './debug.js';
 import { DistributionRouter } from './distribution.js';
 import type { FunctionSource } from './function-source.js';
@@ -50,6 +51,8 @@ export interface StartEdgeOptions {
   throttle?: Partial<ThrottleLimits>;
   /** Answers `openfront explain`'s signed debug header (docs/observability.md); without it the header is ignored. */
   debug?: EdgeDebug;
+  /** Told about every request: metrics and the decision ring (docs/observability.md, "Cost"). */
+  observer?: EdgeObserver;
   /** Headers set on every response before the pipeline writes its own (`--worker-header`, docs/deploy.md). */
   responseHeaders?: ReadonlyArray<readonly [string, string]>;
   /** HTTPS listener port; defaults to `config.server.httpsPort`; absent: no HTTPS. 0 picks a free port. */
@@ -128,6 +131,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
       nodeId: next.server.nodeId,
       edgeLocation,
       debug: options.debug,
+      observer: options.observer,
       httpsPort: httpsListenerPort,
     });
     return { config: next, router, pipeline };

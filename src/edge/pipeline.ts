@@ -5,7 +5,9 @@
  *        → cache lookup → origin fetch (pool, failover) → viewer-response function (not for status >= 400) → send
  *
  * Written as straight-line code over plain arrays: this runs for every request. Each step takes the request's
- * {@link RequestContext}; nothing else is allocated per request unless someone listens for traces.
+ * {@link RequestContext}. An observer (metrics) gets each request's {@link RequestFacts}: references to what the
+ * pipeline has anyway. A full decision trace is built only when the observer asks for one, someone listens on the
+ * trace channel, or a signed debug header asks (docs/observability.md, "Cost").
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -33,7 +35,8 @@ import type { OriginFetcher, OriginOutcome } from './origins/fetch.js';
 import { discardBody, originBodyFailure, originFailureOf, type OriginResponse } from './origins/types.js';
 import { bodyFromBytes, declaredLength, sendStream } from './body-stream.js';
 import { readUpTo } from './cache/read-up-to.js';
-import { edgeRequestChannel, type EdgeTrace, type FunctionTrace } from './trace.js';
+import { functionTraceOf, type EdgeObserver, type FunctionRun, type RequestFacts } from '../observe/request-facts.js';
+import { edgeRequestChannel, type EdgeTrace } from './trace.js';
 import { http2HasBody } from './listen/http2-adapter.js';
 import { forwardsProto, redirectPage, viewerProtocolAnswer, viewerScheme, withForwardedProto } from './viewer-protocol.js';
 
@@ -70,6 +73,8 @@ export interface PipelineOptions {
   throttle: FunctionThrottle;
   /** Signed debug header support (`openfront explain`); absent: the header is an ordinary header. */
   debug?: EdgeDebug;
+  /** Told about every request (metrics, the decision ring); decides which requests get a full trace. */
+  observer?: EdgeObserver;
   /** Port of the HTTPS listener, for `redirect-to-https` Locations (absent or 443: no port in the URL). */
   httpsPort?: number;
 }
@@ -80,8 +85,10 @@ interface RequestContext {
   readonly res: ServerResponse;
   /** CloudFront's X-Amz-Cf-Id: on the viewer response, the origin request and the function's event. */
   readonly requestId: string;
-  /** The decision trace, present only while someone subscribes to the edge's trace channel (or for `debug`). */
+  /** The decision trace, present only when someone wants it (observer, trace channel subscriber, `debug`). */
   readonly trace: EdgeTrace | undefined;
+  /** What the observer is told once the request is answered; present when there is an observer. */
+  readonly facts: RequestFacts | undefined;
   /** A verified `openfront explain` request: `res` is a {@link CapturedResponse}, the decision goes back instead. */
   readonly debug: boolean;
   readonly captured: CapturedResponse | undefined;
@@ -123,8 +130,9 @@ export class EdgePipeline {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = nextRequestId();
     const debug = this.#opts.debug !== undefined && req.headers['x-openfront-debug'] !== undefined && this.#opts.debug.authorize(req);
+    const observer = this.#opts.observer;
     const trace: EdgeTrace | undefined =
-      edgeRequestChannel.hasSubscribers || debug
+      (observer !== undefined && observer.wantsTrace()) || edgeRequestChannel.hasSubscribers || debug
         ? {
             requestId,
             nodeId: this.#opts.nodeId,
@@ -143,29 +151,63 @@ export class EdgePipeline {
         : undefined;
     // A verified explain request: the viewer response is captured and sent back inside the decision.
     const captured = debug ? new CapturedResponse() : undefined;
-    const ctx: RequestContext = { req, res: captured ? captured.asServerResponse() : res, requestId, trace, debug, captured };
+    const facts: RequestFacts | undefined =
+      observer === undefined
+        ? undefined
+        : {
+            requestId,
+            nodeId: this.#opts.nodeId,
+            startedAt: trace?.startedAt ?? Date.now(),
+            method: req.method ?? 'GET',
+            target: req.url ?? '/',
+            rawHeaders: req.rawHeaders,
+            remoteAddress: req.socket.remoteAddress ?? '',
+            host: undefined,
+            distributionId: undefined,
+            behavior: undefined,
+            functions: undefined,
+            cacheHit: undefined,
+            cacheKey: undefined,
+            collapsed: false,
+            origin: undefined,
+            originMicros: undefined,
+            status: 0,
+            result: 'edge-error',
+            error: undefined,
+          };
+    const ctx: RequestContext = { req, res: captured ? captured.asServerResponse() : res, requestId, trace, facts, debug, captured };
     const started = trace ? performance.now() : 0;
     try {
       await this.#process(ctx);
     } catch (err) {
       this.#sendError(ctx, 'INTERNAL');
       if (trace) trace.error = `InternalError: ${(err as Error).message}`;
+      if (facts) facts.error = `InternalError: ${(err as Error).message}`;
     }
     if (trace) {
       trace.timings.total = micros(started);
-      edgeRequestChannel.publish(trace);
+      if (edgeRequestChannel.hasSubscribers) edgeRequestChannel.publish(trace);
       if (captured) writeExplainAnswer(res, requestId, this.#opts.debug!.record(trace), captured);
+    }
+    if (facts) {
+      try {
+        observer!.requestDone(facts, trace);
+      } catch {
+        // The response is already sent; observing it failing must not turn into an unhandled rejection.
+      }
     }
   }
 
   async #process(ctx: RequestContext): Promise<void> {
-    const { req, requestId, trace } = ctx;
+    const { req, requestId, trace, facts } = ctx;
     const admitted = admitRequest(req);
     if (!admitted.ok) {
       if (trace) trace.error = admitted.reason;
+      if (facts) facts.error = admitted.reason;
       if (admitted.close === true) ctx.res.setHeader('Connection', 'close');
       return this.#sendError(ctx, admitted.error);
     }
+    if (facts) facts.host = admitted.host;
     const distribution = this.#opts.router.match(admitted.host);
     if (distribution === undefined) return this.#sendError(ctx, 'EDGE_DISTRIBUTION_NOT_FOUND');
     const dist = distribution.config;
@@ -176,6 +218,10 @@ export class EdgePipeline {
     if (trace) {
       trace.distributionId = dist.id;
       trace.behavior = behavior.pathPattern;
+    }
+    if (facts) {
+      facts.distributionId = dist.id;
+      facts.behavior = behavior.pathPattern;
     }
 
     const scheme = viewerScheme(req);
@@ -214,6 +260,7 @@ export class EdgePipeline {
       if (outcome.result.kind === 'response') {
         const generated = responseFromEvent(outcome.result.response);
         if (trace) trace.result = 'function-response';
+        if (facts) facts.result = 'function-response';
         return await this.#send(ctx, {
           status: generated.status,
           statusText: generated.statusText,
@@ -233,6 +280,7 @@ export class EdgePipeline {
     } catch (err) {
       if (isOpenFrontError(err) && err.code === 'EDGE_ORIGIN_UNKNOWN') {
         if (trace) trace.error = err.message;
+        if (facts) facts.error = err.message;
         return this.#sendError(ctx, 'FUNCTION_VALIDATION_ERROR');
       }
       const failure = originFailureOf(err);
@@ -275,17 +323,20 @@ export class EdgePipeline {
 
   /** The function runs off the event loop's thread (runAdaptive): other requests go on while it runs. */
   async #runFunction(ctx: RequestContext, name: string, eventType: 'viewer-request' | 'viewer-response', event: CFEvent): Promise<FunctionOutcome> {
-    const trace = ctx.trace;
+    const { trace, facts } = ctx;
     const live = this.#opts.functions.live(name);
     if (live === undefined) {
       if (trace) trace.error = `function "${name}" has no live version`;
+      if (facts) facts.error = `function "${name}" has no live version`;
       return { kind: 'error', error: 'FUNCTION_EXECUTION_ERROR' };
     }
     const throttle = this.#opts.throttle;
     const path = event.request.uri;
     const admission = throttle.admit(name, live.fn.codeHash, path);
     if (admission === 'throttle') {
-      if (trace) trace.error = `function "${name}" is throttled for ${path}: it keeps exceeding its limits there`;
+      const why = `function "${name}" is throttled for ${path}: it keeps exceeding its limits there`;
+      if (trace) trace.error = why;
+      if (facts) facts.error = why;
       return { kind: 'error', error: 'FUNCTION_THROTTLED' };
     }
     let result: FunctionResult;
@@ -293,7 +344,7 @@ export class EdgePipeline {
       result = await live.fn.runAdaptive(event, {
         kvs: live.kvs,
         edgeLocation: eventType === 'viewer-request' ? this.#opts.edgeLocation : undefined,
-        recordKvsReads: trace !== undefined,
+        recordKvsReads: trace !== undefined || (facts !== undefined && this.#opts.observer!.countsKvsReads),
         ...(admission === 'quarantine' ? { lane: 'quarantine' as const } : {}),
       });
       const killed = result.kind === 'error' && (result.error.code === 'FUNCTION_CPU_LIMIT_EXCEEDED' || result.error.code === 'FUNCTION_MEMORY_LIMIT_EXCEEDED');
@@ -301,28 +352,13 @@ export class EdgePipeline {
     } catch (err) {
       // runAdaptive() returns kind 'error' for a function's own failures; a throw is the engine failing.
       if (trace) trace.error = `engine: ${(err as Error).message}`;
+      if (facts) facts.error = `engine: ${(err as Error).message}`;
       return { kind: 'error', error: 'FUNCTION_EXECUTION_ERROR' };
     }
-    if (trace) {
-      const entry: FunctionTrace = {
-        eventType,
-        name,
-        version: live.version,
-        codeHash: live.fn.codeHash,
-        kind: result.kind,
-        computeUtilization: result.computeUtilization,
-        elapsedMicros: result.elapsedMicros,
-        kvsReads: result.kvsReads,
-      };
-      if (result.batchSize !== undefined) entry.batchSize = result.batchSize;
-      if (result.kind === 'error') {
-        entry.errorClass = result.error.errorClass;
-        entry.errorCode = result.error.code;
-        entry.errorMessage = result.error.message;
-      }
-      if (result.originChange) entry.originChange = result.originChange.kind;
-      if (result.logs.length > 0) entry.logs = result.logs;
-      trace.functions.push(entry);
+    if (trace || facts) {
+      const run: FunctionRun = { eventType, name, version: live.version, codeHash: live.fn.codeHash, result };
+      if (trace) trace.functions.push(functionTraceOf(run));
+      if (facts) (facts.functions ??= []).push(run);
     }
     if (result.kind === 'error') {
       return { kind: 'error', error: result.error.errorClass === 'validation' ? 'FUNCTION_VALIDATION_ERROR' : 'FUNCTION_EXECUTION_ERROR' };
@@ -338,7 +374,7 @@ export class EdgePipeline {
     forwarded: HttpRequestParts,
     originChange: OriginChange | undefined,
   ): Promise<Outgoing> {
-    const { req, trace } = ctx;
+    const { req, trace, facts } = ctx;
     const dist = distribution.config;
     const plan = distribution.origins.plan(behavior.origin, originChange);
     const policy = behavior.cachePolicy;
@@ -352,20 +388,30 @@ export class EdgePipeline {
     };
     const encoding = viewerEncoding(ctx, forwarded.headers, policy);
     const compress = behavior.compress === true && encoding !== undefined && method === 'GET' && policy.maxTtl > 0;
+    const timed = trace !== undefined || facts !== undefined;
+    // Records the origin's answer in this request's trace and facts (a collapsed miss records the shared one below).
     const fetchOrigin = async (): Promise<OriginOutcome> => {
-      const t = trace ? performance.now() : 0;
+      const t = timed ? performance.now() : 0;
       try {
         const outcome = await this.#opts.origins.fetch(plan, originRequest);
+        if (timed) this.#noteOrigin(ctx, outcome);
         const response = outcome.response;
         if (!compress || !compressible(response.status, response.headers)) return outcome;
         return { ...outcome, response: { ...response, ...compressResponse(response.headers, response.body, encoding) } };
+      } catch (err) {
+        if (timed) this.#noteOriginFailure(ctx, err);
+        throw err;
       } finally {
-        if (trace) trace.timings.origin = micros(t);
+        if (timed) {
+          const took = micros(t);
+          if (trace) trace.timings.origin = took;
+          if (facts) facts.originMicros = took;
+        }
       }
     };
 
     if ((method !== 'GET' && method !== 'HEAD') || policy.maxTtl === 0) {
-      const outcome = await this.#tracedOrigin(fetchOrigin, trace);
+      const outcome = await fetchOrigin();
       return fromOrigin(outcome.response, 'Miss from openfront');
     }
 
@@ -379,13 +425,18 @@ export class EdgePipeline {
       trace.timings.cache = micros(t);
       trace.cache = { key: key.key, objectPath: key.objectPath, status: answer ? 'hit' : 'miss', collapsed: hit?.tier === 'filling' };
     }
+    if (facts) {
+      facts.cacheKey = key;
+      facts.cacheHit = answer !== undefined;
+    }
     if (answer !== undefined) {
       if (trace) trace.result = 'cache';
+      if (facts) facts.result = 'cache';
       return { ...answer, xCache: 'Hit from openfront' };
     }
     if (method === 'HEAD') {
       // A HEAD response has no body to cache; only GET fills the cache.
-      const outcome = await this.#tracedOrigin(fetchOrigin, trace);
+      const outcome = await fetchOrigin();
       return fromOrigin(outcome.response, 'Miss from openfront');
     }
     const generation = cache.generation(dist.id);
@@ -394,7 +445,16 @@ export class EdgePipeline {
       return this.#fill(key, dist.id, outcome, policy, generation, distribution.customErrors.errorCachingMinTtl(outcome.response.status));
     });
     if (trace && trace.cache) trace.cache.collapsed = collapsed;
-    const shared = await this.#traceOrigin(result, trace);
+    if (facts) facts.collapsed = collapsed;
+    let shared: CollapsedFill;
+    try {
+      shared = await result;
+    } catch (err) {
+      if (collapsed && timed) this.#noteOriginFailure(ctx, err);
+      throw err;
+    }
+    // The leader's fetch noted its own origin; a follower notes the one it shared.
+    if (collapsed && timed) this.#noteOrigin(ctx, shared.outcome);
     if (trace && trace.cache) trace.cache.stored = shared.kind !== 'own';
     if (shared.kind !== 'own') {
       // The leader's viewer gets the whole object, as the origin sent it; a follower's own Range or validators apply.
@@ -409,7 +469,7 @@ export class EdgePipeline {
     }
     if (!collapsed) return fromOrigin({ ...shared.outcome.response, body: shared.body }, 'Miss from openfront');
     // The leader's response could not be shared (not storable, too big): this request asks the origin itself.
-    const own = await this.#tracedOrigin(fetchOrigin, trace);
+    const own = await fetchOrigin();
     return fromOrigin(own.response, 'Miss from openfront');
   }
 
@@ -471,27 +531,26 @@ export class EdgePipeline {
     }
   }
 
-  async #tracedOrigin(fetchOrigin: () => Promise<OriginOutcome>, trace: EdgeTrace | undefined): Promise<OriginOutcome> {
-    return (
-      await this.#traceOrigin(
-        fetchOrigin().then((outcome) => ({ outcome, stored: false })),
-        trace,
-      )
-    ).outcome;
+  #noteOrigin(ctx: RequestContext, outcome: OriginOutcome): void {
+    const { trace, facts } = ctx;
+    const origin = { id: outcome.origin.id, attempts: outcome.attempts };
+    if (trace) {
+      trace.result = 'origin';
+      trace.origin = origin;
+    }
+    if (facts) {
+      facts.result = 'origin';
+      facts.origin = origin;
+    }
   }
 
-  async #traceOrigin<T extends { outcome: OriginOutcome }>(pending: Promise<T>, trace: EdgeTrace | undefined): Promise<T> {
-    if (trace === undefined) return pending;
-    try {
-      const value = await pending;
-      trace.result = 'origin';
-      trace.origin = { id: value.outcome.origin.id, attempts: value.outcome.attempts };
-      return value;
-    } catch (err) {
-      trace.result = 'origin-error';
-      const failure = originFailureOf(err);
-      if (failure !== undefined) trace.origin = { id: failure.originId, attempts: [{ originId: failure.originId, error: failure.reason }] };
-      throw err;
+  #noteOriginFailure(ctx: RequestContext, err: unknown): void {
+    const failure = originFailureOf(err);
+    const origin = failure === undefined ? undefined : { id: failure.originId, attempts: [{ originId: failure.originId, error: failure.reason }] };
+    for (const record of [ctx.trace, ctx.facts]) {
+      if (record === undefined) continue;
+      record.result = 'origin-error';
+      if (origin) record.origin = origin;
     }
   }
 
@@ -612,7 +671,7 @@ export class EdgePipeline {
   }
 
   async #send(ctx: RequestContext, out: Outgoing): Promise<void> {
-    const { req, res, requestId, trace } = ctx;
+    const { req, res, requestId, trace, facts } = ctx;
     const flat: string[] = [];
     let via: string | undefined;
     let declared: string | undefined;
@@ -643,10 +702,12 @@ export class EdgePipeline {
     } catch (err) {
       // A header value node:http refuses (from a function or an origin): the response cannot be written as is.
       if (trace) trace.error = `invalid response header: ${(err as Error).message}`;
+      if (facts) facts.error = `invalid response header: ${(err as Error).message}`;
       discardOutgoing(out);
       return this.#sendError(ctx, 'FUNCTION_VALIDATION_ERROR');
     }
     if (trace) trace.status = out.status;
+    if (facts) facts.status = out.status;
     if (buffered || noBody) {
       if (!buffered) discardBody(body);
       res.end(noBody || !buffered ? undefined : body);
@@ -661,14 +722,21 @@ export class EdgePipeline {
   }
 
   #sendError(ctx: RequestContext, code: EdgeErrorCode): void {
-    const { req, res, requestId, trace } = ctx;
+    const { req, res, requestId, trace, facts } = ctx;
     const { status, awsType: name } = ErrorCatalog[code];
-    if (trace) {
-      trace.status = status;
-      if (code === 'FUNCTION_VALIDATION_ERROR' || code === 'FUNCTION_EXECUTION_ERROR') trace.result = 'function-error';
-      else if (code === 'EDGE_ORIGIN_CONNECT_ERROR' || code === 'EDGE_ORIGIN_TIMEOUT') trace.result = 'origin-error';
-      else trace.result = 'edge-error';
-      trace.error = trace.error === undefined ? name : `${name}: ${trace.error}`;
+    if (trace || facts) {
+      const result: EdgeTrace['result'] =
+        code === 'FUNCTION_VALIDATION_ERROR' || code === 'FUNCTION_EXECUTION_ERROR'
+          ? 'function-error'
+          : code === 'EDGE_ORIGIN_CONNECT_ERROR' || code === 'EDGE_ORIGIN_TIMEOUT'
+            ? 'origin-error'
+            : 'edge-error';
+      for (const record of [trace, facts]) {
+        if (record === undefined) continue;
+        record.status = status;
+        record.result = result;
+        record.error = record.error === undefined ? name : `${name}: ${record.error}`;
+      }
     }
     if (res.headersSent) {
       res.destroy();

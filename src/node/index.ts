@@ -132,12 +132,13 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       db,
       nodeId: options.config.server.nodeId,
       cacheStats: () => edge?.cacheStats() ?? { bytes: 0, entries: 0, evictions: 0 },
+      isolateHeap: () => live.heapUsage(),
       accessLog: options.observability?.accessLog,
       metricsPort: options.observability?.metricsPort,
       insecureNoAuth: options.api?.insecureNoAuth,
     });
     cleanup.push(() => observability.close());
-    const debug = observability.debug;
+    const { debug, observer } = observability;
     const wantsHttps = (options.edge?.httpsPort ?? options.config.server.httpsPort) !== undefined;
     const selfSigned =
       wantsHttps && options.config.server.tls?.defaultCertificate === undefined ? await ensureSelfSignedCertificate(options.dataDir) : undefined;
@@ -146,7 +147,15 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     const workers = options.workers;
     edge =
       workers === undefined
-        ? await startEdge({ config: options.config, functions: live, debug, defaultCertificate, cacheDir: join(options.dataDir, 'cache'), ...options.edge })
+        ? await startEdge({
+            config: options.config,
+            functions: live,
+            debug,
+            observer,
+            defaultCertificate,
+            cacheDir: join(options.dataDir, 'cache'),
+            ...options.edge,
+          })
         : await startEdgeWorkers({
             count: workers.count,
             config: options.config,
@@ -235,9 +244,9 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       await edge!.close();
       let started: EdgeServer;
       try {
-        started = await startEdge({ cacheDir: join(options.dataDir, 'cache'), ...options.edge, ...place, config, functions: live, debug });
+        started = await startEdge({ cacheDir: join(options.dataDir, 'cache'), ...options.edge, ...place, config, functions: live, debug, observer });
       } catch (err) {
-        edge = await startEdge({ cacheDir: join(options.dataDir, 'cache'), ...options.edge, ...place, config: edgeConfig, functions: live, debug });
+        edge = await startEdge({ cacheDir: join(options.dataDir, 'cache'), ...options.edge, ...place, config: edgeConfig, functions: live, debug, observer });
         throw err;
       }
       edge = started;

@@ -65,6 +65,14 @@ export class LiveFunctions implements FunctionSource {
     return entry && { fn: entry.fn, version: String(entry.version), kvs: entry.kvs };
   }
 
+  /** V8 heap in use by each LIVE function's isolates (replaced ones still retiring are not counted). */
+  async heapUsage(): Promise<Array<{ function: string; version: string; bytes: number }>> {
+    const entries = [...this.#entries];
+    return Promise.all(
+      entries.map(async ([name, entry]) => ({ function: name, version: String(entry.version), bytes: (await entry.fn.heapUsedBytes?.()) ?? 0 })),
+    );
+  }
+
   /** Names of the loaded functions. */
   names(): string[] {
     return [...this.#entries.keys()];

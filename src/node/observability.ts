@@ -1,8 +1,9 @@
 /**
  * Wires one node's observability (docs/observability.md): the decision source and live streams behind the API's
  * decision routes, Prometheus metrics (the API's signed /metrics and an optional unsigned scrape listener), access
- * logs, and the signed debug header of `openfront explain`. Everything here follows the edge's trace channel; the
- * edge itself only publishes.
+ * logs, and the signed debug header of `openfront explain`. The edge tells {@link NodeObservability.observer} about
+ * every request: metrics count its facts, and the decision ring keeps the requests the observer asked the edge to
+ * trace plus every 5xx (docs/observability.md, "Cost"). The access log follows the edge's trace channel.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,7 @@ import type { KvsDatabase } from '../kvs/database.js';
 import { AccessLog } from '../observe/access-log.js';
 import { toDecisionRecord } from '../observe/decision.js';
 import { LocalDecisionSource } from '../observe/decision-source.js';
+import { traceOfFacts, type EdgeObserver } from '../observe/request-facts.js';
 import { DecisionStreams } from '../observe/live-stream.js';
 import { NodeMetrics } from '../observe/metrics.js';
 import { Redactor } from '../observe/redact.js';
@@ -28,6 +30,8 @@ export interface NodeObservabilityOptions {
   nodeId: string;
   /** The current edge's cache (the edge may be restarted; the node passes an indirection). */
   cacheStats: () => { bytes: number; entries: number; evictions: number };
+  /** V8 heap in use by each LIVE function's isolates (the `openfront_function_isolate_heap_bytes` gauge). */
+  isolateHeap?: () => Promise<Iterable<{ function: string; version: string; bytes: number }>>;
   /** Overrides `config.accessLog.path` ("-" for stdout; "" turns logging off). */
   accessLog?: string;
   /** Overrides `config.metrics.port`. */
@@ -48,6 +52,8 @@ export interface NodeObservability {
   routes: RouteGroup;
   /** What the edge needs to answer a signed debug header. */
   debug: EdgeDebug;
+  /** What the edge tells about every request (pass it to `startEdge`). */
+  observer: EdgeObserver;
   close(): Promise<void>;
 }
 
@@ -64,8 +70,7 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
     return name;
   };
   const recordOptions = { redactor, storeName };
-  const accept = (trace: { nodeId: string }) => trace.nodeId === options.nodeId;
-  const decisions = new LocalDecisionSource({ ...recordOptions, channel: edgeRequestChannel, capacity: config.decisions.capacity, accept });
+  const decisions = new LocalDecisionSource({ ...recordOptions, capacity: config.decisions.capacity, perSecond: config.decisions.perSecond });
   const streams = new DecisionStreams(decisions, { maxStreams: config.tail.maxStreams, maxBufferedBytes: config.tail.maxBufferedBytes });
   const closers: Array<() => unknown> = [() => streams.closeAll(), () => decisions.close()];
 
@@ -77,8 +82,8 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
       storeVersions: () => allStores(db),
       cacheStats: options.cacheStats,
       streamStats: () => streams.stats(),
+      isolateHeap: options.isolateHeap,
     });
-    metrics.follow(edgeRequestChannel);
     const m = metrics;
     closers.push(() => m.close());
     const port = options.metricsPort ?? config.metrics.port;
@@ -105,6 +110,21 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
     closers.push(() => log.close());
   }
 
+  const counted = metrics;
+  // Requests still in flight when the node closes finish after this: they must not reach closed metrics or stores.
+  let closed = false;
+  const observer: EdgeObserver = {
+    countsKvsReads: counted !== undefined,
+    wantsTrace: () => !closed && decisions.wantsTrace(),
+    requestDone(facts, trace) {
+      if (closed) return;
+      counted?.count(facts);
+      if (trace !== undefined) decisions.offer(trace);
+      // A failure is worth keeping even when it was not traced: made from its facts, without step timings.
+      else if (facts.status >= 500) decisions.offer(traceOfFacts(facts));
+    },
+  };
+
   const verifier = options.insecureNoAuth ? undefined : new RequestVerifier({ lookupSecret: (id) => db.getAccessKeySecret(id), now: options.now });
   const debug: EdgeDebug = {
     authorize: (req) =>
@@ -123,7 +143,9 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
     accessLog,
     routes: observeRouteGroup({ decisions, streams, metrics: metrics && (() => metrics.scrape()) }),
     debug,
+    observer,
     async close() {
+      closed = true;
       for (const close of closers.reverse()) await close();
     },
   };

@@ -27,8 +27,13 @@ export interface DecisionSource {
 export const DEFAULT_RING_CAPACITY = 1000;
 
 export interface LocalDecisionSourceOptions extends DecisionRecordOptions {
-  /** The edge's trace channel (`openfront:edge:request`). */
-  channel: Channel;
+  /** A trace channel to follow (`openfront:edge:request`); without one, traces come through {@link LocalDecisionSource.offer}. */
+  channel?: Channel;
+  /**
+   * How many full decisions per second {@link LocalDecisionSource.wantsTrace} asks the edge for while nobody is
+   * tailing (the first ones of each second; docs/observability.md, "Cost"). Default: every request.
+   */
+  perSecond?: number;
   /** How many recent decisions to keep (default {@link DEFAULT_RING_CAPACITY}). */
   capacity?: number;
   /** Which traces belong to this source (default: all on the channel). */
@@ -42,14 +47,43 @@ interface Subscriber {
 
 /**
  * The decisions of the edge in this process. The ring holds raw traces: a record (with its redaction) is only built
- * when somebody reads it or a live subscriber wants it, so keeping the ring costs a pointer store per request.
+ * when somebody reads it or a live subscriber wants it, so keeping a trace costs a pointer store.
  */
 export class LocalDecisionSource implements DecisionSource {
   readonly #ring: RingBuffer<EdgeTrace>;
   readonly #options: LocalDecisionSourceOptions;
   readonly #subscribers = new Set<Subscriber>();
-  readonly #onTrace = (message: unknown): void => {
-    const trace = message as EdgeTrace;
+  /** Full traces still wanted this second; refilled by #refill. */
+  #budget: number;
+  readonly #refill: ReturnType<typeof setInterval> | undefined;
+  readonly #onTrace = (message: unknown): void => this.offer(message as EdgeTrace);
+
+  constructor(options: LocalDecisionSourceOptions) {
+    this.#options = options;
+    this.#ring = new RingBuffer(options.capacity ?? DEFAULT_RING_CAPACITY);
+    const perSecond = options.perSecond;
+    if (perSecond !== undefined && !(Number.isInteger(perSecond) && perSecond >= 0)) {
+      throw new RangeError(`decisions per second must be a non-negative integer, got ${perSecond}`);
+    }
+    this.#budget = perSecond ?? Infinity;
+    if (perSecond !== undefined) {
+      // A counter reset once a second: deciding costs the edge a decrement, never a clock read.
+      this.#refill = setInterval(() => (this.#budget = perSecond), 1000);
+      this.#refill.unref();
+    }
+    options.channel?.subscribe(this.#onTrace);
+  }
+
+  /**
+   * Whether the edge should trace the request arriving now: always while a live stream is open, else within this
+   * second's budget. A request not traced still reaches the ring if it fails ({@link offer} of a partial trace).
+   */
+  wantsTrace(): boolean {
+    return this.#subscribers.size > 0 || this.#budget-- > 0;
+  }
+
+  /** Keeps one finished trace and hands it to the live streams. */
+  offer(trace: EdgeTrace): void {
     if (this.#options.accept !== undefined && !this.#options.accept(trace)) return;
     this.#ring.push(trace);
     if (this.#subscribers.size === 0) return;
@@ -59,12 +93,6 @@ export class LocalDecisionSource implements DecisionSource {
       record ??= toDecisionRecord(trace, this.#options);
       subscriber.onRecord(record);
     }
-  };
-
-  constructor(options: LocalDecisionSourceOptions) {
-    this.#options = options;
-    this.#ring = new RingBuffer(options.capacity ?? DEFAULT_RING_CAPACITY);
-    options.channel.subscribe(this.#onTrace);
   }
 
   get capacity(): number {
@@ -99,7 +127,8 @@ export class LocalDecisionSource implements DecisionSource {
 
   /** Stops listening and forgets the ring. */
   close(): void {
-    this.#options.channel.unsubscribe(this.#onTrace);
+    this.#options.channel?.unsubscribe(this.#onTrace);
+    if (this.#refill !== undefined) clearInterval(this.#refill);
     this.#subscribers.clear();
     this.#ring.clear();
   }

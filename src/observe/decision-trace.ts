@@ -90,6 +90,11 @@ export interface EdgeTrace {
   result: 'origin' | 'cache' | 'function-response' | 'function-error' | 'origin-error' | 'edge-error' | 'redirect';
   /** Error name for error results (the `x-openfront-error` header value). */
   error?: string;
+  /**
+   * Made after the request from its facts (a 5xx nobody was tracing, docs/observability.md "Cost"): the step
+   * timings other than the origin's, and the response's size and type, are unknown.
+   */
+  partial?: true;
   /** Microseconds per step. */
   timings: {
     total: number;

@@ -71,6 +71,8 @@ export interface DecisionRecord {
   status: number;
   result: EdgeTrace['result'];
   error?: string;
+  /** Present when the decision was recorded after the fact, without step timings (docs/observability.md, "Cost"). */
+  partial?: true;
   timings: EdgeTrace['timings'];
 }
 
@@ -150,5 +152,6 @@ export function toDecisionRecord(trace: EdgeTrace, options: DecisionRecordOption
     if (trace.timings.origin !== undefined) record.origin.latencyMicros = trace.timings.origin;
   }
   if (trace.error !== undefined) record.error = text(trace.error);
+  if (trace.partial) record.partial = true;
   return record;
 }

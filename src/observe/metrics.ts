@@ -1,12 +1,13 @@
 /**
- * Prometheus metrics of one node (names and labels: docs/observability.md, "Metrics"). The edge's metrics come from
- * its decision traces (a subscriber of the trace channel), the rest from gauges read when /metrics is scraped, plus
- * prom-client's process metrics (event-loop lag, heap, GC). One {@link Registry} per node, so several nodes in one
- * process (tests) never share counters.
+ * Prometheus metrics of one node (names and labels: docs/observability.md, "Metrics"). The edge's metrics are counted
+ * from each request's facts (the edge's observer) or from decision traces (a subscriber of the trace channel); the
+ * rest come from gauges read when /metrics is scraped, plus prom-client's process metrics (event-loop lag, heap,
+ * GC). One {@link Registry} per node, so several nodes in one process (tests) never share counters.
  */
 import type { Channel } from 'node:diagnostics_channel';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { EdgeTrace } from './decision-trace.js';
+import { factsOfTrace, type RequestFacts } from './request-facts.js';
 import { FastCounter, FastHistogram } from './metric-cells.js';
 
 /** Bucket bounds of ComputeUtilization (0–100, CloudFront's scale). */
@@ -23,6 +24,8 @@ export interface NodeMetricsOptions {
   cacheStats?: () => { bytes: number; entries: number; evictions: number };
   /** Open live streams and records dropped for slow consumers. */
   streamStats?: () => { open: number; dropped: number };
+  /** V8 heap in use by each LIVE function's isolates. */
+  isolateHeap?: () => Promise<Iterable<{ function: string; version: string; bytes: number }>>;
   /** Off in tests that count exact values of everything; default on. */
   processMetrics?: boolean;
 }
@@ -31,11 +34,27 @@ function statusClass(status: number): string {
   return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
 }
 
+/** A label set and the key its cells are found by. */
+interface LabelCell {
+  key: string;
+  labels: Record<string, string>;
+}
+
+/** Per distribution: its own label set, and one per status class (index: hundreds digit, 0 for any other status). */
+interface DistributionLabels {
+  distribution: LabelCell;
+  byClass: LabelCell[];
+}
+
 export class NodeMetrics {
   readonly registry = new Registry();
   readonly #storeName: (id: string) => string | undefined;
   readonly #storeNames = new Map<string, string>();
   readonly #channels: Channel[] = [];
+  // Label sets made once per distribution, function version and store: counting a request allocates no labels.
+  readonly #distributionLabels = new Map<string, DistributionLabels>();
+  readonly #functionLabels = new Map<string, Map<string, LabelCell>>();
+  readonly #readLabels = new Map<string, [hit: LabelCell, miss: LabelCell]>();
 
   readonly functionInvocations: FastCounter;
   readonly functionValidationErrors: FastCounter;
@@ -148,6 +167,20 @@ export class NodeMetrics {
         },
       });
     }
+    if (options.isolateHeap) {
+      const heap = options.isolateHeap;
+      new Gauge({
+        name: 'openfront_function_isolate_heap_bytes',
+        help: "V8 heap in use by each LIVE function's isolates",
+        labelNames: ['function', 'version'],
+        registers: [r],
+        async collect() {
+          const usage = await heap();
+          this.reset();
+          for (const { function: name, version, bytes } of usage) this.set({ function: name, version }, bytes);
+        },
+      });
+    }
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: r });
   }
 
@@ -157,31 +190,43 @@ export class NodeMetrics {
     this.#channels.push(channel);
   }
 
-  /** Counts one request's trace. */
+  /** Counts one request's trace (consumers of the trace channel; the edge's observer calls {@link count}). */
   record(trace: EdgeTrace): void {
-    const distribution = trace.distributionId ?? '-';
-    const cls = statusClass(trace.status);
-    this.requests.inc(`${distribution}\0${cls}`, { distribution, status_class: cls });
-    for (const fn of trace.functions) {
-      const key = `${fn.name}\0${fn.version}`;
-      const labels = { function: fn.name, version: fn.version };
-      this.functionInvocations.inc(key, labels);
-      if (fn.kind === 'error') {
-        if (fn.errorClass === 'validation') this.functionValidationErrors.inc(key, labels);
-        else this.functionExecutionErrors.inc(key, labels);
-      }
-      this.computeUtilization.observe(key, labels, fn.computeUtilization);
-      for (const read of fn.kvsReads) {
-        const hit = read.hit ? 'hit' : 'miss';
-        this.kvsReads.inc(`${read.storeId}\0${hit}`, { store: this.#nameOf(read.storeId), result: hit });
+    this.count(factsOfTrace(trace));
+  }
+
+  /** Counts one request: called by the edge for every request, so it only looks up cells and adds. */
+  count(facts: RequestFacts): void {
+    const dist = this.#distributionLabelsOf(facts.distributionId ?? '-');
+    const status = facts.status;
+    const byClass = dist.byClass[status >= 100 && status < 600 ? Math.floor(status / 100) : 0];
+    this.requests.inc(byClass.key, byClass.labels);
+    const functions = facts.functions;
+    if (functions !== undefined) {
+      for (let f = 0; f < functions.length; f++) {
+        const fn = functions[f];
+        const result = fn.result;
+        const { key, labels } = this.#functionLabelsOf(fn.name, fn.version);
+        this.functionInvocations.inc(key, labels);
+        if (result.kind === 'error') {
+          if (result.error?.errorClass === 'validation') this.functionValidationErrors.inc(key, labels);
+          else this.functionExecutionErrors.inc(key, labels);
+        }
+        this.computeUtilization.observe(key, labels, result.computeUtilization);
+        const reads = result.kvsReads;
+        for (let i = 0; i < reads.length; i++) {
+          const read = reads[i];
+          const cell = this.#readLabelsOf(read.storeId)[read.hit ? 0 : 1];
+          this.kvsReads.inc(cell.key, cell.labels);
+        }
       }
     }
     // Function errors in viewer-response also end a request; nothing more to count for the cache and origin.
-    if (trace.cache !== undefined) {
-      if (trace.cache.status === 'hit') this.cacheHits.inc(distribution, { distribution });
-      else this.cacheMisses.inc(distribution, { distribution });
+    if (facts.cacheHit !== undefined) {
+      if (facts.cacheHit) this.cacheHits.inc(dist.distribution.key, dist.distribution.labels);
+      else this.cacheMisses.inc(dist.distribution.key, dist.distribution.labels);
     }
-    const origin = trace.origin;
+    const origin = facts.origin;
     if (origin !== undefined) {
       const attempts = origin.attempts;
       for (let i = 0; i < attempts.length; i++) {
@@ -190,9 +235,9 @@ export class NodeMetrics {
         if (i < attempts.length - 1) this.originFailovers.inc(attempt.originId, { origin: attempt.originId });
       }
       const last = attempts[attempts.length - 1];
-      if (trace.timings.origin !== undefined && last?.status !== undefined && !trace.cache?.collapsed) {
+      if (facts.originMicros !== undefined && last?.status !== undefined && !facts.collapsed) {
         const ocls = statusClass(last.status);
-        this.originLatency.observe(`${origin.id}\0${ocls}`, { origin: origin.id, status_class: ocls }, trace.timings.origin / 1e6);
+        this.originLatency.observe(`${origin.id}\0${ocls}`, { origin: origin.id, status_class: ocls }, facts.originMicros / 1e6);
       }
     }
   }
@@ -205,6 +250,43 @@ export class NodeMetrics {
   close(): void {
     for (const channel of this.#channels) channel.unsubscribe(this.#onTrace);
     this.#channels.length = 0;
+  }
+
+  #distributionLabelsOf(distribution: string): DistributionLabels {
+    let found = this.#distributionLabels.get(distribution);
+    if (found === undefined) {
+      const byClass = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'].map((cls) => ({
+        key: `${distribution}\0${cls}`,
+        labels: { distribution, status_class: cls },
+      }));
+      found = { distribution: { key: distribution, labels: { distribution } }, byClass };
+      this.#distributionLabels.set(distribution, found);
+    }
+    return found;
+  }
+
+  #functionLabelsOf(name: string, version: string): LabelCell {
+    let versions = this.#functionLabels.get(name);
+    if (versions === undefined) this.#functionLabels.set(name, (versions = new Map()));
+    let found = versions.get(version);
+    if (found === undefined) {
+      found = { key: `${name}\0${version}`, labels: { function: name, version } };
+      versions.set(version, found);
+    }
+    return found;
+  }
+
+  #readLabelsOf(storeId: string): [LabelCell, LabelCell] {
+    let found = this.#readLabels.get(storeId);
+    if (found === undefined) {
+      const store = this.#nameOf(storeId);
+      found = [
+        { key: `${storeId}\0hit`, labels: { store, result: 'hit' } },
+        { key: `${storeId}\0miss`, labels: { store, result: 'miss' } },
+      ];
+      this.#readLabels.set(storeId, found);
+    }
+    return found;
   }
 
   #nameOf(storeId: string): string {

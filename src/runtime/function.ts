@@ -208,6 +208,11 @@ class SandboxedFunction implements CloudFrontFunction {
     }
   }
 
+  async heapUsedBytes(): Promise<number> {
+    const [main, quarantine] = await Promise.all([this.#isolate.heapUsedBytes(), this.#quarantine?.heapUsedBytes() ?? 0]);
+    return main + quarantine;
+  }
+
   dispose(): void {
     this.#disposed = true;
     this.#isolate.dispose();

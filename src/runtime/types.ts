@@ -174,6 +174,8 @@ export interface CloudFrontFunction {
   runAdaptive(event: CFEvent, options?: InvokeOptions): Promise<FunctionResult>;
   /** Frees the isolate. */
   dispose(): void;
+  /** Bytes of V8 heap the function's isolates use now (metrics). */
+  heapUsedBytes?(): Promise<number>;
   /**
    * Loaded with `coverage: true`: V8's block counts of the code since the previous call (offsets into the code as
    * the checker prepared it, line for line the same as the source). [] otherwise.

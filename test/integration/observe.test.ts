@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,12 +15,14 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DEMO_CONFIG } from '../../src/cli/commands/start.js';
 import { nativeRequest, resolveClientConfig } from '../../src/cli/client.js';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig, parseConfig } from '../../src/config/index.js';
 import { DEBUG_DATE_HEADER, DEBUG_HEADER, signDebugHeaders } from '../../src/control/auth/debug-header.js';
 import { signRequestV4 } from '../../src/control/auth/sign-request.js';
 import { EXPLAIN_CONTENT_TYPE } from '../../src/edge/debug.js';
+import { edgeRequestChannel } from '../../src/edge/trace.js';
 import { startOpenFrontNode, type OpenFrontNode } from '../../src/node/index.js';
 import type { DecisionRecord } from '../../src/observe/decision.js';
+import { DecisionFilter } from '../../src/observe/filter.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -156,6 +158,9 @@ describe('observability of a node serving the demo', () => {
       assert.equal(sample(scraped.body, 'openfront_kvs_reads_total{store="demo-redirects",result="hit"}'), 2 * N);
       assert.equal(sample(scraped.body, 'openfront_edge_requests_total{distribution="EDEMO0000000001",status_class="3xx"}'), N);
       assert.equal(sample(scraped.body, `openfront_kvs_store_version{store="demo-redirects"}`), other.db.getStore({ name: 'demo-redirects' })!.version);
+      // The demo function's isolate has a heap: a real reading of isolated-vm's statistics, not a placeholder.
+      const heap = sample(scraped.body, 'openfront_function_isolate_heap_bytes{function="demo-redirects",version="1"}');
+      assert.ok(heap !== undefined && heap > 100_000 && heap < 128 * 1024 * 1024, `isolate heap ${heap}`);
       assert.equal((await get(other.observability.metricsUrl, '/other')).status, 404);
       // The API's /metrics is signed like every API call.
       assert.equal((await get(other.api.url, '/metrics')).status, 403);
@@ -330,6 +335,137 @@ describe('bounds and logs of a configured node', () => {
       assert.equal(access[1]['sc-content-len'], Number(sent[1].headers['content-length']));
     } finally {
       if (!closed) await node.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the decision ring while nobody tails (docs/observability.md, "Cost")', () => {
+  const FUNCTION = `import cf from 'cloudfront';
+const kvs = cf.kvs();
+async function handler(event) {
+  const known = await kvs.exists(event.request.uri);
+  if (event.request.uri.startsWith('/answer')) return { statusCode: 200, statusDescription: 'OK', body: known ? 'known' : 'unknown' };
+  return event.request;
+}`;
+
+  /** /answer/… is answered by the function; anything else goes to an origin nobody listens on (502). */
+  async function startNode(perSecond: number): Promise<{ node: OpenFrontNode; dataDir: string }> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'openfront-observe-ring-'));
+    writeFileSync(join(dataDir, 'paths.json'), JSON.stringify({ data: [{ key: '/answer/yes', value: '1' }] }));
+    writeFileSync(join(dataDir, 'decide.js'), FUNCTION);
+    const config = parseConfig(
+      {
+        server: { nodeId: 'ring-test' },
+        stores: [{ name: 'paths', seed: 'paths.json' }],
+        functions: [{ name: 'decide', code: 'decide.js', store: 'paths' }],
+        observability: { decisions: { capacity: 50, perSecond } },
+        distributions: [
+          {
+            id: 'ERING',
+            hostnames: ['*'],
+            origins: [{ id: 'gone', url: 'http://127.0.0.1:1' }],
+            defaultBehavior: { origin: 'gone', cachePolicy: 'CachingDisabled', functionAssociations: { 'viewer-request': 'decide' } },
+          },
+        ],
+      },
+      dataDir,
+    );
+    const node = await startOpenFrontNode({ dataDir, config, api: { port: 0 }, edge: { port: 0 } });
+    return { node, dataDir };
+  }
+
+  it('with perSecond 0 keeps no success, keeps each 5xx as a partial decision, and metrics still count every request', async () => {
+    const { node, dataDir } = await startNode(0);
+    try {
+      const answered = [await get(node.edge.url, '/answer/yes'), await get(node.edge.url, '/answer/no'), await get(node.edge.url, '/answer/yes')];
+      const failed = await get(node.edge.url, '/elsewhere', { authorization: 'Bearer secret-token' });
+      assert.deepEqual(
+        answered.map((r) => r.status),
+        [200, 200, 200],
+      );
+      assert.equal(failed.status, 502);
+      const kept = node.observability.decisions.recent(new DecisionFilter({}), 10);
+      assert.deepEqual(
+        kept.map((r) => r.requestId),
+        [failed.headers['x-openfront-request-id']],
+      );
+      const [record] = kept;
+      assert.equal(record.partial, true);
+      assert.equal(record.status, 502);
+      assert.equal(record.result, 'origin-error');
+      assert.equal(record.path, '/elsewhere');
+      assert.equal(record.headers.authorization, '[redacted]');
+      assert.equal(record.origin?.id, 'gone');
+      assert.deepEqual(record.origin?.attempts, [{ originId: 'gone', error: 'connect' }]);
+      assert.deepEqual(
+        record.functions.map((f) => [f.name, f.outcome, f.kvsReads.map((read) => [read.store, read.key, read.hit])]),
+        [['decide', 'rewrite', [['paths', '/elsewhere', false]]]],
+      );
+      // The node follows its edge through the observer: nothing subscribes to the trace channel.
+      assert.equal(edgeRequestChannel.hasSubscribers, false);
+      const { body } = await node.observability.metrics!.scrape();
+      assert.equal(sample(body, 'openfront_function_invocations_total{function="decide",version="1"}'), 4);
+      assert.equal(sample(body, 'openfront_kvs_reads_total{store="paths",result="hit"}'), 2);
+      assert.equal(sample(body, 'openfront_kvs_reads_total{store="paths",result="miss"}'), 2);
+      assert.equal(sample(body, 'openfront_edge_requests_total{distribution="ERING",status_class="2xx"}'), 3);
+      assert.equal(sample(body, 'openfront_edge_requests_total{distribution="ERING",status_class="5xx"}'), 1);
+      assert.equal(sample(body, 'openfront_origin_errors_total{origin="gone",reason="connect"}'), 1);
+    } finally {
+      await node.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves metrics and stores alone for a request that finishes after the node closed', async () => {
+    const { node, dataDir } = await startNode(100);
+    const { observer } = node.observability;
+    await node.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    assert.equal(observer.wantsTrace(), false);
+    const late = {
+      requestId: 'late',
+      nodeId: 'ring-test',
+      startedAt: Date.now(),
+      method: 'GET',
+      target: '/late',
+      rawHeaders: ['Host', 'late.example'],
+      remoteAddress: '127.0.0.1',
+      functions: [
+        {
+          eventType: 'viewer-request' as const,
+          name: 'decide',
+          version: '1',
+          codeHash: 'h',
+          // A store this node never named: counting it would look its name up in the closed database.
+          result: {
+            kind: 'request' as const,
+            computeUtilization: 1,
+            elapsedMicros: 1,
+            kvsReads: [{ storeId: 'unseen', op: 'get' as const, version: 1, hit: true }],
+            logs: [],
+          },
+        },
+      ],
+      collapsed: false,
+      status: 502,
+      result: 'origin-error' as const,
+    };
+    assert.doesNotThrow(() => observer.requestDone(late, undefined));
+  });
+
+  it('by default keeps every request of a quiet edge in full', async () => {
+    const { node, dataDir } = await startNode(100);
+    try {
+      const sent = [await get(node.edge.url, '/answer/yes'), await get(node.edge.url, '/elsewhere')];
+      const kept = node.observability.decisions.recent(new DecisionFilter({}), 10);
+      assert.deepEqual(
+        kept.map((r) => r.requestId),
+        sent.map((r) => r.headers['x-openfront-request-id']).reverse(),
+      );
+      assert.ok(kept.every((r) => r.partial === undefined && r.timings.total > 0));
+    } finally {
+      await node.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

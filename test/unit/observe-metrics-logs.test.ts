@@ -234,6 +234,7 @@ describe('the metric names in the docs and the Grafana dashboard', () => {
       storeVersions: () => [{ store: 'store', version: 1 }],
       cacheStats: () => ({ bytes: 0, entries: 0, evictions: 0 }),
       streamStats: () => ({ open: 0, dropped: 0 }),
+      isolateHeap: async () => [{ function: 'f', version: '1', bytes: 1 }],
     });
     metrics.record(trace());
     metrics.record(trace({ functions: [{ ...trace().functions[0], kind: 'error', errorClass: 'validation' }] }));
