@@ -163,8 +163,13 @@ describe('function API through @aws-sdk/client-cloudfront', () => {
     const servingV2 = s.live.get('life')!;
     assert.equal(servingV2.version, 2);
     assert.equal(requestOf(await servingV2.fn.run(normalizeTestEvent(EVENT))).headers['x-tag']?.value, 'v2');
-    // The entry taken before the swap still runs: in-flight requests finish on the old code.
+    // The replaced version was idle: its isolate is freed at once, not after the grace period…
+    assert.ok((await servingV2.fn.heapUsedBytes!()) > 0);
+    assert.equal(await servingV1!.fn.heapUsedBytes!(), 0);
+    // …and yet the entry taken before the swap still runs: in-flight requests finish on the old code (on a fresh
+    // isolate, freed again once the invocation returns).
     assert.equal(requestOf(await servingV1!.fn.run(normalizeTestEvent(EVENT))).headers['x-tag']?.value, 'v1');
+    assert.equal(await servingV1!.fn.heapUsedBytes!(), 0);
 
     const got = await s.cf.send(new GetFunctionCommand({ Name: 'life', Stage: 'LIVE' }));
     assert.equal(Buffer.from(got.FunctionCode!).toString('utf8'), tagging('v2'));
