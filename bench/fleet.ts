@@ -10,107 +10,29 @@
  *     CLI start-up, which the cold load includes).
  * Targets (issue 13): p99 ≤ 10 ms on one server, ≤ 50 ms on R3; cold load of 5 MB ≤ 1 s.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DescribeKeyValueStoreCommand as DescribeStoreCommand, CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { DescribeKeyValueStoreCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { Pool } from 'undici';
+import { CLI_MAIN, readKeyConfig, READ_KEY_FUNCTION, runCli, startRoleProcess, type RoleProcess } from '../test/helpers/fleet-processes.js';
 import { freePort, natsServerBinary, startNatsCluster, startNatsServer } from '../test/helpers/nats-server.js';
 import { kvsClient, loopbackAgent, signedPost, type Credentials } from './helpers/kvs-clients.js';
 import { fiveMegabyteRows } from './kvs.js';
 import { fmt, printTable, summarize, type BenchRow } from './stats.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const SAMPLES = 200;
 const WARMUP = 20;
 const SERVE_TIMEOUT_MS = 15_000;
 const EDGES = 3;
 
-const READ_FUNCTION = `import cf from 'cloudfront';
-const kvs = cf.kvs();
-async function handler(event) {
-  let value = '-';
-  try {
-    value = await kvs.get(event.request.uri.slice(1));
-  } catch (e) {
-    value = '-';
-  }
-  return { statusCode: 200, statusDescription: 'OK', headers: { 'cache-control': { value: 'no-store' } }, body: value };
-}
-`;
-
-interface Role {
-  readonly label: string;
-  readonly port: number;
-  readonly process: ChildProcess;
-  log(): string;
-  stop(): Promise<void>;
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = netConnect({ host: '127.0.0.1', port }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
-
-/** Spawns `openfront <args>` and resolves once it accepts connections on `port`. */
-async function startRole(label: string, args: string[], port: number): Promise<Role> {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-20_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const role: Role = {
-    label,
-    port,
-    process: child,
-    log: () => output,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-  const deadline = Date.now() + 60_000;
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await role.stop();
-      throw new Error(`${label} did not start (openfront ${args.join(' ')}):\n${output}`);
-    }
-    await sleep(50);
-  }
-  return role;
-}
-
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
 }
 
 /** The value `path` has at the edge (the function answers it), or undefined while the edge does not answer. */
@@ -137,8 +59,8 @@ interface Fleet {
   config: string;
   secretKeyFile: string;
   credentials: Credentials;
-  control: Role;
-  edges: Role[];
+  control: RoleProcess;
+  edges: RoleProcess[];
   pools: Pool[];
   stop(): Promise<void>;
 }
@@ -146,38 +68,22 @@ interface Fleet {
 async function startFleet(natsUrl: string, replicas: number): Promise<Fleet> {
   const dir = mkdtempSync(join(tmpdir(), 'openfront-bench-fleet-'));
   mkdirSync(join(dir, 'site'));
-  writeFileSync(join(dir, 'read.js'), READ_FUNCTION);
+  writeFileSync(join(dir, 'read-key.js'), READ_KEY_FUNCTION);
   const config = join(dir, 'openfront.config.yaml');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      server: { host: '127.0.0.1', port: 8080 },
-      kvs: { limits: 'unlimited' },
-      stores: [{ name: 'bench' }],
-      functions: [{ name: 'bench-read', code: 'read.js', store: 'bench' }],
-      distributions: [
-        {
-          id: 'EBENCH000000001',
-          hostnames: ['*'],
-          origins: [{ id: 'site', static: './site' }],
-          defaultBehavior: { origin: 'site', cachePolicy: 'CachingDisabled', functionAssociations: { 'viewer-request': 'bench-read' } },
-        },
-      ],
-    }),
-  );
+  writeFileSync(config, JSON.stringify(readKeyConfig('bench')));
   const secretKeyFile = join(dir, 'secret.key');
   writeFileSync(secretKeyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
   const created = await runCli(['keys', 'create', '--nats', natsUrl, '--secret-key-file', secretKeyFile, '--json']);
   if (created.code !== 0) throw new Error(`openfront keys create --nats failed: ${created.stderr}`);
   const credentials = JSON.parse(created.stdout) as Credentials;
-  const roles: Role[] = [];
+  const roles: RoleProcess[] = [];
   const stop = async () => {
     for (const role of roles.reverse()) await role.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     const apiPort = await freePort();
-    const control = await startRole(
+    const control = await startRoleProcess(
       'control',
       [
         'control',
@@ -195,7 +101,7 @@ async function startFleet(natsUrl: string, replicas: number): Promise<Fleet> {
       apiPort,
     );
     roles.push(control);
-    const edges: Role[] = [];
+    const edges: RoleProcess[] = [];
     for (let i = 1; i <= EDGES; i++) edges.push(await startEdge(natsUrl, config, dir, `edge-${i}`, roles));
     const pools = edges.map((e) => new Pool(`http://127.0.0.1:${e.port}`, { connections: 2 }));
     return {
@@ -217,9 +123,9 @@ async function startFleet(natsUrl: string, replicas: number): Promise<Fleet> {
   }
 }
 
-async function startEdge(natsUrl: string, config: string, dir: string, name: string, roles: Role[]): Promise<Role> {
+async function startEdge(natsUrl: string, config: string, dir: string, name: string, roles: RoleProcess[]): Promise<RoleProcess> {
   const port = await freePort();
-  const edge = await startRole(
+  const edge = await startRoleProcess(
     name,
     ['edge', '--nats', natsUrl, '--config', config, '--edge-port', String(port), '--name', name, '--state-dir', join(dir, `state-${name}`)],
     port,
@@ -336,7 +242,20 @@ async function coldLoad(natsUrl: string, fleet: Fleet, name: string, path: strin
   const t0 = process.hrtime.bigint();
   const child = spawn(
     process.execPath,
-    [MAIN, 'edge', '--nats', natsUrl, '--config', fleet.config, '--edge-port', String(port), '--name', name, '--state-dir', join(fleet.dir, `state-${name}`)],
+    [
+      CLI_MAIN,
+      'edge',
+      '--nats',
+      natsUrl,
+      '--config',
+      fleet.config,
+      '--edge-port',
+      String(port),
+      '--name',
+      name,
+      '--state-dir',
+      join(fleet.dir, `state-${name}`),
+    ],
     { stdio: 'ignore' },
   );
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 });
