@@ -20,6 +20,7 @@ import { KvsDatabase } from '../kvs/database.js';
 import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from '../kvs/limits.js';
 import { ReplicaSet } from '../kvs/replica.js';
 import type { KvsLimits } from '../kvs/types.js';
+import { sqliteState, type SqliteState } from '../state/sqlite/index.js';
 import type { RuntimeLimits } from '../runtime/types.js';
 import { LiveFunctions } from './live-functions.js';
 import { startNodeObservability, type NodeObservability } from './observability.js';
@@ -76,6 +77,9 @@ export type NodeEdge = Pick<
 export interface OpenFrontNode {
   api: ApiServer;
   edge: NodeEdge;
+  /** The state behind the API (the SQLite backend for this all-in-one node). */
+  state: SqliteState;
+  /** The same database and registry, synchronously: what this node's edge follows in-process. */
   db: KvsDatabase;
   registry: FunctionRegistry;
   live: LiveFunctions;
@@ -119,8 +123,9 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     cleanup.push(() => replicas.close());
     let inUse = functionsUsedByConfig(options.config);
     const registry = new FunctionRegistry(db, { isFunctionInUse: (name) => inUse.has(name) });
-    const stores = await ensureConfigStores(options.config, db);
-    const functions = await syncConfigFunctions(options.config, registry, db);
+    const state = sqliteState(db, registry);
+    const stores = await ensureConfigStores(options.config, state.stores);
+    const functions = await syncConfigFunctions(options.config, state.functions, state.stores);
     let edgeConfig = options.config;
     const storeAnswersAnyId =
       options.localStoreIds === true ? (storeId: string) => !edgeConfig.stores.some((s) => s.awsId === storeId.toLowerCase()) : undefined;
@@ -189,9 +194,9 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     let draining = false;
     let reloading = false;
     const reconfigure = async (config: EdgeConfig): Promise<ReloadOutcome> => {
-      await checkConfigFunctions(config, registry, db);
-      const createdStores = await ensureConfigStores(config, db);
-      const synced = await syncConfigFunctions(config, registry, db);
+      await checkConfigFunctions(config, state.functions, state.stores);
+      const createdStores = await ensureConfigStores(config, state.stores);
+      const synced = await syncConfigFunctions(config, state.functions, state.stores);
       const { restartNeeded } = await edge!.reconfigure(config);
       restartNeeded.push(...nodeSettingsChanged(edgeConfig, config));
       edgeConfig = config;
@@ -223,14 +228,14 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       },
     };
     const api = await startApiServer({
-      db,
+      state,
       host: options.api?.host,
       port: options.api?.port,
       auth: { insecureNoAuth: options.api?.insecureNoAuth ?? false },
       importDir: options.api?.importDir ?? options.config.kvsImportDir,
       limits: options.config.apiLimits,
       routes: [
-        functionRouteGroup(registry, replicas, { limits: options.runtimeLimits, testRuns: options.testRuns }),
+        functionRouteGroup(state.functions, replicas, { limits: options.runtimeLimits, testRuns: options.testRuns }),
         invalidationRouteGroup(currentEdge),
         reloadRouteGroup({ reload }),
         observability.routes,
@@ -260,6 +265,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
         return edge!;
       },
       observability,
+      state,
       db,
       registry,
       live,
