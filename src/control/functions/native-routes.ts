@@ -106,7 +106,10 @@ export function registerFunctionNativeRoutes(router: Router, registry: FunctionS
         throw new OpenFrontError('BAD_REQUEST', 'The body must be {"version": n} with n a version number (1, 2, …)');
       }
       const view = await registry.rollback(Name, body.version, req.header('if-match'), principal);
-      return json(200, { name: Name, stage: view.stage, version: view.version, etag: view.etag, status: view.status }, { etag: view.etag });
+      return {
+        ...json(200, { name: Name, stage: view.stage, version: view.version, etag: view.etag, status: view.status }, { etag: view.etag }),
+        written: { resource: { kind: 'function', name: Name }, version: view.version },
+      };
     })
     .get(`${NATIVE_FUNCTIONS_PATH}/{Name}/live`, async (_req, { Name }) => {
       const live = await registry.findStage(Name, 'LIVE');
