@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import { isIP } from 'node:net';
 import { OpenFrontError } from '../errors.js';
-import type { KvsDatabase } from '../kvs/database.js';
+import type { NodeState } from '../state/types.js';
 import { RequestVerifier } from './auth/verify-request.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from './http/limits.js';
 import { Router, type Authenticate, type RouteGroup } from './http/router.js';
@@ -19,7 +19,8 @@ import { propagationAround } from './propagation-wait.js';
 import { openFrontError } from '../errors.js';
 
 export interface ApiServerOptions {
-  db: KvsDatabase;
+  /** Where stores, functions, access keys and audit records live (SQLite for `start`, JetStream for `control`). */
+  state: NodeState;
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
   /** Default 8787; 0 picks a free port (see `ApiServer.port`). */
@@ -76,8 +77,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     }
     authenticate = () => ({ kind: 'verified', principal: { accessKeyId: ANONYMOUS_ACCESS_KEY_ID } });
   } else {
-    const verifier = new RequestVerifier({ lookupSecret: (id) => options.db.getAccessKeySecret(id), now });
-    authenticate = (head, expectation) => verifier.verifyHead(head, expectation);
+    const verifier = new RequestVerifier({ now });
+    const lookupSecret = (id: string) => options.state.accessKeys.secret(id);
+    authenticate = (head, expectation) => verifier.verifyHeadAsync(head, expectation, lookupSecret);
   }
 
   const limits: ApiLimits = { ...DEFAULT_API_LIMITS, ...options.limits };
@@ -92,7 +94,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     maxUnauthenticatedInFlight: limits.maxUnauthenticatedInFlight,
     around: propagationAround(options.propagation, { now: () => now().getTime() }),
   });
-  const ctx = { db: options.db, now, importDir: options.importDir };
+  const ctx = { state: options.state, now, importDir: options.importDir };
   for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, ...(options.routes ?? [])]) group(router, ctx);
 
   const server = createServer(
