@@ -96,7 +96,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const router = new Router({
     authenticate,
     maxUnauthenticatedInFlight: limits.maxUnauthenticatedInFlight,
-    around: propagationAround(options.propagation, { now: () => now().getTime() }),
+    // A wait must answer before the idle timeout would cut the silent connection.
+    around: propagationAround(options.propagation, { now: () => now().getTime(), maxTimeoutMs: limits.idleTimeoutMs - 1000 }),
   });
   const ctx = { state: options.state, now, importDir: options.importDir };
   const propagationRoutes = options.propagation === undefined ? [] : [propagationRouteGroup(options.propagation)];
