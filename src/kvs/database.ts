@@ -17,7 +17,7 @@ import { AuditLog } from './audit-log.js';
 import { dataEtag, metadataEtag } from './etag.js';
 import { DEFAULT_KVS_LIMITS } from './limits.js';
 import { migrate } from './schema.js';
-import { loadOrCreateSecretKey, SECRET_KEY_ENV, SECRET_KEY_FILE, SecretBox } from './secret-box.js';
+import { loadOrCreateSecretKey, newAccessKeyCredentials, SECRET_KEY_ENV, SECRET_KEY_FILE, SecretBox } from './secret-box.js';
 import type {
   AccessKeyRecord,
   Actor,
@@ -101,7 +101,6 @@ const STORE_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const MAX_COMMENT_LENGTH = 128;
 const DEFAULT_LIST_STORES = 100;
 const DEFAULT_CHANGE_LOG_RETENTION = 1000;
-const ACCESS_KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const ARN = /^arn:aws:cloudfront::(\d{12}):key-value-store\/([0-9a-fA-F-]{36})$/;
 /** A store id as CloudFront's ARN pattern allows it (`[0-9a-fA-F-]{36}`), in the UUID layout AWS hands out. */
 export const STORE_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -427,8 +426,7 @@ export class KvsDatabase {
    * secret key (never in the database), not hashed.
    */
   createAccessKey(description?: string, actor: Actor = { accessKeyId: 'local' }): { accessKeyId: string; secretAccessKey: string } {
-    const accessKeyId = `AKIA${Array.from(randomBytes(16), (byte) => ACCESS_KEY_ALPHABET[byte & 31]).join('')}`;
-    const secretAccessKey = randomBytes(30).toString('base64');
+    const { accessKeyId, secretAccessKey } = newAccessKeyCredentials();
     this.connection.transaction(() => {
       this.#sql.insertAccessKey.run(accessKeyId, this.#secrets.seal(secretAccessKey, accessKeyId), this.#now().getTime(), description ?? null);
       this.#audit.append({ accessKeyId: actor.accessKeyId, operation: 'CreateAccessKey', keys: [], changes: [], detail: { createdAccessKeyId: accessKeyId } });

@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KvsDatabase } from '../../kvs/database.js';
 import { openFrontError } from '../../errors.js';
+import { SqliteAccessKeyState } from '../../state/sqlite/access-key-state.js';
+import type { AccessKeyState } from '../../state/types.js';
 
 /** Default data directory, relative to the working directory. */
 export const DEFAULT_DATA_DIR = '.openfront';
@@ -21,12 +23,12 @@ function databaseFile(options: DataOptions): string {
 }
 
 /** Opens the database; only `create` may make a new one (listing an absent database is a mistake worth reporting). */
-function withDatabase<T>(options: DataOptions, create: boolean, use: (db: KvsDatabase) => T): T {
+async function withAccessKeys<T>(options: DataOptions, create: boolean, use: (keys: AccessKeyState) => Promise<T>): Promise<T> {
   const file = databaseFile(options);
   if (!create && !existsSync(file)) throw openFrontError('CLI_USAGE', `no OpenFront database at ${file} (use --data <dir> to point at the data directory)`);
   const db = KvsDatabase.open(file);
   try {
-    return use(db);
+    return await use(new SqliteAccessKeyState(db));
   } finally {
     db.close();
   }
@@ -47,8 +49,8 @@ export function register(program: Command): void {
     .option(...dataOption)
     .option('--json', 'print {"accessKeyId", "secretAccessKey"}')
     .option('--env', 'print shell export lines, for eval "$(openfront keys create --env)"')
-    .action((options: DataOptions & { description?: string; env?: boolean }) => {
-      const key = withDatabase(options, true, (db) => db.createAccessKey(options.description));
+    .action(async (options: DataOptions & { description?: string; env?: boolean }) => {
+      const key = await withAccessKeys(options, true, (keys) => keys.create(options.description));
       if (options.env) {
         print(`export OPENFRONT_ACCESS_KEY_ID=${key.accessKeyId}`);
         print(`export OPENFRONT_SECRET_ACCESS_KEY=${key.secretAccessKey}`);
@@ -72,8 +74,8 @@ export function register(program: Command): void {
     .description('List access keys (never their secrets)')
     .option(...dataOption)
     .option('--json', 'print JSON')
-    .action((options: DataOptions) => {
-      const records = withDatabase(options, false, (db) => db.listAccessKeys());
+    .action(async (options: DataOptions) => {
+      const records = await withAccessKeys(options, false, (keys) => keys.list());
       if (options.json) {
         print(
           JSON.stringify(
@@ -100,8 +102,8 @@ export function register(program: Command): void {
     .argument('<accessKeyId>')
     .option(...dataOption)
     .option('--json', 'print JSON')
-    .action((accessKeyId: string, options: DataOptions) => {
-      withDatabase(options, false, (db) => db.revokeAccessKey(accessKeyId));
+    .action(async (accessKeyId: string, options: DataOptions) => {
+      await withAccessKeys(options, false, (keys) => keys.revoke(accessKeyId));
       print(options.json ? JSON.stringify({ accessKeyId, revoked: true }) : `Revoked ${accessKeyId}`);
     });
 }
