@@ -239,7 +239,7 @@ export class FleetLiveFunctions implements FunctionSource {
 /** The parts of an `of_functions` record the edge reads. */
 interface FunctionRecord {
   live?: { version?: number; etag?: string };
-  versions?: Array<{ version?: number; runtime?: string; kvsArns?: string[]; config?: { runtime?: string; keyValueStoreArn?: string } }>;
+  versions?: Array<{ version?: number; sha256?: string; runtime?: string; kvsArns?: string[]; config?: { runtime?: string; keyValueStoreArn?: string } }>;
 }
 
 function runtimeOf(value: unknown): RuntimeVersion | undefined {
@@ -248,7 +248,7 @@ function runtimeOf(value: unknown): RuntimeVersion | undefined {
 
 /** `{code, config}` of `of_function_versions`, with the version's entry in the function record as a fallback. */
 function parseVersionBody(text: string, version: number, record: FunctionRecord): Omit<LiveCode, 'etag'> | undefined {
-  let body: { code?: unknown; config?: { runtime?: unknown; keyValueStoreArn?: unknown; kvsArns?: unknown } };
+  let body: { code?: unknown; sha256?: unknown; config?: { runtime?: unknown; keyValueStoreArn?: unknown; kvsArns?: unknown } };
   try {
     body = JSON.parse(text) as typeof body;
   } catch {
@@ -256,6 +256,8 @@ function parseVersionBody(text: string, version: number, record: FunctionRecord)
   }
   if (typeof body.code !== 'string') return undefined;
   const listed = record.versions?.find((v) => v.version === version);
+  // The registry writes the code before the record; a leftover under the same key (a crash) has another hash.
+  if (typeof listed?.sha256 === 'string' && typeof body.sha256 === 'string' && listed.sha256 !== body.sha256) return undefined;
   const runtime = runtimeOf(body.config?.runtime) ?? runtimeOf(listed?.runtime) ?? runtimeOf(listed?.config?.runtime);
   if (runtime === undefined) return undefined;
   const arns = Array.isArray(body.config?.kvsArns) ? (body.config.kvsArns as unknown[]) : listed?.kvsArns;

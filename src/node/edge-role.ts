@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import type { EdgeConfig } from '../config/types.js';
 import { startEdge, type EdgeServer } from '../edge/index.js';
 import { openFrontError } from '../errors.js';
+import { startEdgeReporting } from '../observe/propagation-jetstream.js';
+import type { EdgeReporter } from '../observe/propagation-report.js';
 import type { RuntimeLimits } from '../runtime/types.js';
 import { connectNats, type NatsConnectionHandle } from '../state/jetstream/connection.js';
 import { JetStreamStoreReplica } from '../state/jetstream/kv-data/replica.js';
@@ -69,6 +71,7 @@ export async function startEdgeRole(options: EdgeRoleOptions): Promise<EdgeRole>
     for (const l of listeners) l();
   };
   let conn: NatsConnectionHandle | undefined;
+  let reporter: EdgeReporter | undefined;
   let closed = false;
 
   const replica = (storeId: string): JetStreamStoreReplica => {
@@ -116,6 +119,13 @@ export async function startEdgeRole(options: EdgeRoleOptions): Promise<EdgeRole>
     log('connected to NATS', { url: c.url });
     for (const r of replicas.values()) r.follow(c);
     functions.follow(c);
+    // The fleet sees this edge (of_edges): a report after each change applied, and a heartbeat every second.
+    reporter = startEdgeReporting(c.kvm, {
+      name: options.name,
+      versions: () => role.versions(),
+      onError: (err) => log('edge report not published', { error: err instanceof Error ? err.message : String(err) }),
+    });
+    listeners.add(() => reporter?.applied());
     return c;
   });
   connecting.catch((err: unknown) => log('cannot connect to NATS', { error: err instanceof Error ? err.message : String(err) }));
@@ -124,13 +134,14 @@ export async function startEdgeRole(options: EdgeRoleOptions): Promise<EdgeRole>
     if (closed) return;
     closed = true;
     await edge.close();
+    await reporter?.close();
     await functions.close();
     await Promise.all([...replicas.values()].map((r) => r.close()));
     await conn?.close();
     stateFile.close();
   };
 
-  return {
+  const role: EdgeRole = {
     name: options.name,
     edge,
     functions,
@@ -154,4 +165,5 @@ export async function startEdgeRole(options: EdgeRoleOptions): Promise<EdgeRole>
     },
     close,
   };
+  return role;
 }

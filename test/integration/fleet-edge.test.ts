@@ -71,6 +71,16 @@ describe('openfront edge', { skip: natsSkipReason() }, () => {
       await role.replica(storeId).whenVersion(r.version);
       assert.deepEqual((await readKeys(role.edge.url, ['greeting', 'second'])).values, { greeting: 'bonjour', second: '2' });
       assert.equal(role.versions().stores[storeId]?.version, r.version);
+      // The fleet sees it: the edge's report in of_edges names the version it serves.
+      const edges = await nats.kvm.open('of_edges');
+      await eventually(
+        async () => {
+          const report = (await edges.get('e1'))?.json<{ stores: Record<string, { version: number }> }>();
+          return report?.stores[storeId]?.version === r.version;
+        },
+        5_000,
+        'edge report with the new version',
+      );
 
       await publishLiveFunction(nats, 'reader', 2, readerCode('v2'), { storeId });
       await eventually(async () => (await readKeys(role.edge.url, [])).tag === 'v2', 10_000, 'LIVE version 2 served');
