@@ -14,6 +14,7 @@ import { openFrontError } from '../errors.js';
 import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from '../kvs/limits.js';
 import { MapSnapshot } from '../kvs/snapshot.js';
 import type { KvsLimits } from '../kvs/types.js';
+import { JetStreamPropagationView } from '../observe/propagation-jetstream.js';
 import { connectNats, type NatsConnectionHandle } from '../state/jetstream/connection.js';
 import { openJetStreamState, type JetStreamState } from '../state/jetstream/index.js';
 import type { RunLimits } from '../control/functions/index.js';
@@ -92,8 +93,12 @@ export async function startControlRole(options: ControlRoleOptions): Promise<Con
         return { ok: nats === 'ok', checks: { nats } };
       },
     };
+    // Which edge serves which version (of_edges): the propagation routes and ?wait=all (docs/fleet.md).
+    const propagation = await JetStreamPropagationView.open(state.conn.kvm, { replicas: options.natsReplicas });
+    closers.push(async () => propagation.close());
     const api = await startApiServer({
       state,
+      propagation,
       host: options.api?.host,
       port: options.api?.port,
       auth: { insecureNoAuth: options.api?.insecureNoAuth ?? false },
