@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isOpenFrontError, OpenFrontError, type ErrorCode } from '../../errors.js';
-import type { KvsDatabase } from '../../kvs/database.js';
+import type { NodeState } from '../../state/types.js';
 import { parseRawQuery } from '../auth/canonical.js';
 import { authFailure, authFailureReasonOf, type HeadVerdict, type Principal, type RequestHead, type SignatureExpectation } from '../auth/verify-request.js';
 import { bodyTooLarge, declaredBodyLength, readBody } from './body.js';
@@ -51,7 +51,8 @@ export interface RouteScope {
 
 /** What a route group is given when the server starts. */
 export interface RouteGroupContext {
-  db: KvsDatabase;
+  /** The node's state (stores, functions, access keys, audit), whichever backend holds it. */
+  state: NodeState;
   now: () => Date;
   /** Directory CreateKeyValueStore may import files from; undefined turns ImportSource off. */
   importDir?: string;
@@ -60,8 +61,19 @@ export interface RouteGroupContext {
 /** Registers one family of routes (the KVS data plane, the function API, …). */
 export type RouteGroup = (router: Router, ctx: RouteGroupContext) => void;
 
+/**
+ * Runs around every route handler, after authentication and body checks: for concerns that span route groups
+ * (the version header and `?wait=all` of writes, src/control/propagation-wait.ts). `badRequest` is the group's
+ * error code for a bad parameter.
+ */
+export type AroundHandler = (
+  req: ApiRequest,
+  route: { protocol: WireProtocol; badRequest: ErrorCode },
+  next: () => Promise<ApiResponse>,
+) => Promise<ApiResponse>;
+
 /** Checks who sent a request from its head; throws {@link authFailure AUTH_FAILED} when nobody verifiable did. */
-export type Authenticate = (head: RequestHead, expectation: SignatureExpectation) => HeadVerdict;
+export type Authenticate = (head: RequestHead, expectation: SignatureExpectation) => HeadVerdict | Promise<HeadVerdict>;
 
 interface Route {
   method: string;
@@ -111,6 +123,7 @@ export class Router {
   readonly #authenticate: Authenticate;
   readonly #onInternalError: (err: unknown, requestId: string) => void;
   readonly #maxUnauthenticatedInFlight: number;
+  readonly #around: AroundHandler | undefined;
   #unauthenticatedInFlight = 0;
 
   constructor(options: {
@@ -118,8 +131,10 @@ export class Router {
     onInternalError?: (err: unknown, requestId: string) => void;
     /** Bodies read before their signature can be checked, at once (see `ApiLimits`). Default 32. */
     maxUnauthenticatedInFlight?: number;
+    around?: AroundHandler;
   }) {
     this.#authenticate = options.authenticate;
+    this.#around = options.around;
     this.#maxUnauthenticatedInFlight = options.maxUnauthenticatedInFlight ?? 32;
     this.#onInternalError =
       options.onInternalError ??
@@ -201,10 +216,12 @@ export class Router {
     // Who signed, from the head alone: an unsigned or wrongly signed request is answered before its body is read.
     let verdict: HeadVerdict;
     try {
-      verdict = this.#authenticate({ method, rawPath, rawQuery, rawHeaders: req.rawHeaders }, group.signing);
+      verdict = await this.#authenticate({ method, rawPath, rawQuery, rawHeaders: req.rawHeaders }, group.signing);
     } catch (err) {
       if (authFailureReasonOf(err) !== undefined)
         return fail(new OpenFrontError(errors.accessDenied, (err as Error).message, { reason: authFailureReasonOf(err) }));
+      // The keys could not be read (a state backend unavailable): answered as such, before the body is read.
+      if (isOpenFrontError(err)) return fail(err);
       throw err;
     }
 
@@ -268,8 +285,10 @@ export class Router {
         return Array.isArray(value) ? value.join(', ') : value;
       },
     };
+    const route = matched.route;
     try {
-      return await matched.route.handler(apiRequest, params, principal);
+      const run = async () => route.handler(apiRequest, params, principal);
+      return await (this.#around === undefined ? run() : this.#around(apiRequest, { protocol: group.protocol, badRequest: errors.badRequest }, run));
     } catch (err) {
       if (isOpenFrontError(err)) return fail(err);
       this.#onInternalError(err, requestId);
