@@ -1,5 +1,5 @@
 /**
- * An edge's replica of one store, fed by its JetStream stream (docs/fleet.md, "Edge sync"). What the edge reads
+ * An edge's replica of one store, fed by its JetStream stream (docs/fleet-edge.md, "How an edge follows a store"). What the edge reads
  * through `ReplicaSource`, like the single-node `KvsReplica`.
  *
  * - **Start**: from the snapshot file in `--state-dir` when there is one, so the edge serves at once, with NATS
