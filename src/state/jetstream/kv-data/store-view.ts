@@ -157,6 +157,17 @@ export class StoreView {
     return true;
   }
 
+  /** A copy to apply changes to while this one keeps serving (the copy's change tracking starts empty). */
+  clone(): StoreView {
+    return new StoreView(this.storeId, {
+      items: new Map(this.#items),
+      version: this.#version,
+      updated: this.#updated,
+      created: this.#created,
+      lastJournal: this.#lastJournal,
+    });
+  }
+
   /** An immutable view of the current version; repeated calls between changes return the same object. */
   snapshot(): KvsSnapshot {
     this.#snapshot ??= new MapSnapshot(this.#items, { id: this.storeId, version: this.#version, created: this.#created, updated: this.#updated });
