@@ -40,8 +40,8 @@ async function race<T>(calls: Array<() => Promise<T>>): Promise<{ winners: T[]; 
   return { winners, losers };
 }
 
-export function describeStateConformance(backend: string, factory: () => Promise<StateUnderTest>): void {
-  describe(`state conformance: ${backend}`, () => {
+export function describeStateConformance(backend: string, factory: () => Promise<StateUnderTest>, options: { skip?: string | false } = {}): void {
+  describe(`state conformance: ${backend}`, { skip: options.skip }, () => {
     let under: StateUnderTest;
     let state: NodeState;
     let peer: NodeState;
