@@ -82,6 +82,26 @@ describe('openfront control --nats', { skip: natsSkipReason() }, () => {
     assert.ok((JSON.parse(listed.stdout) as Array<{ accessKeyId: string }>).some((k) => k.accessKeyId === key.accessKeyId));
   });
 
+  it('answers the propagation API from the edges reports in NATS (none yet: converged, no edges)', async () => {
+    const store = (await a.state.stores.getStore({ name: 'demo-flags' }))!;
+    const res = await rawRequest(b.api.port, {
+      method: 'GET',
+      path: '/openfront/v1/key-value-stores/demo-flags/propagation',
+      service: 'openfront',
+      credentials: key,
+    });
+    assert.equal(res.status, 200, res.body);
+    assert.deepEqual(JSON.parse(res.body), { name: 'demo-flags', id: store.id, version: store.version, converged: true, edges: [] });
+    const fn = await rawRequest(a.api.port, {
+      method: 'GET',
+      path: '/openfront/v1/functions/demo-redirects/propagation',
+      service: 'openfront',
+      credentials: key,
+    });
+    assert.equal(fn.status, 200, fn.body);
+    assert.equal((JSON.parse(fn.body) as { version: number }).version, 1);
+  });
+
   it('refuses to run without the fleet secret key, or with another one', async () => {
     const none = await cli(['control', '--nats', server.url, '--api-port', '0']);
     assert.notEqual(none.code, 0);
