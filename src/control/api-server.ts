@@ -16,6 +16,7 @@ import { nativeApiRoutes } from './native-api.js';
 import { answerProbe, type Probes } from './http/probes.js';
 import type { PropagationView } from '../observe/propagation.js';
 import { propagationAround } from './propagation-wait.js';
+import { propagationRouteGroup } from './propagation-routes.js';
 import { openFrontError } from '../errors.js';
 
 export interface ApiServerOptions {
@@ -43,7 +44,10 @@ export interface ApiServerOptions {
   limits?: Partial<ApiLimits>;
   /** Unauthenticated `/healthz` and `/readyz` (docs/deploy.md); without them those paths are ordinary API paths. */
   probes?: Probes;
-  /** The edges writes wait for with `?wait=all` (docs/fleet.md); without it writes still answer with their version. */
+  /**
+   * The edges: writes wait for them with `?wait=all`, and the propagation routes (`…/propagation`, `/openfront/v1/edges`)
+   * answer from them (docs/fleet.md). Without it writes still answer with their version.
+   */
   propagation?: PropagationView;
 }
 
@@ -92,10 +96,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const router = new Router({
     authenticate,
     maxUnauthenticatedInFlight: limits.maxUnauthenticatedInFlight,
-    around: propagationAround(options.propagation, { now: () => now().getTime() }),
+    // A wait must answer before the idle timeout would cut the silent connection.
+    around: propagationAround(options.propagation, { now: () => now().getTime(), maxTimeoutMs: limits.idleTimeoutMs - 1000 }),
   });
   const ctx = { state: options.state, now, importDir: options.importDir };
-  for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, ...(options.routes ?? [])]) group(router, ctx);
+  const propagationRoutes = options.propagation === undefined ? [] : [propagationRouteGroup(options.propagation)];
+  for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, ...propagationRoutes, ...(options.routes ?? [])]) group(router, ctx);
 
   const server = createServer(
     {

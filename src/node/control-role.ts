@@ -14,10 +14,7 @@ import { openFrontError } from '../errors.js';
 import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from '../kvs/limits.js';
 import { MapSnapshot } from '../kvs/snapshot.js';
 import type { KvsLimits } from '../kvs/types.js';
-import { propagationRouteGroup, type PropagationSources } from '../control/propagation-routes.js';
-import { isOpenFrontError } from '../errors.js';
 import { JetStreamPropagationView } from '../observe/propagation-jetstream.js';
-import type { NodeState } from '../state/types.js';
 import { connectNats, type NatsConnectionHandle } from '../state/jetstream/connection.js';
 import { openJetStreamState, type JetStreamState } from '../state/jetstream/index.js';
 import type { RunLimits } from '../control/functions/index.js';
@@ -119,8 +116,8 @@ export async function startControlRole(options: ControlRoleOptions): Promise<Con
         return { ok: nats === 'ok', checks: { nats } };
       },
     };
-    // The edges' reports in of_edges: propagation endpoints, `?wait=all` and `openfront status` (docs/fleet.md).
-    const propagation = await JetStreamPropagationView.open(state.conn.kvm, { replicas: options.natsReplicas ?? 1 });
+    // Which edge serves which version (of_edges): the propagation routes and ?wait=all (docs/fleet.md).
+    const propagation = await JetStreamPropagationView.open(state.conn.kvm, { replicas: options.natsReplicas });
     closers.push(async () => propagation.close());
     const api = await startApiServer({
       state,
@@ -133,7 +130,6 @@ export async function startControlRole(options: ControlRoleOptions): Promise<Con
       routes: [
         // No invalidation route: a control process has no edge cache of its own.
         functionRouteGroup(state.functions, snapshotReader(state), { limits: options.runtimeLimits, testRuns: options.testRuns }),
-        propagationRouteGroup(propagation, propagationSources(state)),
       ],
       probes,
     });
@@ -158,50 +154,6 @@ function snapshotReader(state: JetStreamState): StoreReader {
         updated: store?.lastModified,
       });
       return { snapshot: () => snapshot };
-    },
-  };
-}
-
-/** The current versions the propagation API compares the edges' reports with, from the state. */
-export function propagationSources(state: NodeState): PropagationSources {
-  const allStores = async () => {
-    const stores = [];
-    let marker: string | undefined;
-    do {
-      const page = await state.stores.listStores({ marker, maxItems: 100 });
-      stores.push(...page.items);
-      marker = page.nextMarker;
-    } while (marker !== undefined);
-    return stores;
-  };
-  const liveOf = async (name: string) => {
-    try {
-      return await state.functions.findStage(name, 'LIVE');
-    } catch (err) {
-      if (isOpenFrontError(err) && err.code === 'CF_NO_SUCH_FUNCTION') return undefined;
-      throw err;
-    }
-  };
-  return {
-    store: (name) => state.stores.getStore({ name }),
-    stores: allStores,
-    liveFunction: async (name) => {
-      let stage;
-      try {
-        stage = await state.functions.findStage(name, 'LIVE');
-      } catch (err) {
-        if (isOpenFrontError(err) && err.code === 'CF_NO_SUCH_FUNCTION') return undefined;
-        throw err;
-      }
-      return { name, version: stage?.version ?? null, ...(stage ? { lastModified: stage.lastModified } : {}) };
-    },
-    liveFunctions: async () => {
-      const out = [];
-      for (const name of await state.functions.liveNames()) {
-        const stage = await liveOf(name);
-        if (stage !== undefined) out.push({ name, version: stage.version, lastModified: stage.lastModified });
-      }
-      return out;
     },
   };
 }

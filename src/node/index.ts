@@ -24,7 +24,6 @@ import { sqliteState, type SqliteState } from '../state/sqlite/index.js';
 import type { RuntimeLimits } from '../runtime/types.js';
 import { LiveFunctions } from './live-functions.js';
 import { startLocalPropagation } from './local-propagation.js';
-import { propagationRouteGroup } from '../control/propagation-routes.js';
 import { startNodeObservability, type NodeObservability } from './observability.js';
 import { nodeSettingsChanged, readinessChecks } from './operations.js';
 import { checkConfigFunctions, functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './seed-functions.js';
@@ -246,7 +245,6 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
         invalidationRouteGroup(currentEdge),
         reloadRouteGroup({ reload }),
         observability.routes,
-        propagationRouteGroup(propagation.view, propagation.sources),
       ],
       probes,
     });
