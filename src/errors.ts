@@ -130,6 +130,11 @@ export const ErrorCatalog = {
   PAYLOAD_TOO_LARGE: { status: 413, awsType: 'PayloadTooLarge', message: 'The request body is too large' },
   TOO_MANY_STREAMS: { status: 429, awsType: 'TooManyStreams', message: 'Too many live decision streams are open' },
   API_BUSY: { status: 503, awsType: 'ServiceUnavailable', message: 'The API is busy: retry later' },
+  PROPAGATION_TIMEOUT: {
+    status: 504,
+    awsType: 'PropagationTimeout',
+    message: 'The write was committed, but not every live edge served it before the wait timed out',
+  },
   CONFIG_INVALID: { status: 400, awsType: 'InvalidConfiguration', message: 'The configuration is invalid' },
   RELOAD_IN_PROGRESS: { status: 409, awsType: 'ReloadInProgress', message: 'A config reload is already running; retry when it has finished' },
   RELOAD_UNAVAILABLE: { status: 409, awsType: 'ReloadUnavailable', message: 'This node has no config file to reload' },
@@ -143,6 +148,7 @@ export const ErrorCatalog = {
   CLI_EDGE_UNREACHABLE: { status: 503, awsType: 'ServiceUnavailable', message: 'The OpenFront edge cannot be reached' },
   CLI_EDGE_ANSWER_INVALID: { status: 502, awsType: 'InvalidResponse', message: 'The edge did not answer with a decision' },
   CLI_API_RESPONSE_INVALID: { status: 502, awsType: 'InvalidResponse', message: 'The OpenFront API answered with something that is not JSON' },
+  STATE_UNAVAILABLE: { status: 503, awsType: 'ServiceUnavailableException', message: 'The state service (NATS) cannot be reached: retry later' },
   INTERNAL: {
     status: 500,
     awsType: 'InternalError',

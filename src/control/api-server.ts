@@ -14,6 +14,8 @@ import { kvsControlPlaneRoutes } from './kvs-control-plane.js';
 import { kvsDataPlaneRoutes } from './kvs-data-plane.js';
 import { nativeApiRoutes } from './native-api.js';
 import { answerProbe, type Probes } from './http/probes.js';
+import type { PropagationView } from '../observe/propagation.js';
+import { propagationAround } from './propagation-wait.js';
 import { openFrontError } from '../errors.js';
 
 export interface ApiServerOptions {
@@ -40,6 +42,8 @@ export interface ApiServerOptions {
   limits?: Partial<ApiLimits>;
   /** Unauthenticated `/healthz` and `/readyz` (docs/deploy.md); without them those paths are ordinary API paths. */
   probes?: Probes;
+  /** The edges writes wait for with `?wait=all` (docs/fleet.md); without it writes still answer with their version. */
+  propagation?: PropagationView;
 }
 
 export interface ApiServer {
@@ -83,7 +87,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       `api.headersTimeoutMs (${limits.headersTimeoutMs}) must not exceed api.requestTimeoutMs (${limits.requestTimeoutMs})`,
     );
   }
-  const router = new Router({ authenticate, maxUnauthenticatedInFlight: limits.maxUnauthenticatedInFlight });
+  const router = new Router({
+    authenticate,
+    maxUnauthenticatedInFlight: limits.maxUnauthenticatedInFlight,
+    around: propagationAround(options.propagation, { now: () => now().getTime() }),
+  });
   const ctx = { db: options.db, now, importDir: options.importDir };
   for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, ...(options.routes ?? [])]) group(router, ctx);
 

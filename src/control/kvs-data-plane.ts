@@ -66,8 +66,12 @@ function integerParam(req: ApiRequest, name: string): number | undefined {
   return Number(text);
 }
 
-function writeResult(result: { etag: string; itemCount: number; totalSizeInBytes: number }): ApiResponse {
-  return json({ ItemCount: result.itemCount, TotalSizeInBytes: result.totalSizeInBytes }, result.etag);
+/** The write's answer; its version goes out as `x-openfront-version` (see propagation-wait.ts). */
+function writeResult(result: { etag: string; version: number; itemCount: number; totalSizeInBytes: number }, storeId: string): ApiResponse {
+  return {
+    ...json({ ItemCount: result.itemCount, TotalSizeInBytes: result.totalSizeInBytes }, result.etag),
+    written: { resource: { kind: 'store', id: storeId }, version: result.version },
+  };
 }
 
 /** Registers the six data-plane operations. */
@@ -115,12 +119,12 @@ export const kvsDataPlaneRoutes: RouteGroup = (router, { db }) => {
       const ifMatch = requireIfMatch(req);
       const value = requireString(parseJsonObject(req.body, 'KVS_VALIDATION').Value, 'Value');
       const store = requireStore(db, KvsARN);
-      return writeResult(db.putKey(store.id, Key, value, ifMatch, principal));
+      return writeResult(db.putKey(store.id, Key, value, ifMatch, principal), store.id);
     })
     .delete('/key-value-stores/{KvsARN}/keys/{Key}', (req, { KvsARN, Key }, principal) => {
       const ifMatch = requireIfMatch(req);
       const store = requireStore(db, KvsARN);
-      return writeResult(db.deleteKey(store.id, Key, ifMatch, principal));
+      return writeResult(db.deleteKey(store.id, Key, ifMatch, principal), store.id);
     })
     .post('/key-value-stores/{KvsARN}/keys', (req, { KvsARN }, principal) => {
       const ifMatch = requireIfMatch(req);
@@ -131,6 +135,6 @@ export const kvsDataPlaneRoutes: RouteGroup = (router, { db }) => {
       });
       const deletes = requireList(body.Deletes, 'Deletes').map((raw, i) => requireString(requireObject(raw, `Deletes[${i}]`).Key, `Deletes[${i}].Key`));
       const store = requireStore(db, KvsARN);
-      return writeResult(db.updateKeys(store.id, { puts, deletes }, ifMatch, principal));
+      return writeResult(db.updateKeys(store.id, { puts, deletes }, ifMatch, principal), store.id);
     });
 };

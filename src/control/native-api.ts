@@ -93,10 +93,13 @@ export const nativeApiRoutes: RouteGroup = (router, { db }) => {
       if (!store) throw new OpenFrontError('KVS_NOT_FOUND', `The key value store ${Name} was not found`);
       // Items are validated one by one (shape, key, value, duplicates) by the database before anything is written.
       const result = db.importData(store.id, body.data as KeyValue[], { mode, ifMatch: req.header('if-match') }, principal);
-      return json(
-        200,
-        { etag: result.etag, version: result.version, itemCount: result.itemCount, totalSizeInBytes: result.totalSizeInBytes },
-        { etag: result.etag },
-      );
+      return {
+        ...json(
+          200,
+          { etag: result.etag, version: result.version, itemCount: result.itemCount, totalSizeInBytes: result.totalSizeInBytes },
+          { etag: result.etag },
+        ),
+        written: { resource: { kind: 'store', id: store.id }, version: result.version },
+      };
     });
 };

@@ -22,6 +22,8 @@ import { ReplicaSet } from '../kvs/replica.js';
 import type { KvsLimits } from '../kvs/types.js';
 import type { RuntimeLimits } from '../runtime/types.js';
 import { LiveFunctions } from './live-functions.js';
+import { startLocalPropagation } from './local-propagation.js';
+import { propagationRouteGroup } from '../control/propagation-routes.js';
 import { startNodeObservability, type NodeObservability } from './observability.js';
 import { nodeSettingsChanged, readinessChecks } from './operations.js';
 import { checkConfigFunctions, functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './seed-functions.js';
@@ -58,6 +60,8 @@ export interface OpenFrontNodeOptions {
    * config file. Without it `reload()` is refused with RELOAD_UNAVAILABLE.
    */
   configSource?: () => Promise<EdgeConfig>;
+  /** This node's edge name in propagation answers (docs/fleet.md); default: the host name. */
+  edgeName?: string;
 }
 
 /** The edge as the node drives it: one in-process edge, or edge workers behind one port. */
@@ -222,8 +226,11 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
         return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
       },
     };
+    const propagation = startLocalPropagation(db, registry, live, { name: options.edgeName });
+    cleanup.push(() => propagation.close());
     const api = await startApiServer({
       db,
+      propagation: propagation.view,
       host: options.api?.host,
       port: options.api?.port,
       auth: { insecureNoAuth: options.api?.insecureNoAuth ?? false },
@@ -234,6 +241,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
         invalidationRouteGroup(currentEdge),
         reloadRouteGroup({ reload }),
         observability.routes,
+        propagationRouteGroup(propagation.view, propagation.sources),
       ],
       probes,
     });

@@ -23,8 +23,9 @@ import type { Command } from 'commander';
 import type { FunctionVersionJson, StagePointerJson } from '../../control/functions/native-routes.js';
 import { cloudFrontClient, describeApiError, nativeRequest, resolveClientConfig, withApiOptions, type ApiClientConfig, type ApiOptions } from '../client.js';
 import { isUsageError, readInputFile, usageError } from '../input.js';
+import { sdkWait, waitQuery, withWaitOption, withWaitParams } from '../wait.js';
 
-type Options = ApiOptions & { json?: boolean; stage?: string };
+type Options = ApiOptions & { json?: boolean; stage?: string; wait?: string | boolean };
 
 const NATIVE = '/openfront/v1/functions';
 
@@ -272,24 +273,26 @@ export function register(program: Command): void {
       }),
     );
 
-  withApiOptions(fn.command('publish'))
+  withWaitOption(withApiOptions(fn.command('publish')))
     .description("Point LIVE at DEVELOPMENT's version")
     .argument('<name>')
     .option('--json', 'print JSON')
     .action(
       action(async (config, options, name: string) => {
+        const wait = waitQuery(options.wait);
         const cf = cloudFrontClient(config);
+        sdkWait(cf, wait);
         const res = await cf.send(new PublishFunctionCommand({ Name: name, IfMatch: await etagOf(config, name, 'DEVELOPMENT') }));
         const live = (await nativeRequest(config, 'GET', `${NATIVE}/${encodeURIComponent(name)}/live`)) as { version: number | null; etag?: string };
         if (options.json) {
           print(JSON.stringify({ ...summaryJson(res.FunctionSummary, live.etag), version: live.version }));
           return;
         }
-        print(`Published ${name}: LIVE is now version ${live.version}`);
+        print(`Published ${name}: LIVE is now version ${live.version}${wait ? '; served by every live edge' : ''}`);
       }),
     );
 
-  withApiOptions(fn.command('rollback'))
+  withWaitOption(withApiOptions(fn.command('rollback')))
     .description('Point LIVE at an earlier version')
     .argument('<name>')
     .argument('<version>', 'version number (see `openfront function versions`)')
@@ -297,12 +300,13 @@ export function register(program: Command): void {
     .action(
       action(async (config, options, name: string, versionText: string) => {
         const version = versionArg(versionText, 'version');
-        const res = (await nativeRequest(config, 'POST', `${NATIVE}/${encodeURIComponent(name)}/rollback`, {
+        const wait = waitQuery(options.wait);
+        const res = (await nativeRequest(config, 'POST', withWaitParams(`${NATIVE}/${encodeURIComponent(name)}/rollback`, wait), {
           body: { version },
           headers: { 'if-match': await etagOf(config, name, 'LIVE') },
         })) as { version: number; etag: string; status: string };
         if (options.json) print(JSON.stringify(res));
-        else print(`Rolled back ${name}: LIVE is now version ${res.version}`);
+        else print(`Rolled back ${name}: LIVE is now version ${res.version}${wait ? '; served by every live edge' : ''}`);
       }),
     );
 

@@ -28,8 +28,11 @@ import {
   type ApiOptions,
 } from '../client.js';
 import { openFrontError } from '../../errors.js';
+import { sdkWait, waitQuery, withWaitOption, withWaitParams } from '../wait.js';
 
-type Options = ApiOptions & { json?: boolean };
+type Options = ApiOptions & { json?: boolean; wait?: string | boolean };
+
+const SERVED_NOTE = '; served by every live edge';
 
 function print(text: string): void {
   process.stdout.write(`${text}\n`);
@@ -104,10 +107,16 @@ interface ImportResult {
   totalSizeInBytes: number;
 }
 
-async function importFile(config: ApiClientConfig, name: string, file: string, mode: 'merge' | 'replace'): Promise<ImportResult & { imported: number }> {
+async function importFile(
+  config: ApiClientConfig,
+  name: string,
+  file: string,
+  mode: 'merge' | 'replace',
+  wait?: Record<string, string>,
+): Promise<ImportResult & { imported: number }> {
   const items = await readWithProgress(file);
   if (process.stderr.isTTY) process.stderr.write(`uploading ${items.length} items…\n`);
-  const result = (await nativeRequest(config, 'POST', `/openfront/v1/key-value-stores/${encodeURIComponent(name)}/import?mode=${mode}`, {
+  const result = (await nativeRequest(config, 'POST', withWaitParams(`/openfront/v1/key-value-stores/${encodeURIComponent(name)}/import?mode=${mode}`, wait), {
     body: { data: items },
   })) as ImportResult;
   return { ...result, imported: items.length };
@@ -235,7 +244,7 @@ export function register(program: Command): void {
       }),
     );
 
-  withApiOptions(kvs.command('put'))
+  withWaitOption(withApiOptions(kvs.command('put')))
     .description('Set a key (fetches the current ETag first)')
     .argument('<store>', 'store name or ARN')
     .argument('<key>')
@@ -243,14 +252,17 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (config, options, ref: string, key: string, value: string) => {
+        const wait = waitQuery(options.wait);
         const { arn } = await resolveStore(config, ref);
-        const res = await keyValueStoreClient(config).send(new PutKeyCommand({ KvsARN: arn, Key: key, Value: value, IfMatch: await currentEtag(config, arn) }));
-        if (options.json) print(JSON.stringify({ etag: res.ETag, itemCount: res.ItemCount, totalSizeInBytes: res.TotalSizeInBytes }));
-        else print(`Put ${key}; ETag ${res.ETag} (${res.ItemCount} items)`);
+        const client = keyValueStoreClient(config);
+        const version = sdkWait(client, wait);
+        const res = await client.send(new PutKeyCommand({ KvsARN: arn, Key: key, Value: value, IfMatch: await currentEtag(config, arn) }));
+        if (options.json) print(JSON.stringify({ etag: res.ETag, version: version(), itemCount: res.ItemCount, totalSizeInBytes: res.TotalSizeInBytes }));
+        else print(`Put ${key}; ETag ${res.ETag}, version ${version()} (${res.ItemCount} items)${wait ? SERVED_NOTE : ''}`);
       }),
     );
 
-  withApiOptions(kvs.command('delete'))
+  withWaitOption(withApiOptions(kvs.command('delete')))
     .description('Delete a key, or with --force and no key, the whole store')
     .argument('<store>', 'store name or ARN')
     .argument('[key]', 'key to delete')
@@ -258,11 +270,14 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (config, options: Options & { force?: boolean }, ref: string, key?: string) => {
+        const wait = waitQuery(options.wait);
         const { name, arn } = await resolveStore(config, ref);
         if (key !== undefined) {
-          const res = await keyValueStoreClient(config).send(new DeleteKeyCommand({ KvsARN: arn, Key: key, IfMatch: await currentEtag(config, arn) }));
-          if (options.json) print(JSON.stringify({ etag: res.ETag, itemCount: res.ItemCount, totalSizeInBytes: res.TotalSizeInBytes }));
-          else print(`Deleted ${key}; ETag ${res.ETag} (${res.ItemCount} items)`);
+          const client = keyValueStoreClient(config);
+          const version = sdkWait(client, wait);
+          const res = await client.send(new DeleteKeyCommand({ KvsARN: arn, Key: key, IfMatch: await currentEtag(config, arn) }));
+          if (options.json) print(JSON.stringify({ etag: res.ETag, version: version(), itemCount: res.ItemCount, totalSizeInBytes: res.TotalSizeInBytes }));
+          else print(`Deleted ${key}; ETag ${res.ETag}, version ${version()} (${res.ItemCount} items)${wait ? SERVED_NOTE : ''}`);
           return;
         }
         if (!options.force) throw openFrontError('CLI_USAGE', `refusing to delete the store ${name} without --force (to delete a key, give the key)`);
@@ -273,7 +288,7 @@ export function register(program: Command): void {
       }),
     );
 
-  withApiOptions(kvs.command('import'))
+  withWaitOption(withApiOptions(kvs.command('import')))
     .description('Load a file in the S3 import format into a store (merge by default)')
     .argument('<store>', 'store name or ARN')
     .argument('<file>')
@@ -283,10 +298,14 @@ export function register(program: Command): void {
     .action(
       action(async (config, options: Options & { replace?: boolean; merge?: boolean }, ref: string, file: string) => {
         if (options.replace && options.merge) throw openFrontError('CLI_USAGE', 'choose one of --replace and --merge');
+        const wait = waitQuery(options.wait);
         const { name } = await resolveStore(config, ref);
-        const result = await importFile(config, name, file, options.replace ? 'replace' : 'merge');
+        const result = await importFile(config, name, file, options.replace ? 'replace' : 'merge', wait);
         if (options.json) print(JSON.stringify(result));
-        else print(`Imported ${result.imported} items into ${name} (${options.replace ? 'replace' : 'merge'}); ${result.itemCount} items, ETag ${result.etag}`);
+        else
+          print(
+            `Imported ${result.imported} items into ${name} (${options.replace ? 'replace' : 'merge'}); ${result.itemCount} items, ETag ${result.etag}, version ${result.version}${wait ? SERVED_NOTE : ''}`,
+          );
       }),
     );
 

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { CONFIG_FILE_NAMES, loadConfig } from '../../config/index.js';
 import { isOpenFrontError, openFrontError } from '../../errors.js';
 import { startOpenFrontNode, type OpenFrontNode } from '../../node/index.js';
+import { EDGE_NAME_PATTERN } from '../../observe/propagation.js';
 import { DEFAULT_DATA_DIR } from './keys.js';
 import { serveUntilStopped } from '../operations.js';
 
@@ -30,6 +31,7 @@ export interface StartOptions {
   drainTimeout?: string;
   workers?: string;
   workerHeader?: boolean;
+  name?: string;
 }
 
 /** More edge processes than this on one machine is a typo, not a plan. */
@@ -40,6 +42,12 @@ export function parseWorkers(text: string | undefined): number | undefined {
   if (!/^\d{1,3}$/.test(text) || Number(text) < 1 || Number(text) > MAX_WORKERS)
     throw openFrontError('CLI_USAGE', `--workers must be a whole number from 1 to ${MAX_WORKERS}, got "${text}"`);
   return Number(text);
+}
+
+export function parseEdgeName(text: string | undefined): string | undefined {
+  if (text !== undefined && !EDGE_NAME_PATTERN.test(text))
+    throw openFrontError('CLI_USAGE', `--name must be 1 to 64 letters, digits, "-" or "_", got "${text.slice(0, 80)}"`);
+  return text;
 }
 
 /** How long SIGTERM/SIGINT lets requests in flight finish, like nginx's and Envoy's common 30 s (docs/deploy.md). */
@@ -98,6 +106,7 @@ export async function startFromOptions(options: StartOptions): Promise<{ node: O
     observability: { accessLog: options.accessLog, metricsPort: parsePort(options.metricsPort, '--metrics-port') },
     configSource: () => loadConfig(path),
     workers: workers === undefined ? undefined : { count: workers, workerHeader: options.workerHeader },
+    edgeName: parseEdgeName(options.name),
   });
   return { node, configPath: path, demo };
 }
@@ -159,6 +168,7 @@ export function register(program: Command): void {
     .option('--import-dir <dir>', "the only directory CreateKeyValueStore's ImportSource may read (default: kvs.importDir, else off)")
     .option('--drain-timeout <seconds>', `on SIGTERM/SIGINT, how long requests in flight may finish (default ${DEFAULT_DRAIN_SECONDS})`)
     .option('--workers <n>', 'serve the edge from n processes on one port (node:cluster; see docs/deploy.md)')
+    .option('--name <edge-name>', "this node's edge name in propagation answers and `openfront status` (default: the host name)")
     .option('--worker-header', 'with --workers: add x-openfront-worker: <pid> to every edge response')
     .action(async (options: StartOptions) => {
       let started: Awaited<ReturnType<typeof startFromOptions>>;

@@ -105,7 +105,10 @@ export function registerFunctionNativeRoutes(router: Router, registry: FunctionR
         throw new OpenFrontError('BAD_REQUEST', 'The body must be {"version": n} with n a version number (1, 2, …)');
       }
       const view = registry.rollback(Name, body.version, req.header('if-match'), principal);
-      return json(200, { name: Name, stage: view.stage, version: view.version, etag: view.etag, status: view.status }, { etag: view.etag });
+      return {
+        ...json(200, { name: Name, stage: view.stage, version: view.version, etag: view.etag, status: view.status }, { etag: view.etag }),
+        written: { resource: { kind: 'function', name: Name }, version: view.version },
+      };
     })
     .get(`${NATIVE_FUNCTIONS_PATH}/{Name}/live`, (_req, { Name }) => {
       const live = registry.findStage(Name, 'LIVE');

@@ -38,7 +38,11 @@ export interface FunctionRouteDeps {
 }
 
 function summaryResponse(status: number, view: FunctionStageView, headers: Record<string, string> = {}): ApiResponse {
-  return xmlResponse(status, 'FunctionSummary', functionSummaryXml(view), { etag: view.etag, ...headers });
+  // A write answers with the version its stage now points at; only LIVE is served by edges (propagation-wait.ts).
+  return {
+    ...xmlResponse(status, 'FunctionSummary', functionSummaryXml(view), { etag: view.etag, ...headers }),
+    written: { resource: { kind: 'function', name: view.name }, version: view.version, served: view.stage === 'LIVE' },
+  };
 }
 
 function stageParam(text: string | undefined): FunctionStage | undefined {

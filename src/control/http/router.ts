@@ -60,6 +60,17 @@ export interface RouteGroupContext {
 /** Registers one family of routes (the KVS data plane, the function API, …). */
 export type RouteGroup = (router: Router, ctx: RouteGroupContext) => void;
 
+/**
+ * Runs around every route handler, after authentication and body checks: for concerns that span route groups
+ * (the version header and `?wait=all` of writes, src/control/propagation-wait.ts). `badRequest` is the group's
+ * error code for a bad parameter.
+ */
+export type AroundHandler = (
+  req: ApiRequest,
+  route: { protocol: WireProtocol; badRequest: ErrorCode },
+  next: () => Promise<ApiResponse>,
+) => Promise<ApiResponse>;
+
 /** Checks who sent a request from its head; throws {@link authFailure AUTH_FAILED} when nobody verifiable did. */
 export type Authenticate = (head: RequestHead, expectation: SignatureExpectation) => HeadVerdict;
 
@@ -111,6 +122,7 @@ export class Router {
   readonly #authenticate: Authenticate;
   readonly #onInternalError: (err: unknown, requestId: string) => void;
   readonly #maxUnauthenticatedInFlight: number;
+  readonly #around: AroundHandler | undefined;
   #unauthenticatedInFlight = 0;
 
   constructor(options: {
@@ -118,8 +130,10 @@ export class Router {
     onInternalError?: (err: unknown, requestId: string) => void;
     /** Bodies read before their signature can be checked, at once (see `ApiLimits`). Default 32. */
     maxUnauthenticatedInFlight?: number;
+    around?: AroundHandler;
   }) {
     this.#authenticate = options.authenticate;
+    this.#around = options.around;
     this.#maxUnauthenticatedInFlight = options.maxUnauthenticatedInFlight ?? 32;
     this.#onInternalError =
       options.onInternalError ??
@@ -268,8 +282,10 @@ export class Router {
         return Array.isArray(value) ? value.join(', ') : value;
       },
     };
+    const route = matched.route;
     try {
-      return await matched.route.handler(apiRequest, params, principal);
+      const run = async () => route.handler(apiRequest, params, principal);
+      return await (this.#around === undefined ? run() : this.#around(apiRequest, { protocol: group.protocol, badRequest: errors.badRequest }, run));
     } catch (err) {
       if (isOpenFrontError(err)) return fail(err);
       this.#onInternalError(err, requestId);

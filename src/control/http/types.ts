@@ -1,5 +1,6 @@
 /** The shapes route handlers see: a fully read, not yet interpreted request, and a response to write. */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { PropagationResource } from '../../observe/propagation.js';
 import type { Principal } from '../auth/verify-request.js';
 
 export type { Principal };
@@ -31,6 +32,11 @@ export interface ApiResponse {
    * hands the open response to `stream`, which owns it from then on.
    */
   stream?: (res: ServerResponse) => void;
+  /**
+   * What a write made current: answered as the `x-openfront-version` header, and waited for with `?wait=all`
+   * (src/control/propagation-wait.ts). `served: false` marks a version no edge serves (a function's DEVELOPMENT).
+   */
+  written?: { resource: PropagationResource; version: number; served?: boolean };
 }
 
 /** Path parameters by the names used in the route pattern (`{Name}` → `params.Name`), percent-decoded. */
