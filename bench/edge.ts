@@ -315,7 +315,7 @@ export async function main(): Promise<void> {
         rows.push({ name: `${label}: CPU per request, all threads (µs)`, value: fmt(ourCpu, 1), baseline: fmt(baseCpu, 1), ratio: ratio(ourCpu, baseCpu) });
       }
     };
-    compare('no cache vs node proxy', uncached, baseline, 0.85);
+    compare('no cache vs node proxy', uncached, baseline, 0.95);
     if (nginx !== undefined) compare('no cache vs nginx+njs', uncached, nginx);
     if (nginxMap !== undefined) compare('no cache vs nginx map', uncached, nginxMap);
     compare('cached vs node proxy', cached, baseline);

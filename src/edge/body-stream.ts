@@ -19,7 +19,7 @@ export interface StreamSent {
  *
  * A hand-made pump rather than `stream.pipeline`: this runs for every proxied response, and pipeline's per-call
  * AbortController (whose abort builds a DOMException with a stack trace) and end-of-stream watchers cost more CPU
- * than the small response itself (docs/edge.md, "Performance"). With `length` (the declared Content-Length), the
+ * than the small response itself (docs/edge.md, "Streaming"). With `length` (the declared Content-Length), the
  * chunk that completes the body is handed to `res.end`, so a small response goes out with its head in one write.
  */
 export function sendStream(body: Readable, res: ServerResponse, length?: number): Promise<StreamSent> {
