@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { GetKeyCommand, PutKeyCommand, UpdateKeysCommand, type CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { startApiServer } from '../src/control/api-server.js';
 import { KvsDatabase } from '../src/kvs/database.js';
+import { sqliteState } from '../src/state/sqlite/index.js';
 import { parseImportJson } from '../src/kvs/import-export.js';
 import { KvsReplica } from '../src/kvs/replica.js';
 import { BareSqlite, type KeyValueRow } from './helpers/bare-sqlite.js';
@@ -210,7 +211,7 @@ export async function main(): Promise<void> {
   const db = KvsDatabase.open(join(dir, 'openfront.db'));
   const bare = new BareSqlite(join(dir, 'bare.db'));
   const credentials = db.createAccessKey('bench');
-  const server = await startApiServer({ db, port: 0 });
+  const server = await startApiServer({ state: sqliteState(db), port: 0 });
   const plainServer = await startPlainKvsServer(new Map());
   const agent = loopbackAgent();
   const client = kvsClient(server.port, credentials, agent);

@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   edge: () => import('./edge.js'),
   observe: () => import('./observe.js'),
   abuse: () => import('./abuse.js'),
+  fleet: () => import('./fleet.js'),
 };
 
 // The AWS SDK warns about Node 20 on every client; the bench output is for numbers.

@@ -19,6 +19,7 @@ import { parseConfig } from '../../src/config/index.js';
 import { ensureConfigStores, replicaStoreResolver } from '../../src/node/seed-stores.js';
 import { ConfigFunctionSource, startEdge } from '../../src/edge/index.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
+import { SqliteStoreState } from '../../src/state/sqlite/store-state.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';
 import { startNodeObservability, type NodeObservability } from '../../src/node/observability.js';
 import { DecisionFilter } from '../../src/observe/filter.js';
@@ -61,7 +62,7 @@ await serveInChild(async () => {
     dir,
   );
   const db = KvsDatabase.open(join(dir, 'openfront.db'));
-  await ensureConfigStores(config, db);
+  await ensureConfigStores(config, new SqliteStoreState(db));
   const replicas = new ReplicaSet(db);
   const functions = await ConfigFunctionSource.create(config, { stores: replicaStoreResolver(db, replicas) });
   let observability: NodeObservability | undefined;

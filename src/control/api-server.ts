@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import { isIP } from 'node:net';
 import { OpenFrontError } from '../errors.js';
-import type { KvsDatabase } from '../kvs/database.js';
+import type { NodeState } from '../state/types.js';
 import { RequestVerifier } from './auth/verify-request.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from './http/limits.js';
 import { Router, type Authenticate, type RouteGroup } from './http/router.js';
@@ -16,10 +16,12 @@ import { nativeApiRoutes } from './native-api.js';
 import { answerProbe, type Probes } from './http/probes.js';
 import type { PropagationView } from '../observe/propagation.js';
 import { propagationAround } from './propagation-wait.js';
+import { propagationRouteGroup } from './propagation-routes.js';
 import { openFrontError } from '../errors.js';
 
 export interface ApiServerOptions {
-  db: KvsDatabase;
+  /** Where stores, functions, access keys and audit records live (SQLite for `start`, JetStream for `control`). */
+  state: NodeState;
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
   /** Default 8787; 0 picks a free port (see `ApiServer.port`). */
@@ -42,7 +44,10 @@ export interface ApiServerOptions {
   limits?: Partial<ApiLimits>;
   /** Unauthenticated `/healthz` and `/readyz` (docs/deploy.md); without them those paths are ordinary API paths. */
   probes?: Probes;
-  /** The edges writes wait for with `?wait=all` (docs/fleet.md); without it writes still answer with their version. */
+  /**
+   * The edges: writes wait for them with `?wait=all`, and the propagation routes (`…/propagation`, `/openfront/v1/edges`)
+   * answer from them (docs/fleet.md). Without it writes still answer with their version.
+   */
   propagation?: PropagationView;
 }
 
@@ -76,8 +81,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     }
     authenticate = () => ({ kind: 'verified', principal: { accessKeyId: ANONYMOUS_ACCESS_KEY_ID } });
   } else {
-    const verifier = new RequestVerifier({ lookupSecret: (id) => options.db.getAccessKeySecret(id), now });
-    authenticate = (head, expectation) => verifier.verifyHead(head, expectation);
+    const verifier = new RequestVerifier({ now });
+    const lookupSecret = (id: string) => options.state.accessKeys.secret(id);
+    authenticate = (head, expectation) => verifier.verifyHeadAsync(head, expectation, lookupSecret);
   }
 
   const limits: ApiLimits = { ...DEFAULT_API_LIMITS, ...options.limits };
@@ -90,10 +96,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const router = new Router({
     authenticate,
     maxUnauthenticatedInFlight: limits.maxUnauthenticatedInFlight,
-    around: propagationAround(options.propagation, { now: () => now().getTime() }),
+    // A wait must answer before the idle timeout would cut the silent connection.
+    around: propagationAround(options.propagation, { now: () => now().getTime(), maxTimeoutMs: limits.idleTimeoutMs - 1000 }),
   });
-  const ctx = { db: options.db, now, importDir: options.importDir };
-  for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, ...(options.routes ?? [])]) group(router, ctx);
+  const ctx = { state: options.state, now, importDir: options.importDir };
+  const propagationRoutes = options.propagation === undefined ? [] : [propagationRouteGroup(options.propagation)];
+  for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, ...propagationRoutes, ...(options.routes ?? [])]) group(router, ctx);
 
   const server = createServer(
     {

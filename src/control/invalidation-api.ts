@@ -19,7 +19,7 @@ export interface Invalidator {
 }
 
 export function invalidationRouteGroup(edge: Invalidator): RouteGroup {
-  return (router, { db }) => {
+  return (router, { state }) => {
     const prefix = `${NATIVE_API_PREFIX}/distributions`;
     router
       .group({ protocol: 'native-json', prefix, signing: { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] } })
@@ -30,7 +30,7 @@ export function invalidationRouteGroup(edge: Invalidator): RouteGroup {
           throw badRequest('The body must be {"paths": ["/path", "/prefix/*", …]} with at least one path');
         }
         const invalidated = await edge.invalidate(Id, paths as string[]);
-        db.appendAudit({
+        await state.audit.append({
           accessKeyId: principal.accessKeyId,
           operation: 'CreateInvalidation',
           keys: [],

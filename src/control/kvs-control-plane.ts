@@ -73,7 +73,8 @@ function positiveIntegerParam(req: ApiRequest, name: string): number | undefined
 export const AWS_ID_HEADER = 'x-openfront-aws-id';
 
 /** Registers Create/Describe/List/Update/DeleteKeyValueStore. */
-export const kvsControlPlaneRoutes: RouteGroup = (router, { db, importDir }) => {
+export const kvsControlPlaneRoutes: RouteGroup = (router, { state, importDir }) => {
+  const stores = state.stores;
   router
     .group({
       protocol: 'rest-xml',
@@ -91,21 +92,24 @@ export const kvsControlPlaneRoutes: RouteGroup = (router, { db, importDir }) => 
         const importItems = importSource
           ? await readImportSource(
               { sourceType: xmlText(importSource, 'SourceType'), sourceArn: xmlText(importSource, 'SourceARN') },
-              { importDir, limits: db.limits },
+              { importDir, limits: stores.limits },
             )
           : undefined;
         // CreateKeyValueStoreRequest has no field for the id; a store brought from AWS keeps its id through this header.
         const awsId = req.header(AWS_ID_HEADER);
-        const store = db.createStore({ name, comment: xmlText(input, 'Comment'), importItems, ...(awsId === undefined ? {} : { id: awsId }) }, principal);
+        const store = await stores.createStore(
+          { name, comment: xmlText(input, 'Comment'), importItems, ...(awsId === undefined ? {} : { id: awsId }) },
+          principal,
+        );
         const location = `http://${req.header('host') ?? 'localhost'}${STORE_PATH}/${store.arn}`;
         return storeResponse(201, store, { location });
       }),
     )
     .get(
       STORE_PATH,
-      inControlPlaneTerms((req) => {
+      inControlPlaneTerms(async (req) => {
         const maxItems = positiveIntegerParam(req, 'MaxItems') ?? DEFAULT_MAX_ITEMS;
-        const page = db.listStores({ marker: req.queryParam('Marker'), maxItems, status: req.queryParam('Status') });
+        const page = await stores.listStores({ marker: req.queryParam('Marker'), maxItems, status: req.queryParam('Status') });
         return xmlResponse(200, 'KeyValueStoreList', {
           ...(page.nextMarker ? { NextMarker: page.nextMarker } : {}),
           MaxItems: maxItems,
@@ -116,25 +120,25 @@ export const kvsControlPlaneRoutes: RouteGroup = (router, { db, importDir }) => 
     )
     .get(
       `${STORE_PATH}/{Name}`,
-      inControlPlaneTerms((_req, { Name }) => {
-        const store = db.getStore({ name: Name });
+      inControlPlaneTerms(async (_req, { Name }) => {
+        const store = await stores.getStore({ name: Name });
         if (!store) throw new OpenFrontError('CF_ENTITY_NOT_FOUND', `The key value store ${Name} was not found`);
         return storeResponse(200, store);
       }),
     )
     .put(
       `${STORE_PATH}/{Name}`,
-      inControlPlaneTerms((req, { Name }, principal) => {
+      inControlPlaneTerms(async (req, { Name }, principal) => {
         const ifMatch = requireIfMatch(req);
         const comment = xmlText(parseXmlRequest(req.body, 'UpdateKeyValueStoreRequest'), 'Comment');
         if (comment === undefined) throw new OpenFrontError('CF_INVALID_ARGUMENT', 'Comment is required');
-        return storeResponse(200, db.updateStoreComment(Name, comment, ifMatch, principal));
+        return storeResponse(200, await stores.updateStoreComment(Name, comment, ifMatch, principal));
       }),
     )
     .delete(
       `${STORE_PATH}/{Name}`,
-      inControlPlaneTerms((req, { Name }, principal) => {
-        db.deleteStore(Name, requireIfMatch(req), principal);
+      inControlPlaneTerms(async (req, { Name }, principal) => {
+        await stores.deleteStore(Name, requireIfMatch(req), principal);
         return { status: 204 };
       }),
     );

@@ -6,11 +6,11 @@
  * routing. Writes need the data-plane ETag in If-Match and answer with the new one in the ETag header.
  */
 import { OpenFrontError } from '../errors.js';
-import type { KvsDatabase } from '../kvs/database.js';
 import type { KeyValue, StoreRecord } from '../kvs/types.js';
 import { SIGV4_ALGORITHM } from './auth/sigv4.js';
 import { SIGV4A_ALGORITHM } from './auth/sigv4a.js';
 import { parseJsonObject } from './http/json-body.js';
+import type { StoreState } from '../state/types.js';
 import type { RouteGroup } from './http/router.js';
 import type { ApiRequest, ApiResponse } from './http/types.js';
 
@@ -30,8 +30,8 @@ function epochSeconds(date: Date): number {
   return date.getTime() / 1000;
 }
 
-function requireStore(db: KvsDatabase, arn: string): StoreRecord {
-  const store = db.getStore({ arn });
+async function requireStore(stores: StoreState, arn: string): Promise<StoreRecord> {
+  const store = await stores.getStore({ arn });
   if (!store) throw new OpenFrontError('KVS_NOT_FOUND', `The key value store ${arn} was not found`);
   return store;
 }
@@ -75,8 +75,9 @@ function writeResult(result: { etag: string; version: number; itemCount: number;
 }
 
 /** Registers the six data-plane operations. */
-export const kvsDataPlaneRoutes: RouteGroup = (router, { db }) => {
-  const limits = db.limits;
+export const kvsDataPlaneRoutes: RouteGroup = (router, { state }) => {
+  const stores = state.stores;
+  const limits = stores.limits;
   // JSON escaping can make a body several times its payload; the payload limit itself is checked on decoded items.
   const maxBodyBytes = Math.min(2 * limits.maxUpdatePayloadBytes + 1024 * 1024, 1024 * 1024 * 1024);
   router
@@ -86,8 +87,8 @@ export const kvsDataPlaneRoutes: RouteGroup = (router, { db }) => {
       signing: { services: [KVS_SIGNING_SERVICE], algorithms: [SIGV4A_ALGORITHM, SIGV4_ALGORITHM] },
       maxBodyBytes,
     })
-    .get('/key-value-stores/{KvsARN}', (_req, { KvsARN }) => {
-      const store = requireStore(db, KvsARN);
+    .get('/key-value-stores/{KvsARN}', async (_req, { KvsARN }) => {
+      const store = await requireStore(stores, KvsARN);
       return json(
         {
           ItemCount: store.itemCount,
@@ -101,32 +102,32 @@ export const kvsDataPlaneRoutes: RouteGroup = (router, { db }) => {
         store.etag,
       );
     })
-    .get('/key-value-stores/{KvsARN}/keys/{Key}', (_req, { KvsARN, Key }) => {
-      const store = requireStore(db, KvsARN);
-      const item = db.getKey(store.id, Key);
+    .get('/key-value-stores/{KvsARN}/keys/{Key}', async (_req, { KvsARN, Key }) => {
+      const store = await requireStore(stores, KvsARN);
+      const item = await stores.getKey(store.id, Key);
       return json({ Key: item.key, Value: item.value, ItemCount: item.itemCount, TotalSizeInBytes: item.totalSizeInBytes });
     })
-    .get('/key-value-stores/{KvsARN}/keys', (req, { KvsARN }) => {
-      const store = requireStore(db, KvsARN);
+    .get('/key-value-stores/{KvsARN}/keys', async (req, { KvsARN }) => {
+      const store = await requireStore(stores, KvsARN);
       const maxResults = integerParam(req, 'MaxResults');
       if (maxResults !== undefined && (maxResults < 1 || maxResults > limits.maxListResults)) {
         throw invalid(`MaxResults must be between 1 and ${limits.maxListResults}`);
       }
-      const page = db.listKeys(store.id, { maxResults, nextToken: req.queryParam('NextToken') });
+      const page = await stores.listKeys(store.id, { maxResults, nextToken: req.queryParam('NextToken') });
       return json({ Items: page.items.map((i) => ({ Key: i.key, Value: i.value })), ...(page.nextToken ? { NextToken: page.nextToken } : {}) });
     })
-    .put('/key-value-stores/{KvsARN}/keys/{Key}', (req, { KvsARN, Key }, principal) => {
+    .put('/key-value-stores/{KvsARN}/keys/{Key}', async (req, { KvsARN, Key }, principal) => {
       const ifMatch = requireIfMatch(req);
       const value = requireString(parseJsonObject(req.body, 'KVS_VALIDATION').Value, 'Value');
-      const store = requireStore(db, KvsARN);
-      return writeResult(db.putKey(store.id, Key, value, ifMatch, principal), store.id);
+      const store = await requireStore(stores, KvsARN);
+      return writeResult(await stores.putKey(store.id, Key, value, ifMatch, principal), store.id);
     })
-    .delete('/key-value-stores/{KvsARN}/keys/{Key}', (req, { KvsARN, Key }, principal) => {
+    .delete('/key-value-stores/{KvsARN}/keys/{Key}', async (req, { KvsARN, Key }, principal) => {
       const ifMatch = requireIfMatch(req);
-      const store = requireStore(db, KvsARN);
-      return writeResult(db.deleteKey(store.id, Key, ifMatch, principal), store.id);
+      const store = await requireStore(stores, KvsARN);
+      return writeResult(await stores.deleteKey(store.id, Key, ifMatch, principal), store.id);
     })
-    .post('/key-value-stores/{KvsARN}/keys', (req, { KvsARN }, principal) => {
+    .post('/key-value-stores/{KvsARN}/keys', async (req, { KvsARN }, principal) => {
       const ifMatch = requireIfMatch(req);
       const body = parseJsonObject(req.body, 'KVS_VALIDATION');
       const puts: KeyValue[] = requireList(body.Puts, 'Puts').map((raw, i) => {
@@ -134,7 +135,7 @@ export const kvsDataPlaneRoutes: RouteGroup = (router, { db }) => {
         return { key: requireString(item.Key, `Puts[${i}].Key`), value: requireString(item.Value, `Puts[${i}].Value`) };
       });
       const deletes = requireList(body.Deletes, 'Deletes').map((raw, i) => requireString(requireObject(raw, `Deletes[${i}]`).Key, `Deletes[${i}].Key`));
-      const store = requireStore(db, KvsARN);
-      return writeResult(db.updateKeys(store.id, { puts, deletes }, ifMatch, principal), store.id);
+      const store = await requireStore(stores, KvsARN);
+      return writeResult(await stores.updateKeys(store.id, { puts, deletes }, ifMatch, principal), store.id);
     });
 };

@@ -7,7 +7,7 @@
  *   format (`{"data":[{"key":…,"value":…}]}`), not limited to UpdateKeys' 50 keys; optional If-Match (data ETag).
  */
 import { OpenFrontError } from '../errors.js';
-import type { KvsDatabase } from '../kvs/database.js';
+import type { NodeState } from '../state/types.js';
 import type { KeyValue } from '../kvs/types.js';
 import type { AuditQuery, AuditRecord } from '../observe/audit.js';
 import { NATIVE_SIGNING_SERVICE } from './auth/sign-request.js';
@@ -38,11 +38,11 @@ function dateParam(req: ApiRequest, name: string): Date | undefined {
 }
 
 /** `store` may name a store (by name or id) or a deleted one, whose records stay findable by name. */
-function auditQuery(req: ApiRequest, db: KvsDatabase): AuditQuery {
+async function auditQuery(req: ApiRequest, state: NodeState): Promise<AuditQuery> {
   const query: AuditQuery = {};
   const store = req.queryParam('store');
   if (store !== undefined) {
-    const found = db.getStore({ name: store }) ?? db.getStore({ id: store });
+    const found = (await state.stores.getStore({ name: store })) ?? (await state.stores.getStore({ id: store }));
     if (found) query.storeId = found.id;
     else query.storeName = store;
   }
@@ -74,25 +74,25 @@ function auditJson(record: AuditRecord): AuditRecordJson {
 }
 
 /** Registers the native audit and bulk-import routes. */
-export const nativeApiRoutes: RouteGroup = (router, { db }) => {
+export const nativeApiRoutes: RouteGroup = (router, { state }) => {
   const signing = { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] } as const;
   router
     .group({ protocol: 'native-json', prefix: `${NATIVE_API_PREFIX}/audit`, signing })
-    .get(`${NATIVE_API_PREFIX}/audit`, (req) => json(200, { items: db.listAudit(auditQuery(req, db)).map(auditJson) }));
+    .get(`${NATIVE_API_PREFIX}/audit`, async (req) => json(200, { items: (await state.audit.list(await auditQuery(req, state))).map(auditJson) }));
 
   // The body is the import file itself, so the cap follows the import-file limit (JSON may re-escape some bytes).
-  const maxImportBody = Math.min(2 * db.limits.maxImportFileBytes + 1024 * 1024, 1024 * 1024 * 1024);
+  const maxImportBody = Math.min(2 * state.stores.limits.maxImportFileBytes + 1024 * 1024, 1024 * 1024 * 1024);
   router
     .group({ protocol: 'native-json', prefix: `${NATIVE_API_PREFIX}/key-value-stores`, signing, maxBodyBytes: maxImportBody })
-    .post(`${NATIVE_API_PREFIX}/key-value-stores/{Name}/import`, (req, { Name }, principal) => {
+    .post(`${NATIVE_API_PREFIX}/key-value-stores/{Name}/import`, async (req, { Name }, principal) => {
       const mode = req.queryParam('mode') ?? 'merge';
       if (mode !== 'merge' && mode !== 'replace') throw badRequest('mode must be merge or replace');
       const body = parseJsonObject(req.body, 'BAD_REQUEST');
       if (!Array.isArray(body.data)) throw badRequest('The body must be {"data": [{"key": …, "value": …}, …]}');
-      const store = db.getStore({ name: Name });
+      const store = await state.stores.getStore({ name: Name });
       if (!store) throw new OpenFrontError('KVS_NOT_FOUND', `The key value store ${Name} was not found`);
       // Items are validated one by one (shape, key, value, duplicates) by the database before anything is written.
-      const result = db.importData(store.id, body.data as KeyValue[], { mode, ifMatch: req.header('if-match') }, principal);
+      const result = await state.stores.importData(store.id, body.data as KeyValue[], { mode, ifMatch: req.header('if-match') }, principal);
       return {
         ...json(
           200,

@@ -7,13 +7,14 @@
  * - `GET /openfront/v1/functions/{name}/propagation` — the same for the function's LIVE version.
  * - `GET /openfront/v1/edges` — every edge with every store and function it serves (what `openfront status` prints).
  *
- * The view (one local edge, or a fleet's reports through NATS) and the current versions (the state backend) are
- * given by the composition root.
+ * The view (one local edge, or a fleet's reports through NATS) is given by the composition root; the current
+ * versions come from the node's state (either backend), or from `sources`.
  */
 import { OpenFrontError } from '../errors.js';
 import { isLive, type EdgeReport, type PropagationResource, type PropagationView } from '../observe/propagation.js';
 import { NATIVE_SIGNING_SERVICE } from './auth/sign-request.js';
 import { SIGV4_ALGORITHM } from './auth/sigv4.js';
+import type { NodeState } from '../state/types.js';
 import type { RouteGroup } from './http/router.js';
 import { json, NATIVE_API_PREFIX } from './native-api.js';
 
@@ -100,11 +101,40 @@ async function edgeLines(view: PropagationView, sources: PropagationSources, now
   return lines;
 }
 
-/** Registers the propagation routes. */
-export function propagationRouteGroup(view: PropagationView, sources: PropagationSources, options: { now?: () => number } = {}): RouteGroup {
+/** The current versions as the node's state holds them. */
+export function stateSources(state: NodeState): PropagationSources {
+  const stores = async (): Promise<CurrentStore[]> => {
+    const all: CurrentStore[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await state.stores.listStores({ marker, maxItems: 1000 });
+      all.push(...page.items);
+      marker = page.nextMarker;
+    } while (marker !== undefined);
+    return all;
+  };
+  return {
+    store: (name) => state.stores.getStore({ name }),
+    stores,
+    // findStage throws the catalog's no-such-function error for an unknown name.
+    liveFunction: async (name) => {
+      const stage = await state.functions.findStage(name, 'LIVE');
+      return { name, version: stage?.version ?? null, ...(stage ? { lastModified: stage.lastModified } : {}) };
+    },
+    liveFunctions: async () => {
+      const names = await state.functions.liveNames();
+      const stages = await Promise.all(names.map(async (name) => ({ name, stage: await state.functions.findStage(name, 'LIVE') })));
+      return stages.flatMap(({ name, stage }) => (stage === undefined ? [] : [{ name, version: stage.version, lastModified: stage.lastModified }]));
+    },
+  };
+}
+
+/** Registers the propagation routes (`startApiServer` does, when it is given a view). */
+export function propagationRouteGroup(view: PropagationView, options: { sources?: PropagationSources; now?: () => number } = {}): RouteGroup {
   const now = options.now ?? Date.now;
   const signing = { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] } as const;
-  return (router) => {
+  return (router, ctx) => {
+    const sources = options.sources ?? stateSources(ctx.state);
     router
       .group({ protocol: 'native-json', prefix: STORES_PATH, signing, maxBodyBytes: 0 })
       .get(`${STORES_PATH}/{Name}/propagation`, async (_req, { Name }) => {

@@ -11,7 +11,10 @@ import type { ApiRequest } from './http/types.js';
 
 export const VERSION_HEADER = 'x-openfront-version';
 export const DEFAULT_WAIT_TIMEOUT_MS = 10_000;
-/** A longer wait would hold an API connection (and the caller) for longer than any edge should lag. */
+/**
+ * A longer wait would hold an API connection (and the caller) for longer than any edge should lag. The server may
+ * lower it: a wait must end before the connection's idle timeout would cut it.
+ */
 export const MAX_WAIT_TIMEOUT_MS = 60_000;
 
 const READ_METHODS = new Set(['GET', 'HEAD']);
@@ -24,7 +27,7 @@ function parseTimeout(text: string): number | undefined {
 }
 
 /** The wait a write asks for: undefined without `?wait`; a bad `wait` or `timeout` is refused before anything is written. */
-export function parseWait(req: ApiRequest, badRequest: ErrorCode): { timeoutMs: number } | undefined {
+export function parseWait(req: ApiRequest, badRequest: ErrorCode, maxTimeoutMs: number = MAX_WAIT_TIMEOUT_MS): { timeoutMs: number } | undefined {
   const wait = req.queryParam('wait');
   const timeout = req.queryParam('timeout');
   if (wait === undefined) {
@@ -32,10 +35,10 @@ export function parseWait(req: ApiRequest, badRequest: ErrorCode): { timeoutMs: 
     return undefined;
   }
   if (wait !== 'all') throw new OpenFrontError(badRequest, `wait must be "all" (wait until every live edge serves the write), got "${wait.slice(0, 32)}"`);
-  if (timeout === undefined) return { timeoutMs: DEFAULT_WAIT_TIMEOUT_MS };
+  if (timeout === undefined) return { timeoutMs: Math.min(DEFAULT_WAIT_TIMEOUT_MS, maxTimeoutMs) };
   const timeoutMs = parseTimeout(timeout);
-  if (timeoutMs === undefined || timeoutMs < 1 || timeoutMs > MAX_WAIT_TIMEOUT_MS) {
-    throw new OpenFrontError(badRequest, `timeout must be a duration from 1ms to ${MAX_WAIT_TIMEOUT_MS / 1000}s, like 5s or 500ms`);
+  if (timeoutMs === undefined || timeoutMs < 1 || timeoutMs > maxTimeoutMs) {
+    throw new OpenFrontError(badRequest, `timeout must be a duration from 1ms to ${maxTimeoutMs}ms, like 5s or 500ms`);
   }
   return { timeoutMs };
 }
@@ -49,10 +52,11 @@ function describeLagging(edges: readonly EdgePropagation[]): string {
  * The router's `around` handler for versions and waits. Without a view (an API with no edge to ask), writes still
  * carry their version but `?wait=all` is refused.
  */
-export function propagationAround(view: PropagationView | undefined, options: { now?: () => number } = {}): AroundHandler {
+export function propagationAround(view: PropagationView | undefined, options: { now?: () => number; maxTimeoutMs?: number } = {}): AroundHandler {
   const now = options.now ?? Date.now;
+  const maxTimeoutMs = Math.max(1, Math.min(MAX_WAIT_TIMEOUT_MS, options.maxTimeoutMs ?? MAX_WAIT_TIMEOUT_MS));
   return async (req, route, next) => {
-    const wait = READ_METHODS.has(req.method) ? undefined : parseWait(req, route.badRequest);
+    const wait = READ_METHODS.has(req.method) ? undefined : parseWait(req, route.badRequest, maxTimeoutMs);
     if (wait !== undefined && view === undefined) throw new OpenFrontError(route.badRequest, 'wait=all is not available: this API has no edges to wait for');
     const started = now();
     const response = await next();

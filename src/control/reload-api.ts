@@ -26,7 +26,7 @@ export interface Reloader {
 export const RELOAD_PATH = `${NATIVE_API_PREFIX}/reload`;
 
 export function reloadRouteGroup(node: Reloader): RouteGroup {
-  return (router, { db }) => {
+  return (router, { state }) => {
     router
       .group({
         protocol: 'native-json',
@@ -36,7 +36,7 @@ export function reloadRouteGroup(node: Reloader): RouteGroup {
       })
       .post(RELOAD_PATH, async (_req, _params, principal) => {
         const outcome = await node.reload();
-        db.appendAudit({ accessKeyId: principal.accessKeyId, operation: 'ReloadConfig', keys: [], changes: [], detail: { ...outcome } });
+        await state.audit.append({ accessKeyId: principal.accessKeyId, operation: 'ReloadConfig', keys: [], changes: [], detail: { ...outcome } });
         return json(200, outcome);
       });
   };

@@ -227,7 +227,7 @@ class DevSession implements DevServer {
     const problems: DevProblem[] = [];
     for (const fn of functions) {
       try {
-        const synced = await syncConfigFunctions({ ...config, functions: [fn] }, this.node.registry, this.node.db);
+        const synced = await syncConfigFunctions({ ...config, functions: [fn] }, this.node.state.functions, this.node.state.stores);
         changes.push(...synced.map(describeFunctionChange));
       } catch (err) {
         problems.push(...problemsFromError(err, fn.codePath));
@@ -252,10 +252,11 @@ class DevSession implements DevServer {
 
   /** Replaces the data of store `name` with the seed file; the whole file is validated before anything changes. */
   async #reseed(name: string, seedPath: string): Promise<string> {
-    const items = await readImportFile(seedPath, { limits: this.node.db.limits });
-    const record = this.node.db.getStore({ name });
+    const stores = this.node.state.stores;
+    const items = await readImportFile(seedPath, { limits: stores.limits });
+    const record = await stores.getStore({ name });
     if (record === undefined) throw openFrontError('KVS_NOT_FOUND', `store ${name} does not exist`);
-    const result = this.node.db.importData(record.id, items, { mode: 'replace' }, DEV_ACTOR);
+    const result = await stores.importData(record.id, items, { mode: 'replace' }, DEV_ACTOR);
     return `${name}: ${result.itemCount} key${result.itemCount === 1 ? '' : 's'} (version ${result.version})`;
   }
 
@@ -271,7 +272,7 @@ class DevSession implements DevServer {
     const problems: DevProblem[] = [];
     let created: string[] = [];
     try {
-      created = await ensureConfigStores(next, this.node.db);
+      created = await ensureConfigStores(next, this.node.state.stores);
       changes.push(...created.map((name) => `created store ${name}`));
     } catch (err) {
       problems.push(...problemsFromError(err, this.#configPath));

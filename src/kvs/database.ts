@@ -17,7 +17,7 @@ import { AuditLog } from './audit-log.js';
 import { dataEtag, metadataEtag } from './etag.js';
 import { DEFAULT_KVS_LIMITS } from './limits.js';
 import { migrate } from './schema.js';
-import { loadOrCreateSecretKey, SECRET_KEY_ENV, SECRET_KEY_FILE, SecretBox } from './secret-box.js';
+import { loadOrCreateSecretKey, newAccessKeyCredentials, SECRET_KEY_ENV, SECRET_KEY_FILE, SecretBox } from './secret-box.js';
 import type {
   AccessKeyRecord,
   Actor,
@@ -30,6 +30,7 @@ import type {
   StoreStatus,
   WriteResult,
 } from './types.js';
+import { assertComment, assertStoreId, assertStoreName, decodeNextToken, encodeNextToken, parseStoreArn } from './store-rules.js';
 import { KeyValueBatch, assertValidKey, assertValidValue, itemBytes, quoteKey, validateUpdate } from './validate.js';
 
 export interface KvsDatabaseOptions {
@@ -97,21 +98,9 @@ interface DataPlan {
 
 type Notification = { kind: 'change'; change: ChangeRecord } | { kind: 'deleted'; storeId: string };
 
-const STORE_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
-const MAX_COMMENT_LENGTH = 128;
 const DEFAULT_LIST_STORES = 100;
 const DEFAULT_CHANGE_LOG_RETENTION = 1000;
-const ACCESS_KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-const ARN = /^arn:aws:cloudfront::(\d{12}):key-value-store\/([0-9a-fA-F-]{36})$/;
-/** A store id as CloudFront's ARN pattern allows it (`[0-9a-fA-F-]{36}`), in the UUID layout AWS hands out. */
-export const STORE_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-
-function assertStoreId(id: string): void {
-  if (!STORE_ID.test(id))
-    throw openFrontError('CF_INVALID_ARGUMENT', `A KeyValueStore id must be a UUID like a1b2c3d4-5678-90ab-cdef-0123456789ab, got ${JSON.stringify(id)}`, {
-      id,
-    });
-}
+export { STORE_ID } from './store-rules.js';
 
 export class KvsDatabase {
   readonly accountId: string;
@@ -427,8 +416,7 @@ export class KvsDatabase {
    * secret key (never in the database), not hashed.
    */
   createAccessKey(description?: string, actor: Actor = { accessKeyId: 'local' }): { accessKeyId: string; secretAccessKey: string } {
-    const accessKeyId = `AKIA${Array.from(randomBytes(16), (byte) => ACCESS_KEY_ALPHABET[byte & 31]).join('')}`;
-    const secretAccessKey = randomBytes(30).toString('base64');
+    const { accessKeyId, secretAccessKey } = newAccessKeyCredentials();
     this.connection.transaction(() => {
       this.#sql.insertAccessKey.run(accessKeyId, this.#secrets.seal(secretAccessKey, accessKeyId), this.#now().getTime(), description ?? null);
       this.#audit.append({ accessKeyId: actor.accessKeyId, operation: 'CreateAccessKey', keys: [], changes: [], detail: { createdAccessKeyId: accessKeyId } });
@@ -509,9 +497,9 @@ export class KvsDatabase {
   #findStore(ref: { name: string } | { id: string } | { arn: string }): StoreRow | undefined {
     if ('name' in ref) return this.#sql.storeByName.get(ref.name) as StoreRow | undefined;
     if ('id' in ref) return this.#sql.storeById.get(ref.id.toLowerCase()) as StoreRow | undefined;
-    const match = ARN.exec(ref.arn);
-    if (match === null || match[1] !== this.accountId) return undefined;
-    return this.#sql.storeById.get(match[2].toLowerCase()) as StoreRow | undefined;
+    const parsed = parseStoreArn(ref.arn);
+    if (parsed === undefined || parsed.accountId !== this.accountId) return undefined;
+    return this.#sql.storeById.get(parsed.id) as StoreRow | undefined;
   }
 
   #requireDataStore(storeId: string): StoreRow {
@@ -725,27 +713,4 @@ function rowToChange(row: ChangeRow): ChangeRecord {
     replace: row.replace === 1,
     at: new Date(row.at_ms),
   };
-}
-
-function assertStoreName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !STORE_NAME.test(name)) {
-    throw openFrontError('CF_INVALID_ARGUMENT', `KeyValueStore name must be 1-64 characters of [a-zA-Z0-9-_], got ${JSON.stringify(name)}`);
-  }
-}
-
-function assertComment(comment: unknown): asserts comment is string {
-  if (typeof comment !== 'string' || comment.length > MAX_COMMENT_LENGTH) {
-    throw openFrontError('CF_INVALID_ARGUMENT', `Comment must be a string of at most ${MAX_COMMENT_LENGTH} characters`);
-  }
-}
-
-function encodeNextToken(lastKey: string): string {
-  return Buffer.from(lastKey, 'utf8').toString('base64url');
-}
-
-function decodeNextToken(token: string): string {
-  const key = Buffer.from(token, 'base64url').toString('utf8');
-  // base64url decoding never throws; a token that does not round-trip was not made here.
-  if (key === '' || encodeNextToken(key) !== token) throw openFrontError('KVS_VALIDATION', 'NextToken is not valid', { nextToken: token });
-  return key;
 }

@@ -30,6 +30,25 @@ function decodeKey(text: string, origin: string): Buffer {
   return key;
 }
 
+/**
+ * The key a fleet control process is given: `file` (`--secret-key-file`) or else `OPENFRONT_SECRET_KEY`; undefined
+ * when neither is set. Never created: every control process of a fleet must use the same key.
+ */
+export function loadGivenSecretKey(file: string | undefined, env: NodeJS.ProcessEnv = process.env): { key: Buffer; source: string } | undefined {
+  if (file !== undefined) return { key: decodeKey(readFileSync(file, 'utf8'), file), source: file };
+  const fromEnv = env[SECRET_KEY_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') return { key: decodeKey(fromEnv, SECRET_KEY_ENV), source: SECRET_KEY_ENV };
+  return undefined;
+}
+
+const ACCESS_KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** A new AWS-style key pair: "AKIA" + 16 base32 characters, and a 40-character secret. */
+export function newAccessKeyCredentials(): { accessKeyId: string; secretAccessKey: string } {
+  const accessKeyId = `AKIA${Array.from(randomBytes(16), (byte) => ACCESS_KEY_ALPHABET[byte & 31]).join('')}`;
+  return { accessKeyId, secretAccessKey: randomBytes(30).toString('base64') };
+}
+
 /** Where the key comes from: the environment variable, else the key file (created when absent). */
 export function loadOrCreateSecretKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): { key: Buffer; source: string } {
   const fromEnv = env[SECRET_KEY_ENV];

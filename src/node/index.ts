@@ -20,10 +20,10 @@ import { KvsDatabase } from '../kvs/database.js';
 import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from '../kvs/limits.js';
 import { ReplicaSet } from '../kvs/replica.js';
 import type { KvsLimits } from '../kvs/types.js';
+import { sqliteState, type SqliteState } from '../state/sqlite/index.js';
 import type { RuntimeLimits } from '../runtime/types.js';
 import { LiveFunctions } from './live-functions.js';
 import { startLocalPropagation } from './local-propagation.js';
-import { propagationRouteGroup } from '../control/propagation-routes.js';
 import { startNodeObservability, type NodeObservability } from './observability.js';
 import { nodeSettingsChanged, readinessChecks } from './operations.js';
 import { checkConfigFunctions, functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './seed-functions.js';
@@ -80,6 +80,9 @@ export type NodeEdge = Pick<
 export interface OpenFrontNode {
   api: ApiServer;
   edge: NodeEdge;
+  /** The state behind the API (the SQLite backend for this all-in-one node). */
+  state: SqliteState;
+  /** The same database and registry, synchronously: what this node's edge follows in-process. */
   db: KvsDatabase;
   registry: FunctionRegistry;
   live: LiveFunctions;
@@ -123,8 +126,9 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     cleanup.push(() => replicas.close());
     let inUse = functionsUsedByConfig(options.config);
     const registry = new FunctionRegistry(db, { isFunctionInUse: (name) => inUse.has(name) });
-    const stores = await ensureConfigStores(options.config, db);
-    const functions = await syncConfigFunctions(options.config, registry, db);
+    const state = sqliteState(db, registry);
+    const stores = await ensureConfigStores(options.config, state.stores);
+    const functions = await syncConfigFunctions(options.config, state.functions, state.stores);
     let edgeConfig = options.config;
     const storeAnswersAnyId =
       options.localStoreIds === true ? (storeId: string) => !edgeConfig.stores.some((s) => s.awsId === storeId.toLowerCase()) : undefined;
@@ -193,9 +197,9 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     let draining = false;
     let reloading = false;
     const reconfigure = async (config: EdgeConfig): Promise<ReloadOutcome> => {
-      await checkConfigFunctions(config, registry, db);
-      const createdStores = await ensureConfigStores(config, db);
-      const synced = await syncConfigFunctions(config, registry, db);
+      await checkConfigFunctions(config, state.functions, state.stores);
+      const createdStores = await ensureConfigStores(config, state.stores);
+      const synced = await syncConfigFunctions(config, state.functions, state.stores);
       const { restartNeeded } = await edge!.reconfigure(config);
       restartNeeded.push(...nodeSettingsChanged(edgeConfig, config));
       edgeConfig = config;
@@ -229,7 +233,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     const propagation = startLocalPropagation(db, registry, live, { name: options.edgeName });
     cleanup.push(() => propagation.close());
     const api = await startApiServer({
-      db,
+      state,
       propagation: propagation.view,
       host: options.api?.host,
       port: options.api?.port,
@@ -237,11 +241,10 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       importDir: options.api?.importDir ?? options.config.kvsImportDir,
       limits: options.config.apiLimits,
       routes: [
-        functionRouteGroup(registry, replicas, { limits: options.runtimeLimits, testRuns: options.testRuns }),
+        functionRouteGroup(state.functions, replicas, { limits: options.runtimeLimits, testRuns: options.testRuns }),
         invalidationRouteGroup(currentEdge),
         reloadRouteGroup({ reload }),
         observability.routes,
-        propagationRouteGroup(propagation.view, propagation.sources),
       ],
       probes,
     });
@@ -268,6 +271,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
         return edge!;
       },
       observability,
+      state,
       db,
       registry,
       live,

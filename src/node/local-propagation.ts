@@ -4,7 +4,6 @@
  * LIVE versions `LiveFunctions` has loaded (a LIVE version that failed to load shows as lag). See docs/fleet.md.
  */
 import type { FunctionRegistry } from '../control/functions/index.js';
-import type { PropagationSources } from '../control/propagation-routes.js';
 import type { KvsDatabase } from '../kvs/database.js';
 import type { StoreRecord } from '../kvs/types.js';
 import type { AppliedVersion, EdgeVersions } from '../observe/propagation.js';
@@ -24,7 +23,6 @@ function allStores(db: KvsDatabase): StoreRecord[] {
 
 export interface LocalPropagation {
   view: LocalPropagationView;
-  sources: PropagationSources;
   close(): void;
 }
 
@@ -50,24 +48,8 @@ export function startLocalPropagation(db: KvsDatabase, registry: FunctionRegistr
   const view = new LocalPropagationView({ name: options.name, versions });
   // LiveFunctions subscribed first, so by the time this runs a published version is loaded (or failed to load).
   const unsubscribe = [db.onChange(() => view.changed()), registry.onLiveChange(() => view.changed())];
-  const sources: PropagationSources = {
-    store: (name) => Promise.resolve(db.getStore({ name })),
-    stores: () => Promise.resolve(allStores(db)),
-    liveFunction: (name) => {
-      const stage = registry.findStage(name, 'LIVE');
-      return Promise.resolve({ name, version: stage?.version ?? null, ...(stage ? { lastModified: stage.lastModified } : {}) });
-    },
-    liveFunctions: () =>
-      Promise.resolve(
-        registry.liveNames().flatMap((name) => {
-          const stage = registry.findStage(name, 'LIVE');
-          return stage === undefined ? [] : [{ name, version: stage.version, lastModified: stage.lastModified }];
-        }),
-      ),
-  };
   return {
     view,
-    sources,
     close: () => {
       for (const u of unsubscribe) u();
       view.close();

@@ -1,28 +1,38 @@
 /**
  * Makes the stores a config declares exist in the KeyValueStore database, seeding new ones from their seed file.
  * A store that already exists keeps its data: the seed is only the starting point, later writes win. Seeding writes
- * through the same `KvsDatabase` interface the control plane uses, as actor `config`.
+ * through the same `StoreState` interface the control plane uses, as actor `config`. Several control processes of a
+ * fleet may seed the same config at once: a store another one created first counts as existing.
  */
 import type { EdgeConfig } from '../config/types.js';
-import { OpenFrontError } from '../errors.js';
+import { isOpenFrontError, OpenFrontError } from '../errors.js';
 import type { StoreResolver } from '../edge/function-source.js';
 import type { KvsDatabase } from '../kvs/database.js';
 import { readImportFile } from '../kvs/import-export.js';
 import type { ReplicaSet } from '../kvs/replica.js';
+import type { StoreState } from '../state/types.js';
 
 const CONFIG_ACTOR = { accessKeyId: 'config' };
 
 /** Creates missing stores (with their seed data); returns the names of the stores it created. */
-export async function ensureConfigStores(config: EdgeConfig, db: KvsDatabase): Promise<string[]> {
+export async function ensureConfigStores(config: EdgeConfig, stores: StoreState): Promise<string[]> {
   const created: string[] = [];
   for (const store of config.stores) {
-    const existing = db.getStore({ name: store.name });
+    const existing = await stores.getStore({ name: store.name });
     if (existing !== undefined) {
       if (store.awsId !== undefined && existing.id !== store.awsId) throw awsIdMismatch(store.name, store.awsId, existing.id);
       continue;
     }
-    const importItems = store.seedPath === undefined ? undefined : await readImportFile(store.seedPath, { limits: db.limits });
-    db.createStore({ name: store.name, comment: 'declared in the OpenFront config', importItems, id: store.awsId }, CONFIG_ACTOR);
+    const importItems = store.seedPath === undefined ? undefined : await readImportFile(store.seedPath, { limits: stores.limits });
+    try {
+      await stores.createStore({ name: store.name, comment: 'declared in the OpenFront config', importItems, id: store.awsId }, CONFIG_ACTOR);
+    } catch (err) {
+      // Another control process seeding the same config got there first: its store is the one declared.
+      const raced = isOpenFrontError(err) && err.code === 'CF_ENTITY_ALREADY_EXISTS' ? await stores.getStore({ name: store.name }) : undefined;
+      if (raced === undefined) throw err;
+      if (store.awsId !== undefined && raced.id !== store.awsId) throw awsIdMismatch(store.name, store.awsId, raced.id);
+      continue;
+    }
     created.push(store.name);
   }
   return created;

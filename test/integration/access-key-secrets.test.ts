@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { startApiServer } from '../../src/control/api-server.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
+import { sqliteState } from '../../src/state/sqlite/index.js';
 import { migrate } from '../../src/kvs/schema.js';
 import { rawRequest } from './fixtures/kvs-api-harness.js';
 
@@ -52,7 +53,7 @@ function assertNowhere(file: string, secrets: string[]): void {
 }
 
 async function authenticates(db: KvsDatabase, key: { accessKeyId: string; secretAccessKey: string }): Promise<number> {
-  const server = await startApiServer({ db, port: 0 });
+  const server = await startApiServer({ state: sqliteState(db), port: 0 });
   try {
     return (await rawRequest(server.port, { method: 'GET', path: '/openfront/v1/audit', service: 'openfront', credentials: key })).status;
   } finally {

@@ -9,6 +9,7 @@ import { startApiServer, type ApiServer } from '../../src/control/api-server.js'
 import { functionRouteGroup, FunctionRegistry } from '../../src/control/functions/index.js';
 import { LiveFunctions } from '../../src/node/live-functions.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
+import { sqliteState } from '../../src/state/sqlite/index.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -30,7 +31,7 @@ describe('openfront function (CLI)', () => {
     const registry = new FunctionRegistry(db);
     replicas = new ReplicaSet(db);
     live = new LiveFunctions(registry, replicas);
-    server = await startApiServer({ db, port: 0, routes: [functionRouteGroup(registry, replicas)] });
+    server = await startApiServer({ state: sqliteState(db, registry), port: 0, routes: [functionRouteGroup(sqliteState(db, registry).functions, replicas)] });
     env = {
       PATH: process.env.PATH,
       OPENFRONT_ENDPOINT: server.url,

@@ -22,6 +22,7 @@ import { startApiServer, type ApiServer } from '../../src/control/api-server.js'
 import { functionRouteGroup, FunctionRegistry, type FunctionRegistryOptions } from '../../src/control/functions/index.js';
 import { LiveFunctions } from '../../src/node/live-functions.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
+import { sqliteState } from '../../src/state/sqlite/index.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';
 import { normalizeTestEvent } from '../../src/runtime/test-event.js';
 import { loopbackAgent, rawRequest, sdkError, type Credentials, type RawRequest, type RawResponse } from './fixtures/kvs-api-harness.js';
@@ -47,7 +48,11 @@ async function startFunctionServer(options: FunctionRegistryOptions = {}): Promi
   const registry = new FunctionRegistry(db, { isFunctionInUse: (name) => inUse.has(name), ...options });
   const replicas = new ReplicaSet(db);
   const live = new LiveFunctions(registry, replicas);
-  const server = await startApiServer({ db, port: 0, routes: [functionRouteGroup(registry, replicas)] });
+  const server = await startApiServer({
+    state: sqliteState(db, registry),
+    port: 0,
+    routes: [functionRouteGroup(sqliteState(db, registry).functions, replicas)],
+  });
   const agent = loopbackAgent();
   const cf = new CloudFrontClient({
     region: 'us-east-1',

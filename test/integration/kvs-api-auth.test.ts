@@ -5,6 +5,7 @@ import { DescribeKeyValueStoreCommand, PutKeyCommand } from '@aws-sdk/client-clo
 import { startApiServer } from '../../src/control/api-server.js';
 import { signRequestV4 } from '../../src/control/auth/sign-request.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
+import { sqliteState } from '../../src/state/sqlite/index.js';
 import { rawRequest, sdkError, startHarness, type Harness } from './fixtures/kvs-api-harness.js';
 
 describe('KVS API authentication', () => {
@@ -110,7 +111,7 @@ describe('insecureNoAuth', () => {
   it('is refused on a non-loopback host', async () => {
     const db = KvsDatabase.open(':memory:');
     try {
-      await assert.rejects(startApiServer({ db, host: '0.0.0.0', port: 0, auth: { insecureNoAuth: true } }), /loopback/);
+      await assert.rejects(startApiServer({ state: sqliteState(db), host: '0.0.0.0', port: 0, auth: { insecureNoAuth: true } }), /loopback/);
     } finally {
       db.close();
     }

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { ensureConfigStores, replicaStoreResolver } from '../../src/node/seed-stores.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
+import { SqliteStoreState } from '../../src/state/sqlite/store-state.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';
 
 describe('ensureConfigStores', () => {
@@ -27,13 +28,13 @@ describe('ensureConfigStores', () => {
     const db = KvsDatabase.open(join(dir, 'kvs.sqlite'));
     const replicas = new ReplicaSet(db);
     try {
-      assert.deepEqual(await ensureConfigStores(config, db), ['redirects', 'empty']);
+      assert.deepEqual(await ensureConfigStores(config, new SqliteStoreState(db)), ['redirects', 'empty']);
       const resolve = replicaStoreResolver(db, replicas);
       const redirects = resolve('redirects')!;
       assert.equal(redirects.source.snapshot().get('/old'), '/new');
       db.putKey(redirects.id, '/old', '/newer', db.getStore({ id: redirects.id })!.etag, { accessKeyId: 'test' });
       assert.equal(redirects.source.snapshot().get('/old'), '/newer', 'the replica follows writes');
-      assert.deepEqual(await ensureConfigStores(config, db), [], 'existing stores keep their data');
+      assert.deepEqual(await ensureConfigStores(config, new SqliteStoreState(db)), [], 'existing stores keep their data');
       assert.equal(redirects.source.snapshot().get('/old'), '/newer');
       assert.equal(resolve('nope'), undefined);
     } finally {

@@ -4,6 +4,7 @@ import { propagationAround } from '../../src/control/propagation-wait.js';
 import type { ApiRequest, ApiResponse } from '../../src/control/http/types.js';
 import { isOpenFrontError } from '../../src/errors.js';
 import { LocalPropagationView, edgeNameFromHost } from '../../src/observe/propagation-local.js';
+import { EdgeReporter } from '../../src/observe/propagation-report.js';
 import { resourcePropagation, VersionClock, type EdgeReport, type EdgeVersions } from '../../src/observe/propagation.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -122,5 +123,59 @@ describe('propagationAround (x-openfront-version and ?wait=all)', () => {
     }));
     assert.equal(res.headers?.['x-openfront-version'], '2');
     view.close();
+  });
+});
+
+describe('EdgeReporter', () => {
+  it('publishes at once when idle, coalesces a burst of changes, and beats every heartbeat', async (t) => {
+    // The reporter's timers do not hold the process open (an edge's server does): this test must.
+    const keepAlive = setInterval(() => {}, 1000);
+    t.after(() => clearInterval(keepAlive));
+    const published: EdgeReport[] = [];
+    let notify: () => void = () => {};
+    let version = 0;
+    const reporter = new EdgeReporter({
+      name: 'edge-1',
+      versions: () => ({ stores: { s: { version, appliedAt: iso(T0) } }, functions: {} }),
+      sink: {
+        publish: async (r) => {
+          published.push(r);
+          notify();
+        },
+      },
+      coalesceMs: 100,
+      heartbeatMs: 300,
+    });
+    const next = (count: number) => new Promise<void>((resolve) => (notify = () => published.length >= count && resolve()));
+    const first = next(1);
+    reporter.start();
+    await first;
+    const started = Date.now();
+    const burst = next(2);
+    for (version = 1; version <= 50; version++) reporter.applied();
+    version = 50;
+    await burst;
+    assert.ok(Date.now() - started >= 90, 'the second report waited for the coalescing window');
+    // The burst ended within one window: at most one more report for it, carrying the last version.
+    const afterBurst = next(3);
+    await afterBurst;
+    assert.equal(published.at(-1)!.stores.s!.version, 50);
+    assert.ok(published.length <= 3, `${published.length} reports for a burst of 50 changes`);
+    const heartbeat = next(4);
+    const beforeBeat = Date.now();
+    await heartbeat;
+    assert.ok(Date.now() - beforeBeat >= 150, 'a heartbeat, not a change, published the fourth report');
+    await reporter.close();
+    const count = published.length;
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    assert.equal(published.length, count, 'nothing after close');
+  });
+
+  it('refuses an edge name NATS or the CLI could not carry', () => {
+    const sink = { publish: async () => {} };
+    assert.throws(
+      () => new EdgeReporter({ name: 'a.b', versions: () => ({ stores: {}, functions: {} }), sink }),
+      (err: unknown) => isOpenFrontError(err) && err.code === 'CONFIG_INVALID',
+    );
   });
 });

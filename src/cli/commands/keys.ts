@@ -7,6 +7,9 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KvsDatabase } from '../../kvs/database.js';
 import { openFrontError } from '../../errors.js';
+import { SqliteAccessKeyState } from '../../state/sqlite/access-key-state.js';
+import type { AccessKeyState } from '../../state/types.js';
+import { fleetSecretKey } from '../fleet-options.js';
 
 /** Default data directory, relative to the working directory. */
 export const DEFAULT_DATA_DIR = '.openfront';
@@ -14,6 +17,9 @@ export const DEFAULT_DATA_DIR = '.openfront';
 interface DataOptions {
   data: string;
   json?: boolean;
+  /** Work on a fleet's keys in NATS instead of the data directory. */
+  nats?: string;
+  secretKeyFile?: string;
 }
 
 function databaseFile(options: DataOptions): string {
@@ -21,12 +27,23 @@ function databaseFile(options: DataOptions): string {
 }
 
 /** Opens the database; only `create` may make a new one (listing an absent database is a mistake worth reporting). */
-function withDatabase<T>(options: DataOptions, create: boolean, use: (db: KvsDatabase) => T): T {
+async function withAccessKeys<T>(options: DataOptions, create: boolean, use: (keys: AccessKeyState) => Promise<T>): Promise<T> {
+  if (options.nats !== undefined) {
+    const secretKey = fleetSecretKey({ nats: options.nats, secretKeyFile: options.secretKeyFile }, 'openfront keys');
+    // Lazily: the NATS client is loaded only for a fleet.
+    const { openFleetState } = await import('../../node/control-role.js');
+    const state = await openFleetState({ nats: options.nats, secretKey, name: 'openfront-keys' });
+    try {
+      return await use(state.accessKeys);
+    } finally {
+      await state.close();
+    }
+  }
   const file = databaseFile(options);
   if (!create && !existsSync(file)) throw openFrontError('CLI_USAGE', `no OpenFront database at ${file} (use --data <dir> to point at the data directory)`);
   const db = KvsDatabase.open(file);
   try {
-    return use(db);
+    return await use(new SqliteAccessKeyState(db));
   } finally {
     db.close();
   }
@@ -37,18 +54,22 @@ function print(text: string): void {
 }
 
 export function register(program: Command): void {
-  const keys = program.command('keys').description('Manage API access keys (works directly on the database file)');
+  const keys = program.command('keys').description("Manage API access keys (directly on the database file, or a fleet's NATS with --nats)");
   const dataOption = ['--data <dir>', 'data directory holding openfront.db', DEFAULT_DATA_DIR] as const;
+  const natsOption = ['--nats <url>', "a fleet's NATS url: the keys of the fleet instead of the data directory's"] as const;
+  const secretKeyOption = ['--secret-key-file <file>', "with --nats: the fleet's secret key (default: OPENFRONT_SECRET_KEY)"] as const;
 
   keys
     .command('create')
     .description('Create an access key; the secret is shown once')
     .option('--description <text>', 'what the key is for')
     .option(...dataOption)
+    .option(...natsOption)
+    .option(...secretKeyOption)
     .option('--json', 'print {"accessKeyId", "secretAccessKey"}')
     .option('--env', 'print shell export lines, for eval "$(openfront keys create --env)"')
-    .action((options: DataOptions & { description?: string; env?: boolean }) => {
-      const key = withDatabase(options, true, (db) => db.createAccessKey(options.description));
+    .action(async (options: DataOptions & { description?: string; env?: boolean }) => {
+      const key = await withAccessKeys(options, true, (keys) => keys.create(options.description));
       if (options.env) {
         print(`export OPENFRONT_ACCESS_KEY_ID=${key.accessKeyId}`);
         print(`export OPENFRONT_SECRET_ACCESS_KEY=${key.secretAccessKey}`);
@@ -71,9 +92,11 @@ export function register(program: Command): void {
     .command('list')
     .description('List access keys (never their secrets)')
     .option(...dataOption)
+    .option(...natsOption)
+    .option(...secretKeyOption)
     .option('--json', 'print JSON')
-    .action((options: DataOptions) => {
-      const records = withDatabase(options, false, (db) => db.listAccessKeys());
+    .action(async (options: DataOptions) => {
+      const records = await withAccessKeys(options, false, (keys) => keys.list());
       if (options.json) {
         print(
           JSON.stringify(
@@ -99,9 +122,11 @@ export function register(program: Command): void {
     .description('Revoke an access key; requests signed with it are refused at once')
     .argument('<accessKeyId>')
     .option(...dataOption)
+    .option(...natsOption)
+    .option(...secretKeyOption)
     .option('--json', 'print JSON')
-    .action((accessKeyId: string, options: DataOptions) => {
-      withDatabase(options, false, (db) => db.revokeAccessKey(accessKeyId));
+    .action(async (accessKeyId: string, options: DataOptions) => {
+      await withAccessKeys(options, false, (keys) => keys.revoke(accessKeyId));
       print(options.json ? JSON.stringify({ accessKeyId, revoked: true }) : `Revoked ${accessKeyId}`);
     });
 }

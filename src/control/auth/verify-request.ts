@@ -89,8 +89,11 @@ export function authFailureReasonOf(err: unknown): AuthFailureReason | undefined
 }
 
 export interface RequestVerifierOptions {
-  /** Secret of an active access key; undefined for unknown or revoked keys. Consulted on every request. */
-  lookupSecret: (accessKeyId: string) => string | undefined;
+  /**
+   * Secret of an active access key; undefined for unknown or revoked keys. Consulted on every request by the
+   * synchronous checks; {@link RequestVerifier.verifyHeadAsync} takes an async lookup instead. Default: no key.
+   */
+  lookupSecret?: (accessKeyId: string) => string | undefined;
   now?: () => Date;
   /** Allowed distance between x-amz-date and the server clock. Default 15 minutes, as AWS. */
   maxClockSkewMs?: number;
@@ -108,7 +111,7 @@ function parseAmzDate(value: string | undefined): Date | undefined {
 }
 
 export class RequestVerifier {
-  readonly #lookupSecret: RequestVerifierOptions['lookupSecret'];
+  readonly #lookupSecret: (accessKeyId: string) => string | undefined;
   readonly #now: () => Date;
   readonly #maxSkewMs: number;
   readonly #region: string;
@@ -116,7 +119,7 @@ export class RequestVerifier {
   readonly #publicKeys = new Map<string, { secret: string; key: KeyObject }>();
 
   constructor(options: RequestVerifierOptions) {
-    this.#lookupSecret = options.lookupSecret;
+    this.#lookupSecret = options.lookupSecret ?? (() => undefined);
     this.#now = options.now ?? (() => new Date());
     this.#maxSkewMs = options.maxClockSkewMs ?? 15 * 60 * 1000;
     this.#region = options.region ?? 'us-east-1';
@@ -139,6 +142,24 @@ export class RequestVerifier {
    * Throws {@link authFailure AUTH_FAILED}.
    */
   verifyHead(request: RequestHead, expectation: SignatureExpectation): HeadVerdict {
+    return this.#verifyHead(request, expectation, this.#lookupSecret);
+  }
+
+  /**
+   * {@link verifyHead} with the secret looked up asynchronously first (keys held by a state backend across the
+   * network). Lookup failures (the backend unavailable) propagate as they are.
+   */
+  async verifyHeadAsync(
+    request: RequestHead,
+    expectation: SignatureExpectation,
+    lookupSecret: (accessKeyId: string) => Promise<string | undefined>,
+  ): Promise<HeadVerdict> {
+    const auth = parseAuthorization(collectHeaders(request.rawHeaders).get('authorization'));
+    const secret = auth === undefined ? undefined : await lookupSecret(auth.accessKeyId);
+    return this.#verifyHead(request, expectation, () => secret);
+  }
+
+  #verifyHead(request: RequestHead, expectation: SignatureExpectation, lookupSecret: (accessKeyId: string) => string | undefined): HeadVerdict {
     const headers = collectHeaders(request.rawHeaders);
     const auth = parseAuthorization(headers.get('authorization'));
     if (!auth) throw authFailure(headers.has('authorization') ? 'malformed-authorization' : 'missing-signature');
@@ -173,7 +194,7 @@ export class RequestVerifier {
       if (!/^[0-9a-fA-F]{64}$/.test(claimedHash)) throw authFailure('payload-hash-mismatch');
     }
 
-    const secret = this.#lookupSecret(auth.accessKeyId);
+    const secret = lookupSecret(auth.accessKeyId);
     if (secret === undefined) throw authFailure('unknown-access-key');
 
     let queryPairs: Array<[string, string]>;

@@ -3,15 +3,16 @@
  * rollback) and its HTTP routes (CloudFront REST-XML and OpenFront's native JSON). What the edge runs is loaded from
  * the registry by `LiveFunctions` in the composition root (`src/node/`).
  */
-import type { ReplicaSet } from '../../kvs/replica.js';
 import type { RuntimeLimits } from '../../runtime/types.js';
 import type { RouteGroup } from '../http/router.js';
 import { registerFunctionNativeRoutes } from './native-routes.js';
-import type { FunctionRegistry } from './registry.js';
+import type { FunctionState } from '../../state/types.js';
 import { registerFunctionXmlRoutes } from './rest-xml-routes.js';
 import { RunLimiter, type RunLimits } from './run-limiter.js';
+import type { StoreReader } from './test-run.js';
 
 export { FunctionRegistry, stageEtag, FUNCTION_STAGES, DEFAULT_MAX_FUNCTIONS } from './registry.js';
+export type { StoreReader } from './test-run.js';
 export type {
   FunctionConfig,
   FunctionConfigInput,
@@ -30,17 +31,17 @@ export { NATIVE_FUNCTIONS_PATH, type FunctionVersionJson, type StagePointerJson 
 
 /**
  * The function API as one route group for `startApiServer({ routes })`: the CloudFront operations under
- * `/2020-05-31/function` and the native history routes under `/openfront/v1/functions`. `registry` must be built on
- * the same database the server is given; TestFunction reads stores through `replicas`.
+ * `/2020-05-31/function` and the native history routes under `/openfront/v1/functions`. `registry` must be the
+ * functions of the state the server is given; TestFunction reads stores through `replicas`.
  */
 export function functionRouteGroup(
-  registry: FunctionRegistry,
-  replicas: ReplicaSet,
+  registry: FunctionState,
+  replicas: StoreReader,
   options: { limits?: Partial<RuntimeLimits>; testRuns?: Partial<RunLimits> } = {},
 ): RouteGroup {
   const testRuns = new RunLimiter(options.testRuns);
-  return (router, { db }) => {
-    registerFunctionXmlRoutes(router, { registry, replicas, db, limits: options.limits, testRuns });
+  return (router, { state }) => {
+    registerFunctionXmlRoutes(router, { registry, replicas, stores: state.stores, limits: options.limits, testRuns });
     registerFunctionNativeRoutes(router, registry);
   };
 }

@@ -16,7 +16,8 @@ import type { Router } from '../http/router.js';
 import type { ApiRequest, ApiResponse } from '../http/types.js';
 import { NATIVE_API_PREFIX } from '../native-api.js';
 import { unifiedDiff } from './diff.js';
-import type { FunctionRegistry, FunctionStageView, FunctionVersion } from './registry.js';
+import type { FunctionStageView, FunctionVersion } from '../../state/functions.js';
+import type { FunctionState } from '../../state/types.js';
 
 export const NATIVE_FUNCTIONS_PATH = `${NATIVE_API_PREFIX}/functions`;
 
@@ -63,16 +64,16 @@ function versionNumber(text: string | undefined, what: string): number {
   return Number(text);
 }
 
-function diffRange(req: ApiRequest, registry: FunctionRegistry, name: string): { from: number; to: number } {
-  const development = registry.describe(name, 'DEVELOPMENT');
+async function diffRange(req: ApiRequest, registry: FunctionState, name: string): Promise<{ from: number; to: number }> {
+  const development = await registry.describe(name, 'DEVELOPMENT');
   const to = req.queryParam('to') === undefined ? development.version : versionNumber(req.queryParam('to'), 'to');
   if (req.queryParam('from') !== undefined) return { from: versionNumber(req.queryParam('from'), 'from'), to };
-  const live = registry.findStage(name, 'LIVE');
+  const live = await registry.findStage(name, 'LIVE');
   return { from: live?.version ?? Math.max(1, to - 1), to };
 }
 
 /** Registers the native function-history routes. */
-export function registerFunctionNativeRoutes(router: Router, registry: FunctionRegistry): void {
+export function registerFunctionNativeRoutes(router: Router, registry: FunctionState): void {
   router
     .group({
       protocol: 'native-json',
@@ -80,38 +81,38 @@ export function registerFunctionNativeRoutes(router: Router, registry: FunctionR
       signing: { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] },
       maxBodyBytes: 4096,
     })
-    .get(`${NATIVE_FUNCTIONS_PATH}/{Name}/versions`, (_req, { Name }) => {
-      const versions = registry.versions(Name).map(versionJson);
-      const live = registry.findStage(Name, 'LIVE');
+    .get(`${NATIVE_FUNCTIONS_PATH}/{Name}/versions`, async (_req, { Name }) => {
+      const versions = (await registry.versions(Name)).map(versionJson);
+      const live = await registry.findStage(Name, 'LIVE');
       return json(200, {
         name: Name,
-        stages: { DEVELOPMENT: pointerJson(registry.describe(Name, 'DEVELOPMENT')), ...(live ? { LIVE: pointerJson(live) } : {}) },
+        stages: { DEVELOPMENT: pointerJson(await registry.describe(Name, 'DEVELOPMENT')), ...(live ? { LIVE: pointerJson(live) } : {}) },
         versions,
       });
     })
-    .get(`${NATIVE_FUNCTIONS_PATH}/{Name}/versions/{Version}`, (_req, { Name, Version }) => {
-      const version = registry.version(Name, versionNumber(Version, 'The version'));
+    .get(`${NATIVE_FUNCTIONS_PATH}/{Name}/versions/{Version}`, async (_req, { Name, Version }) => {
+      const version = await registry.version(Name, versionNumber(Version, 'The version'));
       return json(200, { name: Name, ...versionJson(version), code: version.code });
     })
-    .get(`${NATIVE_FUNCTIONS_PATH}/{Name}/diff`, (req, { Name }) => {
-      const { from, to } = diffRange(req, registry, Name);
-      const before = registry.version(Name, from);
-      const after = registry.version(Name, to);
+    .get(`${NATIVE_FUNCTIONS_PATH}/{Name}/diff`, async (req, { Name }) => {
+      const { from, to } = await diffRange(req, registry, Name);
+      const before = await registry.version(Name, from);
+      const after = await registry.version(Name, to);
       return json(200, { name: Name, from, to, diff: unifiedDiff(before.code, after.code, { from: `${Name}@${from}`, to: `${Name}@${to}` }) });
     })
-    .post(`${NATIVE_FUNCTIONS_PATH}/{Name}/rollback`, (req, { Name }, principal) => {
+    .post(`${NATIVE_FUNCTIONS_PATH}/{Name}/rollback`, async (req, { Name }, principal) => {
       const body = parseJsonObject(req.body, 'BAD_REQUEST');
       if (typeof body.version !== 'number' || !Number.isInteger(body.version) || body.version < 1) {
         throw new OpenFrontError('BAD_REQUEST', 'The body must be {"version": n} with n a version number (1, 2, …)');
       }
-      const view = registry.rollback(Name, body.version, req.header('if-match'), principal);
+      const view = await registry.rollback(Name, body.version, req.header('if-match'), principal);
       return {
         ...json(200, { name: Name, stage: view.stage, version: view.version, etag: view.etag, status: view.status }, { etag: view.etag }),
         written: { resource: { kind: 'function', name: Name }, version: view.version },
       };
     })
-    .get(`${NATIVE_FUNCTIONS_PATH}/{Name}/live`, (_req, { Name }) => {
-      const live = registry.findStage(Name, 'LIVE');
+    .get(`${NATIVE_FUNCTIONS_PATH}/{Name}/live`, async (_req, { Name }) => {
+      const live = await registry.findStage(Name, 'LIVE');
       if (live === undefined) return json(200, { name: Name, version: null });
       return json(
         200,

@@ -3,8 +3,6 @@
  * `@aws-sdk/client-cloudfront` (CloudFront API Reference, function operations; docs/functions.md).
  */
 import { OpenFrontError } from '../../errors.js';
-import type { KvsDatabase } from '../../kvs/database.js';
-import type { ReplicaSet } from '../../kvs/replica.js';
 import type { RuntimeLimits } from '../../runtime/types.js';
 import { SIGV4_ALGORITHM } from '../auth/sigv4.js';
 import { decodeUtf8 } from '../http/body.js';
@@ -12,9 +10,10 @@ import type { Router } from '../http/router.js';
 import type { ApiRequest, ApiResponse } from '../http/types.js';
 import { parseXmlRequest, xmlResponse, xmlText } from '../http/xml.js';
 import { CLOUDFRONT_SIGNING_SERVICE } from '../kvs-control-plane.js';
-import { isFunctionStage, type FunctionRegistry, type FunctionStage, type FunctionStageView } from './registry.js';
+import { isFunctionStage, type FunctionStage, type FunctionStageView } from '../../state/functions.js';
+import type { FunctionState, StoreState } from '../../state/types.js';
 import type { RunLimiter } from './run-limiter.js';
-import { runFunctionTest } from './test-run.js';
+import { runFunctionTest, type StoreReader } from './test-run.js';
 import { decodeBase64, functionSummaryXml, readFunctionCode, readFunctionConfig, testResultXml } from './xml-shapes.js';
 
 export const FUNCTION_PATH = '/2020-05-31/function';
@@ -29,9 +28,10 @@ const MAX_BODY_BYTES = 128 * 1024;
 const MAX_EVENT_OBJECT_BYTES = 40_960;
 
 export interface FunctionRouteDeps {
-  registry: FunctionRegistry;
-  replicas: ReplicaSet;
-  db: KvsDatabase;
+  registry: FunctionState;
+  /** TestFunction reads the associated store through this. */
+  replicas: StoreReader;
+  stores: StoreState;
   limits?: Partial<RuntimeLimits>;
   /** Bounds the TestFunction runs in progress (one limiter per API server). */
   testRuns?: RunLimiter;
@@ -74,18 +74,18 @@ export function registerFunctionXmlRoutes(router: Router, deps: FunctionRouteDep
       signing: { services: [CLOUDFRONT_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] },
       maxBodyBytes: MAX_BODY_BYTES,
     })
-    .post(FUNCTION_PATH, (req, _params, principal) => {
+    .post(FUNCTION_PATH, async (req, _params, principal) => {
       const input = parseXmlRequest(req.body, 'CreateFunctionRequest');
       const name = xmlText(input, 'Name');
       if (name === undefined) throw new OpenFrontError('CF_INVALID_ARGUMENT', 'Name is required');
       const config = readFunctionConfig(input);
-      const view = registry.create({ name, config, code: codeText(readFunctionCode(input)) }, principal);
+      const view = await registry.create({ name, config, code: codeText(readFunctionCode(input)) }, principal);
       const location = `http://${req.header('host') ?? 'localhost'}${FUNCTION_PATH}/${view.arn}`;
       return summaryResponse(201, view, { location });
     })
-    .get(FUNCTION_PATH, (req) => {
+    .get(FUNCTION_PATH, async (req) => {
       const maxItems = positiveIntegerParam(req, 'MaxItems') ?? DEFAULT_MAX_ITEMS;
-      const page = registry.list({ marker: req.queryParam('Marker'), maxItems, stage: stageParam(req.queryParam('Stage')) });
+      const page = await registry.list({ marker: req.queryParam('Marker'), maxItems, stage: stageParam(req.queryParam('Stage')) });
       return xmlResponse(200, 'FunctionList', {
         ...(page.nextMarker ? { NextMarker: page.nextMarker } : {}),
         MaxItems: maxItems,
@@ -93,19 +93,21 @@ export function registerFunctionXmlRoutes(router: Router, deps: FunctionRouteDep
         Items: page.items.length > 0 ? { FunctionSummary: page.items.map(functionSummaryXml) } : '',
       });
     })
-    .get(`${FUNCTION_PATH}/{Name}/describe`, (req, { Name }) => summaryResponse(200, registry.describe(Name, stageParam(req.queryParam('Stage')))))
-    .get(`${FUNCTION_PATH}/{Name}`, (req, { Name }) => {
-      const { code, view } = registry.getCode(Name, stageParam(req.queryParam('Stage')));
+    .get(`${FUNCTION_PATH}/{Name}/describe`, async (req, { Name }) => summaryResponse(200, await registry.describe(Name, stageParam(req.queryParam('Stage')))))
+    .get(`${FUNCTION_PATH}/{Name}`, async (req, { Name }) => {
+      const { code, view } = await registry.getCode(Name, stageParam(req.queryParam('Stage')));
       return { status: 200, headers: { 'content-type': 'application/octet-stream', etag: view.etag }, body: Buffer.from(code, 'utf8') };
     })
-    .put(`${FUNCTION_PATH}/{Name}`, (req, { Name }, principal) => {
+    .put(`${FUNCTION_PATH}/{Name}`, async (req, { Name }, principal) => {
       const ifMatch = req.header('if-match');
       const input = parseXmlRequest(req.body, 'UpdateFunctionRequest');
-      const view = registry.update(Name, { config: readFunctionConfig(input), code: codeText(readFunctionCode(input)) }, ifMatch, principal);
+      const view = await registry.update(Name, { config: readFunctionConfig(input), code: codeText(readFunctionCode(input)) }, ifMatch, principal);
       // The CloudFront model binds UpdateFunction's ETag to a header named "ETtag" (sic); SDKs read only that one.
       return summaryResponse(200, view, { ettag: view.etag });
     })
-    .post(`${FUNCTION_PATH}/{Name}/publish`, (req, { Name }, principal) => summaryResponse(200, registry.publish(Name, req.header('if-match'), principal)))
+    .post(`${FUNCTION_PATH}/{Name}/publish`, async (req, { Name }, principal) =>
+      summaryResponse(200, await registry.publish(Name, req.header('if-match'), principal)),
+    )
     .post(`${FUNCTION_PATH}/{Name}/test`, async (req, { Name }) => {
       const input = parseXmlRequest(req.body, 'TestFunctionRequest');
       const stage = stageParam(xmlText(input, 'Stage')) ?? 'DEVELOPMENT';
@@ -115,12 +117,12 @@ export function registerFunctionXmlRoutes(router: Router, deps: FunctionRouteDep
       if (event.length > MAX_EVENT_OBJECT_BYTES) {
         throw new OpenFrontError('CF_INVALID_ARGUMENT', `EventObject is ${event.length} bytes; the limit is ${MAX_EVENT_OBJECT_BYTES}`);
       }
-      const { code, view } = registry.getCodeIfMatch(Name, stage, req.header('if-match'));
+      const { code, view } = await registry.getCodeIfMatch(Name, stage, req.header('if-match'));
       const result = await runFunctionTest({ name: Name, code, config: view.config, event }, deps);
       return xmlResponse(200, 'TestResult', testResultXml(view, result));
     })
-    .delete(`${FUNCTION_PATH}/{Name}`, (req, { Name }, principal) => {
-      registry.delete(Name, req.header('if-match'), principal);
+    .delete(`${FUNCTION_PATH}/{Name}`, async (req, { Name }, principal) => {
+      await registry.delete(Name, req.header('if-match'), principal);
       return { status: 204 };
     });
 }

@@ -8,21 +8,29 @@
  * invocation against the 1 ms budget (docs/test-function.md).
  */
 import { isOpenFrontError, OpenFrontError } from '../../errors.js';
-import type { KvsDatabase } from '../../kvs/database.js';
-import type { ReplicaSet } from '../../kvs/replica.js';
+import type { KvsSnapshotSource } from '../../kvs/snapshot.js';
 import { loadFunctionOffThread } from '../../runtime/function.js';
 import { normalizeTestEvent } from '../../runtime/test-event.js';
 import { toTestResult } from '../../runtime/test-result.js';
 import type { KvsBinding, RuntimeLimits, TestResult } from '../../runtime/types.js';
-import type { FunctionConfig } from './registry.js';
+import type { FunctionConfig } from '../../state/functions.js';
+import type { StoreState } from '../../state/types.js';
 import { RunLimiter } from './run-limiter.js';
 
+/**
+ * Where TestFunction reads a store: the node's replicas (`ReplicaSet`) where an edge runs in the process, a
+ * snapshot loaded for the run otherwise (a control process of a fleet).
+ */
+export interface StoreReader {
+  get(storeId: string): KvsSnapshotSource | Promise<KvsSnapshotSource>;
+}
+
 /** The stores a function of `config` may read: its associated store, or none. */
-export function kvsBindingFor(config: FunctionConfig, db: KvsDatabase, replicas: ReplicaSet): KvsBinding {
+export async function kvsBindingFor(config: FunctionConfig, stores: StoreState, replicas: StoreReader): Promise<KvsBinding> {
   if (config.keyValueStoreArn === undefined) return { stores: new Map() };
-  const store = db.getStore({ arn: config.keyValueStoreArn });
+  const store = await stores.getStore({ arn: config.keyValueStoreArn });
   if (store === undefined) return { stores: new Map() };
-  return { defaultStoreId: store.id, stores: new Map([[store.id, replicas.get(store.id)]]) };
+  return { defaultStoreId: store.id, stores: new Map([[store.id, await replicas.get(store.id)]]) };
 }
 
 export interface TestRunInput {
@@ -39,7 +47,7 @@ export interface TestRunInput {
  */
 export async function runFunctionTest(
   input: TestRunInput,
-  deps: { db: KvsDatabase; replicas: ReplicaSet; limits?: Partial<RuntimeLimits>; testRuns?: RunLimiter },
+  deps: { stores: StoreState; replicas: StoreReader; limits?: Partial<RuntimeLimits>; testRuns?: RunLimiter },
 ): Promise<TestResult> {
   const event = normalizeTestEvent(input.event);
   return (deps.testRuns ?? UNSHARED).run(() => runLoaded(input, event, deps));
@@ -51,7 +59,7 @@ const UNSHARED = new RunLimiter();
 async function runLoaded(
   input: TestRunInput,
   event: ReturnType<typeof normalizeTestEvent>,
-  deps: { db: KvsDatabase; replicas: ReplicaSet; limits?: Partial<RuntimeLimits> },
+  deps: { stores: StoreState; replicas: StoreReader; limits?: Partial<RuntimeLimits> },
 ): Promise<TestResult> {
   let fn;
   try {
@@ -63,7 +71,7 @@ async function runLoaded(
     throw testFailed(err);
   }
   try {
-    return toTestResult(await fn.runOffThread(event, { kvs: kvsBindingFor(input.config, deps.db, deps.replicas) }));
+    return toTestResult(await fn.runOffThread(event, { kvs: await kvsBindingFor(input.config, deps.stores, deps.replicas) }));
   } catch (err) {
     throw testFailed(err);
   } finally {

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isOpenFrontError, OpenFrontError, type ErrorCode } from '../../errors.js';
-import type { KvsDatabase } from '../../kvs/database.js';
+import type { NodeState } from '../../state/types.js';
 import { parseRawQuery } from '../auth/canonical.js';
 import { authFailure, authFailureReasonOf, type HeadVerdict, type Principal, type RequestHead, type SignatureExpectation } from '../auth/verify-request.js';
 import { bodyTooLarge, declaredBodyLength, readBody } from './body.js';
@@ -51,7 +51,8 @@ export interface RouteScope {
 
 /** What a route group is given when the server starts. */
 export interface RouteGroupContext {
-  db: KvsDatabase;
+  /** The node's state (stores, functions, access keys, audit), whichever backend holds it. */
+  state: NodeState;
   now: () => Date;
   /** Directory CreateKeyValueStore may import files from; undefined turns ImportSource off. */
   importDir?: string;
@@ -72,7 +73,7 @@ export type AroundHandler = (
 ) => Promise<ApiResponse>;
 
 /** Checks who sent a request from its head; throws {@link authFailure AUTH_FAILED} when nobody verifiable did. */
-export type Authenticate = (head: RequestHead, expectation: SignatureExpectation) => HeadVerdict;
+export type Authenticate = (head: RequestHead, expectation: SignatureExpectation) => HeadVerdict | Promise<HeadVerdict>;
 
 interface Route {
   method: string;
@@ -215,10 +216,12 @@ export class Router {
     // Who signed, from the head alone: an unsigned or wrongly signed request is answered before its body is read.
     let verdict: HeadVerdict;
     try {
-      verdict = this.#authenticate({ method, rawPath, rawQuery, rawHeaders: req.rawHeaders }, group.signing);
+      verdict = await this.#authenticate({ method, rawPath, rawQuery, rawHeaders: req.rawHeaders }, group.signing);
     } catch (err) {
       if (authFailureReasonOf(err) !== undefined)
         return fail(new OpenFrontError(errors.accessDenied, (err as Error).message, { reason: authFailureReasonOf(err) }));
+      // The keys could not be read (a state backend unavailable): answered as such, before the body is read.
+      if (isOpenFrontError(err)) return fail(err);
       throw err;
     }
 

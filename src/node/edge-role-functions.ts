@@ -1,0 +1,283 @@
+/**
+ * The LIVE functions of an edge in fleet mode (docs/fleet.md): the JetStream twin of ./live-functions.ts. It follows
+ * the `of_functions` bucket (written by the control role's function registry) and, when a function's LIVE version
+ * moves, fetches that version's code from `of_function_versions` (`<name>.v<version>`), loads it, and swaps it in
+ * with one Map write, so a request gets the old entry or the new one, never a half-loaded function. The store a
+ * function is associated with is read through that store's JetStream replica.
+ *
+ * Every LIVE function is also saved in the edge's state file, so a restarted edge serves them before (or without)
+ * reaching NATS.
+ */
+import type { KvEntry } from '@nats-io/kv';
+import type { FunctionSource, LiveFunction } from '../edge/function-source.js';
+import { loadFunctionSync } from '../runtime/function.js';
+import { storeIdOf } from '../runtime/kvs-access.js';
+import { RUNTIMES, type RuntimeVersion } from '../runtime/event.js';
+import type { CloudFrontFunction, KvsBinding, RuntimeLimits } from '../runtime/types.js';
+import type { NatsConnectionHandle } from '../state/jetstream/connection.js';
+import type { EdgeStateFile, SavedFunction } from '../state/jetstream/kv-data/snapshot-file.js';
+import type { KvsSnapshotSource } from '../kvs/snapshot.js';
+
+export const FUNCTIONS_BUCKET = 'of_functions';
+export const FUNCTION_VERSIONS_BUCKET = 'of_function_versions';
+
+/** What the edge needs of one LIVE version, as saved in the state file. */
+export interface LiveCode {
+  version: number;
+  etag: string;
+  code: string;
+  runtime: RuntimeVersion;
+  kvsStoreId?: string;
+}
+
+interface Entry {
+  fn: CloudFrontFunction;
+  live: LiveCode;
+  kvs: KvsBinding;
+  appliedAt: Date;
+}
+
+export interface FleetLiveFunctionsOptions {
+  stateFile?: EdgeStateFile;
+  /** The replica of a store a function reads (created and followed by the edge role on first use). */
+  storeSource: (storeId: string) => KvsSnapshotSource;
+  limits?: Partial<RuntimeLimits>;
+  log?: (message: string, detail?: Record<string, unknown>) => void;
+  /** Called after a LIVE version was loaded or removed (for the edge reporter). */
+  onApplied?: (name: string, version: number | undefined) => void;
+  /** How long a replaced isolate is kept before it is freed (must exceed an invocation's kill-after limit). */
+  retireAfterMs?: number;
+}
+
+export class FleetLiveFunctions implements FunctionSource {
+  readonly #options: FleetLiveFunctionsOptions;
+  readonly #entries = new Map<string, Entry>();
+  readonly #retiring = new Set<CloudFrontFunction>();
+  #closed = false;
+  #signalClosed!: () => void;
+  readonly #closedSignal = new Promise<void>((resolve) => (this.#signalClosed = resolve));
+  #stopWatch: (() => void) | undefined;
+  #running: Promise<void> | undefined;
+
+  /** Loads the functions saved in the state file (a function that no longer loads is skipped and logged). */
+  constructor(options: FleetLiveFunctionsOptions) {
+    this.#options = options;
+    for (const saved of options.stateFile?.loadFunctions() ?? []) {
+      const live = parseSaved(saved);
+      if (live !== undefined) this.#install(saved.name, live, false);
+    }
+  }
+
+  live(name: string): LiveFunction | undefined {
+    const entry = this.#entries.get(name);
+    return entry && { fn: entry.fn, version: String(entry.live.version), kvs: entry.kvs };
+  }
+
+  /** The LIVE version each loaded function serves, with when it was applied here. */
+  versions(): Record<string, { version: number; appliedAt: Date }> {
+    return Object.fromEntries([...this.#entries].map(([name, e]) => [name, { version: e.live.version, appliedAt: e.appliedAt }]));
+  }
+
+  /** Store ids the loaded functions read. */
+  storeIds(): string[] {
+    return [...new Set([...this.#entries.values()].flatMap((e) => (e.live.kvsStoreId === undefined ? [] : [e.live.kvsStoreId])))];
+  }
+
+  /** Follows `of_functions` through `conn` until close() (waiting for the connection and the bucket as needed). */
+  follow(conn: NatsConnectionHandle): void {
+    const unsubscribe = conn.onConnectionChange((event) => {
+      if (event === 'reconnect') this.#stopWatch?.();
+    });
+    this.#running = this.#loop(conn).finally(unsubscribe);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#signalClosed();
+    this.#stopWatch?.();
+    await this.#running;
+    for (const entry of this.#entries.values()) entry.fn.dispose();
+    for (const fn of this.#retiring) fn.dispose();
+    this.#entries.clear();
+    this.#retiring.clear();
+  }
+
+  async #loop(conn: NatsConnectionHandle): Promise<void> {
+    let backoff = 100;
+    while (!this.#closed) {
+      await Promise.race([conn.whenConnected(), this.#closedSignal]);
+      if (this.#closed) break;
+      try {
+        await this.#watchOnce(conn);
+        backoff = 100;
+      } catch (err) {
+        this.#options.log?.('function feed failed; retrying', { error: err instanceof Error ? err.message : String(err), retryMs: backoff });
+        await Promise.race([new Promise((r) => setTimeout(r, backoff).unref()), this.#closedSignal]);
+        backoff = Math.min(backoff * 2, 2000);
+      }
+    }
+  }
+
+  async #watchOnce(conn: NatsConnectionHandle): Promise<void> {
+    const functions = await conn.kvm.open(FUNCTIONS_BUCKET);
+    const versions = await conn.kvm.open(FUNCTION_VERSIONS_BUCKET);
+    // Opening does not check the bucket exists: status() does; until the control role creates them, wait.
+    try {
+      await functions.status();
+    } catch (err) {
+      if (/not found/i.test(String((err as Error).message))) {
+        await Promise.race([new Promise((r) => setTimeout(r, 1000).unref()), this.#closedSignal]);
+        return;
+      }
+      throw err;
+    }
+    const watcher = await functions.watch();
+    this.#stopWatch = () => watcher.stop();
+    const seen = new Set<string>();
+    let initialised = false;
+    try {
+      for await (const e of watcher) {
+        if (this.#closed) break;
+        seen.add(e.key);
+        await this.#onEntry(e, versions);
+        // Functions deleted while this edge was away: the initial values name every function that exists.
+        if (!initialised && e.delta === 0) {
+          initialised = true;
+          for (const name of [...this.#entries.keys()]) if (!seen.has(name)) this.#remove(name);
+        }
+      }
+    } finally {
+      this.#stopWatch = undefined;
+    }
+  }
+
+  async #onEntry(e: KvEntry, versions: { get(key: string): Promise<KvEntry | null> }): Promise<void> {
+    const name = e.key;
+    if (e.operation !== 'PUT') {
+      this.#remove(name);
+      return;
+    }
+    let record: FunctionRecord;
+    try {
+      record = JSON.parse(e.string()) as FunctionRecord;
+    } catch {
+      this.#options.log?.('function record is not JSON; ignored', { function: name });
+      return;
+    }
+    const liveVersion = record.live?.version;
+    if (typeof liveVersion !== 'number') {
+      this.#remove(name);
+      return;
+    }
+    const current = this.#entries.get(name);
+    if (current?.live.version === liveVersion) return;
+    const body = await versions.get(`${name}.v${liveVersion}`);
+    if (body === null || body.operation !== 'PUT') {
+      this.#options.log?.('LIVE function version has no code in of_function_versions; the previous one keeps serving', {
+        function: name,
+        version: liveVersion,
+      });
+      return;
+    }
+    const live = parseVersionBody(body.string(), liveVersion, record);
+    if (live === undefined) {
+      this.#options.log?.('LIVE function version is unreadable; the previous one keeps serving', { function: name, version: liveVersion });
+      return;
+    }
+    this.#install(name, { ...live, etag: record.live?.etag ?? '' }, true);
+  }
+
+  #install(name: string, live: LiveCode, save: boolean): void {
+    let fn: CloudFrontFunction;
+    try {
+      fn = loadFunctionSync(live.code, { name, runtime: live.runtime, limits: this.#options.limits });
+    } catch (err) {
+      this.#options.log?.('LIVE function cannot be loaded; the previous one keeps serving', {
+        function: name,
+        version: live.version,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return;
+    }
+    const kvs: KvsBinding =
+      live.kvsStoreId === undefined
+        ? { stores: new Map() }
+        : { defaultStoreId: live.kvsStoreId, stores: new Map([[live.kvsStoreId, this.#options.storeSource(live.kvsStoreId)]]) };
+    const previous = this.#entries.get(name);
+    this.#entries.set(name, { fn, live, kvs, appliedAt: new Date() });
+    if (previous !== undefined) this.#retire(previous.fn);
+    if (save) {
+      this.#options.stateFile?.saveFunction({
+        name,
+        version: live.version,
+        etag: live.etag,
+        body: JSON.stringify({ code: live.code, runtime: live.runtime, kvsStoreId: live.kvsStoreId }),
+      });
+    }
+    this.#options.onApplied?.(name, live.version);
+  }
+
+  #remove(name: string): void {
+    const current = this.#entries.get(name);
+    if (current === undefined) return;
+    this.#entries.delete(name);
+    this.#retire(current.fn);
+    this.#options.stateFile?.deleteFunction(name);
+    this.#options.onApplied?.(name, undefined);
+  }
+
+  #retire(fn: CloudFrontFunction): void {
+    this.#retiring.add(fn);
+    const timer = setTimeout(() => {
+      this.#retiring.delete(fn);
+      fn.dispose();
+    }, this.#options.retireAfterMs ?? 5_000);
+    timer.unref();
+  }
+}
+
+/** The parts of an `of_functions` record the edge reads. */
+interface FunctionRecord {
+  live?: { version?: number; etag?: string };
+  versions?: Array<{ version?: number; sha256?: string; runtime?: string; kvsArns?: string[]; config?: { runtime?: string; keyValueStoreArn?: string } }>;
+}
+
+function runtimeOf(value: unknown): RuntimeVersion | undefined {
+  return typeof value === 'string' && (RUNTIMES as readonly string[]).includes(value) ? (value as RuntimeVersion) : undefined;
+}
+
+/** `{code, config}` of `of_function_versions`, with the version's entry in the function record as a fallback. */
+function parseVersionBody(text: string, version: number, record: FunctionRecord): Omit<LiveCode, 'etag'> | undefined {
+  let body: { code?: unknown; sha256?: unknown; config?: { runtime?: unknown; keyValueStoreArn?: unknown; kvsArns?: unknown } };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    return undefined;
+  }
+  if (typeof body.code !== 'string') return undefined;
+  const listed = record.versions?.find((v) => v.version === version);
+  // The registry writes the code before the record; a leftover under the same key (a crash) has another hash.
+  if (typeof listed?.sha256 === 'string' && typeof body.sha256 === 'string' && listed.sha256 !== body.sha256) return undefined;
+  const runtime = runtimeOf(body.config?.runtime) ?? runtimeOf(listed?.runtime) ?? runtimeOf(listed?.config?.runtime);
+  if (runtime === undefined) return undefined;
+  const arns = Array.isArray(body.config?.kvsArns) ? (body.config.kvsArns as unknown[]) : listed?.kvsArns;
+  const arn = body.config?.keyValueStoreArn ?? listed?.config?.keyValueStoreArn ?? arns?.[0];
+  return { version, code: body.code, runtime, ...(typeof arn === 'string' && arn !== '' ? { kvsStoreId: storeIdOf(arn) } : {}) };
+}
+
+function parseSaved(saved: SavedFunction): LiveCode | undefined {
+  try {
+    const body = JSON.parse(saved.body) as { code?: unknown; runtime?: unknown; kvsStoreId?: unknown };
+    const runtime = runtimeOf(body.runtime);
+    if (typeof body.code !== 'string' || runtime === undefined) return undefined;
+    return {
+      version: saved.version,
+      etag: saved.etag,
+      code: body.code,
+      runtime,
+      ...(typeof body.kvsStoreId === 'string' ? { kvsStoreId: body.kvsStoreId } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}

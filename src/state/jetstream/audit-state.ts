@@ -1,0 +1,100 @@
+/**
+ * The audit log as the stream `OF_AUDIT` (docs/fleet.md): one JSON record per message on `of.audit.<operation>`,
+ * its id the stream sequence. Records are appended after the write they describe has committed (JetStream has no
+ * transaction spanning the two); a query reads the newest part of the stream and filters it here.
+ */
+import { DeliverPolicy } from '@nats-io/jetstream';
+import { openFrontError } from '../../errors.js';
+import { DEFAULT_AUDIT_LIMIT } from '../../kvs/audit-log.js';
+import type { AuditQuery, AuditRecord, NewAuditRecord } from '../../observe/audit.js';
+import type { AuditState } from '../types.js';
+import { AUDIT_STREAM, AUDIT_SUBJECTS, natsCall, type JetStreamContext } from './buckets.js';
+
+/** The newest records a query looks through: filters narrower than this window may find fewer than their limit. */
+export const AUDIT_SCAN_WINDOW = 10_000;
+
+type AuditJson = Omit<AuditRecord, 'id' | 'at'> & { at: string };
+
+export class JetStreamAuditState implements AuditState {
+  readonly #ctx: JetStreamContext;
+  #ready: Promise<void> | undefined;
+
+  constructor(ctx: JetStreamContext) {
+    this.#ctx = ctx;
+  }
+
+  async append(record: NewAuditRecord): Promise<void> {
+    await this.#ensureStream();
+    const json: AuditJson = { ...record, at: this.#ctx.now().toISOString() };
+    const { conn } = this.#ctx;
+    await natsCall(conn, () => conn.js.publish(`of.audit.${subjectToken(record.operation)}`, JSON.stringify(json), { timeout: conn.timeoutMs }));
+  }
+
+  async list(query: AuditQuery = {}): Promise<AuditRecord[]> {
+    const limit = query.limit ?? DEFAULT_AUDIT_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1) throw openFrontError('INPUT_INVALID', `Audit query limit must be a positive integer, got ${limit}`);
+    await this.#ensureStream();
+    const { conn } = this.#ctx;
+    const info = await natsCall(conn, () => conn.jsm.streams.info(AUDIT_STREAM));
+    const last = info.state.last_seq;
+    if (info.state.messages === 0 || last === 0) return [];
+    const first = Math.max(info.state.first_seq, last - AUDIT_SCAN_WINDOW + 1);
+    const matched: AuditRecord[] = [];
+    await natsCall(conn, async () => {
+      const consumer = await conn.js.consumers.get(AUDIT_STREAM, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: first });
+      const messages = await consumer.consume({ max_messages: 500 });
+      try {
+        for await (const m of messages) {
+          const record = toRecord(m.seq, m.json<AuditJson>());
+          if (matches(record, query)) matched.push(record);
+          if (m.seq >= last) break;
+        }
+      } finally {
+        messages.stop();
+      }
+    });
+    return matched.reverse().slice(0, limit);
+  }
+
+  #ensureStream(): Promise<void> {
+    this.#ready ??= natsCall(this.#ctx.conn, async () => {
+      const { jsm } = this.#ctx.conn;
+      try {
+        await jsm.streams.info(AUDIT_STREAM);
+      } catch {
+        try {
+          await jsm.streams.add({ name: AUDIT_STREAM, subjects: [AUDIT_SUBJECTS], num_replicas: this.#ctx.replicas });
+        } catch (err) {
+          // Another control process created it between the two calls.
+          await jsm.streams.info(AUDIT_STREAM).catch(() => {
+            throw err;
+          });
+        }
+      }
+    }).catch((err: unknown) => {
+      this.#ready = undefined;
+      throw err;
+    });
+    return this.#ready;
+  }
+}
+
+/** Operations are identifiers; anything else would split or widen the subject. */
+function subjectToken(operation: string): string {
+  return /^[A-Za-z0-9_-]{1,64}$/.test(operation) ? operation : 'Other';
+}
+
+function toRecord(seq: number, json: AuditJson): AuditRecord {
+  const { at, ...rest } = json;
+  return { ...rest, id: seq, at: new Date(at) };
+}
+
+function matches(record: AuditRecord, query: AuditQuery): boolean {
+  if (query.storeId !== undefined && record.storeId !== query.storeId) return false;
+  if (query.storeName !== undefined && record.storeName !== query.storeName) return false;
+  if (query.accessKeyId !== undefined && record.accessKeyId !== query.accessKeyId) return false;
+  if (query.since !== undefined && record.at.getTime() < query.since.getTime()) return false;
+  if (query.until !== undefined && record.at.getTime() >= query.until.getTime()) return false;
+  if (query.key !== undefined && !record.keys.includes(query.key)) return false;
+  return true;
+}

@@ -1,0 +1,262 @@
+/**
+ * An edge's replica of one store, fed by its JetStream stream (docs/fleet.md, "Edge sync"). What the edge reads
+ * through `ReplicaSource`, like the single-node `KvsReplica`.
+ *
+ * - **Start**: from the snapshot file in `--state-dir` when there is one, so the edge serves at once, with NATS
+ *   reachable or not.
+ * - **Follow**: an ordered consumer from version + 1 (`LastPerSubject` for a cold load); journal messages apply a
+ *   whole batch in one step.
+ * - **Gaps**: a stream that went backwards or was recreated (another creation time) means the copy is not a prefix
+ *   of it: the replica reloads from scratch.
+ * - **Outages**: the ordered consumer is ephemeral and lives on one server; after a reconnect, or when its
+ *   heartbeats stop (its server died while our connection is to another), the replica recreates it from its own
+ *   version + 1 rather than wait for the client library's slower recovery.
+ */
+import { openFrontError } from '../../../errors.js';
+import type { KvsSnapshot } from '../../../kvs/snapshot.js';
+import type { ReplicaSource } from '../../../kvs/types.js';
+import type { NatsConnectionHandle } from '../connection.js';
+import { storeStream } from '../key-codec.js';
+import type { EdgeStateFile } from './snapshot-file.js';
+import { StoreView } from './store-view.js';
+import { consumerOptionsFrom, entryOfMessage, streamState } from './stream-feed.js';
+
+export interface JetStreamStoreReplicaOptions {
+  storeId: string;
+  /** The edge's snapshot file: loaded at start, saved after changes. */
+  stateFile?: EdgeStateFile;
+  /** Called after each applied message, with the new version (for the edge reporter). */
+  onApplied?: (version: number) => void;
+  /** Notes for the operator's log (reloads, resubscriptions, errors while following). */
+  log?: (message: string, detail?: Record<string, unknown>) => void;
+  /** How long without a server heartbeat before the feed is recreated (ms; default 2000). */
+  idleHeartbeatMs?: number;
+  /** How soon after a change the snapshot file is written (ms; default 100). */
+  saveDelayMs?: number;
+}
+
+type Waiter = { version: number; resolve: () => void };
+
+export class JetStreamStoreReplica implements ReplicaSource {
+  readonly storeId: string;
+  readonly #options: JetStreamStoreReplicaOptions;
+  #view: StoreView;
+  #streamCreated = '';
+  #closed = false;
+  #signalClosed!: () => void;
+  readonly #closedSignal = new Promise<void>((resolve) => (this.#signalClosed = resolve));
+  #running: Promise<void> | undefined;
+  /** Ends the current feed so that the loop recreates it. */
+  #restartFeed: (() => void) | undefined;
+  #waiters: Waiter[] = [];
+  #saveTimer: NodeJS.Timeout | undefined;
+  #caughtUp = false;
+  #fullRewrite = false;
+  #caughtUpWaiters: Array<() => void> = [];
+  /** How many times the feed was (re)created: 1 after the first subscription. */
+  subscriptions = 0;
+  /** How many times the copy was thrown away and loaded again from the stream. */
+  reloads = 0;
+
+  constructor(options: JetStreamStoreReplicaOptions) {
+    this.storeId = options.storeId;
+    this.#options = options;
+    const saved = options.stateFile?.loadStore(options.storeId);
+    if (saved !== undefined) {
+      this.#view = new StoreView(options.storeId, { ...saved, created: new Date(saved.streamCreated) });
+      this.#streamCreated = saved.streamCreated;
+      this.#view.takeChanges(); // what was loaded is already saved
+    } else {
+      this.#view = new StoreView(options.storeId);
+    }
+  }
+
+  /** Version of the data the replica serves now (0 before anything was loaded). */
+  get version(): number {
+    return this.#view.version;
+  }
+
+  /** True when the replica was loaded from the snapshot file or from the stream (it has something to serve). */
+  get loaded(): boolean {
+    return this.#view.version > 0 || this.#caughtUp;
+  }
+
+  snapshot(): KvsSnapshot {
+    return this.#view.snapshot();
+  }
+
+  /** Starts following the stream through `conn` (which may be disconnected now: the replica waits for it). */
+  follow(conn: NatsConnectionHandle): void {
+    if (this.#running !== undefined) throw openFrontError('INTERNAL', `The replica of store ${this.storeId} already follows its stream`);
+    const unsubscribe = conn.onConnectionChange((event) => {
+      if (event === 'reconnect') this.#restart('reconnected');
+    });
+    this.#running = this.#loop(conn).finally(unsubscribe);
+  }
+
+  /** Resolves once the replica has applied at least `version` (at once when it has); rejects after `timeoutMs`. */
+  whenVersion(version: number, timeoutMs = 10_000): Promise<void> {
+    if (this.#view.version >= version) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(openFrontError('STATE_UNAVAILABLE', `Store ${this.storeId}: version ${version} not reached within ${timeoutMs} ms (at ${this.#view.version})`));
+      }, timeoutMs);
+      const waiter: Waiter = {
+        version,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Resolves once the replica has caught up with the stream's last sequence as of its first subscription. */
+  whenCaughtUp(): Promise<void> {
+    if (this.#caughtUp) return Promise.resolve();
+    return new Promise((resolve) => this.#caughtUpWaiters.push(resolve));
+  }
+
+  /** Stops following and writes the snapshot file one last time. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#signalClosed();
+    this.#restartFeed?.();
+    await this.#running;
+    this.#flush();
+  }
+
+  #restart(reason: string): void {
+    if (this.#restartFeed !== undefined) {
+      this.#options.log?.('store feed restarts', { storeId: this.storeId, reason, version: this.#view.version });
+      this.#restartFeed();
+    }
+  }
+
+  async #loop(conn: NatsConnectionHandle): Promise<void> {
+    let backoff = 100;
+    while (!this.#closed) {
+      await Promise.race([conn.whenConnected(), this.#closedSignal]);
+      if (this.#closed) break;
+      try {
+        await this.#followOnce(conn);
+        backoff = 100;
+      } catch (err) {
+        this.#options.log?.('store feed failed; retrying', {
+          storeId: this.storeId,
+          error: err instanceof Error ? err.message : String(err),
+          retryMs: backoff,
+        });
+        await this.#sleep(backoff);
+        backoff = Math.min(backoff * 2, 2000);
+      }
+    }
+  }
+
+  /** One subscription: from the stream's state to the end of the feed (a restart, a failure or close). */
+  async #followOnce(conn: NatsConnectionHandle): Promise<void> {
+    const state = await streamState(conn, this.storeId);
+    if (state === undefined) {
+      // The store's data does not exist (yet): serve what we have, look again shortly.
+      await this.#sleep(1000);
+      return;
+    }
+    if (state.created !== this.#streamCreated || state.lastSeq < this.#view.version) {
+      if (this.#view.version > 0) {
+        this.reloads += 1;
+        this.#options.log?.('store copy is not a prefix of the stream; reloading', {
+          storeId: this.storeId,
+          version: this.#view.version,
+          streamLastSeq: state.lastSeq,
+        });
+      }
+      this.#view = new StoreView(this.storeId, { created: new Date(state.created) });
+      this.#view.takeChanges();
+      this.#streamCreated = state.created;
+      // The file's rows of this store are rewritten whole at the next save.
+      this.#fullRewrite = true;
+    }
+    const target = state.lastSeq;
+    if (this.#view.version >= target) this.#markCaughtUp();
+    const consumer = await conn.js.consumers.get(storeStream(this.storeId), consumerOptionsFrom(this.storeId, this.#view.version));
+    const heartbeat = this.#options.idleHeartbeatMs ?? 2000;
+    const messages = await consumer.consume({
+      idle_heartbeat: heartbeat,
+      expires: Math.max(heartbeat * 3, 1000),
+      callback: (m) => {
+        const entry = entryOfMessage(this.storeId, m);
+        if (entry !== undefined && this.#view.apply(entry)) this.#applied(target);
+      },
+    });
+    this.subscriptions += 1;
+    const ended = new Promise<void>((resolve) => {
+      this.#restartFeed = resolve;
+    });
+    void (async () => {
+      for await (const s of messages.status()) {
+        if (s.type === 'heartbeats_missed') {
+          this.#restart('heartbeats missed');
+          break;
+        }
+      }
+    })();
+    await Promise.race([ended, messages.closed(), this.#closedSignal]);
+    this.#restartFeed = undefined;
+    await messages.close().catch(() => undefined);
+  }
+
+  #applied(target: number): void {
+    const version = this.#view.version;
+    if (version >= target) this.#markCaughtUp();
+    if (this.#waiters.length > 0) {
+      const ready = this.#waiters.filter((w) => w.version <= version);
+      this.#waiters = this.#waiters.filter((w) => w.version > version);
+      for (const w of ready) w.resolve();
+    }
+    this.#scheduleSave();
+    this.#options.onApplied?.(version);
+  }
+
+  #markCaughtUp(): void {
+    if (this.#caughtUp) return;
+    this.#caughtUp = true;
+    for (const w of this.#caughtUpWaiters.splice(0)) w();
+  }
+
+  #scheduleSave(): void {
+    if (this.#options.stateFile === undefined || this.#saveTimer !== undefined) return;
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = undefined;
+      this.#flush();
+    }, this.#options.saveDelayMs ?? 100);
+    this.#saveTimer.unref();
+  }
+
+  #flush(): void {
+    if (this.#saveTimer !== undefined) {
+      clearTimeout(this.#saveTimer);
+      this.#saveTimer = undefined;
+    }
+    const file = this.#options.stateFile;
+    if (file === undefined || (!this.#view.hasChanges && !this.#fullRewrite)) return;
+    const changes = this.#view.takeChanges();
+    if (this.#fullRewrite) {
+      changes.keys = undefined;
+      this.#fullRewrite = false;
+    }
+    try {
+      file.saveStore(this.#view, this.#streamCreated, changes);
+    } catch (err) {
+      // The file is a cache: serving goes on; the next save rewrites it whole.
+      this.#fullRewrite = true;
+      this.#options.log?.('store snapshot could not be saved', { storeId: this.storeId, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), this.#closedSignal]).finally(() => clearTimeout(timer));
+  }
+}

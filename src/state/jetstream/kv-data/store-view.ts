@@ -1,0 +1,184 @@
+/**
+ * The state of one store rebuilt from its stream's messages, in sequence order: a key → value map and the version
+ * (the sequence of the last message applied). The edge's replica and the writer's consistent reads both use it.
+ *
+ * A journal message is applied as a whole in one step, so a reader never sees part of a batch; the
+ * materialisation messages that follow it rewrite the same values. Snapshots are copy-on-write like the
+ * single-node replica's (src/kvs/replica.ts): taking one is O(1), the first change after it copies the map.
+ */
+import { MapSnapshot, type KvsSnapshot } from '../../../kvs/snapshot.js';
+import { decodeJournal, journalOpCount } from './journal.js';
+import { decodeKey, isEncodedKey, JOURNAL_KEY } from '../key-codec.js';
+
+/** A message of a store's stream as the feed hands it over. */
+export interface StreamEntry {
+  seq: number;
+  /** The NATS KV key: what follows `$KV.<bucket>.` in the subject. */
+  natsKey: string;
+  /** `PUT` for a value, `DEL` / `PURGE` for a delete marker (the `KV-Operation` header). */
+  operation: 'PUT' | 'DEL' | 'PURGE';
+  data: Uint8Array;
+  time: Date;
+}
+
+/** Where the last journal applied sits, to tell a finished batch from one whose writer died. */
+export interface JournalPosition {
+  seq: number;
+  ops: number;
+}
+
+export interface StoreViewState {
+  items: Map<string, string>;
+  version: number;
+  updated: Date;
+  lastJournal?: JournalPosition;
+}
+
+/** Bytes a stored item counts for (the same rule as the SQLite store: UTF-8 key + value). */
+export function itemBytes(key: string, value: string): number {
+  return Buffer.byteLength(key, 'utf8') + Buffer.byteLength(value, 'utf8');
+}
+
+export class StoreView {
+  readonly storeId: string;
+  #items: Map<string, string>;
+  #version: number;
+  #updated: Date;
+  #created: Date;
+  #totalBytes = -1;
+  #lastJournal: JournalPosition | undefined;
+  #snapshot: MapSnapshot | undefined;
+  /** Keys changed since `takeChanges()` was last called (for incremental snapshot files); undefined = everything. */
+  #dirty: Set<string> | undefined = new Set();
+
+  constructor(storeId: string, state: Partial<StoreViewState> & { created?: Date } = {}) {
+    this.storeId = storeId;
+    this.#items = state.items ?? new Map();
+    this.#version = state.version ?? 0;
+    this.#updated = state.updated ?? new Date(0);
+    this.#created = state.created ?? new Date(0);
+    this.#lastJournal = state.lastJournal;
+  }
+
+  get version(): number {
+    return this.#version;
+  }
+
+  get updated(): Date {
+    return this.#updated;
+  }
+
+  get itemCount(): number {
+    return this.#items.size;
+  }
+
+  get lastJournal(): JournalPosition | undefined {
+    return this.#lastJournal;
+  }
+
+  /** The last journal's position when its batch is not fully materialised at this version (its writer died). */
+  unfinishedJournal(): JournalPosition | undefined {
+    const j = this.#lastJournal;
+    return j !== undefined && j.seq + j.ops > this.#version ? j : undefined;
+  }
+
+  get totalSizeInBytes(): number {
+    if (this.#totalBytes < 0) {
+      let total = 0;
+      for (const [k, v] of this.#items) total += itemBytes(k, v);
+      this.#totalBytes = total;
+    }
+    return this.#totalBytes;
+  }
+
+  get(key: string): string | undefined {
+    return this.#items.get(key);
+  }
+
+  /** The items in key order (UTF-16 code unit order, as the SQLite store lists them). */
+  sortedKeys(): string[] {
+    return [...this.#items.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  entries(): IterableIterator<[string, string]> {
+    return this.#items.entries();
+  }
+
+  /**
+   * Applies the next message of the stream. Messages at or below the current version are ignored, so a feed that
+   * restarts a little early does no harm. Returns whether the version moved.
+   */
+  apply(entry: StreamEntry): boolean {
+    if (entry.seq <= this.#version) return false;
+    if (isEncodedKey(entry.natsKey)) {
+      let key: string | undefined;
+      try {
+        key = decodeKey(entry.natsKey);
+      } catch {
+        key = undefined; // not ours (a foreign writer): skipped, the version still moves
+      }
+      if (key !== undefined) {
+        const items = this.#writable();
+        if (entry.operation === 'PUT') items.set(key, Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength).toString('utf8'));
+        else items.delete(key);
+        this.#dirty?.add(key);
+      }
+    } else if (entry.natsKey === JOURNAL_KEY && entry.operation === 'PUT') {
+      let journal;
+      try {
+        journal = decodeJournal(entry.data);
+      } catch {
+        journal = undefined;
+      }
+      if (journal !== undefined) {
+        if (journal.replace) {
+          this.#items = new Map();
+          this.#dirty = undefined;
+        }
+        const items = this.#writable();
+        for (const { key, value } of journal.puts) {
+          items.set(key, value);
+          this.#dirty?.add(key);
+        }
+        for (const key of journal.deletes) {
+          items.delete(key);
+          this.#dirty?.add(key);
+        }
+        this.#lastJournal = { seq: entry.seq, ops: journalOpCount(journal) };
+      }
+    }
+    this.#version = entry.seq;
+    this.#updated = entry.time;
+    this.#totalBytes = -1;
+    this.#snapshot = undefined;
+    return true;
+  }
+
+  /** An immutable view of the current version; repeated calls between changes return the same object. */
+  snapshot(): KvsSnapshot {
+    this.#snapshot ??= new MapSnapshot(this.#items, { id: this.storeId, version: this.#version, created: this.#created, updated: this.#updated });
+    return this.#snapshot;
+  }
+
+  /**
+   * The keys changed since the last call (`undefined` when the whole store was replaced and must be rewritten),
+   * and resets the tracking: what a snapshot file needs to write.
+   */
+  takeChanges(): { keys: Set<string> | undefined; version: number } {
+    const keys = this.#dirty;
+    this.#dirty = new Set();
+    return { keys, version: this.#version };
+  }
+
+  get hasChanges(): boolean {
+    return this.#dirty === undefined || this.#dirty.size > 0;
+  }
+
+  #writable(): Map<string, string> {
+    if (this.#snapshot !== undefined) {
+      this.#items = new Map(this.#items);
+      this.#snapshot = undefined;
+    }
+    return this.#items;
+  }
+}

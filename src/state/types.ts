@@ -1,0 +1,121 @@
+/**
+ * The state of an OpenFront node, as the control plane sees it: stores (metadata and data), functions (versions and
+ * stages), access keys and the audit log. Every method is async because a backend may live across the network (the
+ * JetStream backend of a fleet); the embedded SQLite backend answers with promises it has already settled.
+ *
+ * Errors are the catalog's (`src/errors.ts`), the same for every backend: the conformance suite
+ * (test/conformance/state-*.test.ts) runs one set of cases against each one.
+ */
+import type { AuditQuery, AuditRecord, NewAuditRecord } from '../observe/audit.js';
+import type { AccessKeyRecord, Actor, KeyValue, KvsLimits, ListKeysPage, StoreRecord, WriteResult } from '../kvs/types.js';
+import type { RuntimeVersion } from '../runtime/event.js';
+import type { FunctionConfigInput, FunctionStage, FunctionStageView, FunctionVersion, LiveChangeListener, LiveVersion } from './functions.js';
+
+/** How a store is named in a request: by name (control plane), id, or ARN (data plane). */
+export type StoreRef = { name: string } | { id: string } | { arn: string };
+
+/** One item as GetKey answers it, with the store's size. */
+export interface KeyItem {
+  key: string;
+  value: string;
+  itemCount: number;
+  totalSizeInBytes: number;
+}
+
+/** KeyValueStores: the CloudFront control plane (metadata) and the cloudfront-keyvaluestore data plane. */
+export interface StoreState {
+  /** The 12-digit account of the ARNs this backend hands out. */
+  readonly accountId: string;
+  readonly limits: KvsLimits;
+
+  /** `id` keeps the id the store has in AWS; `importItems` fills it in the same write. */
+  createStore(input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string }, actor: Actor): Promise<StoreRecord>;
+  getStore(ref: StoreRef): Promise<StoreRecord | undefined>;
+  listStores(options?: { marker?: string; maxItems?: number; status?: string }): Promise<{ items: StoreRecord[]; nextMarker?: string }>;
+  /** `ifMatch` is the metadata ETag. */
+  updateStoreComment(name: string, comment: string, ifMatch: string | undefined, actor: Actor): Promise<StoreRecord>;
+  deleteStore(name: string, ifMatch: string | undefined, actor: Actor): Promise<void>;
+
+  getKey(storeId: string, key: string): Promise<KeyItem>;
+  /** Keys in UTF-8 byte order; `nextToken` is opaque. */
+  listKeys(storeId: string, options?: { maxResults?: number; nextToken?: string }): Promise<ListKeysPage>;
+  /** Data writes: `ifMatch` is the data ETag; a stale one is KVS_CONFLICT and changes nothing. */
+  putKey(storeId: string, key: string, value: string, ifMatch: string | undefined, actor: Actor): Promise<WriteResult>;
+  deleteKey(storeId: string, key: string, ifMatch: string | undefined, actor: Actor): Promise<WriteResult>;
+  /** All of the batch or none of it. */
+  updateKeys(storeId: string, change: { puts?: KeyValue[]; deletes?: string[] }, ifMatch: string | undefined, actor: Actor): Promise<WriteResult>;
+  /** Bulk import (not limited to 50 keys); If-Match optional. */
+  importData(storeId: string, items: KeyValue[], options: { mode: 'replace' | 'merge'; ifMatch?: string }, actor: Actor): Promise<WriteResult>;
+  /** Every item, in UTF-8 byte order of keys. */
+  exportData(storeId: string): Promise<KeyValue[]>;
+}
+
+/** The function registry: immutable versions, DEVELOPMENT and LIVE stages, optimistic concurrency on stage ETags. */
+export interface FunctionState {
+  readonly accountId: string;
+  functionArn(name: string): string;
+  /** Whether the edge configuration uses a function (DeleteFunction then fails with FunctionInUse; status DEPLOYED). */
+  setFunctionInUseCheck(check: (name: string) => boolean): void;
+  /** Throws what create/update would throw for this code, writing nothing (a config reload's pre-flight). */
+  checkCode(name: string, code: string, runtime: RuntimeVersion): void;
+
+  create(input: { name: string; config: FunctionConfigInput; code: string }, actor: Actor): Promise<FunctionStageView>;
+  /** A new version from `code` and the whole `config`; `ifMatch` is the DEVELOPMENT ETag. */
+  update(name: string, input: { config: FunctionConfigInput; code: string }, ifMatch: string | undefined, actor: Actor): Promise<FunctionStageView>;
+  /** LIVE := DEVELOPMENT's version; `ifMatch` is the DEVELOPMENT ETag. */
+  publish(name: string, ifMatch: string | undefined, actor: Actor): Promise<FunctionStageView>;
+  /** LIVE := `version`; `ifMatch` is the LIVE ETag. */
+  rollback(name: string, version: number, ifMatch: string | undefined, actor: Actor): Promise<FunctionStageView>;
+  /** Deletes every version; `ifMatch` is the DEVELOPMENT ETag. */
+  delete(name: string, ifMatch: string | undefined, actor: Actor): Promise<void>;
+
+  describe(name: string, stage?: FunctionStage): Promise<FunctionStageView>;
+  /** Like describe, but undefined when the function exists without that stage (LIVE before a publish). */
+  findStage(name: string, stage: FunctionStage): Promise<FunctionStageView | undefined>;
+  getCode(name: string, stage?: FunctionStage): Promise<{ code: string; view: FunctionStageView }>;
+  getCodeIfMatch(name: string, stage: FunctionStage, ifMatch: string | undefined): Promise<{ code: string; view: FunctionStageView }>;
+  list(options?: { marker?: string; maxItems?: number; stage?: FunctionStage }): Promise<{ items: FunctionStageView[]; nextMarker?: string }>;
+  versions(name: string): Promise<FunctionVersion[]>;
+  version(name: string, version: number): Promise<FunctionVersion & { code: string }>;
+  /** What LIVE serves; undefined when the function does not exist or was never published. */
+  live(name: string): Promise<LiveVersion | undefined>;
+  liveNames(): Promise<string[]>;
+}
+
+/** API access keys. Secrets are kept sealed (`kvs/secret-box.ts`) and opened only to check a signature. */
+export interface AccessKeyState {
+  create(description: string | undefined, actor?: Actor): Promise<{ accessKeyId: string; secretAccessKey: string }>;
+  list(): Promise<AccessKeyRecord[]>;
+  /** Idempotent for a key already revoked; an unknown id is NOT_FOUND. */
+  revoke(accessKeyId: string, actor?: Actor): Promise<void>;
+  /** The secret of an active key; undefined when the key is unknown or revoked. */
+  secret(accessKeyId: string): Promise<string | undefined>;
+}
+
+/** The audit log. Backends append their own records with each write; `append` is for writes made elsewhere. */
+export interface AuditState {
+  append(record: NewAuditRecord): Promise<void>;
+  /** Newest first, at most `query.limit` (default 100). */
+  list(query?: AuditQuery): Promise<AuditRecord[]>;
+}
+
+/** One backend's whole state. */
+export interface NodeState {
+  /** "sqlite" or "jetstream", for messages and readiness. */
+  readonly backend: string;
+  readonly stores: StoreState;
+  readonly functions: FunctionState;
+  readonly accessKeys: AccessKeyState;
+  readonly audit: AuditState;
+  close(): Promise<void>;
+}
+
+/**
+ * The in-process LIVE feed the SQLite backend gives the edge of the same process (`node/live-functions.ts`): read
+ * synchronously, notified after each commit that moves LIVE, in commit order.
+ */
+export interface LiveFunctionFeed {
+  onLiveChange(listener: LiveChangeListener): () => void;
+  liveNames(): string[];
+  live(name: string): LiveVersion | undefined;
+}
