@@ -24,7 +24,7 @@ const WRITES_TOTAL = 120;
 describe('fleet faults on an R3 cluster (issue 13 point 6)', { skip: natsSkipReason() }, () => {
   let cluster: NatsCluster;
   let nats: NatsConnectionHandle;
-  let edges: EdgeRole[] = [];
+  const edges: EdgeRole[] = [];
   const dirs: string[] = [];
 
   before(async () => {
