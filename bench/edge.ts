@@ -13,7 +13,9 @@
  * streamed download through the edge and through the baseline proxy.
  * Over HTTPS (issue 16): the same decision workload through OpenFront's HTTPS listener with HTTP/1.1 (autocannon)
  * and with HTTP/2 (a node:http2 loop, helpers/load-generator.ts), beside the plain proxy terminating TLS the same way
- * (`http2.createSecureServer({ allowHTTP1: true })`, same self-signed ECDSA certificate, TLS 1.3).
+ * (`http2.createSecureServer({ allowHTTP1: true })`, same self-signed ECDSA certificate, TLS 1.3), and nginx
+ * terminating TLS with the same certificate (HTTP/2 and HTTP/1.1 by ALPN, the `map` decision, one worker), when
+ * installed.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -227,10 +229,18 @@ export async function main(): Promise<void> {
         },
       );
   const nginxInstall = findNginx();
-  const nginxTarget = (decision: NginxDecision) => () => {
-    if (!nginxInstall.found) throw new Error(nginxInstall.reason);
-    return startNginx(nginxInstall, { decision, originPort: origin.port, table: Object.fromEntries(work.items) });
-  };
+  const nginxTarget =
+    (decision: NginxDecision, tls = false) =>
+    () => {
+      if (!nginxInstall.found) throw new Error(nginxInstall.reason);
+      return startNginx(nginxInstall, {
+        decision,
+        originPort: origin.port,
+        table: Object.fromEntries(work.items),
+        ...(tls ? { tls: { certificate: tlsCert, privateKey: tlsKey } } : {}),
+      });
+    };
+  if (!nginxInstall.found) console.log(`  nginx (plain and TLS): skipped — ${nginxInstall.reason}`);
   const njsReason = njsMissing(nginxInstall);
   if (njsReason !== undefined) console.log(`  nginx + njs: skipped — ${njsReason}`);
   const names = {
@@ -245,6 +255,8 @@ export async function main(): Promise<void> {
     baselineH2: 'plain node proxy, HTTPS HTTP/2',
     uncachedTls: 'OpenFront edge, CachingDisabled, HTTPS HTTP/1.1',
     uncachedH2: 'OpenFront edge, CachingDisabled, HTTPS HTTP/2',
+    nginxTls: 'nginx map blocks, HTTPS HTTP/1.1 (1 worker)',
+    nginxH2: 'nginx map blocks, HTTPS HTTP/2 (1 worker)',
   };
   const targets: Array<{ name: string; start: () => Promise<Target>; protocol?: Protocol }> = [
     { name: names.baseline, start: () => nodeProxy() },
@@ -258,6 +270,12 @@ export async function main(): Promise<void> {
     { name: names.baselineH2, start: () => nodeProxy([], tlsArgs), protocol: 'h2' },
     { name: names.uncachedTls, start: openFront('off', [], 'off', tlsArgs), protocol: 'https' },
     { name: names.uncachedH2, start: openFront('off', [], 'off', tlsArgs), protocol: 'h2' },
+    ...(nginxInstall.found
+      ? [
+          { name: names.nginxTls, start: nginxTarget('map', true), protocol: 'https' as const },
+          { name: names.nginxH2, start: nginxTarget('map', true), protocol: 'h2' as const },
+        ]
+      : []),
   ];
   try {
     const best = await measureRounds(targets, work);
@@ -297,7 +315,7 @@ export async function main(): Promise<void> {
         rows.push({ name: `${label}: CPU per request, all threads (µs)`, value: fmt(ourCpu, 1), baseline: fmt(baseCpu, 1), ratio: ratio(ourCpu, baseCpu) });
       }
     };
-    compare('no cache vs node proxy', uncached, baseline, 0.85);
+    compare('no cache vs node proxy', uncached, baseline, 0.95);
     if (nginx !== undefined) compare('no cache vs nginx+njs', uncached, nginx);
     if (nginxMap !== undefined) compare('no cache vs nginx map', uncached, nginxMap);
     compare('cached vs node proxy', cached, baseline);
@@ -307,6 +325,10 @@ export async function main(): Promise<void> {
     const uncachedH2 = best.get(names.uncachedH2)!;
     compare('HTTPS HTTP/1.1, no cache vs node proxy (TLS)', uncachedTls, baselineTls);
     compare('HTTPS HTTP/2, no cache vs node proxy (TLS, h2)', uncachedH2, baselineH2);
+    const nginxTls = best.get(names.nginxTls);
+    const nginxH2 = best.get(names.nginxH2);
+    if (nginxTls !== undefined) compare('HTTPS HTTP/1.1, no cache vs nginx map (TLS)', uncachedTls, nginxTls);
+    if (nginxH2 !== undefined) compare('HTTPS HTTP/2, no cache vs nginx map (TLS, h2)', uncachedH2, nginxH2);
     // Observability (issue 14): the same edge with metrics and the decision ring on, nobody tailing, must stay within
     // 3% of the plain edge's ratio to the baseline; the tail row reports what a full-sampling stream costs.
     const share = (m: Measured) => m.result.rps / baseline.result.rps;
@@ -343,6 +365,8 @@ export async function main(): Promise<void> {
       baselineH2,
       uncachedTls,
       uncachedH2,
+      ...(nginxTls ? [nginxTls] : []),
+      ...(nginxH2 ? [nginxH2] : []),
     ]) {
       rows.push({ name: `301 share / errors: ${m.name}`, value: `${fmt(statusShare(m.result, 301) * 100, 0)}% / ${m.result.errors + m.result.timeouts}` });
     }

@@ -18,14 +18,45 @@ const NJS_MODULES = [
 /** Source-tree files (tsc copies no .conf/.js): resolved from dist/bench/helpers/. */
 const BASELINE_DIR = fileURLToPath(new URL('../../../bench/edge-baseline/', import.meta.url));
 
-/** nginx's binary, and its njs module when installed (without it only the `map` variant runs). */
-export type NginxInstall = { found: true; binary: string; jsModule?: string } | { found: false; reason: string };
+/**
+ * nginx's binary, its njs module when installed (without it only the `map` variant runs), and whether it takes
+ * `http2 on;` (1.25.1 and later) or the older `listen … http2` parameter.
+ */
+export type NginxInstall = { found: true; binary: string; jsModule?: string; http2Directive: boolean } | { found: false; reason: string };
 
 export function findNginx(): NginxInstall {
   const onPath = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).stdout.trim();
   const binary = [onPath, ...NGINX_BINARIES].find((path) => path !== '' && existsSync(path));
   if (binary === undefined) return { found: false, reason: 'nginx is not installed (Debian: apt-get install nginx libnginx-mod-http-js)' };
-  return { found: true, binary, jsModule: NJS_MODULES.find((path) => existsSync(path)) };
+  return { found: true, binary, jsModule: NJS_MODULES.find((path) => existsSync(path)), http2Directive: takesHttp2Directive(binary) };
+}
+
+/** `nginx -v` prints `nginx version: nginx/1.22.1` (on stderr); `http2 on;` exists from 1.25.1. */
+function takesHttp2Directive(binary: string): boolean {
+  const printed = spawnSync(binary, ['-v'], { encoding: 'utf8' });
+  const version = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(`${printed.stderr}${printed.stdout}`);
+  if (version === null) return false;
+  const [major, minor, patch] = version.slice(1).map(Number) as [number, number, number];
+  return major > 1 || (major === 1 && (minor > 25 || (minor === 25 && patch >= 1)));
+}
+
+/** A certificate and key (PEM files) for nginx to terminate TLS with: TLS 1.2 and 1.3, HTTP/2 and HTTP/1.1 by ALPN. */
+export interface NginxTls {
+  certificate: string;
+  privateKey: string;
+}
+
+/** The server block's listen lines: plain HTTP, or TLS with HTTP/2 in the syntax this nginx takes. */
+function listenLines(port: number, tls: NginxTls | undefined, http2Directive: boolean): string {
+  if (tls === undefined) return `    listen 127.0.0.1:${port};`;
+  return [
+    http2Directive ? `    listen 127.0.0.1:${port} ssl;\n    http2 on;` : `    listen 127.0.0.1:${port} ssl http2;`,
+    `    ssl_certificate ${tls.certificate};`,
+    `    ssl_certificate_key ${tls.privateKey};`,
+    '    ssl_protocols TLSv1.2 TLSv1.3;',
+    // As many concurrent streams per connection as the load generator opens (STREAMS_PER_HTTP2_CONNECTION and more).
+    '    http2_max_concurrent_streams 128;',
+  ].join('\n');
 }
 
 /** Why the njs variant cannot run, or undefined when it can. */
@@ -100,10 +131,13 @@ function fillTemplate(file: string, values: Record<string, string>): string {
   });
 }
 
-/** Starts nginx (master + one worker) in the foreground with the bench's config, on a free 127.0.0.1 port. */
+/**
+ * Starts nginx (master + one worker) in the foreground with the bench's config, on a free 127.0.0.1 port; with
+ * `tls`, that port speaks TLS (HTTP/2 and HTTP/1.1 by ALPN).
+ */
 export async function startNginx(
-  install: { binary: string; jsModule?: string },
-  options: { decision: NginxDecision; originPort: number; table: Record<string, string> },
+  install: { binary: string; jsModule?: string; http2Directive: boolean },
+  options: { decision: NginxDecision; originPort: number; table: Record<string, string>; tls?: NginxTls },
 ): Promise<NginxTarget> {
   const prefix = mkdtempSync(join(tmpdir(), 'openfront-bench-nginx-'));
   let port: number;
@@ -115,6 +149,7 @@ export async function startNginx(
       PREFIX: prefix,
       ORIGIN_PORT: String(options.originPort),
       PORT: String(port),
+      LISTEN: listenLines(port, options.tls, install.http2Directive),
       ...writeDecision(prefix, options.decision, install, options.table),
     };
     writeFileSync(join(prefix, 'decision.conf'), fillTemplate(`decision-${options.decision}.conf`, values));

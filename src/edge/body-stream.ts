@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { noteStreamedBytes } from './stream-garbage.js';
 
 /** What a streamed body did: bytes that reached the response, and why it stopped early if it did. */
 export interface StreamSent {
@@ -16,19 +16,82 @@ export interface StreamSent {
  * Pipes `body` into `res` and resolves when either is done. A viewer that goes away destroys the body (and with an
  * origin body, its connection); a body that fails destroys the response, so the viewer sees a cut message, never a
  * short one that looks complete.
+ *
+ * A hand-made pump rather than `stream.pipeline`: this runs for every proxied response, and pipeline's per-call
+ * AbortController (whose abort builds a DOMException with a stack trace) and end-of-stream watchers cost more CPU
+ * than the small response itself (docs/edge.md, "Streaming"). With `length` (the declared Content-Length), the
+ * chunk that completes the body is handed to `res.end`, so a small response goes out with its head in one write.
  */
-export async function sendStream(body: Readable, res: ServerResponse): Promise<StreamSent> {
-  let bytes = 0;
-  body.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
+export function sendStream(body: Readable, res: ServerResponse, length?: number): Promise<StreamSent> {
+  return new Promise<StreamSent>((resolve) => {
+    let bytes = 0;
+    let ended = false;
+    let settled = false;
+    const settle = (error?: string) => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onBodyError);
+      body.off('close', onBodyClose);
+      res.off('drain', onDrain);
+      res.off('close', onResClose);
+      res.off('error', onResError);
+      resolve(error === undefined ? { bytes } : { bytes, error });
+    };
+    const fail = (error: string) => {
+      if (!res.destroyed) res.destroy();
+      settle(error);
+      // An undici body destroyed unread reports its abort as an error: nobody is listening for it any more.
+      body.on('error', ignore);
+      if (!body.destroyed) body.destroy();
+    };
+    const finish = () => settle();
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      noteStreamedBytes(chunk.length);
+      if (length !== undefined && bytes === length && !ended) {
+        ended = true;
+        res.end(chunk, finish);
+        return;
+      }
+      if (ended) return;
+      if (!res.write(chunk)) body.pause();
+    };
+    const onDrain = () => body.resume();
+    const onEnd = () => {
+      if (ended) return;
+      ended = true;
+      res.end(finish);
+    };
+    const onBodyError = (err: Error) => fail(err.message);
+    // Destroyed without an error before its end (an aborted origin connection): the viewer must not see it as complete.
+    const onBodyClose = () => {
+      if (!body.readableEnded && !ended) fail('the body closed before its end');
+    };
+    const onResClose = () => {
+      // 'close' after 'finish' is the normal end of a response; before it, the viewer went away.
+      if (!res.writableFinished) fail('the viewer closed the connection before the body was sent');
+    };
+    const onResError = (err: Error) => fail(err.message);
+    // Gone before the first byte (the viewer left while a function or the origin ran): its 'close' has passed.
+    if (viewerGone(res)) return fail('the viewer closed the connection before the body was sent');
+    if (body.destroyed && !body.readableEnded) return fail('the body closed before its end');
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onBodyError);
+    body.on('close', onBodyClose);
+    res.on('drain', onDrain);
+    res.on('close', onResClose);
+    res.on('error', onResError);
+    if (body.readableEnded) onEnd();
   });
-  try {
-    await pipeline(body, res);
-    return { bytes };
-  } catch (err) {
-    if (!res.destroyed) res.destroy();
-    return { bytes, error: (err as Error).message };
-  }
+}
+function ignore(): void {}
+
+/** node:http's response knows it was destroyed; HTTP/2's compatibility response only through its stream. */
+function viewerGone(res: ServerResponse): boolean {
+  return res.destroyed === true || (res as { stream?: { destroyed: boolean } }).stream?.destroyed === true;
 }
 
 /** The Content-Length an origin declared, when it is one valid number (else the body is sent chunked). */

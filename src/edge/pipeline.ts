@@ -714,7 +714,7 @@ export class EdgePipeline {
       if (trace) trace.bodyBytes = noBody ? 0 : (body as Buffer).length;
       return;
     }
-    const sent = ctx.captured ? await ctx.captured.consume(body) : await sendStream(body, res);
+    const sent = ctx.captured ? await ctx.captured.consume(body) : await sendStream(body, res, out.length);
     if (trace) {
       trace.bodyBytes = sent.bytes;
       if (sent.error !== undefined) trace.error = `body: ${sent.error}`;

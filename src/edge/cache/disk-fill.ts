@@ -8,6 +8,7 @@ import { closeSync, openSync, read } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { openFrontError } from '../../errors.js';
+import { noteStreamedBytes } from '../stream-garbage.js';
 
 /** Bytes one reader asks the file for at a time (the viewer's socket paces how often). */
 const READ_CHUNK_BYTES = 64 * 1024;
@@ -61,6 +62,8 @@ export class DiskFill implements FileSource {
           throw openFrontError('EDGE_ORIGIN_CONNECT_ERROR', `the origin sent more than its Content-Length of ${this.length} bytes`, { reason: 'length' });
         await file.write(chunk, 0, chunk.length, this.#written);
         this.#written += chunk.length;
+        // The origin's buffers are garbage once written, as a streamed body's are once sent.
+        noteStreamedBytes(chunk.length);
         this.#wake();
       }
       if (this.#written !== this.length)
