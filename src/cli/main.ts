@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --expose-gc
 /**
  * The `openfront` command: a thin shell over the library. Each file in ./commands registers one command group,
  * so command groups can be added without touching this file.

@@ -9,12 +9,11 @@
  * allocator kept that much resident: RSS grew by 59–95 MiB where a stream's high-water mark is all that is live.
  *
  * So the edge runs a young-generation collection (a scavenge: ~0.1 ms when the young generation is small) after
- * every COLLECT_EVERY_BYTES of streamed body, which bounds the dead buffers by that amount. V8's `gc()` is reached
- * the way exit-guard.ts reaches it: the flag set at run time, the function taken from a fresh context (no code
- * runs there), the flag cleared again. Where that is refused the edge streams as before, with V8's own pacing.
+ * every COLLECT_EVERY_BYTES of streamed body, which bounds the dead buffers by that amount. V8's `gc()` exists only
+ * when Node was started with `--expose-gc`: the `openfront` command and `npm start` start it so (docs/edge.md,
+ * "Streaming"). Functions cannot reach it: they run in their own isolates. Without the flag the edge streams as
+ * before, with V8's own pacing (src/ never imports node:vm, the only other way to it).
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 
 /** Streamed bytes between two collections: the dead buffers an edge holds at most, give or take one read. */
 export const COLLECT_EVERY_BYTES = 4 * 1024 * 1024;
@@ -36,14 +35,5 @@ export function noteStreamedBytes(bytes: number): void {
 
 function youngCollector(): Collect | null {
   const exposed = (globalThis as { gc?: unknown }).gc;
-  if (typeof exposed === 'function') return exposed as Collect;
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as unknown;
-    return typeof gc === 'function' ? (gc as Collect) : null;
-  } catch {
-    return null;
-  } finally {
-    setFlagsFromString('--no-expose-gc');
-  }
+  return typeof exposed === 'function' ? (exposed as Collect) : null;
 }
