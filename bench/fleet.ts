@@ -32,6 +32,8 @@ const SERVE_TIMEOUT_MS = 15_000;
 const EDGES = 3;
 /** Well below nats-server's default max_payload (1 MiB): one batch is one journal message, then one message per key. */
 const IMPORT_CHUNK_BYTES = 256 * 1024;
+/** And few enough messages that the batch is written within the writer's publish timeout on a busy machine. */
+const IMPORT_CHUNK_KEYS = 1000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -298,13 +300,14 @@ async function importRows(fleet: Fleet, rows: Array<{ key: string; value: string
     let bytes = 0;
     let first = true;
     const send = async () => {
-      const res = await signedPost(
-        fleet.control.port,
-        `/openfront/v1/key-value-stores/bench/import?mode=${first ? 'replace' : 'merge'}`,
-        Buffer.from(JSON.stringify({ data: chunk })),
-        fleet.credentials,
-        agent,
-      );
+      const body = Buffer.from(JSON.stringify({ data: chunk }));
+      const path = `/openfront/v1/key-value-stores/bench/import?mode=${first ? 'replace' : 'merge'}`;
+      let res = await signedPost(fleet.control.port, path, body, fleet.credentials, agent);
+      // 503 STATE_UNAVAILABLE says "retry later" (a busy machine can time a batch out); the same batch again is harmless.
+      for (let attempt = 1; res.status === 503 && attempt <= 3; attempt++) {
+        await sleep(500 * attempt);
+        res = await signedPost(fleet.control.port, path, body, fleet.credentials, agent);
+      }
       if (res.status !== 200) throw new Error(`import of ${chunk.length} keys answered ${res.status}: ${res.body.slice(0, 300)}`);
       first = false;
       chunk = [];
@@ -312,7 +315,7 @@ async function importRows(fleet: Fleet, rows: Array<{ key: string; value: string
     };
     for (const row of rows) {
       const size = JSON.stringify(row).length + 1;
-      if (bytes + size > IMPORT_CHUNK_BYTES) await send();
+      if (bytes + size > IMPORT_CHUNK_BYTES || chunk.length >= IMPORT_CHUNK_KEYS) await send();
       chunk.push(row);
       bytes += size;
     }
@@ -328,12 +331,18 @@ async function cliStartup(): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-async function section(title: string, run: () => Promise<BenchRow[]>): Promise<void> {
+/** Runs a section that adds its rows to `rows` as it measures them; prints them, and the failure if one came. */
+async function section(title: string, run: (rows: BenchRow[]) => Promise<void>): Promise<void> {
+  const rows: BenchRow[] = [];
+  let failure: unknown;
   try {
-    printTable(title, await run());
+    await run(rows);
   } catch (err) {
-    console.log(`\n## ${title}\nfailed: ${err instanceof Error ? err.message : String(err)}`);
+    failure = err;
   }
+  if (rows.length > 0) printTable(title, rows);
+  else console.log(`\n## ${title}`);
+  if (failure !== undefined) console.log(`failed: ${failure instanceof Error ? failure.message : String(failure)}`);
 }
 
 export async function main(): Promise<void> {
@@ -345,12 +354,11 @@ export async function main(): Promise<void> {
   try {
     const fleet = await startFleet(single.url, 1);
     try {
-      await section('Fleet, 1 nats-server: write acknowledged → served by 3 edges (baseline: bare JetStream KV put → 3 watchers)', async () =>
-        latencyRows('1 server', await fleetLatency(fleet), await bareLatency(single.url, 1), 10),
-      );
-      await section('Fleet, 1 nats-server: a new edge’s cold load, spawn → serving the last key (baseline: CLI start-up)', async () => {
+      await section('Fleet, 1 nats-server: write acknowledged → served by 3 edges (baseline: bare JetStream KV put → 3 watchers)', async (rows) => {
+        rows.push(...latencyRows('1 server', await fleetLatency(fleet), await bareLatency(single.url, 1), 10));
+      });
+      await section('Fleet, 1 nats-server: a new edge’s cold load, spawn → serving the last key (baseline: CLI start-up)', async (rows) => {
         const startup = summarize([await cliStartup(), await cliStartup(), await cliStartup()]).p50;
-        const rows: BenchRow[] = [];
         const five = fiveMegabyteRows().rows;
         await importRows(fleet, five);
         const last5 = five[five.length - 1]!;
@@ -368,7 +376,6 @@ export async function main(): Promise<void> {
         const lastSmall = small[small.length - 1]!;
         const cold50k = await coldLoad(single.url, fleet, 'cold-50k', `/${lastSmall.key}`, lastSmall.value);
         rows.push({ name: 'cold load of 50,000 small keys (ms)', value: fmt(cold50k, 0), baseline: fmt(startup, 0), ratio: ratio(cold50k, startup) });
-        return rows;
       });
     } finally {
       await fleet.stop();
@@ -381,9 +388,9 @@ export async function main(): Promise<void> {
   try {
     const fleet = await startFleet(cluster.url, 3);
     try {
-      await section('Fleet, 3-server cluster, R3: write acknowledged → served by 3 edges (baseline: bare JetStream KV, R3)', async () =>
-        latencyRows('R3 cluster', await fleetLatency(fleet), await bareLatency(cluster.url, 3), 50),
-      );
+      await section('Fleet, 3-server cluster, R3: write acknowledged → served by 3 edges (baseline: bare JetStream KV, R3)', async (rows) => {
+        rows.push(...latencyRows('R3 cluster', await fleetLatency(fleet), await bareLatency(cluster.url, 3), 50));
+      });
     } finally {
       await fleet.stop();
     }
