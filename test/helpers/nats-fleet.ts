@@ -78,11 +78,11 @@ export async function publishLiveFunction(
   name: string,
   version: number,
   code: string,
-  options: { storeId?: string } = {},
+  options: { storeId?: string; replicas?: number } = {},
 ): Promise<void> {
   const arn = options.storeId === undefined ? undefined : `arn:aws:cloudfront::123456789012:key-value-store/${options.storeId}`;
-  const versions = await conn.kvm.create('of_function_versions', { history: 1 });
-  const functions = await conn.kvm.create('of_functions', { history: 1 });
+  const versions = await conn.kvm.create('of_function_versions', { history: 1, replicas: options.replicas ?? 1 });
+  const functions = await conn.kvm.create('of_functions', { history: 1, replicas: options.replicas ?? 1 });
   const config = { comment: '', runtime: 'cloudfront-js-2.0', ...(arn === undefined ? {} : { keyValueStoreArn: arn }) };
   await versions.put(`${name}.v${version}`, JSON.stringify({ code, config }));
   const now = new Date().toISOString();

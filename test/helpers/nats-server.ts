@@ -221,7 +221,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   try {
     await Promise.all(servers.map((s) => s.start()));
     const url = servers.map((s) => s.url).join(',');
-    await waitForMetaLeader(url);
+    await waitForMetaLeader(url, size);
     return {
       servers,
       url,
@@ -242,8 +242,11 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   }
 }
 
-/** Waits until the JetStream cluster behind `url` has a meta leader (account info is answered). */
-export async function waitForMetaLeader(url: string, timeoutMs = 30_000): Promise<void> {
+/**
+ * Waits until the JetStream cluster behind `url` has a meta leader that knows `peers` servers: a probe stream with
+ * that many replicas can be placed (account info alone answers before every peer has joined).
+ */
+export async function waitForMetaLeader(url: string, peers = 1, timeoutMs = 30_000): Promise<void> {
   const { connect } = await import('@nats-io/transport-node');
   const { jetstreamManager } = await import('@nats-io/jetstream');
   const nc = await connect({ servers: url.split(','), maxReconnectAttempts: -1, waitOnFirstConnect: true, reconnectTimeWait: 100 });
@@ -251,11 +254,15 @@ export async function waitForMetaLeader(url: string, timeoutMs = 30_000): Promis
   try {
     for (;;) {
       try {
-        const jsm = await jetstreamManager(nc, { timeout: 1000 });
+        const jsm = await jetstreamManager(nc, { timeout: 2000 });
         await jsm.getAccountInfo();
+        if (peers > 1) {
+          await jsm.streams.add({ name: 'openfront_probe', subjects: ['openfront.probe'], num_replicas: peers });
+          await jsm.streams.delete('openfront_probe');
+        }
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`no JetStream meta leader after ${timeoutMs} ms`, { cause: err });
+        if (Date.now() > deadline) throw new Error(`no JetStream meta leader with ${peers} peers after ${timeoutMs} ms`, { cause: err });
         await new Promise((r) => setTimeout(r, 100));
       }
     }
