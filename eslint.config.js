@@ -28,4 +28,15 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
   },
+  {
+    // Functions run in isolated-vm isolates only: a node:vm context is no security boundary (README, dependency
+    // table), so the product never imports it, not even for a helper. bench/ uses it as the engine baseline.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: ['node:vm', 'vm'].map((name) => ({ name, message: 'src/ never imports node:vm: functions run in isolated-vm isolates only.' })) },
+      ],
+    },
+  },
 );

@@ -54,10 +54,33 @@ export async function openFleetState(options: {
   kvsLimits?: KvsLimits;
   name?: string;
   isFunctionInUse?: (name: string) => boolean;
+  /** Give up when no server answers within this time (a one-shot CLI command); default: wait as long as it takes. */
+  connectTimeoutMs?: number;
 }): Promise<JetStreamState> {
   const replicas = options.natsReplicas ?? 1;
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw openFrontError('CONFIG_INVALID', `--nats-replicas must be 1 to 5, got ${replicas}`);
-  const conn: NatsConnectionHandle = await connectNats(options.nats, { name: options.name ?? 'openfront-control' });
+  const connecting = connectNats(options.nats, { name: options.name ?? 'openfront-control' });
+  let conn: NatsConnectionHandle;
+  if (options.connectTimeoutMs === undefined) conn = await connecting;
+  else {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // Whatever connects later is closed at once.
+        void connecting.then((late) => late.close()).catch(() => undefined);
+        reject(
+          openFrontError('STATE_UNAVAILABLE', `No NATS server answered at ${String(options.nats)} within ${options.connectTimeoutMs} ms`, {
+            url: String(options.nats),
+          }),
+        );
+      }, options.connectTimeoutMs);
+    });
+    try {
+      conn = await Promise.race([connecting, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
   try {
     return await openJetStreamState({
       conn,

@@ -1,5 +1,5 @@
 /**
- * The LIVE functions of an edge in fleet mode (docs/fleet.md): the JetStream twin of ./live-functions.ts. It follows
+ * The LIVE functions of an edge in fleet mode (docs/fleet-edge.md): the JetStream twin of ./live-functions.ts. It follows
  * the `of_functions` bucket (written by the control role's function registry) and, when a function's LIVE version
  * moves, fetches that version's code from `of_function_versions` (`<name>.v<version>`), loads it, and swaps it in
  * with one Map write, so a request gets the old entry or the new one, never a half-loaded function. The store a

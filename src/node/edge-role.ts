@@ -1,5 +1,5 @@
 /**
- * `openfront edge`: one edge of a fleet (docs/fleet.md). It serves the config's distributions with the existing edge
+ * `openfront edge`: one edge of a fleet (docs/fleet-edge.md). It serves the config's distributions with the existing edge
  * server; the LIVE functions and the stores they read come from NATS JetStream, written by the control role. What
  * it serves is also kept in `--state-dir`, so an edge starts and serves with NATS unreachable, and catches up from
  * where it was once NATS answers.

@@ -5,7 +5,8 @@
  *
  * On a LIVE move the new version is loaded first and only then swapped in with one Map write, so a request either
  * gets the old entry or the new one, never a half-loaded function. A request keeps the entry it got; a replaced
- * function's isolate is freed only after a grace period, so invocations that started on it can finish.
+ * function's isolate is freed as soon as the invocations that started on it have finished (`retire()`), and the
+ * function is disposed for good after a grace period.
  */
 import type { FunctionRegistry } from '../control/functions/index.js';
 import type { FunctionSource, LiveFunction } from '../edge/function-source.js';
@@ -131,6 +132,8 @@ export class LiveFunctions implements FunctionSource {
   }
 
   #retire(fn: CloudFrontFunction): void {
+    // Freed as soon as its last invocation returns; the grace period below is the backstop that ends it for good.
+    fn.retire?.();
     this.#retiring.add(fn);
     const timer = setTimeout(() => {
       this.#retiring.delete(fn);

@@ -213,6 +213,11 @@ class SandboxedFunction implements CloudFrontFunction {
     return main + quarantine;
   }
 
+  retire(): void {
+    this.#isolate.retire();
+    this.#quarantine?.retire();
+  }
+
   dispose(): void {
     this.#disposed = true;
     this.#isolate.dispose();

@@ -174,6 +174,11 @@ export interface CloudFrontFunction {
   runAdaptive(event: CFEvent, options?: InvokeOptions): Promise<FunctionResult>;
   /** Frees the isolate. */
   dispose(): void;
+  /**
+   * For a replaced version that requests may still hold: frees the isolate whenever nothing of it is queued or
+   * running, without failing anything (an invocation that still comes loads a fresh one, freed again after it).
+   */
+  retire?(): void;
   /** Bytes of V8 heap the function's isolates use now (metrics). */
   heapUsedBytes?(): Promise<number>;
   /**

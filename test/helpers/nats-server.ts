@@ -177,10 +177,20 @@ class NatsProcess implements NatsServer {
   }
 }
 
-/** One nats-server with JetStream on a free loopback port, with its own store dir (a fresh temporary one by default). */
-export async function startNatsServer(options: { storeDir?: string; name?: string } = {}): Promise<NatsServer> {
+/**
+ * One nats-server with JetStream on a free loopback port, with its own store dir (a fresh temporary one by default);
+ * `maxPayloadBytes` raises the server's 1 MB message limit.
+ */
+export async function startNatsServer(options: { storeDir?: string; name?: string; maxPayloadBytes?: number } = {}): Promise<NatsServer> {
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'openfront-nats-'));
-  const server = new NatsProcess({ name: options.name ?? 'n1', port: await freePort(), storeDir, ownsStoreDir: options.storeDir === undefined });
+  const server = new NatsProcess({
+    name: options.name ?? 'n1',
+    port: await freePort(),
+    storeDir,
+    ownsStoreDir: options.storeDir === undefined,
+    // The server's default is 1 MB per message; a batch journal larger than that needs more (docs/fleet.md).
+    extra: options.maxPayloadBytes === undefined ? undefined : `max_payload: ${options.maxPayloadBytes}`,
+  });
   await server.start();
   return server;
 }

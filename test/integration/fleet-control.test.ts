@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { startControlRole, type ControlRole } from '../../src/node/control-role.js';
-import { natsSkipReason, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { freePort, natsSkipReason, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { rawRequest, type Credentials } from './fixtures/kvs-api-harness.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -80,6 +80,35 @@ describe('openfront control --nats', { skip: natsSkipReason() }, () => {
     const listed = await cli(['keys', 'list', '--nats', server.url, '--json'], { OPENFRONT_SECRET_KEY: secretKey.toString('base64') });
     assert.equal(listed.code, 0, listed.stderr);
     assert.ok((JSON.parse(listed.stdout) as Array<{ accessKeyId: string }>).some((k) => k.accessKeyId === key.accessKeyId));
+  });
+
+  it('answers the propagation API from the edges reports in NATS (none yet: converged, no edges)', async () => {
+    const store = (await a.state.stores.getStore({ name: 'demo-flags' }))!;
+    const res = await rawRequest(b.api.port, {
+      method: 'GET',
+      path: '/openfront/v1/key-value-stores/demo-flags/propagation',
+      service: 'openfront',
+      credentials: key,
+    });
+    assert.equal(res.status, 200, res.body);
+    assert.deepEqual(JSON.parse(res.body), { name: 'demo-flags', id: store.id, version: store.version, converged: true, edges: [] });
+    const fn = await rawRequest(a.api.port, {
+      method: 'GET',
+      path: '/openfront/v1/functions/demo-redirects/propagation',
+      service: 'openfront',
+      credentials: key,
+    });
+    assert.equal(fn.status, 200, fn.body);
+    assert.equal((JSON.parse(fn.body) as { version: number }).version, 1);
+  });
+
+  it('keys --nats gives up with a clear message when no NATS server answers', async () => {
+    const nowhere = `nats://127.0.0.1:${await freePort()}`;
+    const started = Date.now();
+    const res = await cli(['keys', 'create', '--nats', nowhere, '--secret-key-file', keyFile]);
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, new RegExp(`No NATS server answered at ${nowhere}`));
+    assert.ok(Date.now() - started < 15_000);
   });
 
   it('refuses to run without the fleet secret key, or with another one', async () => {

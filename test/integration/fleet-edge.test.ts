@@ -3,6 +3,7 @@
  * store data from NATS, follows changes of both, and starts and serves from its --state-dir with NATS unreachable.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { startEdgeRole } from '../../src/node/edge-role.js';
 import { connectNats, type NatsConnectionHandle } from '../../src/state/jetstream/connection.js';
 import { EdgeStateFile } from '../../src/state/jetstream/kv-data/snapshot-file.js';
 import { StoreDataWriter } from '../../src/state/jetstream/kv-data/writer.js';
-import { eventually, publishLiveFunction, readerCode, readKeys, startEdgeProcess, writeEdgeConfig } from '../helpers/nats-fleet.js';
+import { CLI, eventually, publishLiveFunction, readerCode, readKeys, startEdgeProcess, writeEdgeConfig } from '../helpers/nats-fleet.js';
 import { freePort, natsSkipReason, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 
 function savedVersion(dir: string, storeId: string): number | undefined {
@@ -88,6 +89,16 @@ describe('openfront edge', { skip: natsSkipReason() }, () => {
     } finally {
       await role.close();
     }
+  });
+
+  it('refuses a command line without --nats or with a bad --name, naming the problem', () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'edge', ...args], { encoding: 'utf8', timeout: 20_000 });
+    const noNats = run('--config', config.configPath);
+    assert.equal(noNats.status, 1);
+    assert.match(noNats.stderr, /needs --nats/);
+    const badName = run('--nats', server.url, '--config', config.configPath, '--name', 'no spaces', '--state-dir', stateDir());
+    assert.equal(badName.status, 1);
+    assert.match(badName.stderr, /--name must be/);
   });
 
   it('starts as a process with NATS unreachable and serves the function and the store from its state dir', async () => {

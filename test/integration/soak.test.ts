@@ -3,7 +3,11 @@
  * the origin, the cache and a store-reading function, plus functions that spin, bomb their memory and throw — while
  * signed API calls write the store (PutKey, UpdateKeys) and publish new versions of the function the edge runs.
  * Every answer must be one the route expects (0 unexpected errors), and the child's RSS after the run may not
- * exceed its RSS after the warmup by more than 64 MB (both sampled after a full GC).
+ * exceed its RSS after the warmup by more than 64 MB (both sampled after a full GC), plus whatever V8 added to the
+ * capacity of its young generation meanwhile. That is V8's own sizing, bounded by V8: on Node 20 the young generation
+ * reaches its maximum, 32 MB, within the warmup; on Node 24 V8 doubles it, to 64 MB and at times to 128 MB, 20–40 s
+ * into the run. Beyond that, on Node 24 the bound used to fail because every replaced version's isolate stayed alive
+ * for a 5 s grace period (docs/node-versions.md, "Memory under churn").
  *
  * OPENFRONT_SOAK_SECONDS sets the length: 10 s by default, 60 s in CI.
  */
@@ -20,6 +24,12 @@ import { loopbackAgent } from './fixtures/kvs-api-harness.js';
 const SECONDS = Number(process.env.OPENFRONT_SOAK_SECONDS ?? 10);
 const WARMUP_MS = Math.max(2_000, SECONDS * 200);
 const MAX_RSS_GROWTH = 64 * 1024 * 1024;
+
+interface Memory {
+  rss: number;
+  /** Capacity of V8's young generation (new space), bytes. */
+  youngGeneration: number;
+}
 
 interface Ready {
   type: 'ready';
@@ -94,7 +104,7 @@ describe(`soak: ${SECONDS} s of mixed edge traffic and API writes against a node
     const counts: Record<string, number> = {};
     const started = Date.now();
     const deadline = started + SECONDS * 1000;
-    let rssAfterWarmup: number | undefined;
+    let afterWarmup: Memory | undefined;
 
     const edgeLoop = async (worker: number) => {
       for (let i = worker; Date.now() < deadline; i += 8) {
@@ -160,10 +170,10 @@ describe(`soak: ${SECONDS} s of mixed edge traffic and API writes against a node
 
     const warmup = (async () => {
       await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
-      rssAfterWarmup = (await ask<{ rss: number }>(child, { type: 'rss' }, 'rss')).rss;
+      afterWarmup = await ask<Memory>(child, { type: 'rss' }, 'rss');
     })();
     await Promise.all([...Array.from({ length: 8 }, (_, w) => edgeLoop(w)), apiLoop(), warmup]);
-    const rssAtEnd = (await ask<{ rss: number }>(child, { type: 'rss' }, 'rss')).rss;
+    const atEnd = await ask<Memory>(child, { type: 'rss' }, 'rss');
     edgeAgent.destroy();
     apiAgent.destroy();
     cf.destroy();
@@ -172,15 +182,17 @@ describe(`soak: ${SECONDS} s of mixed edge traffic and API writes against a node
     assert.deepEqual(unexpected.slice(0, 20), [], `${unexpected.length} unexpected answers`);
     for (const route of ROUTES) assert.ok((counts[route.name] ?? 0) >= 5, `route ${route.name} ran only ${counts[route.name] ?? 0} times`);
     assert.ok((counts['api kvs'] ?? 0) >= 3 && (counts['api publish'] ?? 0) >= 1, JSON.stringify(counts));
-    const growth = rssAtEnd - (rssAfterWarmup as number);
+    const warm = afterWarmup as Memory;
+    const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
+    const growth = atEnd.rss - warm.rss;
+    // V8's own heap sizing, bounded by V8 (its maximum young generation), not memory the node keeps.
+    const youngGrowth = Math.max(0, atEnd.youngGeneration - warm.youngGeneration);
     t.diagnostic(
-      `answers per route: ${JSON.stringify(counts)}; RSS after warmup ${((rssAfterWarmup as number) / 1048576).toFixed(1)} MB, at end ${(rssAtEnd / 1048576).toFixed(1)} MB`,
+      `answers per route: ${JSON.stringify(counts)}; RSS after warmup ${mb(warm.rss)} MB, at end ${mb(atEnd.rss)} MB; ` +
+        `V8 young generation ${mb(warm.youngGeneration)} → ${mb(atEnd.youngGeneration)} MB`,
     );
-    const grew = `RSS grew by ${(growth / 1048576).toFixed(1)} MB (from ${((rssAfterWarmup as number) / 1048576).toFixed(1)} MB)`;
-    // Known gap on Node 22/24 (docs/node-versions.md): the same load grows the node's RSS past the bound there, and
-    // keeps growing (153 MB in 30 s); reported as TODO so it stays visible in every run until it is fixed.
-    if (growth >= MAX_RSS_GROWTH && Number(process.versions.node.split('.')[0]) >= 22) t.todo(`${grew} on Node ${process.version}: known gap`);
-    assert.ok(growth < MAX_RSS_GROWTH, grew);
+    const grew = `RSS grew by ${mb(growth)} MB (from ${mb(warm.rss)} MB; allowed ${mb(MAX_RSS_GROWTH)} MB + ${mb(youngGrowth)} MB of young generation growth)`;
+    assert.ok(growth < MAX_RSS_GROWTH + youngGrowth, grew);
   });
 });
 

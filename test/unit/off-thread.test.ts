@@ -317,3 +317,41 @@ async function handler(event) {
     heavy.dispose();
   }
 });
+
+test('a retired isolate is freed once the invocations that hold it return, and one that still comes runs on a fresh one', async () => {
+  // (The function's clock stands still while it runs, as on CloudFront: the slow path counts instead.)
+  const isolate = isolateFor(`function handler(event) {
+  var n = 0;
+  if (event.request.uri === '/slow') for (var i = 0; i < 2000000; i++) n += i;
+  return event.request;
+}`);
+  try {
+    const heap = () => isolate.heapUsedBytes();
+    assert.ok((await heap()) > 0, 'loaded');
+    // Retired while an invocation is on its way: that one finishes on the same isolate, which is freed right after.
+    const inFlight = isolate.invokeOffThread(input('/slow'));
+    isolate.retire();
+    assert.ok((await heap()) > 0, 'still held by the invocation in flight');
+    assert.equal((await inFlight).outcome.kind, 'result');
+    assert.equal(await heap(), 0, 'freed when it went idle');
+    // A late caller still gets an answer (no "unloaded" error), and that isolate does not outlive the call either.
+    assert.equal((await isolate.invokeOffThread(input('/late'))).outcome.kind, 'result');
+    assert.equal(await heap(), 0);
+    assert.equal(isolate.invoke(input('/late')).kind, 'result');
+    assert.equal(await heap(), 0);
+  } finally {
+    isolate.dispose();
+  }
+});
+
+test('retiring an idle isolate frees it at once', async () => {
+  const isolate = isolateFor('function handler(event) { return event.request; }');
+  try {
+    assert.equal((await isolate.invokeOffThread(input('/a'))).outcome.kind, 'result');
+    assert.ok((await isolate.heapUsedBytes()) > 0);
+    isolate.retire();
+    assert.equal(await isolate.heapUsedBytes(), 0);
+  } finally {
+    isolate.dispose();
+  }
+});

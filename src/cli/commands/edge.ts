@@ -1,5 +1,5 @@
 /**
- * `openfront edge --nats <url> --config <file>`: one edge of a fleet (docs/fleet.md). The NATS client is loaded only
+ * `openfront edge --nats <url> --config <file>`: one edge of a fleet (docs/fleet-edge.md). The NATS client is loaded only
  * when this command runs, so `openfront start` and the other commands never load it.
  */
 import { hostname } from 'node:os';
@@ -35,7 +35,7 @@ function line(message: string, detail?: Record<string, unknown>): void {
 export function register(program: Command): void {
   program
     .command('edge')
-    .description("Serve the config's distributions as one edge of a fleet: LIVE functions and stores from NATS JetStream (docs/fleet.md)")
+    .description("Serve the config's distributions as one edge of a fleet: LIVE functions and stores from NATS JetStream (docs/fleet-edge.md)")
     .option('--nats <url>', 'NATS server url(s), comma-separated for a cluster (required)')
     .option('--config <file>', 'config file or folder: the distributions this edge serves (required)')
     .option('--edge-port <port>', "edge port (default: the config's server.port, 8080; 0 = any free port)")

@@ -11,6 +11,9 @@ import { SqliteAccessKeyState } from '../../state/sqlite/access-key-state.js';
 import type { AccessKeyState } from '../../state/types.js';
 import { fleetSecretKey } from '../fleet-options.js';
 
+/** How long `keys … --nats` waits for a NATS server before it gives up. */
+const CONNECT_TIMEOUT_MS = 5000;
+
 /** Default data directory, relative to the working directory. */
 export const DEFAULT_DATA_DIR = '.openfront';
 
@@ -32,7 +35,13 @@ async function withAccessKeys<T>(options: DataOptions, create: boolean, use: (ke
     const secretKey = fleetSecretKey({ nats: options.nats, secretKeyFile: options.secretKeyFile }, 'openfront keys');
     // Lazily: the NATS client is loaded only for a fleet.
     const { openFleetState } = await import('../../node/control-role.js');
-    const state = await openFleetState({ nats: options.nats, secretKey, name: 'openfront-keys' });
+    const state = await openFleetState({ nats: options.nats, secretKey, name: 'openfront-keys', connectTimeoutMs: CONNECT_TIMEOUT_MS }).catch(
+      (err: unknown) => {
+        // The NATS client keeps trying to connect in the background: a one-shot command stops here instead.
+        process.stderr.write(`openfront: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
     try {
       return await use(state.accessKeys);
     } finally {

@@ -141,6 +141,8 @@ export class FunctionIsolate {
   #inlineBackoffAt = -Infinity;
   /** loadWithCoverage() was used: every isolate of this function should measure. */
   #coverageMode = false;
+  /** retire() was called: the isolate is freed whenever nothing is queued or running. */
+  #retired = false;
 
   constructor(script: string, runtime: RuntimeVersion, limits: RuntimeLimits) {
     this.#script = script;
@@ -297,6 +299,12 @@ export class FunctionIsolate {
 
   /** Runs the handler once on the calling thread. Never throws: a load failure is the outcome too. */
   invoke(input: DispatchInput): RawOutcome {
+    const outcome = this.#invokeHere(input);
+    this.#freeIfRetiredAndIdle();
+    return outcome;
+  }
+
+  #invokeHere(input: DispatchInput): RawOutcome {
     try {
       this.load();
     } catch (err) {
@@ -382,6 +390,7 @@ export class FunctionIsolate {
       entry.resolve(this.#runInline(entry.input));
     }
     this.#startBatch();
+    this.#freeIfRetiredAndIdle();
   }
 
   #startBatch(): void {
@@ -477,7 +486,26 @@ export class FunctionIsolate {
     if (!live.isolate.isDisposed) live.isolate.dispose();
   }
 
-  /** Frees the isolate; invocations still queued or in flight finish with an error. */
+  /**
+   * For a version that was replaced while requests may still hold it: frees the isolate as soon as nothing of it is
+   * queued or running (at once when idle). Unlike dispose() nothing fails: an invocation that still comes loads a
+   * fresh isolate, which is freed again when it is done. Publishing often would otherwise keep every replaced
+   * version's isolate (a few MB each on Node 24) alive for the owner's whole grace period (docs/node-versions.md).
+   */
+  retire(): void {
+    this.#retired = true;
+    this.#freeIfRetiredAndIdle();
+  }
+
+  #freeIfRetiredAndIdle(): void {
+    const live = this.#live;
+    if (!this.#retired || live === undefined || this.#batchRunning || this.#startScheduled || this.#queue.length > 0) return;
+    this.#live = undefined;
+    live.unloaded = true;
+    live.coverage?.dispose();
+    if (!live.isolate.isDisposed) live.isolate.dispose();
+  }
+
   /** Bytes of V8 heap the isolate uses now (0 when it is not loaded): for the node's metrics. */
   async heapUsedBytes(): Promise<number> {
     const live = this.#live;
@@ -490,6 +518,7 @@ export class FunctionIsolate {
     }
   }
 
+  /** Frees the isolate; invocations still queued or in flight finish with an error. */
   dispose(): void {
     const live = this.#live;
     this.#live = undefined;

@@ -1,5 +1,5 @@
 /**
- * The atomic batch journal of a store's stream (docs/fleet.md, "Atomic batches"). JetStream 2.9 has no atomic
+ * The atomic batch journal of a store's stream (docs/fleet-edge.md, "A store's data in JetStream"). JetStream 2.9 has no atomic
  * multi-message publish, so a batch is one journal message on `$KV.ofkv_<id>._tx` — the commit point, published
  * with the expected last sequence V and landing at T = V + 1 — followed by its ops materialised one message each,
  * op i published with the expected last sequence T + i. Every message names the exact stream position it must land

@@ -1,11 +1,12 @@
 /**
- * An edge's replica of one store, fed by its JetStream stream (docs/fleet.md, "Edge sync"). What the edge reads
+ * An edge's replica of one store, fed by its JetStream stream (docs/fleet-edge.md, "How an edge follows a store"). What the edge reads
  * through `ReplicaSource`, like the single-node `KvsReplica`.
  *
  * - **Start**: from the snapshot file in `--state-dir` when there is one, so the edge serves at once, with NATS
  *   reachable or not.
  * - **Follow**: an ordered consumer from version + 1 (`LastPerSubject` for a cold load); journal messages apply a
- *   whole batch in one step.
+ *   whole batch in one step. What the stream holds beyond the version at subscription time is applied to a staged
+ *   copy and swapped in whole once reached, so a cold or catching-up edge never serves a half-loaded store.
  * - **Gaps**: a stream that went backwards or was recreated (another creation time) means the copy is not a prefix
  *   of it: the replica reloads from scratch.
  * - **Outages**: the ordered consumer is ephemeral and lives on one server; after a reconnect, or when its
@@ -57,6 +58,8 @@ export class JetStreamStoreReplica implements ReplicaSource {
   subscriptions = 0;
   /** How many times the copy was thrown away and loaded again from the stream. */
   reloads = 0;
+  /** Messages received from the stream (a restart from the snapshot fetches only what it missed). */
+  received = 0;
 
   constructor(options: JetStreamStoreReplicaOptions) {
     this.storeId = options.storeId;
@@ -163,31 +166,49 @@ export class JetStreamStoreReplica implements ReplicaSource {
       await this.#sleep(1000);
       return;
     }
-    if (state.created !== this.#streamCreated || state.lastSeq < this.#view.version) {
-      if (this.#view.version > 0) {
-        this.reloads += 1;
-        this.#options.log?.('store copy is not a prefix of the stream; reloading', {
-          storeId: this.storeId,
-          version: this.#view.version,
-          streamLastSeq: state.lastSeq,
-        });
-      }
-      this.#view = new StoreView(this.storeId, { created: new Date(state.created) });
-      this.#view.takeChanges();
-      this.#streamCreated = state.created;
-      // The file's rows of this store are rewritten whole at the next save.
-      this.#fullRewrite = true;
+    const reset = state.created !== this.#streamCreated || state.lastSeq < this.#view.version;
+    if (reset && this.#view.version > 0) {
+      this.reloads += 1;
+      this.#options.log?.('store copy is not a prefix of the stream; reloading', {
+        storeId: this.storeId,
+        version: this.#view.version,
+        streamLastSeq: state.lastSeq,
+      });
     }
     const target = state.lastSeq;
-    if (this.#view.version >= target) this.#markCaughtUp();
-    const consumer = await conn.js.consumers.get(storeStream(this.storeId), consumerOptionsFrom(this.storeId, this.#view.version));
+    // Behind the stream, the messages up to `target` are applied to a staged copy while the current one keeps
+    // serving, then swapped in whole: with `history: 1` the superseded messages of the gap are gone, so the states
+    // in between would mix old and new values in ways no version ever held.
+    this.#flush();
+    let staged: StoreView | undefined = reset
+      ? new StoreView(this.storeId, { created: new Date(state.created) })
+      : this.#view.version < target
+        ? this.#view.clone()
+        : undefined;
+    const promote = () => {
+      this.#view = staged!;
+      staged = undefined;
+      this.#streamCreated = state.created;
+      if (reset) this.#fullRewrite = true;
+      this.#applied(target);
+    };
+    if (staged === undefined) this.#markCaughtUp();
+    else if (staged.version >= target) promote();
+    const consumer = await conn.js.consumers.get(storeStream(this.storeId), consumerOptionsFrom(this.storeId, (staged ?? this.#view).version));
     const heartbeat = this.#options.idleHeartbeatMs ?? 2000;
     const messages = await consumer.consume({
       idle_heartbeat: heartbeat,
       expires: Math.max(heartbeat * 3, 1000),
       callback: (m) => {
         const entry = entryOfMessage(this.storeId, m);
-        if (entry !== undefined && this.#view.apply(entry)) this.#applied(target);
+        if (entry === undefined) return;
+        this.received += 1;
+        if (staged !== undefined) {
+          staged.apply(entry);
+          if (staged.version >= target) promote();
+        } else if (this.#view.apply(entry)) {
+          this.#applied(target);
+        }
       },
     });
     this.subscriptions += 1;

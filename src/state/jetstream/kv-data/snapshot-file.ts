@@ -1,7 +1,7 @@
 /**
  * An edge's local copy of what it serves, in `--state-dir` (one SQLite file, `edge-state.sqlite`): each store's
  * items at a version, and the LIVE functions. An edge restarted while NATS is unreachable serves from it at once,
- * then follows the stream from the saved version + 1 (docs/fleet.md, "Edge snapshots").
+ * then follows the stream from the saved version + 1 (docs/fleet-edge.md, "The snapshot in `--state-dir`").
  *
  * Writes are incremental (the keys changed since the last save) and each save is one transaction, so the file always
  * holds a whole version of each store: a process killed between saves restarts from the previous one.

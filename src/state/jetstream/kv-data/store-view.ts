@@ -48,6 +48,7 @@ export class StoreView {
   #totalBytes = -1;
   #lastJournal: JournalPosition | undefined;
   #snapshot: MapSnapshot | undefined;
+  #sorted: string[] | undefined;
   /** Keys changed since `takeChanges()` was last called (for incremental snapshot files); undefined = everything. */
   #dirty: Set<string> | undefined = new Set();
 
@@ -95,9 +96,10 @@ export class StoreView {
     return this.#items.get(key);
   }
 
-  /** The items in key order (UTF-16 code unit order, as the SQLite store lists them). */
-  sortedKeys(): string[] {
-    return [...this.#items.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  /** The items in key order (UTF-16 code unit order, as the SQLite store lists them); kept until the next change. */
+  sortedKeys(): readonly string[] {
+    this.#sorted ??= [...this.#items.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return this.#sorted;
   }
 
   entries(): IterableIterator<[string, string]> {
@@ -151,7 +153,19 @@ export class StoreView {
     this.#updated = entry.time;
     this.#totalBytes = -1;
     this.#snapshot = undefined;
+    this.#sorted = undefined;
     return true;
+  }
+
+  /** A copy to apply changes to while this one keeps serving (the copy's change tracking starts empty). */
+  clone(): StoreView {
+    return new StoreView(this.storeId, {
+      items: new Map(this.#items),
+      version: this.#version,
+      updated: this.#updated,
+      created: this.#created,
+      lastJournal: this.#lastJournal,
+    });
   }
 
   /** An immutable view of the current version; repeated calls between changes return the same object. */

@@ -1,5 +1,5 @@
 /**
- * Writes of one store's data to its JetStream stream (bucket `ofkv_<id>`, docs/fleet.md), with the guarantees the
+ * Writes of one store's data to its JetStream stream (bucket `ofkv_<id>`, docs/fleet-edge.md), with the guarantees the
  * SQLite store gives in one process:
  *
  * - **Versions**: the store version is the stream's last sequence after the write; the ETag derives from it.
@@ -128,12 +128,7 @@ export class StoreDataWriter {
     return this.#serial(async () => {
       await this.#settle();
       const keys = this.#view.sortedKeys();
-      let start = 0;
-      if (options.after !== undefined) {
-        const after = options.after;
-        start = keys.findIndex((k) => k > after);
-        if (start < 0) start = keys.length;
-      }
+      const start = options.after === undefined ? 0 : firstAfter(keys, options.after);
       const items = keys.slice(start, start + Math.max(0, options.limit)).map((key) => ({ key, value: this.#view.get(key)! }));
       return { items, version: this.#view.version };
     });
@@ -382,6 +377,18 @@ export class StoreDataWriter {
     const entry = entryOfStored(this.storeId, stored);
     return entry === undefined ? undefined : decodeJournal(entry.data);
   }
+}
+
+/** Index of the first key greater than `after` in sorted `keys` (binary search). */
+function firstAfter(keys: readonly string[], after: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function isWrongLastSequence(err: unknown): boolean {
