@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { unifiedDiff } from '../../src/control/functions/diff.js';
-import { FunctionRegistry } from '../../src/control/functions/registry.js';
+import { FunctionRegistry } from '../../src/state/sqlite/function-registry.js';
 import type { ErrorCode } from '../../src/errors.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
 import { DEFAULT_KVS_LIMITS } from '../../src/kvs/limits.js';

@@ -11,7 +11,8 @@ import { registerFunctionXmlRoutes } from './rest-xml-routes.js';
 import { RunLimiter, type RunLimits } from './run-limiter.js';
 import type { StoreReader } from './test-run.js';
 
-export { FunctionRegistry, stageEtag, FUNCTION_STAGES, DEFAULT_MAX_FUNCTIONS } from './registry.js';
+export { FunctionRegistry } from '../../state/sqlite/function-registry.js';
+export { stageEtag, FUNCTION_STAGES, DEFAULT_MAX_FUNCTIONS } from '../../state/functions.js';
 export type { StoreReader } from './test-run.js';
 export type {
   FunctionConfig,
@@ -23,7 +24,7 @@ export type {
   FunctionVersion,
   LiveChangeListener,
   LiveVersion,
-} from './registry.js';
+} from '../../state/functions.js';
 export { unifiedDiff } from './diff.js';
 export { RunLimiter, DEFAULT_TEST_RUN_LIMITS, type RunLimits, type RunLimiterStats } from './run-limiter.js';
 export { FUNCTION_PATH } from './rest-xml-routes.js';

@@ -5,7 +5,7 @@
 import { OpenFrontError } from '../../errors.js';
 import type { TestResult } from '../../runtime/types.js';
 import { xmlChild, xmlText, type XmlNode } from '../http/xml.js';
-import type { FunctionConfigInput, FunctionStageView } from './registry.js';
+import type { FunctionConfigInput, FunctionStageView } from '../../state/functions.js';
 
 type XmlElement = Record<string, XmlNode | XmlNode[]>;
 
