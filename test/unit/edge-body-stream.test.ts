@@ -151,8 +151,16 @@ describe('noteStreamedBytes', () => {
     // The observer hears of collections asynchronously.
     setTimeout(() => { observer.disconnect(); console.log(minor); }, 200);
   `;
+  // NODE_OPTIONS may carry --expose-gc itself (the coverage run sets it), so the child gets only the flags given here.
+  const nodeOptions = (process.env.NODE_OPTIONS ?? '').replace(/--expose[-_]gc\b/g, '').trim();
   const run = (flags: string[]) =>
-    Number(execFileSync(process.execPath, [...flags, '--input-type=module', '-e', countMinorCollections], { encoding: 'utf8', timeout: 10_000 }).trim());
+    Number(
+      execFileSync(process.execPath, [...flags, '--input-type=module', '-e', countMinorCollections], {
+        encoding: 'utf8',
+        timeout: 10_000,
+        env: { ...process.env, NODE_OPTIONS: nodeOptions },
+      }).trim(),
+    );
 
   it('runs a young-generation collection for every COLLECT_EVERY_BYTES streamed under --expose-gc', () => {
     assert.ok(run(['--expose-gc']) >= 10);
