@@ -7,19 +7,7 @@
  */
 import type { KV, Kvm, KvEntry } from '@nats-io/kv';
 import { z } from 'zod';
-import {
-  EDGE_NAME_PATTERN,
-  laggingEdges,
-  resourcePropagation,
-  VersionClock,
-  waitForConvergence,
-  type EdgeReport,
-  type EdgeVersions,
-  type PropagationResource,
-  type PropagationView,
-  type ResourcePropagation,
-  type WaitOutcome,
-} from './propagation.js';
+import { EDGE_NAME_PATTERN, ReportedPropagationView, type EdgeReport, type EdgeVersions } from './propagation.js';
 import { EdgeReporter, type EdgeReportSink } from './propagation-report.js';
 
 export const EDGES_BUCKET = 'of_edges';
@@ -99,19 +87,16 @@ export interface JetStreamPropagationViewOptions {
  * The fleet's propagation as the `of_edges` bucket tells it: a watch keeps the latest report of every edge in
  * memory, and waits are re-checked on every report.
  */
-export class JetStreamPropagationView implements PropagationView {
+export class JetStreamPropagationView extends ReportedPropagationView {
   readonly #kv: KV;
   readonly #reports = new Map<string, { revision: number; report: EdgeReport }>();
-  readonly #listeners = new Set<() => void>();
-  readonly #clock = new VersionClock();
-  readonly #now: () => number;
   readonly #options: JetStreamPropagationViewOptions;
   #watch: { stop(): void } | undefined;
   #closed = false;
 
   private constructor(kv: KV, options: JetStreamPropagationViewOptions) {
+    super(options.now);
     this.#kv = kv;
-    this.#now = options.now ?? Date.now;
     this.#options = options;
   }
 
@@ -123,37 +108,13 @@ export class JetStreamPropagationView implements PropagationView {
     return view;
   }
 
-  edges(): Promise<EdgeReport[]> {
-    return Promise.resolve([...this.#reports.values()].map((r) => r.report));
-  }
-
-  status(resource: PropagationResource, version: number): Promise<ResourcePropagation> {
-    return Promise.resolve(resourcePropagation(this.#reportList(), resource, version, this.#now(), this.#clock));
-  }
-
-  noteVersion(resource: PropagationResource, version: number, at: number = this.#now()): void {
-    this.#clock.note(resource, version, at);
-  }
-
-  waitFor(resource: PropagationResource, version: number, deadline: number): Promise<WaitOutcome> {
-    return waitForConvergence({
-      check: () => Promise.resolve(laggingEdges(resource, resourcePropagation(this.#reportList(), resource, version, this.#now(), this.#clock))),
-      subscribe: (onChange) => {
-        this.#listeners.add(onChange);
-        return () => this.#listeners.delete(onChange);
-      },
-      deadline,
-      now: this.#now,
-    });
-  }
-
-  close(): void {
+  override close(): void {
     this.#closed = true;
     this.#watch?.stop();
-    this.#listeners.clear();
+    super.close();
   }
 
-  #reportList(): EdgeReport[] {
+  protected reports(): EdgeReport[] {
     return [...this.#reports.values()].map((r) => r.report);
   }
 
@@ -168,7 +129,7 @@ export class JetStreamPropagationView implements PropagationView {
       if (report === undefined) return;
       this.#reports.set(entry.key, { revision: entry.revision, report });
     }
-    for (const listener of [...this.#listeners]) listener();
+    this.reportsChanged();
   }
 
   /** The latest value of every key, read directly (the watch may still be delivering them). */

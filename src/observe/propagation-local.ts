@@ -4,18 +4,7 @@
  * a write waiting for propagation is re-checked at once.
  */
 import { hostname } from 'node:os';
-import {
-  laggingEdges,
-  resourcePropagation,
-  VersionClock,
-  waitForConvergence,
-  type EdgeReport,
-  type EdgeVersions,
-  type PropagationResource,
-  type PropagationView,
-  type ResourcePropagation,
-  type WaitOutcome,
-} from './propagation.js';
+import { ReportedPropagationView, type EdgeReport, type EdgeVersions } from './propagation.js';
 
 /** A host name as an edge name: only `[a-zA-Z0-9_-]`, at most 64 characters (a dotted host keeps its first label). */
 export function edgeNameFromHost(host: string = hostname()): string {
@@ -31,56 +20,25 @@ export interface LocalPropagationViewOptions {
   now?: () => number;
 }
 
-export class LocalPropagationView implements PropagationView {
+export class LocalPropagationView extends ReportedPropagationView {
   readonly name: string;
   readonly #versions: () => EdgeVersions;
-  readonly #now: () => number;
   readonly #startedAt: string;
-  readonly #listeners = new Set<() => void>();
-  readonly #clock = new VersionClock();
 
   constructor(options: LocalPropagationViewOptions) {
+    super(options.now);
     this.name = options.name ?? edgeNameFromHost();
     this.#versions = options.versions;
-    this.#now = options.now ?? Date.now;
-    this.#startedAt = new Date(this.#now()).toISOString();
+    this.#startedAt = new Date(this.now()).toISOString();
   }
 
   /** Tells waiting writes that the edge applied something. */
   changed(): void {
-    for (const listener of [...this.#listeners]) listener();
+    this.reportsChanged();
   }
 
-  edges(): Promise<EdgeReport[]> {
-    return Promise.resolve([this.#report()]);
-  }
-
-  status(resource: PropagationResource, version: number): Promise<ResourcePropagation> {
-    return Promise.resolve(resourcePropagation([this.#report()], resource, version, this.#now(), this.#clock));
-  }
-
-  noteVersion(resource: PropagationResource, version: number, at: number = this.#now()): void {
-    this.#clock.note(resource, version, at);
-  }
-
-  waitFor(resource: PropagationResource, version: number, deadline: number): Promise<WaitOutcome> {
-    return waitForConvergence({
-      check: () => Promise.resolve(laggingEdges(resource, resourcePropagation([this.#report()], resource, version, this.#now(), this.#clock))),
-      subscribe: (onChange) => {
-        this.#listeners.add(onChange);
-        return () => this.#listeners.delete(onChange);
-      },
-      deadline,
-      now: this.#now,
-    });
-  }
-
-  close(): void {
-    this.#listeners.clear();
-  }
-
-  #report(): EdgeReport {
+  protected reports(): EdgeReport[] {
     // The edge is this process: it is seen whenever it is asked.
-    return { name: this.name, startedAt: this.#startedAt, lastSeen: new Date(this.#now()).toISOString(), ...this.#versions() };
+    return [{ name: this.name, startedAt: this.#startedAt, lastSeen: new Date(this.now()).toISOString(), ...this.#versions() }];
   }
 }

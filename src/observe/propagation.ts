@@ -227,3 +227,54 @@ export function waitForConvergence(options: {
     void run();
   });
 }
+
+/**
+ * What every view shares: it answers from a list of edge reports (the one local edge, or the fleet's `of_edges`
+ * bucket) and re-checks waiting writes whenever a report changes. A subclass says where the reports come from and
+ * calls `reportsChanged()` when they change.
+ */
+export abstract class ReportedPropagationView implements PropagationView {
+  protected readonly now: () => number;
+  readonly #listeners = new Set<() => void>();
+  readonly #clock = new VersionClock();
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
+
+  /** The reports the view answers from, as of now. */
+  protected abstract reports(): EdgeReport[];
+
+  /** Re-checks every waiting write. */
+  protected reportsChanged(): void {
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  edges(): Promise<EdgeReport[]> {
+    return Promise.resolve(this.reports());
+  }
+
+  status(resource: PropagationResource, version: number): Promise<ResourcePropagation> {
+    return Promise.resolve(resourcePropagation(this.reports(), resource, version, this.now(), this.#clock));
+  }
+
+  noteVersion(resource: PropagationResource, version: number, at: number = this.now()): void {
+    this.#clock.note(resource, version, at);
+  }
+
+  waitFor(resource: PropagationResource, version: number, deadline: number): Promise<WaitOutcome> {
+    return waitForConvergence({
+      check: async () => laggingEdges(resource, await this.status(resource, version)),
+      subscribe: (onChange) => {
+        this.#listeners.add(onChange);
+        return () => this.#listeners.delete(onChange);
+      },
+      deadline,
+      now: this.now,
+    });
+  }
+
+  close(): void {
+    this.#listeners.clear();
+  }
+}
