@@ -15,6 +15,7 @@ import { storeIdOf } from '../runtime/kvs-access.js';
 import { RUNTIMES, type RuntimeVersion } from '../runtime/event.js';
 import type { CloudFrontFunction, KvsBinding, RuntimeLimits } from '../runtime/types.js';
 import type { NatsConnectionHandle } from '../state/jetstream/connection.js';
+import { FeedLoop } from '../state/jetstream/feed-loop.js';
 import type { EdgeStateFile, SavedFunction } from '../state/jetstream/kv-data/snapshot-file.js';
 import type { KvsSnapshotSource } from '../kvs/snapshot.js';
 
@@ -53,9 +54,7 @@ export class FleetLiveFunctions implements FunctionSource {
   readonly #options: FleetLiveFunctionsOptions;
   readonly #entries = new Map<string, Entry>();
   readonly #retiring = new Set<CloudFrontFunction>();
-  #closed = false;
-  #signalClosed!: () => void;
-  readonly #closedSignal = new Promise<void>((resolve) => (this.#signalClosed = resolve));
+  readonly #feed = new FeedLoop();
   #stopWatch: (() => void) | undefined;
   #running: Promise<void> | undefined;
 
@@ -92,8 +91,7 @@ export class FleetLiveFunctions implements FunctionSource {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    this.#signalClosed();
+    this.#feed.close();
     this.#stopWatch?.();
     await this.#running;
     for (const entry of this.#entries.values()) entry.fn.dispose();
@@ -102,20 +100,12 @@ export class FleetLiveFunctions implements FunctionSource {
     this.#retiring.clear();
   }
 
-  async #loop(conn: NatsConnectionHandle): Promise<void> {
-    let backoff = 100;
-    while (!this.#closed) {
-      await Promise.race([conn.whenConnected(), this.#closedSignal]);
-      if (this.#closed) break;
-      try {
-        await this.#watchOnce(conn);
-        backoff = 100;
-      } catch (err) {
-        this.#options.log?.('function feed failed; retrying', { error: err instanceof Error ? err.message : String(err), retryMs: backoff });
-        await Promise.race([new Promise((r) => setTimeout(r, backoff).unref()), this.#closedSignal]);
-        backoff = Math.min(backoff * 2, 2000);
-      }
-    }
+  #loop(conn: NatsConnectionHandle): Promise<void> {
+    return this.#feed.run(
+      conn,
+      () => this.#watchOnce(conn),
+      (err, retryMs) => this.#options.log?.('function feed failed; retrying', { error: err instanceof Error ? err.message : String(err), retryMs }),
+    );
   }
 
   async #watchOnce(conn: NatsConnectionHandle): Promise<void> {
@@ -126,7 +116,7 @@ export class FleetLiveFunctions implements FunctionSource {
       await functions.status();
     } catch (err) {
       if (/not found/i.test(String((err as Error).message))) {
-        await Promise.race([new Promise((r) => setTimeout(r, 1000).unref()), this.#closedSignal]);
+        await this.#feed.sleep(1000);
         return;
       }
       throw err;
@@ -137,7 +127,7 @@ export class FleetLiveFunctions implements FunctionSource {
     let initialised = false;
     try {
       for await (const e of watcher) {
-        if (this.#closed) break;
+        if (this.#feed.closed) break;
         seen.add(e.key);
         await this.#onEntry(e, versions);
         // Functions deleted while this edge was away: the initial values name every function that exists.

@@ -17,6 +17,7 @@ import { openFrontError } from '../../../errors.js';
 import type { KvsSnapshot } from '../../../kvs/snapshot.js';
 import type { ReplicaSource } from '../../../kvs/types.js';
 import type { NatsConnectionHandle } from '../connection.js';
+import { FeedLoop } from '../feed-loop.js';
 import { storeStream } from '../key-codec.js';
 import type { EdgeStateFile } from './snapshot-file.js';
 import { StoreView } from './store-view.js';
@@ -43,9 +44,7 @@ export class JetStreamStoreReplica implements ReplicaSource {
   readonly #options: JetStreamStoreReplicaOptions;
   #view: StoreView;
   #streamCreated = '';
-  #closed = false;
-  #signalClosed!: () => void;
-  readonly #closedSignal = new Promise<void>((resolve) => (this.#signalClosed = resolve));
+  readonly #feed = new FeedLoop();
   #running: Promise<void> | undefined;
   /** Ends the current feed so that the loop recreates it. */
   #restartFeed: (() => void) | undefined;
@@ -124,8 +123,7 @@ export class JetStreamStoreReplica implements ReplicaSource {
 
   /** Stops following and writes the snapshot file one last time. */
   async close(): Promise<void> {
-    this.#closed = true;
-    this.#signalClosed();
+    this.#feed.close();
     this.#restartFeed?.();
     await this.#running;
     this.#flush();
@@ -138,24 +136,13 @@ export class JetStreamStoreReplica implements ReplicaSource {
     }
   }
 
-  async #loop(conn: NatsConnectionHandle): Promise<void> {
-    let backoff = 100;
-    while (!this.#closed) {
-      await Promise.race([conn.whenConnected(), this.#closedSignal]);
-      if (this.#closed) break;
-      try {
-        await this.#followOnce(conn);
-        backoff = 100;
-      } catch (err) {
-        this.#options.log?.('store feed failed; retrying', {
-          storeId: this.storeId,
-          error: err instanceof Error ? err.message : String(err),
-          retryMs: backoff,
-        });
-        await this.#sleep(backoff);
-        backoff = Math.min(backoff * 2, 2000);
-      }
-    }
+  #loop(conn: NatsConnectionHandle): Promise<void> {
+    return this.#feed.run(
+      conn,
+      () => this.#followOnce(conn),
+      (err, retryMs) =>
+        this.#options.log?.('store feed failed; retrying', { storeId: this.storeId, error: err instanceof Error ? err.message : String(err), retryMs }),
+    );
   }
 
   /** One subscription: from the stream's state to the end of the feed (a restart, a failure or close). */
@@ -163,7 +150,7 @@ export class JetStreamStoreReplica implements ReplicaSource {
     const state = await streamState(conn, this.storeId);
     if (state === undefined) {
       // The store's data does not exist (yet): serve what we have, look again shortly.
-      await this.#sleep(1000);
+      await this.#feed.sleep(1000);
       return;
     }
     const reset = state.created !== this.#streamCreated || state.lastSeq < this.#view.version;
@@ -223,7 +210,7 @@ export class JetStreamStoreReplica implements ReplicaSource {
         }
       }
     })();
-    await Promise.race([ended, messages.closed(), this.#closedSignal]);
+    await Promise.race([ended, messages.closed(), this.#feed.closedSignal]);
     this.#restartFeed = undefined;
     await messages.close().catch(() => undefined);
   }
@@ -274,10 +261,5 @@ export class JetStreamStoreReplica implements ReplicaSource {
       this.#fullRewrite = true;
       this.#options.log?.('store snapshot could not be saved', { storeId: this.storeId, error: err instanceof Error ? err.message : String(err) });
     }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    return Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), this.#closedSignal]).finally(() => clearTimeout(timer));
   }
 }
