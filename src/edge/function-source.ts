@@ -10,6 +10,7 @@ import type { EdgeConfig, FunctionConfig } from '../config/types.js';
 import type { KvsSnapshotSource } from '../kvs/snapshot.js';
 import { loadFunction } from '../runtime/index.js';
 import type { CloudFrontFunction, KvsBinding, RuntimeLimits } from '../runtime/types.js';
+import { RetiredFunctions } from '../runtime/retired-functions.js';
 
 /** The version of a function the edge runs now, with the stores it may read. */
 export interface LiveFunction {
@@ -45,12 +46,13 @@ export class ConfigFunctionSource implements FunctionSource {
   #config: EdgeConfig;
   readonly #options: ConfigFunctionSourceOptions;
   #live = new Map<string, LiveFunction>();
-  readonly #retiring = new Set<CloudFrontFunction>();
+  readonly #retired: RetiredFunctions;
   #closed = false;
 
   private constructor(config: EdgeConfig, options: ConfigFunctionSourceOptions) {
     this.#config = config;
     this.#options = options;
+    this.#retired = new RetiredFunctions(options.retireAfterMs);
   }
 
   /** Loads every function of the config; rejects (loading nothing) when one does not compile or its store is missing. */
@@ -95,7 +97,7 @@ export class ConfigFunctionSource implements FunctionSource {
     this.#live = next;
     this.#config = config;
     const kept = new Set([...next.values()].map((entry) => entry.fn));
-    for (const entry of previous.values()) if (!kept.has(entry.fn)) this.#retire(entry.fn);
+    for (const entry of previous.values()) if (!kept.has(entry.fn)) this.#retired.add(entry.fn);
     return changed;
   }
 
@@ -103,9 +105,8 @@ export class ConfigFunctionSource implements FunctionSource {
   close(): void {
     this.#closed = true;
     for (const entry of this.#live.values()) entry.fn.dispose();
-    for (const fn of this.#retiring) fn.dispose();
+    this.#retired.disposeAll();
     this.#live.clear();
-    this.#retiring.clear();
   }
 
   #binding(fnConfig: FunctionConfig): KvsBinding {
@@ -113,15 +114,6 @@ export class ConfigFunctionSource implements FunctionSource {
     const store = this.#options.stores?.(fnConfig.store);
     if (store === undefined) throw openFrontError('CONFIG_INVALID', `function "${fnConfig.name}": KeyValueStore "${fnConfig.store}" is not available`);
     return { defaultStoreId: store.id, stores: new Map([[store.id, store.source]]), ...(store.anyId === true ? { anyId: true } : {}) };
-  }
-
-  #retire(fn: CloudFrontFunction): void {
-    this.#retiring.add(fn);
-    const timer = setTimeout(() => {
-      this.#retiring.delete(fn);
-      fn.dispose();
-    }, this.#options.retireAfterMs ?? 5_000);
-    timer.unref();
   }
 }
 

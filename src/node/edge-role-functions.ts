@@ -18,6 +18,7 @@ import type { NatsConnectionHandle } from '../state/jetstream/connection.js';
 import { FeedLoop } from '../state/jetstream/feed-loop.js';
 import type { EdgeStateFile, SavedFunction } from '../state/jetstream/kv-data/snapshot-file.js';
 import type { KvsSnapshotSource } from '../kvs/snapshot.js';
+import { RetiredFunctions } from '../runtime/retired-functions.js';
 
 export const FUNCTIONS_BUCKET = 'of_functions';
 export const FUNCTION_VERSIONS_BUCKET = 'of_function_versions';
@@ -53,7 +54,7 @@ export interface FleetLiveFunctionsOptions {
 export class FleetLiveFunctions implements FunctionSource {
   readonly #options: FleetLiveFunctionsOptions;
   readonly #entries = new Map<string, Entry>();
-  readonly #retiring = new Set<CloudFrontFunction>();
+  readonly #retired: RetiredFunctions;
   readonly #feed = new FeedLoop();
   #stopWatch: (() => void) | undefined;
   #running: Promise<void> | undefined;
@@ -61,6 +62,7 @@ export class FleetLiveFunctions implements FunctionSource {
   /** Loads the functions saved in the state file (a function that no longer loads is skipped and logged). */
   constructor(options: FleetLiveFunctionsOptions) {
     this.#options = options;
+    this.#retired = new RetiredFunctions(options.retireAfterMs);
     for (const saved of options.stateFile?.loadFunctions() ?? []) {
       const live = parseSaved(saved);
       if (live !== undefined) this.#install(saved.name, live, false);
@@ -95,9 +97,8 @@ export class FleetLiveFunctions implements FunctionSource {
     this.#stopWatch?.();
     await this.#running;
     for (const entry of this.#entries.values()) entry.fn.dispose();
-    for (const fn of this.#retiring) fn.dispose();
+    this.#retired.disposeAll();
     this.#entries.clear();
-    this.#retiring.clear();
   }
 
   #loop(conn: NatsConnectionHandle): Promise<void> {
@@ -195,7 +196,7 @@ export class FleetLiveFunctions implements FunctionSource {
         : { defaultStoreId: live.kvsStoreId, stores: new Map([[live.kvsStoreId, this.#options.storeSource(live.kvsStoreId)]]) };
     const previous = this.#entries.get(name);
     this.#entries.set(name, { fn, live, kvs, appliedAt: new Date() });
-    if (previous !== undefined) this.#retire(previous.fn);
+    if (previous !== undefined) this.#retired.add(previous.fn);
     if (save) {
       this.#options.stateFile?.saveFunction({
         name,
@@ -211,18 +212,9 @@ export class FleetLiveFunctions implements FunctionSource {
     const current = this.#entries.get(name);
     if (current === undefined) return;
     this.#entries.delete(name);
-    this.#retire(current.fn);
+    this.#retired.add(current.fn);
     this.#options.stateFile?.deleteFunction(name);
     this.#options.onApplied?.(name, undefined);
-  }
-
-  #retire(fn: CloudFrontFunction): void {
-    this.#retiring.add(fn);
-    const timer = setTimeout(() => {
-      this.#retiring.delete(fn);
-      fn.dispose();
-    }, this.#options.retireAfterMs ?? 5_000);
-    timer.unref();
   }
 }
 

@@ -13,6 +13,7 @@ import type { FunctionSource, LiveFunction } from '../edge/function-source.js';
 import type { ReplicaSet } from '../kvs/replica.js';
 import { loadFunctionSync } from '../runtime/function.js';
 import type { CloudFrontFunction, KvsBinding, RuntimeLimits } from '../runtime/types.js';
+import { RetiredFunctions } from '../runtime/retired-functions.js';
 
 /** One LIVE function, ready to run. */
 export interface LiveFunctionEntry {
@@ -36,14 +37,12 @@ export interface LiveFunctionsOptions {
   onLoadError?: (name: string, version: number, err: unknown) => void;
 }
 
-const DEFAULT_RETIRE_AFTER_MS = 5_000;
-
 export class LiveFunctions implements FunctionSource {
   readonly #registry: FunctionRegistry;
   readonly #replicas: ReplicaSet;
   readonly #options: LiveFunctionsOptions;
   readonly #entries = new Map<string, LiveFunctionEntry>();
-  readonly #retiring = new Set<CloudFrontFunction>();
+  readonly #retired: RetiredFunctions;
   readonly #unsubscribe: () => void;
 
   /** Loads every LIVE function now and follows LIVE moves until `close()`. */
@@ -51,6 +50,7 @@ export class LiveFunctions implements FunctionSource {
     this.#registry = registry;
     this.#replicas = replicas;
     this.#options = options;
+    this.#retired = new RetiredFunctions(options.retireAfterMs);
     this.#unsubscribe = registry.onLiveChange((name) => this.#refresh(name));
     for (const name of registry.liveNames()) this.#refresh(name);
   }
@@ -83,9 +83,8 @@ export class LiveFunctions implements FunctionSource {
   close(): void {
     this.#unsubscribe();
     for (const entry of this.#entries.values()) entry.fn.dispose();
-    for (const fn of this.#retiring) fn.dispose();
+    this.#retired.disposeAll();
     this.#entries.clear();
-    this.#retiring.clear();
   }
 
   /** Re-reads LIVE of `name` from the registry and swaps if it moved: for a process told of a publish over IPC. */
@@ -100,7 +99,7 @@ export class LiveFunctions implements FunctionSource {
     if (live === undefined) {
       if (current !== undefined) {
         this.#entries.delete(name);
-        this.#retire(current.fn);
+        this.#retired.add(current.fn);
       }
       return;
     }
@@ -128,17 +127,6 @@ export class LiveFunctions implements FunctionSource {
             ...(this.#options.storeAnswersAnyId?.(live.kvsStoreId) === true ? { anyId: true } : {}),
           };
     this.#entries.set(name, { fn, version: live.version, kvs: binding });
-    if (current !== undefined) this.#retire(current.fn);
-  }
-
-  #retire(fn: CloudFrontFunction): void {
-    // Freed as soon as its last invocation returns; the grace period below is the backstop that ends it for good.
-    fn.retire?.();
-    this.#retiring.add(fn);
-    const timer = setTimeout(() => {
-      this.#retiring.delete(fn);
-      fn.dispose();
-    }, this.#options.retireAfterMs ?? DEFAULT_RETIRE_AFTER_MS);
-    timer.unref();
+    if (current !== undefined) this.#retired.add(current.fn);
   }
 }
