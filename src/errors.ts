@@ -148,6 +148,10 @@ export const ErrorCatalog = {
   CLI_EDGE_UNREACHABLE: { status: 503, awsType: 'ServiceUnavailable', message: 'The OpenFront edge cannot be reached' },
   CLI_EDGE_ANSWER_INVALID: { status: 502, awsType: 'InvalidResponse', message: 'The edge did not answer with a decision' },
   CLI_API_RESPONSE_INVALID: { status: 502, awsType: 'InvalidResponse', message: 'The OpenFront API answered with something that is not JSON' },
+  RELEASE_NOT_FOUND: { status: 404, awsType: 'ReleaseNotFound', message: 'The release does not exist' },
+  RELEASE_CONFLICT: { status: 412, awsType: 'PreconditionFailed', message: 'A store or function changed since the release was prepared' },
+  RELEASE_STATE_INVALID: { status: 409, awsType: 'ReleaseStateConflict', message: 'The release is not in a status that allows this' },
+  RELEASES_UNAVAILABLE: { status: 501, awsType: 'NotImplemented', message: 'Releases are not available on this state backend' },
   STATE_UNAVAILABLE: { status: 503, awsType: 'ServiceUnavailableException', message: 'The state service (NATS) cannot be reached: retry later' },
   INTERNAL: {
     status: 500,

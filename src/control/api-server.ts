@@ -17,6 +17,7 @@ import { answerProbe, type Probes } from './http/probes.js';
 import type { PropagationView } from '../observe/propagation.js';
 import { propagationAround } from './propagation-wait.js';
 import { propagationRouteGroup } from './propagation-routes.js';
+import { releaseRouteGroup } from './release-routes.js';
 import { openFrontError } from '../errors.js';
 
 export interface ApiServerOptions {
@@ -101,7 +102,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   const ctx = { state: options.state, now, importDir: options.importDir };
   const propagationRoutes = options.propagation === undefined ? [] : [propagationRouteGroup(options.propagation)];
-  for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, ...propagationRoutes, ...(options.routes ?? [])]) group(router, ctx);
+  for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, releaseRouteGroup, ...propagationRoutes, ...(options.routes ?? [])])
+    group(router, ctx);
 
   const server = createServer(
     {
