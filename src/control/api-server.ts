@@ -20,6 +20,7 @@ import { answerProbe, type Probes } from './http/probes.js';
 import type { PropagationView } from '../observe/propagation.js';
 import { propagationAround } from './propagation-wait.js';
 import { propagationRouteGroup } from './propagation-routes.js';
+import { releaseRouteGroup } from './release-routes.js';
 import { openFrontError } from '../errors.js';
 
 export interface ApiServerOptions {
@@ -108,7 +109,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   const ctx = { state: options.state, now, importDir: options.importDir };
   const propagationRoutes = options.propagation === undefined ? [] : [propagationRouteGroup(options.propagation)];
-  for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, kvsSchemaRoutes, ownershipRoutes, ...propagationRoutes, ...(options.routes ?? [])])
+  for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, kvsSchemaRoutes, ownershipRoutes, releaseRouteGroup, ...propagationRoutes, ...(options.routes ?? [])])
     group(router, ctx);
 
   const server = createServer(
