@@ -52,7 +52,8 @@ export async function runLoad(spec: LoadSpec, targetCpuMicros?: () => Promise<nu
     if (message.type === 'measuring' && targetCpuMicros !== undefined) cpuAtStart = targetCpuMicros();
   });
   try {
-    const timeoutMs = (spec.warmupSeconds + spec.durationSeconds + 30) * 1000;
+    // Generous: on a loaded machine forking the generator and loading autocannon alone took over 30 s.
+    const timeoutMs = (spec.warmupSeconds + spec.durationSeconds + 180) * 1000;
     const reply = await generator.ask<ChildMessage & { result?: LoadResult; error?: string }>({ type: 'run', spec }, 'result', timeoutMs);
     if (reply.result === undefined) throw new Error(`load generator failed: ${reply.error}`);
     const result = reply.result;
