@@ -103,6 +103,9 @@ export const ErrorCatalog = {
   KVS_NOT_FOUND: { status: 404, awsType: 'ResourceNotFoundException', message: 'The resource was not found' },
   KVS_CONFLICT: { status: 409, awsType: 'ConflictException', message: 'Resource is not in expected state' },
   KVS_INTERNAL: { status: 500, awsType: 'InternalServerException', message: 'Internal server error' },
+  // history (docs/safe-changes.md): a version before what the store's history keeps, or after its current one.
+  KVS_VERSION_EXPIRED: { status: 410, awsType: 'VersionExpired', message: 'The version is no longer kept in the store history' },
+  KVS_VERSION_NOT_FOUND: { status: 404, awsType: 'ResourceNotFoundException', message: 'The store has no such version yet' },
 
   // --- CloudFront control plane (control/) ---
   CF_ACCESS_DENIED: { status: 403, awsType: 'AccessDenied', message: 'Access denied' },
