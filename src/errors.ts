@@ -106,6 +106,10 @@ export const ErrorCatalog = {
   // history (docs/safe-changes.md): a version before what the store's history keeps, or after its current one.
   KVS_VERSION_EXPIRED: { status: 410, awsType: 'VersionExpired', message: 'The version is no longer kept in the store history' },
   KVS_VERSION_NOT_FOUND: { status: 404, awsType: 'ResourceNotFoundException', message: 'The store has no such version yet' },
+  // Value schemas (docs/safe-changes.md, "Value schemas").
+  KVS_SCHEMA_VIOLATION: { status: 400, awsType: 'ValidationException', message: "A value does not match the store's value schema" },
+  KVS_SCHEMA_INVALID: { status: 400, awsType: 'ValidationException', message: 'The value schema is invalid' },
+  KVS_SCHEMA_NONCONFORMING: { status: 409, awsType: 'ConflictException', message: 'Values already stored do not match the new value schema' },
 
   // --- CloudFront control plane (control/) ---
   CF_ACCESS_DENIED: { status: 403, awsType: 'AccessDenied', message: 'Access denied' },
@@ -151,6 +155,8 @@ export const ErrorCatalog = {
   CLI_EDGE_UNREACHABLE: { status: 503, awsType: 'ServiceUnavailable', message: 'The OpenFront edge cannot be reached' },
   CLI_EDGE_ANSWER_INVALID: { status: 502, awsType: 'InvalidResponse', message: 'The edge did not answer with a decision' },
   CLI_API_RESPONSE_INVALID: { status: 502, awsType: 'InvalidResponse', message: 'The OpenFront API answered with something that is not JSON' },
+  DRY_RUN_NO_TRAFFIC: { status: 409, awsType: 'NoRecordedTraffic', message: 'The distribution has no recorded traffic to replay' },
+  DRY_RUN_IN_PROGRESS: { status: 429, awsType: 'DryRunInProgress', message: 'A dry run is already running on this node; retry later' },
   STATE_UNAVAILABLE: { status: 503, awsType: 'ServiceUnavailableException', message: 'The state service (NATS) cannot be reached: retry later' },
   INTERNAL: {
     status: 500,

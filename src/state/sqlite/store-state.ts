@@ -6,6 +6,7 @@ import type { KvsDatabase } from '../../kvs/database.js';
 import type { HistoryPage, HistoryQuery, HistoryRetention, ItemsAt } from '../../kvs/history.js';
 import type { Actor, KeyValue, KvsLimits, ListKeysPage, StoreRecord, WriteResult } from '../../kvs/types.js';
 import { openFrontError } from '../../errors.js';
+import type { ParsedValueSchema, StoredValueSchema } from '../../kvs/value-schema.js';
 import type { KeyItem, StoreRef, StoreState } from '../types.js';
 
 export class SqliteStoreState implements StoreState {
@@ -23,7 +24,10 @@ export class SqliteStoreState implements StoreState {
     return this.#db.limits;
   }
 
-  async createStore(input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string }, actor: Actor): Promise<StoreRecord> {
+  async createStore(
+    input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string; schema?: ParsedValueSchema },
+    actor: Actor,
+  ): Promise<StoreRecord> {
     return this.#db.createStore(input, actor);
   }
 
@@ -97,5 +101,18 @@ export class SqliteStoreState implements StoreState {
 
   async #requireStore(storeId: string): Promise<void> {
     if (this.#db.getStore({ id: storeId }) === undefined) throw openFrontError('KVS_NOT_FOUND', `KeyValueStore ${storeId} was not found`, { storeId });
+  }
+
+  async getSchema(storeId: string): Promise<StoredValueSchema | undefined> {
+    return this.#db.getValueSchema(storeId);
+  }
+
+  async setSchema(
+    storeId: string,
+    schema: ParsedValueSchema | undefined,
+    actor: Actor,
+    options?: { force?: boolean; ifMatch?: string },
+  ): Promise<StoredValueSchema | undefined> {
+    return this.#db.setValueSchema(storeId, schema, actor, options);
   }
 }
