@@ -15,6 +15,7 @@ import { decodeNextToken, encodeNextToken } from '../kvs/store-rules.js';
 import type { StoreRecord } from '../kvs/types.js';
 import type { NodeState } from '../state/types.js';
 import { NATIVE_SIGNING_SERVICE } from './auth/sign-request.js';
+import { access } from './auth/route-access.js';
 import { SIGV4_ALGORITHM } from './auth/sigv4.js';
 import { parseJsonObject } from './http/json-body.js';
 import type { RouteGroup } from './http/router.js';
@@ -55,67 +56,86 @@ export const kvsHistoryRoutes: RouteGroup = (router, { state }) => {
   const signing = { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] } as const;
   router
     .group({ protocol: 'native-json', prefix: STORES, signing, maxBodyBytes: 4096 })
-    // action: kvs:read
-    .get(`${STORES}/{Name}/history`, async (req, { Name }) => {
-      const query: HistoryQuery = {};
-      const key = req.queryParam('key');
-      if (key !== undefined) query.key = key;
-      const from = intParam(req, 'from');
-      if (from !== undefined) query.from = from;
-      const to = intParam(req, 'to');
-      if (to !== undefined) query.to = to;
-      const limit = intParam(req, 'limit');
-      if (limit !== undefined) query.limit = limit;
-      const marker = req.queryParam('marker');
-      if (marker !== undefined) query.marker = marker;
-      const store = await requireStore(state, Name);
-      const page = await state.stores.history(store.id, query);
-      const items: HistoryRowJson[] = page.items.map((row) => ({ ...row, at: row.at.toISOString() }));
-      return json(200, { store: store.name, version: store.version, items, ...(page.nextMarker === undefined ? {} : { nextMarker: page.nextMarker }) });
-    })
-    // action: kvs:read
-    .get(`${STORES}/{Name}/keys`, async (req, { Name }) => {
-      const version = intParam(req, 'version');
-      const maxResults = intParam(req, 'maxResults') ?? DEFAULT_KEYS_PAGE;
-      if (maxResults < 1 || maxResults > MAX_KEYS_PAGE) throw badRequest(`maxResults must be an integer from 1 to ${MAX_KEYS_PAGE}`);
-      const token = req.queryParam('nextToken');
-      const after = token === undefined ? undefined : decodeNextToken(token);
-      const store = await requireStore(state, Name);
-      if (version === undefined) {
-        const page = await state.stores.listKeys(store.id, { maxResults: Math.min(maxResults, state.stores.limits.maxListResults), nextToken: token });
-        return json(200, { store: store.name, version: store.version, items: page.items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) });
-      }
-      const at = await state.stores.itemsAt(store.id, version);
-      const start = after === undefined ? 0 : at.items.findIndex((item) => Buffer.compare(Buffer.from(item.key), Buffer.from(after)) > 0);
-      const rest = start < 0 ? [] : at.items.slice(start);
-      const items = rest.slice(0, maxResults);
-      const more = rest.length > maxResults;
-      return json(200, { store: store.name, version, items, ...(more ? { nextToken: encodeNextToken(items[items.length - 1]!.key) } : {}) });
-    })
-    // action: kvs:read
-    .get(`${STORES}/{Name}/diff`, async (req, { Name }) => {
-      const from = requiredIntParam(req, 'from');
-      const to = requiredIntParam(req, 'to');
-      if (from > to) throw badRequest(`from (${from}) must not be greater than to (${to})`);
-      const store = await requireStore(state, Name);
-      const [a, b] = [await state.stores.itemsAt(store.id, from), await state.stores.itemsAt(store.id, to)];
-      return json(200, { store: store.name, ...diffItems(from, a.items, to, b.items) });
-    })
-    // action: kvs:write
-    .post(`${STORES}/{Name}/rollback`, async (req, { Name }, principal) => {
-      const body = parseJsonObject(req.body, 'BAD_REQUEST');
-      const toVersion = body.toVersion;
-      if (typeof toVersion !== 'number') throw badRequest('The body must be {"toVersion": <version>}');
-      assertVersionNumber(toVersion, 'toVersion');
-      const store = await requireStore(state, Name);
-      const result = await state.stores.rollback(store.id, toVersion, req.header('if-match'), principal);
-      return {
-        ...json(
-          200,
-          { store: store.name, toVersion, etag: result.etag, version: result.version, itemCount: result.itemCount, totalSizeInBytes: result.totalSizeInBytes },
-          { etag: result.etag },
-        ),
-        written: { resource: { kind: 'store', id: store.id }, version: result.version },
-      };
-    });
+    .get(
+      `${STORES}/{Name}/history`,
+      async (req, { Name }) => {
+        const query: HistoryQuery = {};
+        const key = req.queryParam('key');
+        if (key !== undefined) query.key = key;
+        const from = intParam(req, 'from');
+        if (from !== undefined) query.from = from;
+        const to = intParam(req, 'to');
+        if (to !== undefined) query.to = to;
+        const limit = intParam(req, 'limit');
+        if (limit !== undefined) query.limit = limit;
+        const marker = req.queryParam('marker');
+        if (marker !== undefined) query.marker = marker;
+        const store = await requireStore(state, Name);
+        const page = await state.stores.history(store.id, query);
+        const items: HistoryRowJson[] = page.items.map((row) => ({ ...row, at: row.at.toISOString() }));
+        return json(200, { store: store.name, version: store.version, items, ...(page.nextMarker === undefined ? {} : { nextMarker: page.nextMarker }) });
+      },
+      { access: access.store('kvs:read') },
+    )
+    .get(
+      `${STORES}/{Name}/keys`,
+      async (req, { Name }) => {
+        const version = intParam(req, 'version');
+        const maxResults = intParam(req, 'maxResults') ?? DEFAULT_KEYS_PAGE;
+        if (maxResults < 1 || maxResults > MAX_KEYS_PAGE) throw badRequest(`maxResults must be an integer from 1 to ${MAX_KEYS_PAGE}`);
+        const token = req.queryParam('nextToken');
+        const after = token === undefined ? undefined : decodeNextToken(token);
+        const store = await requireStore(state, Name);
+        if (version === undefined) {
+          const page = await state.stores.listKeys(store.id, { maxResults: Math.min(maxResults, state.stores.limits.maxListResults), nextToken: token });
+          return json(200, { store: store.name, version: store.version, items: page.items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) });
+        }
+        const at = await state.stores.itemsAt(store.id, version);
+        const start = after === undefined ? 0 : at.items.findIndex((item) => Buffer.compare(Buffer.from(item.key), Buffer.from(after)) > 0);
+        const rest = start < 0 ? [] : at.items.slice(start);
+        const items = rest.slice(0, maxResults);
+        const more = rest.length > maxResults;
+        return json(200, { store: store.name, version, items, ...(more ? { nextToken: encodeNextToken(items[items.length - 1]!.key) } : {}) });
+      },
+      { access: access.store('kvs:read') },
+    )
+    .get(
+      `${STORES}/{Name}/diff`,
+      async (req, { Name }) => {
+        const from = requiredIntParam(req, 'from');
+        const to = requiredIntParam(req, 'to');
+        if (from > to) throw badRequest(`from (${from}) must not be greater than to (${to})`);
+        const store = await requireStore(state, Name);
+        const [a, b] = [await state.stores.itemsAt(store.id, from), await state.stores.itemsAt(store.id, to)];
+        return json(200, { store: store.name, ...diffItems(from, a.items, to, b.items) });
+      },
+      { access: access.store('kvs:read') },
+    )
+    .post(
+      `${STORES}/{Name}/rollback`,
+      async (req, { Name }, principal) => {
+        const body = parseJsonObject(req.body, 'BAD_REQUEST');
+        const toVersion = body.toVersion;
+        if (typeof toVersion !== 'number') throw badRequest('The body must be {"toVersion": <version>}');
+        assertVersionNumber(toVersion, 'toVersion');
+        const store = await requireStore(state, Name);
+        const result = await state.stores.rollback(store.id, toVersion, req.header('if-match'), principal);
+        return {
+          ...json(
+            200,
+            {
+              store: store.name,
+              toVersion,
+              etag: result.etag,
+              version: result.version,
+              itemCount: result.itemCount,
+              totalSizeInBytes: result.totalSizeInBytes,
+            },
+            { etag: result.etag },
+          ),
+          written: { resource: { kind: 'store', id: store.id }, version: result.version },
+        };
+      },
+      { access: access.store('kvs:write') },
+    );
 };

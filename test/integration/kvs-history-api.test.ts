@@ -174,6 +174,28 @@ for (const { name: target, skip } of HARNESS_TARGETS) {
       assert.equal(audit.body.items[0]!.detail.toVersion, before.version);
     });
 
+    it('needs kvs:read on the store for history, as-of reads and diffs, kvs:write for a rollback', async () => {
+      const arn = await createStore('hist-perms');
+      const put = await h.kvs().send(new PutKeyCommand({ KvsARN: arn, Key: 'k', Value: '1', IfMatch: await etagOf(arn) }));
+      const reader = await h.state.accessKeys.create('reader', undefined, ['kvs:read:hist-perms']);
+      const base = '/openfront/v1/key-value-stores/hist-perms';
+      for (const path of [`${base}/history`, `${base}/keys?version=0`, `${base}/diff?from=0&to=1`]) {
+        const res = await h.raw({ method: 'GET', path, credentials: reader });
+        assert.equal(res.status, 200, `${path}: ${res.body}`);
+      }
+      const other = await h.raw({ method: 'GET', path: '/openfront/v1/key-value-stores/hist-sdk/history', credentials: reader });
+      assert.equal(other.status, 403, other.body);
+      const denied = await h.raw({
+        method: 'POST',
+        path: `${base}/rollback`,
+        body: JSON.stringify({ toVersion: 0 }),
+        headers: { 'if-match': put.ETag! },
+        credentials: reader,
+      });
+      assert.equal(denied.status, 403, denied.body);
+      assert.equal(await etagOf(arn), put.ETag, 'a denied rollback writes nothing');
+    });
+
     it('refuses abusive or malformed parameters with 400 before reading', async () => {
       await createStore('hist-bounds');
       const base = '/openfront/v1/key-value-stores/hist-bounds';
