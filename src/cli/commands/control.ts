@@ -40,6 +40,7 @@ export function register(program: Command): void {
         secretKey,
         natsReplicas,
         config,
+        log: (message) => process.stderr.write(`openfront control: ${message}\n`),
         api: {
           host: options.host,
           port,
