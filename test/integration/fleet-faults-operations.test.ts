@@ -13,7 +13,9 @@ import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { startControlRole } from '../../src/node/control-role.js';
 import { acceptsConnections, CLI_MAIN } from '../helpers/fleet-processes.js';
-import { eventually, writeEdgeConfig } from '../helpers/nats-fleet.js';
+import { FleetLiveFunctions } from '../../src/node/edge-role-functions.js';
+import { connectNats } from '../../src/state/jetstream/connection.js';
+import { eventually, publishLiveFunction, readerCode, writeEdgeConfig } from '../helpers/nats-fleet.js';
 import { freePort, natsSkipReason, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 
 /** A child process whose output a test can wait on. */
@@ -120,5 +122,31 @@ describe('fleet operations: control waiting for NATS, edge probes and reload', {
     const away = await probe('/readyz');
     assert.equal(away.status, 200);
     assert.equal(away.body.checks.nats, 'not connected (serving the last data)');
+  });
+
+  it("the edge's LIVE-function feed subscribes again when its consumer's heartbeats stop, and follows LIVE moves after", async () => {
+    const server = await startNatsServer();
+    cleanups.push(() => server.dispose());
+    const conn = await connectNats(server.url, { name: 'feed-test' });
+    cleanups.push(() => conn.close());
+    await publishLiveFunction(conn, 'fn', 1, readerCode('v1'));
+    const log: string[] = [];
+    const functions = new FleetLiveFunctions({
+      storeSource: () => assert.fail('no store is read'),
+      idleHeartbeatMs: 300,
+      log: (message) => log.push(message),
+    });
+    cleanups.push(() => functions.close());
+    functions.follow(conn);
+    await eventually(async () => functions.live('fn')?.version === '1', 10_000, 'v1 loaded');
+    assert.equal(functions.subscriptions, 1);
+
+    // The consumer vanishes server-side (as when the server holding it dies while our connection is to another):
+    // no message and no heartbeat comes any more, and nothing tells the client but that silence.
+    for await (const info of await conn.jsm.consumers.list('KV_of_functions')) await conn.jsm.consumers.delete('KV_of_functions', info.name);
+    await eventually(async () => functions.subscriptions >= 2, 15_000, 'the feed subscribed again');
+    assert.ok(log.includes('function feed restarts'), log.join('\n'));
+    await publishLiveFunction(conn, 'fn', 2, readerCode('v2'));
+    await eventually(async () => functions.live('fn')?.version === '2', 10_000, 'v2 loaded after the restart');
   });
 });
