@@ -143,6 +143,8 @@ export const ErrorCatalog = {
   RELOAD_IN_PROGRESS: { status: 409, awsType: 'ReloadInProgress', message: 'A config reload is already running; retry when it has finished' },
   RELOAD_UNAVAILABLE: { status: 409, awsType: 'ReloadUnavailable', message: 'This node has no config file to reload' },
   INPUT_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The input is invalid' },
+  POLICY_INVALID: { status: 400, awsType: 'InvalidArgument', message: 'The access-key policy is invalid' },
+  OWNERSHIP_INVALID: { status: 400, awsType: 'InvalidArgument', message: 'The owner or labels are invalid' },
   TEST_CASE_INVALID: { status: 400, awsType: 'InvalidInput', message: 'The golden test case is invalid' },
   BUILD_FAILED: { status: 400, awsType: 'InvalidInput', message: 'The function could not be built' },
   DATABASE_VERSION_UNSUPPORTED: { status: 500, awsType: 'InternalError', message: 'The database was written by a newer OpenFront' },
