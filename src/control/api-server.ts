@@ -13,6 +13,7 @@ import { DEFAULT_API_LIMITS, type ApiLimits } from './http/limits.js';
 import { Router, type Authenticate, type Authorize, type RouteGroup } from './http/router.js';
 import { kvsControlPlaneRoutes } from './kvs-control-plane.js';
 import { kvsDataPlaneRoutes } from './kvs-data-plane.js';
+import { kvsHistoryRoutes } from './kvs-history-api.js';
 import { kvsSchemaRoutes } from './kvs-schema-api.js';
 import { nativeApiRoutes } from './native-api.js';
 import { ownershipRoutes } from './ownership-routes.js';
@@ -20,6 +21,7 @@ import { answerProbe, type Probes } from './http/probes.js';
 import type { PropagationView } from '../observe/propagation.js';
 import { propagationAround } from './propagation-wait.js';
 import { propagationRouteGroup } from './propagation-routes.js';
+import { releaseRouteGroup } from './release-routes.js';
 import { openFrontError } from '../errors.js';
 
 export interface ApiServerOptions {
@@ -108,7 +110,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   const ctx = { state: options.state, now, importDir: options.importDir };
   const propagationRoutes = options.propagation === undefined ? [] : [propagationRouteGroup(options.propagation)];
-  for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, kvsSchemaRoutes, ownershipRoutes, ...propagationRoutes, ...(options.routes ?? [])])
+  for (const group of [
+    kvsDataPlaneRoutes,
+    kvsControlPlaneRoutes,
+    nativeApiRoutes,
+    kvsSchemaRoutes,
+    kvsHistoryRoutes,
+    ownershipRoutes,
+    releaseRouteGroup,
+    ...propagationRoutes,
+    ...(options.routes ?? []),
+  ])
     group(router, ctx);
 
   const server = createServer(

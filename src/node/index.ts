@@ -30,6 +30,7 @@ import { dryRunRouteGroup } from '../control/dry-run-api.js';
 import { dryRunService, restoreRecordings, saveRecordings } from './dry-run-service.js';
 import { nodeSettingsChanged, readinessChecks } from './operations.js';
 import { checkConfigFunctions, functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './seed-functions.js';
+import type { HistoryRetention } from '../kvs/history.js';
 import { ensureConfigStores } from './seed-stores.js';
 import { ensureSelfSignedCertificate } from './self-signed.js';
 
@@ -43,6 +44,8 @@ export interface OpenFrontNodeOptions {
   edge?: { host?: string; port?: number; httpsPort?: number; cacheBytes?: number; throttle?: Partial<ThrottleLimits> };
   /** Overrides the config's `kvs.limits` switch. */
   kvsLimits?: KvsLimits;
+  /** Store history retention; overrides the config's `kvs.history` (docs/kvs-storage.md). */
+  historyRetention?: HistoryRetention;
   runtimeLimits?: Partial<RuntimeLimits>;
   /** TestFunction runs at once / waiting (default 1 / 8; docs/security.md). */
   testRuns?: Partial<RunLimits>;
@@ -119,7 +122,8 @@ export interface OpenFrontNode {
 export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise<OpenFrontNode> {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const limits = options.kvsLimits ?? (options.config.kvsLimits === 'unlimited' ? UNLIMITED_KVS_LIMITS : DEFAULT_KVS_LIMITS);
-  const db = KvsDatabase.open(join(options.dataDir, 'openfront.db'), { limits });
+  const history = options.historyRetention ?? options.config.kvsHistory;
+  const db = KvsDatabase.open(join(options.dataDir, 'openfront.db'), { limits, ...(history === undefined ? {} : { history }) });
   const cleanup: Array<() => unknown> = [() => db.close()];
   const closeAll = async () => {
     for (const step of cleanup.reverse()) await step();
@@ -201,6 +205,14 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
             },
           });
     cleanup.push(() => edge!.close());
+    state.releases.setEdgeHooks(
+      workers === undefined
+        ? { preload: (name, code, runtime) => live.preload(name, code, runtime), discardPreloaded: (name) => live.discardPreloaded(name) }
+        : {
+            unavailable:
+              'Releases are not available with edge workers (--workers): each worker follows store data and LIVE functions on its own, so a release could not go live there as one. Run without --workers to use releases',
+          },
+    );
     // The API outlives edge restarts, so it reaches the edge through this indirection.
     const currentEdge = { invalidate: (distributionId: string, paths: string[]) => edge!.invalidate(distributionId, paths) };
     let draining = false;

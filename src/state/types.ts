@@ -7,11 +7,13 @@
  * (test/conformance/state-*.test.ts) runs one set of cases against each one.
  */
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../observe/audit.js';
+import type { HistoryPage, HistoryQuery, HistoryRetention, ItemsAt } from '../kvs/history.js';
 import type { AccessKeyRecord, Actor, KeyValue, KvsLimits, ListKeysPage, StoreRecord, WriteResult } from '../kvs/types.js';
 import type { ParsedValueSchema, StoredValueSchema } from '../kvs/value-schema.js';
 import type { RuntimeVersion } from '../runtime/event.js';
 import type { FunctionConfigInput, FunctionStage, FunctionStageView, FunctionVersion, LiveChangeListener, LiveVersion } from './functions.js';
 import type { Ownership, OwnershipChange } from './ownership.js';
+import type { NewRelease, ReleaseRecord } from './releases.js';
 
 /** How a store is named in a request: by name (control plane), id, or ARN (data plane). */
 export type StoreRef = { name: string } | { id: string } | { arn: string };
@@ -54,6 +56,17 @@ export interface StoreState {
   /** Every item, in UTF-8 byte order of keys. */
   exportData(storeId: string): Promise<KeyValue[]>;
 
+  // --- history (issue 15 point 1, docs/safe-changes.md "History and rollback"): every data write is a version kept
+  // under `historyRetention`, independent of the audit log.
+  readonly historyRetention: HistoryRetention;
+  /** One row per key changed, newest version first; `query` bounds are checked (BAD_REQUEST). */
+  history(storeId: string, query: HistoryQuery): Promise<HistoryPage>;
+  /** The store as of `version` (KVS_VERSION_EXPIRED before what history keeps, KVS_VERSION_NOT_FOUND after now). */
+  itemsAt(storeId: string, version: number): Promise<ItemsAt>;
+  /** ONE new write (audited as `Rollback`) that makes the store equal to `toVersion`; `ifMatch` (data ETag) required. */
+  rollback(storeId: string, toVersion: number, ifMatch: string | undefined, actor: Actor): Promise<WriteResult>;
+  /** Drops the entries the retention allows now (writes also do it); returns how many went. */
+  compactHistory(storeId: string): Promise<number>;
   // --- value schemas (docs/safe-changes.md, "Value schemas"): every data write above checks its puts against the
   // store's schema before anything is written (KVS_SCHEMA_VIOLATION).
   /** The store's value schema; undefined when it has none. KVS_NOT_FOUND for an unknown store. */
@@ -130,6 +143,22 @@ export interface AuditState {
   list(query?: AuditQuery): Promise<AuditRecord[]>;
 }
 
+// --- releases (issue 15 point 5; docs/safe-changes.md#releases) ---
+/**
+ * Releases: function versions and store changes applied as one. `apply` checks every expected ETag, writes the store
+ * changes and moves LIVE in one atomic step, and records what it did; `rollback` restores, as new audited writes,
+ * the previous LIVE versions and the values the release changed. A refused apply writes nothing and marks the
+ * release `failed`.
+ */
+export interface ReleaseState {
+  create(release: NewRelease, actor: Actor): Promise<ReleaseRecord>;
+  get(id: string): Promise<ReleaseRecord | undefined>;
+  /** Newest first. */
+  list(options?: { limit?: number }): Promise<ReleaseRecord[]>;
+  apply(id: string, actor: Actor): Promise<ReleaseRecord>;
+  rollback(id: string, actor: Actor): Promise<ReleaseRecord>;
+}
+
 /** One backend's whole state. */
 export interface NodeState {
   /** "sqlite" or "jetstream", for messages and readiness. */
@@ -138,6 +167,8 @@ export interface NodeState {
   readonly functions: FunctionState;
   readonly accessKeys: AccessKeyState;
   readonly audit: AuditState;
+  /** Releases; absent on a backend that cannot apply them atomically yet (the JetStream fleet: docs/safe-changes.md). */
+  readonly releases?: ReleaseState;
   close(): Promise<void>;
 }
 
