@@ -43,7 +43,13 @@ export interface ControlRoleOptions {
   functions?: Pick<FunctionRegistryOptions, 'maxFunctions' | 'maxCodeBytes'>;
   /** The client name NATS shows for this process. */
   name?: string;
+  /** Operator messages (waiting for NATS); default: none. */
+  log?: (message: string) => void;
 }
+
+/** How long a start waits for NATS before it says so, and how often it says it again. */
+export const NATS_WAIT_NOTICE_MS = 1000;
+export const NATS_WAIT_REPEAT_MS = 10_000;
 
 export interface ControlRole {
   api: ApiServer;
@@ -65,12 +71,14 @@ export async function openFleetState(options: {
   functions?: Pick<FunctionRegistryOptions, 'maxFunctions' | 'maxCodeBytes'>;
   /** Give up when no server answers within this time (a one-shot CLI command); default: wait as long as it takes. */
   connectTimeoutMs?: number;
+  /** Hears, while no NATS server answers, that the start is waiting for one (after 1 s, then every 10 s). */
+  log?: (message: string) => void;
 }): Promise<JetStreamState> {
   const replicas = options.natsReplicas ?? 1;
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw openFrontError('CONFIG_INVALID', `--nats-replicas must be 1 to 5, got ${replicas}`);
   const connecting = connectNats(options.nats, { name: options.name ?? 'openfront-control' });
   let conn: NatsConnectionHandle;
-  if (options.connectTimeoutMs === undefined) conn = await connecting;
+  if (options.connectTimeoutMs === undefined) conn = await waitSaying(connecting, String(options.nats), options.log);
   else {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -102,6 +110,31 @@ export async function openFleetState(options: {
   } catch (err) {
     await conn.close();
     throw err;
+  }
+}
+
+/**
+ * Waits for the first connection (the client retries without limit), saying so when it takes longer than a moment:
+ * a control started before its NATS server is not silent about what it waits for.
+ */
+async function waitSaying<T>(connecting: Promise<T>, url: string, log: ((message: string) => void) | undefined): Promise<T> {
+  if (log === undefined) return connecting;
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const say = (delay: number) => {
+    timer = setTimeout(() => {
+      const waited = Math.round((Date.now() - started) / 1000);
+      log(`Waiting for NATS at ${url}: no server answers yet (${waited} s); retrying until one does (Ctrl-C to stop)`);
+      say(NATS_WAIT_REPEAT_MS);
+    }, delay);
+  };
+  say(NATS_WAIT_NOTICE_MS);
+  try {
+    const conn = await connecting;
+    if (Date.now() - started >= NATS_WAIT_NOTICE_MS) log(`Connected to NATS at ${url}`);
+    return conn;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

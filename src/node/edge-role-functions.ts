@@ -8,6 +8,7 @@
  * Every LIVE function is also saved in the edge's state file, so a restarted edge serves them before (or without)
  * reaching NATS.
  */
+import { DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import type { KvEntry } from '@nats-io/kv';
 import type { FunctionSource, LiveFunction } from '../edge/function-source.js';
 import { loadFunctionSync } from '../runtime/function.js';
@@ -16,12 +17,32 @@ import { RUNTIMES, type RuntimeVersion } from '../runtime/event.js';
 import type { CloudFrontFunction, KvsBinding, RuntimeLimits } from '../runtime/types.js';
 import type { NatsConnectionHandle } from '../state/jetstream/connection.js';
 import { FeedLoop } from '../state/jetstream/feed-loop.js';
+import { isStreamNotFound } from '../state/jetstream/kv-data/stream-feed.js';
 import type { EdgeStateFile, SavedFunction } from '../state/jetstream/kv-data/snapshot-file.js';
 import type { KvsSnapshotSource } from '../kvs/snapshot.js';
 import { RetiredFunctions } from '../runtime/retired-functions.js';
 
 export const FUNCTIONS_BUCKET = 'of_functions';
 export const FUNCTION_VERSIONS_BUCKET = 'of_function_versions';
+const FUNCTIONS_STREAM = `KV_${FUNCTIONS_BUCKET}`;
+const FUNCTIONS_SUBJECTS = `$KV.${FUNCTIONS_BUCKET}.>`;
+
+/** A record of `of_functions` as the feed reads it from the bucket's stream. */
+interface FunctionRecordEntry {
+  key: string;
+  operation: 'PUT' | 'DEL' | 'PURGE';
+  string(): string;
+}
+
+function recordOfMessage(m: Pick<JsMsg, 'subject' | 'headers' | 'data'>): FunctionRecordEntry {
+  const op = m.headers?.get('KV-Operation');
+  const data = m.data;
+  return {
+    key: m.subject.slice(FUNCTIONS_SUBJECTS.length - 1),
+    operation: op === 'DEL' || op === 'PURGE' ? op : 'PUT',
+    string: () => Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'),
+  };
+}
 
 /** What the edge needs of one LIVE version, as saved in the state file. */
 export interface LiveCode {
@@ -49,6 +70,8 @@ export interface FleetLiveFunctionsOptions {
   onApplied?: (name: string, version: number | undefined) => void;
   /** How long a replaced isolate is kept before it is freed (must exceed an invocation's kill-after limit). */
   retireAfterMs?: number;
+  /** How long without a server heartbeat before the feed subscribes again (ms; default 2000, as the store replica). */
+  idleHeartbeatMs?: number;
 }
 
 export class FleetLiveFunctions implements FunctionSource {
@@ -57,6 +80,8 @@ export class FleetLiveFunctions implements FunctionSource {
   readonly #retired: RetiredFunctions;
   readonly #feed = new FeedLoop();
   #stopWatch: (() => void) | undefined;
+  /** Subscriptions made to `of_functions` so far (the first, then one per restart). */
+  subscriptions = 0;
   #running: Promise<void> | undefined;
 
   /** Loads the functions saved in the state file (a function that no longer loads is skipped and logged). */
@@ -109,40 +134,75 @@ export class FleetLiveFunctions implements FunctionSource {
     );
   }
 
+  /**
+   * One subscription to `of_functions`: an ordered consumer (the last record of each function, then every change)
+   * with server heartbeats, as the store replica follows its stream. It ends on a reconnect (follow()), on missed
+   * heartbeats (the consumer's server died while our connection is to another, or the consumer is gone), on a
+   * failure or on close; the feed loop then subscribes again.
+   */
   async #watchOnce(conn: NatsConnectionHandle): Promise<void> {
-    const functions = await conn.kvm.open(FUNCTIONS_BUCKET);
-    const versions = await conn.kvm.open(FUNCTION_VERSIONS_BUCKET);
-    // Opening does not check the bucket exists: status() does; until the control role creates them, wait.
+    let lastSeq: number;
     try {
-      await functions.status();
+      lastSeq = (await conn.jsm.streams.info(FUNCTIONS_STREAM)).state.last_seq;
     } catch (err) {
-      if (/not found/i.test(String((err as Error).message))) {
+      // Until the control role creates the bucket, wait.
+      if (isStreamNotFound(err)) {
         await this.#feed.sleep(1000);
         return;
       }
       throw err;
     }
-    const watcher = await functions.watch();
-    this.#stopWatch = () => watcher.stop();
+    const versions = await conn.kvm.open(FUNCTION_VERSIONS_BUCKET);
+    const consumer = await conn.js.consumers.get(FUNCTIONS_STREAM, { filter_subjects: FUNCTIONS_SUBJECTS, deliver_policy: DeliverPolicy.LastPerSubject });
+    // Functions deleted while this edge was away: the initial records (up to lastSeq) name every function that exists.
     const seen = new Set<string>();
     let initialised = false;
-    try {
-      for await (const e of watcher) {
-        if (this.#feed.closed) break;
-        seen.add(e.key);
-        await this.#onEntry(e, versions);
-        // Functions deleted while this edge was away: the initial values name every function that exists.
-        if (!initialised && e.delta === 0) {
-          initialised = true;
-          for (const name of [...this.#entries.keys()]) if (!seen.has(name)) this.#remove(name);
+    const initialise = () => {
+      initialised = true;
+      for (const name of [...this.#entries.keys()]) if (!seen.has(name)) this.#remove(name);
+    };
+    if (lastSeq === 0) initialise();
+    // Records apply one after the other (a LIVE move fetches its code first), in stream order.
+    let applying = Promise.resolve();
+    const heartbeat = this.#options.idleHeartbeatMs ?? 2000;
+    const messages = await consumer.consume({
+      idle_heartbeat: heartbeat,
+      expires: Math.max(heartbeat * 3, 1000),
+      callback: (m) => {
+        const record = recordOfMessage(m);
+        applying = applying
+          .then(async () => {
+            if (this.#feed.closed) return;
+            seen.add(record.key);
+            await this.#onEntry(record, versions);
+            if (!initialised && m.seq >= lastSeq) initialise();
+          })
+          .catch((err: unknown) =>
+            this.#options.log?.('function record not applied', { function: record.key, error: err instanceof Error ? err.message : String(err) }),
+          );
+      },
+    });
+    this.subscriptions += 1;
+    const ended = new Promise<void>((resolve) => (this.#stopWatch = resolve));
+    void (async () => {
+      for await (const s of messages.status()) {
+        if (s.type === 'heartbeats_missed') {
+          this.#options.log?.('function feed restarts', { reason: 'heartbeats missed' });
+          this.#stopWatch?.();
+          break;
         }
       }
+    })();
+    try {
+      await Promise.race([ended, messages.closed(), this.#feed.closedSignal]);
     } finally {
       this.#stopWatch = undefined;
+      await messages.close().catch(() => undefined);
+      await applying;
     }
   }
 
-  async #onEntry(e: KvEntry, versions: { get(key: string): Promise<KvEntry | null> }): Promise<void> {
+  async #onEntry(e: FunctionRecordEntry, versions: { get(key: string): Promise<KvEntry | null> }): Promise<void> {
     const name = e.key;
     if (e.operation !== 'PUT') {
       this.#remove(name);

@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import type { EdgeConfig } from '../config/types.js';
 import { startEdge, type EdgeServer } from '../edge/index.js';
+import type { EdgeReconfigureResult } from '../edge/edge-server.js';
 import { openFrontError } from '../errors.js';
 import { startEdgeReporting } from '../observe/propagation-jetstream.js';
 import type { EdgeReporter } from '../observe/propagation-report.js';
@@ -55,6 +56,12 @@ export interface EdgeRole {
   onApplied(listener: () => void): () => void;
   /** Resolves with the NATS connection once the first connect succeeded. */
   connected(): Promise<NatsConnectionHandle>;
+  /** True while the edge has a live connection to NATS (it serves its last data either way). */
+  natsConnected(): boolean;
+  /** The config served now (the one given at start, or the last one reloaded). */
+  config(): EdgeConfig;
+  /** Serves `config` from now on, on the same sockets (SIGHUP); what needs a restart comes back in `restartNeeded`. */
+  reconfigure(config: EdgeConfig): EdgeReconfigureResult;
   /** Graceful stop: the edge drains for up to `graceMs`, then everything closes. */
   drain(graceMs: number): Promise<{ cut: number }>;
   close(): Promise<void>;
@@ -73,6 +80,7 @@ export async function startEdgeRole(options: EdgeRoleOptions): Promise<EdgeRole>
   let conn: NatsConnectionHandle | undefined;
   let reporter: EdgeReporter | undefined;
   let closed = false;
+  let config = options.config;
 
   const replica = (storeId: string): JetStreamStoreReplica => {
     let r = replicas.get(storeId);
@@ -158,6 +166,13 @@ export async function startEdgeRole(options: EdgeRoleOptions): Promise<EdgeRole>
       return () => listeners.delete(listener);
     },
     connected: () => connecting,
+    natsConnected: () => conn?.isConnected() ?? false,
+    config: () => config,
+    reconfigure(next) {
+      const result = edge.reconfigure(next);
+      config = next;
+      return result;
+    },
     async drain(graceMs) {
       const drained = await edge.drain(graceMs);
       await close();

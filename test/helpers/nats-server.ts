@@ -179,13 +179,13 @@ class NatsProcess implements NatsServer {
 
 /**
  * One nats-server with JetStream on a free loopback port, with its own store dir (a fresh temporary one by default);
- * `maxPayloadBytes` raises the server's 1 MB message limit.
+ * `maxPayloadBytes` raises the server's 1 MB message limit; `port` (default: a free one) for a server a client already waits for.
  */
-export async function startNatsServer(options: { storeDir?: string; name?: string; maxPayloadBytes?: number } = {}): Promise<NatsServer> {
+export async function startNatsServer(options: { storeDir?: string; name?: string; maxPayloadBytes?: number; port?: number } = {}): Promise<NatsServer> {
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'openfront-nats-'));
   const server = new NatsProcess({
     name: options.name ?? 'n1',
-    port: await freePort(),
+    port: options.port ?? (await freePort()),
     storeDir,
     ownsStoreDir: options.storeDir === undefined,
     // The server's default is 1 MB per message; a batch journal larger than that needs more (docs/fleet.md).

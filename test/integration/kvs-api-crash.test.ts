@@ -1,14 +1,20 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CloudFrontKeyValueStoreClient, GetKeyCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { CloudFrontClient, CreateKeyValueStoreCommand } from '@aws-sdk/client-cloudfront';
+import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { KvsDatabase } from '../../src/kvs/database.js';
+import { connectNats } from '../../src/state/jetstream/connection.js';
+import { storeStream } from '../../src/state/jetstream/key-codec.js';
+import { runCli, startRoleProcess } from '../helpers/fleet-processes.js';
+import { freePort, natsSkipReason, startNatsServer } from '../helpers/nats-server.js';
 import { loopbackAgent } from './fixtures/kvs-api-harness.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/server-child.js', import.meta.url));
@@ -29,7 +35,7 @@ async function startChild(): Promise<{ child: ChildProcess; port: number }> {
   return { child, port: (JSON.parse(line) as { port: number }).port };
 }
 
-it('keeps every acknowledged PutKey across a SIGKILL, with no gap in versions', async () => {
+it('keeps every acknowledged PutKey across a SIGKILL of openfront start, with no gap in versions', async () => {
   const setup = KvsDatabase.open(join(dir, 'openfront.db'));
   const credentials = setup.createAccessKey('crash test');
   const store = setup.createStore({ name: 'crash' }, { accessKeyId: 'test' });
@@ -94,5 +100,69 @@ it('keeps every acknowledged PutKey across a SIGKILL, with no gap in versions', 
     else assert.equal(reopened.itemCount, KILL_AFTER + 1);
   } finally {
     db.close();
+  }
+});
+
+it('keeps every acknowledged PutKey across a SIGKILL of openfront control --nats, with no gap in versions', { skip: natsSkipReason() }, async () => {
+  const server = await startNatsServer({ storeDir: join(dir, 'nats') });
+  const secretFile = join(dir, 'secret.key');
+  writeFileSync(secretFile, randomBytes(32).toString('hex'));
+  const keys = await runCli(['keys', 'create', '--nats', server.url, '--secret-key-file', secretFile, '--json']);
+  assert.equal(keys.code, 0, keys.stderr);
+  const credentials = JSON.parse(keys.stdout) as { accessKeyId: string; secretAccessKey: string };
+  const apiPort = await freePort();
+  const startControl = () =>
+    startRoleProcess('control', ['control', '--nats', server.url, '--secret-key-file', secretFile, '--api-port', String(apiPort)], apiPort);
+  const agent = loopbackAgent();
+  const clientOptions = { region: 'us-east-1', endpoint: `http://localhost:${apiPort}`, credentials, maxAttempts: 1, requestHandler: { httpAgent: agent } };
+  let control = await startControl();
+  try {
+    const cf = new CloudFrontClient(clientOptions);
+    const created = await cf.send(new CreateKeyValueStoreCommand({ Name: 'crash' }));
+    cf.destroy();
+    const arn = created.KeyValueStore!.ARN!;
+    const storeId = created.KeyValueStore!.Id!;
+    const client = new CloudFrontKeyValueStoreClient(clientOptions);
+    let etag = (await client.send(new DescribeKeyValueStoreCommand({ KvsARN: arn }))).ETag!;
+    const acknowledged: Array<{ key: string; value: string }> = [];
+    const KILL_AFTER = 40;
+    let inFlight: Promise<unknown> | undefined;
+    for (let i = 0; ; i++) {
+      const key = `key-${String(i).padStart(4, '0')}`;
+      const value = `value-${i}`;
+      const write = client.send(new PutKeyCommand({ KvsARN: arn, Key: key, Value: value, IfMatch: etag }));
+      if (acknowledged.length === KILL_AFTER) {
+        control.process.kill('SIGKILL');
+        inFlight = write.catch(() => undefined);
+        break;
+      }
+      etag = (await write).ETag!;
+      acknowledged.push({ key, value });
+    }
+    await inFlight;
+    await control.stop();
+    client.destroy();
+
+    control = await startControl();
+    const restarted = new CloudFrontKeyValueStoreClient(clientOptions);
+    for (const { key, value } of acknowledged) assert.equal((await restarted.send(new GetKeyCommand({ KvsARN: arn, Key: key }))).Value, value, key);
+    const described = await restarted.send(new DescribeKeyValueStoreCommand({ KvsARN: arn }));
+    restarted.destroy();
+    // The write in flight at the kill may or may not have landed; nothing acknowledged may be missing, and the
+    // store's versions are its stream's sequences, one per write, with no gap.
+    const nats = await connectNats(server.url, { name: 'crash-check' });
+    try {
+      const state = (await nats.jsm.streams.info(storeStream(storeId))).state;
+      assert.ok(state.last_seq === KILL_AFTER || state.last_seq === KILL_AFTER + 1, `version ${state.last_seq}`);
+      assert.equal(state.messages, state.last_seq, 'one message per version, none missing');
+      assert.equal(described.ItemCount, state.last_seq);
+      if (state.last_seq === KILL_AFTER) assert.equal(described.ETag, etag);
+    } finally {
+      await nats.close();
+    }
+  } finally {
+    agent.destroy();
+    await control.stop();
+    await server.dispose();
   }
 });

@@ -16,6 +16,9 @@ import { after, before, describe, it } from 'node:test';
 import { CloudFrontClient, CreateFunctionCommand, DescribeFunctionCommand, TestFunctionCommand } from '@aws-sdk/client-cloudfront';
 import { parseConfig } from '../../src/config/load.js';
 import { startOpenFrontNode, type OpenFrontNode, type OpenFrontNodeOptions } from '../../src/node/index.js';
+import { randomBytes } from 'node:crypto';
+import { startControlRole, type ControlRole } from '../../src/node/control-role.js';
+import { natsSkipReason, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { loopbackAgent } from './fixtures/kvs-api-harness.js';
 
 const SPIN = 'function handler(event) {\n  while (true) {}\n}\n';
@@ -28,10 +31,10 @@ const EVENT = Buffer.from(
   }),
 );
 
-function viewer(base: string): Promise<number> {
+function viewer(base: string, path = '/hello'): Promise<number> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ hostname, port, path: '/hello', agent: false }, (res) => {
+    const req = httpRequest({ hostname, port, path, agent: false }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
@@ -149,6 +152,62 @@ describe('TestFunction runs off the edge event loop, bounded (issue 12, finding 
     assert.ok(answeredBeforeAnyCall >= 5, `only ${answeredBeforeAnyCall} viewers were answered before the first call returned`);
     assert.ok(statuses.length >= 3 * 5, `only ${statuses.length} viewers were answered while the calls ran`);
     // concurrency 1 + queue 2: the fourth concurrent caller is refused at once.
+    assert.deepEqual(answers.map((a) => (a.kind === 'error' ? a.detail : 'ran')).sort(), ['Throttling', 'ran', 'ran', 'ran']);
+  });
+});
+
+describe('TestFunction on openfront control --nats runs off the API event loop, bounded', { skip: natsSkipReason() }, () => {
+  let server: NatsServer;
+  let control: ControlRole;
+  let cf: CloudFrontClient;
+  let etag: string;
+  const agent = loopbackAgent();
+
+  before(async () => {
+    server = await startNatsServer();
+    control = await startControlRole({
+      nats: server.url,
+      secretKey: randomBytes(32),
+      api: { port: 0 },
+      runtimeLimits: { killAfterMicros: 500_000 },
+      testRuns: { concurrency: 1, queue: 2 },
+    });
+    const key = await control.state.accessKeys.create('finding 2 on control');
+    cf = new CloudFrontClient({
+      region: 'us-east-1',
+      endpoint: `http://localhost:${control.api.port}`,
+      credentials: key,
+      maxAttempts: 1,
+      requestHandler: { httpAgent: agent },
+    });
+    await cf.send(new CreateFunctionCommand({ Name: 'spin', FunctionConfig: { Runtime: 'cloudfront-js-2.0', Comment: '' }, FunctionCode: Buffer.from(SPIN) }));
+    etag = (await cf.send(new DescribeFunctionCommand({ Name: 'spin', Stage: 'DEVELOPMENT' }))).ETag!;
+  });
+
+  after(async () => {
+    cf.destroy();
+    agent.destroy();
+    await control.close();
+    await server.dispose();
+  });
+
+  it('keeps answering API requests while the calls spin one after the other, and callers past the queue get Throttling', async () => {
+    const testSpin = (): Promise<Answer> =>
+      cf.send(new TestFunctionCommand({ Name: 'spin', Stage: 'DEVELOPMENT', IfMatch: etag, EventObject: EVENT })).then(
+        (out) => ({ kind: 'result', detail: out.TestResult?.FunctionErrorMessage ?? '' }),
+        (err: Error) => ({ kind: 'error', detail: err.name }),
+      );
+    let pending = 4;
+    const calls = Array.from({ length: 4 }, () => testSpin().finally(() => pending--));
+    const statuses: number[] = [];
+    while (pending > 0) statuses.push(await viewer(`${control.api.url.replace(/\/$/, '')}`, '/healthz'));
+    const answers = await Promise.all(calls);
+    assert.deepEqual(
+      statuses.filter((s) => s !== 200),
+      [],
+    );
+    assert.ok(statuses.length >= 3 * 5, `only ${statuses.length} API requests were answered while the calls ran`);
+    for (const a of answers) if (a.kind === 'result') assert.match(a.detail, /CPU|time/i, 'the call was killed, not refused');
     assert.deepEqual(answers.map((a) => (a.kind === 'error' ? a.detail : 'ran')).sort(), ['Throttling', 'ran', 'ran', 'ran']);
   });
 });

@@ -46,6 +46,7 @@ export function register(program: Command): void {
         secretKey,
         natsReplicas,
         config,
+        log: (message) => process.stderr.write(`openfront control: ${message}\n`),
         historyRetention: retentionFromCli(options.historyRetention),
         api: {
           host: options.host,
