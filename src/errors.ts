@@ -152,6 +152,8 @@ export const ErrorCatalog = {
   CLI_EDGE_UNREACHABLE: { status: 503, awsType: 'ServiceUnavailable', message: 'The OpenFront edge cannot be reached' },
   CLI_EDGE_ANSWER_INVALID: { status: 502, awsType: 'InvalidResponse', message: 'The edge did not answer with a decision' },
   CLI_API_RESPONSE_INVALID: { status: 502, awsType: 'InvalidResponse', message: 'The OpenFront API answered with something that is not JSON' },
+  DRY_RUN_NO_TRAFFIC: { status: 409, awsType: 'NoRecordedTraffic', message: 'The distribution has no recorded traffic to replay' },
+  DRY_RUN_IN_PROGRESS: { status: 429, awsType: 'DryRunInProgress', message: 'A dry run is already running on this node; retry later' },
   STATE_UNAVAILABLE: { status: 503, awsType: 'ServiceUnavailableException', message: 'The state service (NATS) cannot be reached: retry later' },
   INTERNAL: {
     status: 500,
