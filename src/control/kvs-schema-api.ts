@@ -4,7 +4,7 @@
  * - `GET /openfront/v1/key-value-stores/{name}/schema` — the document, its ETag, when and by whom it was set.
  * - `PUT …/schema[?force=true]` — the body is the document; optional If-Match (the current schema's ETag, "none"
  *   when there is none). Refused with the offending keys when stored values fail it, unless `force=true`.
- * - `DELETE …/schema` — removes it (optional If-Match).
+ * - `DELETE …/schema` — removes it (optional If-Match); 404 when there is none.
  *
  * Every change is audited (`PutValueSchema`, `DeleteValueSchema`).
  */
@@ -39,6 +39,10 @@ async function requireStore(stores: StoreState, name: string): Promise<StoreReco
   return store;
 }
 
+function noSchema(name: string): OpenFrontError {
+  return new OpenFrontError('NOT_FOUND', `KeyValueStore ${name} has no value schema`, { store: name });
+}
+
 function forceParam(req: ApiRequest): boolean {
   const force = req.queryParam('force');
   if (force === undefined || force === 'false') return false;
@@ -66,7 +70,7 @@ export const kvsSchemaRoutes: RouteGroup = (router, { state }) => {
     .get(path, async (_req, { Name }) => {
       const store = await requireStore(stores, Name);
       const stored = await stores.getSchema(store.id);
-      if (stored === undefined) throw new OpenFrontError('NOT_FOUND', `KeyValueStore ${Name} has no value schema`, { store: Name });
+      if (stored === undefined) throw noSchema(Name);
       return json(200, schemaJson(store, stored), { etag: stored.etag });
     })
     // action: kvs:manage
@@ -81,6 +85,8 @@ export const kvsSchemaRoutes: RouteGroup = (router, { state }) => {
     // action: kvs:manage
     .delete(path, async (req, { Name }, principal) => {
       const store = await requireStore(stores, Name);
+      // Nothing to remove is a 404, not an audited no-op write.
+      if ((await stores.getSchema(store.id)) === undefined) throw noSchema(Name);
       await stores.setSchema(store.id, undefined, principal, { ifMatch: ifMatch(req) });
       return json(200, schemaJson(store, undefined), { etag: 'none' });
     });
