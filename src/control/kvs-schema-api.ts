@@ -4,7 +4,7 @@
  * - `GET /openfront/v1/key-value-stores/{name}/schema` — the document, its ETag, when and by whom it was set.
  * - `PUT …/schema[?force=true]` — the body is the document; optional If-Match (the current schema's ETag, "none"
  *   when there is none). Refused with the offending keys when stored values fail it, unless `force=true`.
- * - `DELETE …/schema` — removes it (optional If-Match).
+ * - `DELETE …/schema` — removes it (optional If-Match); 404 when there is none.
  *
  * Every change is audited (`PutValueSchema`, `DeleteValueSchema`).
  */
@@ -12,6 +12,7 @@ import { OpenFrontError } from '../errors.js';
 import type { StoreRecord } from '../kvs/types.js';
 import { parseValueSchema, VALUE_SCHEMA_LIMITS, type StoredValueSchema } from '../kvs/value-schema.js';
 import type { StoreState } from '../state/types.js';
+import { access } from './auth/route-access.js';
 import { NATIVE_SIGNING_SERVICE } from './auth/sign-request.js';
 import { SIGV4_ALGORITHM } from './auth/sigv4.js';
 import { decodeUtf8 } from './http/body.js';
@@ -39,6 +40,10 @@ async function requireStore(stores: StoreState, name: string): Promise<StoreReco
   return store;
 }
 
+function noSchema(name: string): OpenFrontError {
+  return new OpenFrontError('NOT_FOUND', `KeyValueStore ${name} has no value schema`, { store: name });
+}
+
 function forceParam(req: ApiRequest): boolean {
   const force = req.queryParam('force');
   if (force === undefined || force === 'false') return false;
@@ -62,26 +67,37 @@ export const kvsSchemaRoutes: RouteGroup = (router, { state }) => {
       // A little over the document limit, so a document just too large gets the schema's own error, not a 413.
       maxBodyBytes: 2 * VALUE_SCHEMA_LIMITS.maxDocumentBytes,
     })
-    // action: kvs:read
-    .get(path, async (_req, { Name }) => {
-      const store = await requireStore(stores, Name);
-      const stored = await stores.getSchema(store.id);
-      if (stored === undefined) throw new OpenFrontError('NOT_FOUND', `KeyValueStore ${Name} has no value schema`, { store: Name });
-      return json(200, schemaJson(store, stored), { etag: stored.etag });
-    })
-    // action: kvs:manage
-    .put(path, async (req, { Name }, principal) => {
-      const text = decodeUtf8(req.body);
-      if (text === undefined) throw badRequest('The request body is not valid UTF-8');
-      const schema = parseValueSchema(text);
-      const store = await requireStore(stores, Name);
-      const stored = await stores.setSchema(store.id, schema, principal, { force: forceParam(req), ifMatch: ifMatch(req) });
-      return json(200, schemaJson(store, stored), { etag: stored?.etag ?? 'none' });
-    })
-    // action: kvs:manage
-    .delete(path, async (req, { Name }, principal) => {
-      const store = await requireStore(stores, Name);
-      await stores.setSchema(store.id, undefined, principal, { ifMatch: ifMatch(req) });
-      return json(200, schemaJson(store, undefined), { etag: 'none' });
-    });
+    .get(
+      path,
+      async (_req, { Name }) => {
+        const store = await requireStore(stores, Name);
+        const stored = await stores.getSchema(store.id);
+        if (stored === undefined) throw noSchema(Name);
+        return json(200, schemaJson(store, stored), { etag: stored.etag });
+      },
+      { access: access.store('kvs:read') },
+    )
+    .put(
+      path,
+      async (req, { Name }, principal) => {
+        const text = decodeUtf8(req.body);
+        if (text === undefined) throw badRequest('The request body is not valid UTF-8');
+        const schema = parseValueSchema(text);
+        const store = await requireStore(stores, Name);
+        const stored = await stores.setSchema(store.id, schema, principal, { force: forceParam(req), ifMatch: ifMatch(req) });
+        return json(200, schemaJson(store, stored), { etag: stored?.etag ?? 'none' });
+      },
+      { access: access.store('kvs:manage') },
+    )
+    .delete(
+      path,
+      async (req, { Name }, principal) => {
+        const store = await requireStore(stores, Name);
+        // Nothing to remove is a 404, not an audited no-op write.
+        if ((await stores.getSchema(store.id)) === undefined) throw noSchema(Name);
+        await stores.setSchema(store.id, undefined, principal, { ifMatch: ifMatch(req) });
+        return json(200, schemaJson(store, undefined), { etag: 'none' });
+      },
+      { access: access.store('kvs:manage') },
+    );
 };

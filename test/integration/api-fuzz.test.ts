@@ -180,6 +180,12 @@ function send(port: number, c: Case, key: { accessKeyId: string; secretAccessKey
         headers: { ...headers, 'content-length': String(c.declaredLength ?? c.body.length) },
       },
       (res) => {
+        // A live stream (server-sent events) that accepted the request never ends: its status is the answer.
+        if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+          res.destroy();
+          resolve({ status: res.statusCode ?? 0, body: '' });
+          return;
+        }
         let text = '';
         res.on('data', (chunk: Buffer) => (text += chunk.toString()));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));

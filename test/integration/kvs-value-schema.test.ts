@@ -167,6 +167,7 @@ for (const target of HARNESS_TARGETS)
       const removed = await native('DELETE', schemaPath(name), undefined, { 'if-match': forced.json.etag });
       assert.equal(removed.status, 200);
       assert.equal((await native('GET', schemaPath(name))).status, 404);
+      assert.equal((await native('DELETE', schemaPath(name))).status, 404, 'nothing to remove');
       const audit = await native('GET', `/openfront/v1/audit?store=${name}`);
       const ops = audit.json.items.map((r) => r.operation);
       assert.deepEqual(ops.slice(0, 2), ['DeleteValueSchema', 'PutValueSchema']);
@@ -225,6 +226,8 @@ describe('openfront kvs schema set|get|delete', () => {
     const removed = await cli(['kvs', 'schema', 'delete', 'cli-store', '--if-match', etag], env);
     assert.equal(removed.code, 0, removed.stderr);
     assert.match((await cli(['kvs', 'schema', 'get', 'cli-store'], env)).stdout, /cli-store has no value schema/);
+    const again = await cli(['kvs', 'schema', 'delete', 'cli-store'], env);
+    assert.deepEqual([again.code, again.stdout], [0, 'cli-store has no value schema\n']);
   });
 });
 

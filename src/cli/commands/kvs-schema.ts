@@ -55,6 +55,18 @@ function ifMatchHeader(options: Options): Record<string, string> {
   return options.ifMatch === undefined ? {} : { 'if-match': options.ifMatch };
 }
 
+/** The API's answer; or, when the store has no schema, says so (not an error) and gives undefined. */
+async function unlessNoSchema(store: string, options: Options, call: () => Promise<SchemaAnswer>): Promise<SchemaAnswer | undefined> {
+  try {
+    return await call();
+  } catch (err) {
+    const status = (err as { details?: { status?: number } }).details?.status;
+    if (status !== 404 || !/has no value schema/.test((err as Error).message)) throw err;
+    print(options.json ? JSON.stringify({ store, etag: 'none' }) : `${store} has no value schema`);
+    return undefined;
+  }
+}
+
 /** Adds `schema set|get|delete` under `openfront kvs`. */
 export function registerKvsSchema(kvs: Command): void {
   const schema = kvs.command('schema').description("Set, show or remove a store's value schema (JSON Schema checked on every write)");
@@ -85,18 +97,8 @@ export function registerKvsSchema(kvs: Command): void {
     .option('--json', 'print the schema with its ETag and who set it when')
     .action(
       action(async (config, options, store: string) => {
-        let answer: SchemaAnswer;
-        try {
-          answer = (await nativeRequest(config, 'GET', schemaPath(store))) as SchemaAnswer;
-        } catch (err) {
-          const status = (err as { details?: { status?: number } }).details?.status;
-          if (status === 404 && /has no value schema/.test((err as Error).message)) {
-            if (options.json) print(JSON.stringify({ store, etag: 'none' }));
-            else print(`${store} has no value schema`);
-            return;
-          }
-          throw err;
-        }
+        const answer = await unlessNoSchema(store, options, () => nativeRequest(config, 'GET', schemaPath(store)) as Promise<SchemaAnswer>);
+        if (answer === undefined) return;
         if (options.json) print(JSON.stringify(answer));
         else {
           print(`# ${answer.store}: ETag ${answer.etag}, set ${answer.updated} by ${answer.updatedBy}`);
@@ -112,7 +114,12 @@ export function registerKvsSchema(kvs: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (config, options, store: string) => {
-        const answer = (await nativeRequest(config, 'DELETE', schemaPath(store), { headers: ifMatchHeader(options) })) as SchemaAnswer;
+        const answer = await unlessNoSchema(
+          store,
+          options,
+          () => nativeRequest(config, 'DELETE', schemaPath(store), { headers: ifMatchHeader(options) }) as Promise<SchemaAnswer>,
+        );
+        if (answer === undefined) return;
         if (options.json) print(JSON.stringify(answer));
         else print(`Removed the value schema of ${answer.store}`);
       }),
