@@ -28,7 +28,10 @@ async function main(argv: string[]): Promise<void> {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.js'))
     .sort();
-  for (const file of files) {
+  // A command named on the line loads only its own module: a fleet role (`openfront edge`) then starts without the
+  // dependencies of every other command. Help, a typo or no command load them all.
+  const named = files.find((f) => f === `${argv[2]}.js`);
+  for (const file of named === undefined ? files : [named]) {
     const mod = (await import(new URL(`./commands/${file}`, import.meta.url).href)) as Partial<CommandModule>;
     mod.register?.(program);
   }

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import { openFrontError } from '../../errors.js';
-import { DEFAULT_DRAIN_SECONDS, parsePort, parseSeconds, resolveConfigPath } from './start.js';
+import { DEFAULT_DRAIN_SECONDS, parsePort, parseSeconds, resolveConfigPath } from '../serve-options.js';
 
 interface EdgeCommandOptions {
   nats?: string;
