@@ -8,8 +8,11 @@
  */
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../observe/audit.js';
 import type { AccessKeyRecord, Actor, KeyValue, KvsLimits, ListKeysPage, StoreRecord, WriteResult } from '../kvs/types.js';
+import type { ParsedValueSchema, StoredValueSchema } from '../kvs/value-schema.js';
 import type { RuntimeVersion } from '../runtime/event.js';
 import type { FunctionConfigInput, FunctionStage, FunctionStageView, FunctionVersion, LiveChangeListener, LiveVersion } from './functions.js';
+import type { Ownership, OwnershipChange } from './ownership.js';
+import type { NewRelease, ReleaseRecord } from './releases.js';
 
 /** How a store is named in a request: by name (control plane), id, or ARN (data plane). */
 export type StoreRef = { name: string } | { id: string } | { arn: string };
@@ -28,8 +31,11 @@ export interface StoreState {
   readonly accountId: string;
   readonly limits: KvsLimits;
 
-  /** `id` keeps the id the store has in AWS; `importItems` fills it in the same write. */
-  createStore(input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string }, actor: Actor): Promise<StoreRecord>;
+  /**
+   * `id` keeps the id the store has in AWS; `importItems` fills it in the same write; `schema` is its value schema
+   * from the start (the import items are checked against it first).
+   */
+  createStore(input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string; schema?: ParsedValueSchema }, actor: Actor): Promise<StoreRecord>;
   getStore(ref: StoreRef): Promise<StoreRecord | undefined>;
   listStores(options?: { marker?: string; maxItems?: number; status?: string }): Promise<{ items: StoreRecord[]; nextMarker?: string }>;
   /** `ifMatch` is the metadata ETag. */
@@ -48,6 +54,25 @@ export interface StoreState {
   importData(storeId: string, items: KeyValue[], options: { mode: 'replace' | 'merge'; ifMatch?: string }, actor: Actor): Promise<WriteResult>;
   /** Every item, in UTF-8 byte order of keys. */
   exportData(storeId: string): Promise<KeyValue[]>;
+
+  // --- value schemas (docs/safe-changes.md, "Value schemas"): every data write above checks its puts against the
+  // store's schema before anything is written (KVS_SCHEMA_VIOLATION).
+  /** The store's value schema; undefined when it has none. KVS_NOT_FOUND for an unknown store. */
+  getSchema(storeId: string): Promise<StoredValueSchema | undefined>;
+  /**
+   * Sets (or with `undefined` removes) the store's value schema, audited. Values already stored that fail the new
+   * schema refuse it (KVS_SCHEMA_NONCONFORMING) unless `force`. `ifMatch` is the current schema's ETag ("none" when
+   * the store has none); a different one is CF_PRECONDITION_FAILED.
+   */
+  setSchema(
+    storeId: string,
+    schema: ParsedValueSchema | undefined,
+    actor: Actor,
+    options?: { force?: boolean; ifMatch?: string },
+  ): Promise<StoredValueSchema | undefined>;
+  // perms (issue 15): owner and labels, also on every StoreRecord. Audited (`SetOwnership`); the ETags do not change.
+  /** Fields given replace the stored ones (`labels` as a whole); an unknown store is KVS_NOT_FOUND. */
+  setOwnership(name: string, change: OwnershipChange, actor: Actor): Promise<StoreRecord>;
 }
 
 /** The function registry: immutable versions, DEVELOPMENT and LIVE stages, optimistic concurrency on stage ETags. */
@@ -80,16 +105,23 @@ export interface FunctionState {
   /** What LIVE serves; undefined when the function does not exist or was never published. */
   live(name: string): Promise<LiveVersion | undefined>;
   liveNames(): Promise<string[]>;
+
+  // perms (issue 15): owner and labels, also on every FunctionStageView. Audited (`SetOwnership`).
+  /** Fields given replace the stored ones (`labels` as a whole); an unknown function is CF_NO_SUCH_FUNCTION. */
+  setOwnership(name: string, change: OwnershipChange, actor: Actor): Promise<Ownership>;
 }
 
 /** API access keys. Secrets are kept sealed (`kvs/secret-box.ts`) and opened only to check a signature. */
 export interface AccessKeyState {
-  create(description: string | undefined, actor?: Actor): Promise<{ accessKeyId: string; secretAccessKey: string }>;
+  /** perms (issue 15): `policy` (checked permissions, see control/auth/policy.ts) limits the key; none = admin. */
+  create(description: string | undefined, actor?: Actor, policy?: readonly string[]): Promise<{ accessKeyId: string; secretAccessKey: string }>;
   list(): Promise<AccessKeyRecord[]>;
   /** Idempotent for a key already revoked; an unknown id is NOT_FOUND. */
   revoke(accessKeyId: string, actor?: Actor): Promise<void>;
   /** The secret of an active key; undefined when the key is unknown or revoked. */
   secret(accessKeyId: string): Promise<string | undefined>;
+  /** perms (issue 15): the policy of an active key (`policy` undefined: admin); undefined when unknown or revoked. */
+  lookupPolicy(accessKeyId: string): Promise<{ policy?: readonly string[] } | undefined>;
 }
 
 /** The audit log. Backends append their own records with each write; `append` is for writes made elsewhere. */
@@ -97,6 +129,22 @@ export interface AuditState {
   append(record: NewAuditRecord): Promise<void>;
   /** Newest first, at most `query.limit` (default 100). */
   list(query?: AuditQuery): Promise<AuditRecord[]>;
+}
+
+// --- releases (issue 15 point 5; docs/safe-changes.md#releases) ---
+/**
+ * Releases: function versions and store changes applied as one. `apply` checks every expected ETag, writes the store
+ * changes and moves LIVE in one atomic step, and records what it did; `rollback` restores, as new audited writes,
+ * the previous LIVE versions and the values the release changed. A refused apply writes nothing and marks the
+ * release `failed`.
+ */
+export interface ReleaseState {
+  create(release: NewRelease, actor: Actor): Promise<ReleaseRecord>;
+  get(id: string): Promise<ReleaseRecord | undefined>;
+  /** Newest first. */
+  list(options?: { limit?: number }): Promise<ReleaseRecord[]>;
+  apply(id: string, actor: Actor): Promise<ReleaseRecord>;
+  rollback(id: string, actor: Actor): Promise<ReleaseRecord>;
 }
 
 /** One backend's whole state. */
@@ -107,6 +155,8 @@ export interface NodeState {
   readonly functions: FunctionState;
   readonly accessKeys: AccessKeyState;
   readonly audit: AuditState;
+  /** Releases; absent on a backend that cannot apply them atomically yet (the JetStream fleet: docs/safe-changes.md). */
+  readonly releases?: ReleaseState;
   close(): Promise<void>;
 }
 
