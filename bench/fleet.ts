@@ -387,7 +387,11 @@ async function importRows(fleet: Fleet, rows: Array<{ key: string; value: string
   try {
     const body = Buffer.from(JSON.stringify({ data: rows }));
     const path = '/openfront/v1/key-value-stores/bench/import?mode=replace';
-    const res = await signedPost(fleet.control.port, path, body, fleet.credentials, agent);
+    const res = await signedPost(fleet.control.port, path, body, fleet.credentials, agent).catch((err: unknown) => {
+      throw new Error(
+        `import of ${rows.length} keys failed: ${err instanceof Error ? err.message : String(err)}; control log: ${fleet.control.log().slice(-1500)}`,
+      );
+    });
     if (res.status !== 200) throw new Error(`import of ${rows.length} keys (${body.byteLength} bytes) answered ${res.status}: ${res.body.slice(0, 300)}`);
   } finally {
     agent.destroy();
@@ -451,27 +455,31 @@ export async function main(): Promise<void> {
     console.log('\n## Fleet\nskipped: nats-server is not installed (apt-get install nats-server)');
     return;
   }
+  // FLEET_BENCH=cold runs only the cold loads (FLEET_BENCH=latency only the write → served sections).
+  const only = process.env.FLEET_BENCH;
   const single = await startNatsServer();
   try {
     const fleet = await startFleet(single.url, 1);
     try {
-      await section('Fleet, 1 nats-server: write acknowledged → served by 3 edges (baseline: bare JetStream KV put → 3 watchers)', async (rows) => {
-        rows.push(...latencyRows('1 server', await fleetLatency(fleet, single.url), await bareLatency(single.url, 1), 10));
-      });
-      await section('Fleet, 1 nats-server: a new edge’s cold load (median of 3; baseline: `openfront edge --help`, spawn → exit)', async (rows) => {
-        const startup = summarize([await cliStartup(), await cliStartup(), await cliStartup()]).p50;
-        // One replace import each: a 5 MB batch is one journal in several NATS messages (max_payload is 1 MiB).
-        const five = fiveMegabyteRows().rows;
-        await importRows(fleet, five);
-        const last5 = five[five.length - 1]!;
-        const cold5 = await coldLoads(3, (run) => coldLoad(single.url, fleet, `cold-5mb-${run}`, `/${last5.key}`, last5.value));
-        rows.push(...coldLoadRows(`5 MB (${five.length} keys, one import)`, cold5, startup, 1000));
-        const small = Array.from({ length: 50_000 }, (_, i) => ({ key: `s/${String(i).padStart(5, '0')}`, value: `small-${i}` }));
-        await importRows(fleet, small);
-        const lastSmall = small[small.length - 1]!;
-        const cold50k = await coldLoads(3, (run) => coldLoad(single.url, fleet, `cold-50k-${run}`, `/${lastSmall.key}`, lastSmall.value));
-        rows.push(...coldLoadRows('50,000 small keys', cold50k, startup));
-      });
+      if (only !== 'cold')
+        await section('Fleet, 1 nats-server: write acknowledged → served by 3 edges (baseline: bare JetStream KV put → 3 watchers)', async (rows) => {
+          rows.push(...latencyRows('1 server', await fleetLatency(fleet, single.url), await bareLatency(single.url, 1), 10));
+        });
+      if (only !== 'latency')
+        await section('Fleet, 1 nats-server: a new edge’s cold load (median of 3; baseline: `openfront edge --help`, spawn → exit)', async (rows) => {
+          const startup = summarize([await cliStartup(), await cliStartup(), await cliStartup()]).p50;
+          // One replace import each: a 5 MB batch is one journal in several NATS messages (max_payload is 1 MiB).
+          const five = fiveMegabyteRows().rows;
+          await importRows(fleet, five);
+          const last5 = five[five.length - 1]!;
+          const cold5 = await coldLoads(3, (run) => coldLoad(single.url, fleet, `cold-5mb-${run}`, `/${last5.key}`, last5.value));
+          rows.push(...coldLoadRows(`5 MB (${five.length} keys, one import)`, cold5, startup, 1000));
+          const small = Array.from({ length: 50_000 }, (_, i) => ({ key: `s/${String(i).padStart(5, '0')}`, value: `small-${i}` }));
+          await importRows(fleet, small);
+          const lastSmall = small[small.length - 1]!;
+          const cold50k = await coldLoads(3, (run) => coldLoad(single.url, fleet, `cold-50k-${run}`, `/${lastSmall.key}`, lastSmall.value));
+          rows.push(...coldLoadRows('50,000 small keys', cold50k, startup));
+        });
     } finally {
       await fleet.stop();
     }
@@ -479,6 +487,7 @@ export async function main(): Promise<void> {
     await single.dispose();
   }
 
+  if (only === 'cold') return;
   const cluster = await startNatsCluster(3);
   try {
     const fleet = await startFleet(cluster.url, 3);
