@@ -28,9 +28,17 @@ async function main(argv: string[]): Promise<void> {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.js'))
     .sort();
-  for (const file of files) {
+  const register = async (file: string) => {
     const mod = (await import(new URL(`./commands/${file}`, import.meta.url).href)) as Partial<CommandModule>;
     mod.register?.(program);
+  };
+  // A command named on the line loads only its own module (commands/<name>.js): a fleet role (`openfront edge`) then
+  // starts without the dependencies of every other command. Help, a typo, no command, or a module that turns out
+  // not to register that command load them all.
+  const named = files.find((f) => f === `${argv[2]}.js`);
+  if (named !== undefined) await register(named);
+  if (named === undefined || !program.commands.some((c) => c.name() === argv[2])) {
+    for (const file of files) if (file !== named) await register(file);
   }
   await program.parseAsync(argv);
 }

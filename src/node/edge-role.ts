@@ -100,6 +100,10 @@ export async function startEdgeRole(options: EdgeRoleOptions): Promise<EdgeRole>
     return r;
   };
 
+  // Connecting (it waits for NATS as long as it takes) runs while the edge server starts: a cold edge's first
+  // request with data waits for both, not one after the other.
+  const connectStarted = performance.now();
+  const natsConnection = connectNats(options.nats, { name: `openfront-edge-${options.name}` });
   const functions = new FleetLiveFunctions({ stateFile, storeSource: replica, limits: options.runtimeLimits, log, onApplied: notify });
   let edge: EdgeServer;
   try {
@@ -111,20 +115,29 @@ export async function startEdgeRole(options: EdgeRoleOptions): Promise<EdgeRole>
       cacheDir: join(options.stateDir, 'cache'),
     });
   } catch (err) {
+    closed = true;
+    void natsConnection.then((c) => c.close()).catch(() => undefined);
     await functions.close();
     stateFile.close();
     throw err;
   }
-  log('edge serving', { name: options.name, url: edge.url, functions: Object.keys(functions.versions()), stores: [...replicas.keys()] });
+  log('edge serving', {
+    name: options.name,
+    url: edge.url,
+    functions: Object.keys(functions.versions()),
+    stores: [...replicas.keys()],
+    sinceProcessStartMs: Math.round(performance.now()),
+  });
 
-  // Connecting waits for NATS as long as it takes (the edge serves its snapshot meanwhile).
-  const connecting = connectNats(options.nats, { name: `openfront-edge-${options.name}` }).then((c) => {
+  // The edge serves its snapshot meanwhile.
+  const connecting = natsConnection.then((c) => {
     if (closed) {
       void c.close();
       return c;
     }
     conn = c;
-    log('connected to NATS', { url: c.url });
+    const now = performance.now();
+    log('connected to NATS', { url: c.url, connectMs: Math.round(now - connectStarted), sinceProcessStartMs: Math.round(now) });
     for (const r of replicas.values()) r.follow(c);
     functions.follow(c);
     // The fleet sees this edge (of_edges): a report after each change applied, and a heartbeat every second.

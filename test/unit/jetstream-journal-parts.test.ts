@@ -118,4 +118,20 @@ describe('journal parts', () => {
     assert.equal(view.snapshot().get('k1'), 'changed');
     assert.equal(view.snapshot().version, 4 + entries.length);
   });
+
+  it('catching up past a journal’s last op skips the journal unread; one whose ops are not all there yet applies', () => {
+    const withOps = (entries: StreamEntry[]) => entries.map((e) => ({ ...e, journalOps: 21 }));
+    const finished = viewWithOldData();
+    const entries = withOps(partEntries(journal, 3, 64));
+    const commit = 2 + entries.length;
+    finished.catchUpTo(commit + 21);
+    for (const entry of entries) finished.apply(entry);
+    assert.equal(finished.get('k0'), 'old', 'its ops (or later messages) will bring the values');
+    assert.deepEqual(finished.lastJournal, { seq: commit, ops: 21, parts: entries.length });
+
+    const unfinished = viewWithOldData();
+    unfinished.catchUpTo(commit + 20);
+    for (const entry of entries) unfinished.apply(entry);
+    assert.equal(unfinished.get('k0'), 'new-0', 'the last op is missing: the journal is the only place it is');
+  });
 });

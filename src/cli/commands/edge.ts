@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import { openFrontError } from '../../errors.js';
 import { describeReload } from '../operations.js';
-import { DEFAULT_DRAIN_SECONDS, parsePort, parseSeconds, resolveConfigPath } from './start.js';
+import { DEFAULT_DRAIN_SECONDS, parsePort, parseSeconds, resolveConfigPath } from '../serve-options.js';
 
 interface EdgeCommandOptions {
   nats?: string;

@@ -2,9 +2,7 @@
  * `openfront start`: one node on the embedded store — the edge and the API. With no `--config` it uses
  * `openfront.config.{yaml,yml,json}` from the working directory, else the bundled demo.
  */
-import { existsSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CONFIG_FILE_NAMES, loadConfig } from '../../config/index.js';
 import { isOpenFrontError, openFrontError } from '../../errors.js';
@@ -15,8 +13,10 @@ import { DEFAULT_RECORDING } from '../../observe/recording.js';
 import type { EdgeConfig } from '../../config/types.js';
 import { DEFAULT_DATA_DIR } from './keys.js';
 import { serveUntilStopped } from '../operations.js';
+import { DEFAULT_DRAIN_SECONDS, parsePort, parseSeconds, resolveConfigPath } from '../serve-options.js';
 
-export const DEMO_CONFIG = fileURLToPath(new URL('../../../../examples/demo/openfront.config.yaml', import.meta.url));
+// Kept importable from here for the commands that always did.
+export { DEFAULT_DRAIN_SECONDS, DEMO_CONFIG, parsePort, parseSeconds, resolveConfigPath } from '../serve-options.js';
 
 export const DEMO_HTTPS_PORT = 8443;
 
@@ -54,36 +54,6 @@ export function parseEdgeName(text: string | undefined): string | undefined {
   if (text !== undefined && !EDGE_NAME_PATTERN.test(text))
     throw openFrontError('CLI_USAGE', `--name must be 1 to 64 letters, digits, "-" or "_", got "${text.slice(0, 80)}"`);
   return text;
-}
-
-/** How long SIGTERM/SIGINT lets requests in flight finish, like nginx's and Envoy's common 30 s (docs/deploy.md). */
-export const DEFAULT_DRAIN_SECONDS = 30;
-
-export function parseSeconds(text: string | undefined, flag: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  if (!/^\d{1,6}(\.\d{1,3})?$/.test(text)) throw openFrontError('CLI_USAGE', `${flag} must be a number of seconds (e.g. 30 or 0.5), got "${text}"`);
-  return Number(text);
-}
-
-/** The config to serve: the flag (a file, or a folder holding one), else a config file here, else the demo. */
-export function resolveConfigPath(flag: string | undefined): { path: string; demo: boolean } {
-  if (flag !== undefined) {
-    const path = resolve(flag);
-    if (existsSync(path) && statSync(path).isDirectory()) {
-      const name = CONFIG_FILE_NAMES.find((n) => existsSync(join(path, n)));
-      if (name === undefined) throw openFrontError('CLI_USAGE', `${flag} is a folder without ${CONFIG_FILE_NAMES.join(', ')}`);
-      return { path: join(path, name), demo: false };
-    }
-    return { path, demo: false };
-  }
-  const local = CONFIG_FILE_NAMES.find((n) => existsSync(n));
-  return local ? { path: resolve(local), demo: false } : { path: DEMO_CONFIG, demo: true };
-}
-
-export function parsePort(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw openFrontError('CLI_USAGE', `${flag} must be a port number from 0 to 65535, got "${text}"`);
-  return Number(text);
 }
 
 /** `--record [rate]`: the sample rate to record every distribution at, or undefined without the flag. */

@@ -79,6 +79,16 @@ export function decodeJournal(data: Uint8Array): Journal {
 /** Headers of a journal part message. */
 export const PART_TX_HEADER = 'Openfront-Tx';
 export const PART_HEADER = 'Openfront-Part';
+/**
+ * How many op messages follow a journal (on its message, and on each part): a reader catching up to a sequence at or
+ * past the last of them needs nothing of the journal, so it need not keep or parse it (a 5 MB import, cold loaded).
+ */
+export const OPS_HEADER = 'Openfront-Ops';
+
+/** The op count a journal message's header states, or undefined when it states none (an older writer). */
+export function parseOpsHeader(value: string | undefined): number | undefined {
+  return value !== undefined && /^\d{1,9}$/.test(value) ? Number(value) : undefined;
+}
 
 /** Where a part message sits in its journal. */
 export interface JournalPart {
@@ -109,6 +119,8 @@ export function parsePart(txid: string | undefined, place: string | undefined): 
  * part. Anything out of line (another batch's part, a gap in the sequence, a message that is not a part) drops what
  * was collected: the parts of a batch are consecutive in the stream, so a hole means its writer died.
  */
+const EMPTY = Buffer.alloc(0);
+
 export class JournalAssembler {
   #txid = '';
   #count = 0;
@@ -121,8 +133,11 @@ export class JournalAssembler {
     return this.#pieces.length > 0 ? this.#firstSeq : undefined;
   }
 
-  /** Takes part `part` found at `seq`; returns the journal's bytes when this was its last part. */
-  accept(seq: number, part: JournalPart, data: Uint8Array): Uint8Array | undefined {
+  /**
+   * Takes part `part` found at `seq`; returns the journal's bytes when this was its last part. With `keep: false` the
+   * parts are only counted (the caller will not read the journal) and the bytes returned are empty.
+   */
+  accept(seq: number, part: JournalPart, data: Uint8Array, keep = true): Uint8Array | undefined {
     if (part.index === 0) {
       this.reset();
       this.#txid = part.txid;
@@ -133,7 +148,7 @@ export class JournalAssembler {
       return undefined;
     }
     // A consumed message's data is a view into the client's socket buffer: keep a copy.
-    this.#pieces.push(Buffer.from(data));
+    this.#pieces.push(keep ? Buffer.from(data) : EMPTY);
     this.#lastSeq = seq;
     if (this.#pieces.length < this.#count) return undefined;
     const whole = Buffer.concat(this.#pieces);

@@ -21,6 +21,8 @@ export interface StreamEntry {
   time: Date;
   /** For a part of a journal spread over several messages: which one. */
   part?: JournalPart;
+  /** For a journal message or part: how many op messages follow the journal, when its writer said. */
+  journalOps?: number;
 }
 
 /** Where the last journal applied sits, to tell a finished batch from one whose writer died. */
@@ -53,6 +55,8 @@ export class StoreView {
   #totalBytes = -1;
   #lastJournal: JournalPosition | undefined;
   readonly #parts = new JournalAssembler();
+  /** While catching up to this sequence, a journal whose ops all land by then is not applied (see catchUpTo). */
+  #catchUpTarget = 0;
   #snapshot: MapSnapshot | undefined;
   /** True while a snapshot handed out holds `#items`: the next change copies the map first. */
   #shared = false;
@@ -152,16 +156,34 @@ export class StoreView {
         }
       }
     } else if (entry.natsKey === JOURNAL_KEY && entry.operation === 'PUT') {
-      this.#applyJournal(entry.data, entry.seq, 1);
+      if (this.#superseded(entry.seq, entry.journalOps)) this.#lastJournal = { seq: entry.seq, ops: entry.journalOps! };
+      else this.#applyJournal(entry.data, entry.seq, 1);
     } else if (entry.part !== undefined && entry.operation === 'PUT') {
-      const whole = this.#parts.accept(entry.seq, entry.part, entry.data);
-      if (whole !== undefined) this.#applyJournal(whole, entry.seq, entry.part.count);
+      const commit = entry.seq - entry.part.index + entry.part.count - 1;
+      const skip = this.#superseded(commit, entry.journalOps);
+      const whole = this.#parts.accept(entry.seq, entry.part, entry.data, !skip);
+      if (whole !== undefined && skip) this.#lastJournal = { seq: entry.seq, ops: entry.journalOps!, parts: entry.part.count };
+      else if (whole !== undefined) this.#applyJournal(whole, entry.seq, entry.part.count);
     }
     this.#version = entry.seq;
     this.#updated = entry.time;
     // A new snapshot object carries the new version; it shares the map until the next change copies it.
     this.#snapshot = undefined;
     return true;
+  }
+
+  /**
+   * Reading the stream up to `target` (a `last_seq` read before): a journal whose ops all land by then is finished,
+   * and every op — or a later message of the same key — comes after it, so the journal itself changes nothing the
+   * reader will not see anyway, and is skipped unread. A replace journal's clearing too: it materialises a delete
+   * of every key it drops.
+   */
+  catchUpTo(target: number): void {
+    this.#catchUpTarget = target;
+  }
+
+  #superseded(commitSeq: number, ops: number | undefined): boolean {
+    return ops !== undefined && commitSeq + ops <= this.#catchUpTarget;
   }
 
   #applyJournal(data: Uint8Array, seq: number, parts: number): void {

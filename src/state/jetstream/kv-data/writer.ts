@@ -26,7 +26,9 @@ import {
   decodeJournal,
   encodeJournal,
   JournalAssembler,
+  journalOpCount,
   journalOps,
+  OPS_HEADER,
   PART_HEADER,
   PART_TX_HEADER,
   splitJournal,
@@ -287,11 +289,15 @@ export class StoreDataWriter {
    */
   async #publishJournal(journal: Journal, base: number): Promise<void> {
     const data = encodeJournal(journal);
+    const ops = journalOpCount(journal);
     const partBytes = this.#journalPartBytes();
     if (data.byteLength <= partBytes) {
+      const h = natsHeaders();
+      h.set(OPS_HEADER, String(ops));
       const ack = await this.#conn.js.publish(journalSubject(this.storeId), data, {
         expect: { lastSequence: base },
         msgID: journal.txid,
+        headers: h,
         timeout: this.#conn.timeoutMs,
       });
       this.#applyOwn({ seq: ack.seq, natsKey: JOURNAL_KEY, operation: 'PUT', data, time: new Date() });
@@ -302,6 +308,7 @@ export class StoreDataWriter {
       const h = natsHeaders();
       h.set(PART_TX_HEADER, journal.txid);
       h.set(PART_HEADER, `${i}/${parts.length}`);
+      h.set(OPS_HEADER, String(ops));
       return h;
     };
     const results = await Promise.allSettled(
