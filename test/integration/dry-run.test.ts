@@ -157,6 +157,13 @@ describe('openfront dry-run over recorded demo traffic', () => {
       ['/beta/', '/go/docs'],
       'the newest two',
     );
+    const shown = await cli(['recording', DISTRIBUTION, '--limit', '2']);
+    assert.equal(shown.code, 0, shown.stderr);
+    const lines = shown.stdout.trimEnd().split('\n');
+    assert.match(lines[0]!, new RegExp(`^${DISTRIBUTION}: ${TOTAL} recorded requests, \\d+ bytes$`));
+    assert.match(lines[1]!, /^\S+Z {2}127\.0\.0\.1 {2}GET \/beta\/$/);
+    assert.match(lines[2]!, /^\S+Z {2}127\.0\.0\.1 {2}GET \/go\/docs\?utm=1$/);
+    assert.equal(lines.length, 3);
   });
 
   it('reports exactly the decisions a changed redirect table changes, and fails the default threshold', async () => {
