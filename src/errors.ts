@@ -103,6 +103,10 @@ export const ErrorCatalog = {
   KVS_NOT_FOUND: { status: 404, awsType: 'ResourceNotFoundException', message: 'The resource was not found' },
   KVS_CONFLICT: { status: 409, awsType: 'ConflictException', message: 'Resource is not in expected state' },
   KVS_INTERNAL: { status: 500, awsType: 'InternalServerException', message: 'Internal server error' },
+  // Value schemas (docs/safe-changes.md, "Value schemas").
+  KVS_SCHEMA_VIOLATION: { status: 400, awsType: 'ValidationException', message: "A value does not match the store's value schema" },
+  KVS_SCHEMA_INVALID: { status: 400, awsType: 'ValidationException', message: 'The value schema is invalid' },
+  KVS_SCHEMA_NONCONFORMING: { status: 409, awsType: 'ConflictException', message: 'Values already stored do not match the new value schema' },
 
   // --- CloudFront control plane (control/) ---
   CF_ACCESS_DENIED: { status: 403, awsType: 'AccessDenied', message: 'Access denied' },
