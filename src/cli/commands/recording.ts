@@ -21,13 +21,16 @@ export function register(program: Command): void {
     .option('--clear', 'forget the recorded requests')
     .option('--json', 'print JSON')
     .action(async (distribution: string, options: RecordingOptions) => {
-      if (options.limit !== undefined && !/^[1-9]\d{0,5}$/.test(options.limit)) throw usageError(`--limit must be a whole number from 1, got "${options.limit}"`);
+      if (options.limit !== undefined && !/^[1-9]\d{0,5}$/.test(options.limit))
+        throw usageError(`--limit must be a whole number from 1, got "${options.limit}"`);
       const config = resolveClientConfig(options);
       const path = `${DISTRIBUTIONS_PATH}/${encodeURIComponent(distribution)}/recording`;
       try {
         if (options.clear) {
           const { cleared } = (await nativeRequest(config, 'DELETE', path)) as { cleared: number };
-          process.stdout.write(options.json ? `${JSON.stringify({ cleared })}\n` : `Forgot ${cleared} recorded request${cleared === 1 ? '' : 's'} of ${distribution}\n`);
+          process.stdout.write(
+            options.json ? `${JSON.stringify({ cleared })}\n` : `Forgot ${cleared} recorded request${cleared === 1 ? '' : 's'} of ${distribution}\n`,
+          );
           return;
         }
         const view = (await nativeRequest(config, 'GET', options.limit === undefined ? path : `${path}?limit=${options.limit}`)) as RecordingView;
