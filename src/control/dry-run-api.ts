@@ -21,6 +21,7 @@ import { SIGV4_ALGORITHM } from './auth/sigv4.js';
 import { parseJsonObject } from './http/json-body.js';
 import type { RouteGroup } from './http/router.js';
 import type { Principal } from './auth/verify-request.js';
+import { access } from './auth/route-access.js';
 import { json, NATIVE_API_PREFIX } from './native-api.js';
 
 export const DISTRIBUTIONS_PATH = `${NATIVE_API_PREFIX}/distributions`;
@@ -100,30 +101,40 @@ export function dryRunRouteGroup(service: DryRunService): RouteGroup {
     const signing = { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] } as const;
     router
       .group({ protocol: 'native-json', prefix: DISTRIBUTIONS_PATH, signing, maxBodyBytes: 0 })
-      // action: function:read
-      .get(`${DISTRIBUTIONS_PATH}/{Id}/recording`, (req, { Id }) => {
-        const limitText = req.queryParam('limit');
-        let limit: number | undefined;
-        if (limitText !== undefined) {
-          if (!/^\d{1,9}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > MAX_RECORDING_LIMIT) {
-            throw openFrontError('BAD_REQUEST', `limit must be an integer from 1 to ${MAX_RECORDING_LIMIT}`);
+      .get(
+        `${DISTRIBUTIONS_PATH}/{Id}/recording`,
+        (req, { Id }) => {
+          const limitText = req.queryParam('limit');
+          let limit: number | undefined;
+          if (limitText !== undefined) {
+            if (!/^\d{1,9}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > MAX_RECORDING_LIMIT) {
+              throw openFrontError('BAD_REQUEST', `limit must be an integer from 1 to ${MAX_RECORDING_LIMIT}`);
+            }
+            limit = Number(limitText);
           }
-          limit = Number(limitText);
-        }
-        return json(200, service.recording(Id, limit));
-      })
-      // action: function:update
-      .delete(`${DISTRIBUTIONS_PATH}/{Id}/recording`, (_req, { Id }) => json(200, { distributionId: Id, cleared: service.clearRecording(Id) }));
+          return json(200, service.recording(Id, limit));
+        },
+        // Recorded viewer requests are what the decisions API shows: an operator's view of every distribution.
+        { access: access.all('audit:read') },
+      )
+      .delete(
+        `${DISTRIBUTIONS_PATH}/{Id}/recording`,
+        (_req, { Id }) => json(200, { distributionId: Id, cleared: service.clearRecording(Id) }),
+        // Forgetting the sample changes what every later dry run of the distribution sees.
+        { access: access.all('function:update') },
+      );
 
     // A change set's JSON may be up to twice its byte bound; the code and the rest are small beside it.
     const maxBody = 2 * MAX_CHANGE_SET_BYTES + 2 * MAX_CODE_CHARS;
-    router
-      .group({ protocol: 'native-json', prefix: DRY_RUN_PATH, signing, maxBodyBytes: maxBody })
-      // action: function:read
-      .post(DRY_RUN_PATH, async (req, _params, principal) => {
+    router.group({ protocol: 'native-json', prefix: DRY_RUN_PATH, signing, maxBodyBytes: maxBody }).post(
+      DRY_RUN_PATH,
+      async (req, _params, principal) => {
         const request = parseDryRunRequest(parseJsonObject(req.body, 'BAD_REQUEST'), state.stores.limits);
         return json(200, await service.dryRun(request, principal));
-      });
+      },
+      // Reads every function of the distribution and writes nothing (docs/safe-changes.md).
+      { access: access.all('function:read') },
+    );
   };
 }
 

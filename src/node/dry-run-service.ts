@@ -5,7 +5,7 @@
  * with the edge's runtime limits, so replaying never queues behind, or in front of, the requests the edge serves;
  * proposed store data is an overlay in memory over the live replica. Nothing is written.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DistributionConfig } from '../config/types.js';
 import type { DryRunRequest, DryRunService, RecordingView } from '../control/dry-run-api.js';
@@ -182,13 +182,16 @@ function recordingFile(dataDir: string, distributionId: string): string {
   return join(dataDir, 'recordings', `${distributionId}.json`);
 }
 
-/** Loads the saved samples of the distributions that persist theirs (a file that does not parse is ignored). */
+/** Loads the saved samples of the distributions that persist theirs (a file that is too large or does not parse is ignored). */
 export function restoreRecordings(recordings: RecordingSet, dataDir: string): void {
   for (const [id, recorder] of recordings.entries()) {
     if (!recorder.settings.persist || recorder.size > 0) continue;
+    const file = recordingFile(dataDir, id);
     let saved: unknown;
     try {
-      saved = JSON.parse(readFileSync(recordingFile(dataDir, id), 'utf8'));
+      // JSON of a sample within maxTotalBytes, with room for escaping; anything larger is not ours to read.
+      if (statSync(file).size > 4 * recorder.settings.maxTotalBytes + 64 * 1024) continue;
+      saved = JSON.parse(readFileSync(file, 'utf8'));
     } catch {
       continue;
     }

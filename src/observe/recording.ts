@@ -9,7 +9,6 @@
  * dropped first). Secrets are redacted as the request is copied: Authorization and Proxy-Authorization values and
  * every cookie value, plus any header the config names, unless the config keeps them by name.
  */
-import type { RecordingConfig } from '../config/types.js';
 import { REDACTED } from './redact.js';
 
 /** One recorded request, as `GET /openfront/v1/distributions/{id}/recording` returns it. */
@@ -28,8 +27,30 @@ export interface RecordedRequest {
   clientIp: string;
 }
 
-/** A distribution's `recording` settings (docs/config.md, defined beside the rest of the config). */
-export type RecordingSettings = RecordingConfig;
+/**
+ * A distribution's `recording` settings (docs/config.md). The config's `RecordingConfig` has the same shape; it is
+ * restated here because importing it would close a folder cycle (config → runtime → kvs → observe → config).
+ */
+export interface RecordingSettings {
+  /** Fraction of requests recorded, 0 < rate ≤ 1. */
+  sampleRate: number;
+  /** Requests kept; the oldest go first. */
+  maxRequests: number;
+  /** A request whose method, target, headers and cookies take more bytes than this is not recorded. */
+  maxRequestBytes: number;
+  /** Bytes kept over all recorded requests; the oldest go first. */
+  maxTotalBytes: number;
+  /** Requests recorded per second at most (the rest of that second is skipped). */
+  maxPerSecond: number;
+  /** More header names whose values are redacted (case-insensitive). */
+  redactHeaders: readonly string[];
+  /** Header names kept as they are although redacted by default (e.g. `authorization` on a test system). */
+  keepHeaders: readonly string[];
+  /** Cookie names whose values are kept (`*`: every cookie). */
+  keepCookies: readonly string[];
+  /** Keep the sample in the node's data directory across restarts. */
+  persist: boolean;
+}
 
 export const DEFAULT_RECORDING: RecordingSettings = Object.freeze({
   sampleRate: 1,

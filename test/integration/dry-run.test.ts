@@ -16,7 +16,9 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { nativeRequest, resolveClientConfig, type ApiClientConfig } from '../../src/cli/client.js';
 import type { RecordingView } from '../../src/control/dry-run-api.js';
+import { KvsDatabase } from '../../src/kvs/database.js';
 import type { DryRunAnswer } from '../../src/node/dry-run-service.js';
+import { SqliteAccessKeyState } from '../../src/state/sqlite/access-key-state.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const REDIRECTS_JS = fileURLToPath(new URL('../../../examples/demo/functions/redirects.js', import.meta.url));
@@ -77,6 +79,8 @@ describe('openfront dry-run over recorded demo traffic', () => {
   let env: NodeJS.ProcessEnv;
   let edge: string;
   let api: ApiClientConfig;
+  /** Keys with a policy (docs/safe-changes.md, "Permissions and ownership"). */
+  const policyKeys: Record<'flagsWriter' | 'functionReader', { accessKeyId: string; secretAccessKey: string }> = {} as never;
 
   function cli(args: string[]): Promise<Run> {
     return new Promise((resolve) => {
@@ -97,6 +101,11 @@ describe('openfront dry-run over recorded demo traffic', () => {
     const created = await cli(['keys', 'create', '--data', dataDir, '--json']);
     assert.equal(created.code, 0, created.stderr);
     const key = JSON.parse(created.stdout) as { accessKeyId: string; secretAccessKey: string };
+    const db = KvsDatabase.open(join(dataDir, 'openfront.db'));
+    const keys = new SqliteAccessKeyState(db);
+    policyKeys.flagsWriter = await keys.create('flags only', undefined, ['kvs:write:demo-flags']);
+    policyKeys.functionReader = await keys.create('function reader', undefined, ['function:read:*']);
+    db.close();
     server = spawn(process.execPath, [MAIN, 'start', '--data', dataDir, '--api-port', '0', '--edge-port', '0', '--https-port', '0', '--record'], {
       cwd,
       env,
@@ -157,6 +166,13 @@ describe('openfront dry-run over recorded demo traffic', () => {
       ['/beta/', '/go/docs'],
       'the newest two',
     );
+    const shown = await cli(['recording', DISTRIBUTION, '--limit', '2']);
+    assert.equal(shown.code, 0, shown.stderr);
+    const lines = shown.stdout.trimEnd().split('\n');
+    assert.match(lines[0]!, new RegExp(`^${DISTRIBUTION}: ${TOTAL} recorded requests, \\d+ bytes$`));
+    assert.match(lines[1]!, /^\S+Z {2}127\.0\.0\.1 {2}GET \/beta\/$/);
+    assert.match(lines[2]!, /^\S+Z {2}127\.0\.0\.1 {2}GET \/go\/docs\?utm=1$/);
+    assert.equal(lines.length, 3);
   });
 
   it('reports exactly the decisions a changed redirect table changes, and fails the default threshold', async () => {
@@ -233,6 +249,16 @@ describe('openfront dry-run over recorded demo traffic', () => {
     const nothing = await cli(['dry-run', '--distribution', DISTRIBUTION]);
     assert.equal(nothing.code, 2);
     assert.match(nothing.stderr, /nothing to try/);
+  });
+
+  it('needs function:read to dry-run and audit:read to see the recording', async () => {
+    const as = (k: { accessKeyId: string; secretAccessKey: string }) => ({ ...api, credentials: k });
+    const body = { distributionId: DISTRIBUTION, changeSet: CHANGES, maxChanged: 100 };
+    await assert.rejects(nativeRequest(as(policyKeys.flagsWriter), 'POST', '/openfront/v1/dry-run', { body }), /AccessDenied/);
+    await assert.rejects(nativeRequest(as(policyKeys.flagsWriter), 'GET', `/openfront/v1/distributions/${DISTRIBUTION}/recording`), /AccessDenied/);
+    await assert.rejects(nativeRequest(as(policyKeys.functionReader), 'DELETE', `/openfront/v1/distributions/${DISTRIBUTION}/recording`), /AccessDenied/);
+    const answer = (await nativeRequest(as(policyKeys.functionReader), 'POST', '/openfront/v1/dry-run', { body })) as DryRunAnswer;
+    assert.equal(answer.changed, 8);
   });
 
   it('clears the recording; a dry run over nothing is refused', async () => {

@@ -80,6 +80,9 @@ export async function startFromOptions(options: StartOptions): Promise<{ node: O
   const workers = parseWorkers(options.workers);
   if (options.workerHeader && workers === undefined) throw openFrontError('CLI_USAGE', '--worker-header needs --workers');
   const sampleRate = parseRecordRate(options.record);
+  // Worker processes report no requests to this process's observer: they would record nothing.
+  if (sampleRate !== undefined && workers !== undefined)
+    throw openFrontError('CLI_USAGE', '--record does not work with --workers yet: the sample is kept by the in-process edge');
   const load = async (): Promise<EdgeConfig> => withRecording(await loadConfig(path), sampleRate);
   const config = await load();
   const host = options.host;
