@@ -103,6 +103,10 @@ export const ErrorCatalog = {
   KVS_NOT_FOUND: { status: 404, awsType: 'ResourceNotFoundException', message: 'The resource was not found' },
   KVS_CONFLICT: { status: 409, awsType: 'ConflictException', message: 'Resource is not in expected state' },
   KVS_INTERNAL: { status: 500, awsType: 'InternalServerException', message: 'Internal server error' },
+  // Value schemas (docs/safe-changes.md, "Value schemas").
+  KVS_SCHEMA_VIOLATION: { status: 400, awsType: 'ValidationException', message: "A value does not match the store's value schema" },
+  KVS_SCHEMA_INVALID: { status: 400, awsType: 'ValidationException', message: 'The value schema is invalid' },
+  KVS_SCHEMA_NONCONFORMING: { status: 409, awsType: 'ConflictException', message: 'Values already stored do not match the new value schema' },
 
   // --- CloudFront control plane (control/) ---
   CF_ACCESS_DENIED: { status: 403, awsType: 'AccessDenied', message: 'Access denied' },
@@ -152,6 +156,8 @@ export const ErrorCatalog = {
   RELEASE_CONFLICT: { status: 412, awsType: 'PreconditionFailed', message: 'A store or function changed since the release was prepared' },
   RELEASE_STATE_INVALID: { status: 409, awsType: 'ReleaseStateConflict', message: 'The release is not in a status that allows this' },
   RELEASES_UNAVAILABLE: { status: 501, awsType: 'NotImplemented', message: 'Releases are not available on this state backend' },
+  DRY_RUN_NO_TRAFFIC: { status: 409, awsType: 'NoRecordedTraffic', message: 'The distribution has no recorded traffic to replay' },
+  DRY_RUN_IN_PROGRESS: { status: 429, awsType: 'DryRunInProgress', message: 'A dry run is already running on this node; retry later' },
   STATE_UNAVAILABLE: { status: 503, awsType: 'ServiceUnavailableException', message: 'The state service (NATS) cannot be reached: retry later' },
   INTERNAL: {
     status: 500,

@@ -21,6 +21,7 @@ import type {
   EdgeConfig,
   OriginConfig,
   OriginGroupConfig,
+  RecordingConfig,
   ServerTlsConfig,
 } from './types.js';
 
@@ -287,6 +288,7 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
       customErrorResponses,
       httpVersion: d.httpVersion,
       ...(viewerCertificate === undefined ? {} : { viewerCertificate }),
+      ...(d.recording === undefined ? {} : { recording: recordingConfig(d.recording) }),
     };
   });
 
@@ -431,4 +433,18 @@ function uniqueNames(names: string[], path: PropertyKey[], field: string, what: 
 
 function requireFile(file: string, path: PropertyKey[], report: (path: PropertyKey[], message: string) => void): void {
   if (!existsSync(file) || !statSync(file).isFile()) report(path, `file not found: ${file}`);
+}
+
+function recordingConfig(r: NonNullable<RawConfig['distributions'][number]['recording']>): RecordingConfig {
+  return {
+    sampleRate: r.sampleRate,
+    maxRequests: r.maxRequests,
+    maxRequestBytes: r.maxRequestBytes,
+    maxTotalBytes: r.maxTotalBytes,
+    maxPerSecond: r.maxPerSecond,
+    redactHeaders: r.redact.headers,
+    keepHeaders: r.redact.keepHeaders,
+    keepCookies: r.redact.keepCookies,
+    persist: r.persist,
+  };
 }

@@ -12,6 +12,7 @@ import { DEFAULT_API_LIMITS, type ApiLimits } from './http/limits.js';
 import { Router, type Authenticate, type RouteGroup } from './http/router.js';
 import { kvsControlPlaneRoutes } from './kvs-control-plane.js';
 import { kvsDataPlaneRoutes } from './kvs-data-plane.js';
+import { kvsSchemaRoutes } from './kvs-schema-api.js';
 import { nativeApiRoutes } from './native-api.js';
 import { answerProbe, type Probes } from './http/probes.js';
 import type { PropagationView } from '../observe/propagation.js';
@@ -102,7 +103,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   const ctx = { state: options.state, now, importDir: options.importDir };
   const propagationRoutes = options.propagation === undefined ? [] : [propagationRouteGroup(options.propagation)];
-  for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, releaseRouteGroup, ...propagationRoutes, ...(options.routes ?? [])])
+  for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, kvsSchemaRoutes, releaseRouteGroup, ...propagationRoutes, ...(options.routes ?? [])])
     group(router, ctx);
 
   const server = createServer(

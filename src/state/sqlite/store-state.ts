@@ -4,6 +4,7 @@
  */
 import type { KvsDatabase } from '../../kvs/database.js';
 import type { Actor, KeyValue, KvsLimits, ListKeysPage, StoreRecord, WriteResult } from '../../kvs/types.js';
+import type { ParsedValueSchema, StoredValueSchema } from '../../kvs/value-schema.js';
 import type { KeyItem, StoreRef, StoreState } from '../types.js';
 
 export class SqliteStoreState implements StoreState {
@@ -21,7 +22,10 @@ export class SqliteStoreState implements StoreState {
     return this.#db.limits;
   }
 
-  async createStore(input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string }, actor: Actor): Promise<StoreRecord> {
+  async createStore(
+    input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string; schema?: ParsedValueSchema },
+    actor: Actor,
+  ): Promise<StoreRecord> {
     return this.#db.createStore(input, actor);
   }
 
@@ -67,5 +71,18 @@ export class SqliteStoreState implements StoreState {
 
   async exportData(storeId: string): Promise<KeyValue[]> {
     return this.#db.exportData(storeId);
+  }
+
+  async getSchema(storeId: string): Promise<StoredValueSchema | undefined> {
+    return this.#db.getValueSchema(storeId);
+  }
+
+  async setSchema(
+    storeId: string,
+    schema: ParsedValueSchema | undefined,
+    actor: Actor,
+    options?: { force?: boolean; ifMatch?: string },
+  ): Promise<StoredValueSchema | undefined> {
+    return this.#db.setValueSchema(storeId, schema, actor, options);
   }
 }
