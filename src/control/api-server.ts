@@ -103,7 +103,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   const ctx = { state: options.state, now, importDir: options.importDir };
   const propagationRoutes = options.propagation === undefined ? [] : [propagationRouteGroup(options.propagation)];
-  for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, kvsSchemaRoutes, releaseRouteGroup, ...propagationRoutes, ...(options.routes ?? [])])
+  for (const group of [
+    kvsDataPlaneRoutes,
+    kvsControlPlaneRoutes,
+    nativeApiRoutes,
+    kvsSchemaRoutes,
+    releaseRouteGroup,
+    ...propagationRoutes,
+    ...(options.routes ?? []),
+  ])
     group(router, ctx);
 
   const server = createServer(
