@@ -159,7 +159,10 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
   const stores = raw.stores.map((s, i) => {
     const seedPath = s.seed === undefined ? undefined : resolve(baseDir, s.seed);
     if (seedPath !== undefined) requireFile(seedPath, ['stores', i, 'seed'], report);
-    return { name: s.name, seedPath, ...(s.awsId === undefined ? {} : { awsId: s.awsId }) };
+    const schemaPath = typeof s.schema === 'string' ? resolve(baseDir, s.schema) : undefined;
+    if (schemaPath !== undefined) requireFile(schemaPath, ['stores', i, 'schema'], report);
+    const schema = schemaPath !== undefined ? { path: schemaPath } : typeof s.schema === 'object' ? { inline: s.schema } : undefined;
+    return { name: s.name, seedPath, ...(s.awsId === undefined ? {} : { awsId: s.awsId }), ...(schema ? { schema } : {}) };
   });
 
   const functionNames = uniqueNames(

@@ -295,6 +295,11 @@ export const StoreSchema = z.strictObject({
     .optional(),
   /** Optional seed data in the S3 import format `{"data":[{"key":..,"value":..}]}` (relative to the config file). */
   seed: z.string().min(1).optional(),
+  /**
+   * The store's value schema (docs/safe-changes.md, "Value schemas"): a JSON file path (relative to the config file)
+   * or the document inline. Checked, compiled and applied when the node seeds its stores.
+   */
+  schema: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
 });
 
 export const ServerSchema = z

@@ -183,6 +183,8 @@ export interface StoreConfig {
   awsId?: string;
   /** Absolute path of the seed file (S3 import format). */
   seedPath?: string;
+  /** The value schema: a document file (absolute path) or the document itself, as the config gave it. */
+  schema?: { path: string } | { inline: Record<string, unknown> };
 }
 
 export interface ServerConfig {

@@ -8,12 +8,14 @@ import { isIP } from 'node:net';
 import { OpenFrontError } from '../errors.js';
 import type { NodeState } from '../state/types.js';
 import { RequestVerifier } from './auth/verify-request.js';
+import { policyAuthorizer } from './auth/authorizer.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from './http/limits.js';
-import { Router, type Authenticate, type RouteGroup } from './http/router.js';
+import { Router, type Authenticate, type Authorize, type RouteGroup } from './http/router.js';
 import { kvsControlPlaneRoutes } from './kvs-control-plane.js';
 import { kvsDataPlaneRoutes } from './kvs-data-plane.js';
 import { kvsSchemaRoutes } from './kvs-schema-api.js';
 import { nativeApiRoutes } from './native-api.js';
+import { ownershipRoutes } from './ownership-routes.js';
 import { answerProbe, type Probes } from './http/probes.js';
 import type { PropagationView } from '../observe/propagation.js';
 import { propagationAround } from './propagation-wait.js';
@@ -74,6 +76,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const host = options.host ?? '127.0.0.1';
   const now = options.now ?? (() => new Date());
   let authenticate: Authenticate;
+  // Keys' policies (docs/safe-changes.md): without authentication there is no key, so nothing to limit.
+  let authorize: Authorize | undefined;
   if (options.auth?.insecureNoAuth) {
     if (!isLoopback(host)) {
       throw openFrontError(
@@ -86,6 +90,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const verifier = new RequestVerifier({ now });
     const lookupSecret = (id: string) => options.state.accessKeys.secret(id);
     authenticate = (head, expectation) => verifier.verifyHeadAsync(head, expectation, lookupSecret);
+    authorize = policyAuthorizer(options.state);
   }
 
   const limits: ApiLimits = { ...DEFAULT_API_LIMITS, ...options.limits };
@@ -97,6 +102,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   }
   const router = new Router({
     authenticate,
+    authorize,
     maxUnauthenticatedInFlight: limits.maxUnauthenticatedInFlight,
     // A wait must answer before the idle timeout would cut the silent connection.
     around: propagationAround(options.propagation, { now: () => now().getTime(), maxTimeoutMs: limits.idleTimeoutMs - 1000 }),
@@ -108,6 +114,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     kvsControlPlaneRoutes,
     nativeApiRoutes,
     kvsSchemaRoutes,
+    ownershipRoutes,
     releaseRouteGroup,
     ...propagationRoutes,
     ...(options.routes ?? []),

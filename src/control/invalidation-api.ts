@@ -7,6 +7,7 @@
  * other change made through the API.
  */
 import { SIGV4_ALGORITHM } from './auth/sigv4.js';
+import { access } from './auth/route-access.js';
 import { NATIVE_SIGNING_SERVICE } from './auth/sign-request.js';
 import { parseJsonObject } from './http/json-body.js';
 import type { RouteGroup } from './http/router.js';
@@ -21,9 +22,9 @@ export interface Invalidator {
 export function invalidationRouteGroup(edge: Invalidator): RouteGroup {
   return (router, { state }) => {
     const prefix = `${NATIVE_API_PREFIX}/distributions`;
-    router
-      .group({ protocol: 'native-json', prefix, signing: { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] } })
-      .post(`${prefix}/{Id}/invalidations`, async (req, { Id }, principal) => {
+    router.group({ protocol: 'native-json', prefix, signing: { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] } }).post(
+      `${prefix}/{Id}/invalidations`,
+      async (req, { Id }, principal) => {
         const body = parseJsonObject(req.body, 'BAD_REQUEST');
         const paths = body.paths;
         if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === 'string' && p.length > 0)) {
@@ -38,6 +39,9 @@ export function invalidationRouteGroup(edge: Invalidator): RouteGroup {
           detail: { distributionId: Id, paths, invalidated },
         });
         return json(201, { distributionId: Id, paths, invalidated });
-      });
+        // Distributions are not among the resources a policy names: only admin keys invalidate.
+      },
+      { access: access.admin },
+    );
   };
 }

@@ -9,6 +9,7 @@
 import { isOpenFrontError, OpenFrontError, type ErrorCode } from '../errors.js';
 import type { StoreRecord } from '../kvs/types.js';
 import { SIGV4_ALGORITHM } from './auth/sigv4.js';
+import { access } from './auth/route-access.js';
 import type { RouteGroup } from './http/router.js';
 import { readImportSource } from './import-source.js';
 import type { ApiRequest, ApiResponse, RouteHandler } from './http/types.js';
@@ -104,6 +105,7 @@ export const kvsControlPlaneRoutes: RouteGroup = (router, { state, importDir }) 
         const location = `http://${req.header('host') ?? 'localhost'}${STORE_PATH}/${store.arn}`;
         return storeResponse(201, store, { location });
       }),
+      { access: access.named('kvs:manage', (req) => xmlText(parseXmlRequest(req.body, 'CreateKeyValueStoreRequest'), 'Name')) },
     )
     .get(
       STORE_PATH,
@@ -117,6 +119,7 @@ export const kvsControlPlaneRoutes: RouteGroup = (router, { state, importDir }) 
           Items: page.items.length > 0 ? { KeyValueStore: page.items.map(storeXml) } : '',
         });
       }),
+      { access: access.all('kvs:read') },
     )
     .get(
       `${STORE_PATH}/{Name}`,
@@ -125,6 +128,7 @@ export const kvsControlPlaneRoutes: RouteGroup = (router, { state, importDir }) 
         if (!store) throw new OpenFrontError('CF_ENTITY_NOT_FOUND', `The key value store ${Name} was not found`);
         return storeResponse(200, store);
       }),
+      { access: access.store('kvs:read') },
     )
     .put(
       `${STORE_PATH}/{Name}`,
@@ -134,6 +138,7 @@ export const kvsControlPlaneRoutes: RouteGroup = (router, { state, importDir }) 
         if (comment === undefined) throw new OpenFrontError('CF_INVALID_ARGUMENT', 'Comment is required');
         return storeResponse(200, await stores.updateStoreComment(Name, comment, ifMatch, principal));
       }),
+      { access: access.store('kvs:manage') },
     )
     .delete(
       `${STORE_PATH}/{Name}`,
@@ -141,5 +146,6 @@ export const kvsControlPlaneRoutes: RouteGroup = (router, { state, importDir }) 
         await stores.deleteStore(Name, requireIfMatch(req), principal);
         return { status: 204 };
       }),
+      { access: access.store('kvs:manage') },
     );
 };

@@ -8,6 +8,7 @@
 import { OpenFrontError } from '../errors.js';
 import type { KeyValue, StoreRecord } from '../kvs/types.js';
 import { SIGV4_ALGORITHM } from './auth/sigv4.js';
+import { access } from './auth/route-access.js';
 import { SIGV4A_ALGORITHM } from './auth/sigv4a.js';
 import { parseJsonObject } from './http/json-body.js';
 import type { StoreState } from '../state/types.js';
@@ -80,6 +81,8 @@ export const kvsDataPlaneRoutes: RouteGroup = (router, { state }) => {
   const limits = stores.limits;
   // JSON escaping can make a body several times its payload; the payload limit itself is checked on decoded items.
   const maxBodyBytes = Math.min(2 * limits.maxUpdatePayloadBytes + 1024 * 1024, 1024 * 1024 * 1024);
+  const read = { access: access.storeByArn('kvs:read') };
+  const write = { access: access.storeByArn('kvs:write') };
   router
     .group({
       protocol: 'rest-json',
@@ -87,55 +90,79 @@ export const kvsDataPlaneRoutes: RouteGroup = (router, { state }) => {
       signing: { services: [KVS_SIGNING_SERVICE], algorithms: [SIGV4A_ALGORITHM, SIGV4_ALGORITHM] },
       maxBodyBytes,
     })
-    .get('/key-value-stores/{KvsARN}', async (_req, { KvsARN }) => {
-      const store = await requireStore(stores, KvsARN);
-      return json(
-        {
-          ItemCount: store.itemCount,
-          TotalSizeInBytes: store.totalSizeInBytes,
-          KvsARN: store.arn,
-          Created: epochSeconds(store.created),
-          LastModified: epochSeconds(store.lastModified),
-          Status: store.status,
-          ...(store.failureReason ? { FailureReason: store.failureReason } : {}),
-        },
-        store.etag,
-      );
-    })
-    .get('/key-value-stores/{KvsARN}/keys/{Key}', async (_req, { KvsARN, Key }) => {
-      const store = await requireStore(stores, KvsARN);
-      const item = await stores.getKey(store.id, Key);
-      return json({ Key: item.key, Value: item.value, ItemCount: item.itemCount, TotalSizeInBytes: item.totalSizeInBytes });
-    })
-    .get('/key-value-stores/{KvsARN}/keys', async (req, { KvsARN }) => {
-      const store = await requireStore(stores, KvsARN);
-      const maxResults = integerParam(req, 'MaxResults');
-      if (maxResults !== undefined && (maxResults < 1 || maxResults > limits.maxListResults)) {
-        throw invalid(`MaxResults must be between 1 and ${limits.maxListResults}`);
-      }
-      const page = await stores.listKeys(store.id, { maxResults, nextToken: req.queryParam('NextToken') });
-      return json({ Items: page.items.map((i) => ({ Key: i.key, Value: i.value })), ...(page.nextToken ? { NextToken: page.nextToken } : {}) });
-    })
-    .put('/key-value-stores/{KvsARN}/keys/{Key}', async (req, { KvsARN, Key }, principal) => {
-      const ifMatch = requireIfMatch(req);
-      const value = requireString(parseJsonObject(req.body, 'KVS_VALIDATION').Value, 'Value');
-      const store = await requireStore(stores, KvsARN);
-      return writeResult(await stores.putKey(store.id, Key, value, ifMatch, principal), store.id);
-    })
-    .delete('/key-value-stores/{KvsARN}/keys/{Key}', async (req, { KvsARN, Key }, principal) => {
-      const ifMatch = requireIfMatch(req);
-      const store = await requireStore(stores, KvsARN);
-      return writeResult(await stores.deleteKey(store.id, Key, ifMatch, principal), store.id);
-    })
-    .post('/key-value-stores/{KvsARN}/keys', async (req, { KvsARN }, principal) => {
-      const ifMatch = requireIfMatch(req);
-      const body = parseJsonObject(req.body, 'KVS_VALIDATION');
-      const puts: KeyValue[] = requireList(body.Puts, 'Puts').map((raw, i) => {
-        const item = requireObject(raw, `Puts[${i}]`);
-        return { key: requireString(item.Key, `Puts[${i}].Key`), value: requireString(item.Value, `Puts[${i}].Value`) };
-      });
-      const deletes = requireList(body.Deletes, 'Deletes').map((raw, i) => requireString(requireObject(raw, `Deletes[${i}]`).Key, `Deletes[${i}].Key`));
-      const store = await requireStore(stores, KvsARN);
-      return writeResult(await stores.updateKeys(store.id, { puts, deletes }, ifMatch, principal), store.id);
-    });
+    .get(
+      '/key-value-stores/{KvsARN}',
+      async (_req, { KvsARN }) => {
+        const store = await requireStore(stores, KvsARN);
+        return json(
+          {
+            ItemCount: store.itemCount,
+            TotalSizeInBytes: store.totalSizeInBytes,
+            KvsARN: store.arn,
+            Created: epochSeconds(store.created),
+            LastModified: epochSeconds(store.lastModified),
+            Status: store.status,
+            ...(store.failureReason ? { FailureReason: store.failureReason } : {}),
+          },
+          store.etag,
+        );
+      },
+      read,
+    )
+    .get(
+      '/key-value-stores/{KvsARN}/keys/{Key}',
+      async (_req, { KvsARN, Key }) => {
+        const store = await requireStore(stores, KvsARN);
+        const item = await stores.getKey(store.id, Key);
+        return json({ Key: item.key, Value: item.value, ItemCount: item.itemCount, TotalSizeInBytes: item.totalSizeInBytes });
+      },
+      read,
+    )
+    .get(
+      '/key-value-stores/{KvsARN}/keys',
+      async (req, { KvsARN }) => {
+        const store = await requireStore(stores, KvsARN);
+        const maxResults = integerParam(req, 'MaxResults');
+        if (maxResults !== undefined && (maxResults < 1 || maxResults > limits.maxListResults)) {
+          throw invalid(`MaxResults must be between 1 and ${limits.maxListResults}`);
+        }
+        const page = await stores.listKeys(store.id, { maxResults, nextToken: req.queryParam('NextToken') });
+        return json({ Items: page.items.map((i) => ({ Key: i.key, Value: i.value })), ...(page.nextToken ? { NextToken: page.nextToken } : {}) });
+      },
+      read,
+    )
+    .put(
+      '/key-value-stores/{KvsARN}/keys/{Key}',
+      async (req, { KvsARN, Key }, principal) => {
+        const ifMatch = requireIfMatch(req);
+        const value = requireString(parseJsonObject(req.body, 'KVS_VALIDATION').Value, 'Value');
+        const store = await requireStore(stores, KvsARN);
+        return writeResult(await stores.putKey(store.id, Key, value, ifMatch, principal), store.id);
+      },
+      write,
+    )
+    .delete(
+      '/key-value-stores/{KvsARN}/keys/{Key}',
+      async (req, { KvsARN, Key }, principal) => {
+        const ifMatch = requireIfMatch(req);
+        const store = await requireStore(stores, KvsARN);
+        return writeResult(await stores.deleteKey(store.id, Key, ifMatch, principal), store.id);
+      },
+      write,
+    )
+    .post(
+      '/key-value-stores/{KvsARN}/keys',
+      async (req, { KvsARN }, principal) => {
+        const ifMatch = requireIfMatch(req);
+        const body = parseJsonObject(req.body, 'KVS_VALIDATION');
+        const puts: KeyValue[] = requireList(body.Puts, 'Puts').map((raw, i) => {
+          const item = requireObject(raw, `Puts[${i}]`);
+          return { key: requireString(item.Key, `Puts[${i}].Key`), value: requireString(item.Value, `Puts[${i}].Value`) };
+        });
+        const deletes = requireList(body.Deletes, 'Deletes').map((raw, i) => requireString(requireObject(raw, `Deletes[${i}]`).Key, `Deletes[${i}].Key`));
+        const store = await requireStore(stores, KvsARN);
+        return writeResult(await stores.updateKeys(store.id, { puts, deletes }, ifMatch, principal), store.id);
+      },
+      write,
+    );
 };

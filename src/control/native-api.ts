@@ -12,6 +12,7 @@ import type { KeyValue } from '../kvs/types.js';
 import type { AuditQuery, AuditRecord } from '../observe/audit.js';
 import { NATIVE_SIGNING_SERVICE } from './auth/sign-request.js';
 import { SIGV4_ALGORITHM } from './auth/sigv4.js';
+import { access } from './auth/route-access.js';
 import { parseJsonObject } from './http/json-body.js';
 import type { RouteGroup } from './http/router.js';
 import type { ApiRequest, ApiResponse } from './http/types.js';
@@ -78,13 +79,16 @@ export const nativeApiRoutes: RouteGroup = (router, { state }) => {
   const signing = { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] } as const;
   router
     .group({ protocol: 'native-json', prefix: `${NATIVE_API_PREFIX}/audit`, signing })
-    .get(`${NATIVE_API_PREFIX}/audit`, async (req) => json(200, { items: (await state.audit.list(await auditQuery(req, state))).map(auditJson) }));
+    .get(`${NATIVE_API_PREFIX}/audit`, async (req) => json(200, { items: (await state.audit.list(await auditQuery(req, state))).map(auditJson) }), {
+      // Filtered by store, the store's records only: a permission on that store's name is enough.
+      access: access.named('audit:read', (req) => req.queryParam('store')),
+    });
 
   // The body is the import file itself, so the cap follows the import-file limit (JSON may re-escape some bytes).
   const maxImportBody = Math.min(2 * state.stores.limits.maxImportFileBytes + 1024 * 1024, 1024 * 1024 * 1024);
-  router
-    .group({ protocol: 'native-json', prefix: `${NATIVE_API_PREFIX}/key-value-stores`, signing, maxBodyBytes: maxImportBody })
-    .post(`${NATIVE_API_PREFIX}/key-value-stores/{Name}/import`, async (req, { Name }, principal) => {
+  router.group({ protocol: 'native-json', prefix: `${NATIVE_API_PREFIX}/key-value-stores`, signing, maxBodyBytes: maxImportBody }).post(
+    `${NATIVE_API_PREFIX}/key-value-stores/{Name}/import`,
+    async (req, { Name }, principal) => {
       const mode = req.queryParam('mode') ?? 'merge';
       if (mode !== 'merge' && mode !== 'replace') throw badRequest('mode must be merge or replace');
       const body = parseJsonObject(req.body, 'BAD_REQUEST');
@@ -101,5 +105,7 @@ export const nativeApiRoutes: RouteGroup = (router, { state }) => {
         ),
         written: { resource: { kind: 'store', id: store.id }, version: result.version },
       };
-    });
+    },
+    { access: access.store('kvs:write') },
+  );
 };

@@ -14,6 +14,7 @@ import { OpenFrontError } from '../errors.js';
 import { isLive, type EdgeReport, type PropagationResource, type PropagationView } from '../observe/propagation.js';
 import { NATIVE_SIGNING_SERVICE } from './auth/sign-request.js';
 import { SIGV4_ALGORITHM } from './auth/sigv4.js';
+import { access } from './auth/route-access.js';
 import type { NodeState } from '../state/types.js';
 import type { RouteGroup } from './http/router.js';
 import { json, NATIVE_API_PREFIX } from './native-api.js';
@@ -135,18 +136,20 @@ export function propagationRouteGroup(view: PropagationView, options: { sources?
   const signing = { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] } as const;
   return (router, ctx) => {
     const sources = options.sources ?? stateSources(ctx.state);
-    router
-      .group({ protocol: 'native-json', prefix: STORES_PATH, signing, maxBodyBytes: 0 })
-      .get(`${STORES_PATH}/{Name}/propagation`, async (_req, { Name }) => {
+    router.group({ protocol: 'native-json', prefix: STORES_PATH, signing, maxBodyBytes: 0 }).get(
+      `${STORES_PATH}/{Name}/propagation`,
+      async (_req, { Name }) => {
         const store = await sources.store(Name);
         if (store === undefined) throw new OpenFrontError('KVS_NOT_FOUND', `The key value store ${Name} was not found`);
         const resource: PropagationResource = { kind: 'store', id: store.id };
         view.noteVersion(resource, store.version, store.lastModified.getTime());
         return json(200, { name: store.name, id: store.id, ...(await view.status(resource, store.version)) });
-      });
-    router
-      .group({ protocol: 'native-json', prefix: FUNCTIONS_PATH, signing, maxBodyBytes: 0 })
-      .get(`${FUNCTIONS_PATH}/{Name}/propagation`, async (_req, { Name }) => {
+      },
+      { access: access.store('kvs:read') },
+    );
+    router.group({ protocol: 'native-json', prefix: FUNCTIONS_PATH, signing, maxBodyBytes: 0 }).get(
+      `${FUNCTIONS_PATH}/{Name}/propagation`,
+      async (_req, { Name }) => {
         const fn = await sources.liveFunction(Name);
         if (fn === undefined) throw new OpenFrontError('CF_NO_SUCH_FUNCTION', `The function ${Name} does not exist`);
         const resource: PropagationResource = { kind: 'function', name: Name };
@@ -157,9 +160,12 @@ export function propagationRouteGroup(view: PropagationView, options: { sources?
         }
         if (fn.lastModified) view.noteVersion(resource, fn.version, fn.lastModified.getTime());
         return json(200, { name: Name, ...(await view.status(resource, fn.version)) });
-      });
+      },
+      { access: access.function('function:read') },
+    );
     router
       .group({ protocol: 'native-json', prefix: EDGES_PATH, signing, maxBodyBytes: 0 })
-      .get(EDGES_PATH, async () => json(200, { edges: await edgeLines(view, sources, now()) }));
+      // Every edge with the versions of every store and function it serves: an operator's view.
+      .get(EDGES_PATH, async () => json(200, { edges: await edgeLines(view, sources, now()) }), { access: access.all('audit:read') });
   };
 }

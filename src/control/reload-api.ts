@@ -8,6 +8,7 @@
  * refused with `RELOAD_IN_PROGRESS` (409). Each reload leaves an audit record.
  */
 import { SIGV4_ALGORITHM } from './auth/sigv4.js';
+import { access } from './auth/route-access.js';
 import { NATIVE_SIGNING_SERVICE } from './auth/sign-request.js';
 import type { RouteGroup } from './http/router.js';
 import { json, NATIVE_API_PREFIX } from './native-api.js';
@@ -34,10 +35,14 @@ export function reloadRouteGroup(node: Reloader): RouteGroup {
         signing: { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] },
         maxBodyBytes: 1024,
       })
-      .post(RELOAD_PATH, async (_req, _params, principal) => {
-        const outcome = await node.reload();
-        await state.audit.append({ accessKeyId: principal.accessKeyId, operation: 'ReloadConfig', keys: [], changes: [], detail: { ...outcome } });
-        return json(200, outcome);
-      });
+      .post(
+        RELOAD_PATH,
+        async (_req, _params, principal) => {
+          const outcome = await node.reload();
+          await state.audit.append({ accessKeyId: principal.accessKeyId, operation: 'ReloadConfig', keys: [], changes: [], detail: { ...outcome } });
+          return json(200, outcome);
+        },
+        { access: access.admin },
+      );
   };
 }

@@ -24,6 +24,9 @@ export interface StoreRecord {
   etag: string;
   itemCount: number;
   totalSizeInBytes: number;
+  /** perms (issue 15): who answers for the store (default: the access key that created it) and its labels. */
+  owner?: string;
+  labels?: Record<string, string>;
 }
 
 export interface KeyValue {
@@ -64,6 +67,8 @@ export interface AccessKeyRecord {
   created: Date;
   revoked?: Date;
   description?: string;
+  /** perms (issue 15): the permissions the key holds (`kvs:write:redirects-*`); undefined = an admin key. */
+  policy?: string[];
 }
 
 /** Limits in force. `DEFAULT_LIMITS` match CloudFront; `UNLIMITED_LIMITS` is the documented opt-out. */

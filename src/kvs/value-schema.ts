@@ -12,7 +12,7 @@
  *
  * How a string value meets a schema: when the schema's top-level `type` is exactly `"string"`, the value's text is
  * validated as a JSON string (plain text such as `/new-path` passes `{"type":"string","pattern":"^/"}`). Any other
- * schema validates the value parsed as JSON; a value that is not JSON fails.
+ * schema validates the value parsed as JSON; a value that is not JSON fails. (`true` and `false` need no parsing.)
  *
  * Bounds: a document is at most 64 KiB of JSON, 32 levels deep, with at most 100 patterns; a `$ref` may only point
  * inside the document (`#…`): nothing is ever fetched.
@@ -306,7 +306,8 @@ class CompiledValueSchema {
     return {
       key,
       keyPattern: entry.keyPattern,
-      schemaPath: error ? `${entry.schemaPath}${error.schemaPath.slice(1)}` : entry.schemaPath,
+      // ajv names a `false` subschema's failure "<path>/false schema"; the path of that `false` is what users look up.
+      schemaPath: error ? `${entry.schemaPath}${error.schemaPath.slice(1).replace(/\/false schema$/, '')}` : entry.schemaPath,
       instancePath: error?.instancePath ?? '',
       problem: error ? problemOf(error) : 'does not match the schema',
     };
@@ -314,6 +315,7 @@ class CompiledValueSchema {
 }
 
 function problemOf(error: ErrorObject): string {
+  if (error.keyword === 'false schema') return 'is not allowed (the schema is false)';
   const base = error.message ?? `fails ${error.keyword}`;
   if (error.keyword === 'enum') return `${base}: ${JSON.stringify((error.params as { allowedValues: unknown[] }).allowedValues)}`;
   if (error.keyword === 'additionalProperties') return `${base} (${JSON.stringify((error.params as { additionalProperty: string }).additionalProperty)})`;
@@ -333,7 +335,8 @@ function newAjv(): Ajv2020 {
 function compileEntry(ajv: Ajv2020, schema: JsonSchema, keyPattern: string, schemaPath: string): CompiledEntry {
   try {
     const validate = ajv.compile(schema);
-    return { keyPattern, schemaPath, text: typeof schema === 'object' && schema.type === 'string', validate };
+    // A boolean schema decides without looking at the value, so it need not be JSON.
+    return { keyPattern, schemaPath, text: typeof schema === 'boolean' || schema.type === 'string', validate };
   } catch (err) {
     throw invalid(`${schemaPath}: ${(err as Error).message}`, { at: schemaPath });
   }

@@ -62,6 +62,9 @@ export interface FunctionStageView {
   created: Date;
   /** When this stage last moved. */
   lastModified: Date;
+  /** perms (issue 15): who answers for the function (default: the access key that created it) and its labels. */
+  owner?: string;
+  labels?: Record<string, string>;
 }
 
 /** The LIVE version of a function, for the edge. */

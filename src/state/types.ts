@@ -11,6 +11,7 @@ import type { AccessKeyRecord, Actor, KeyValue, KvsLimits, ListKeysPage, StoreRe
 import type { ParsedValueSchema, StoredValueSchema } from '../kvs/value-schema.js';
 import type { RuntimeVersion } from '../runtime/event.js';
 import type { FunctionConfigInput, FunctionStage, FunctionStageView, FunctionVersion, LiveChangeListener, LiveVersion } from './functions.js';
+import type { Ownership, OwnershipChange } from './ownership.js';
 import type { NewRelease, ReleaseRecord } from './releases.js';
 
 /** How a store is named in a request: by name (control plane), id, or ARN (data plane). */
@@ -69,6 +70,9 @@ export interface StoreState {
     actor: Actor,
     options?: { force?: boolean; ifMatch?: string },
   ): Promise<StoredValueSchema | undefined>;
+  // perms (issue 15): owner and labels, also on every StoreRecord. Audited (`SetOwnership`); the ETags do not change.
+  /** Fields given replace the stored ones (`labels` as a whole); an unknown store is KVS_NOT_FOUND. */
+  setOwnership(name: string, change: OwnershipChange, actor: Actor): Promise<StoreRecord>;
 }
 
 /** The function registry: immutable versions, DEVELOPMENT and LIVE stages, optimistic concurrency on stage ETags. */
@@ -101,16 +105,23 @@ export interface FunctionState {
   /** What LIVE serves; undefined when the function does not exist or was never published. */
   live(name: string): Promise<LiveVersion | undefined>;
   liveNames(): Promise<string[]>;
+
+  // perms (issue 15): owner and labels, also on every FunctionStageView. Audited (`SetOwnership`).
+  /** Fields given replace the stored ones (`labels` as a whole); an unknown function is CF_NO_SUCH_FUNCTION. */
+  setOwnership(name: string, change: OwnershipChange, actor: Actor): Promise<Ownership>;
 }
 
 /** API access keys. Secrets are kept sealed (`kvs/secret-box.ts`) and opened only to check a signature. */
 export interface AccessKeyState {
-  create(description: string | undefined, actor?: Actor): Promise<{ accessKeyId: string; secretAccessKey: string }>;
+  /** perms (issue 15): `policy` (checked permissions, see control/auth/policy.ts) limits the key; none = admin. */
+  create(description: string | undefined, actor?: Actor, policy?: readonly string[]): Promise<{ accessKeyId: string; secretAccessKey: string }>;
   list(): Promise<AccessKeyRecord[]>;
   /** Idempotent for a key already revoked; an unknown id is NOT_FOUND. */
   revoke(accessKeyId: string, actor?: Actor): Promise<void>;
   /** The secret of an active key; undefined when the key is unknown or revoked. */
   secret(accessKeyId: string): Promise<string | undefined>;
+  /** perms (issue 15): the policy of an active key (`policy` undefined: admin); undefined when unknown or revoked. */
+  lookupPolicy(accessKeyId: string): Promise<{ policy?: readonly string[] } | undefined>;
 }
 
 /** The audit log. Backends append their own records with each write; `append` is for writes made elsewhere. */

@@ -164,3 +164,13 @@ describe('value schema matching', () => {
     assert.doesNotThrow(() => assertValuesMatchSchema('s', 'redirects', undefined, items));
   });
 });
+
+describe('value schema false subschemas', () => {
+  it('names the path of the false schema itself', () => {
+    const found = violations({ default: { type: 'object', properties: { legacy: false } } }, [['k', '{"legacy":1}']]);
+    assert.deepEqual(
+      found.map((v) => [v.schemaPath, v.instancePath, v.problem]),
+      [['#/default/properties/legacy', '/legacy', 'is not allowed (the schema is false)']],
+    );
+  });
+});

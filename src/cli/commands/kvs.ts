@@ -29,6 +29,7 @@ import {
 } from '../client.js';
 import { openFrontError } from '../../errors.js';
 import { sdkWait, waitQuery, withWaitOption, withWaitParams } from '../wait.js';
+import { registerKvsSchema } from './kvs-schema.js';
 
 type Options = ApiOptions & { json?: boolean; wait?: string | boolean };
 
@@ -124,6 +125,7 @@ async function importFile(
 
 export function register(program: Command): void {
   const kvs = program.command('kvs').description('Manage KeyValueStores and their keys through the API');
+  registerKvsSchema(kvs);
 
   withApiOptions(kvs.command('create'))
     .description('Create a store, optionally loading a file in the S3 import format')

@@ -11,6 +11,7 @@
 import { OpenFrontError } from '../../errors.js';
 import { NATIVE_SIGNING_SERVICE } from '../auth/sign-request.js';
 import { SIGV4_ALGORITHM } from '../auth/sigv4.js';
+import { access } from '../auth/route-access.js';
 import { parseJsonObject } from '../http/json-body.js';
 import type { Router } from '../http/router.js';
 import type { ApiRequest, ApiResponse } from '../http/types.js';
@@ -74,6 +75,7 @@ async function diffRange(req: ApiRequest, registry: FunctionState, name: string)
 
 /** Registers the native function-history routes. */
 export function registerFunctionNativeRoutes(router: Router, registry: FunctionState): void {
+  const read = { access: access.function('function:read') };
   router
     .group({
       protocol: 'native-json',
@@ -81,51 +83,72 @@ export function registerFunctionNativeRoutes(router: Router, registry: FunctionS
       signing: { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] },
       maxBodyBytes: 4096,
     })
-    .get(`${NATIVE_FUNCTIONS_PATH}/{Name}/versions`, async (_req, { Name }) => {
-      const versions = (await registry.versions(Name)).map(versionJson);
-      const live = await registry.findStage(Name, 'LIVE');
-      return json(200, {
-        name: Name,
-        stages: { DEVELOPMENT: pointerJson(await registry.describe(Name, 'DEVELOPMENT')), ...(live ? { LIVE: pointerJson(live) } : {}) },
-        versions,
-      });
-    })
-    .get(`${NATIVE_FUNCTIONS_PATH}/{Name}/versions/{Version}`, async (_req, { Name, Version }) => {
-      const version = await registry.version(Name, versionNumber(Version, 'The version'));
-      return json(200, { name: Name, ...versionJson(version), code: version.code });
-    })
-    .get(`${NATIVE_FUNCTIONS_PATH}/{Name}/diff`, async (req, { Name }) => {
-      const { from, to } = await diffRange(req, registry, Name);
-      const before = await registry.version(Name, from);
-      const after = await registry.version(Name, to);
-      return json(200, { name: Name, from, to, diff: unifiedDiff(before.code, after.code, { from: `${Name}@${from}`, to: `${Name}@${to}` }) });
-    })
-    .post(`${NATIVE_FUNCTIONS_PATH}/{Name}/rollback`, async (req, { Name }, principal) => {
-      const body = parseJsonObject(req.body, 'BAD_REQUEST');
-      if (typeof body.version !== 'number' || !Number.isInteger(body.version) || body.version < 1) {
-        throw new OpenFrontError('BAD_REQUEST', 'The body must be {"version": n} with n a version number (1, 2, …)');
-      }
-      const view = await registry.rollback(Name, body.version, req.header('if-match'), principal);
-      return {
-        ...json(200, { name: Name, stage: view.stage, version: view.version, etag: view.etag, status: view.status }, { etag: view.etag }),
-        written: { resource: { kind: 'function', name: Name }, version: view.version },
-      };
-    })
-    .get(`${NATIVE_FUNCTIONS_PATH}/{Name}/live`, async (_req, { Name }) => {
-      const live = await registry.findStage(Name, 'LIVE');
-      if (live === undefined) return json(200, { name: Name, version: null });
-      return json(
-        200,
-        {
+    .get(
+      `${NATIVE_FUNCTIONS_PATH}/{Name}/versions`,
+      async (_req, { Name }) => {
+        const versions = (await registry.versions(Name)).map(versionJson);
+        const live = await registry.findStage(Name, 'LIVE');
+        return json(200, {
           name: Name,
-          version: live.version,
-          etag: live.etag,
-          sha256: live.sha256,
-          runtime: live.config.runtime,
-          lastModified: live.lastModified.toISOString(),
-          status: live.status,
-        },
-        { etag: live.etag },
-      );
-    });
+          stages: { DEVELOPMENT: pointerJson(await registry.describe(Name, 'DEVELOPMENT')), ...(live ? { LIVE: pointerJson(live) } : {}) },
+          versions,
+        });
+      },
+      read,
+    )
+    .get(
+      `${NATIVE_FUNCTIONS_PATH}/{Name}/versions/{Version}`,
+      async (_req, { Name, Version }) => {
+        const version = await registry.version(Name, versionNumber(Version, 'The version'));
+        return json(200, { name: Name, ...versionJson(version), code: version.code });
+      },
+      read,
+    )
+    .get(
+      `${NATIVE_FUNCTIONS_PATH}/{Name}/diff`,
+      async (req, { Name }) => {
+        const { from, to } = await diffRange(req, registry, Name);
+        const before = await registry.version(Name, from);
+        const after = await registry.version(Name, to);
+        return json(200, { name: Name, from, to, diff: unifiedDiff(before.code, after.code, { from: `${Name}@${from}`, to: `${Name}@${to}` }) });
+      },
+      read,
+    )
+    .post(
+      `${NATIVE_FUNCTIONS_PATH}/{Name}/rollback`,
+      async (req, { Name }, principal) => {
+        const body = parseJsonObject(req.body, 'BAD_REQUEST');
+        if (typeof body.version !== 'number' || !Number.isInteger(body.version) || body.version < 1) {
+          throw new OpenFrontError('BAD_REQUEST', 'The body must be {"version": n} with n a version number (1, 2, …)');
+        }
+        const view = await registry.rollback(Name, body.version, req.header('if-match'), principal);
+        return {
+          ...json(200, { name: Name, stage: view.stage, version: view.version, etag: view.etag, status: view.status }, { etag: view.etag }),
+          written: { resource: { kind: 'function', name: Name }, version: view.version },
+        };
+        // Moves LIVE, like a publish.
+      },
+      { access: access.function('function:publish') },
+    )
+    .get(
+      `${NATIVE_FUNCTIONS_PATH}/{Name}/live`,
+      async (_req, { Name }) => {
+        const live = await registry.findStage(Name, 'LIVE');
+        if (live === undefined) return json(200, { name: Name, version: null });
+        return json(
+          200,
+          {
+            name: Name,
+            version: live.version,
+            etag: live.etag,
+            sha256: live.sha256,
+            runtime: live.config.runtime,
+            lastModified: live.lastModified.toISOString(),
+            status: live.status,
+          },
+          { etag: live.etag },
+        );
+      },
+      read,
+    );
 }

@@ -7,13 +7,16 @@
  * splits a segment); verifies the signature from the head of the request before reading any of the body (a request
  * nobody signed is answered and its connection closed with the body unread); refuses a declared length above the
  * route's cap; reads the body, hashing it and stopping at the cap, and checks it against the signed hash; then calls
- * the handler with the decoded params and the authenticated principal. See docs/security.md.
+ * the handler with the decoded params and the authenticated principal. Between the two, the caller's policy must
+ * allow the route's action on its resource (`RouteOptions.access`; admin when a route declares none): a denied call
+ * gets the group's access-denied error and never reaches the handler. See docs/security.md.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isOpenFrontError, OpenFrontError, type ErrorCode } from '../../errors.js';
 import type { NodeState } from '../../state/types.js';
 import { parseRawQuery } from '../auth/canonical.js';
+import { ADMIN_ONLY, type RouteAccess } from '../auth/route-access.js';
 import { authFailure, authFailureReasonOf, type HeadVerdict, type Principal, type RequestHead, type SignatureExpectation } from '../auth/verify-request.js';
 import { bodyTooLarge, declaredBodyLength, readBody } from './body.js';
 import { jsonErrorResponse, nativeErrorResponse, xmlErrorResponse } from './error-writers.js';
@@ -38,6 +41,8 @@ export interface RouteGroupOptions {
 export interface RouteOptions {
   /** Body cap for this route, overriding the group's. */
   maxBodyBytes?: number;
+  /** What the caller's policy must allow (`auth/route-access.ts`). Default: admin. */
+  access?: RouteAccess;
 }
 
 /** Adds routes to one group. Patterns are absolute paths; `{Name}` marks a single-segment parameter. */
@@ -72,6 +77,12 @@ export type AroundHandler = (
   next: () => Promise<ApiResponse>,
 ) => Promise<ApiResponse>;
 
+/** Whether the caller may call a route: `denied` carries the message and details of the access-denied answer. */
+export type AccessDecision = { allowed: true } | { allowed: false; message: string; details: Record<string, unknown> };
+
+/** Decides a route's access for an authenticated caller (after authentication, before the handler). */
+export type Authorize = (principal: Principal, access: RouteAccess, req: ApiRequest, params: RouteParams) => Promise<AccessDecision>;
+
 /** Checks who sent a request from its head; throws {@link authFailure AUTH_FAILED} when nobody verifiable did. */
 export type Authenticate = (head: RequestHead, expectation: SignatureExpectation) => HeadVerdict | Promise<HeadVerdict>;
 
@@ -80,6 +91,7 @@ interface Route {
   segments: string[];
   handler: RouteHandler;
   maxBodyBytes?: number;
+  access: RouteAccess;
 }
 
 interface Group extends RouteGroupOptions {
@@ -124,6 +136,7 @@ export class Router {
   readonly #onInternalError: (err: unknown, requestId: string) => void;
   readonly #maxUnauthenticatedInFlight: number;
   readonly #around: AroundHandler | undefined;
+  readonly #authorize: Authorize | undefined;
   #unauthenticatedInFlight = 0;
 
   constructor(options: {
@@ -132,8 +145,11 @@ export class Router {
     /** Bodies read before their signature can be checked, at once (see `ApiLimits`). Default 32. */
     maxUnauthenticatedInFlight?: number;
     around?: AroundHandler;
+    /** Without it every authenticated caller may call every route (tests of the HTTP layer alone). */
+    authorize?: Authorize;
   }) {
     this.#authenticate = options.authenticate;
+    this.#authorize = options.authorize;
     this.#around = options.around;
     this.#maxUnauthenticatedInFlight = options.maxUnauthenticatedInFlight ?? 32;
     this.#onInternalError =
@@ -149,7 +165,13 @@ export class Router {
     this.#groups.sort((a, b) => b.prefix.length - a.prefix.length);
     const scope: RouteScope = {
       add: (method, pattern, handler, routeOptions) => {
-        group.routes.push({ method: method.toUpperCase(), segments: splitPath(pattern), handler, maxBodyBytes: routeOptions?.maxBodyBytes });
+        group.routes.push({
+          method: method.toUpperCase(),
+          segments: splitPath(pattern),
+          handler,
+          maxBodyBytes: routeOptions?.maxBodyBytes,
+          access: routeOptions?.access ?? ADMIN_ONLY,
+        });
         return scope;
       },
       get: (pattern, handler, o) => scope.add('GET', pattern, handler, o),
@@ -161,7 +183,7 @@ export class Router {
   }
 
   /** Every route with what a client needs to call it, for tools that must visit them all (the API fuzz suite). */
-  routes(): Array<{ method: string; pattern: string; protocol: WireProtocol; service: string; maxBodyBytes: number }> {
+  routes(): Array<{ method: string; pattern: string; protocol: WireProtocol; service: string; maxBodyBytes: number; access: RouteAccess }> {
     return this.#groups.flatMap((g) =>
       g.routes.map((r) => ({
         method: r.method,
@@ -169,6 +191,7 @@ export class Router {
         protocol: g.protocol,
         service: g.signing.services[0],
         maxBodyBytes: r.maxBodyBytes ?? g.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+        access: r.access,
       })),
     );
   }
@@ -287,6 +310,10 @@ export class Router {
     };
     const route = matched.route;
     try {
+      if (this.#authorize !== undefined) {
+        const decision = await this.#authorize(principal, route.access, apiRequest, params);
+        if (!decision.allowed) return fail(new OpenFrontError(errors.accessDenied, decision.message, decision.details));
+      }
       const run = async () => route.handler(apiRequest, params, principal);
       return await (this.#around === undefined ? run() : this.#around(apiRequest, { protocol: group.protocol, badRequest: errors.badRequest }, run));
     } catch (err) {

@@ -15,6 +15,8 @@ interface AccessKeyJson {
   revoked?: string;
   description?: string;
   secretBox: string;
+  /** perms (issue 15): the key's permissions; absent = admin. */
+  policy?: string[];
 }
 
 const LOCAL_ACTOR: Actor = { accessKeyId: 'local' };
@@ -34,7 +36,11 @@ export class JetStreamAccessKeyState implements AccessKeyState {
     this.#audit = audit;
   }
 
-  async create(description: string | undefined, actor: Actor = LOCAL_ACTOR): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+  async create(
+    description: string | undefined,
+    actor: Actor = LOCAL_ACTOR,
+    policy?: readonly string[],
+  ): Promise<{ accessKeyId: string; secretAccessKey: string }> {
     const kv = await this.#buckets.get(ACCESS_KEYS_BUCKET);
     const credentials = newAccessKeyCredentials();
     const record: AccessKeyJson = {
@@ -42,6 +48,8 @@ export class JetStreamAccessKeyState implements AccessKeyState {
       created: this.#ctx.now().toISOString(),
       ...(description === undefined ? {} : { description }),
       secretBox: this.#secrets.seal(credentials.secretAccessKey, credentials.accessKeyId),
+      // One record: the key never exists without the policy that limits it.
+      ...(policy === undefined ? {} : { policy: [...policy] }),
     };
     const revision = await writeJson(this.#ctx.conn, kv, credentials.accessKeyId, record, undefined);
     if (revision === undefined) throw openFrontError('INTERNAL', `Access key id ${credentials.accessKeyId} was generated twice`);
@@ -50,7 +58,7 @@ export class JetStreamAccessKeyState implements AccessKeyState {
       operation: 'CreateAccessKey',
       keys: [],
       changes: [],
-      detail: { createdAccessKeyId: credentials.accessKeyId },
+      detail: { createdAccessKeyId: credentials.accessKeyId, ...(policy === undefined ? {} : { policy: [...policy] }) },
     });
     return credentials;
   }
@@ -92,6 +100,14 @@ export class JetStreamAccessKeyState implements AccessKeyState {
     if (found === undefined || found.value.revoked !== undefined) return undefined;
     return this.#secrets.open(found.value.secretBox, accessKeyId);
   }
+
+  async lookupPolicy(accessKeyId: string): Promise<{ policy?: readonly string[] } | undefined> {
+    if (!validId(accessKeyId)) return undefined;
+    const kv = await this.#buckets.get(ACCESS_KEYS_BUCKET);
+    const found = await readJson<AccessKeyJson>(this.#ctx.conn, kv, accessKeyId);
+    if (found === undefined || found.value.revoked !== undefined) return undefined;
+    return found.value.policy === undefined ? {} : { policy: found.value.policy };
+  }
 }
 
 /** Only ids a NATS key can be: anything else was never issued (and must not reach the server as a subject). */
@@ -103,5 +119,6 @@ function toRecord(json: AccessKeyJson): AccessKeyRecord {
   const record: AccessKeyRecord = { accessKeyId: json.accessKeyId, created: new Date(json.created) };
   if (json.revoked !== undefined) record.revoked = new Date(json.revoked);
   if (json.description !== undefined) record.description = json.description;
+  if (json.policy !== undefined) record.policy = [...json.policy];
   return record;
 }

@@ -31,6 +31,7 @@ import {
   type LiveVersion,
 } from '../functions.js';
 import type { AuditState, FunctionState, StoreState } from '../types.js';
+import { applyOwnershipChange, type Ownership, type OwnershipChange } from '../ownership.js';
 import {
   FUNCTION_VERSIONS_BUCKET,
   FUNCTIONS_BUCKET,
@@ -72,6 +73,9 @@ export interface FunctionRecordJson {
   development: StagePointer;
   live?: StagePointer & { publishedAt: string };
   versions: VersionMeta[];
+  /** perms (issue 15): owner (the creating key by default) and labels; not part of any ETag. */
+  owner?: string;
+  labels?: Record<string, string>;
 }
 
 /** The value of `of_function_versions/<name>.v<version>`. */
@@ -82,6 +86,9 @@ export interface FunctionVersionJson {
 }
 
 type Loaded = { value: FunctionRecordJson; revision: number };
+
+/** Attempts of an ownership change racing other writes of the same function. */
+const MAX_OWNERSHIP_ATTEMPTS = 5;
 
 export function functionVersionKey(name: string, version: number): string {
   return `${name}.v${version}`;
@@ -144,6 +151,7 @@ export class JetStreamFunctionState implements FunctionState {
       lastModified: at,
       development: { version: 1, generation: 1, etag: stageEtag(id, 'DEVELOPMENT', 1), updated: at },
       versions: [meta],
+      owner: actor.accessKeyId,
     };
     const revision = await writeJson(this.#ctx.conn, kv, input.name, record, undefined);
     if (revision === undefined) throw alreadyExists(input.name);
@@ -200,6 +208,28 @@ export class JetStreamFunctionState implements FunctionState {
     await this.#assertStoreAssociable(metaConfig(target), name);
     const next = await this.#moveLive(loaded, version, actor, 'RollbackFunction', 'LIVE', ifMatch!);
     return this.#view(next, 'LIVE');
+  }
+
+  async setOwnership(name: string, change: OwnershipChange, actor: Actor): Promise<Ownership> {
+    const kv = await this.#buckets.get(FUNCTIONS_BUCKET);
+    for (let attempt = 1; attempt <= MAX_OWNERSHIP_ATTEMPTS; attempt++) {
+      const loaded = await this.#requireFunction(name);
+      const before = loaded.value;
+      const after = applyOwnershipChange({ owner: before.owner, labels: before.labels }, change);
+      const { owner: _owner, labels: _labels, ...rest } = before;
+      // Conditional on the revision read: a concurrent write makes this one read again (no ETag moves).
+      if ((await writeJson(this.#ctx.conn, kv, name, { ...rest, ...after }, loaded.revision)) === undefined) continue;
+      await this.#audit.append({
+        accessKeyId: actor.accessKeyId,
+        operation: 'SetOwnership',
+        functionName: name,
+        keys: [],
+        changes: [],
+        detail: { ownerBefore: before.owner ?? null, ownerAfter: after.owner ?? null, labelsBefore: before.labels ?? {}, labelsAfter: after.labels ?? {} },
+      });
+      return after;
+    }
+    throw openFrontError('CF_PRECONDITION_FAILED', `Function ${name} kept changing while its ownership was being set; retry`, { name });
   }
 
   async delete(name: string, ifMatch: string | undefined, actor: Actor): Promise<void> {
@@ -426,6 +456,8 @@ export class JetStreamFunctionState implements FunctionState {
       sha256: meta.sha256,
       created: new Date(record.created),
       lastModified: new Date(at.updated),
+      ...(record.owner === undefined ? {} : { owner: record.owner }),
+      ...(record.labels === undefined ? {} : { labels: { ...record.labels } }),
     };
   }
 

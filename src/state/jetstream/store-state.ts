@@ -16,6 +16,7 @@ import type { Actor, KeyValue, KvsLimits, ListKeysPage, StoreRecord, StoreStatus
 import { assertValidKey, assertValidValue, KeyValueBatch, quoteKey, validateUpdate } from '../../kvs/validate.js';
 import { assertStoreConforms, assertValuesMatchSchema, storedValueSchema, type ParsedValueSchema, type StoredValueSchema } from '../../kvs/value-schema.js';
 import type { AuditState, KeyItem, StoreRef, StoreState } from '../types.js';
+import { applyOwnershipChange, type OwnershipChange } from '../ownership.js';
 import { deleteIfAt, listKeys, readJson, STORES_BUCKET, writeJson, type Buckets, type JetStreamContext, type Revisioned } from './buckets.js';
 
 /** The value of `of_stores/<name>`. */
@@ -33,6 +34,9 @@ export interface StoreMetadataJson {
   metadataVersion: number;
   /** The value schema (kvs/value-schema.ts); setting it does not change `metadataEtag` (not CloudFront metadata). */
   valueSchema?: { document: string; updated: string; updatedBy: string };
+  /** perms (issue 15): owner (the creating key by default) and labels; not part of the metadata ETag. */
+  owner?: string;
+  labels?: Record<string, string>;
 }
 
 /** What a data write answers (the writer's result). */
@@ -60,6 +64,8 @@ export interface StoreData {
 export type OpenStoreData = (storeId: string, options: { replicas: number; maxStoreBytes: number }) => Promise<StoreData>;
 
 const DEFAULT_LIST_STORES = 100;
+/** Attempts of an ownership change racing other metadata writes of the same store. */
+const MAX_OWNERSHIP_ATTEMPTS = 5;
 
 export class JetStreamStoreState implements StoreState {
   readonly accountId: string;
@@ -134,6 +140,7 @@ export class JetStreamStoreState implements StoreState {
       metadataEtag: metadataEtag(id, 1),
       metadataVersion: 1,
       ...(input.schema ? { valueSchema: { document: input.schema.text, updated: at, updatedBy: actor.accessKeyId } } : {}),
+      owner: actor.accessKeyId,
     };
     if ((await writeJson(this.#ctx.conn, kv, input.name, meta, undefined)) === undefined) throw nameTaken(input.name);
     this.#names.set(id, input.name);
@@ -209,6 +216,31 @@ export class JetStreamStoreState implements StoreState {
       detail: { commentBefore: before.comment, commentAfter: comment },
     });
     return this.#withData(next);
+  }
+
+  async setOwnership(name: string, change: OwnershipChange, actor: Actor): Promise<StoreRecord> {
+    const kv = await this.#buckets.get(STORES_BUCKET);
+    for (let attempt = 1; attempt <= MAX_OWNERSHIP_ATTEMPTS; attempt++) {
+      const found = await this.#findStore({ name });
+      if (found === undefined) throw openFrontError('KVS_NOT_FOUND', `The key value store ${name} was not found`, { name });
+      const before = found.value;
+      const after = applyOwnershipChange({ owner: before.owner, labels: before.labels }, change);
+      const { owner: _owner, labels: _labels, ...rest } = before;
+      const next: StoreMetadataJson = { ...rest, ...after };
+      // Conditional on the revision read: a concurrent comment or ownership change makes this one read again.
+      if ((await writeJson(this.#ctx.conn, kv, name, next, found.revision)) === undefined) continue;
+      await this.#audit.append({
+        accessKeyId: actor.accessKeyId,
+        operation: 'SetOwnership',
+        storeId: before.id,
+        storeName: name,
+        keys: [],
+        changes: [],
+        detail: { ownerBefore: before.owner ?? null, ownerAfter: after.owner ?? null, labelsBefore: before.labels ?? {}, labelsAfter: after.labels ?? {} },
+      });
+      return this.#withData(next);
+    }
+    throw openFrontError('CF_PRECONDITION_FAILED', `KeyValueStore ${name} kept changing while its ownership was being set; retry`, { name });
   }
 
   async deleteStore(name: string, ifMatch: string | undefined, actor: Actor): Promise<void> {
@@ -515,6 +547,8 @@ function toRecord(meta: StoreMetadataJson, data: { version: number; itemCount: n
     totalSizeInBytes: data.totalSizeInBytes,
   };
   if (meta.failureReason !== undefined) record.failureReason = meta.failureReason;
+  if (meta.owner !== undefined) record.owner = meta.owner;
+  if (meta.labels !== undefined) record.labels = { ...meta.labels };
   return record;
 }
 

@@ -1,5 +1,10 @@
 /** Functions on the embedded SQLite database: the synchronous {@link FunctionRegistry} behind the async interface. */
+import type { Statement } from 'better-sqlite3';
+import { openFrontError } from '../../errors.js';
+import type { KvsDatabase } from '../../kvs/database.js';
 import type { Actor } from '../../kvs/types.js';
+import { applyOwnershipChange, type Ownership, type OwnershipChange } from '../ownership.js';
+import { migratePermsTables, OwnershipTable } from './perms-tables.js';
 import type { RuntimeVersion } from '../../runtime/event.js';
 import type { FunctionConfigInput, FunctionStage, FunctionStageView, FunctionVersion, LiveVersion } from '../functions.js';
 import type { FunctionState } from '../types.js';
@@ -7,9 +12,53 @@ import type { FunctionRegistry } from './function-registry.js';
 
 export class SqliteFunctionState implements FunctionState {
   readonly #registry: FunctionRegistry;
+  readonly #db: KvsDatabase;
+  readonly #ownership: OwnershipTable;
+  readonly #functionIds: Statement;
+  readonly #functionId: Statement;
 
-  constructor(registry: FunctionRegistry) {
+  constructor(registry: FunctionRegistry, db: KvsDatabase) {
     this.#registry = registry;
+    this.#db = db;
+    migratePermsTables(db.connection);
+    this.#ownership = new OwnershipTable(db.connection, 'function');
+    this.#functionIds = db.connection.prepare('SELECT name, id FROM fn_functions');
+    this.#functionId = db.connection.prepare('SELECT id FROM fn_functions WHERE name = ?').pluck();
+  }
+
+  /** The view with its owner and labels. */
+  #owned(view: FunctionStageView, ownership: Ownership = this.#ownershipOf(view.name)): FunctionStageView {
+    return { ...view, ...ownership };
+  }
+
+  #ownershipOf(name: string): Ownership {
+    const id = this.#idOf(name);
+    return id === undefined ? {} : this.#ownership.get(id);
+  }
+
+  #idOf(name: string): string | undefined {
+    return this.#functionId.get(name) as string | undefined;
+  }
+
+  async setOwnership(name: string, change: OwnershipChange, actor: Actor): Promise<Ownership> {
+    return this.#db.connection
+      .transaction(() => {
+        const id = this.#idOf(name);
+        if (id === undefined) throw openFrontError('CF_NO_SUCH_FUNCTION', `The function ${name} does not exist`, { name });
+        const before = this.#ownership.get(id);
+        const after = applyOwnershipChange(before, change);
+        this.#ownership.put(id, after);
+        this.#db.appendAudit({
+          accessKeyId: actor.accessKeyId,
+          operation: 'SetOwnership',
+          functionName: name,
+          keys: [],
+          changes: [],
+          detail: { ownerBefore: before.owner ?? null, ownerAfter: after.owner ?? null, labelsBefore: before.labels ?? {}, labelsAfter: after.labels ?? {} },
+        });
+        return after;
+      })
+      .immediate();
   }
 
   get accountId(): string {
@@ -29,19 +78,25 @@ export class SqliteFunctionState implements FunctionState {
   }
 
   async create(input: { name: string; config: FunctionConfigInput; code: string }, actor: Actor): Promise<FunctionStageView> {
-    return this.#registry.create(input, actor);
+    // One transaction: the function never exists without its owner, the key that created it.
+    return this.#db.connection.transaction(() => {
+      const view = this.#registry.create(input, actor);
+      const id = this.#idOf(view.name)!;
+      this.#ownership.put(id, { owner: actor.accessKeyId });
+      return this.#owned(view, { owner: actor.accessKeyId });
+    })();
   }
 
   async update(name: string, input: { config: FunctionConfigInput; code: string }, ifMatch: string | undefined, actor: Actor): Promise<FunctionStageView> {
-    return this.#registry.update(name, input, ifMatch, actor);
+    return this.#owned(this.#registry.update(name, input, ifMatch, actor));
   }
 
   async publish(name: string, ifMatch: string | undefined, actor: Actor): Promise<FunctionStageView> {
-    return this.#registry.publish(name, ifMatch, actor);
+    return this.#owned(this.#registry.publish(name, ifMatch, actor));
   }
 
   async rollback(name: string, version: number, ifMatch: string | undefined, actor: Actor): Promise<FunctionStageView> {
-    return this.#registry.rollback(name, version, ifMatch, actor);
+    return this.#owned(this.#registry.rollback(name, version, ifMatch, actor));
   }
 
   async delete(name: string, ifMatch: string | undefined, actor: Actor): Promise<void> {
@@ -49,23 +104,29 @@ export class SqliteFunctionState implements FunctionState {
   }
 
   async describe(name: string, stage?: FunctionStage): Promise<FunctionStageView> {
-    return this.#registry.describe(name, stage);
+    return this.#owned(this.#registry.describe(name, stage));
   }
 
   async findStage(name: string, stage: FunctionStage): Promise<FunctionStageView | undefined> {
-    return this.#registry.findStage(name, stage);
+    const view = this.#registry.findStage(name, stage);
+    return view && this.#owned(view);
   }
 
   async getCode(name: string, stage?: FunctionStage): Promise<{ code: string; view: FunctionStageView }> {
-    return this.#registry.getCode(name, stage);
+    const found = this.#registry.getCode(name, stage);
+    return { ...found, view: this.#owned(found.view) };
   }
 
   async getCodeIfMatch(name: string, stage: FunctionStage, ifMatch: string | undefined): Promise<{ code: string; view: FunctionStageView }> {
-    return this.#registry.getCodeIfMatch(name, stage, ifMatch);
+    const found = this.#registry.getCodeIfMatch(name, stage, ifMatch);
+    return { ...found, view: this.#owned(found.view) };
   }
 
   async list(options?: { marker?: string; maxItems?: number; stage?: FunctionStage }): Promise<{ items: FunctionStageView[]; nextMarker?: string }> {
-    return this.#registry.list(options);
+    const page = this.#registry.list(options);
+    const ids = new Map((this.#functionIds.all() as Array<{ name: string; id: string }>).map((row) => [row.name, row.id]));
+    const owned = this.#ownership.all();
+    return { ...page, items: page.items.map((view) => this.#owned(view, owned.get(ids.get(view.name) ?? '') ?? {})) };
   }
 
   async versions(name: string): Promise<FunctionVersion[]> {

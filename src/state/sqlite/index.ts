@@ -35,7 +35,7 @@ export function sqliteState(db: KvsDatabase, registry: FunctionRegistry = new Fu
     db,
     registry,
     stores: new SqliteStoreState(db),
-    functions: new SqliteFunctionState(registry),
+    functions: new SqliteFunctionState(registry, db),
     accessKeys: new SqliteAccessKeyState(db),
     audit: new SqliteAuditState(db),
     releases: new SqliteReleaseState(db, registry),

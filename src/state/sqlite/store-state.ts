@@ -6,12 +6,45 @@ import type { KvsDatabase } from '../../kvs/database.js';
 import type { Actor, KeyValue, KvsLimits, ListKeysPage, StoreRecord, WriteResult } from '../../kvs/types.js';
 import type { ParsedValueSchema, StoredValueSchema } from '../../kvs/value-schema.js';
 import type { KeyItem, StoreRef, StoreState } from '../types.js';
+import { openFrontError } from '../../errors.js';
+import { applyOwnershipChange, type OwnershipChange } from '../ownership.js';
+import { migratePermsTables, OwnershipTable } from './perms-tables.js';
 
 export class SqliteStoreState implements StoreState {
   readonly #db: KvsDatabase;
+  readonly #ownership: OwnershipTable;
 
   constructor(db: KvsDatabase) {
     this.#db = db;
+    migratePermsTables(db.connection);
+    this.#ownership = new OwnershipTable(db.connection, 'store');
+  }
+
+  /** The record with its owner and labels (perms, issue 15). */
+  #owned(record: StoreRecord): StoreRecord {
+    return { ...record, ...this.#ownership.get(record.id) };
+  }
+
+  async setOwnership(name: string, change: OwnershipChange, actor: Actor): Promise<StoreRecord> {
+    return this.#db.connection
+      .transaction(() => {
+        const store = this.#db.getStore({ name });
+        if (store === undefined) throw openFrontError('KVS_NOT_FOUND', `The key value store ${name} was not found`, { name });
+        const before = this.#ownership.get(store.id);
+        const after = applyOwnershipChange(before, change);
+        this.#ownership.put(store.id, after);
+        this.#db.appendAudit({
+          accessKeyId: actor.accessKeyId,
+          operation: 'SetOwnership',
+          storeId: store.id,
+          storeName: name,
+          keys: [],
+          changes: [],
+          detail: { ownerBefore: before.owner ?? null, ownerAfter: after.owner ?? null, labelsBefore: before.labels ?? {}, labelsAfter: after.labels ?? {} },
+        });
+        return { ...store, ...after };
+      })
+      .immediate();
   }
 
   get accountId(): string {
@@ -26,19 +59,27 @@ export class SqliteStoreState implements StoreState {
     input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string; schema?: ParsedValueSchema },
     actor: Actor,
   ): Promise<StoreRecord> {
-    return this.#db.createStore(input, actor);
+    // One transaction: the store never exists without its owner, the key that created it.
+    return this.#db.connection.transaction(() => {
+      const record = this.#db.createStore(input, actor);
+      this.#ownership.put(record.id, { owner: actor.accessKeyId });
+      return { ...record, owner: actor.accessKeyId };
+    })();
   }
 
   async getStore(ref: StoreRef): Promise<StoreRecord | undefined> {
-    return this.#db.getStore(ref);
+    const record = this.#db.getStore(ref);
+    return record && this.#owned(record);
   }
 
   async listStores(options?: { marker?: string; maxItems?: number; status?: string }): Promise<{ items: StoreRecord[]; nextMarker?: string }> {
-    return this.#db.listStores(options);
+    const page = this.#db.listStores(options);
+    const owned = this.#ownership.all();
+    return { ...page, items: page.items.map((record) => ({ ...record, ...owned.get(record.id) })) };
   }
 
   async updateStoreComment(name: string, comment: string, ifMatch: string | undefined, actor: Actor): Promise<StoreRecord> {
-    return this.#db.updateStoreComment(name, comment, ifMatch, actor);
+    return this.#owned(this.#db.updateStoreComment(name, comment, ifMatch, actor));
   }
 
   async deleteStore(name: string, ifMatch: string | undefined, actor: Actor): Promise<void> {
