@@ -29,6 +29,7 @@ import {
 } from '../client.js';
 import { openFrontError } from '../../errors.js';
 import { sdkWait, waitQuery, withWaitOption, withWaitParams } from '../wait.js';
+import { registerHistoryCommands, storeVersion } from './kvs-history.js';
 import { registerKvsSchema } from './kvs-schema.js';
 
 type Options = ApiOptions & { json?: boolean; wait?: string | boolean };
@@ -222,6 +223,7 @@ export function register(program: Command): void {
           comment: meta.KeyValueStore?.Comment,
           status: meta.KeyValueStore?.Status,
           etag: data.ETag,
+          version: await storeVersion(config, name),
           metadataEtag: meta.ETag,
           itemCount: data.ItemCount,
           totalSizeInBytes: data.TotalSizeInBytes,
@@ -325,4 +327,6 @@ export function register(program: Command): void {
         print(options.json ? JSON.stringify({ store: name, file, itemCount: items.length }) : `Exported ${items.length} items from ${name} to ${file}`);
       }),
     );
+
+  registerHistoryCommands(kvs);
 }
