@@ -29,6 +29,7 @@ import {
 } from '../client.js';
 import { openFrontError } from '../../errors.js';
 import { sdkWait, waitQuery, withWaitOption, withWaitParams } from '../wait.js';
+import { ownershipByName, ownershipColumns, registerOwnerCommand } from './ownership.js';
 
 type Options = ApiOptions & { json?: boolean; wait?: string | boolean };
 
@@ -124,6 +125,7 @@ async function importFile(
 
 export function register(program: Command): void {
   const kvs = program.command('kvs').description('Manage KeyValueStores and their keys through the API');
+  registerOwnerCommand(kvs, 'store');
 
   withApiOptions(kvs.command('create'))
     .description('Create a store, optionally loading a file in the S3 import format')
@@ -177,6 +179,7 @@ export function register(program: Command): void {
         if (store === undefined) {
           const stores: KeyValueStore[] = [];
           for await (const s of allStores(config)) stores.push(s);
+          const owned = await ownershipByName(config, 'store');
           if (options.json) {
             print(
               JSON.stringify(
@@ -187,13 +190,15 @@ export function register(program: Command): void {
                   status: s.Status,
                   comment: s.Comment,
                   lastModified: s.LastModifiedTime?.toISOString(),
+                  owner: owned.get(s.Name ?? '')?.owner ?? null,
+                  labels: owned.get(s.Name ?? '')?.labels ?? {},
                 })),
               ),
             );
             return;
           }
           if (stores.length === 0) print('No key value stores.');
-          for (const s of stores) print(`${s.Name}  ${s.Status}  ${s.ARN}${s.Comment ? `  ${s.Comment}` : ''}`);
+          for (const s of stores) print(`${s.Name}  ${s.Status}  ${s.ARN}  ${ownershipColumns(owned.get(s.Name ?? ''))}${s.Comment ? `  ${s.Comment}` : ''}`);
           return;
         }
         const { arn } = await resolveStore(config, store);

@@ -61,5 +61,6 @@ export const access = {
       return name ?? ALL_RESOURCES;
     },
   }),
-  admin: ADMIN_ONLY,
+  /** Only admin keys (reload, invalidations): said explicitly, unlike a route that declares nothing. */
+  admin: { action: 'admin' } as RouteAccess,
 };
