@@ -103,6 +103,10 @@ export const ErrorCatalog = {
   KVS_NOT_FOUND: { status: 404, awsType: 'ResourceNotFoundException', message: 'The resource was not found' },
   KVS_CONFLICT: { status: 409, awsType: 'ConflictException', message: 'Resource is not in expected state' },
   KVS_INTERNAL: { status: 500, awsType: 'InternalServerException', message: 'Internal server error' },
+  // Value schemas (docs/safe-changes.md, "Value schemas").
+  KVS_SCHEMA_VIOLATION: { status: 400, awsType: 'ValidationException', message: "A value does not match the store's value schema" },
+  KVS_SCHEMA_INVALID: { status: 400, awsType: 'ValidationException', message: 'The value schema is invalid' },
+  KVS_SCHEMA_NONCONFORMING: { status: 409, awsType: 'ConflictException', message: 'Values already stored do not match the new value schema' },
 
   // --- CloudFront control plane (control/) ---
   CF_ACCESS_DENIED: { status: 403, awsType: 'AccessDenied', message: 'Access denied' },
@@ -150,6 +154,8 @@ export const ErrorCatalog = {
   CLI_EDGE_UNREACHABLE: { status: 503, awsType: 'ServiceUnavailable', message: 'The OpenFront edge cannot be reached' },
   CLI_EDGE_ANSWER_INVALID: { status: 502, awsType: 'InvalidResponse', message: 'The edge did not answer with a decision' },
   CLI_API_RESPONSE_INVALID: { status: 502, awsType: 'InvalidResponse', message: 'The OpenFront API answered with something that is not JSON' },
+  DRY_RUN_NO_TRAFFIC: { status: 409, awsType: 'NoRecordedTraffic', message: 'The distribution has no recorded traffic to replay' },
+  DRY_RUN_IN_PROGRESS: { status: 429, awsType: 'DryRunInProgress', message: 'A dry run is already running on this node; retry later' },
   STATE_UNAVAILABLE: { status: 503, awsType: 'ServiceUnavailableException', message: 'The state service (NATS) cannot be reached: retry later' },
   INTERNAL: {
     status: 500,

@@ -21,6 +21,7 @@ import type {
   EdgeConfig,
   OriginConfig,
   OriginGroupConfig,
+  RecordingConfig,
   ServerTlsConfig,
 } from './types.js';
 
@@ -158,7 +159,10 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
   const stores = raw.stores.map((s, i) => {
     const seedPath = s.seed === undefined ? undefined : resolve(baseDir, s.seed);
     if (seedPath !== undefined) requireFile(seedPath, ['stores', i, 'seed'], report);
-    return { name: s.name, seedPath, ...(s.awsId === undefined ? {} : { awsId: s.awsId }) };
+    const schemaPath = typeof s.schema === 'string' ? resolve(baseDir, s.schema) : undefined;
+    if (schemaPath !== undefined) requireFile(schemaPath, ['stores', i, 'schema'], report);
+    const schema = schemaPath !== undefined ? { path: schemaPath } : typeof s.schema === 'object' ? { inline: s.schema } : undefined;
+    return { name: s.name, seedPath, ...(s.awsId === undefined ? {} : { awsId: s.awsId }), ...(schema ? { schema } : {}) };
   });
 
   const functionNames = uniqueNames(
@@ -287,6 +291,7 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
       customErrorResponses,
       httpVersion: d.httpVersion,
       ...(viewerCertificate === undefined ? {} : { viewerCertificate }),
+      ...(d.recording === undefined ? {} : { recording: recordingConfig(d.recording) }),
     };
   });
 
@@ -431,4 +436,18 @@ function uniqueNames(names: string[], path: PropertyKey[], field: string, what: 
 
 function requireFile(file: string, path: PropertyKey[], report: (path: PropertyKey[], message: string) => void): void {
   if (!existsSync(file) || !statSync(file).isFile()) report(path, `file not found: ${file}`);
+}
+
+function recordingConfig(r: NonNullable<RawConfig['distributions'][number]['recording']>): RecordingConfig {
+  return {
+    sampleRate: r.sampleRate,
+    maxRequests: r.maxRequests,
+    maxRequestBytes: r.maxRequestBytes,
+    maxTotalBytes: r.maxTotalBytes,
+    maxPerSecond: r.maxPerSecond,
+    redactHeaders: r.redact.headers,
+    keepHeaders: r.redact.keepHeaders,
+    keepCookies: r.redact.keepCookies,
+    persist: r.persist,
+  };
 }

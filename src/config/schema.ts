@@ -220,6 +220,33 @@ export const CustomErrorResponseSchema = z.strictObject({
   errorCachingMinTtl: z.number().int().min(0).max(31_536_000).optional(),
 });
 
+const headerNames = z.array(z.string().min(1).max(256).toLowerCase()).max(100).default([]);
+
+/** Requests kept for `openfront dry-run` (docs/config.md, "recording"); the bounds are checked here, once. */
+export const RecordingSchema = z.strictObject({
+  sampleRate: z.number().gt(0).max(1).default(1),
+  maxRequests: z.number().int().min(1).max(100_000).default(1000),
+  maxRequestBytes: z
+    .number()
+    .int()
+    .min(256)
+    .max(1024 * 1024)
+    .default(16 * 1024),
+  maxTotalBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
+  maxPerSecond: z.number().int().min(1).max(100_000).default(100),
+  /** Bodies are never recorded (viewer functions never see one); 0 is the only value, so a config can say so. */
+  maxBodyBytes: z.literal(0).optional(),
+  redact: z
+    .strictObject({ headers: headerNames, keepHeaders: headerNames, keepCookies: z.array(z.string().min(1).max(256)).max(100).default([]) })
+    .default({ headers: [], keepHeaders: [], keepCookies: [] }),
+  persist: z.boolean().default(false),
+});
+
 export const DistributionSchema = z.strictObject({
   id: z
     .string()
@@ -240,6 +267,7 @@ export const DistributionSchema = z.strictObject({
   /** The certificate served for this distribution's host names (chosen by SNI); absent: the server's default one. */
   viewerCertificate: ViewerCertificateSchema.optional(),
   httpVersion: z.enum(HTTP_VERSIONS).default('http2'),
+  recording: RecordingSchema.optional(),
 });
 
 export const FunctionSchema = z.strictObject({
@@ -267,6 +295,11 @@ export const StoreSchema = z.strictObject({
     .optional(),
   /** Optional seed data in the S3 import format `{"data":[{"key":..,"value":..}]}` (relative to the config file). */
   seed: z.string().min(1).optional(),
+  /**
+   * The store's value schema (docs/safe-changes.md, "Value schemas"): a JSON file path (relative to the config file)
+   * or the document inline. Checked, compiled and applied when the node seeds its stores.
+   */
+  schema: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
 });
 
 export const ServerSchema = z

@@ -142,6 +142,30 @@ export interface DistributionConfig {
   viewerCertificate?: ViewerCertificateConfig;
   /** Absent: `http2`. */
   httpVersion?: HttpVersion;
+  /** Absent: the edge records none of this distribution's requests (docs/safe-changes.md, "Dry-run"). */
+  recording?: RecordingConfig;
+}
+
+/** A bounded sample of viewer requests kept for `openfront dry-run` (docs/config.md, "recording"). */
+export interface RecordingConfig {
+  /** Fraction of requests recorded, 0 < rate ≤ 1. */
+  sampleRate: number;
+  /** Requests kept; the oldest go first. */
+  maxRequests: number;
+  /** A request whose method, target, headers and cookies take more bytes than this is not recorded. */
+  maxRequestBytes: number;
+  /** Bytes kept over all recorded requests; the oldest go first. */
+  maxTotalBytes: number;
+  /** Requests recorded per second at most (the rest of that second is skipped). */
+  maxPerSecond: number;
+  /** More header names whose values are redacted (lowercase). */
+  redactHeaders: string[];
+  /** Header names kept as they are although redacted by default (e.g. `authorization` on a test system). */
+  keepHeaders: string[];
+  /** Cookie names whose values are kept (`*`: every cookie); all others are redacted. */
+  keepCookies: string[];
+  /** Keep the sample in the node's data directory across restarts. */
+  persist: boolean;
 }
 
 export interface FunctionConfig {
@@ -159,6 +183,8 @@ export interface StoreConfig {
   awsId?: string;
   /** Absolute path of the seed file (S3 import format). */
   seedPath?: string;
+  /** The value schema: a document file (absolute path) or the document itself, as the config gave it. */
+  schema?: { path: string } | { inline: Record<string, unknown> };
 }
 
 export interface ServerConfig {

@@ -13,6 +13,7 @@ import { DEFAULT_API_LIMITS, type ApiLimits } from './http/limits.js';
 import { Router, type Authenticate, type Authorize, type RouteGroup } from './http/router.js';
 import { kvsControlPlaneRoutes } from './kvs-control-plane.js';
 import { kvsDataPlaneRoutes } from './kvs-data-plane.js';
+import { kvsSchemaRoutes } from './kvs-schema-api.js';
 import { nativeApiRoutes } from './native-api.js';
 import { ownershipRoutes } from './ownership-routes.js';
 import { answerProbe, type Probes } from './http/probes.js';
@@ -107,7 +108,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   const ctx = { state: options.state, now, importDir: options.importDir };
   const propagationRoutes = options.propagation === undefined ? [] : [propagationRouteGroup(options.propagation)];
-  for (const group of [kvsDataPlaneRoutes, kvsControlPlaneRoutes, nativeApiRoutes, ownershipRoutes, ...propagationRoutes, ...(options.routes ?? [])])
+  for (const group of [
+    kvsDataPlaneRoutes,
+    kvsControlPlaneRoutes,
+    nativeApiRoutes,
+    kvsSchemaRoutes,
+    ownershipRoutes,
+    ...propagationRoutes,
+    ...(options.routes ?? []),
+  ])
     group(router, ctx);
 
   const server = createServer(

@@ -11,7 +11,7 @@ import { closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Connection } from 'better-sqlite3';
-import { openFrontError } from '../errors.js';
+import { isOpenFrontError, openFrontError } from '../errors.js';
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../observe/audit.js';
 import { AuditLog, type AuditEnricher } from './audit-log.js';
 import { dataEtag, metadataEtag } from './etag.js';
@@ -32,6 +32,8 @@ import type {
 } from './types.js';
 import { assertComment, assertStoreId, assertStoreName, decodeNextToken, encodeNextToken, parseStoreArn } from './store-rules.js';
 import { KeyValueBatch, assertValidKey, assertValidValue, itemBytes, quoteKey, validateUpdate } from './validate.js';
+import { assertStoreConforms, assertValuesMatchSchema, type ParsedValueSchema, type StoredValueSchema } from './value-schema.js';
+import { ValueSchemaTable } from './value-schema-table.js';
 
 export interface KvsDatabaseOptions {
   /** Limits in force; CloudFront's by default. */
@@ -113,6 +115,7 @@ export class KvsDatabase {
   readonly #secrets: SecretBox;
   readonly #audit: AuditLog;
   readonly #sql: ReturnType<typeof prepareStatements>;
+  readonly #schemas: ValueSchemaTable;
   readonly #changeListeners = new Set<ChangeListener>();
   readonly #deletedListeners = new Set<StoreDeletedListener>();
   readonly #pending: Notification[] = [];
@@ -127,6 +130,7 @@ export class KvsDatabase {
     this.#retention = options.changeLogRetention ?? DEFAULT_CHANGE_LOG_RETENTION;
     this.#audit = new AuditLog(connection, this.#now);
     this.#sql = prepareStatements(connection);
+    this.#schemas = new ValueSchemaTable(connection);
     this.accountId = this.#loadOrCreateAccountId();
     this.#sealStoredSecrets(options.secretKeySource);
   }
@@ -174,7 +178,7 @@ export class KvsDatabase {
    * `id` gives the store the id it has in AWS (its `awsId`), so that function code naming it keeps working; a new
    * random UUID otherwise.
    */
-  createStore(input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string }, actor: Actor): StoreRecord {
+  createStore(input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string; schema?: ParsedValueSchema }, actor: Actor): StoreRecord {
     const comment = input.comment ?? '';
     assertStoreName(input.name);
     assertComment(comment);
@@ -192,6 +196,7 @@ export class KvsDatabase {
       }
     }
     const id = input.id?.toLowerCase() ?? randomUUID();
+    if (imported) assertValuesMatchSchema(id, input.name, input.schema, imported.items);
     const at = this.#now();
     const version = imported ? 1 : 0;
     const items = imported?.items ?? [];
@@ -217,6 +222,7 @@ export class KvsDatabase {
           itemCount: items.length,
           totalBytes: imported?.totalBytes ?? 0,
         });
+        if (input.schema !== undefined) this.#schemas.put(id, input.schema, at, actor.accessKeyId);
         for (const item of items) this.#sql.upsertItem.run(id, item.key, item.value);
         if (imported) this.#recordChange({ storeId: id, version, puts: items, deletes: [], replace: true, at });
         this.#audit.append({
@@ -227,7 +233,13 @@ export class KvsDatabase {
           keys: items.map((item) => item.key),
           changes: items.map((item) => ({ key: item.key, before: null, after: item.value })),
           etagTo: metadataEtag(id, 1),
-          detail: { comment, version, dataEtag: dataEtag(id, version), imported: imported !== undefined },
+          detail: {
+            comment,
+            version,
+            dataEtag: dataEtag(id, version),
+            imported: imported !== undefined,
+            ...(input.schema ? { valueSchemaEtag: input.schema.etag } : {}),
+          },
         });
         return this.#sql.storeById.get(id) as StoreRow;
       })
@@ -363,6 +375,63 @@ export class KvsDatabase {
   exportData(storeId: string): KeyValue[] {
     this.#requireDataStore(storeId);
     return this.#sql.allItems.all(storeId) as KeyValue[];
+  }
+
+  // ---------------------------------------------------------------- value schemas
+
+  getValueSchema(storeId: string): StoredValueSchema | undefined {
+    this.#requireDataStore(storeId);
+    return this.#schemas.get(storeId);
+  }
+
+  /** See `StoreState.setSchema`: checked against every stored value in the same transaction that sets it. */
+  setValueSchema(
+    storeId: string,
+    schema: ParsedValueSchema | undefined,
+    actor: Actor,
+    options: { force?: boolean; ifMatch?: string } = {},
+  ): StoredValueSchema | undefined {
+    return this.connection
+      .transaction(() => {
+        const store = this.#requireDataStore(storeId);
+        const before = this.#schemas.get(storeId);
+        const current = before?.etag ?? 'none';
+        if (options.ifMatch !== undefined && options.ifMatch !== current) {
+          throw openFrontError(
+            'CF_PRECONDITION_FAILED',
+            `The If-Match ${options.ifMatch} is not the current value schema of store ${store.name} (${current})`,
+            {
+              storeId,
+            },
+          );
+        }
+        let nonconforming: number | undefined;
+        if (schema !== undefined) {
+          try {
+            assertStoreConforms(storeId, store.name, schema, this.#sql.allItems.iterate(storeId) as Iterable<KeyValue>);
+          } catch (err) {
+            if (!options.force || !isOpenFrontError(err) || err.code !== 'KVS_SCHEMA_NONCONFORMING') throw err;
+            nonconforming = err.details.count as number;
+          }
+        }
+        this.#schemas.put(storeId, schema, this.#now(), actor.accessKeyId);
+        this.#audit.append({
+          accessKeyId: actor.accessKeyId,
+          operation: schema === undefined ? 'DeleteValueSchema' : 'PutValueSchema',
+          storeId,
+          storeName: store.name,
+          keys: [],
+          changes: [],
+          detail: {
+            etagFrom: before?.etag ?? null,
+            etagTo: schema?.etag ?? null,
+            ...(schema ? { document: schema.document } : {}),
+            ...(options.force ? { force: true, nonconforming: nonconforming ?? 0 } : {}),
+          },
+        });
+        return this.#schemas.get(storeId);
+      })
+      .immediate();
   }
 
   // ---------------------------------------------------------------- change log
@@ -543,6 +612,7 @@ export class KvsDatabase {
             { storeId },
           );
         }
+        assertValuesMatchSchema(store.id, store.name, this.#schemas.get(store.id), plan.puts);
         const { changes, itemCount, totalBytes } = plan.replace ? this.#planReplace(store, plan) : this.#planEdits(store, plan);
         if (totalBytes > this.limits.maxStoreBytes) {
           throw openFrontError('KVS_QUOTA_EXCEEDED', `The store would hold ${totalBytes} bytes; the limit is ${this.limits.maxStoreBytes} bytes`, {

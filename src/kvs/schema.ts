@@ -73,6 +73,16 @@ const MIGRATIONS: readonly string[] = [
     description   TEXT
   ) WITHOUT ROWID;
   `,
+  // 2: value schemas (kvs/value-schema.ts): at most one JSON Schema document per store, gone with the store.
+  `
+  CREATE TABLE kvs_value_schemas (
+    store_id   TEXT PRIMARY KEY REFERENCES kvs_stores(id) ON DELETE CASCADE,
+    etag       TEXT NOT NULL,
+    document   TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    updated_by TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** Number of the newest schema this code knows. */

@@ -18,6 +18,8 @@ import { JetStreamPropagationView } from '../observe/propagation-jetstream.js';
 import { connectNats, type NatsConnectionHandle } from '../state/jetstream/connection.js';
 import { openJetStreamState, type JetStreamState } from '../state/jetstream/index.js';
 import type { RunLimits } from '../control/functions/index.js';
+import type { ApiLimits } from '../control/http/limits.js';
+import type { FunctionRegistryOptions } from '../state/functions.js';
 import type { RuntimeLimits } from '../runtime/types.js';
 import { functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './seed-functions.js';
 import { ensureConfigStores } from './seed-stores.js';
@@ -28,12 +30,14 @@ export interface ControlRoleOptions {
   /** Seals access-key secrets; the same for every control process of the fleet. */
   secretKey: Buffer;
   config?: EdgeConfig;
-  api?: { host?: string; port?: number; insecureNoAuth?: boolean; importDir?: string };
+  api?: { host?: string; port?: number; insecureNoAuth?: boolean; importDir?: string; limits?: Partial<ApiLimits> };
   /** Stream replicas of what this control creates (default 1; 3 on an R3 cluster). */
   natsReplicas?: number;
   kvsLimits?: KvsLimits;
   runtimeLimits?: Partial<RuntimeLimits>;
   testRuns?: Partial<RunLimits>;
+  /** The function registry's bounds (the account's function quota, code size), as `start`'s registry takes them. */
+  functions?: Pick<FunctionRegistryOptions, 'maxFunctions' | 'maxCodeBytes'>;
   /** The client name NATS shows for this process. */
   name?: string;
 }
@@ -54,6 +58,7 @@ export async function openFleetState(options: {
   kvsLimits?: KvsLimits;
   name?: string;
   isFunctionInUse?: (name: string) => boolean;
+  functions?: Pick<FunctionRegistryOptions, 'maxFunctions' | 'maxCodeBytes'>;
   /** Give up when no server answers within this time (a one-shot CLI command); default: wait as long as it takes. */
   connectTimeoutMs?: number;
 }): Promise<JetStreamState> {
@@ -87,7 +92,7 @@ export async function openFleetState(options: {
       secretKey: options.secretKey,
       limits: options.kvsLimits ?? DEFAULT_KVS_LIMITS,
       replicas,
-      functions: { isFunctionInUse: options.isFunctionInUse },
+      functions: { ...options.functions, isFunctionInUse: options.isFunctionInUse },
     });
   } catch (err) {
     await conn.close();
@@ -126,7 +131,7 @@ export async function startControlRole(options: ControlRoleOptions): Promise<Con
       port: options.api?.port,
       auth: { insecureNoAuth: options.api?.insecureNoAuth ?? false },
       importDir: options.api?.importDir ?? options.config?.kvsImportDir,
-      limits: options.config?.apiLimits,
+      limits: { ...options.config?.apiLimits, ...options.api?.limits },
       routes: [
         // No invalidation route: a control process has no edge cache of its own.
         functionRouteGroup(state.functions, snapshotReader(state), { limits: options.runtimeLimits, testRuns: options.testRuns }),

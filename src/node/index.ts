@@ -25,6 +25,9 @@ import type { RuntimeLimits } from '../runtime/types.js';
 import { LiveFunctions } from './live-functions.js';
 import { startLocalPropagation } from './local-propagation.js';
 import { startNodeObservability, type NodeObservability } from './observability.js';
+import { RecordingSet } from '../observe/recording.js';
+import { dryRunRouteGroup } from '../control/dry-run-api.js';
+import { dryRunService, restoreRecordings, saveRecordings } from './dry-run-service.js';
 import { nodeSettingsChanged, readinessChecks } from './operations.js';
 import { checkConfigFunctions, functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './seed-functions.js';
 import { ensureConfigStores } from './seed-stores.js';
@@ -135,7 +138,13 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     const live = new LiveFunctions(registry, replicas, { limits: options.runtimeLimits, storeAnswersAnyId });
     cleanup.push(() => live.close());
     let edge: NodeEdge | undefined;
+    // Requests recorded for `openfront dry-run`, per distribution that asks for it (docs/safe-changes.md).
+    const recordings = new RecordingSet();
+    recordings.configure(options.config.distributions);
+    restoreRecordings(recordings, options.dataDir);
+    cleanup.push(() => saveRecordings(recordings, options.dataDir));
     const observability = await startNodeObservability({
+      recordings,
       config: options.config.observability,
       db,
       nodeId: options.config.server.nodeId,
@@ -204,6 +213,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       restartNeeded.push(...nodeSettingsChanged(edgeConfig, config));
       edgeConfig = config;
       inUse = functionsUsedByConfig(config);
+      recordings.configure(config.distributions);
       const changes = [
         ...createdStores.map((name) => `created store ${name}`),
         ...synced.map((fn) => `${fn.action} function ${fn.name}, LIVE version ${fn.version}`),
@@ -245,6 +255,15 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
         invalidationRouteGroup(currentEdge),
         reloadRouteGroup({ reload }),
         observability.routes,
+        dryRunRouteGroup(
+          dryRunService({
+            recordings,
+            distributions: () => edgeConfig.distributions,
+            state,
+            storeSource: (id) => replicas.get(id),
+            limits: options.runtimeLimits,
+          }),
+        ),
       ],
       probes,
     });
@@ -263,6 +282,7 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       edge = started;
       edgeConfig = config;
       inUse = functionsUsedByConfig(config);
+      recordings.configure(config.distributions);
       return started;
     };
     return {

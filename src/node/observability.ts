@@ -21,6 +21,7 @@ import { LocalDecisionSource } from '../observe/decision-source.js';
 import { traceOfFacts, type EdgeObserver } from '../observe/request-facts.js';
 import { DecisionStreams } from '../observe/live-stream.js';
 import { NodeMetrics } from '../observe/metrics.js';
+import type { RecordingSet } from '../observe/recording.js';
 import { Redactor } from '../observe/redact.js';
 
 export interface NodeObservabilityOptions {
@@ -39,6 +40,8 @@ export interface NodeObservabilityOptions {
   /** `insecureNoAuth` API: explain's debug header is then refused (there is no key to verify it with). */
   insecureNoAuth?: boolean;
   now?: () => Date;
+  /** Distributions whose requests are recorded for `openfront dry-run` (docs/safe-changes.md). */
+  recordings?: RecordingSet;
 }
 
 export interface NodeObservability {
@@ -111,6 +114,7 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
   }
 
   const counted = metrics;
+  const recordings = options.recordings;
   // Requests still in flight when the node closes finish after this: they must not reach closed metrics or stores.
   let closed = false;
   const observer: EdgeObserver = {
@@ -119,6 +123,10 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
     requestDone(facts, trace) {
       if (closed) return;
       counted?.count(facts);
+      // With no distribution recording this is one property read; a recorder copies what the facts hold anyway.
+      if (recordings !== undefined && !recordings.empty && facts.distributionId !== undefined) {
+        recordings.get(facts.distributionId)?.offer(facts.method, facts.target, facts.rawHeaders, facts.remoteAddress);
+      }
       if (trace !== undefined) decisions.offer(trace);
       // A failure is worth keeping even when it was not traced: made from its facts, without step timings.
       else if (facts.status >= 500) decisions.offer(traceOfFacts(facts));

@@ -156,7 +156,7 @@ class SandboxedFunction implements CloudFrontFunction {
       eventWire: encodeEvent(event),
       rawQueryString: rawQueryString ?? null,
       now: options.now ?? Date.now(),
-      seed: nextSeed(),
+      seed: options.seed ?? nextSeed(),
       edgeLocationJson: event.context.eventType === 'viewer-request' && options.edgeLocation ? edgeLocationJson(options.edgeLocation) : null,
       kvsToken: reader.token,
       kvs: reader.read,

@@ -54,6 +54,11 @@ export interface InvokeOptions {
    * `request.rawQueryString()`. Defaults to the event's querystring re-encoded.
    */
   rawQueryString?: string;
+  /**
+   * Seed of Math.random() inside the function for this invocation. Default: a fresh one per invocation. A dry run
+   * passes the same seed to the current and the proposed code, so randomness alone never shows as a change.
+   */
+  seed?: number;
   /** false: leave `kvsReads` empty, for callers that will not look at it (the edge when nobody traces). */
   recordKvsReads?: boolean;
   /**

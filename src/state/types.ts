@@ -8,6 +8,7 @@
  */
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../observe/audit.js';
 import type { AccessKeyRecord, Actor, KeyValue, KvsLimits, ListKeysPage, StoreRecord, WriteResult } from '../kvs/types.js';
+import type { ParsedValueSchema, StoredValueSchema } from '../kvs/value-schema.js';
 import type { RuntimeVersion } from '../runtime/event.js';
 import type { FunctionConfigInput, FunctionStage, FunctionStageView, FunctionVersion, LiveChangeListener, LiveVersion } from './functions.js';
 import type { Ownership, OwnershipChange } from './ownership.js';
@@ -29,8 +30,11 @@ export interface StoreState {
   readonly accountId: string;
   readonly limits: KvsLimits;
 
-  /** `id` keeps the id the store has in AWS; `importItems` fills it in the same write. */
-  createStore(input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string }, actor: Actor): Promise<StoreRecord>;
+  /**
+   * `id` keeps the id the store has in AWS; `importItems` fills it in the same write; `schema` is its value schema
+   * from the start (the import items are checked against it first).
+   */
+  createStore(input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string; schema?: ParsedValueSchema }, actor: Actor): Promise<StoreRecord>;
   getStore(ref: StoreRef): Promise<StoreRecord | undefined>;
   listStores(options?: { marker?: string; maxItems?: number; status?: string }): Promise<{ items: StoreRecord[]; nextMarker?: string }>;
   /** `ifMatch` is the metadata ETag. */
@@ -49,6 +53,22 @@ export interface StoreState {
   importData(storeId: string, items: KeyValue[], options: { mode: 'replace' | 'merge'; ifMatch?: string }, actor: Actor): Promise<WriteResult>;
   /** Every item, in UTF-8 byte order of keys. */
   exportData(storeId: string): Promise<KeyValue[]>;
+
+  // --- value schemas (docs/safe-changes.md, "Value schemas"): every data write above checks its puts against the
+  // store's schema before anything is written (KVS_SCHEMA_VIOLATION).
+  /** The store's value schema; undefined when it has none. KVS_NOT_FOUND for an unknown store. */
+  getSchema(storeId: string): Promise<StoredValueSchema | undefined>;
+  /**
+   * Sets (or with `undefined` removes) the store's value schema, audited. Values already stored that fail the new
+   * schema refuse it (KVS_SCHEMA_NONCONFORMING) unless `force`. `ifMatch` is the current schema's ETag ("none" when
+   * the store has none); a different one is CF_PRECONDITION_FAILED.
+   */
+  setSchema(
+    storeId: string,
+    schema: ParsedValueSchema | undefined,
+    actor: Actor,
+    options?: { force?: boolean; ifMatch?: string },
+  ): Promise<StoredValueSchema | undefined>;
 
   // perms (issue 15): owner and labels, also on every StoreRecord. Audited (`SetOwnership`); the ETags do not change.
   /** Fields given replace the stored ones (`labels` as a whole); an unknown store is KVS_NOT_FOUND. */

@@ -212,18 +212,6 @@ describe('fleet store data writer', { skip: natsSkipReason() }, () => {
     assert.equal(await w.get('b'), '2');
   });
 
-  it('refuses a batch whose journal exceeds the server message limit, naming it, and writes nothing', async () => {
-    const id = randomUUID();
-    const w = await StoreDataWriter.open(nats, id);
-    await w.put('k', 'v', { actor: 'x' });
-    const items = Array.from({ length: 1200 }, (_, i) => ({ key: `key${i}`, value: 'x'.repeat(1000) }));
-    const err = await openFrontRejectionOf(w.replaceAll(items, { actor: 'x' }));
-    assert.equal(err.code, 'KVS_QUOTA_EXCEEDED');
-    assert.match(err.message, /max_payload/);
-    assert.equal(await lastSeq(id), 1);
-    assert.equal(await w.get('k'), 'v');
-  });
-
   it('fails at once with STATE_UNAVAILABLE while NATS is down, writing nothing, and works again once it is back', async () => {
     const id = randomUUID();
     const w = await StoreDataWriter.open(nats, id);

@@ -38,8 +38,11 @@ import {
 import { randomBytes } from 'node:crypto';
 import { startControlRole } from '../../src/node/control-role.js';
 import type { NodeState } from '../../src/state/types.js';
-import { startNatsServer } from '../helpers/nats-server.js';
+import { sharedNatsServer } from '../helpers/nats-shared.js';
 import { requestOf } from '../helpers/results.js';
+
+const nats = sharedNatsServer();
+after(() => nats.dispose());
 
 interface FunctionServer {
   /** The state behind the API, whichever the target. */
@@ -77,20 +80,12 @@ async function startFunctionServer(options: FunctionRegistryOptions = {}, target
       db.close();
     };
   } else {
-    const nats = await startNatsServer({ storeDir: join(dir, 'nats') });
-    const role = await startControlRole({ nats: nats.url, secretKey: randomBytes(32), api: { port: 0 } });
-    if (options.maxFunctions !== undefined) {
-      await role.close();
-      await nats.dispose();
-      throw new Error('the control+nats target takes no registry options');
-    }
+    const natsServer = await nats.fresh();
+    const role = await startControlRole({ nats: natsServer.url, secretKey: randomBytes(32), api: { port: 0 }, functions: options });
     role.state.functions.setFunctionInUseCheck((name) => inUse.has(name));
     state = role.state;
     server = role.api;
-    closeTarget = async () => {
-      await role.close();
-      await nats.dispose();
-    };
+    closeTarget = () => role.close();
   }
   const key = await state.accessKeys.create('function api test');
   const agent = loopbackAgent();
@@ -495,46 +490,48 @@ for (const target of HARNESS_TARGETS)
     });
   });
 
-describe('function quota', () => {
-  it('answers TooManyFunctions past the per-account limit', async () => {
-    const s = await startFunctionServer({ maxFunctions: 2 });
-    try {
-      for (const name of ['q1', 'q2']) await s.cf.send(new CreateFunctionCommand({ Name: name, FunctionConfig: V2, FunctionCode: utf8(tagging(name)) }));
-      const tooMany = await sdkError(s.cf.send(new CreateFunctionCommand({ Name: 'q3', FunctionConfig: V2, FunctionCode: utf8(tagging('q3')) })));
-      assert.deepEqual([tooMany.name, tooMany.status], ['TooManyFunctions', 400]);
-    } finally {
-      await s.close();
-    }
+for (const target of HARNESS_TARGETS)
+  describe(`function quota, on ${target.name}`, { skip: target.skip }, () => {
+    it('answers TooManyFunctions past the per-account limit', async () => {
+      const s = await startFunctionServer({ maxFunctions: 2 }, target.name);
+      try {
+        for (const name of ['q1', 'q2']) await s.cf.send(new CreateFunctionCommand({ Name: name, FunctionConfig: V2, FunctionCode: utf8(tagging(name)) }));
+        const tooMany = await sdkError(s.cf.send(new CreateFunctionCommand({ Name: 'q3', FunctionConfig: V2, FunctionCode: utf8(tagging('q3')) })));
+        assert.deepEqual([tooMany.name, tooMany.status], ['TooManyFunctions', 400]);
+      } finally {
+        await s.close();
+      }
+    });
   });
-});
 
-describe('ListFunctions without a Stage filter', () => {
-  it('lists a published function in both stages: two entries without a filter, one with Stage LIVE', async () => {
-    const s = await startFunctionServer();
-    try {
-      const created = await s.cf.send(new CreateFunctionCommand({ Name: 'both-stages', FunctionConfig: V2, FunctionCode: utf8(tagging('one')) }));
-      await s.cf.send(new PublishFunctionCommand({ Name: 'both-stages', IfMatch: created.ETag }));
-      const all = await s.cf.send(new ListFunctionsCommand({}));
-      assert.deepEqual(
-        (all.FunctionList?.Items ?? []).map((f) => [f.Name, f.FunctionMetadata?.Stage]),
-        [
-          ['both-stages', 'DEVELOPMENT'],
-          ['both-stages', 'LIVE'],
-        ],
-      );
-      assert.equal(all.FunctionList?.Quantity, 2);
-      const live = await s.cf.send(new ListFunctionsCommand({ Stage: 'LIVE' }));
-      assert.deepEqual(
-        (live.FunctionList?.Items ?? []).map((f) => [f.Name, f.FunctionMetadata?.Stage]),
-        [['both-stages', 'LIVE']],
-      );
-      // One entry per page: the marker walks from the DEVELOPMENT entry to the LIVE one of the same function.
-      const first = await s.cf.send(new ListFunctionsCommand({ MaxItems: 1 }));
-      assert.equal(first.FunctionList?.Items?.[0]?.FunctionMetadata?.Stage, 'DEVELOPMENT');
-      const second = await s.cf.send(new ListFunctionsCommand({ MaxItems: 1, Marker: first.FunctionList?.NextMarker }));
-      assert.deepEqual([second.FunctionList?.Items?.[0]?.FunctionMetadata?.Stage, second.FunctionList?.NextMarker], ['LIVE', undefined]);
-    } finally {
-      await s.close();
-    }
+for (const target of HARNESS_TARGETS)
+  describe(`ListFunctions without a Stage filter, on ${target.name}`, { skip: target.skip }, () => {
+    it('lists a published function in both stages: two entries without a filter, one with Stage LIVE', async () => {
+      const s = await startFunctionServer({}, target.name);
+      try {
+        const created = await s.cf.send(new CreateFunctionCommand({ Name: 'both-stages', FunctionConfig: V2, FunctionCode: utf8(tagging('one')) }));
+        await s.cf.send(new PublishFunctionCommand({ Name: 'both-stages', IfMatch: created.ETag }));
+        const all = await s.cf.send(new ListFunctionsCommand({}));
+        assert.deepEqual(
+          (all.FunctionList?.Items ?? []).map((f) => [f.Name, f.FunctionMetadata?.Stage]),
+          [
+            ['both-stages', 'DEVELOPMENT'],
+            ['both-stages', 'LIVE'],
+          ],
+        );
+        assert.equal(all.FunctionList?.Quantity, 2);
+        const live = await s.cf.send(new ListFunctionsCommand({ Stage: 'LIVE' }));
+        assert.deepEqual(
+          (live.FunctionList?.Items ?? []).map((f) => [f.Name, f.FunctionMetadata?.Stage]),
+          [['both-stages', 'LIVE']],
+        );
+        // One entry per page: the marker walks from the DEVELOPMENT entry to the LIVE one of the same function.
+        const first = await s.cf.send(new ListFunctionsCommand({ MaxItems: 1 }));
+        assert.equal(first.FunctionList?.Items?.[0]?.FunctionMetadata?.Stage, 'DEVELOPMENT');
+        const second = await s.cf.send(new ListFunctionsCommand({ MaxItems: 1, Marker: first.FunctionList?.NextMarker }));
+        assert.deepEqual([second.FunctionList?.Items?.[0]?.FunctionMetadata?.Stage, second.FunctionList?.NextMarker], ['LIVE', undefined]);
+      } finally {
+        await s.close();
+      }
+    });
   });
-});

@@ -6,7 +6,11 @@ import { startApiServer } from '../../src/control/api-server.js';
 import { signRequestV4 } from '../../src/control/auth/sign-request.js';
 import { KvsDatabase } from '../../src/kvs/database.js';
 import { sqliteState } from '../../src/state/sqlite/index.js';
+import { sharedNatsServer } from '../helpers/nats-shared.js';
 import { HARNESS_TARGETS, rawRequest, sdkError, startHarness, type Harness } from './fixtures/kvs-api-harness.js';
+
+const nats = sharedNatsServer();
+after(() => nats.dispose());
 
 for (const target of HARNESS_TARGETS)
   describe(`KVS API authentication, on ${target.name}`, { skip: target.skip }, () => {
@@ -14,7 +18,7 @@ for (const target of HARNESS_TARGETS)
     let arn: string;
     let etag: string;
     before(async () => {
-      h = await startHarness({ target: target.name });
+      h = await startHarness({ target: target.name, nats });
       await h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: 'auth' }));
       arn = (await h.state.stores.getStore({ name: 'auth' }))!.arn;
       etag = (await h.state.stores.getStore({ name: 'auth' }))!.etag;
@@ -108,7 +112,7 @@ for (const target of HARNESS_TARGETS)
     });
   });
 
-describe('insecureNoAuth', () => {
+describe('insecureNoAuth on start (SQLite)', () => {
   it('is refused on a non-loopback host', async () => {
     const db = KvsDatabase.open(':memory:');
     try {
@@ -117,29 +121,36 @@ describe('insecureNoAuth', () => {
       db.close();
     }
   });
-
-  it('serves unsigned requests on loopback and audits them as "anonymous"', async () => {
-    const h = await startHarness({ server: { auth: { insecureNoAuth: true } } });
-    try {
-      const res = await h.raw({
-        method: 'POST',
-        path: '/2020-05-31/key-value-store',
-        body: '<CreateKeyValueStoreRequest><Name>anon</Name></CreateKeyValueStoreRequest>',
-        sign: false,
-      });
-      assert.equal(res.status, 201, res.body);
-      assert.equal(h.db.listAudit({ storeName: 'anon' })[0].accessKeyId, 'anonymous');
-    } finally {
-      await h.close();
-    }
-  });
 });
+
+for (const target of HARNESS_TARGETS)
+  describe(`insecureNoAuth, on ${target.name}`, { skip: target.skip }, () => {
+    it('is refused on a non-loopback host', async () => {
+      await assert.rejects(startHarness({ target: target.name, nats, server: { host: '0.0.0.0', auth: { insecureNoAuth: true } } }), /loopback/);
+    });
+
+    it('serves unsigned requests on loopback and audits them as "anonymous"', async () => {
+      const h = await startHarness({ target: target.name, nats, server: { auth: { insecureNoAuth: true } } });
+      try {
+        const res = await h.raw({
+          method: 'POST',
+          path: '/2020-05-31/key-value-store',
+          body: '<CreateKeyValueStoreRequest><Name>anon</Name></CreateKeyValueStoreRequest>',
+          sign: false,
+        });
+        assert.equal(res.status, 201, res.body);
+        assert.equal((await h.state.audit.list({ storeName: 'anon' }))[0]?.accessKeyId, 'anonymous');
+      } finally {
+        await h.close();
+      }
+    });
+  });
 
 for (const target of HARNESS_TARGETS)
   describe(`native API, on ${target.name}`, { skip: target.skip }, () => {
     let h: Harness;
     before(async () => {
-      h = await startHarness({ target: target.name });
+      h = await startHarness({ target: target.name, nats });
       await h.cloudFront().send(new CreateKeyValueStoreCommand({ Name: 'native' }));
     });
     after(() => h.close());

@@ -19,7 +19,11 @@ import {
   UpdateKeysCommand,
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { DEFAULT_KVS_LIMITS } from '../../src/kvs/limits.js';
+import { sharedNatsServer } from '../helpers/nats-shared.js';
 import { HARNESS_TARGETS, sdkError, startHarness, type Harness } from './fixtures/kvs-api-harness.js';
+
+const nats = sharedNatsServer();
+after(() => nats.dispose());
 
 const KVS_SERVICE = 'cloudfront-keyvaluestore';
 
@@ -28,7 +32,7 @@ for (const target of HARNESS_TARGETS)
     let h: Harness;
     before(async () => {
       // CloudFront's limits, except a small store so the quota error needs only a few writes.
-      h = await startHarness({ limits: { ...DEFAULT_KVS_LIMITS, maxStoreBytes: 4000 }, importDir: true, target: target.name });
+      h = await startHarness({ limits: { ...DEFAULT_KVS_LIMITS, maxStoreBytes: 4000 }, importDir: true, target: target.name, nats });
     });
     after(() => h.close());
 

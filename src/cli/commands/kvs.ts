@@ -30,6 +30,7 @@ import {
 import { openFrontError } from '../../errors.js';
 import { sdkWait, waitQuery, withWaitOption, withWaitParams } from '../wait.js';
 import { ownershipByName, ownershipColumns, registerOwnerCommand } from './ownership.js';
+import { registerKvsSchema } from './kvs-schema.js';
 
 type Options = ApiOptions & { json?: boolean; wait?: string | boolean };
 
@@ -126,6 +127,7 @@ async function importFile(
 export function register(program: Command): void {
   const kvs = program.command('kvs').description('Manage KeyValueStores and their keys through the API');
   registerOwnerCommand(kvs, 'store');
+  registerKvsSchema(kvs);
 
   withApiOptions(kvs.command('create'))
     .description('Create a store, optionally loading a file in the S3 import format')

@@ -10,6 +10,8 @@ import { CONFIG_FILE_NAMES, loadConfig } from '../../config/index.js';
 import { isOpenFrontError, openFrontError } from '../../errors.js';
 import { startOpenFrontNode, type OpenFrontNode } from '../../node/index.js';
 import { EDGE_NAME_PATTERN } from '../../observe/propagation.js';
+import { DEFAULT_RECORDING } from '../../observe/recording.js';
+import type { EdgeConfig } from '../../config/types.js';
 import { DEFAULT_DATA_DIR } from './keys.js';
 import { serveUntilStopped } from '../operations.js';
 
@@ -32,6 +34,8 @@ export interface StartOptions {
   workers?: string;
   workerHeader?: boolean;
   name?: string;
+  /** `--record [rate]`: true without a rate. */
+  record?: string | boolean;
 }
 
 /** More edge processes than this on one machine is a typo, not a plan. */
@@ -80,13 +84,32 @@ export function parsePort(text: string | undefined, flag: string): number | unde
   return Number(text);
 }
 
+/** `--record [rate]`: the sample rate to record every distribution at, or undefined without the flag. */
+export function parseRecordRate(value: string | boolean | undefined): number | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return 1;
+  const rate = Number(value);
+  if (!/^\d(\.\d{1,6})?$/.test(value) || !(rate > 0 && rate <= 1))
+    throw openFrontError('CLI_USAGE', `--record takes a sample rate above 0 and at most 1, got "${value}"`);
+  return rate;
+}
+
+/** Every distribution without a `recording` section records at `sampleRate` with the default bounds. */
+function withRecording(config: EdgeConfig, sampleRate: number | undefined): EdgeConfig {
+  if (sampleRate === undefined) return config;
+  const recording = { ...DEFAULT_RECORDING, sampleRate, redactHeaders: [], keepHeaders: [], keepCookies: [] };
+  return { ...config, distributions: config.distributions.map((d) => (d.recording === undefined ? { ...d, recording } : d)) };
+}
+
 /** Starts a node from command-line options; shared by `start` and `dev`. */
 export async function startFromOptions(options: StartOptions): Promise<{ node: OpenFrontNode; configPath: string; demo: boolean }> {
   const { path, demo } = resolveConfigPath(options.config);
   parseSeconds(options.drainTimeout, '--drain-timeout', DEFAULT_DRAIN_SECONDS);
   const workers = parseWorkers(options.workers);
   if (options.workerHeader && workers === undefined) throw openFrontError('CLI_USAGE', '--worker-header needs --workers');
-  const config = await loadConfig(path);
+  const sampleRate = parseRecordRate(options.record);
+  const load = async (): Promise<EdgeConfig> => withRecording(await loadConfig(path), sampleRate);
+  const config = await load();
   const host = options.host;
   const node = await startOpenFrontNode({
     dataDir: resolve(options.data),
@@ -104,7 +127,7 @@ export async function startFromOptions(options: StartOptions): Promise<{ node: O
       httpsPort: parsePort(options.httpsPort, '--https-port') ?? (demo ? DEMO_HTTPS_PORT : undefined),
     },
     observability: { accessLog: options.accessLog, metricsPort: parsePort(options.metricsPort, '--metrics-port') },
-    configSource: () => loadConfig(path),
+    configSource: load,
     workers: workers === undefined ? undefined : { count: workers, workerHeader: options.workerHeader },
     edgeName: parseEdgeName(options.name),
   });
@@ -170,6 +193,10 @@ export function register(program: Command): void {
     .option('--workers <n>', 'serve the edge from n processes on one port (node:cluster; see docs/deploy.md)')
     .option('--name <edge-name>', "this node's edge name in propagation answers and `openfront status` (default: the host name)")
     .option('--worker-header', 'with --workers: add x-openfront-worker: <pid> to every edge response')
+    .option(
+      '--record [rate]',
+      "record a sample of each distribution's requests for `openfront dry-run` (rate 0-1, default 1) unless its config has a recording section",
+    )
     .action(async (options: StartOptions) => {
       let started: Awaited<ReturnType<typeof startFromOptions>>;
       try {

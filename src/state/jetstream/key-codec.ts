@@ -16,6 +16,9 @@ export const KEY_PREFIX = 'k.';
 const EMPTY_KEY_TOKEN = '=';
 /** The batch journal's key inside a store's bucket (subject `$KV.<bucket>._tx`). */
 export const JOURNAL_KEY = '_tx';
+/** The keys of a journal too big for one message, one per part: `_txp.<index>` (distinct subjects, because a bucket with
+ * `history: 1` keeps one message per subject). */
+export const JOURNAL_PART_PREFIX = '_txp.';
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
@@ -59,6 +62,11 @@ export function keySubject(storeId: string, key: string): string {
 /** The subject of a store's batch journal. */
 export function journalSubject(storeId: string): string {
   return `$KV.${storeBucket(storeId)}.${JOURNAL_KEY}`;
+}
+
+/** The subject of part `index` of a store's batch journal that spans several messages. */
+export function journalPartSubject(storeId: string, index: number): string {
+  return `$KV.${storeBucket(storeId)}.${JOURNAL_PART_PREFIX}${index}`;
 }
 
 /** The NATS KV key of a message subject of `storeId`'s bucket (what follows `$KV.<bucket>.`). */

@@ -14,6 +14,7 @@ import { assertComment, assertStoreId, assertStoreName, decodeNextToken, encodeN
 import type { AuditChange } from '../../observe/audit.js';
 import type { Actor, KeyValue, KvsLimits, ListKeysPage, StoreRecord, StoreStatus, WriteResult } from '../../kvs/types.js';
 import { assertValidKey, assertValidValue, KeyValueBatch, quoteKey, validateUpdate } from '../../kvs/validate.js';
+import { assertStoreConforms, assertValuesMatchSchema, storedValueSchema, type ParsedValueSchema, type StoredValueSchema } from '../../kvs/value-schema.js';
 import type { AuditState, KeyItem, StoreRef, StoreState } from '../types.js';
 import { applyOwnershipChange, type Ownership, type OwnershipChange } from '../ownership.js';
 import { deleteIfAt, listKeys, readJson, STORES_BUCKET, writeJson, type Buckets, type JetStreamContext, type Revisioned } from './buckets.js';
@@ -34,6 +35,8 @@ export interface StoreMetadataJson {
   /** perms (issue 15): owner (the creating key by default) and labels; not part of the metadata ETag. */
   owner?: string;
   labels?: Record<string, string>;
+  /** The value schema (kvs/value-schema.ts); setting it does not change `metadataEtag` (not CloudFront metadata). */
+  valueSchema?: { document: string; updated: string; updatedBy: string };
 }
 
 /** What a data write answers (the writer's result). */
@@ -92,7 +95,10 @@ export class JetStreamStoreState implements StoreState {
 
   // ---------------------------------------------------------------- control plane
 
-  async createStore(input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string }, actor: Actor): Promise<StoreRecord> {
+  async createStore(
+    input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string; schema?: ParsedValueSchema },
+    actor: Actor,
+  ): Promise<StoreRecord> {
     const comment = input.comment ?? '';
     assertStoreName(input.name);
     assertComment(comment);
@@ -118,6 +124,7 @@ export class JetStreamStoreState implements StoreState {
       );
     }
     const id = input.id?.toLowerCase() ?? randomUUID();
+    if (imported) assertValuesMatchSchema(id, input.name, input.schema, imported.items);
     if (input.id !== undefined && (await this.#findById(id)) !== undefined) {
       throw openFrontError('CF_ENTITY_ALREADY_EXISTS', `A KeyValueStore with id ${id} already exists`, { id });
     }
@@ -133,6 +140,7 @@ export class JetStreamStoreState implements StoreState {
       metadataEtag: metadataEtag(id, 1),
       metadataVersion: 1,
       owner: actor.accessKeyId,
+      ...(input.schema ? { valueSchema: { document: input.schema.text, updated: at, updatedBy: actor.accessKeyId } } : {}),
     };
     if ((await writeJson(this.#ctx.conn, kv, input.name, meta, undefined)) === undefined) throw nameTaken(input.name);
     this.#names.set(id, input.name);
@@ -147,7 +155,13 @@ export class JetStreamStoreState implements StoreState {
       keys: items.map((item) => item.key),
       changes: items.map((item) => ({ key: item.key, before: null, after: item.value })),
       etagTo: meta.metadataEtag,
-      detail: { comment, version: written.version, dataEtag: written.etag, imported: imported !== undefined },
+      detail: {
+        comment,
+        version: written.version,
+        dataEtag: written.etag,
+        imported: imported !== undefined,
+        ...(input.schema ? { valueSchemaEtag: input.schema.etag } : {}),
+      },
     });
     return toRecord(meta, written);
   }
@@ -284,17 +298,17 @@ export class JetStreamStoreState implements StoreState {
   async putKey(storeId: string, key: string, value: string, ifMatch: string | undefined, actor: Actor): Promise<WriteResult> {
     assertValidKey(key, this.limits);
     assertValidValue(key, value, this.limits);
-    return this.#write(storeId, 'PutKey', ifMatch, false, actor, (data, options) => data.put(key, value, options));
+    return this.#write(storeId, 'PutKey', ifMatch, false, actor, [{ key, value }], (data, options) => data.put(key, value, options));
   }
 
   async deleteKey(storeId: string, key: string, ifMatch: string | undefined, actor: Actor): Promise<WriteResult> {
     assertValidKey(key, this.limits);
-    return this.#write(storeId, 'DeleteKey', ifMatch, false, actor, (data, options) => data.delete(key, options));
+    return this.#write(storeId, 'DeleteKey', ifMatch, false, actor, [], (data, options) => data.delete(key, options));
   }
 
   async updateKeys(storeId: string, change: { puts?: KeyValue[]; deletes?: string[] }, ifMatch: string | undefined, actor: Actor): Promise<WriteResult> {
     const { puts, deletes } = validateUpdate(change, this.limits);
-    return this.#write(storeId, 'UpdateKeys', ifMatch, false, actor, (data, options) => data.update({ puts, deletes }, options));
+    return this.#write(storeId, 'UpdateKeys', ifMatch, false, actor, puts, (data, options) => data.update({ puts, deletes }, options));
   }
 
   async importData(storeId: string, items: KeyValue[], options: { mode: 'replace' | 'merge'; ifMatch?: string }, actor: Actor): Promise<WriteResult> {
@@ -307,6 +321,7 @@ export class JetStreamStoreState implements StoreState {
       options.ifMatch,
       true,
       actor,
+      batch.items,
       (data, writeOptions) => (replace ? data.replaceAll(batch.items, writeOptions) : data.update({ puts: batch.items }, writeOptions)),
       { mode: options.mode, itemCount: batch.size },
       replace,
@@ -315,6 +330,78 @@ export class JetStreamStoreState implements StoreState {
 
   async exportData(storeId: string): Promise<KeyValue[]> {
     return (await (await this.#requireData(storeId)).all()).items;
+  }
+
+  // ---------------------------------------------------------------- value schemas
+
+  async getSchema(storeId: string): Promise<StoredValueSchema | undefined> {
+    return schemaOf(await this.#requireMeta(storeId));
+  }
+
+  /**
+   * The schema goes into the store's metadata, conditional on its revision; the data is checked before and, when a
+   * write landed meanwhile (the data version moved), again after — a failure then puts the old schema back.
+   */
+  async setSchema(
+    storeId: string,
+    schema: ParsedValueSchema | undefined,
+    actor: Actor,
+    options: { force?: boolean; ifMatch?: string } = {},
+  ): Promise<StoredValueSchema | undefined> {
+    const found = await this.#findById(storeId);
+    if (found === undefined) throw openFrontError('KVS_NOT_FOUND', `KeyValueStore ${storeId} was not found`, { storeId });
+    const meta = found.value;
+    const before = schemaOf(meta);
+    const current = before?.etag ?? 'none';
+    if (options.ifMatch !== undefined && options.ifMatch !== current) {
+      throw openFrontError('CF_PRECONDITION_FAILED', `The If-Match ${options.ifMatch} is not the current value schema of store ${meta.name} (${current})`, {
+        storeId,
+      });
+    }
+    const data = await this.#dataOf(storeId);
+    const conforms = async (): Promise<{ version: number; nonconforming: number }> => {
+      const all = await data.all();
+      if (schema === undefined) return { version: all.version, nonconforming: 0 };
+      try {
+        assertStoreConforms(storeId, meta.name, schema, all.items);
+        return { version: all.version, nonconforming: 0 };
+      } catch (err) {
+        if (!options.force || !isOpenFrontError(err) || err.code !== 'KVS_SCHEMA_NONCONFORMING') throw err;
+        return { version: all.version, nonconforming: err.details.count as number };
+      }
+    };
+    const checked = await conforms();
+    const next: StoreMetadataJson = { ...meta };
+    if (schema === undefined) delete next.valueSchema;
+    else next.valueSchema = { document: schema.text, updated: this.#ctx.now().toISOString(), updatedBy: actor.accessKeyId };
+    const kv = await this.#buckets.get(STORES_BUCKET);
+    const revision = await writeJson(this.#ctx.conn, kv, meta.name, next, found.revision);
+    if (revision === undefined) {
+      throw openFrontError('KVS_CONFLICT', `The metadata of store ${meta.name} changed while its value schema was set; retry`, { storeId });
+    }
+    if ((await data.status()).version !== checked.version) {
+      try {
+        await conforms();
+      } catch (err) {
+        await writeJson(this.#ctx.conn, kv, meta.name, meta, revision);
+        throw err;
+      }
+    }
+    await this.#audit.append({
+      accessKeyId: actor.accessKeyId,
+      operation: schema === undefined ? 'DeleteValueSchema' : 'PutValueSchema',
+      storeId,
+      storeName: meta.name,
+      keys: [],
+      changes: [],
+      detail: {
+        etagFrom: before?.etag ?? null,
+        etagTo: schema?.etag ?? null,
+        ...(schema ? { document: schema.document } : {}),
+        ...(options.force ? { force: true, nonconforming: checked.nonconforming } : {}),
+      },
+    });
+    return schemaOf(next);
   }
 
   // ---------------------------------------------------------------- internals
@@ -330,11 +417,13 @@ export class JetStreamStoreState implements StoreState {
     ifMatch: string | undefined,
     ifMatchOptional: boolean,
     actor: Actor,
+    puts: readonly KeyValue[],
     apply: (data: StoreData, options: { expectedVersion?: number; actor: string }) => Promise<StoreDataWrite>,
     detail: Record<string, unknown> = {},
     onlyChanged = false,
   ): Promise<WriteResult> {
     const meta = await this.#requireMeta(storeId);
+    assertValuesMatchSchema(storeId, meta.name, schemaOf(meta), puts);
     const data = await this.#dataOf(storeId);
     let expectedVersion: number | undefined;
     if (!(ifMatchOptional && ifMatch === undefined)) {
@@ -438,6 +527,11 @@ export class JetStreamStoreState implements StoreState {
     if (ifMatch !== found.value.metadataEtag) throw staleMetadata(name, ifMatch);
     return found;
   }
+}
+
+function schemaOf(meta: StoreMetadataJson): StoredValueSchema | undefined {
+  const stored = meta.valueSchema;
+  return stored && storedValueSchema(stored.document, new Date(stored.updated), stored.updatedBy);
 }
 
 /** Store names the API accepts are NATS keys as they are; anything else cannot exist. */

@@ -4,6 +4,7 @@
  */
 import type { KvsDatabase } from '../../kvs/database.js';
 import type { Actor, KeyValue, KvsLimits, ListKeysPage, StoreRecord, WriteResult } from '../../kvs/types.js';
+import type { ParsedValueSchema, StoredValueSchema } from '../../kvs/value-schema.js';
 import type { KeyItem, StoreRef, StoreState } from '../types.js';
 import { openFrontError } from '../../errors.js';
 import { applyOwnershipChange, auditOwnershipFields, type OwnershipChange } from '../ownership.js';
@@ -55,7 +56,10 @@ export class SqliteStoreState implements StoreState {
     return this.#db.limits;
   }
 
-  async createStore(input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string }, actor: Actor): Promise<StoreRecord> {
+  async createStore(
+    input: { name: string; comment?: string; importItems?: KeyValue[]; id?: string; schema?: ParsedValueSchema },
+    actor: Actor,
+  ): Promise<StoreRecord> {
     // One transaction: the store never exists without its owner, the key that created it.
     return this.#db.connection.transaction(() => {
       const record = this.#db.createStore(input, actor);
@@ -109,5 +113,18 @@ export class SqliteStoreState implements StoreState {
 
   async exportData(storeId: string): Promise<KeyValue[]> {
     return this.#db.exportData(storeId);
+  }
+
+  async getSchema(storeId: string): Promise<StoredValueSchema | undefined> {
+    return this.#db.getValueSchema(storeId);
+  }
+
+  async setSchema(
+    storeId: string,
+    schema: ParsedValueSchema | undefined,
+    actor: Actor,
+    options?: { force?: boolean; ifMatch?: string },
+  ): Promise<StoredValueSchema | undefined> {
+    return this.#db.setValueSchema(storeId, schema, actor, options);
   }
 }

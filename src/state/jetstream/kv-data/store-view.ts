@@ -7,7 +7,7 @@
  * single-node replica's (src/kvs/replica.ts): taking one is O(1), the first change after it copies the map.
  */
 import { MapSnapshot, type KvsSnapshot } from '../../../kvs/snapshot.js';
-import { decodeJournal, journalOpCount } from './journal.js';
+import { decodeJournal, JournalAssembler, journalOpCount, type Journal, type JournalPart } from './journal.js';
 import { decodeKey, isEncodedKey, JOURNAL_KEY } from '../key-codec.js';
 
 /** A message of a store's stream as the feed hands it over. */
@@ -19,12 +19,17 @@ export interface StreamEntry {
   operation: 'PUT' | 'DEL' | 'PURGE';
   data: Uint8Array;
   time: Date;
+  /** For a part of a journal spread over several messages: which one. */
+  part?: JournalPart;
 }
 
 /** Where the last journal applied sits, to tell a finished batch from one whose writer died. */
 export interface JournalPosition {
+  /** The journal's commit point: its message, or its last part. */
   seq: number;
   ops: number;
+  /** How many messages the journal spans (1 when absent). */
+  parts?: number;
 }
 
 export interface StoreViewState {
@@ -47,7 +52,10 @@ export class StoreView {
   #created: Date;
   #totalBytes = -1;
   #lastJournal: JournalPosition | undefined;
+  readonly #parts = new JournalAssembler();
   #snapshot: MapSnapshot | undefined;
+  /** True while a snapshot handed out holds `#items`: the next change copies the map first. */
+  #shared = false;
   #sorted: string[] | undefined;
   /** Keys changed since `takeChanges()` was last called (for incremental snapshot files); undefined = everything. */
   #dirty: Set<string> | undefined = new Set();
@@ -75,6 +83,15 @@ export class StoreView {
 
   get lastJournal(): JournalPosition | undefined {
     return this.#lastJournal;
+  }
+
+  /**
+   * The version a saved copy of this view may claim: the current one, or the one before the parts of a batch still
+   * being collected (the data is the same), so that a restart reads those parts again.
+   */
+  get durableVersion(): number {
+    const since = this.#parts.pendingSince;
+    return since === undefined ? this.#version : since - 1;
   }
 
   /** The last journal's position when its batch is not fully materialised at this version (its writer died). */
@@ -112,6 +129,8 @@ export class StoreView {
    */
   apply(entry: StreamEntry): boolean {
     if (entry.seq <= this.#version) return false;
+    // The parts of a batch are consecutive: any other message ends a batch whose writer died between parts.
+    if (entry.part === undefined) this.#parts.reset();
     if (isEncodedKey(entry.natsKey)) {
       let key: string | undefined;
       try {
@@ -120,48 +139,64 @@ export class StoreView {
         key = undefined; // not ours (a foreign writer): skipped, the version still moves
       }
       if (key !== undefined) {
-        const items = this.#writable();
-        if (entry.operation === 'PUT') items.set(key, Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength).toString('utf8'));
-        else items.delete(key);
-        this.#dirty?.add(key);
+        const value = entry.operation === 'PUT' ? Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength).toString('utf8') : undefined;
+        // The ops materialising a batch rewrite what its journal already applied: those leave the map (and the
+        // snapshots sharing it) alone, so following a big import costs no copy of the store per message.
+        if (this.#items.get(key) !== value || (value === undefined && this.#items.has(key))) {
+          const items = this.#writable();
+          if (value !== undefined) items.set(key, value);
+          else items.delete(key);
+          this.#dirty?.add(key);
+          this.#totalBytes = -1;
+          this.#sorted = undefined;
+        }
       }
     } else if (entry.natsKey === JOURNAL_KEY && entry.operation === 'PUT') {
-      let journal;
-      try {
-        journal = decodeJournal(entry.data);
-      } catch {
-        journal = undefined;
-      }
-      if (journal !== undefined) {
-        if (journal.replace) {
-          this.#items = new Map();
-          this.#dirty = undefined;
-        }
-        const items = this.#writable();
-        for (const { key, value } of journal.puts) {
-          items.set(key, value);
-          this.#dirty?.add(key);
-        }
-        for (const key of journal.deletes) {
-          items.delete(key);
-          this.#dirty?.add(key);
-        }
-        this.#lastJournal = { seq: entry.seq, ops: journalOpCount(journal) };
-      }
+      this.#applyJournal(entry.data, entry.seq, 1);
+    } else if (entry.part !== undefined && entry.operation === 'PUT') {
+      const whole = this.#parts.accept(entry.seq, entry.part, entry.data);
+      if (whole !== undefined) this.#applyJournal(whole, entry.seq, entry.part.count);
     }
     this.#version = entry.seq;
     this.#updated = entry.time;
-    this.#totalBytes = -1;
+    // A new snapshot object carries the new version; it shares the map until the next change copies it.
     this.#snapshot = undefined;
-    this.#sorted = undefined;
     return true;
+  }
+
+  #applyJournal(data: Uint8Array, seq: number, parts: number): void {
+    let journal: Journal;
+    try {
+      journal = decodeJournal(data);
+    } catch {
+      return; // not ours (a foreign writer, corruption): skipped, the version still moves
+    }
+    if (journal.replace) {
+      this.#items = new Map();
+      this.#shared = false;
+      this.#snapshot = undefined;
+      this.#dirty = undefined;
+    }
+    const items = this.#writable();
+    for (const { key, value } of journal.puts) {
+      items.set(key, value);
+      this.#dirty?.add(key);
+    }
+    for (const key of journal.deletes) {
+      items.delete(key);
+      this.#dirty?.add(key);
+    }
+    this.#totalBytes = -1;
+    this.#sorted = undefined;
+    this.#lastJournal = parts === 1 ? { seq, ops: journalOpCount(journal) } : { seq, ops: journalOpCount(journal), parts };
   }
 
   /** A copy to apply changes to while this one keeps serving (the copy's change tracking starts empty). */
   clone(): StoreView {
+    // At the version before a batch still being collected (same data), so that the copy reads its parts again.
     return new StoreView(this.storeId, {
       items: new Map(this.#items),
-      version: this.#version,
+      version: this.durableVersion,
       updated: this.#updated,
       created: this.#created,
       lastJournal: this.#lastJournal,
@@ -170,6 +205,7 @@ export class StoreView {
 
   /** An immutable view of the current version; repeated calls between changes return the same object. */
   snapshot(): KvsSnapshot {
+    this.#shared = true;
     this.#snapshot ??= new MapSnapshot(this.#items, { id: this.storeId, version: this.#version, created: this.#created, updated: this.#updated });
     return this.#snapshot;
   }
@@ -181,7 +217,7 @@ export class StoreView {
   takeChanges(): { keys: Set<string> | undefined; version: number } {
     const keys = this.#dirty;
     this.#dirty = new Set();
-    return { keys, version: this.#version };
+    return { keys, version: this.durableVersion };
   }
 
   get hasChanges(): boolean {
@@ -189,10 +225,11 @@ export class StoreView {
   }
 
   #writable(): Map<string, string> {
-    if (this.#snapshot !== undefined) {
+    if (this.#shared) {
       this.#items = new Map(this.#items);
-      this.#snapshot = undefined;
+      this.#shared = false;
     }
+    this.#snapshot = undefined;
     return this.#items;
   }
 }

@@ -8,7 +8,8 @@ import { DeliverPolicy, type JsMsg, type StoredMsg } from '@nats-io/jetstream';
 import { openFrontError } from '../../../errors.js';
 import type { NatsConnectionHandle } from '../connection.js';
 import { mapUnavailable } from '../connection.js';
-import { natsKeyOfSubject, storeBucket, storeStream } from '../key-codec.js';
+import { JOURNAL_PART_PREFIX, natsKeyOfSubject, storeBucket, storeStream } from '../key-codec.js';
+import { parsePart, PART_HEADER, PART_TX_HEADER } from './journal.js';
 import type { StoreView, StreamEntry } from './store-view.js';
 
 /** What a reader needs of the stream's state. `created` tells a recreated stream from the one a version belongs to. */
@@ -23,8 +24,11 @@ const OPERATION_HEADER = 'KV-Operation';
 export function entryOfMessage(storeId: string, m: Pick<JsMsg, 'seq' | 'subject' | 'data' | 'headers' | 'time'>): StreamEntry | undefined {
   const natsKey = natsKeyOfSubject(storeId, m.subject);
   if (natsKey === undefined) return undefined;
-  const op = m.headers?.get(OPERATION_HEADER);
-  return { seq: m.seq, natsKey, operation: op === 'DEL' || op === 'PURGE' ? op : 'PUT', data: m.data, time: m.time };
+  const headers = m.headers;
+  const op = headers?.get(OPERATION_HEADER);
+  const entry: StreamEntry = { seq: m.seq, natsKey, operation: op === 'DEL' || op === 'PURGE' ? op : 'PUT', data: m.data, time: m.time };
+  if (natsKey.startsWith(JOURNAL_PART_PREFIX)) entry.part = parsePart(headers?.get(PART_TX_HEADER), headers?.get(PART_HEADER));
+  return entry;
 }
 
 /** The entry of a message read with a direct get. */

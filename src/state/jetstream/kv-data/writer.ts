@@ -21,8 +21,18 @@ import { isOpenFrontError, openFrontError } from '../../../errors.js';
 import { dataEtag } from '../../../kvs/etag.js';
 import type { KeyValue } from '../../../kvs/types.js';
 import { mapUnavailable, type NatsConnectionHandle } from '../connection.js';
-import { encodeKey, JOURNAL_KEY, journalSubject, keySubject, storeBucket, storeStream } from '../key-codec.js';
-import { decodeJournal, encodeJournal, journalOps, type Journal, type JournalOp } from './journal.js';
+import { encodeKey, JOURNAL_KEY, JOURNAL_PART_PREFIX, journalPartSubject, journalSubject, keySubject, storeBucket, storeStream } from '../key-codec.js';
+import {
+  decodeJournal,
+  encodeJournal,
+  JournalAssembler,
+  journalOps,
+  PART_HEADER,
+  PART_TX_HEADER,
+  splitJournal,
+  type Journal,
+  type JournalOp,
+} from './journal.js';
 import { itemBytes, StoreView, type StreamEntry } from './store-view.js';
 import { catchUp, entryOfStored, isStreamNotFound, streamState } from './stream-feed.js';
 
@@ -58,6 +68,13 @@ export interface OpenWriterOptions {
 
 /** Conflicts retried by a write without If-Match before it gives up. */
 const MAX_ATTEMPTS = 8;
+/** Room left in a journal message for its headers (msg id, expected sequence, part place) below `max_payload`. */
+const HEADER_ROOM_BYTES = 1024;
+/**
+ * Materialisation publishes in flight at once. Each publish's timeout runs from when it is sent, so an import of
+ * thousands of keys is sent in windows rather than all at once, where the last ones would wait behind the first.
+ */
+const MATERIALISE_WINDOW = 256;
 /** JetStream's "wrong last sequence" API error. */
 const WRONG_LAST_SEQUENCE = 10071;
 
@@ -262,31 +279,75 @@ export class StoreDataWriter {
     return total;
   }
 
+  /**
+   * Publishes the journal at `base` + 1: one message when it fits the server's `max_payload` (as the connection
+   * reports it), else consecutive parts whose last one is the commit point (./journal.ts).
+   */
   async #publishJournal(journal: Journal, base: number): Promise<void> {
     const data = encodeJournal(journal);
-    const max = this.#conn.nc.info?.max_payload;
-    if (max !== undefined && data.byteLength > max - 1024) {
-      throw openFrontError(
-        'KVS_QUOTA_EXCEEDED',
-        `The batch is ${data.byteLength} bytes as one journal message; the NATS server takes at most ${max} bytes per message (raise max_payload or write smaller batches)`,
-        { storeId: this.storeId, journalBytes: data.byteLength, maxPayload: max },
-      );
+    const partBytes = this.#journalPartBytes();
+    if (data.byteLength <= partBytes) {
+      const ack = await this.#conn.js.publish(journalSubject(this.storeId), data, {
+        expect: { lastSequence: base },
+        msgID: journal.txid,
+        timeout: this.#conn.timeoutMs,
+      });
+      this.#applyOwn({ seq: ack.seq, natsKey: JOURNAL_KEY, operation: 'PUT', data, time: new Date() });
+      return;
     }
-    const ack = await this.#conn.js.publish(journalSubject(this.storeId), data, {
-      expect: { lastSequence: base },
-      msgID: journal.txid,
-      timeout: this.#conn.timeoutMs,
+    const parts = splitJournal(data, partBytes);
+    const place = (i: number) => {
+      const h = natsHeaders();
+      h.set(PART_TX_HEADER, journal.txid);
+      h.set(PART_HEADER, `${i}/${parts.length}`);
+      return h;
+    };
+    const results = await Promise.allSettled(
+      parts.map((part, i) =>
+        this.#conn.js.publish(journalPartSubject(this.storeId, i), part, {
+          expect: { lastSequence: base + i },
+          msgID: `${journal.txid}:p${i}`,
+          headers: place(i),
+          timeout: this.#conn.timeoutMs,
+        }),
+      ),
+    );
+    const failure = results.find((r) => r.status === 'rejected');
+    // Parts that landed without the last one are dropped by every reader at the next message: nothing is visible.
+    if (failure !== undefined) throw failure.reason;
+    parts.forEach((part, i) => {
+      const seq = base + 1 + i;
+      this.#applyOwn({
+        seq,
+        natsKey: `${JOURNAL_PART_PREFIX}${i}`,
+        operation: 'PUT',
+        data: part,
+        time: new Date(),
+        part: { txid: journal.txid, index: i, count: parts.length },
+      });
     });
-    this.#applyOwn({ seq: ack.seq, natsKey: JOURNAL_KEY, operation: 'PUT', data, time: new Date() });
+  }
+
+  /** The largest journal message the server takes, from what it announced on connecting (`max_payload`). */
+  #journalPartBytes(): number {
+    const max = this.#conn.nc.info?.max_payload;
+    if (max === undefined || max <= 0) throw openFrontError('STATE_UNAVAILABLE', `The NATS server at ${this.#conn.url} has not announced its max_payload`);
+    return Math.max(1, max - HEADER_ROOM_BYTES);
   }
 
   /** Publishes ops `from`… of `journal` (whose message is the view's last journal), pipelined, each at its place. */
   async #materialise(journal: Journal, from: number): Promise<void> {
     const t = this.#view.lastJournal!.seq;
     const ops = journalOps(journal);
-    const pending: Array<Promise<void>> = [];
-    for (let i = from; i < ops.length; i++) pending.push(this.#publishOp(ops[i]!, t + i, `${journal.txid}:${i}`, false));
-    const results = await Promise.allSettled(pending);
+    const results: Array<PromiseSettledResult<void>> = [];
+    for (let start = from; start < ops.length; start += MATERIALISE_WINDOW) {
+      const window: Array<Promise<void>> = [];
+      for (let i = start; i < Math.min(start + MATERIALISE_WINDOW, ops.length); i++)
+        window.push(this.#publishOp(ops[i]!, t + i, `${journal.txid}:${i}`, false));
+      const settled = await Promise.allSettled(window);
+      results.push(...settled);
+      if (settled.some((r) => r.status === 'rejected')) break;
+    }
     // Applied in stream order once all are acknowledged (pipelined publishes may be acknowledged in any order).
     const failure = results.find((r) => r.status === 'rejected');
     if (failure !== undefined) {
@@ -350,7 +411,7 @@ export class StoreDataWriter {
       await catchUp(this.#conn, this.#view, state.lastSeq);
       const unfinished = this.#view.unfinishedJournal();
       if (unfinished === undefined) return;
-      const journal = await this.#journalAt(unfinished.seq);
+      const journal = await this.#journalAt(unfinished.seq, unfinished.parts);
       if (journal === undefined) continue; // a newer journal replaced it meanwhile: read the tail again
       this.#conn.assertConnected();
       try {
@@ -365,17 +426,28 @@ export class StoreDataWriter {
     });
   }
 
-  /** The journal message at `seq`, if it is still the last journal. */
-  async #journalAt(seq: number): Promise<Journal | undefined> {
-    let stored;
+  /** The journal whose commit point is at `seq` (a message, or the last of `parts` parts), if it is still there. */
+  async #journalAt(seq: number, parts = 1): Promise<Journal | undefined> {
     try {
-      stored = await this.#conn.jsm.streams.getMessage(storeStream(this.storeId), { last_by_subj: journalSubject(this.storeId) });
+      if (parts === 1) {
+        const stored = await this.#conn.jsm.streams.getMessage(storeStream(this.storeId), { last_by_subj: journalSubject(this.storeId) });
+        if (stored === null || stored.seq !== seq) return undefined;
+        const entry = entryOfStored(this.storeId, stored);
+        return entry === undefined ? undefined : decodeJournal(entry.data);
+      }
+      const assembler = new JournalAssembler();
+      for (let i = 0; i < parts; i++) {
+        const stored = await this.#conn.jsm.streams.getMessage(storeStream(this.storeId), { seq: seq - parts + 1 + i });
+        const entry = stored === null ? undefined : entryOfStored(this.storeId, stored);
+        if (entry?.part === undefined || entry.part.index !== i) return undefined; // replaced by a newer journal meanwhile
+        const whole = assembler.accept(entry.seq, entry.part, entry.data);
+        if (whole !== undefined) return decodeJournal(whole);
+      }
+      return undefined;
     } catch (err) {
+      if (isMessageNotFound(err)) return undefined;
       throw mapUnavailable(err, this.#conn.url);
     }
-    if (stored === null || stored.seq !== seq) return undefined;
-    const entry = entryOfStored(this.storeId, stored);
-    return entry === undefined ? undefined : decodeJournal(entry.data);
   }
 }
 
@@ -389,6 +461,12 @@ function firstAfter(keys: readonly string[], after: string): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** JetStream's "no message found" API error (a message deleted or replaced under `history: 1`). */
+function isMessageNotFound(err: unknown): boolean {
+  const e = err as { code?: number | string; message?: string };
+  return e?.code === 10037 || e?.code === '404' || /no message found/i.test(String(e?.message));
 }
 
 function isWrongLastSequence(err: unknown): boolean {
