@@ -156,6 +156,10 @@ export const ErrorCatalog = {
   CLI_API_RESPONSE_INVALID: { status: 502, awsType: 'InvalidResponse', message: 'The OpenFront API answered with something that is not JSON' },
   DRY_RUN_NO_TRAFFIC: { status: 409, awsType: 'NoRecordedTraffic', message: 'The distribution has no recorded traffic to replay' },
   DRY_RUN_IN_PROGRESS: { status: 429, awsType: 'DryRunInProgress', message: 'A dry run is already running on this node; retry later' },
+  RELEASE_NOT_FOUND: { status: 404, awsType: 'ReleaseNotFound', message: 'The release does not exist' },
+  RELEASE_CONFLICT: { status: 412, awsType: 'PreconditionFailed', message: 'A store or function changed since the release was prepared' },
+  RELEASE_STATE_INVALID: { status: 409, awsType: 'ReleaseStateConflict', message: 'The release is not in a status that allows this' },
+  RELEASES_UNAVAILABLE: { status: 501, awsType: 'NotImplemented', message: 'Releases are not available on this state backend' },
   STATE_UNAVAILABLE: { status: 503, awsType: 'ServiceUnavailableException', message: 'The state service (NATS) cannot be reached: retry later' },
   INTERNAL: {
     status: 500,

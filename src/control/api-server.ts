@@ -20,6 +20,7 @@ import { answerProbe, type Probes } from './http/probes.js';
 import type { PropagationView } from '../observe/propagation.js';
 import { propagationAround } from './propagation-wait.js';
 import { propagationRouteGroup } from './propagation-routes.js';
+import { releaseRouteGroup } from './release-routes.js';
 import { openFrontError } from '../errors.js';
 
 export interface ApiServerOptions {
@@ -114,6 +115,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     nativeApiRoutes,
     kvsSchemaRoutes,
     ownershipRoutes,
+    releaseRouteGroup,
     ...propagationRoutes,
     ...(options.routes ?? []),
   ])

@@ -120,6 +120,8 @@ export class KvsDatabase {
   readonly #deletedListeners = new Set<StoreDeletedListener>();
   readonly #pending: Notification[] = [];
   #dispatching = false;
+  /** While an {@link atomically} block runs: what its commit will announce, in order (undefined outside one). */
+  #held: Array<() => void> | undefined;
   #storeInUse: (storeId: string) => boolean = () => false;
 
   private constructor(connection: Connection, options: KvsDatabaseOptions & { secretKey: Buffer; secretKeySource: string }) {
@@ -369,6 +371,56 @@ export class KvsDatabase {
       ifMatchOptional: true,
       detail: { mode: options.mode, itemCount: batch.size },
     });
+  }
+
+  /**
+   * One store's part of a change set (`kvs/change-set.ts`, already validated): UpdateKeys without its 50-key cap,
+   * If-Match required, audited as `operation` (a release's writes: docs/safe-changes.md#releases).
+   */
+  writeChanges(
+    storeId: string,
+    change: { puts: KeyValue[]; deletes: string[] },
+    ifMatch: string,
+    actor: Actor,
+    audit: { operation: string; detail?: Record<string, unknown> },
+  ): WriteResult {
+    const batch = new KeyValueBatch(this.limits, { label: 'Puts' });
+    change.puts.forEach((item, index) => batch.add(item, index));
+    change.deletes.forEach((key, index) => assertValidKey(key, this.limits, { label: 'Deletes', index }));
+    return this.#writeData(storeId, ifMatch, actor, {
+      operation: audit.operation,
+      puts: batch.items,
+      deletes: change.deletes,
+      replace: false,
+      ifMatchOptional: false,
+      detail: audit.detail,
+    });
+  }
+
+  /**
+   * Runs `fn` in ONE transaction and holds every change notification it causes (store changes here, LIVE moves of
+   * the function registry through {@link afterCommit}) until the commit; then delivers them all in one synchronous
+   * step, so the same process's edge never serves a state between two of them (a release's data and its LIVE move).
+   * If `fn` throws, nothing is committed and nothing is announced.
+   */
+  atomically<T>(fn: () => T): T {
+    if (this.#held !== undefined) return fn();
+    const held: Array<() => void> = [];
+    this.#held = held;
+    let result: T;
+    try {
+      result = this.connection.transaction(fn).immediate();
+    } finally {
+      this.#held = undefined;
+    }
+    for (const announce of held) announce();
+    return result;
+  }
+
+  /** Runs `announce` now, or at the commit of the {@link atomically} block running (registries announce through this). */
+  afterCommit(announce: () => void): void {
+    if (this.#held !== undefined) this.#held.push(announce);
+    else announce();
   }
 
   /** Every item of the store, in UTF-8 byte order of keys. */
@@ -700,6 +752,10 @@ export class KvsDatabase {
    * queues its notification, so every listener still sees versions in order.
    */
   #notify(notification: Notification): void {
+    if (this.#held !== undefined) {
+      this.#held.push(() => this.#notify(notification));
+      return;
+    }
     this.#pending.push(notification);
     if (this.#dispatching) return;
     this.#dispatching = true;

@@ -201,6 +201,14 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
             },
           });
     cleanup.push(() => edge!.close());
+    state.releases.setEdgeHooks(
+      workers === undefined
+        ? { preload: (name, code, runtime) => live.preload(name, code, runtime), discardPreloaded: (name) => live.discardPreloaded(name) }
+        : {
+            unavailable:
+              'Releases are not available with edge workers (--workers): each worker follows store data and LIVE functions on its own, so a release could not go live there as one. Run without --workers to use releases',
+          },
+    );
     // The API outlives edge restarts, so it reaches the edge through this indirection.
     const currentEdge = { invalidate: (distributionId: string, paths: string[]) => edge!.invalidate(distributionId, paths) };
     let draining = false;

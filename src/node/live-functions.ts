@@ -12,6 +12,7 @@ import type { FunctionRegistry } from '../control/functions/index.js';
 import type { FunctionSource, LiveFunction } from '../edge/function-source.js';
 import type { ReplicaSet } from '../kvs/replica.js';
 import { loadFunctionSync } from '../runtime/function.js';
+import type { RuntimeVersion } from '../runtime/event.js';
 import type { CloudFrontFunction, KvsBinding, RuntimeLimits } from '../runtime/types.js';
 import { RetiredFunctions } from '../runtime/retired-functions.js';
 
@@ -42,6 +43,8 @@ export class LiveFunctions implements FunctionSource {
   readonly #replicas: ReplicaSet;
   readonly #options: LiveFunctionsOptions;
   readonly #entries = new Map<string, LiveFunctionEntry>();
+  /** Loaded ahead of a LIVE move (a release): the move then only swaps, it cannot fail to load. */
+  readonly #preloaded = new Map<string, { code: string; runtime: string; fn: CloudFrontFunction }>();
   readonly #retired: RetiredFunctions;
   readonly #unsubscribe: () => void;
 
@@ -82,9 +85,27 @@ export class LiveFunctions implements FunctionSource {
   /** Stops following the registry and frees every isolate now. */
   close(): void {
     this.#unsubscribe();
+    for (const name of [...this.#preloaded.keys()]) this.discardPreloaded(name);
     for (const entry of this.#entries.values()) entry.fn.dispose();
     this.#retired.disposeAll();
     this.#entries.clear();
+  }
+
+  /**
+   * Loads `code` now (throwing what loading throws), to be used when LIVE of `name` next moves to exactly this code
+   * and runtime. A release preloads its functions before it commits, so that the edge cannot end up serving the new
+   * data with the old code because the new code failed to load (docs/safe-changes.md#releases).
+   */
+  preload(name: string, code: string, runtime: RuntimeVersion): void {
+    const fn = loadFunctionSync(code, { name, runtime, limits: this.#options.limits });
+    this.discardPreloaded(name);
+    this.#preloaded.set(name, { code, runtime, fn });
+  }
+
+  /** Frees a preloaded function that was not used (the release was refused). */
+  discardPreloaded(name: string): void {
+    this.#preloaded.get(name)?.fn.dispose();
+    this.#preloaded.delete(name);
   }
 
   /** Re-reads LIVE of `name` from the registry and swaps if it moved: for a process told of a publish over IPC. */
@@ -105,8 +126,14 @@ export class LiveFunctions implements FunctionSource {
     }
     if (current?.version === live.version) return;
     let fn: CloudFrontFunction;
+    const preloaded = this.#preloaded.get(name);
+    this.#preloaded.delete(name);
     try {
-      fn = loadFunctionSync(live.code, { name, runtime: live.runtime, limits: this.#options.limits });
+      if (preloaded !== undefined && preloaded.code === live.code && preloaded.runtime === live.runtime) fn = preloaded.fn;
+      else {
+        preloaded?.fn.dispose();
+        fn = loadFunctionSync(live.code, { name, runtime: live.runtime, limits: this.#options.limits });
+      }
     } catch (err) {
       const report =
         this.#options.onLoadError ??

@@ -12,6 +12,7 @@ import type { ParsedValueSchema, StoredValueSchema } from '../kvs/value-schema.j
 import type { RuntimeVersion } from '../runtime/event.js';
 import type { FunctionConfigInput, FunctionStage, FunctionStageView, FunctionVersion, LiveChangeListener, LiveVersion } from './functions.js';
 import type { Ownership, OwnershipChange } from './ownership.js';
+import type { NewRelease, ReleaseRecord } from './releases.js';
 
 /** How a store is named in a request: by name (control plane), id, or ARN (data plane). */
 export type StoreRef = { name: string } | { id: string } | { arn: string };
@@ -69,7 +70,6 @@ export interface StoreState {
     actor: Actor,
     options?: { force?: boolean; ifMatch?: string },
   ): Promise<StoredValueSchema | undefined>;
-
   // perms (issue 15): owner and labels, also on every StoreRecord. Audited (`SetOwnership`); the ETags do not change.
   /** Fields given replace the stored ones (`labels` as a whole); an unknown store is KVS_NOT_FOUND. */
   setOwnership(name: string, change: OwnershipChange, actor: Actor): Promise<StoreRecord>;
@@ -131,6 +131,22 @@ export interface AuditState {
   list(query?: AuditQuery): Promise<AuditRecord[]>;
 }
 
+// --- releases (issue 15 point 5; docs/safe-changes.md#releases) ---
+/**
+ * Releases: function versions and store changes applied as one. `apply` checks every expected ETag, writes the store
+ * changes and moves LIVE in one atomic step, and records what it did; `rollback` restores, as new audited writes,
+ * the previous LIVE versions and the values the release changed. A refused apply writes nothing and marks the
+ * release `failed`.
+ */
+export interface ReleaseState {
+  create(release: NewRelease, actor: Actor): Promise<ReleaseRecord>;
+  get(id: string): Promise<ReleaseRecord | undefined>;
+  /** Newest first. */
+  list(options?: { limit?: number }): Promise<ReleaseRecord[]>;
+  apply(id: string, actor: Actor): Promise<ReleaseRecord>;
+  rollback(id: string, actor: Actor): Promise<ReleaseRecord>;
+}
+
 /** One backend's whole state. */
 export interface NodeState {
   /** "sqlite" or "jetstream", for messages and readiness. */
@@ -139,6 +155,8 @@ export interface NodeState {
   readonly functions: FunctionState;
   readonly accessKeys: AccessKeyState;
   readonly audit: AuditState;
+  /** Releases; absent on a backend that cannot apply them atomically yet (the JetStream fleet: docs/safe-changes.md). */
+  readonly releases?: ReleaseState;
   close(): Promise<void>;
 }
 

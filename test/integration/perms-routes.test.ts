@@ -46,6 +46,14 @@ const EXPECTED: Record<string, string> = {
   'GET /openfront/v1/decisions/stream': 'audit:read',
   'POST /openfront/v1/reload': 'admin',
   'POST /openfront/v1/distributions/{Id}/invalidations': 'admin',
+  'GET /openfront/v1/key-value-stores/{Name}/schema': 'kvs:read',
+  'PUT /openfront/v1/key-value-stores/{Name}/schema': 'kvs:manage',
+  'DELETE /openfront/v1/key-value-stores/{Name}/schema': 'kvs:manage',
+  'POST /openfront/v1/dry-run': 'function:read',
+  'POST /openfront/v1/releases': 'function:publish',
+  'GET /openfront/v1/releases': 'function:read',
+  'POST /openfront/v1/releases/{Id}/apply': 'function:publish',
+  'POST /openfront/v1/releases/{Id}/rollback': 'function:publish',
 };
 
 describe('every route is mapped to an action and refuses a key without it', () => {
@@ -99,6 +107,32 @@ describe('every route is mapped to an action and refuses a key without it', () =
     assert.equal(denied.length, routes.length, 'one AccessDenied record per refused call');
     assert.equal(JSON.stringify(await node.state.stores.listStores()), storesBefore);
     assert.equal(JSON.stringify(await node.state.functions.list()), functionsBefore);
+  });
+
+  it('a release needs function:publish on each of its functions and kvs:write on each store it changes', async () => {
+    const flagsOnly = await node.state.accessKeys.create('flags only', undefined, ['kvs:write:demo-flags']);
+    const post = (path: string, body: unknown) =>
+      rawRequest(node.api.port, {
+        method: 'POST',
+        path,
+        service: 'openfront',
+        credentials: flagsOnly,
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+      });
+    const change = (store: string) => ({ stores: { [store]: { puts: [{ key: 'perm-test', value: 'on' }], deletes: [] } } });
+    const otherStore = await post('/openfront/v1/releases', { changes: { stores: { ...change('demo-flags').stores, ...change('demo-redirects').stores } } });
+    assert.equal(otherStore.status, 403, otherStore.body);
+    assert.match(otherStore.body, /not allowed kvs:write:demo-redirects/);
+    const withFunction = await post('/openfront/v1/releases', { function: { name: 'demo-redirects', version: 1 }, changes: change('demo-flags') });
+    assert.equal(withFunction.status, 403, withFunction.body);
+    assert.match(withFunction.body, /not allowed function:publish:demo-redirects/);
+    const allowed = await post('/openfront/v1/releases', { changes: change('demo-flags') });
+    assert.equal(allowed.status, 201, allowed.body);
+    const { id } = JSON.parse(allowed.body) as { id: string };
+    const applied = await post(`/openfront/v1/releases/${id}/apply`, {});
+    assert.equal(applied.status, 200, applied.body);
+    assert.equal((await node.state.stores.getKey((await node.state.stores.getStore({ name: 'demo-flags' }))!.id, 'perm-test')).value, 'on');
   });
 
   it('caps the ownership body (16 KiB): a larger one is refused unread', async () => {

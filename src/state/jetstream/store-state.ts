@@ -32,11 +32,11 @@ export interface StoreMetadataJson {
   metadataEtag: string;
   /** Counts metadata changes; feeds `metadataEtag`. */
   metadataVersion: number;
+  /** The value schema (kvs/value-schema.ts); setting it does not change `metadataEtag` (not CloudFront metadata). */
+  valueSchema?: { document: string; updated: string; updatedBy: string };
   /** perms (issue 15): owner (the creating key by default) and labels; not part of the metadata ETag. */
   owner?: string;
   labels?: Record<string, string>;
-  /** The value schema (kvs/value-schema.ts); setting it does not change `metadataEtag` (not CloudFront metadata). */
-  valueSchema?: { document: string; updated: string; updatedBy: string };
 }
 
 /** What a data write answers (the writer's result). */
@@ -139,8 +139,8 @@ export class JetStreamStoreState implements StoreState {
       lastModified: at,
       metadataEtag: metadataEtag(id, 1),
       metadataVersion: 1,
-      owner: actor.accessKeyId,
       ...(input.schema ? { valueSchema: { document: input.schema.text, updated: at, updatedBy: actor.accessKeyId } } : {}),
+      owner: actor.accessKeyId,
     };
     if ((await writeJson(this.#ctx.conn, kv, input.name, meta, undefined)) === undefined) throw nameTaken(input.name);
     this.#names.set(id, input.name);

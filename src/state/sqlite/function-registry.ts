@@ -378,6 +378,11 @@ export class FunctionRegistry {
   /** Delivers LIVE moves in commit order, even when a listener's own work commits another move. */
   #announce(move: LiveMove | undefined): void {
     if (move === undefined) return;
+    // Inside the database's atomically() block (a release), the move is announced with that block's other changes.
+    this.#db.afterCommit(() => this.#dispatch(move));
+  }
+
+  #dispatch(move: LiveMove): void {
     this.#pending.push(move);
     if (this.#dispatching) return;
     this.#dispatching = true;

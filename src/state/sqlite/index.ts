@@ -11,16 +11,18 @@ import { SqliteAccessKeyState } from './access-key-state.js';
 import { SqliteAuditState } from './audit-state.js';
 import { FunctionRegistry } from './function-registry.js';
 import { SqliteFunctionState } from './function-state.js';
+import { SqliteReleaseState } from './release-state.js';
 import { SqliteStoreState } from './store-state.js';
 
 export { FunctionRegistry } from './function-registry.js';
-export { SqliteAccessKeyState, SqliteAuditState, SqliteFunctionState, SqliteStoreState };
+export { SqliteAccessKeyState, SqliteAuditState, SqliteFunctionState, SqliteReleaseState, SqliteStoreState };
 
 export interface SqliteState extends NodeState {
   /** The synchronous database the edge's replicas of this process follow. */
   readonly db: KvsDatabase;
   /** The synchronous registry; also the LIVE feed of this process's edge. */
   readonly registry: FunctionRegistry & LiveFunctionFeed;
+  readonly releases: SqliteReleaseState;
 }
 
 /**
@@ -36,6 +38,7 @@ export function sqliteState(db: KvsDatabase, registry: FunctionRegistry = new Fu
     functions: new SqliteFunctionState(registry, db),
     accessKeys: new SqliteAccessKeyState(db),
     audit: new SqliteAuditState(db),
+    releases: new SqliteReleaseState(db, registry),
     close: async () => db.close(),
   };
 }
