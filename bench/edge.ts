@@ -16,6 +16,11 @@
  * (`http2.createSecureServer({ allowHTTP1: true })`, same self-signed ECDSA certificate, TLS 1.3), and nginx
  * terminating TLS with the same certificate (HTTP/2 and HTTP/1.1 by ALPN, the `map` decision, one worker), when
  * installed.
+ *
+ * One part alone (a measurement in under a minute): `npm run bench -- edge --only no-cache` (or `BENCH_ONLY=no-cache`);
+ * parts: see ONLY_PARTS. `BENCH_ROUNDS` and `BENCH_SECONDS` change the rounds and the measured seconds per target;
+ * `BENCH_OPENFRONT=<path of another build's dist/bench/helpers/openfront-edge.js>` loads that build's edge instead of
+ * this one, against this build's baseline, origin and load generator (how revisions are compared, docs/benchmarks.md).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -32,9 +37,42 @@ import { fmt, printTable, type BenchRow } from './stats.js';
 
 const CONNECTIONS = 50;
 const WARMUP_SECONDS = 1;
-const DURATION_SECONDS = 5;
+const DURATION_SECONDS = positiveEnv('BENCH_SECONDS', 5);
 const MEMORY_SECONDS = 10;
-const ROUNDS = 3;
+const ROUNDS = positiveEnv('BENCH_ROUNDS', 3);
+
+function positiveEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number ≥ 1, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/** Target keys (of `names` in main) each `--only` part measures; every ratio needs its baseline in the same run. */
+const ONLY_PARTS: Record<string, string[]> = {
+  'no-cache': ['baseline', 'uncached'],
+  cached: ['baseline', 'cached'],
+  metrics: ['baseline', 'uncached', 'metrics'],
+  tail: ['baseline', 'uncached', 'tail'],
+  nginx: ['baseline', 'njs', 'map', 'uncached'],
+  https: ['baselineTls', 'uncachedTls', 'nginxTls'],
+  h2: ['baselineH2', 'uncachedH2', 'nginxH2'],
+  memory: [],
+  download: [],
+};
+
+/** The parts `--only` / BENCH_ONLY name (comma-separated), or undefined for the whole bench. */
+function onlyParts(): Set<string> | undefined {
+  const flag = process.argv.indexOf('--only');
+  const raw = flag === -1 ? process.env.BENCH_ONLY : process.argv[flag + 1];
+  if (raw === undefined || raw === '') return undefined;
+  const parts = new Set(raw.split(',').map((part) => part.trim()));
+  for (const part of parts) {
+    if (!(part in ONLY_PARTS)) throw new Error(`unknown edge bench part ${JSON.stringify(part)}; parts: ${Object.keys(ONLY_PARTS).join(', ')}`);
+  }
+  return parts;
+}
 const CACHE_BUDGET_BYTES = 100 * 1024 * 1024;
 const MiB = 1024 * 1024;
 
@@ -197,10 +235,16 @@ function ratio(a: number, b: number): string {
 }
 
 export async function main(): Promise<void> {
+  const only = onlyParts();
   const [load1] = loadavg();
   console.log(
-    `\nEdge bench: ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warmup + ${DURATION_SECONDS} s per target, best of ${ROUNDS} rounds; load average before start ${fmt(load1 ?? 0, 2)}`,
+    `\nEdge bench: ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warmup + ${DURATION_SECONDS} s per target, best of ${ROUNDS} rounds; load average before start ${fmt(load1 ?? 0, 2)}${only === undefined ? '' : `; only ${[...only].join(', ')}`}`,
   );
+  const wantedKeys = only === undefined ? undefined : new Set([...only].flatMap((part) => ONLY_PARTS[part] ?? []));
+  const wants = (key: string) => wantedKeys === undefined || wantedKeys.has(key);
+  const wantsPart = (part: string) => only === undefined || only.has(part);
+  const openFrontEntry = process.env.BENCH_OPENFRONT ?? benchEntry('./openfront-edge.js');
+  if (process.env.BENCH_OPENFRONT !== undefined) console.log(`  OpenFront edge from ${openFrontEntry}`);
   const dir = mkdtempSync(join(tmpdir(), 'openfront-bench-'));
   const work = writeEdgeWorkload(dir);
   const origin = await startChild(benchEntry('./origin-server.js'));
@@ -213,7 +257,9 @@ export async function main(): Promise<void> {
   const tlsArgs = ['--tls-cert', tlsCert, '--tls-key', tlsKey];
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every Node target (OpenFront and the baseline proxy) there.
   const profileDir = process.env.BENCH_CPU_PROF;
-  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  // --expose-gc: a profiled process that used isolates collects once at exit (src/runtime/sandbox/exit-guard.ts);
+  // without gc() that is a heap snapshot, slow enough that the child was killed before its profile was written.
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--expose-gc'] : [];
   const nodeProxy = (execArgv: string[] = [], extra: string[] = []) =>
     startChild(benchEntry('../edge-baseline/node-proxy.js'), ['--origin', originUrl, '--table', work.tableFile, ...extra], {
       execArgv: [...execArgv, ...profile],
@@ -222,7 +268,7 @@ export async function main(): Promise<void> {
     (cache: 'on' | 'off', execArgv: string[] = [], observe: 'off' | 'metrics' | 'tail' = 'off', extra: string[] = []) =>
     () =>
       startChild(
-        benchEntry('./openfront-edge.js'),
+        openFrontEntry,
         ['--origin', originUrl, '--table', work.tableFile, '--cache', cache, '--cache-bytes', String(CACHE_BUDGET_BYTES), '--observe', observe, ...extra],
         {
           execArgv: [...execArgv, ...profile],
@@ -258,34 +304,35 @@ export async function main(): Promise<void> {
     nginxTls: 'nginx map blocks, HTTPS HTTP/1.1 (1 worker)',
     nginxH2: 'nginx map blocks, HTTPS HTTP/2 (1 worker)',
   };
-  const targets: Array<{ name: string; start: () => Promise<Target>; protocol?: Protocol }> = [
-    { name: names.baseline, start: () => nodeProxy() },
-    ...(njsReason === undefined ? [{ name: names.njs, start: nginxTarget('njs') }] : []),
-    ...(nginxInstall.found ? [{ name: names.map, start: nginxTarget('map') }] : []),
-    { name: names.uncached, start: openFront('off') },
-    { name: names.cached, start: openFront('on') },
-    { name: names.metrics, start: openFront('off', [], 'metrics') },
-    { name: names.tail, start: openFront('off', [], 'tail') },
-    { name: names.baselineTls, start: () => nodeProxy([], tlsArgs), protocol: 'https' },
-    { name: names.baselineH2, start: () => nodeProxy([], tlsArgs), protocol: 'h2' },
-    { name: names.uncachedTls, start: openFront('off', [], 'off', tlsArgs), protocol: 'https' },
-    { name: names.uncachedH2, start: openFront('off', [], 'off', tlsArgs), protocol: 'h2' },
+  const allTargets: Array<{ key: keyof typeof names; name: string; start: () => Promise<Target>; protocol?: Protocol }> = [
+    { key: 'baseline', name: names.baseline, start: () => nodeProxy() },
+    ...(njsReason === undefined ? [{ key: 'njs' as const, name: names.njs, start: nginxTarget('njs') }] : []),
+    ...(nginxInstall.found ? [{ key: 'map' as const, name: names.map, start: nginxTarget('map') }] : []),
+    { key: 'uncached', name: names.uncached, start: openFront('off') },
+    { key: 'cached', name: names.cached, start: openFront('on') },
+    { key: 'metrics', name: names.metrics, start: openFront('off', [], 'metrics') },
+    { key: 'tail', name: names.tail, start: openFront('off', [], 'tail') },
+    { key: 'baselineTls', name: names.baselineTls, start: () => nodeProxy([], tlsArgs), protocol: 'https' },
+    { key: 'baselineH2', name: names.baselineH2, start: () => nodeProxy([], tlsArgs), protocol: 'h2' },
+    { key: 'uncachedTls', name: names.uncachedTls, start: openFront('off', [], 'off', tlsArgs), protocol: 'https' },
+    { key: 'uncachedH2', name: names.uncachedH2, start: openFront('off', [], 'off', tlsArgs), protocol: 'h2' },
     ...(nginxInstall.found
       ? [
-          { name: names.nginxTls, start: nginxTarget('map', true), protocol: 'https' as const },
-          { name: names.nginxH2, start: nginxTarget('map', true), protocol: 'h2' as const },
+          { key: 'nginxTls' as const, name: names.nginxTls, start: nginxTarget('map', true), protocol: 'https' as const },
+          { key: 'nginxH2' as const, name: names.nginxH2, start: nginxTarget('map', true), protocol: 'h2' as const },
         ]
       : []),
   ];
+  const targets = allTargets.filter((target) => wants(target.key));
   try {
     const best = await measureRounds(targets, work);
-    const baseline = best.get(names.baseline)!;
+    const baseline = best.get(names.baseline);
     const nginx = best.get(names.njs);
     const nginxMap = best.get(names.map);
-    const uncached = best.get(names.uncached)!;
-    const cached = best.get(names.cached)!;
-    const withMetrics = best.get(names.metrics)!;
-    const withTail = best.get(names.tail)!;
+    const uncached = best.get(names.uncached);
+    const cached = best.get(names.cached);
+    const withMetrics = best.get(names.metrics);
+    const withTail = best.get(names.tail);
 
     const rows: BenchRow[] = [];
     const compare = (label: string, ours: Measured, base: Measured, target?: number) => {
@@ -315,63 +362,65 @@ export async function main(): Promise<void> {
         rows.push({ name: `${label}: CPU per request, all threads (µs)`, value: fmt(ourCpu, 1), baseline: fmt(baseCpu, 1), ratio: ratio(ourCpu, baseCpu) });
       }
     };
-    compare('no cache vs node proxy', uncached, baseline, 0.95);
-    if (nginx !== undefined) compare('no cache vs nginx+njs', uncached, nginx);
-    if (nginxMap !== undefined) compare('no cache vs nginx map', uncached, nginxMap);
-    compare('cached vs node proxy', cached, baseline);
-    const baselineTls = best.get(names.baselineTls)!;
-    const baselineH2 = best.get(names.baselineH2)!;
-    const uncachedTls = best.get(names.uncachedTls)!;
-    const uncachedH2 = best.get(names.uncachedH2)!;
-    compare('HTTPS HTTP/1.1, no cache vs node proxy (TLS)', uncachedTls, baselineTls);
-    compare('HTTPS HTTP/2, no cache vs node proxy (TLS, h2)', uncachedH2, baselineH2);
+    if (uncached !== undefined && baseline !== undefined) compare('no cache vs node proxy', uncached, baseline, 0.95);
+    if (uncached !== undefined && nginx !== undefined) compare('no cache vs nginx+njs', uncached, nginx);
+    if (uncached !== undefined && nginxMap !== undefined) compare('no cache vs nginx map', uncached, nginxMap);
+    if (cached !== undefined && baseline !== undefined) compare('cached vs node proxy', cached, baseline);
+    const baselineTls = best.get(names.baselineTls);
+    const baselineH2 = best.get(names.baselineH2);
+    const uncachedTls = best.get(names.uncachedTls);
+    const uncachedH2 = best.get(names.uncachedH2);
+    if (uncachedTls !== undefined && baselineTls !== undefined) compare('HTTPS HTTP/1.1, no cache vs node proxy (TLS)', uncachedTls, baselineTls);
+    if (uncachedH2 !== undefined && baselineH2 !== undefined) compare('HTTPS HTTP/2, no cache vs node proxy (TLS, h2)', uncachedH2, baselineH2);
     const nginxTls = best.get(names.nginxTls);
     const nginxH2 = best.get(names.nginxH2);
-    if (nginxTls !== undefined) compare('HTTPS HTTP/1.1, no cache vs nginx map (TLS)', uncachedTls, nginxTls);
-    if (nginxH2 !== undefined) compare('HTTPS HTTP/2, no cache vs nginx map (TLS, h2)', uncachedH2, nginxH2);
+    if (uncachedTls !== undefined && nginxTls !== undefined) compare('HTTPS HTTP/1.1, no cache vs nginx map (TLS)', uncachedTls, nginxTls);
+    if (uncachedH2 !== undefined && nginxH2 !== undefined) compare('HTTPS HTTP/2, no cache vs nginx map (TLS, h2)', uncachedH2, nginxH2);
     // Observability (issue 14): the same edge with metrics and the decision ring on, nobody tailing, must stay within
     // 3% of the plain edge's ratio to the baseline; the tail row reports what a full-sampling stream costs.
-    const share = (m: Measured) => m.result.rps / baseline.result.rps;
-    const metricsRatio = share(withMetrics) / share(uncached);
-    rows.push({
-      name: 'metrics on, nobody tailing: ratio vs node proxy',
-      value: `${fmt(share(withMetrics), 2)}x`,
-      baseline: `${fmt(share(uncached), 2)}x (off)`,
-      ratio: `${fmt(metricsRatio, 3)}x`,
-      target: '≥ 0.97x',
-      ok: metricsRatio >= 0.97,
-    });
-    rows.push({
-      name: 'tail attached at full sampling: ratio vs node proxy',
-      value: `${fmt(share(withTail), 2)}x`,
-      baseline: `${fmt(share(uncached), 2)}x (off)`,
-      ratio: `${fmt(share(withTail) / share(uncached), 3)}x`,
-    });
-    for (const m of [withMetrics, withTail]) {
-      const cpu = m.result.cpuMicrosPerRequest;
-      const base = uncached.result.cpuMicrosPerRequest;
-      if (cpu !== undefined && base !== undefined)
-        rows.push({ name: `CPU per request: ${m.name} (µs)`, value: fmt(cpu, 1), baseline: fmt(base, 1), ratio: ratio(cpu, base) });
+    if (baseline !== undefined && uncached !== undefined) {
+      const share = (m: Measured) => m.result.rps / baseline.result.rps;
+      if (withMetrics !== undefined) {
+        const metricsRatio = share(withMetrics) / share(uncached);
+        rows.push({
+          name: 'metrics on, nobody tailing: ratio vs node proxy',
+          value: `${fmt(share(withMetrics), 2)}x`,
+          baseline: `${fmt(share(uncached), 2)}x (off)`,
+          ratio: `${fmt(metricsRatio, 3)}x`,
+          target: '≥ 0.97x',
+          ok: metricsRatio >= 0.97,
+        });
+      }
+      if (withTail !== undefined) {
+        rows.push({
+          name: 'tail attached at full sampling: ratio vs node proxy',
+          value: `${fmt(share(withTail), 2)}x`,
+          baseline: `${fmt(share(uncached), 2)}x (off)`,
+          ratio: `${fmt(share(withTail) / share(uncached), 3)}x`,
+        });
+      }
+      for (const m of [withMetrics, withTail]) {
+        const cpu = m?.result.cpuMicrosPerRequest;
+        const base = uncached.result.cpuMicrosPerRequest;
+        if (m !== undefined && cpu !== undefined && base !== undefined)
+          rows.push({ name: `CPU per request: ${m.name} (µs)`, value: fmt(cpu, 1), baseline: fmt(base, 1), ratio: ratio(cpu, base) });
+      }
     }
-    for (const m of [
-      baseline,
-      ...(nginx ? [nginx] : []),
-      ...(nginxMap ? [nginxMap] : []),
-      uncached,
-      cached,
-      withMetrics,
-      withTail,
-      baselineTls,
-      baselineH2,
-      uncachedTls,
-      uncachedH2,
-      ...(nginxTls ? [nginxTls] : []),
-      ...(nginxH2 ? [nginxH2] : []),
-    ]) {
-      rows.push({ name: `301 share / errors: ${m.name}`, value: `${fmt(statusShare(m.result, 301) * 100, 0)}% / ${m.result.errors + m.result.timeouts}` });
+    for (const m of [baseline, nginx, nginxMap, uncached, cached, withMetrics, withTail, baselineTls, baselineH2, uncachedTls, uncachedH2, nginxTls, nginxH2]) {
+      if (m !== undefined)
+        rows.push({ name: `301 share / errors: ${m.name}`, value: `${fmt(statusShare(m.result, 301) * 100, 0)}% / ${m.result.errors + m.result.timeouts}` });
     }
-    printTable(`Edge: decision workload, 10,000-key table, ~30% redirects (baseline: plain Node proxy${nginxInstall.found ? '; and nginx' : ''})`, rows);
+    if (targets.length > 0)
+      printTable(`Edge: decision workload, 10,000-key table, ~30% redirects (baseline: plain Node proxy${nginxInstall.found ? '; and nginx' : ''})`, rows);
 
+    if (wantsPart('memory')) await memoryPart();
+    if (wantsPart('download')) await downloadPart();
+  } finally {
+    await origin.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  async function memoryPart(): Promise<void> {
     console.log(`\n  memory: ${MEMORY_SECONDS} s of distinct ${ASSET_BYTES / 1024} KiB URLs, cache budget ${CACHE_BUDGET_BYTES / MiB} MiB`);
     const baseMemory = await measureMemory(await nodeProxy(['--expose-gc']));
     const ourMemory = await measureMemory(await openFront('on', ['--expose-gc'])());
@@ -409,7 +458,9 @@ export async function main(): Promise<void> {
         ratio: ratio(ourMemory.load.rps, baseMemory.load.rps),
       },
     ]);
+  }
 
+  async function downloadPart(): Promise<void> {
     // Streaming (issue 16): one 1 GiB download through each Node target; memory must not follow the body's size.
     const proxied = work.requests.find(({ path, headers }) => expectedDecision(work.items, headers.host, path).location === undefined)!;
     console.log(`\n  streamed download: ${STREAM_BYTES / MiB} MiB, uncacheable, one viewer`);
@@ -437,8 +488,5 @@ export async function main(): Promise<void> {
         ratio: ratio(mibs(ourDownload), mibs(baseDownload)),
       },
     ]);
-  } finally {
-    await origin.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }

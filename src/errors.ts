@@ -103,6 +103,9 @@ export const ErrorCatalog = {
   KVS_NOT_FOUND: { status: 404, awsType: 'ResourceNotFoundException', message: 'The resource was not found' },
   KVS_CONFLICT: { status: 409, awsType: 'ConflictException', message: 'Resource is not in expected state' },
   KVS_INTERNAL: { status: 500, awsType: 'InternalServerException', message: 'Internal server error' },
+  // history (docs/safe-changes.md): a version before what the store's history keeps, or after its current one.
+  KVS_VERSION_EXPIRED: { status: 410, awsType: 'VersionExpired', message: 'The version is no longer kept in the store history' },
+  KVS_VERSION_NOT_FOUND: { status: 404, awsType: 'ResourceNotFoundException', message: 'The store has no such version yet' },
   // Value schemas (docs/safe-changes.md, "Value schemas").
   KVS_SCHEMA_VIOLATION: { status: 400, awsType: 'ValidationException', message: "A value does not match the store's value schema" },
   KVS_SCHEMA_INVALID: { status: 400, awsType: 'ValidationException', message: 'The value schema is invalid' },

@@ -299,6 +299,7 @@ function resolveConfig(raw: RawConfig, baseDir: string, problems: ConfigProblem[
     baseDir,
     kvsLimits: raw.kvs.limits,
     ...(raw.kvs.importDir === undefined ? {} : { kvsImportDir: resolve(baseDir, raw.kvs.importDir) }),
+    ...(raw.kvs.history === undefined ? {} : { kvsHistory: raw.kvs.history }),
     apiLimits: Object.fromEntries(Object.entries(raw.api).filter(([, v]) => v !== undefined)),
     server: {
       host: raw.server.host,

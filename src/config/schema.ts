@@ -384,6 +384,13 @@ const KvsSchema = z
     limits: z.enum(['cloudfront', 'unlimited']).default('cloudfront'),
     /** The only directory CreateKeyValueStore's ImportSource may read (relative to the config file). Unset: off. */
     importDir: z.string().min(1).optional(),
+    /** Store history retention (docs/kvs-storage.md, "History"): an entry goes when older than maxAgeDays AND not among the newest minVersions. */
+    history: z
+      .strictObject({
+        maxAgeDays: z.number().min(0).max(36_500).default(30),
+        minVersions: z.number().int().min(0).max(1_000_000_000).default(1000),
+      })
+      .optional(),
   })
   .default({ limits: 'cloudfront' });
 

@@ -227,6 +227,8 @@ export interface EdgeConfig {
   kvsLimits: 'cloudfront' | 'unlimited';
   /** Absolute path of the directory ImportSource may read (`kvs.importDir`); undefined: ImportSource is off. */
   kvsImportDir?: string;
+  /** Store history retention from `kvs.history` (unset: the default, 30 days and at least 1,000 versions). */
+  kvsHistory?: { maxAgeDays: number; minVersions: number };
   server: ServerConfig;
   observability: ObservabilityConfig;
   /** API server bounds from the config's `api` section (unset ones keep their defaults, docs/security.md). */

@@ -13,6 +13,7 @@ import { DEFAULT_API_LIMITS, type ApiLimits } from './http/limits.js';
 import { Router, type Authenticate, type Authorize, type RouteGroup } from './http/router.js';
 import { kvsControlPlaneRoutes } from './kvs-control-plane.js';
 import { kvsDataPlaneRoutes } from './kvs-data-plane.js';
+import { kvsHistoryRoutes } from './kvs-history-api.js';
 import { kvsSchemaRoutes } from './kvs-schema-api.js';
 import { nativeApiRoutes } from './native-api.js';
 import { ownershipRoutes } from './ownership-routes.js';
@@ -114,6 +115,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     kvsControlPlaneRoutes,
     nativeApiRoutes,
     kvsSchemaRoutes,
+    kvsHistoryRoutes,
     ownershipRoutes,
     releaseRouteGroup,
     ...propagationRoutes,

@@ -22,7 +22,9 @@ export interface StreamSent {
  * than the small response itself (docs/edge.md, "Streaming"). With `length` (the declared Content-Length), the
  * chunk that completes the body is handed to `res.end`, so a small response goes out with its head in one write.
  */
-export function sendStream(body: Readable, res: ServerResponse, length?: number): Promise<StreamSent> {
+export function sendStream(body: Readable, res: ServerResponse, length?: number): StreamSent | Promise<StreamSent> {
+  const arrived = wholeBodyArrived(body, res, length);
+  if (arrived !== undefined) return arrived;
   return new Promise<StreamSent>((resolve) => {
     let bytes = 0;
     let ended = false;
@@ -88,6 +90,27 @@ export function sendStream(body: Readable, res: ServerResponse, length?: number)
   });
 }
 function ignore(): void {}
+
+/**
+ * The common small response: its whole declared length is already buffered in the body stream (undici parses a
+ * small answer's head, body and end in one read, before the edge gets the response). It goes out with the end of
+ * the response at once, as a buffered body would: no pump, no listeners, no event-loop turns. This is the proxied
+ * path of nearly every request, and the pump's bookkeeping cost more than the bytes themselves (docs/edge.md,
+ * "Streaming"). Anything else (a body still arriving, a viewer already gone) takes the pump; undefined then.
+ */
+function wholeBodyArrived(body: Readable, res: ServerResponse, length: number | undefined): StreamSent | undefined {
+  // Paused and never read (readableFlowing null): read() hands over exactly the bytes buffered, all of them.
+  if (length === undefined || body.readableLength !== length || body.readableFlowing !== null || body.readableObjectMode) return undefined;
+  if (body.destroyed || viewerGone(res)) return undefined;
+  const bytes = length === 0 ? undefined : (body.read() as Buffer);
+  // Let the stream run to its end (undici's has ended already; a file stream still has to see its EOF and close);
+  // an origin that sends more than it declared fails its connection later, and nobody listens to this body then.
+  body.on('error', ignore);
+  body.resume();
+  if (bytes !== undefined) noteStreamedBytes(length);
+  res.end(bytes);
+  return { bytes: length };
+}
 
 /** node:http's response knows it was destroyed; HTTP/2's compatibility response only through its stream. */
 function viewerGone(res: ServerResponse): boolean {

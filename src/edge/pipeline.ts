@@ -714,7 +714,9 @@ export class EdgePipeline {
       if (trace) trace.bodyBytes = noBody ? 0 : (body as Buffer).length;
       return;
     }
-    const sent = ctx.captured ? await ctx.captured.consume(body) : await sendStream(body, res, out.length);
+    const sending = ctx.captured ? ctx.captured.consume(body) : sendStream(body, res, out.length);
+    // A small body that had arrived whole is sent at once (body-stream.ts): no turn of the event loop to wait for.
+    const sent = sending instanceof Promise ? await sending : sending;
     if (trace) {
       trace.bodyBytes = sent.bytes;
       if (sent.error !== undefined) trace.error = `body: ${sent.error}`;

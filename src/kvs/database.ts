@@ -15,6 +15,8 @@ import { isOpenFrontError, openFrontError } from '../errors.js';
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../observe/audit.js';
 import { AuditLog, type AuditEnricher } from './audit-log.js';
 import { dataEtag, metadataEtag } from './etag.js';
+import { assertRetention, DEFAULT_HISTORY_RETENTION, itemsAtVersion, type HistoryRetention, type ItemsAt } from './history.js';
+import { SqliteHistoryLog } from './history-log.js';
 import { DEFAULT_KVS_LIMITS } from './limits.js';
 import { migrate } from './schema.js';
 import { loadOrCreateSecretKey, newAccessKeyCredentials, SECRET_KEY_ENV, SECRET_KEY_FILE, SecretBox } from './secret-box.js';
@@ -50,6 +52,8 @@ export interface KvsDatabaseOptions {
    * `openfront.key` beside the database (created 0600 on first open); a random key for ':memory:'.
    */
   secretKey?: Buffer;
+  /** How long store history is kept (docs/kvs-storage.md, "History"); 30 days and at least 1,000 versions by default. */
+  history?: HistoryRetention;
 }
 
 /** Called after a store and all its data were deleted. */
@@ -109,6 +113,8 @@ export class KvsDatabase {
   readonly limits: KvsLimits;
   /** The shared connection: other registries add their own tables and may open transactions on it. */
   readonly connection: Connection;
+  /** Store history (kvs/history-log.ts), written inside every data write's transaction. */
+  readonly history: SqliteHistoryLog;
 
   readonly #now: () => Date;
   readonly #retention: number;
@@ -132,6 +138,7 @@ export class KvsDatabase {
     this.#retention = options.changeLogRetention ?? DEFAULT_CHANGE_LOG_RETENTION;
     this.#audit = new AuditLog(connection, this.#now);
     this.#sql = prepareStatements(connection);
+    this.history = new SqliteHistoryLog(connection, assertRetention(options.history ?? DEFAULT_HISTORY_RETENTION), this.#now);
     this.#schemas = new ValueSchemaTable(connection);
     this.accountId = this.#loadOrCreateAccountId();
     this.#sealStoredSecrets(options.secretKeySource);
@@ -227,6 +234,10 @@ export class KvsDatabase {
         if (input.schema !== undefined) this.#schemas.put(id, input.schema, at, actor.accessKeyId);
         for (const item of items) this.#sql.upsertItem.run(id, item.key, item.value);
         if (imported) this.#recordChange({ storeId: id, version, puts: items, deletes: [], replace: true, at });
+        if (imported) {
+          const changes = items.map((item) => ({ key: item.key, before: null, after: item.value }));
+          this.history.record(id, { version, prevVersion: 0, at, accessKeyId: actor.accessKeyId, operation: 'CreateKeyValueStore', changes });
+        }
         this.#audit.append({
           accessKeyId: actor.accessKeyId,
           operation: 'CreateKeyValueStore',
@@ -427,6 +438,44 @@ export class KvsDatabase {
   exportData(storeId: string): KeyValue[] {
     this.#requireDataStore(storeId);
     return this.#sql.allItems.all(storeId) as KeyValue[];
+  }
+
+  // ---------------------------------------------------------------- history (docs/safe-changes.md)
+
+  /** The store as of `version`, read in one transaction (a snapshot even with another process writing). */
+  itemsAt(storeId: string, version: number): ItemsAt {
+    return this.connection.transaction(() => {
+      const store = this.#requireDataStore(storeId);
+      const entries = version < store.version ? this.history.entriesAfter(storeId, version) : [];
+      const items = version <= store.version ? (this.#sql.allItems.all(storeId) as KeyValue[]) : [];
+      return itemsAtVersion(storeId, { version: store.version, items }, version, entries);
+    })();
+  }
+
+  /**
+   * Makes the store equal to version `toVersion` in ONE new write (operation `Rollback`): a replace of every item.
+   * `ifMatch` is required; it names the version the target was computed on, and the write checks it again inside its
+   * own transaction, so a write in between (another process) is a KVS_CONFLICT with nothing written.
+   */
+  rollback(storeId: string, toVersion: number, ifMatch: string | undefined, actor: Actor): WriteResult {
+    const target = this.itemsAt(storeId, toVersion);
+    if (ifMatch === undefined || ifMatch !== dataEtag(storeId, target.currentVersion)) {
+      throw openFrontError(
+        'KVS_CONFLICT',
+        ifMatch === undefined
+          ? 'Resource is not in expected state: If-Match is required'
+          : `Resource is not in expected state: ETag ${ifMatch} is not the current version of the store`,
+        { storeId },
+      );
+    }
+    return this.#writeData(storeId, ifMatch, actor, {
+      operation: 'Rollback',
+      puts: target.items,
+      deletes: [],
+      replace: true,
+      ifMatchOptional: false,
+      detail: { toVersion, itemCount: target.items.length },
+    });
   }
 
   // ---------------------------------------------------------------- value schemas
@@ -679,6 +728,7 @@ export class KvsDatabase {
         this.#sql.updateStoreData.run(version, itemCount, totalBytes, at.getTime(), storeId);
         const record: ChangeRecord = { storeId, version, puts: plan.puts, deletes: plan.deletes, replace: plan.replace, at };
         this.#recordChange(record);
+        this.history.record(storeId, { version, prevVersion: store.version, at, accessKeyId: actor.accessKeyId, operation: plan.operation, changes });
         this.#audit.append({
           accessKeyId: actor.accessKeyId,
           operation: plan.operation,

@@ -83,6 +83,30 @@ const MIGRATIONS: readonly string[] = [
     updated_by TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 3: store history (docs/safe-changes.md): one row per data write, one per key it changed; own retention.
+  `
+  CREATE TABLE kvs_history (
+    store_id      TEXT NOT NULL REFERENCES kvs_stores(id) ON DELETE CASCADE,
+    version       INTEGER NOT NULL,
+    prev_version  INTEGER NOT NULL,
+    at_ms         INTEGER NOT NULL,
+    access_key_id TEXT NOT NULL,
+    operation     TEXT NOT NULL,
+    PRIMARY KEY (store_id, version)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE kvs_history_changes (
+    store_id TEXT NOT NULL,
+    version  INTEGER NOT NULL,
+    idx      INTEGER NOT NULL,
+    key      TEXT NOT NULL,
+    before   TEXT,
+    after    TEXT,
+    PRIMARY KEY (store_id, version, idx),
+    FOREIGN KEY (store_id, version) REFERENCES kvs_history(store_id, version) ON DELETE CASCADE
+  ) WITHOUT ROWID;
+  CREATE INDEX kvs_history_by_key ON kvs_history_changes (store_id, key, version);
+  `,
 ];
 
 /** Number of the newest schema this code knows. */

@@ -14,6 +14,7 @@ import { openFrontError } from '../errors.js';
 import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from '../kvs/limits.js';
 import { MapSnapshot } from '../kvs/snapshot.js';
 import type { KvsLimits } from '../kvs/types.js';
+import type { HistoryRetention } from '../kvs/history.js';
 import { JetStreamPropagationView } from '../observe/propagation-jetstream.js';
 import { connectNats, type NatsConnectionHandle } from '../state/jetstream/connection.js';
 import { openJetStreamState, type JetStreamState } from '../state/jetstream/index.js';
@@ -34,6 +35,8 @@ export interface ControlRoleOptions {
   /** Stream replicas of what this control creates (default 1; 3 on an R3 cluster). */
   natsReplicas?: number;
   kvsLimits?: KvsLimits;
+  /** Store history retention; overrides the config's `kvs.history` (docs/kvs-storage.md). */
+  historyRetention?: HistoryRetention;
   runtimeLimits?: Partial<RuntimeLimits>;
   testRuns?: Partial<RunLimits>;
   /** The function registry's bounds (the account's function quota, code size), as `start`'s registry takes them. */
@@ -56,6 +59,7 @@ export async function openFleetState(options: {
   secretKey: Buffer;
   natsReplicas?: number;
   kvsLimits?: KvsLimits;
+  historyRetention?: HistoryRetention;
   name?: string;
   isFunctionInUse?: (name: string) => boolean;
   functions?: Pick<FunctionRegistryOptions, 'maxFunctions' | 'maxCodeBytes'>;
@@ -93,6 +97,7 @@ export async function openFleetState(options: {
       limits: options.kvsLimits ?? DEFAULT_KVS_LIMITS,
       replicas,
       functions: { ...options.functions, isFunctionInUse: options.isFunctionInUse },
+      ...(options.historyRetention === undefined ? {} : { history: options.historyRetention }),
     });
   } catch (err) {
     await conn.close();
@@ -103,7 +108,8 @@ export async function openFleetState(options: {
 export async function startControlRole(options: ControlRoleOptions): Promise<ControlRole> {
   const limits = options.kvsLimits ?? (options.config?.kvsLimits === 'unlimited' ? UNLIMITED_KVS_LIMITS : DEFAULT_KVS_LIMITS);
   const inUse = options.config === undefined ? new Set<string>() : functionsUsedByConfig(options.config);
-  const state = await openFleetState({ ...options, kvsLimits: limits, isFunctionInUse: (name) => inUse.has(name) });
+  const historyRetention = options.historyRetention ?? options.config?.kvsHistory;
+  const state = await openFleetState({ ...options, kvsLimits: limits, historyRetention, isFunctionInUse: (name) => inUse.has(name) });
   const closers: Array<() => Promise<void>> = [() => state.close()];
   const close = async () => {
     for (const step of closers.reverse()) await step();

@@ -30,6 +30,7 @@ import { dryRunRouteGroup } from '../control/dry-run-api.js';
 import { dryRunService, restoreRecordings, saveRecordings } from './dry-run-service.js';
 import { nodeSettingsChanged, readinessChecks } from './operations.js';
 import { checkConfigFunctions, functionsUsedByConfig, syncConfigFunctions, type ConfigFunctionChange } from './seed-functions.js';
+import type { HistoryRetention } from '../kvs/history.js';
 import { ensureConfigStores } from './seed-stores.js';
 import { ensureSelfSignedCertificate } from './self-signed.js';
 
@@ -43,6 +44,8 @@ export interface OpenFrontNodeOptions {
   edge?: { host?: string; port?: number; httpsPort?: number; cacheBytes?: number; throttle?: Partial<ThrottleLimits> };
   /** Overrides the config's `kvs.limits` switch. */
   kvsLimits?: KvsLimits;
+  /** Store history retention; overrides the config's `kvs.history` (docs/kvs-storage.md). */
+  historyRetention?: HistoryRetention;
   runtimeLimits?: Partial<RuntimeLimits>;
   /** TestFunction runs at once / waiting (default 1 / 8; docs/security.md). */
   testRuns?: Partial<RunLimits>;
@@ -119,7 +122,8 @@ export interface OpenFrontNode {
 export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise<OpenFrontNode> {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const limits = options.kvsLimits ?? (options.config.kvsLimits === 'unlimited' ? UNLIMITED_KVS_LIMITS : DEFAULT_KVS_LIMITS);
-  const db = KvsDatabase.open(join(options.dataDir, 'openfront.db'), { limits });
+  const history = options.historyRetention ?? options.config.kvsHistory;
+  const db = KvsDatabase.open(join(options.dataDir, 'openfront.db'), { limits, ...(history === undefined ? {} : { history }) });
   const cleanup: Array<() => unknown> = [() => db.close()];
   const closeAll = async () => {
     for (const step of cleanup.reverse()) await step();

@@ -7,6 +7,7 @@
  * (test/conformance/state-*.test.ts) runs one set of cases against each one.
  */
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../observe/audit.js';
+import type { HistoryPage, HistoryQuery, HistoryRetention, ItemsAt } from '../kvs/history.js';
 import type { AccessKeyRecord, Actor, KeyValue, KvsLimits, ListKeysPage, StoreRecord, WriteResult } from '../kvs/types.js';
 import type { ParsedValueSchema, StoredValueSchema } from '../kvs/value-schema.js';
 import type { RuntimeVersion } from '../runtime/event.js';
@@ -55,6 +56,17 @@ export interface StoreState {
   /** Every item, in UTF-8 byte order of keys. */
   exportData(storeId: string): Promise<KeyValue[]>;
 
+  // --- history (issue 15 point 1, docs/safe-changes.md "History and rollback"): every data write is a version kept
+  // under `historyRetention`, independent of the audit log.
+  readonly historyRetention: HistoryRetention;
+  /** One row per key changed, newest version first; `query` bounds are checked (BAD_REQUEST). */
+  history(storeId: string, query: HistoryQuery): Promise<HistoryPage>;
+  /** The store as of `version` (KVS_VERSION_EXPIRED before what history keeps, KVS_VERSION_NOT_FOUND after now). */
+  itemsAt(storeId: string, version: number): Promise<ItemsAt>;
+  /** ONE new write (audited as `Rollback`) that makes the store equal to `toVersion`; `ifMatch` (data ETag) required. */
+  rollback(storeId: string, toVersion: number, ifMatch: string | undefined, actor: Actor): Promise<WriteResult>;
+  /** Drops the entries the retention allows now (writes also do it); returns how many went. */
+  compactHistory(storeId: string): Promise<number>;
   // --- value schemas (docs/safe-changes.md, "Value schemas"): every data write above checks its puts against the
   // store's schema before anything is written (KVS_SCHEMA_VIOLATION).
   /** The store's value schema; undefined when it has none. KVS_NOT_FOUND for an unknown store. */

@@ -69,6 +69,36 @@ describe('sendStream', () => {
     assert.ok(paused > 0, 'the body was never paused: nothing held it back to the viewer’s pace');
   });
 
+  it('sends a small body that has arrived whole at once, without the pump, and lets its stream end', async () => {
+    const body = new PassThrough();
+    body.end(Buffer.from('hello from the origin'));
+    let returned: StreamSent | Promise<StreamSent> | undefined;
+    const { sent, received } = await exchange(async (res) => {
+      res.writeHead(200, { 'content-length': '21' });
+      returned = sendStream(body, res, 21);
+      return returned;
+    });
+    assert.equal(returned instanceof Promise, false, 'a body already buffered whole went through the pump');
+    assert.deepEqual(sent, { bytes: 21 });
+    assert.equal(received, 21);
+    if (!body.readableEnded) await once(body, 'end');
+  });
+
+  it('pumps a body whose declared length has not all arrived yet', async () => {
+    const body = new PassThrough();
+    body.write(Buffer.from('hello from '));
+    let returned: StreamSent | Promise<StreamSent> | undefined;
+    const { sent, received } = await exchange(async (res) => {
+      res.writeHead(200, { 'content-length': '21' });
+      returned = sendStream(body, res, 21);
+      setImmediate(() => body.end(Buffer.from('the origin')));
+      return returned;
+    });
+    assert.equal(returned instanceof Promise, true);
+    assert.deepEqual(sent, { bytes: 21 });
+    assert.equal(received, 21);
+  });
+
   it('sends a body with no declared length whole (chunked)', async () => {
     const { sent, received } = await exchange(async (res) => {
       res.writeHead(200);
@@ -97,6 +127,25 @@ describe('sendStream', () => {
       async (res) => {
         res.writeHead(200, { 'content-length': '10' });
         // The head goes out; the viewer hangs up while the body waits (a viewer-response function still running).
+        res.flushHeaders();
+        await once(res, 'close');
+        return sendStream(body, res, 10);
+      },
+      async (res) => {
+        res.destroy();
+        return 0;
+      },
+    );
+    assert.match(sent.error ?? '', /viewer closed/);
+    assert.equal(body.destroyed, true);
+  });
+
+  it('destroys a body that arrived whole when the viewer is already gone', async () => {
+    const body = new PassThrough();
+    body.end(Buffer.alloc(10));
+    const { sent } = await exchange(
+      async (res) => {
+        res.writeHead(200, { 'content-length': '10' });
         res.flushHeaders();
         await once(res, 'close');
         return sendStream(body, res, 10);

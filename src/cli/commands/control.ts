@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import { SECRET_KEY_ENV } from '../../kvs/secret-box.js';
+import { HISTORY_RETENTION_ENV, retentionFromCli } from '../../kvs/history.js';
 import { fleetSecretKey, parseReplicas, type FleetOptions } from '../fleet-options.js';
 import { parsePort, resolveConfigPath } from './start.js';
 
@@ -15,6 +16,7 @@ interface ControlOptions extends FleetOptions {
   host?: string;
   insecureNoAuth?: boolean;
   importDir?: string;
+  historyRetention?: string;
 }
 
 export function register(program: Command): void {
@@ -29,6 +31,10 @@ export function register(program: Command): void {
     .option('--secret-key-file <file>', `the fleet's 32-byte secret key sealing access-key secrets (default: ${SECRET_KEY_ENV})`)
     .option('--insecure-no-auth', 'accept unsigned API requests (refused unless listening on loopback)')
     .option('--import-dir <dir>', "the only directory CreateKeyValueStore's ImportSource may read")
+    .option(
+      '--history-retention <days>d,<versions>',
+      `keep store history this long, and at least this many versions (default: kvs.history, else ${HISTORY_RETENTION_ENV}, else 30d,1000)`,
+    )
     .action(async (options: ControlOptions) => {
       const secretKey = fleetSecretKey(options, 'openfront control');
       const natsReplicas = parseReplicas(options.natsReplicas);
@@ -40,6 +46,7 @@ export function register(program: Command): void {
         secretKey,
         natsReplicas,
         config,
+        historyRetention: retentionFromCli(options.historyRetention),
         api: {
           host: options.host,
           port,

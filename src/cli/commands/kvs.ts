@@ -30,6 +30,7 @@ import {
 import { openFrontError } from '../../errors.js';
 import { sdkWait, waitQuery, withWaitOption, withWaitParams } from '../wait.js';
 import { ownershipByName, ownershipColumns, registerOwnerCommand } from './ownership.js';
+import { registerHistoryCommands, storeVersion } from './kvs-history.js';
 import { registerKvsSchema } from './kvs-schema.js';
 
 type Options = ApiOptions & { json?: boolean; wait?: string | boolean };
@@ -227,6 +228,7 @@ export function register(program: Command): void {
           comment: meta.KeyValueStore?.Comment,
           status: meta.KeyValueStore?.Status,
           etag: data.ETag,
+          version: await storeVersion(config, name),
           metadataEtag: meta.ETag,
           itemCount: data.ItemCount,
           totalSizeInBytes: data.TotalSizeInBytes,
@@ -330,4 +332,6 @@ export function register(program: Command): void {
         print(options.json ? JSON.stringify({ store: name, file, itemCount: items.length }) : `Exported ${items.length} items from ${name} to ${file}`);
       }),
     );
+
+  registerHistoryCommands(kvs);
 }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { CONFIG_FILE_NAMES, loadConfig } from '../../config/index.js';
 import { isOpenFrontError, openFrontError } from '../../errors.js';
+import { HISTORY_RETENTION_ENV, retentionFromCli } from '../../kvs/history.js';
 import { startOpenFrontNode, type OpenFrontNode } from '../../node/index.js';
 import { EDGE_NAME_PATTERN } from '../../observe/propagation.js';
 import { DEFAULT_RECORDING } from '../../observe/recording.js';
@@ -34,6 +35,7 @@ export interface StartOptions {
   workers?: string;
   workerHeader?: boolean;
   name?: string;
+  historyRetention?: string;
   /** `--record [rate]`: true without a rate. */
   record?: string | boolean;
 }
@@ -130,6 +132,7 @@ export async function startFromOptions(options: StartOptions): Promise<{ node: O
     configSource: load,
     workers: workers === undefined ? undefined : { count: workers, workerHeader: options.workerHeader },
     edgeName: parseEdgeName(options.name),
+    historyRetention: retentionFromCli(options.historyRetention),
   });
   return { node, configPath: path, demo };
 }
@@ -192,6 +195,10 @@ export function register(program: Command): void {
     .option('--drain-timeout <seconds>', `on SIGTERM/SIGINT, how long requests in flight may finish (default ${DEFAULT_DRAIN_SECONDS})`)
     .option('--workers <n>', 'serve the edge from n processes on one port (node:cluster; see docs/deploy.md)')
     .option('--name <edge-name>', "this node's edge name in propagation answers and `openfront status` (default: the host name)")
+    .option(
+      '--history-retention <days>d,<versions>',
+      `keep store history this long, and at least this many versions (default: kvs.history, else ${HISTORY_RETENTION_ENV}, else 30d,1000)`,
+    )
     .option('--worker-header', 'with --workers: add x-openfront-worker: <pid> to every edge response')
     .option(
       '--record [rate]',

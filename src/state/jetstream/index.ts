@@ -9,6 +9,7 @@ import { auditOwnershipFields } from '../ownership.js';
 import { randomInt } from 'node:crypto';
 import { openFrontError } from '../../errors.js';
 import { SECRET_KEY_ENV, SecretBox } from '../../kvs/secret-box.js';
+import { assertRetention, DEFAULT_HISTORY_RETENTION, type HistoryRetention } from '../../kvs/history.js';
 import type { KvsLimits } from '../../kvs/types.js';
 import type { FunctionRegistryOptions } from '../functions.js';
 import type { NodeState } from '../types.js';
@@ -31,6 +32,8 @@ export interface JetStreamStateOptions {
   now?: () => Date;
   /** Where store data lives; the store-data writer of `kv-data/` by default. */
   openData?: OpenStoreData;
+  /** How long store history is kept (docs/kvs-storage.md); 30 days and at least 1,000 versions by default. */
+  history?: HistoryRetention;
   /** Close the connection with the state (default true). */
   ownsConnection?: boolean;
 }
@@ -61,7 +64,12 @@ export async function openJetStreamState(options: JetStreamStateOptions): Promis
   }
   const openData: OpenStoreData = options.openData ?? ((storeId, o) => StoreDataWriter.open(options.conn, storeId, o));
   const audit = new JetStreamAuditState(ctx);
-  const stores = new JetStreamStoreState(ctx, buckets, audit, { accountId, limits: options.limits, openData });
+  const stores = new JetStreamStoreState(ctx, buckets, audit, {
+    accountId,
+    limits: options.limits,
+    openData,
+    history: assertRetention(options.history ?? DEFAULT_HISTORY_RETENTION),
+  });
   const functions = new JetStreamFunctionState(ctx, buckets, stores, audit, options.functions);
   stores.setStoreInUseCheck(async (storeId) => (await functions.functionsUsingStore(storeId, undefined)) > 0);
   // perms (issue 15): records of writes carry the owner and labels of what they wrote. A lookup that fails leaves

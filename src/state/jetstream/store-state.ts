@@ -12,10 +12,20 @@ import { isOpenFrontError, openFrontError } from '../../errors.js';
 import { dataEtag, metadataEtag } from '../../kvs/etag.js';
 import { assertComment, assertStoreId, assertStoreName, decodeNextToken, encodeNextToken, parseStoreArn, storeArn } from '../../kvs/store-rules.js';
 import type { AuditChange } from '../../observe/audit.js';
+import {
+  itemsAtVersion,
+  pageOfEntries,
+  type HistoryEntry,
+  type HistoryPage,
+  type HistoryQuery,
+  type HistoryRetention,
+  type ItemsAt,
+} from '../../kvs/history.js';
 import type { Actor, KeyValue, KvsLimits, ListKeysPage, StoreRecord, StoreStatus, WriteResult } from '../../kvs/types.js';
 import { assertValidKey, assertValidValue, KeyValueBatch, quoteKey, validateUpdate } from '../../kvs/validate.js';
 import { assertStoreConforms, assertValuesMatchSchema, storedValueSchema, type ParsedValueSchema, type StoredValueSchema } from '../../kvs/value-schema.js';
 import type { AuditState, KeyItem, StoreRef, StoreState } from '../types.js';
+import { HistoryStream } from './history-stream.js';
 import { applyOwnershipChange, type Ownership, type OwnershipChange } from '../ownership.js';
 import { deleteIfAt, listKeys, readJson, STORES_BUCKET, writeJson, type Buckets, type JetStreamContext, type Revisioned } from './buckets.js';
 
@@ -46,6 +56,8 @@ export interface StoreDataWrite {
   itemCount: number;
   totalSizeInBytes: number;
   changes: AuditChange[];
+  /** The version the write was applied on (its `before` values are that version's); history chains entries by it. */
+  previousVersion?: number;
 }
 
 /** One store's data in its stream: the store-data writer of `kv-data/` (or anything with its shape). */
@@ -64,6 +76,8 @@ export interface StoreData {
 export type OpenStoreData = (storeId: string, options: { replicas: number; maxStoreBytes: number }) => Promise<StoreData>;
 
 const DEFAULT_LIST_STORES = 100;
+/** Reads as of a version look this many times for the entry of a write another process has just made. */
+const HISTORY_READ_ATTEMPTS = 5;
 /** Attempts of an ownership change racing other metadata writes of the same store. */
 const MAX_OWNERSHIP_ATTEMPTS = 5;
 
@@ -78,8 +92,17 @@ export class JetStreamStoreState implements StoreState {
   /** Store id → name, learnt from reads; always confirmed against the metadata before use. */
   readonly #names = new Map<string, string>();
   #storeInUse: (storeId: string) => Promise<boolean> = async () => false;
+  readonly #history: HistoryStream;
+  /** History appends of this process still in flight, per store: reads of history wait for them. */
+  readonly #historyPending = new Map<string, Promise<unknown>>();
 
-  constructor(ctx: JetStreamContext, buckets: Buckets, audit: AuditState, options: { accountId: string; limits: KvsLimits; openData: OpenStoreData }) {
+  constructor(
+    ctx: JetStreamContext,
+    buckets: Buckets,
+    audit: AuditState,
+    options: { accountId: string; limits: KvsLimits; openData: OpenStoreData; history: HistoryRetention },
+  ) {
+    this.#history = new HistoryStream(ctx, options.history);
     this.#ctx = ctx;
     this.#buckets = buckets;
     this.#audit = audit;
@@ -147,6 +170,17 @@ export class JetStreamStoreState implements StoreState {
     const data = await this.#dataOf(id);
     const items = imported?.items ?? [];
     const written = imported === undefined ? await data.status() : await data.replaceAll(items, { actor: actor.accessKeyId });
+    if (imported !== undefined) {
+      const changes = items.map((item) => ({ key: item.key, before: null, after: item.value }));
+      await this.#appendHistory(id, {
+        version: written.version,
+        prevVersion: 0,
+        at: this.#ctx.now(),
+        accessKeyId: actor.accessKeyId,
+        operation: 'CreateKeyValueStore',
+        changes,
+      });
+    }
     await this.#audit.append({
       accessKeyId: actor.accessKeyId,
       operation: 'CreateKeyValueStore',
@@ -260,6 +294,7 @@ export class JetStreamStoreState implements StoreState {
     const data = await this.#dataOf(meta.id);
     this.#data.delete(meta.id);
     await data.destroy();
+    await this.#history.purge(meta.id);
     await this.#audit.append({
       accessKeyId: actor.accessKeyId,
       operation: 'DeleteKeyValueStore',
@@ -330,6 +365,75 @@ export class JetStreamStoreState implements StoreState {
 
   async exportData(storeId: string): Promise<KeyValue[]> {
     return (await (await this.#requireData(storeId)).all()).items;
+  }
+
+  // ---------------------------------------------------------------- history (history-stream.ts)
+
+  get historyRetention(): HistoryRetention {
+    return this.#history.retention;
+  }
+
+  async history(storeId: string, query: HistoryQuery): Promise<HistoryPage> {
+    await this.#requireMeta(storeId);
+    pageOfEntries([], query); // the query's bounds, before any read
+    await this.#historyPending.get(storeId);
+    return pageOfEntries(await this.#history.entries(storeId), query);
+  }
+
+  async itemsAt(storeId: string, version: number): Promise<ItemsAt> {
+    const data = await this.#requireData(storeId);
+    // Another control process appends its entry just after its data write: a read that finds the newest write's
+    // entry missing looks again a few times before it reports a gap.
+    for (let attempt = 1; ; attempt++) {
+      await this.#historyPending.get(storeId);
+      const current = await data.all();
+      const entries =
+        version < current.version ? (await this.#history.entries(storeId)).filter((e) => e.version > version && e.version <= current.version) : [];
+      const missingNewest = version < current.version && entries[0]?.version !== current.version;
+      if (!missingNewest || attempt >= HISTORY_READ_ATTEMPTS) return itemsAtVersion(storeId, current, version, entries);
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    }
+  }
+
+  async rollback(storeId: string, toVersion: number, ifMatch: string | undefined, actor: Actor): Promise<WriteResult> {
+    const target = await this.itemsAt(storeId, toVersion);
+    if (ifMatch === undefined || ifMatch !== dataEtag(storeId, target.currentVersion)) {
+      throw openFrontError(
+        'KVS_CONFLICT',
+        ifMatch === undefined
+          ? 'Resource is not in expected state: If-Match is required'
+          : `Resource is not in expected state: ETag ${ifMatch} is not the current version of the store`,
+        { storeId },
+      );
+    }
+    // The write publishes at exactly the version the target was computed on: a write in between makes it a conflict.
+    return this.#write(
+      storeId,
+      'Rollback',
+      ifMatch,
+      false,
+      actor,
+      target.items,
+      (data, options) => data.replaceAll(target.items, options),
+      { toVersion, itemCount: target.items.length },
+      true,
+    );
+  }
+
+  async compactHistory(storeId: string): Promise<number> {
+    await this.#requireMeta(storeId);
+    return this.#history.compact(storeId);
+  }
+
+  #appendHistory(storeId: string, entry: HistoryEntry): Promise<void> {
+    const previous = this.#historyPending.get(storeId) ?? Promise.resolve();
+    const appended = previous.catch(() => undefined).then(() => this.#history.append(storeId, entry));
+    const settled = appended.catch(() => undefined);
+    this.#historyPending.set(storeId, settled);
+    void settled.then(() => {
+      if (this.#historyPending.get(storeId) === settled) this.#historyPending.delete(storeId);
+    });
+    return appended;
   }
 
   // ---------------------------------------------------------------- value schemas
@@ -450,6 +554,9 @@ export class JetStreamStoreState implements StoreState {
       throw err;
     }
     const changes = onlyChanged ? written.changes.filter((c) => c.before !== c.after) : written.changes;
+    // Without the base version the entry chains to nothing (prevVersion = version): reads stop there, never guess.
+    const prevVersion = written.previousVersion ?? expectedVersion ?? written.version;
+    await this.#appendHistory(storeId, { version: written.version, prevVersion, at: this.#ctx.now(), accessKeyId: actor.accessKeyId, operation, changes });
     await this.#audit.append({
       accessKeyId: actor.accessKeyId,
       operation,

@@ -3,6 +3,7 @@
  * commit in one transaction; the in-process change feed (`onChange`) tells the replicas of the same process.
  */
 import type { KvsDatabase } from '../../kvs/database.js';
+import type { HistoryPage, HistoryQuery, HistoryRetention, ItemsAt } from '../../kvs/history.js';
 import type { Actor, KeyValue, KvsLimits, ListKeysPage, StoreRecord, WriteResult } from '../../kvs/types.js';
 import type { ParsedValueSchema, StoredValueSchema } from '../../kvs/value-schema.js';
 import type { KeyItem, StoreRef, StoreState } from '../types.js';
@@ -113,6 +114,34 @@ export class SqliteStoreState implements StoreState {
 
   async exportData(storeId: string): Promise<KeyValue[]> {
     return this.#db.exportData(storeId);
+  }
+
+  // --- history: entries live in the database's kvs_history tables (kvs/history-log.ts)
+
+  get historyRetention(): HistoryRetention {
+    return this.#db.history.retention;
+  }
+
+  async history(storeId: string, query: HistoryQuery): Promise<HistoryPage> {
+    await this.#requireStore(storeId);
+    return this.#db.history.page(storeId, query);
+  }
+
+  async itemsAt(storeId: string, version: number): Promise<ItemsAt> {
+    return this.#db.itemsAt(storeId, version);
+  }
+
+  async rollback(storeId: string, toVersion: number, ifMatch: string | undefined, actor: Actor): Promise<WriteResult> {
+    return this.#db.rollback(storeId, toVersion, ifMatch, actor);
+  }
+
+  async compactHistory(storeId: string): Promise<number> {
+    await this.#requireStore(storeId);
+    return this.#db.history.compact(storeId);
+  }
+
+  async #requireStore(storeId: string): Promise<void> {
+    if (this.#db.getStore({ id: storeId }) === undefined) throw openFrontError('KVS_NOT_FOUND', `KeyValueStore ${storeId} was not found`, { storeId });
   }
 
   async getSchema(storeId: string): Promise<StoredValueSchema | undefined> {

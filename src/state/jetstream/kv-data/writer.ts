@@ -50,6 +50,8 @@ export interface DataWriteResult {
   totalSizeInBytes: number;
   /** Each key the write touched with its value before and after (null = absent), for the audit record. */
   changes: Array<{ key: string; before: string | null; after: string | null }>;
+  /** The version the write was applied on (history chains its entries by it). */
+  previousVersion: number;
 }
 
 export interface StoreDataStatus {
@@ -252,7 +254,7 @@ export class StoreDataWriter {
       await this.#materialise(journal, 0);
     }
     const version = view.version;
-    return { ...this.#status(), version, etag: dataEtag(this.storeId, version), changes };
+    return { ...this.#status(), version, etag: dataEtag(this.storeId, version), changes, previousVersion: base };
   }
 
   /** The keys a replace-mode import removes: every current key it does not put. */
