@@ -18,6 +18,7 @@ import type { RecordedRequest, RecordingCounters, RecordingSettings } from '../o
 import { RUNTIMES, type RuntimeVersion } from '../runtime/event.js';
 import { NATIVE_SIGNING_SERVICE } from './auth/sign-request.js';
 import { SIGV4_ALGORITHM } from './auth/sigv4.js';
+import { access } from './auth/route-access.js';
 import { parseJsonObject } from './http/json-body.js';
 import type { RouteGroup } from './http/router.js';
 import type { Principal } from './auth/verify-request.js';

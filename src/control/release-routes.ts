@@ -9,7 +9,6 @@
  *   the release `failed`) when something it was prepared against moved.
  * - `POST /openfront/v1/releases/{id}/rollback[?wait=all]` — restore the previous LIVE versions and the values it changed.
  */
-// action: function:publish + kvs:write on every store the release touches (the perms branch tags routes).
 import { OpenFrontError } from '../errors.js';
 import { isReleaseId, releaseToJson, type ReleaseOutcome, type ReleaseRecord } from '../state/releases.js';
 import type { NodeState } from '../state/types.js';
@@ -20,6 +19,8 @@ import type { RouteGroup } from './http/router.js';
 import type { ApiResponse } from './http/types.js';
 import { json, NATIVE_API_PREFIX } from './native-api.js';
 import { prepareRelease, releasesOf } from './releases.js';
+import { access, type RouteAccess } from './auth/route-access.js';
+import type { PolicyAction } from './auth/policy.js';
 
 export const RELEASES_PATH = `${NATIVE_API_PREFIX}/releases`;
 
@@ -54,36 +55,93 @@ async function writtenOf(state: NodeState, outcome: ReleaseOutcome): Promise<Api
   return undefined;
 }
 
+type Touched = Array<{ action: PolicyAction; resource: string }>;
+
+/** What a release needs from a key's policy: `function:publish` on each of its functions, `kvs:write` on each store. */
+function touched(release: { functions?: readonly unknown[]; changes?: unknown }): Touched {
+  const names = (release.functions ?? []).map((fn) => (typeof fn === 'object' && fn !== null ? (fn as { name?: unknown }).name : undefined));
+  const stores = (release.changes as { stores?: unknown } | undefined)?.stores;
+  // Anything that names no resource clearly needs the permission on every resource.
+  return [
+    ...names.map((name) => ({ action: 'function:publish' as const, resource: typeof name === 'string' ? name : '*' })),
+    ...(typeof stores === 'object' && stores !== null ? Object.keys(stores).map((name) => ({ action: 'kvs:write' as const, resource: name })) : []),
+  ];
+}
+
+/** Creating a release: what its body names (docs/safe-changes.md, "Permissions and ownership"). */
+const createAccess: RouteAccess = {
+  action: 'function:publish',
+  requirements: async (req) => {
+    let body: Record<string, unknown>;
+    try {
+      body = parseJsonObject(req.body, 'BAD_REQUEST');
+    } catch {
+      return [];
+    }
+    const functions = Array.isArray(body.functions) ? body.functions : body.function === undefined ? [] : [body.function];
+    return touched({ functions, changes: body.changes });
+  },
+};
+
+/** Applying or rolling back a stored release: what it holds. An unknown id needs the permission on everything. */
+const stored: RouteAccess = {
+  action: 'function:publish',
+  requirements: async (_req, { Id }, state) => {
+    const release = isReleaseId(Id) ? await releasesOf(state).get(Id) : undefined;
+    return release === undefined ? [] : touched(release);
+  },
+};
+
 export const releaseRouteGroup: RouteGroup = (router, { state }) => {
   const signing = { services: [NATIVE_SIGNING_SERVICE], algorithms: [SIGV4_ALGORITHM] } as const;
   router
     .group({ protocol: 'native-json', prefix: RELEASES_PATH, signing, maxBodyBytes: MAX_RELEASE_BODY })
-    .post(RELEASES_PATH, async (req, _params, principal) => {
-      const releases = releasesOf(state);
-      const body = parseJsonObject(req.body, 'BAD_REQUEST');
-      const release = await releases.create(await prepareRelease(state, body), principal);
-      return json(201, releaseToJson(release));
-    })
-    .get(RELEASES_PATH, async (req) => {
-      const releases = releasesOf(state);
-      const limitText = req.queryParam('limit');
-      if (limitText !== undefined && (!/^\d{1,4}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > MAX_LIST)) {
-        throw new OpenFrontError('BAD_REQUEST', `limit must be an integer from 1 to ${MAX_LIST}`);
-      }
-      const items = await releases.list(limitText === undefined ? {} : { limit: Number(limitText) });
-      return json(200, { items: items.map(summaryJson) });
-    })
-    .get(`${RELEASES_PATH}/{Id}`, async (_req, { Id }) => {
-      const release = await releasesOf(state).get(requireId(Id));
-      if (release === undefined) throw new OpenFrontError('RELEASE_NOT_FOUND', `Release ${Id} does not exist`);
-      return json(200, releaseToJson(release));
-    })
-    .post(`${RELEASES_PATH}/{Id}/apply`, async (_req, { Id }, principal) => {
-      const release = await releasesOf(state).apply(requireId(Id), principal);
-      return { ...json(200, releaseToJson(release)), written: await writtenOf(state, release.applied!) };
-    })
-    .post(`${RELEASES_PATH}/{Id}/rollback`, async (_req, { Id }, principal) => {
-      const release = await releasesOf(state).rollback(requireId(Id), principal);
-      return { ...json(200, releaseToJson(release)), written: await writtenOf(state, release.rolledBack!) };
-    });
+    .post(
+      RELEASES_PATH,
+      async (req, _params, principal) => {
+        const releases = releasesOf(state);
+        const body = parseJsonObject(req.body, 'BAD_REQUEST');
+        const release = await releases.create(await prepareRelease(state, body), principal);
+        return json(201, releaseToJson(release));
+      },
+      { access: createAccess },
+    )
+    .get(
+      RELEASES_PATH,
+      async (req) => {
+        const releases = releasesOf(state);
+        const limitText = req.queryParam('limit');
+        if (limitText !== undefined && (!/^\d{1,4}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > MAX_LIST)) {
+          throw new OpenFrontError('BAD_REQUEST', `limit must be an integer from 1 to ${MAX_LIST}`);
+        }
+        const items = await releases.list(limitText === undefined ? {} : { limit: Number(limitText) });
+        return json(200, { items: items.map(summaryJson) });
+      },
+      { access: access.all('function:read') },
+    )
+    .get(
+      `${RELEASES_PATH}/{Id}`,
+      async (_req, { Id }) => {
+        const release = await releasesOf(state).get(requireId(Id));
+        if (release === undefined) throw new OpenFrontError('RELEASE_NOT_FOUND', `Release ${Id} does not exist`);
+        return json(200, releaseToJson(release));
+      },
+      { access: access.all('function:read') },
+    )
+    .post(
+      `${RELEASES_PATH}/{Id}/apply`,
+      async (_req, { Id }, principal) => {
+        const release = await releasesOf(state).apply(requireId(Id), principal);
+        return { ...json(200, releaseToJson(release)), written: await writtenOf(state, release.applied!) };
+      },
+      { access: stored },
+    )
+    .post(
+      `${RELEASES_PATH}/{Id}/rollback`,
+      async (_req, { Id }, principal) => {
+        const release = await releasesOf(state).rollback(requireId(Id), principal);
+        return { ...json(200, releaseToJson(release)), written: await writtenOf(state, release.rolledBack!) };
+      },
+      { access: stored },
+    );
 };

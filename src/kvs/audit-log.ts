@@ -7,6 +7,9 @@ import type { Database, Statement } from 'better-sqlite3';
 import { openFrontError } from '../errors.js';
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../observe/audit.js';
 
+/** Fields to add to a record's detail, or undefined for none. */
+export type AuditEnricher = (record: NewAuditRecord) => Record<string, unknown> | undefined;
+
 /** Records returned when a query sets no limit. */
 export const DEFAULT_AUDIT_LIMIT = 100;
 
@@ -74,6 +77,7 @@ export class AuditLog {
   readonly #insert: Statement;
   /** At most 2^6 query shapes exist, so prepared statements are kept by their SQL text. */
   readonly #queries = new Map<string, Statement>();
+  readonly #enrichers: AuditEnricher[] = [];
 
   constructor(connection: Database, now: () => Date) {
     this.#connection = connection;
@@ -84,8 +88,20 @@ export class AuditLog {
     );
   }
 
+  /**
+   * perms (issue 15): `enrich` may add fields to the detail of each record appended from now on (the owner and
+   * labels of the store or function written), read inside the same transaction.
+   */
+  addEnricher(enrich: AuditEnricher): void {
+    this.#enrichers.push(enrich);
+  }
+
   /** Appends inside whatever transaction is open on the connection (the caller's write transaction). */
   append(record: NewAuditRecord): void {
+    for (const enrich of this.#enrichers) {
+      const extra = enrich(record);
+      if (extra !== undefined) record = { ...record, detail: { ...record.detail, ...extra } };
+    }
     this.#insert.run({
       at: this.#now().getTime(),
       accessKeyId: record.accessKeyId,

@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import type { Database as Connection } from 'better-sqlite3';
 import { isOpenFrontError, openFrontError } from '../errors.js';
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../observe/audit.js';
-import { AuditLog } from './audit-log.js';
+import { AuditLog, type AuditEnricher } from './audit-log.js';
 import { dataEtag, metadataEtag } from './etag.js';
 import { assertRetention, DEFAULT_HISTORY_RETENTION, itemsAtVersion, type HistoryRetention, type ItemsAt } from './history.js';
 import { SqliteHistoryLog } from './history-log.js';
@@ -572,6 +572,11 @@ export class KvsDatabase {
   /** Audit records matching `query`, newest first (at most `query.limit`, default 100). */
   listAudit(query: AuditQuery = {}): AuditRecord[] {
     return this.#audit.list(query);
+  }
+
+  /** perms (issue 15): adds fields (owner, labels) to the detail of every audit record appended from now on. */
+  addAuditEnricher(enrich: AuditEnricher): void {
+    this.#audit.addEnricher(enrich);
   }
 
   /** For other registries (function lifecycle) writing their own audit records inside their own transaction. */

@@ -75,6 +75,18 @@ export function sortedLabels(labels: Record<string, string>): Record<string, str
   return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+/** Operations whose records say nothing about a write to the resource (they carry their own detail). */
+const NOT_WRITES = new Set(['SetOwnership', 'AccessDenied']);
+
+/**
+ * The fields an audit record of a write gets (`detail.owner`, `detail.labels`), or undefined for records that are
+ * not writes to an owned resource.
+ */
+export function auditOwnershipFields(operation: string, ownership: Ownership | undefined): Record<string, unknown> | undefined {
+  if (NOT_WRITES.has(operation) || ownership === undefined || (ownership.owner === undefined && ownership.labels === undefined)) return undefined;
+  return { ...(ownership.owner === undefined ? {} : { owner: ownership.owner }), ...(ownership.labels === undefined ? {} : { labels: ownership.labels }) };
+}
+
 /** `env=prod,team=x`: the labels as the CLI prints them. */
 export function labelsText(labels: Record<string, string> | undefined): string {
   return Object.entries(labels ?? {})

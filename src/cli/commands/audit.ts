@@ -21,7 +21,11 @@ function describeChange(record: AuditRecordJson): string {
         ? ` keys=${record.keys.join(',')}`
         : ` keys=${record.keys.slice(0, 3).join(',')},…(${record.keys.length})`;
   const etags = record.etagFrom || record.etagTo ? ` ${record.etagFrom ?? '-'} → ${record.etagTo ?? '-'}` : '';
-  return `${record.at}  ${record.accessKeyId}  ${record.operation}${record.storeName ? ` ${record.storeName}` : ''}${keys}${etags}`;
+  // perms (issue 15): what a refused call wanted, and who owns what a write changed.
+  const denied = record.operation === 'AccessDenied' ? ` ${String(record.detail?.action)}:${String(record.detail?.resource)}` : '';
+  const owner = typeof record.detail?.owner === 'string' ? ` owner=${record.detail.owner}` : '';
+  const subject = record.storeName ?? (record.operation === 'AccessDenied' ? undefined : record.functionName);
+  return `${record.at}  ${record.accessKeyId}  ${record.operation}${subject ? ` ${subject}` : ''}${denied}${keys}${etags}${owner}`;
 }
 
 export function register(program: Command): void {

@@ -24,6 +24,8 @@ import type { FunctionVersionJson, StagePointerJson } from '../../control/functi
 import { cloudFrontClient, describeApiError, nativeRequest, resolveClientConfig, withApiOptions, type ApiClientConfig, type ApiOptions } from '../client.js';
 import { isUsageError, readInputFile, usageError } from '../input.js';
 import { sdkWait, waitQuery, withWaitOption, withWaitParams } from '../wait.js';
+import { ownershipByName, registerOwnerCommand } from './ownership.js';
+import { labelsText } from '../../state/ownership.js';
 
 type Options = ApiOptions & { json?: boolean; stage?: string; wait?: string | boolean };
 
@@ -124,6 +126,7 @@ interface VersionsResponse {
 
 export function register(program: Command): void {
   const fn = program.command('function').description('Manage CloudFront Functions through the API: versions, DEVELOPMENT/LIVE, publish, rollback');
+  registerOwnerCommand(fn, 'function');
 
   withApiOptions(fn.command('create'))
     .description('Create a function (DEVELOPMENT stage) from a code file')
@@ -225,8 +228,17 @@ export function register(program: Command): void {
           items.push(...(page.FunctionList?.Items ?? []));
           marker = page.FunctionList?.NextMarker;
         } while (marker);
+        const owned = await ownershipByName(config, 'function');
         if (options.json) {
-          print(JSON.stringify(items.map((item) => summaryJson(item, undefined))));
+          print(
+            JSON.stringify(
+              items.map((item) => ({
+                ...summaryJson(item, undefined),
+                owner: owned.get(item.Name ?? '')?.owner ?? null,
+                labels: owned.get(item.Name ?? '')?.labels ?? {},
+              })),
+            ),
+          );
           return;
         }
         if (items.length === 0) {
@@ -239,8 +251,10 @@ export function register(program: Command): void {
           s.Status ?? '',
           s.FunctionConfig?.Runtime ?? '',
           s.FunctionMetadata?.LastModifiedTime?.toISOString() ?? '',
+          owned.get(s.Name ?? '')?.owner ?? '-',
+          labelsText(owned.get(s.Name ?? '')?.labels) || '-',
         ]);
-        print(table([['NAME', 'STAGE', 'STATUS', 'RUNTIME', 'MODIFIED'], ...rows]));
+        print(table([['NAME', 'STAGE', 'STATUS', 'RUNTIME', 'MODIFIED', 'OWNER', 'LABELS'], ...rows]));
       }),
     );
 

@@ -10,6 +10,7 @@ import { openFrontError } from '../../errors.js';
 import { SqliteAccessKeyState } from '../../state/sqlite/access-key-state.js';
 import type { AccessKeyState } from '../../state/types.js';
 import { fleetSecretKey } from '../fleet-options.js';
+import { parsePolicy } from '../../control/auth/policy.js';
 
 /** How long `keys … --nats` waits for a NATS server before it gives up. */
 const CONNECT_TIMEOUT_MS = 5000;
@@ -72,13 +73,21 @@ export function register(program: Command): void {
     .command('create')
     .description('Create an access key; the secret is shown once')
     .option('--description <text>', 'what the key is for')
+    .option(
+      '--allow <permission>',
+      'limit the key to this permission, e.g. kvs:write:redirects-* or function:read:* (repeatable; without it the key is admin)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .option(...dataOption)
     .option(...natsOption)
     .option(...secretKeyOption)
     .option('--json', 'print {"accessKeyId", "secretAccessKey"}')
     .option('--env', 'print shell export lines, for eval "$(openfront keys create --env)"')
-    .action(async (options: DataOptions & { description?: string; env?: boolean }) => {
-      const key = await withAccessKeys(options, true, (keys) => keys.create(options.description));
+    .action(async (options: DataOptions & { description?: string; env?: boolean; allow: string[] }) => {
+      // Checked before the database or NATS is touched: an unknown action creates nothing.
+      const policy = options.allow.length === 0 ? undefined : parsePolicy(options.allow);
+      const key = await withAccessKeys(options, true, (keys) => keys.create(options.description, undefined, policy));
       if (options.env) {
         print(`export OPENFRONT_ACCESS_KEY_ID=${key.accessKeyId}`);
         print(`export OPENFRONT_SECRET_ACCESS_KEY=${key.secretAccessKey}`);
@@ -86,12 +95,14 @@ export function register(program: Command): void {
       }
       if (options.json) {
         // The documented shape, spacing included: scripts and docs quote it verbatim.
-        print(`{"accessKeyId": ${JSON.stringify(key.accessKeyId)}, "secretAccessKey": ${JSON.stringify(key.secretAccessKey)}}`);
+        const policyField = policy === undefined ? '' : `, "policy": ${JSON.stringify(policy)}`;
+        print(`{"accessKeyId": ${JSON.stringify(key.accessKeyId)}, "secretAccessKey": ${JSON.stringify(key.secretAccessKey)}${policyField}}`);
         return;
       }
       print(`Access key created. Keep the secret now: it is not shown again.`);
       print(`  access key id:     ${key.accessKeyId}`);
       print(`  secret access key: ${key.secretAccessKey}`);
+      print(`  allowed:           ${policy === undefined ? 'admin (everything)' : policy.join(' ')}`);
       print('Use it with:');
       print(`  export OPENFRONT_ACCESS_KEY_ID=${key.accessKeyId}`);
       print(`  export OPENFRONT_SECRET_ACCESS_KEY=<the secret above>`);
@@ -114,6 +125,7 @@ export function register(program: Command): void {
               created: r.created.toISOString(),
               revoked: r.revoked?.toISOString(),
               description: r.description,
+              policy: r.policy ?? ['admin'],
             })),
           ),
         );
@@ -122,7 +134,8 @@ export function register(program: Command): void {
       if (records.length === 0) print('No access keys. Create one with `openfront keys create`.');
       for (const r of records) {
         const state = r.revoked ? `revoked ${r.revoked.toISOString()}` : 'active';
-        print(`${r.accessKeyId}  ${state.padEnd(32)}  created ${r.created.toISOString()}${r.description ? `  ${r.description}` : ''}`);
+        const allowed = r.policy === undefined ? 'admin' : r.policy.join(' ');
+        print(`${r.accessKeyId}  ${state.padEnd(32)}  created ${r.created.toISOString()}  allow ${allowed}${r.description ? `  ${r.description}` : ''}`);
       }
     });
 

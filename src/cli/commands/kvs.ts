@@ -29,6 +29,7 @@ import {
 } from '../client.js';
 import { openFrontError } from '../../errors.js';
 import { sdkWait, waitQuery, withWaitOption, withWaitParams } from '../wait.js';
+import { ownershipByName, ownershipColumns, registerOwnerCommand } from './ownership.js';
 import { registerHistoryCommands, storeVersion } from './kvs-history.js';
 import { registerKvsSchema } from './kvs-schema.js';
 
@@ -126,6 +127,7 @@ async function importFile(
 
 export function register(program: Command): void {
   const kvs = program.command('kvs').description('Manage KeyValueStores and their keys through the API');
+  registerOwnerCommand(kvs, 'store');
   registerKvsSchema(kvs);
 
   withApiOptions(kvs.command('create'))
@@ -180,6 +182,7 @@ export function register(program: Command): void {
         if (store === undefined) {
           const stores: KeyValueStore[] = [];
           for await (const s of allStores(config)) stores.push(s);
+          const owned = await ownershipByName(config, 'store');
           if (options.json) {
             print(
               JSON.stringify(
@@ -190,13 +193,15 @@ export function register(program: Command): void {
                   status: s.Status,
                   comment: s.Comment,
                   lastModified: s.LastModifiedTime?.toISOString(),
+                  owner: owned.get(s.Name ?? '')?.owner ?? null,
+                  labels: owned.get(s.Name ?? '')?.labels ?? {},
                 })),
               ),
             );
             return;
           }
           if (stores.length === 0) print('No key value stores.');
-          for (const s of stores) print(`${s.Name}  ${s.Status}  ${s.ARN}${s.Comment ? `  ${s.Comment}` : ''}`);
+          for (const s of stores) print(`${s.Name}  ${s.Status}  ${s.ARN}  ${ownershipColumns(owned.get(s.Name ?? ''))}${s.Comment ? `  ${s.Comment}` : ''}`);
           return;
         }
         const { arn } = await resolveStore(config, store);

@@ -14,8 +14,14 @@ export function policyAuthorizer(state: NodeState): Authorize {
     const found = await state.accessKeys.lookupPolicy(principal.accessKeyId);
     // An admin key needs no resource: the data plane's ARN lookup is skipped for it.
     if (found !== undefined && found.policy === undefined) return { allowed: true };
-    const resource = access.resource === undefined ? ALL_RESOURCES : await access.resource(req, params, state);
-    if (found !== undefined && isAllowed(found.policy, access.action, resource)) return { allowed: true };
+    const needed =
+      access.requirements !== undefined
+        ? await access.requirements(req, params, state)
+        : [{ action: access.action, resource: access.resource === undefined ? ALL_RESOURCES : await access.resource(req, params, state) }];
+    if (needed.length === 0) needed.push({ action: access.action, resource: ALL_RESOURCES });
+    const missing = found === undefined ? needed[0] : needed.find((p) => !isAllowed(found.policy, p.action, p.resource));
+    if (missing === undefined) return { allowed: true };
+    const { action, resource } = missing;
     const named =
       resource === ALL_RESOURCES
         ? {}
@@ -30,12 +36,12 @@ export function policyAuthorizer(state: NodeState): Authorize {
       ...named,
       keys: [],
       changes: [],
-      detail: { action: access.action, resource, method: req.method, path: req.rawPath },
+      detail: { action, resource, method: req.method, path: req.rawPath },
     });
     return {
       allowed: false,
-      message: `The access key ${principal.accessKeyId} is not allowed ${permissionText(access.action, resource)}: its policy lacks that permission`,
-      details: { action: access.action, resource },
+      message: `The access key ${principal.accessKeyId} is not allowed ${permissionText(action, resource)}: its policy lacks that permission`,
+      details: { action, resource },
     };
   };
 }

@@ -20,6 +20,11 @@ export interface RouteAccess {
    * Undefined: {@link ALL_RESOURCES}.
    */
   resource?: (req: ApiRequest, params: RouteParams, state: NodeState) => string | Promise<string>;
+  /**
+   * For a call that acts on several resources at once (a release: its functions and its stores): every permission
+   * it needs, all required; replaces `resource`. An empty list needs `action` on every resource.
+   */
+  requirements?: (req: ApiRequest, params: RouteParams, state: NodeState) => Promise<Array<{ action: PolicyAction; resource: string }>>;
 }
 
 /** What routes that declare nothing require. */
@@ -61,5 +66,6 @@ export const access = {
       return name ?? ALL_RESOURCES;
     },
   }),
-  admin: ADMIN_ONLY,
+  /** Only admin keys (reload, invalidations): said explicitly, unlike a route that declares nothing. */
+  admin: { action: 'admin' } as RouteAccess,
 };

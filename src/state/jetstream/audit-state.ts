@@ -18,12 +18,25 @@ type AuditJson = Omit<AuditRecord, 'id' | 'at'> & { at: string };
 export class JetStreamAuditState implements AuditState {
   readonly #ctx: JetStreamContext;
   #ready: Promise<void> | undefined;
+  readonly #enrichers: Array<(record: NewAuditRecord) => Promise<Record<string, unknown> | undefined>> = [];
 
   constructor(ctx: JetStreamContext) {
     this.#ctx = ctx;
   }
 
+  /**
+   * perms (issue 15): `enrich` may add fields to the detail of each record appended from now on (the owner and
+   * labels of the store or function written).
+   */
+  addEnricher(enrich: (record: NewAuditRecord) => Promise<Record<string, unknown> | undefined>): void {
+    this.#enrichers.push(enrich);
+  }
+
   async append(record: NewAuditRecord): Promise<void> {
+    for (const enrich of this.#enrichers) {
+      const extra = await enrich(record);
+      if (extra !== undefined) record = { ...record, detail: { ...record.detail, ...extra } };
+    }
     await this.#ensureStream();
     const json: AuditJson = { ...record, at: this.#ctx.now().toISOString() };
     const { conn } = this.#ctx;

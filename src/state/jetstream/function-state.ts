@@ -210,6 +210,13 @@ export class JetStreamFunctionState implements FunctionState {
     return this.#view(next, 'LIVE');
   }
 
+  /** Owner and labels of a function; undefined for no such function. For audit records. */
+  async ownershipOf(name: string): Promise<Ownership | undefined> {
+    const kv = await this.#buckets.get(FUNCTIONS_BUCKET);
+    const found = FUNCTION_NAME_KEY.test(name) ? await readJson<FunctionRecordJson>(this.#ctx.conn, kv, name) : undefined;
+    return found && { owner: found.value.owner, labels: found.value.labels };
+  }
+
   async setOwnership(name: string, change: OwnershipChange, actor: Actor): Promise<Ownership> {
     const kv = await this.#buckets.get(FUNCTIONS_BUCKET);
     for (let attempt = 1; attempt <= MAX_OWNERSHIP_ATTEMPTS; attempt++) {

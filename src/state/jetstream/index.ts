@@ -5,6 +5,7 @@
  *
  * Loaded lazily by the control role only: `openfront start` never imports this module or the NATS client.
  */
+import { auditOwnershipFields } from '../ownership.js';
 import { randomInt } from 'node:crypto';
 import { openFrontError } from '../../errors.js';
 import { SECRET_KEY_ENV, SecretBox } from '../../kvs/secret-box.js';
@@ -71,6 +72,17 @@ export async function openJetStreamState(options: JetStreamStateOptions): Promis
   });
   const functions = new JetStreamFunctionState(ctx, buckets, stores, audit, options.functions);
   stores.setStoreInUseCheck(async (storeId) => (await functions.functionsUsingStore(storeId, undefined)) > 0);
+  // perms (issue 15): records of writes carry the owner and labels of what they wrote. A lookup that fails leaves
+  // them out rather than losing the record of a write that has already committed.
+  audit.addEnricher(async (record) => {
+    const ownership =
+      record.storeName !== undefined
+        ? await stores.ownershipOf(record.storeName).catch(() => undefined)
+        : record.functionName !== undefined
+          ? await functions.ownershipOf(record.functionName).catch(() => undefined)
+          : undefined;
+    return auditOwnershipFields(record.operation, ownership);
+  });
   return {
     backend: 'jetstream',
     conn: options.conn,

@@ -26,7 +26,7 @@ import { assertValidKey, assertValidValue, KeyValueBatch, quoteKey, validateUpda
 import { assertStoreConforms, assertValuesMatchSchema, storedValueSchema, type ParsedValueSchema, type StoredValueSchema } from '../../kvs/value-schema.js';
 import type { AuditState, KeyItem, StoreRef, StoreState } from '../types.js';
 import { HistoryStream } from './history-stream.js';
-import { applyOwnershipChange, type OwnershipChange } from '../ownership.js';
+import { applyOwnershipChange, type Ownership, type OwnershipChange } from '../ownership.js';
 import { deleteIfAt, listKeys, readJson, STORES_BUCKET, writeJson, type Buckets, type JetStreamContext, type Revisioned } from './buckets.js';
 
 /** The value of `of_stores/<name>`. */
@@ -250,6 +250,12 @@ export class JetStreamStoreState implements StoreState {
       detail: { commentBefore: before.comment, commentAfter: comment },
     });
     return this.#withData(next);
+  }
+
+  /** Owner and labels from the metadata alone (no data read): for audit records. Undefined for no such store. */
+  async ownershipOf(name: string): Promise<Ownership | undefined> {
+    const found = await this.#findStore({ name });
+    return found && { owner: found.value.owner, labels: found.value.labels };
   }
 
   async setOwnership(name: string, change: OwnershipChange, actor: Actor): Promise<StoreRecord> {

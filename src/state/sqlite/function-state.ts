@@ -3,7 +3,7 @@ import type { Statement } from 'better-sqlite3';
 import { openFrontError } from '../../errors.js';
 import type { KvsDatabase } from '../../kvs/database.js';
 import type { Actor } from '../../kvs/types.js';
-import { applyOwnershipChange, type Ownership, type OwnershipChange } from '../ownership.js';
+import { applyOwnershipChange, auditOwnershipFields, type Ownership, type OwnershipChange } from '../ownership.js';
 import { migratePermsTables, OwnershipTable } from './perms-tables.js';
 import type { RuntimeVersion } from '../../runtime/event.js';
 import type { FunctionConfigInput, FunctionStage, FunctionStageView, FunctionVersion, LiveVersion } from '../functions.js';
@@ -24,6 +24,11 @@ export class SqliteFunctionState implements FunctionState {
     this.#ownership = new OwnershipTable(db.connection, 'function');
     this.#functionIds = db.connection.prepare('SELECT name, id FROM fn_functions');
     this.#functionId = db.connection.prepare('SELECT id FROM fn_functions WHERE name = ?').pluck();
+    db.addAuditEnricher((record) =>
+      record.functionName === undefined || record.storeId !== undefined
+        ? undefined
+        : auditOwnershipFields(record.operation, this.#ownershipOf(record.functionName)),
+    );
   }
 
   /** The view with its owner and labels. */

@@ -8,7 +8,7 @@ import type { Actor, KeyValue, KvsLimits, ListKeysPage, StoreRecord, WriteResult
 import type { ParsedValueSchema, StoredValueSchema } from '../../kvs/value-schema.js';
 import type { KeyItem, StoreRef, StoreState } from '../types.js';
 import { openFrontError } from '../../errors.js';
-import { applyOwnershipChange, type OwnershipChange } from '../ownership.js';
+import { applyOwnershipChange, auditOwnershipFields, type OwnershipChange } from '../ownership.js';
 import { migratePermsTables, OwnershipTable } from './perms-tables.js';
 
 export class SqliteStoreState implements StoreState {
@@ -19,6 +19,7 @@ export class SqliteStoreState implements StoreState {
     this.#db = db;
     migratePermsTables(db.connection);
     this.#ownership = new OwnershipTable(db.connection, 'store');
+    db.addAuditEnricher((record) => (record.storeId === undefined ? undefined : auditOwnershipFields(record.operation, this.#ownership.get(record.storeId))));
   }
 
   /** The record with its owner and labels (perms, issue 15). */
