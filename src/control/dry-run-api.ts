@@ -22,7 +22,6 @@ import { access } from './auth/route-access.js';
 import { parseJsonObject } from './http/json-body.js';
 import type { RouteGroup } from './http/router.js';
 import type { Principal } from './auth/verify-request.js';
-import { access } from './auth/route-access.js';
 import { json, NATIVE_API_PREFIX } from './native-api.js';
 
 export const DISTRIBUTIONS_PATH = `${NATIVE_API_PREFIX}/distributions`;
