@@ -108,8 +108,11 @@ for (const target of TARGETS)
     const clients: Array<{ destroy(): void }> = [];
 
     const endpoint = () => `http://localhost:${running.port}`;
+    // Two attempts: the CLI runs between SDK calls leave the kept-alive socket idle for about the API's 5 s
+    // keep-alive timeout, and a request sent just as the server closes it meets ECONNRESET (the SDK's default
+    // retries absorb that for users). Refusals (403) are not retried, so every assertion still sees the first answer.
     const cloudFront = (credentials: Credentials) => {
-      const client = new CloudFrontClient({ region: 'us-east-1', endpoint: endpoint(), credentials, maxAttempts: 1, requestHandler: { httpAgent: agent } });
+      const client = new CloudFrontClient({ region: 'us-east-1', endpoint: endpoint(), credentials, maxAttempts: 2, requestHandler: { httpAgent: agent } });
       clients.push(client);
       return client;
     };
@@ -118,7 +121,7 @@ for (const target of TARGETS)
         region: 'us-east-1',
         endpoint: endpoint(),
         credentials,
-        maxAttempts: 1,
+        maxAttempts: 2,
         requestHandler: { httpAgent: agent },
       });
       clients.push(client);

@@ -43,19 +43,33 @@ function input(read: DispatchInput['kvs']): DispatchInput {
 
 const CHILD = fileURLToPath(new URL('../helpers/starved-child.js', import.meta.url));
 
-test('an invocation whose process is stopped past the wall limit runs again instead of being killed', async () => {
-  // About 100 ms of computing under a 300 ms kill limit, stopped for 600 ms as soon as it starts.
-  const child = spawn(process.execPath, [CHILD, '100', '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** One run of the child: `cpuMs` of computing under a `killMs` limit, stopped for `stopMs` as soon as it starts. */
+async function stoppedRun(cpuMs: number, killMs: number, stopMs: number): Promise<{ kind: string; wallMs: number }> {
+  const child = spawn(process.execPath, [CHILD, String(cpuMs), String(killMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   assert.equal((await lines.next()).value, 'running');
   child.kill('SIGSTOP');
-  await new Promise((resolve) => setTimeout(resolve, 600));
+  await new Promise((resolve) => setTimeout(resolve, stopMs));
   child.kill('SIGCONT');
   const report = JSON.parse((await lines.next()).value as string) as { kind: string; wallMs: number };
   await exited;
-  assert.ok(report.wallMs >= 500, `the stop overlapped the invocation (wall ${report.wallMs} ms)`);
-  assert.equal(report.kind, 'result', 'not killed: the process used far less than 300 ms of CPU');
+  return report;
+}
+
+test('an invocation whose process is stopped past the wall limit runs again instead of being killed', async () => {
+  // About 200 ms of computing under a 600 ms kill limit, stopped for 1 s as soon as it starts. On a busy machine the
+  // stop can land after the invocation returned (the child's calibration and our signal both wait for a core): such a
+  // run proves nothing either way and is made again.
+  const runs: Array<{ kind: string; wallMs: number }> = [];
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const report = await stoppedRun(200, 600, 1000);
+    runs.push(report);
+    if (report.wallMs < 900) continue;
+    assert.equal(report.kind, 'result', `not killed: the process used far less than 600 ms of CPU (${JSON.stringify(runs)})`);
+    return;
+  }
+  assert.fail(`the stop never overlapped the invocation: ${JSON.stringify(runs)}`);
 });
 
 test('code that burns the CPU is still killed at the limit, inline and off-thread', async () => {
