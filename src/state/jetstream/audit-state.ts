@@ -15,6 +15,30 @@ export const AUDIT_SCAN_WINDOW = 10_000;
 
 type AuditJson = Omit<AuditRecord, 'id' | 'at'> & { at: string };
 
+/** NATS's default max_payload, for a connection that has not announced one yet. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** Room left below max_payload for the message's headers and subject. */
+const HEADER_ROOM = 4096;
+
+/**
+ * The record as one message: a write of thousands of keys (a 5 MB import) has before→after values far beyond one
+ * message. Such a record keeps its first changes and keys and says how many there were (`detail.changesTotal`,
+ * `detail.keysTotal`); every value of the write stays in the store's history (`OF_HISTORY`, docs/safe-changes.md).
+ */
+function fitToMessage(json: AuditJson, maxBytes: number): string {
+  let text = JSON.stringify(json);
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let keep = json.changes.length;
+  let keepKeys = json.keys.length;
+  while (Buffer.byteLength(text) > maxBytes && (keep > 0 || keepKeys > 0)) {
+    keep = Math.floor(keep / 2);
+    keepKeys = Math.floor(keepKeys / 2);
+    const detail = { ...json.detail, changesTotal: json.changes.length, keysTotal: json.keys.length };
+    text = JSON.stringify({ ...json, changes: json.changes.slice(0, keep), keys: json.keys.slice(0, keepKeys), detail });
+  }
+  return text;
+}
+
 export class JetStreamAuditState implements AuditState {
   readonly #ctx: JetStreamContext;
   #ready: Promise<void> | undefined;
@@ -38,9 +62,9 @@ export class JetStreamAuditState implements AuditState {
       if (extra !== undefined) record = { ...record, detail: { ...record.detail, ...extra } };
     }
     await this.#ensureStream();
-    const json: AuditJson = { ...record, at: this.#ctx.now().toISOString() };
     const { conn } = this.#ctx;
-    await natsCall(conn, () => conn.js.publish(`of.audit.${subjectToken(record.operation)}`, JSON.stringify(json), { timeout: conn.timeoutMs }));
+    const text = fitToMessage({ ...record, at: this.#ctx.now().toISOString() }, (conn.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - HEADER_ROOM);
+    await natsCall(conn, () => conn.js.publish(`of.audit.${subjectToken(record.operation)}`, text, { timeout: conn.timeoutMs }));
   }
 
   async list(query: AuditQuery = {}): Promise<AuditRecord[]> {
