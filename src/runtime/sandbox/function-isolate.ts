@@ -73,8 +73,6 @@ interface Queued {
   solo: boolean;
   /** Came through invokeAdaptive: may run on the calling thread when the function prefers it. */
   mayRunInline: boolean;
-  /** Its wall-clock limit, as a multiple of killAfterMicros (see WALL_STRETCH_MAX). */
-  wallStretch: number;
 }
 
 /** Batches stay small enough that their expected run time is a quarter of the kill limit. */
@@ -91,22 +89,6 @@ const INLINE_ABOVE_HOST_CALLS = 0.05;
  * single samples: the isolate's own garbage collections make a few invocations take milliseconds.)
  */
 const INLINE_BACKOFF_MS = 60_000;
-
-/**
- * The kill is meant for code that burns CPU, but isolated-vm's timeout (and its `cpuTime`, which runs on while the
- * thread waits for a core) counts wall-clock time: on a busy machine a function that was only waiting for a core
- * would be killed. So when the timeout fires before this process used killAfterMicros of CPU time (all its threads:
- * an over-estimate of the isolate's share, so a doubt still kills), the invocation runs again, alone and in a fresh
- * isolate, with twice the wall limit, up to this multiple: the backstop that still stops a runaway the machine
- * starves of CPU.
- */
-const WALL_STRETCH_MAX = 16;
-
-/** CPU time this process has used, all threads, in µs (one getrusage call). */
-function processCpuMicros(): number {
-  const usage = process.cpuUsage();
-  return usage.user + usage.system;
-}
 
 /** Compiled prelude/bootstrap code cache, shared by every isolate so a cold load skips re-parsing them. */
 const codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
@@ -128,13 +110,8 @@ const STRICT_PREFIX = "'use strict';";
 const BOOTSTRAP_CALL = 'return $0($1, { kvs: $2, digest: $3, maxLogBytes: $4 }, $5);';
 const BOOTSTRAP_CALL_OPTIONS = { result: { reference: true }, timeout: 1000 } as const;
 
-function timeoutMs(limits: RuntimeLimits, wallStretch = 1): number {
-  return Math.max(1, Math.ceil((limits.killAfterMicros * wallStretch) / 1000));
-}
-
-/** Thrown inside load when the top-level code hit the wall-clock limit before its CPU limit: load again, longer. */
-class StarvedTopLevel {
-  constructor(readonly cause: unknown) {}
+function timeoutMs(limits: RuntimeLimits): number {
+  return Math.max(1, Math.ceil(limits.killAfterMicros / 1000));
 }
 
 export class FunctionIsolate {
@@ -178,14 +155,7 @@ export class FunctionIsolate {
   /** Creates the isolate and runs the user's top-level code. Throws OpenFrontError when the code cannot load. */
   load(): void {
     if (this.#live) return;
-    for (let wallStretch = 1; ; wallStretch *= 2) {
-      try {
-        this.#loadInto(new ivm.Isolate({ memoryLimit: this.#limits.memoryLimitMb }), undefined, wallStretch);
-        return;
-      } catch (err) {
-        if (!(err instanceof StarvedTopLevel)) throw err;
-      }
-    }
+    this.#loadInto(new ivm.Isolate({ memoryLimit: this.#limits.memoryLimitMb }));
   }
 
   /**
@@ -224,7 +194,7 @@ export class FunctionIsolate {
     return functions.map((fn) => ({ ...fn, ranges: fn.ranges.map((r) => ({ ...r, startOffset: shift(r.startOffset), endOffset: shift(r.endOffset) })) }));
   }
 
-  #loadInto(isolate: ivm.Isolate, coverage?: InspectorCoverage, wallStretch = 1): void {
+  #loadInto(isolate: ivm.Isolate, coverage?: InspectorCoverage): void {
     try {
       const context = isolate.createContextSync(coverage ? { inspector: true } : {});
       // A coverage isolate compiles with counters: its code must neither use nor feed the shared code cache.
@@ -240,8 +210,7 @@ export class FunctionIsolate {
       >;
       const dispatch = entries.getSync('dispatch', { reference: true }) as LiveIsolate['dispatch'];
       const dispatchBatch = entries.getSync('dispatchBatch', { reference: true }) as LiveIsolate['dispatchBatch'];
-      // A coverage load is not retried (the inspector session belongs to this isolate): it has its own headroom.
-      this.#runUserScript(isolate, context, wallStretch, coverage === undefined);
+      this.#runUserScript(isolate, context);
       this.#live = { isolate, dispatch, dispatchBatch, unloaded: false, ...(coverage ? { coverage } : {}) };
       disposeAtExit(this);
     } catch (err) {
@@ -257,16 +226,7 @@ export class FunctionIsolate {
    * (TestFunction), so that code under test never holds up the edge's event loop.
    */
   async loadAsync(): Promise<void> {
-    for (let wallStretch = 1; !this.#live; wallStretch *= 2) {
-      try {
-        await this.#loadAsyncOnce(wallStretch);
-      } catch (err) {
-        if (!(err instanceof StarvedTopLevel)) throw err;
-      }
-    }
-  }
-
-  async #loadAsyncOnce(wallStretch: number): Promise<void> {
+    if (this.#live) return;
     const isolate = new ivm.Isolate({ memoryLimit: this.#limits.memoryLimitMb });
     try {
       const context = await isolate.createContext();
@@ -285,11 +245,9 @@ export class FunctionIsolate {
       } catch (err) {
         throw compileFailure(err);
       }
-      const cpuBefore = processCpuMicros();
       try {
-        await script.run(context, { timeout: timeoutMs(this.#limits, wallStretch) });
+        await script.run(context, { timeout: timeoutMs(this.#limits) });
       } catch (err) {
-        if (this.#starved(err, isolate, cpuBefore, wallStretch)) throw new StarvedTopLevel(err);
         throw topLevelFailure(err, isolate);
       }
       if (this.#live) throw new OpenFrontError('INTERNAL', 'The isolate was loaded twice at once');
@@ -325,34 +283,28 @@ export class FunctionIsolate {
     return { kvs, digest };
   }
 
-  #runUserScript(isolate: ivm.Isolate, context: ivm.Context, wallStretch: number, mayRetry: boolean): void {
+  #runUserScript(isolate: ivm.Isolate, context: ivm.Context): void {
     let script: ivm.Script;
     try {
       script = isolate.compileScriptSync(`${STRICT_PREFIX}${this.#script}`, { filename: USER_SCRIPT_FILENAME });
     } catch (err) {
       throw compileFailure(err);
     }
-    const cpuBefore = processCpuMicros();
     try {
-      script.runSync(context, { timeout: timeoutMs(this.#limits, wallStretch) });
+      script.runSync(context, { timeout: timeoutMs(this.#limits) });
     } catch (err) {
-      if (mayRetry && this.#starved(err, isolate, cpuBefore, wallStretch)) throw new StarvedTopLevel(err);
       throw topLevelFailure(err, isolate);
     }
   }
 
   /** Runs the handler once on the calling thread. Never throws: a load failure is the outcome too. */
   invoke(input: DispatchInput): RawOutcome {
-    const outcome = this.#invokeHere(input, 1);
+    const outcome = this.#invokeHere(input);
     this.#freeIfRetiredAndIdle();
     return outcome;
   }
 
-  /**
-   * `wallStretch` undefined: the edge's inline run, which skips the CPU reading (a system call per request) and
-   * hands a kill to the off-thread path instead (see #runInline).
-   */
-  #invokeHere(input: DispatchInput, wallStretch: number | undefined): RawOutcome {
+  #invokeHere(input: DispatchInput): RawOutcome {
     try {
       this.load();
     } catch (err) {
@@ -361,18 +313,12 @@ export class FunctionIsolate {
     const live = this.#live as LiveIsolate;
     const id = this.#register(input);
     const hostCallsBefore = this.#hostCalls;
-    const cpuBefore = wallStretch === undefined ? 0 : processCpuMicros();
     let returned: Pair;
     try {
-      returned = live.dispatch.applySync(undefined, [packDispatch(input, id)], this.#dispatchOptionsFor(wallStretch ?? 1));
+      returned = live.dispatch.applySync(undefined, [packDispatch(input, id)], this.#dispatchOptions);
     } catch (err) {
-      const starved = wallStretch !== undefined && this.#starved(err, live.isolate, cpuBefore, wallStretch);
       const reason = killReason(err, live.isolate);
       this.#discard(live);
-      if (starved) {
-        this.#inFlight.delete(id);
-        return this.#invokeHere(input, (wallStretch as number) * 2);
-      }
       if (reason) {
         this.#backOffInline();
         return { kind: 'killed', reason, logs: [] };
@@ -394,23 +340,19 @@ export class FunctionIsolate {
   invokeAdaptive(input: DispatchInput): Promise<OffThreadOutcome> {
     if (!this.#prefersInline()) return this.invokeOffThread(input);
     if (!this.#batchRunning && this.#queue.length === 0) return Promise.resolve(this.#runInline(input));
-    return new Promise((resolve) => this.#enqueue({ input, resolve, solo: false, mayRunInline: true, wallStretch: 1 }));
+    return new Promise((resolve) => this.#enqueue({ input, resolve, solo: false, mayRunInline: true }));
   }
 
   /** Runs the handler on the isolate's own thread, batched with the invocations queued meanwhile. Never rejects. */
   invokeOffThread(input: DispatchInput): Promise<OffThreadOutcome> {
-    return new Promise((resolve) => this.#enqueue({ input, resolve, solo: false, mayRunInline: false, wallStretch: 1 }));
+    return new Promise((resolve) => this.#enqueue({ input, resolve, solo: false, mayRunInline: false }));
   }
 
   #prefersInline(): boolean {
     return this.#meanHostCalls > INLINE_ABOVE_HOST_CALLS && performance.now() - this.#inlineBackoffAt > INLINE_BACKOFF_MS;
   }
 
-  /**
-   * A kill here goes to the off-thread path, which tells a runaway from a starved run by the process's CPU time (see
-   * WALL_STRETCH_MAX): a runaway is killed there once more, and the kill keeps the function off-thread for a while.
-   */
-  #runInline(input: DispatchInput): OffThreadOutcome | Promise<OffThreadOutcome> {
+  #runInline(input: DispatchInput): OffThreadOutcome {
     let live: LiveIsolate | undefined;
     try {
       this.load();
@@ -419,9 +361,7 @@ export class FunctionIsolate {
       // invoke() reports the load failure as the outcome.
     }
     const cpuBefore = live?.isolate.cpuTime ?? 0n;
-    const outcome = this.#invokeHere(input, undefined);
-    this.#freeIfRetiredAndIdle();
-    if (outcome.kind === 'killed' && outcome.reason === 'cpu') return this.invokeOffThread(input);
+    const outcome = this.invoke(input);
     const cpuMicros = live === undefined ? 0 : cpuMicrosSince(live, cpuBefore);
     if (outcome.kind !== 'killed') {
       this.#meanInlineMicros = this.#meanInlineMicros * 0.9 + cpuMicros * 0.1;
@@ -447,9 +387,7 @@ export class FunctionIsolate {
     const queue = this.#queue;
     while (queue.length > 0 && (queue[0] as Queued).mayRunInline && this.#prefersInline()) {
       const entry = queue.shift() as Queued;
-      const result = this.#runInline(entry.input);
-      if (result instanceof Promise) void result.then(entry.resolve);
-      else entry.resolve(result);
+      entry.resolve(this.#runInline(entry.input));
     }
     this.#startBatch();
     this.#freeIfRetiredAndIdle();
@@ -462,7 +400,6 @@ export class FunctionIsolate {
     let size = 1;
     if (!(queue[0] as Queued).solo) while (size < queue.length && size < limit && !(queue[size] as Queued).solo) size++;
     const batch = queue.splice(0, size);
-    const wallStretch = size === 1 ? (batch[0] as Queued).wallStretch : 1;
     try {
       this.load();
     } catch (err) {
@@ -479,11 +416,10 @@ export class FunctionIsolate {
     }
     this.#batchRunning = true;
     const cpuBefore = live.isolate.cpuTime;
-    const processCpuBefore = processCpuMicros();
     const hostCallsBefore = this.#hostCalls;
-    live.dispatchBatch.apply(undefined, [joined], this.#dispatchOptionsFor(wallStretch)).then(
+    live.dispatchBatch.apply(undefined, [joined], this.#dispatchOptions).then(
       (pairs) => this.#finishBatch(batch, ids, pairs, cpuMicrosSince(live, cpuBefore), this.#hostCalls - hostCallsBefore),
-      (err: unknown) => this.#failBatch(batch, ids, live, err, this.#starved(err, live.isolate, processCpuBefore, wallStretch)),
+      (err: unknown) => this.#failBatch(batch, ids, live, err),
     );
   }
 
@@ -508,25 +444,18 @@ export class FunctionIsolate {
     this.#next();
   }
 
-  /** `starved`: the wall-clock limit fired before the CPU limit (see WALL_STRETCH_MAX). */
-  #failBatch(batch: Queued[], ids: number[], live: LiveIsolate, err: unknown, starved: boolean): void {
+  #failBatch(batch: Queued[], ids: number[], live: LiveIsolate, err: unknown): void {
     for (const id of ids) this.#inFlight.delete(id);
     const reason = live.unloaded ? undefined : killReason(err, live.isolate);
     this.#discard(live);
-    if (reason !== undefined && starved && batch.length === 1) {
-      const entry = batch[0] as Queued;
-      entry.solo = true;
-      entry.wallStretch *= 2;
-      this.#queue.unshift(entry);
-    } else if (reason !== undefined && batch.length > 1) {
-      this.#backOffInline();
+    if (reason !== undefined) this.#backOffInline();
+    if (reason !== undefined && batch.length > 1) {
       // Which one was over the limit is unknown: each runs again alone, with its own limit.
       for (const entry of batch) entry.solo = true;
       this.#queue.unshift(...batch);
     } else {
       const outcome: RawOutcome =
         reason !== undefined ? { kind: 'killed', reason, logs: [] } : { kind: 'error', message: live.unloaded ? UNLOADED : errorText(err), logs: [] };
-      if (reason !== undefined) this.#backOffInline();
       for (const entry of batch) entry.resolve({ outcome, cpuMicros: 0, batchSize: batch.length });
     }
     this.#batchRunning = false;
@@ -548,19 +477,6 @@ export class FunctionIsolate {
     const id = ++this.#lastId;
     this.#inFlight.set(id, input);
     return id;
-  }
-
-  /**
-   * Whether `err` is isolated-vm's wall-clock timeout firing before the process used killAfterMicros of CPU since
-   * `processCpuBefore` (the machine was busy, the code was not a runaway), with room left to run it again for longer.
-   */
-  #starved(err: unknown, isolate: ivm.Isolate, processCpuBefore: number, wallStretch: number): boolean {
-    if (wallStretch >= WALL_STRETCH_MAX || killReason(err, isolate) !== 'cpu') return false;
-    return processCpuMicros() - processCpuBefore < this.#limits.killAfterMicros;
-  }
-
-  #dispatchOptionsFor(wallStretch: number): { timeout: number; result: { copy: true } } {
-    return wallStretch === 1 ? this.#dispatchOptions : { timeout: timeoutMs(this.#limits, wallStretch), result: { copy: true } };
   }
 
   /** Throws away `live` after a kill, unless it was already replaced. */
