@@ -117,6 +117,22 @@ export async function nativeRequest(
 }
 
 /** One sentence for an error from an SDK call or a native request. */
+/**
+ * A commander action with the API client config resolved from its options: any failure becomes one clear error
+ * for main.ts to print (a usage error passes through describeApiError unchanged).
+ */
+export function apiAction<O extends ApiOptions, A extends unknown[]>(run: (config: ApiClientConfig, options: O, ...args: A) => Promise<void>) {
+  return async (...args: [...A, O, Command]): Promise<void> => {
+    const options = args[args.length - 2] as O;
+    const config = resolveClientConfig(options);
+    try {
+      await run(config, options, ...(args.slice(0, -2) as A));
+    } catch (err) {
+      throw describeApiError(err, config);
+    }
+  };
+}
+
 export function describeApiError(err: unknown, config: ApiClientConfig): Error {
   const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ECONNRESET' || e.code === 'EHOSTUNREACH') {

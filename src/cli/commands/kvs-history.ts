@@ -9,16 +9,7 @@ import type { Command } from 'commander';
 import { openFrontError } from '../../errors.js';
 import type { StoreDiff } from '../../kvs/history.js';
 import type { HistoryRowJson } from '../../control/kvs-history-api.js';
-import {
-  cloudFrontClient,
-  describeApiError,
-  keyValueStoreClient,
-  nativeRequest,
-  resolveClientConfig,
-  withApiOptions,
-  type ApiClientConfig,
-  type ApiOptions,
-} from '../client.js';
+import { cloudFrontClient, apiAction, keyValueStoreClient, nativeRequest, withApiOptions, type ApiClientConfig, type ApiOptions } from '../client.js';
 import { waitQuery, withWaitOption, withWaitParams } from '../wait.js';
 
 type Options = ApiOptions & { json?: boolean; wait?: string | boolean; key?: string; from?: string; to?: string; limit?: string; ifMatch?: string };
@@ -31,15 +22,7 @@ function print(text: string): void {
 }
 
 function action<A extends unknown[]>(run: (config: ApiClientConfig, options: Options, ...args: A) => Promise<void>) {
-  return async (...args: [...A, Options, Command]): Promise<void> => {
-    const options = args[args.length - 2] as Options;
-    const config = resolveClientConfig(options);
-    try {
-      await run(config, options, ...(args.slice(0, -2) as A));
-    } catch (err) {
-      throw describeApiError(err, config);
-    }
-  };
+  return apiAction<Options, A>(run);
 }
 
 function versionArg(text: string, name: string): number {

@@ -4,7 +4,7 @@
  */
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { describeApiError, nativeRequest, resolveClientConfig, withApiOptions, type ApiClientConfig, type ApiOptions } from '../client.js';
+import { apiAction, nativeRequest, withApiOptions, type ApiClientConfig, type ApiOptions } from '../client.js';
 import { readJsonFile, usageError } from '../input.js';
 
 type Options = ApiOptions & { json?: boolean; ifMatch?: string; force?: boolean };
@@ -29,15 +29,7 @@ function schemaPath(store: string): string {
 }
 
 function action<A extends unknown[]>(run: (config: ApiClientConfig, options: Options, ...args: A) => Promise<void>) {
-  return async (...args: [...A, Options, Command]): Promise<void> => {
-    const options = args[args.length - 2] as Options;
-    const config = resolveClientConfig(options);
-    try {
-      await run(config, options, ...(args.slice(0, -2) as A));
-    } catch (err) {
-      throw describeApiError(err, config);
-    }
-  };
+  return apiAction<Options, A>(run);
 }
 
 function readSchemaFile(file: string): unknown {

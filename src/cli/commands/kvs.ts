@@ -17,16 +17,7 @@ import { AWS_ID_HEADER } from '../../control/kvs-control-plane.js';
 import { readImportFile, writeExportFile } from '../../kvs/import-export.js';
 import { UNLIMITED_KVS_LIMITS } from '../../kvs/limits.js';
 import type { KeyValue } from '../../kvs/types.js';
-import {
-  cloudFrontClient,
-  describeApiError,
-  keyValueStoreClient,
-  nativeRequest,
-  resolveClientConfig,
-  withApiOptions,
-  type ApiClientConfig,
-  type ApiOptions,
-} from '../client.js';
+import { cloudFrontClient, apiAction, keyValueStoreClient, nativeRequest, withApiOptions, type ApiClientConfig, type ApiOptions } from '../client.js';
 import { openFrontError } from '../../errors.js';
 import { sdkWait, waitQuery, withWaitOption, withWaitParams } from '../wait.js';
 import { ownershipByName, ownershipColumns, registerOwnerCommand } from './ownership.js';
@@ -41,17 +32,8 @@ function print(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
-/** Runs an action with a resolved config; any failure becomes one clear error for main.ts to print. */
 function action<A extends unknown[]>(run: (config: ApiClientConfig, options: Options, ...args: A) => Promise<void>) {
-  return async (...args: [...A, Options, Command]): Promise<void> => {
-    const options = args[args.length - 2] as Options;
-    const config = resolveClientConfig(options);
-    try {
-      await run(config, options, ...(args.slice(0, -2) as A));
-    } catch (err) {
-      throw describeApiError(err, config);
-    }
-  };
+  return apiAction<Options, A>(run);
 }
 
 /** A store given by name or ARN → both. */

@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import type { ReleaseJson } from '../../state/releases.js';
-import { describeApiError, nativeRequest, resolveClientConfig, withApiOptions, type ApiClientConfig, type ApiOptions } from '../client.js';
-import { isUsageError, readInputFile, readJsonFile, usageError } from '../input.js';
+import { apiAction, nativeRequest, withApiOptions, type ApiClientConfig, type ApiOptions } from '../client.js';
+import { readInputFile, readJsonFile, usageError } from '../input.js';
 import { waitQuery, withWaitOption, withWaitParams } from '../wait.js';
 
 type Options = ApiOptions & {
@@ -26,15 +26,7 @@ function print(text: string): void {
 }
 
 function action<A extends unknown[]>(run: (config: ApiClientConfig, options: Options, ...args: A) => Promise<void>) {
-  return async (...args: [...A, Options, Command]): Promise<void> => {
-    const options = args[args.length - 2] as Options;
-    const config = resolveClientConfig(options);
-    try {
-      await run(config, options, ...(args.slice(0, -2) as A));
-    } catch (err) {
-      throw isUsageError(err) ? err : describeApiError(err, config);
-    }
-  };
+  return apiAction<Options, A>(run);
 }
 
 /** One line per part: what the release changes. */
