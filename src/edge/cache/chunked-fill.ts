@@ -1,6 +1,6 @@
 /**
  * One object of unknown length (a chunked origin body) being written to the disk tier while viewers read it
- * (docs/edge.md, "Cache tiers"). Its room in the tier's budget is reserved step by step as the body grows. The
+ * (docs/edge.md, "Cache"). Its room in the tier's budget is reserved step by step as the body grows. The
  * object is kept only when the origin's body ended cleanly within `maxBytes` and the budget.
  *
  * When the fill cannot go on (the object passes `maxBytes`, the tier has no more room, or the disk refuses a
