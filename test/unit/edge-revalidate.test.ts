@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { PASS_WINDOW_BYTES } from '../../src/edge/cache/chunked-fill.js';
 import { ResponseCache, type CachedHead } from '../../src/edge/cache/response-cache.js';
 import { hasValidator, notModifiedMatches, revalidationHeaders, updatedHeaders } from '../../src/edge/cache/revalidate.js';
 
@@ -148,4 +149,43 @@ describe('response cache: stale copies and chunked fills', () => {
       }
     });
   }
+
+  it('a chunked fill that stopped holds at most its window for a viewer that does not read, and lets the origin go when the viewer does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'openfront-chunked-unit-'));
+    try {
+      const MiB = 1024 * 1024;
+      const cache = new ResponseCache({ maxBytes: 1 << 20, disk: { dir, maxBytes: 16 * MiB, maxObjectBytes: 4 * MiB } });
+      let pulled = 0;
+      let released = false;
+      // An origin that never ends: only backpressure keeps the edge from reading it into memory.
+      async function* endless(): AsyncGenerator<Buffer> {
+        try {
+          for (;;) {
+            pulled += 64 * 1024;
+            yield Buffer.alloc(64 * 1024, 1);
+          }
+        } finally {
+          released = true;
+        }
+      }
+      const started = await cache.startChunkedFill('k', head(Date.now(), []), Readable.from(endless()), 0);
+      assert.ok(started);
+      // The fill writes 4 MiB to disk and stops (its reservation goes back); then it fills its window and waits.
+      for (let i = 0; i < 100_000 && cache.diskStats()!.reserved > 0; i++) await new Promise((resolve) => setImmediate(resolve));
+      let last = -1;
+      for (let still = 0, turns = 0; still < 50 && turns < 20_000; turns++) {
+        await new Promise((resolve) => setImmediate(resolve));
+        still = pulled === last ? still + 1 : 0;
+        last = pulled;
+      }
+      assert.ok(pulled <= 4 * MiB + PASS_WINDOW_BYTES + 2 * 64 * 1024, `read ${pulled} bytes from the origin for a viewer that read none`);
+      assert.equal(cache.diskStats()!.reserved, 0);
+      started.leader.destroy();
+      for (let i = 0; i < 1000 && !released; i++) await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(released, true);
+      assert.equal(cache.diskStats()!.fills, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
