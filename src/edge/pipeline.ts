@@ -540,7 +540,8 @@ export class EdgePipeline {
       const fill = await cache.startFill(key.key, head, length, response.body, generation);
       return fill === undefined ? { kind: 'own', outcome, body: response.body } : { kind: 'fill', outcome, head, fill };
     }
-    const chunkedToDisk = length === undefined && cache.maxDiskObjectBytes > 0;
+    // Only a disk tier that keeps objects larger than the memory tier's can take a chunked body past that limit.
+    const chunkedToDisk = length === undefined && cache.maxDiskObjectBytes > limit;
     if (limit === 0 && !chunkedToDisk) return { kind: 'own', outcome, body: response.body };
     let body = response.body;
     if (limit > 0) {

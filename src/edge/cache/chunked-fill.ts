@@ -144,7 +144,7 @@ export class ChunkedFill {
       this.#wake();
       return { size: this.#fileBytes, reserved };
     } catch (err) {
-      this.failure ??= err instanceof Error ? err : new Error(String(err));
+      this.failure ??= err as Error;
       this.#wake();
       if (fileOpen) await stopFilling();
       return undefined;
