@@ -19,7 +19,7 @@ import type { EdgeLocation, FunctionRequestResult, FunctionResponseResult, Funct
 import { buildCacheKey, type CacheKey } from './cache/key.js';
 import { responseTtlSeconds } from './cache/freshness.js';
 import type { CacheHit, CachedHead, CachedResponse, ResponseCache, StaleCopy } from './cache/response-cache.js';
-import { notModifiedMatches, revalidationHeaders, updatedHeaders } from './cache/revalidate.js';
+import { headerBytes, MAX_STORED_HEADER_BYTES, notModifiedMatches, revalidationHeaders, updatedHeaders } from './cache/revalidate.js';
 import { completeFile, DiskFill, readFileSource, type FileSource } from './cache/disk-fill.js';
 import type { ChunkedFill } from './cache/chunked-fill.js';
 import { answerFromStored, type StoredAnswer, type StoredObject } from './cache/serve-stored.js';
@@ -577,7 +577,8 @@ export class EdgePipeline {
    * The leader's revalidation of an expired copy (docs/edge.md, "Revalidation"): a conditional GET with the copy's
    * validators. A 304 refreshes the copy's headers and TTL; a 5xx or no answer serves the copy on for the error
    * caching minimum TTL of that status; anything else replaces the copy as a miss's answer does (a 4xx goes to the
-   * viewer). Undefined when the 304 names another ETag: the object is then fetched again.
+   * viewer). Undefined when the 304 names another ETag or would grow the copy's headers past
+   * MAX_STORED_HEADER_BYTES: the object is then fetched again.
    */
   async #revalidate(
     key: CacheKey,
@@ -607,11 +608,11 @@ export class EdgePipeline {
     if (response.status === 304) {
       discardBody(response.body);
       const fresh = forwardableResponseHeaders(response.headers);
-      if (!notModifiedMatches(head.headers, fresh)) {
+      const headers = notModifiedMatches(head.headers, fresh) ? updatedHeaders(head.headers, fresh) : undefined;
+      if (headers === undefined || headerBytes(headers) > MAX_STORED_HEADER_BYTES) {
         cache.drop(key.key, copy);
         return undefined;
       }
-      const headers = updatedHeaders(head.headers, fresh);
       const ttl = this.#ttlOf({ ...response, status: head.status, headers }, policy, distribution.customErrors.errorCachingMinTtl(head.status));
       const now = cache.now();
       return {

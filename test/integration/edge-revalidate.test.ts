@@ -227,6 +227,27 @@ describe('edge: revalidation of expired copies with the origin', () => {
     assert.equal(seen.get(path)![2].ifNoneMatch, `"${path}-v1"`);
   });
 
+  it("does not let 304s grow a copy's headers past 16 KiB: such a 304 is not used and the object is fetched again", async () => {
+    const path = '/reval/growing-headers';
+    const body = patterned(1000);
+    const state = serve(path, body);
+    let n = 0;
+    // Each 304 adds a new 6 KB header: the first two fit, the third would take the copy past the bound.
+    state.notModified = (res) => void res.writeHead(304, { etag: `"${path}-v1"`, 'cache-control': 'max-age=60', [`x-pad-${++n}`]: 'x'.repeat(6000) }).end();
+    await request(edge.url, path);
+    for (const expected of ['RefreshHit from openfront', 'RefreshHit from openfront', 'Miss from openfront']) {
+      clock += 61_000;
+      const got = await request(edge.url, path);
+      assert.equal(got.headers['x-cache'], expected);
+      assert.ok(got.body.equals(body));
+    }
+    const asked = seen.get(path)!.map((r) => r.ifNoneMatch);
+    assert.deepEqual(asked, [undefined, `"${path}-v1"`, `"${path}-v1"`, `"${path}-v1"`, undefined]);
+    const fetched = await request(edge.url, path);
+    assert.equal(fetched.headers['x-cache'], 'Hit from openfront');
+    assert.equal(fetched.headers['x-pad-1'], undefined);
+  });
+
   it('shares one revalidation between concurrent requests for the expired copy', async () => {
     const path = '/reval/collapsed';
     const body = patterned(50_000);

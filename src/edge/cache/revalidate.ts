@@ -27,6 +27,19 @@ const NOT_UPDATED = new Set([
   'age',
 ]);
 
+/**
+ * Most header bytes a revalidated copy may keep (names, values, 4 bytes each for ": " and CRLF): what one origin
+ * response may carry (undici's default maxHeaderSize, 16 KiB). 304s that each add new header names would otherwise
+ * grow a copy's headers without end; a 304 that would pass this is not used (the object is fetched again).
+ */
+export const MAX_STORED_HEADER_BYTES = 16 * 1024;
+
+export function headerBytes(headers: ReadonlyArray<readonly [string, string]>): number {
+  let bytes = 0;
+  for (const [name, value] of headers) bytes += name.length + value.length + 4;
+  return bytes;
+}
+
 /** Whether a stored response can be revalidated: it has an ETag or a Last-Modified. */
 export function hasValidator(stored: ReadonlyArray<readonly [string, string]>): boolean {
   for (const [name] of stored) {
