@@ -43,6 +43,7 @@ describe('revalidation headers', () => {
       ['x-old', 'a'],
       ['x-old', 'b'],
       ['etag', '"e"'],
+      ['age', '50'],
     ];
     const updated = updatedHeaders(stored, [
       ['cache-control', 'max-age=600'],

@@ -24,7 +24,6 @@ const NOT_UPDATED = new Set([
   'trailer',
   'upgrade',
   'proxy-connection',
-  'age',
 ]);
 
 /**
@@ -77,10 +76,11 @@ export function notModifiedMatches(stored: ReadonlyArray<readonly [string, strin
 
 /**
  * The stored headers updated from a 304 (RFC 9111 §3.2): every header the 304 carries replaces all stored ones of
- * that name, except those that describe the stored body or the connection; the rest are kept as stored.
+ * that name, except those that describe the stored body or the connection; the rest are kept as stored. The
+ * stored `Age` goes whatever the 304 says: the copy is now as old as the 304 makes it, not as it was when stored.
  */
 export function updatedHeaders(stored: ReadonlyArray<[string, string]>, notModified: ReadonlyArray<readonly [string, string]>): Array<[string, string]> {
-  const replaced = new Set<string>();
+  const replaced = new Set<string>(['age']);
   const added: Array<[string, string]> = [];
   for (const [name, value] of notModified) {
     const lower = name.toLowerCase();
@@ -88,6 +88,5 @@ export function updatedHeaders(stored: ReadonlyArray<[string, string]>, notModif
     replaced.add(lower);
     added.push([name, value]);
   }
-  if (added.length === 0) return stored.slice();
   return [...stored.filter(([name]) => !replaced.has(name.toLowerCase())), ...added];
 }
