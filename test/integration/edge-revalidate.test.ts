@@ -163,25 +163,29 @@ describe('edge: revalidation of expired copies with the origin', () => {
     assert.equal(seen.get(path)!.length, 2);
   });
 
-  it('serves the expired copy for the error-caching minimum TTL when the origin answers 5xx, then asks again', async () => {
-    const path = '/reval/origin-5xx';
-    const body = patterned(5000);
-    const state = serve(path, body);
-    await request(edge.url, path);
-    state.notModified = (res) => void res.writeHead(503, { 'content-type': 'text/plain' }).end('down');
-    clock += 61_000;
-    const got = await request(edge.url, path);
-    assert.equal(got.status, 200);
-    assert.equal(got.headers['x-cache'], 'RefreshHit from openfront');
-    assert.ok(got.body.equals(body));
-    // CloudFront's default ErrorCachingMinTTL is 10 s: within it the copy is a hit, after it the origin is asked.
-    clock += 9_000;
-    assert.equal((await request(edge.url, path)).headers['x-cache'], 'Hit from openfront');
-    assert.equal(seen.get(path)!.length, 2);
-    clock += 2_000;
-    assert.equal((await request(edge.url, path)).headers['x-cache'], 'RefreshHit from openfront');
-    assert.equal(seen.get(path)!.length, 3);
-  });
+  for (const [tier, size] of [
+    ['memory', 5000],
+    ['disk', 200_000],
+  ] as const)
+    it(`serves the expired ${tier}-tier copy for the error-caching minimum TTL when the origin answers 5xx, then asks again`, async () => {
+      const path = `/reval/origin-5xx-${tier}`;
+      const body = patterned(size);
+      const state = serve(path, body);
+      await request(edge.url, path);
+      state.notModified = (res) => void res.writeHead(503, { 'content-type': 'text/plain' }).end('down');
+      clock += 61_000;
+      const got = await request(edge.url, path);
+      assert.equal(got.status, 200);
+      assert.equal(got.headers['x-cache'], 'RefreshHit from openfront');
+      assert.ok(got.body.equals(body));
+      // CloudFront's default ErrorCachingMinTTL is 10 s: within it the copy is a hit, after it the origin is asked.
+      clock += 9_000;
+      assert.equal((await request(edge.url, path)).headers['x-cache'], 'Hit from openfront');
+      assert.equal(seen.get(path)!.length, 2);
+      clock += 2_000;
+      assert.equal((await request(edge.url, path)).headers['x-cache'], 'RefreshHit from openfront');
+      assert.equal(seen.get(path)!.length, 3);
+    });
 
   it('serves the expired copy when the origin cannot be reached', async () => {
     const path = '/reval/unreachable';
@@ -194,6 +198,19 @@ describe('edge: revalidation of expired copies with the origin', () => {
     assert.equal(got.status, 200);
     assert.equal(got.headers['x-cache'], 'RefreshHit from openfront');
     assert.ok(got.body.equals(body));
+  });
+
+  it('does not revalidate for a HEAD: it goes to the origin as a HEAD, and the next GET revalidates', async () => {
+    const path = '/reval/head';
+    serve(path, patterned(1500));
+    await request(edge.url, path);
+    clock += 61_000;
+    const head = await request(edge.url, path, {}, 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['x-cache'], 'Miss from openfront');
+    assert.equal(seen.get(path)![1].ifNoneMatch, undefined);
+    assert.equal((await request(edge.url, path)).headers['x-cache'], 'RefreshHit from openfront');
+    assert.equal(seen.get(path)![2].ifNoneMatch, `"${path}-v1"`);
   });
 
   it('sends a 4xx from the revalidation to the viewer and drops the copy', async () => {
@@ -302,10 +319,11 @@ function request(
   base: string,
   path: string,
   headers: Record<string, string> = {},
+  method = 'GET',
 ): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const { hostname, port } = new URL(base);
-    const req = httpRequest({ hostname, port, path, headers, agent: false }, (res) => {
+    const req = httpRequest({ hostname, port, path, headers, method, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
