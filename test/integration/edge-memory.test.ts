@@ -101,9 +101,13 @@ describe('edge memory: streamed bodies keep RSS bounded', { timeout: 600_000 }, 
     assert.ok(grown < GROWTH_LIMIT, `edge RSS grew by ${(grown / MiB).toFixed(1)} MiB (${peak.source}), limit ${GROWTH_LIMIT / MiB} MiB`);
   }
 
+  /** X-Cache of the last download: a second download of a cached object must be a hit from the disk tier. */
+  let lastXCache: string | string[] | undefined;
+
   function download(path: string): Promise<number> {
     return new Promise((resolve, reject) => {
       const req = httpRequest({ host: '127.0.0.1', port: edgePort, path, agent: false }, (res) => {
+        lastXCache = res.headers['x-cache'];
         let bytes = 0;
         res.on('data', (chunk: Buffer) => (bytes += chunk.length));
         res.on('end', () => resolve(bytes));
@@ -123,11 +127,14 @@ describe('edge memory: streamed bodies keep RSS bounded', { timeout: 600_000 }, 
   it('a 1 GiB cacheable download (written to the disk tier), then the same served from disk', async (t) => {
     await growth(t, () => download('/cached/big'), DOWNLOAD_BYTES);
     await growth(t, () => download('/cached/big'), DOWNLOAD_BYTES);
+    assert.equal(lastXCache, 'Hit from openfront');
   });
 
   it('a 1 GiB chunked cacheable download (written to the disk tier as it grows), then the same served from disk', async (t) => {
     await growth(t, () => download('/cached/chunked'), DOWNLOAD_BYTES);
+    assert.equal(lastXCache, 'Miss from openfront');
     await growth(t, () => download('/cached/chunked'), DOWNLOAD_BYTES);
+    assert.equal(lastXCache, 'Hit from openfront');
   });
 
   it('a 50 MB upload', async (t) => {
