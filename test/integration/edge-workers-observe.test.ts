@@ -303,4 +303,18 @@ describe('openfront start --workers 2: what the primary sees', () => {
       process.kill(Number(stuck), 'SIGCONT');
     }
   });
+  it("a replaced worker takes its predecessor's index: the same disk tier directory, the same metrics slot", async () => {
+    const victim = pids[1];
+    const mark = node.lines.length;
+    process.kill(Number(victim), 'SIGKILL');
+    const replaced = await node.line(new RegExp(`edge worker ${victim} replaced by \\d+`), mark);
+    pids = [pids[0], replaced.split(/\s+/).at(-1)!];
+    assert.deepEqual(readdirSync(join(dir, 'data', 'cache')).sort(), ['w1', 'w2']);
+    const scraped = await eventually(
+      async () => (await get(metricsPort, '/metrics')).body,
+      (text) => ['1', '2'].every((w) => sample(text, 'openfront_edge_worker_scraped', `{worker="${w}"}`) === 1),
+      'both worker slots answering after the replacement',
+    );
+    assert.equal(scraped.split('\n').filter((l) => l.startsWith('openfront_edge_worker_scraped{')).length, 2);
+  });
 });
