@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/index.js';
 import { DecisionBatcher } from '../../src/node/cluster/decision-batcher.js';
 import { workerConfig } from '../../src/node/cluster/worker-config.js';
-import { workerObservation } from '../../src/node/cluster/worker-observer.js';
+import { approximateTraceBytes, workerObservation } from '../../src/node/cluster/worker-observer.js';
 import type { EdgeTrace } from '../../src/observe/decision-trace.js';
 import type { RequestFacts } from '../../src/observe/request-facts.js';
 
@@ -80,6 +80,30 @@ describe('DecisionBatcher', () => {
     batcher.close();
   });
 
+  it('holds at most maxBytes of records, queued and in flight together, by their measured size', () => {
+    const sent: string[][] = [];
+    const batcher = new DecisionBatcher<string>({
+      send: (batch) => sent.push(batch),
+      sizeOf: (r) => r.length,
+      maxBytes: 1000,
+      maxBatch: 2,
+      maxInFlight: 1,
+      flushMs: 1000,
+    });
+    const big = 'x'.repeat(300);
+    for (let i = 0; i < 10; i++) batcher.offer(big);
+    // Two in flight (600) and one queued (300): a fourth would pass 1000.
+    assert.equal(sent.flat().length, 2);
+    assert.equal(batcher.queued, 1);
+    assert.equal(batcher.bytes, 900);
+    assert.equal(batcher.dropped, 7);
+    batcher.offer('y'.repeat(100));
+    assert.equal(batcher.bytes, 1000, 'a small record still fits');
+    batcher.acknowledge();
+    assert.equal(batcher.bytes, 400, 'an acknowledged batch frees its bytes');
+    batcher.close();
+  });
+
   it('refuses bounds that are not positive integers', () => {
     assert.throws(() => new DecisionBatcher({ send: () => undefined, maxQueued: 0 }), /maxQueued must be a positive integer/);
     assert.throws(() => new DecisionBatcher({ send: () => undefined, maxBatch: 1.5 }), /maxBatch must be a positive integer/);
@@ -133,6 +157,31 @@ describe('workerObservation', () => {
       [['req-2', 502, true]],
     );
     seen.close();
+  });
+});
+
+describe('approximateTraceBytes', () => {
+  it('grows with the viewer headers and the function logs a trace carries', () => {
+    const plain = approximateTraceBytes(trace(1));
+    const heavy = approximateTraceBytes({
+      ...trace(1),
+      viewerHeaders: [['cookie', 'c'.repeat(20_000)]],
+      functions: [
+        {
+          eventType: 'viewer-request',
+          name: 'f',
+          version: '1',
+          codeHash: 'h',
+          kind: 'request',
+          computeUtilization: 1,
+          elapsedMicros: 1,
+          kvsReads: [],
+          logs: ['l'.repeat(10_000)],
+        },
+      ],
+    });
+    assert.ok(plain < 1024);
+    assert.ok(heavy - plain > 30_000);
   });
 });
 

@@ -40,7 +40,7 @@ export function workerObservation(options: WorkerObservationOptions): WorkerObse
   const { config, observe } = options;
   const redactor = new Redactor({ enabled: config.redact.enabled, headers: config.redact.headers });
   const record = { redactor, storeName: options.storeName };
-  const batcher = new DecisionBatcher<EdgeTrace>({ ...options.batch, send: options.send });
+  const batcher = new DecisionBatcher<EdgeTrace>({ sizeOf: approximateTraceBytes, ...options.batch, send: options.send });
   // Only what the edge counts: the store versions, tail streams and process metrics are the primary's to report.
   const metrics = new NodeMetrics({ storeName: options.storeName, cacheStats: options.cacheStats, isolateHeap: options.isolateHeap, processMetrics: false });
   new Gauge({
@@ -83,4 +83,20 @@ export function workerObservation(options: WorkerObservationOptions): WorkerObse
       metrics.close();
     },
   };
+}
+
+/**
+ * Roughly what a trace weighs once cloned for IPC: its strings (one byte a character) and a fixed share per object.
+ * Viewer headers (up to the viewer limit, 20 KB) and function logs (up to 10 KB an invocation) are what make a trace
+ * large; the rest is small and bounded.
+ */
+export function approximateTraceBytes(trace: EdgeTrace): number {
+  let bytes = 512 + trace.target.length + trace.host.length + (trace.error?.length ?? 0);
+  for (const [name, value] of trace.viewerHeaders ?? []) bytes += name.length + value.length + 16;
+  for (const fn of trace.functions) {
+    bytes += 256 + fn.name.length + (fn.errorMessage?.length ?? 0);
+    for (const read of fn.kvsReads) bytes += 96 + (read.key?.length ?? 0);
+    for (const line of fn.logs ?? []) bytes += line.length + 16;
+  }
+  return bytes;
 }
