@@ -160,6 +160,25 @@ describe('workerObservation', () => {
   });
 });
 
+describe('workerObservation with metrics off', () => {
+  it('counts nothing and asks the engine for no KVS reads of untraced requests, as the primary would', async () => {
+    const config = parseConfig({ observability: { metrics: { enabled: false } }, distributions: DISTRIBUTIONS }, '/').observability;
+    const seen = workerObservation({
+      config,
+      observe: { traceAll: false, tailing: false, perSecond: 0, insecureNoAuth: false },
+      storeName: () => undefined,
+      lookupSecret: () => undefined,
+      cacheStats: () => ({ bytes: 0, entries: 0, evictions: 0 }),
+      send: () => undefined,
+    });
+    assert.equal(seen.observer.countsKvsReads, false);
+    seen.observer.requestDone(facts(1), undefined);
+    const json = await seen.metrics.registry.getMetricsAsJSON();
+    assert.deepEqual(json.find((m) => m.name === 'openfront_edge_requests_total')?.values, []);
+    seen.close();
+  });
+});
+
 describe('approximateTraceBytes', () => {
   it('grows with the viewer headers and the function logs a trace carries', () => {
     const plain = approximateTraceBytes(trace(1));

@@ -57,12 +57,14 @@ export function workerObservation(options: WorkerObservationOptions): WorkerObse
   const refill = setInterval(() => (budget = observe.perSecond), 1000);
   refill.unref();
   let closed = false;
+  // As on the primary: with metrics off nothing is counted, and reads are only collected for traced requests.
+  const counting = config.metrics.enabled;
   const observer: EdgeObserver = {
-    countsKvsReads: true,
+    countsKvsReads: counting,
     wantsTrace: () => !closed && (observe.traceAll || tailing || budget-- > 0),
     requestDone(facts, trace) {
       if (closed) return;
-      metrics.count(facts);
+      if (counting) metrics.count(facts);
       if (trace !== undefined) batcher.offer(trace);
       // A failure is worth keeping even when it was not traced (as on the primary: docs/observability.md, "Cost").
       else if (facts.status >= 500) batcher.offer(traceOfFacts(facts));
