@@ -180,6 +180,11 @@ describe('openfront start --workers 2: what the primary sees', () => {
     assert.equal(invocations(after) - invocations(before), n);
     const reads = (text: string) => sample(text, 'openfront_kvs_reads_total', '{store="greetings",result="hit"}');
     assert.equal(reads(after) - reads(before), n);
+    // Histograms add up bucket by bucket.
+    const utilization = (text: string) => sample(text, 'openfront_function_compute_utilization_count', '{function="greet",version="1"}');
+    const inf = (text: string) => sample(text, 'openfront_function_compute_utilization_bucket', '{function="greet",version="1",le="+Inf"}');
+    assert.equal(utilization(after) - utilization(before), n);
+    assert.equal(inf(after) - inf(before), n);
     assert.equal(sample(after, 'openfront_edge_worker_scraped', '{worker="1"}'), 1);
     assert.equal(sample(after, 'openfront_edge_worker_scraped', '{worker="2"}'), 1);
     // The primary's own process metrics are there once, not summed with the workers'.
