@@ -2,7 +2,8 @@
  * An edge worker of `openfront start --workers N`: forked by the primary (node:cluster), it serves the edge on the
  * port the primary shares and reads the same SQLite file, never writing it. The primary tells it of every KVS commit
  * and LIVE move over IPC; the worker then reads the change from the database (the change log for stores, the
- * registry for functions), so what it serves is what the database holds, in commit order. Its cache is its own.
+ * registry for functions), so what it serves is what the database holds, in commit order. Its cache is its own (a
+ * disk tier in its own directory); its metrics and decisions go to the primary (worker-observer.ts).
  */
 import type { EdgeConfig } from '../../config/types.js';
 import { FunctionRegistry } from '../../control/functions/index.js';
