@@ -18,12 +18,14 @@ import type { CFContext, CFEvent } from '../runtime/event.js';
 import type { EdgeLocation, FunctionRequestResult, FunctionResponseResult, FunctionResult, OriginChange } from '../runtime/types.js';
 import { buildCacheKey, type CacheKey } from './cache/key.js';
 import { responseTtlSeconds } from './cache/freshness.js';
-import type { CacheHit, CachedHead, CachedResponse, ResponseCache } from './cache/response-cache.js';
-import { completeFile, readFileSource, type DiskFill, type FileSource } from './cache/disk-fill.js';
+import type { CacheHit, CachedHead, CachedResponse, ResponseCache, StaleCopy } from './cache/response-cache.js';
+import { headerBytes, MAX_STORED_HEADER_BYTES, notModifiedMatches, revalidationHeaders, updatedHeaders } from './cache/revalidate.js';
+import { completeFile, DiskFill, readFileSource, type FileSource } from './cache/disk-fill.js';
+import type { ChunkedFill } from './cache/chunked-fill.js';
 import { answerFromStored, type StoredAnswer, type StoredObject } from './cache/serve-stored.js';
 import { CapturedResponse, writeExplainAnswer, type EdgeDebug } from './debug.js';
 import type { Distribution, DistributionRouter } from './distribution.js';
-import { ErrorCatalog, isOpenFrontError, type EdgeErrorCode } from '../errors.js';
+import { ErrorCatalog, isOpenFrontError, OpenFrontError, type EdgeErrorCode } from '../errors.js';
 import { errorPage } from './errors-page.js';
 import { MAX_ERROR_PAGE_BYTES } from './custom-errors.js';
 import { compressible, compressResponse, encodingFlagsOn, normaliseAcceptEncoding, type NormalisedEncoding } from './compress.js';
@@ -32,7 +34,7 @@ import { admitRequest } from './request-guard.js';
 import type { FunctionSource } from './function-source.js';
 import type { FunctionThrottle } from './function-throttle.js';
 import type { OriginFetcher, OriginOutcome } from './origins/fetch.js';
-import { discardBody, originBodyFailure, originFailureOf, type OriginResponse } from './origins/types.js';
+import { discardBody, originBodyFailure, originFailureOf, type OriginRequest, type OriginResponse } from './origins/types.js';
 import { bodyFromBytes, declaredLength, sendStream } from './body-stream.js';
 import { readUpTo } from './cache/read-up-to.js';
 import { functionTraceOf, type EdgeObserver, type FunctionRun, type RequestFacts } from '../observe/request-facts.js';
@@ -113,7 +115,10 @@ interface Outgoing {
 type CollapsedFill =
   | { kind: 'stored'; outcome: OriginOutcome; head: CachedHead; body: Buffer }
   | { kind: 'fill'; outcome: OriginOutcome; head: CachedHead; fill: DiskFill }
-  | { kind: 'own'; outcome: OriginOutcome; body: Readable };
+  | { kind: 'chunked'; outcome: OriginOutcome; head: CachedHead; fill: ChunkedFill; leader: Readable }
+  | { kind: 'own'; outcome: OriginOutcome; body: Readable }
+  /** An expired copy the origin confirmed (304), or served on for a while because the origin failed (5xx, none). */
+  | { kind: 'refreshed'; outcome: OriginOutcome | undefined; copy: StaleCopy };
 
 const NO_HEADERS: ReadonlyArray<readonly [string, string]> = [];
 
@@ -390,10 +395,10 @@ export class EdgePipeline {
     const compress = behavior.compress === true && encoding !== undefined && method === 'GET' && policy.maxTtl > 0;
     const timed = trace !== undefined || facts !== undefined;
     // Records the origin's answer in this request's trace and facts (a collapsed miss records the shared one below).
-    const fetchOrigin = async (): Promise<OriginOutcome> => {
+    const fetchOrigin = async (request: OriginRequest = originRequest): Promise<OriginOutcome> => {
       const t = timed ? performance.now() : 0;
       try {
-        const outcome = await this.#opts.origins.fetch(plan, originRequest);
+        const outcome = await this.#opts.origins.fetch(plan, request);
         if (timed) this.#noteOrigin(ctx, outcome);
         const response = outcome.response;
         if (!compress || !compressible(response.status, response.headers)) return outcome;
@@ -440,7 +445,13 @@ export class EdgePipeline {
       return fromOrigin(outcome.response, 'Miss from openfront');
     }
     const generation = cache.generation(dist.id);
+    // An expired copy with a validator is revalidated with the origin instead of fetched again (docs/edge.md).
+    const stale = hit === undefined ? cache.stale(key.key) : undefined;
     const { result, collapsed } = cache.collapse(key.key, async (): Promise<CollapsedFill> => {
+      if (stale !== undefined) {
+        const revalidated = await this.#revalidate(key, distribution, stale, originRequest, fetchOrigin, policy, generation);
+        if (revalidated !== undefined) return revalidated;
+      }
       const outcome = await fetchOrigin();
       return this.#fill(key, dist.id, outcome, policy, generation, distribution.customErrors.errorCachingMinTtl(outcome.response.status));
     });
@@ -454,20 +465,43 @@ export class EdgePipeline {
       throw err;
     }
     // The leader's fetch noted its own origin; a follower notes the one it shared.
-    if (collapsed && timed) this.#noteOrigin(ctx, shared.outcome);
+    if (collapsed && timed && shared.outcome !== undefined) this.#noteOrigin(ctx, shared.outcome);
+    if (shared.kind === 'refreshed') {
+      const refreshed = this.#fromHit(key.key, shared.copy, forwarded.headers);
+      if (refreshed !== undefined) {
+        if (trace) {
+          trace.result = 'cache';
+          if (trace.cache) trace.cache.status = 'refresh-hit';
+        }
+        if (facts) {
+          facts.result = 'cache';
+          facts.cacheHit = true;
+          facts.cacheRefresh = true;
+        }
+        return { ...refreshed, xCache: 'RefreshHit from openfront' };
+      }
+      // The copy's file went (removed from outside) after it was revalidated: this request asks the origin itself.
+      const own = await fetchOrigin();
+      return fromOrigin(own.response, 'Miss from openfront');
+    }
     if (trace && trace.cache) trace.cache.stored = shared.kind !== 'own';
+    if (shared.kind === 'chunked' && !collapsed) {
+      const head = shared.head;
+      return { status: head.status, statusText: head.statusText, headers: head.headers, body: shared.leader, xCache: 'Miss from openfront' };
+    }
     if (shared.kind !== 'own') {
       // The leader's viewer gets the whole object, as the origin sent it; a follower's own Range or validators apply.
       const viewerHeaders = collapsed ? forwarded.headers : NO_HEADERS;
       if (shared.kind === 'stored') return { ...answerFromStored(viewerHeaders, memoryObject(shared.head, shared.body, 0)), xCache: 'Miss from openfront' };
       try {
-        return { ...answerFromStored(viewerHeaders, fileObject(shared.head, shared.fill, shared.fill.length, 0)), xCache: 'Miss from openfront' };
+        return { ...answerFromStored(viewerHeaders, fillObject(shared.head, shared.fill, 0)), xCache: 'Miss from openfront' };
       } catch (err) {
         // The fill failed (and its file went) before this viewer opened it: the origin's failure, as for a reader.
-        throw originBodyFailure(shared.outcome.origin.id, shared.fill.failure ?? err);
+        if (shared.fill.failure !== undefined || shared.kind === 'fill') throw originBodyFailure(shared.outcome.origin.id, shared.fill.failure ?? err);
+        // A chunked fill that stopped (too big, no room) before this viewer joined: it asks the origin itself.
       }
     }
-    if (!collapsed) return fromOrigin({ ...shared.outcome.response, body: shared.body }, 'Miss from openfront');
+    if (!collapsed && shared.kind === 'own') return fromOrigin({ ...shared.outcome.response, body: shared.body }, 'Miss from openfront');
     // The leader's response could not be shared (not storable, too big): this request asks the origin itself.
     const own = await fetchOrigin();
     return fromOrigin(own.response, 'Miss from openfront');
@@ -506,16 +540,93 @@ export class EdgePipeline {
       const fill = await cache.startFill(key.key, head, length, response.body, generation);
       return fill === undefined ? { kind: 'own', outcome, body: response.body } : { kind: 'fill', outcome, head, fill };
     }
-    if (limit === 0) return { kind: 'own', outcome, body: response.body };
-    let read;
-    try {
-      read = await readUpTo(response.body, limit);
-    } catch (err) {
-      throw originBodyFailure(outcome.origin.id, err);
+    // Only a disk tier that keeps objects larger than the memory tier's can take a chunked body past that limit.
+    const chunkedToDisk = length === undefined && cache.maxDiskObjectBytes > limit;
+    if (limit === 0 && !chunkedToDisk) return { kind: 'own', outcome, body: response.body };
+    let body = response.body;
+    if (limit > 0) {
+      let read;
+      try {
+        read = await readUpTo(response.body, limit);
+      } catch (err) {
+        throw originBodyFailure(outcome.origin.id, err);
+      }
+      if (read.kind === 'whole') {
+        const stored = this.#store(key, distributionId, response, read.bytes, policy, generation, errorCachingMinTtl);
+        return stored ? { kind: 'stored', outcome, head: stored, body: read.bytes } : { kind: 'own', outcome, body: bodyFromBytes(read.bytes) };
+      }
+      body = read.body;
     }
-    if (read.kind === 'more') return { kind: 'own', outcome, body: read.body };
-    const stored = this.#store(key, distributionId, response, read.bytes, policy, generation, errorCachingMinTtl);
-    return stored ? { kind: 'stored', outcome, head: stored, body: read.bytes } : { kind: 'own', outcome, body: bodyFromBytes(read.bytes) };
+    if (!chunkedToDisk) return { kind: 'own', outcome, body };
+    // Chunked and past the memory tier's limit: on into the disk tier, its room reserved as it grows.
+    const now = cache.now();
+    const head: CachedHead = {
+      status: response.status,
+      statusText: response.statusText,
+      headers: forwardableResponseHeaders(response.headers),
+      distributionId,
+      objectPath: key.objectPath,
+      storedAt: now,
+      expiresAt: now + ttl * 1000,
+    };
+    const chunked = await cache.startChunkedFill(key.key, head, body, generation);
+    return chunked === undefined ? { kind: 'own', outcome, body } : { kind: 'chunked', outcome, head, fill: chunked.fill, leader: chunked.leader };
+  }
+
+  /**
+   * The leader's revalidation of an expired copy (docs/edge.md, "Revalidation"): a conditional GET with the copy's
+   * validators. A 304 refreshes the copy's headers and TTL; a 5xx or no answer serves the copy on for the error
+   * caching minimum TTL of that status; anything else replaces the copy as a miss's answer does (a 4xx goes to the
+   * viewer). Undefined when the 304 names another ETag or would grow the copy's headers past
+   * MAX_STORED_HEADER_BYTES: the object is then fetched again.
+   */
+  async #revalidate(
+    key: CacheKey,
+    distribution: Distribution,
+    copy: StaleCopy,
+    originRequest: OriginRequest,
+    fetchOrigin: (request: OriginRequest) => Promise<OriginOutcome>,
+    policy: BehaviorConfig['cachePolicy'],
+    generation: number,
+  ): Promise<CollapsedFill | undefined> {
+    const cache = this.#opts.cache;
+    const head = copy.tier === 'memory' ? copy.entry : copy.head;
+    const servedOn = (status: number, outcome: OriginOutcome | undefined): CollapsedFill => {
+      const ttl = distribution.customErrors.errorCachingMinTtl(status);
+      const refreshed = cache.refresh(key.key, copy, { headers: head.headers, storedAt: head.storedAt, expiresAt: cache.now() + ttl * 1000 }, generation);
+      return { kind: 'refreshed', outcome, copy: refreshed };
+    };
+    let outcome: OriginOutcome;
+    try {
+      outcome = await fetchOrigin({ ...originRequest, headers: revalidationHeaders(originRequest.headers, head.headers) });
+    } catch (err) {
+      const failure = originFailureOf(err);
+      if (failure === undefined) throw err;
+      return servedOn(ErrorCatalog[failure.code].status, undefined);
+    }
+    const response = outcome.response;
+    if (response.status === 304) {
+      discardBody(response.body);
+      const fresh = forwardableResponseHeaders(response.headers);
+      const headers = notModifiedMatches(head.headers, fresh) ? updatedHeaders(head.headers, fresh) : undefined;
+      if (headers === undefined || headerBytes(headers) > MAX_STORED_HEADER_BYTES) {
+        cache.drop(key.key, copy);
+        return undefined;
+      }
+      const ttl = this.#ttlOf({ ...response, status: head.status, headers }, policy, distribution.customErrors.errorCachingMinTtl(head.status));
+      const now = cache.now();
+      return {
+        kind: 'refreshed',
+        outcome,
+        copy: cache.refresh(key.key, copy, { headers, storedAt: now, expiresAt: now + Math.max(0, ttl) * 1000 }, generation),
+      };
+    }
+    if (response.status >= 500) {
+      discardBody(response.body);
+      return servedOn(response.status, outcome);
+    }
+    cache.drop(key.key, copy);
+    return this.#fill(key, distribution.config.id, outcome, policy, generation, distribution.customErrors.errorCachingMinTtl(response.status));
   }
 
   /** The answer from a stored object, or undefined when its file has gone (then it is a miss). */
@@ -524,7 +635,7 @@ export class EdgePipeline {
     if (hit.tier === 'memory') return answerFromStored(request, memoryObject(hit.entry, hit.entry.body, now));
     try {
       if (hit.tier === 'disk') return answerFromStored(request, fileObject(hit.head, completeFile(hit.path, hit.size), hit.size, now));
-      return answerFromStored(request, fileObject(hit.head, hit.fill, hit.fill.length, now));
+      return answerFromStored(request, fillObject(hit.head, hit.fill, now));
     } catch {
       if (hit.tier === 'disk') this.#opts.cache.forgetDisk(key);
       return undefined;
@@ -804,6 +915,17 @@ function memoryObject(head: CachedHead, body: Buffer, now: number): StoredObject
 /** A disk-tier object (complete, or still being filled) as {@link answerFromStored} reads it. */
 function fileObject(head: CachedHead, source: FileSource, size: number, now: number): StoredObject {
   return { status: head.status, statusText: head.statusText, headers: withAge(head, now), size, bytes: (start, end) => readFileSource(source, start, end) };
+}
+
+/** An object still being written to the disk tier, with a declared length or chunked. */
+function fillObject(head: CachedHead, fill: DiskFill | ChunkedFill, now: number): StoredObject {
+  if (fill instanceof DiskFill) return fileObject(head, fill, fill.length, now);
+  const bytes = (): Readable => {
+    const reader = fill.reader();
+    if (reader === undefined) throw new OpenFrontError('INTERNAL', 'the chunked fill stopped before this viewer joined it');
+    return reader;
+  };
+  return { status: head.status, statusText: head.statusText, headers: withAge(head, now), size: undefined, bytes };
 }
 
 function withAge(head: CachedHead, now: number): Array<[string, string]> {

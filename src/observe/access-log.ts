@@ -23,7 +23,7 @@ export interface AccessLogOptions {
 /** CloudFront's `x-edge-result-type` for our result kinds. */
 function resultType(trace: EdgeTrace): string {
   if (trace.status >= 400 || trace.result === 'function-error' || trace.result === 'origin-error' || trace.result === 'edge-error') return 'Error';
-  if (trace.result === 'cache') return 'Hit';
+  if (trace.result === 'cache') return trace.cache?.status === 'refresh-hit' ? 'RefreshHit' : 'Hit';
   if (trace.result === 'redirect') return 'Redirect';
   if (trace.result === 'function-response') return 'FunctionGeneratedResponse';
   return 'Miss';

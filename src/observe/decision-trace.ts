@@ -70,7 +70,8 @@ export interface EdgeTrace {
   cache?: {
     key: string;
     objectPath: string;
-    status: 'hit' | 'miss';
+    /** `refresh-hit`: an expired copy served after the origin confirmed it (304) or failed (CloudFront's RefreshHit). */
+    status: 'hit' | 'miss' | 'refresh-hit';
     /** A miss that waited for another request's origin fetch instead of fetching itself. */
     collapsed: boolean;
     stored?: boolean;

@@ -59,7 +59,7 @@ export interface DecisionRecord {
   /** The matched behavior's path pattern (`*`: the default behavior). */
   behavior?: string;
   functions: FunctionRecord[];
-  cache?: { key: string; objectPath: string; status: 'hit' | 'miss'; collapsed: boolean; stored?: boolean };
+  cache?: { key: string; objectPath: string; status: 'hit' | 'miss' | 'refresh-hit'; collapsed: boolean; stored?: boolean };
   origin?: {
     id: string;
     chosenBy: OriginChooser;

@@ -46,6 +46,8 @@ export interface RequestFacts {
   functions?: FunctionRun[];
   /** Undefined when the request never reached the cache lookup. */
   cacheHit?: boolean;
+  /** The hit was an expired copy revalidated with the origin (CloudFront's RefreshHit). */
+  cacheRefresh?: boolean;
   cacheKey?: { key: string; objectPath: string };
   collapsed: boolean;
   origin?: { id: string; attempts: OriginAttemptTrace[] };
@@ -121,7 +123,8 @@ export function factsOfTrace(trace: EdgeTrace): RequestFacts {
         logs: fn.logs ?? [],
       },
     })),
-    cacheHit: trace.cache === undefined ? undefined : trace.cache.status === 'hit',
+    cacheHit: trace.cache === undefined ? undefined : trace.cache.status !== 'miss',
+    ...(trace.cache?.status === 'refresh-hit' ? { cacheRefresh: true } : {}),
     collapsed: trace.cache?.collapsed ?? false,
     origin: trace.origin,
     originMicros: trace.timings.origin,
@@ -159,7 +162,12 @@ export function traceOfFacts(facts: RequestFacts): EdgeTrace {
   if (facts.distributionId !== undefined) trace.distributionId = facts.distributionId;
   if (facts.behavior !== undefined) trace.behavior = facts.behavior;
   if (facts.cacheHit !== undefined && facts.cacheKey !== undefined) {
-    trace.cache = { key: facts.cacheKey.key, objectPath: facts.cacheKey.objectPath, status: facts.cacheHit ? 'hit' : 'miss', collapsed: facts.collapsed };
+    trace.cache = {
+      key: facts.cacheKey.key,
+      objectPath: facts.cacheKey.objectPath,
+      status: facts.cacheRefresh === true ? 'refresh-hit' : facts.cacheHit ? 'hit' : 'miss',
+      collapsed: facts.collapsed,
+    };
   }
   if (facts.origin !== undefined) trace.origin = facts.origin;
   if (facts.originMicros !== undefined) trace.timings.origin = facts.originMicros;

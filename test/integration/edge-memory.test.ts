@@ -1,5 +1,6 @@
 /**
- * Memory bound of streamed bodies (issue 16): a 1 GiB download, cacheable (written to the disk tier) and not, and
+ * Memory bound of streamed bodies (issue 16): a 1 GiB download, cacheable (written to the disk tier, with a
+ * Content-Length and chunked) and not, and
  * a 50 MB upload through the edge grow the edge's RSS by less than 64 MiB. The edge runs in a child process and
  * reports its own peak RSS (VmHWM after resetting the mark); the origin generates the bytes in this process.
  */
@@ -52,10 +53,11 @@ describe('edge memory: streamed bodies keep RSS bounded', { timeout: 600_000 }, 
         req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end(String(uploaded)));
         return;
       }
-      const cacheable = req.url === '/cached/big';
+      const cacheable = req.url === '/cached/big' || req.url === '/cached/chunked';
+      // /cached/chunked has no Content-Length: it is sent chunked and reserved in the disk tier as it grows.
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
-        'content-length': String(DOWNLOAD_BYTES),
+        ...(req.url === '/cached/chunked' ? {} : { 'content-length': String(DOWNLOAD_BYTES) }),
         'cache-control': cacheable ? 'max-age=600' : 'no-store',
       });
       void generate(res, DOWNLOAD_BYTES);
@@ -99,9 +101,13 @@ describe('edge memory: streamed bodies keep RSS bounded', { timeout: 600_000 }, 
     assert.ok(grown < GROWTH_LIMIT, `edge RSS grew by ${(grown / MiB).toFixed(1)} MiB (${peak.source}), limit ${GROWTH_LIMIT / MiB} MiB`);
   }
 
+  /** X-Cache of the last download: a second download of a cached object must be a hit from the disk tier. */
+  let lastXCache: string | string[] | undefined;
+
   function download(path: string): Promise<number> {
     return new Promise((resolve, reject) => {
       const req = httpRequest({ host: '127.0.0.1', port: edgePort, path, agent: false }, (res) => {
+        lastXCache = res.headers['x-cache'];
         let bytes = 0;
         res.on('data', (chunk: Buffer) => (bytes += chunk.length));
         res.on('end', () => resolve(bytes));
@@ -121,6 +127,14 @@ describe('edge memory: streamed bodies keep RSS bounded', { timeout: 600_000 }, 
   it('a 1 GiB cacheable download (written to the disk tier), then the same served from disk', async (t) => {
     await growth(t, () => download('/cached/big'), DOWNLOAD_BYTES);
     await growth(t, () => download('/cached/big'), DOWNLOAD_BYTES);
+    assert.equal(lastXCache, 'Hit from openfront');
+  });
+
+  it('a 1 GiB chunked cacheable download (written to the disk tier as it grows), then the same served from disk', async (t) => {
+    await growth(t, () => download('/cached/chunked'), DOWNLOAD_BYTES);
+    assert.equal(lastXCache, 'Miss from openfront');
+    await growth(t, () => download('/cached/chunked'), DOWNLOAD_BYTES);
+    assert.equal(lastXCache, 'Hit from openfront');
   });
 
   it('a 50 MB upload', async (t) => {

@@ -1,7 +1,7 @@
 /**
  * The disk tier of the response cache: large objects as files in one directory, an LRU bounded by bytes. Space
- * for an object is reserved before its first byte is written (its Content-Length), so files being written and
- * files kept together never exceed the budget. The directory is emptied when the tier starts: entries are not
+ * for an object is reserved before its bytes are written (its Content-Length, or step by step for a chunked body),
+ * so files being written and files kept together never exceed the budget. The directory is emptied when the tier starts: entries are not
  * indexed, so nothing survives a restart, and temporary files of a crashed fill are removed with the rest.
  */
 import { randomBytes } from 'node:crypto';
@@ -56,6 +56,12 @@ export class DiskTier<M> {
     return this.#lru.get(key);
   }
 
+  /** Replaces what is kept beside an object's bytes (a revalidated copy's headers and times), if `path` is still it. */
+  update(key: string, path: string, meta: M): void {
+    const object = this.#lru.get(key);
+    if (object !== undefined && object.path === path) object.meta = meta;
+  }
+
   delete(key: string): void {
     this.#lru.delete(key);
   }
@@ -79,6 +85,17 @@ export class DiskTier<M> {
     }
   }
 
+  /**
+   * Adds `size` bytes to a fill's reservation (a chunked body that grew), evicting least recently used objects to
+   * make room. False when the room cannot be had beside the objects being written.
+   */
+  grow(size: number): boolean {
+    while (this.#lru.calculatedSize + this.#reserved + size > this.maxBytes && this.#lru.size > 0) this.#lru.pop();
+    if (this.#lru.calculatedSize + this.#reserved + size > this.maxBytes) return false;
+    this.#reserved += size;
+    return true;
+  }
+
   /** Gives back a reservation (the fill ended); the file at `tempPath`, if any, is removed. */
   release(size: number, tempPath?: string): void {
     this.#reserved -= size;
@@ -86,10 +103,21 @@ export class DiskTier<M> {
     if (tempPath !== undefined) unlink(tempPath, () => undefined);
   }
 
-  /** Moves a complete temporary file into the tier under `key`; returns its new path, or undefined if not kept. */
-  async commit(key: string, tempPath: string, size: number, meta: M, keep: () => boolean, moved: (path: string) => void): Promise<string | undefined> {
+  /**
+   * Moves a complete temporary file of `size` bytes into the tier under `key`; returns its new path, or undefined
+   * if not kept. `reserved` is what the fill held for it (more than `size` for a chunked body reserved in steps).
+   */
+  async commit(
+    key: string,
+    tempPath: string,
+    size: number,
+    meta: M,
+    keep: () => boolean,
+    moved: (path: string) => void,
+    reserved = size,
+  ): Promise<string | undefined> {
     if (!keep()) {
-      this.release(size, tempPath);
+      this.release(reserved, tempPath);
       return undefined;
     }
     const path = join(this.dir, `obj-${randomBytes(12).toString('hex')}`);
@@ -97,12 +125,12 @@ export class DiskTier<M> {
       // A second name first, then the temporary one goes: a reader opening the object meanwhile finds one of them.
       await link(tempPath, path);
     } catch {
-      this.release(size, tempPath);
+      this.release(reserved, tempPath);
       return undefined;
     }
     moved(path);
     unlink(tempPath, () => undefined);
-    this.#reserved -= size;
+    this.#reserved -= reserved;
     this.#fills--;
     // Invalidated while the file was renamed: it is not kept.
     if (!keep()) {

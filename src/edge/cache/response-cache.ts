@@ -6,8 +6,10 @@
 import type { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import { openFrontError } from '../../errors.js';
+import { ChunkedFill, RESERVE_STEP_BYTES } from './chunked-fill.js';
 import { DiskFill } from './disk-fill.js';
 import { DiskTier } from './disk-tier.js';
+import { hasValidator } from './revalidate.js';
 
 /** A stored response without its body. */
 export type CachedHead = Omit<CachedResponse, 'body'>;
@@ -16,7 +18,10 @@ export type CachedHead = Omit<CachedResponse, 'body'>;
 export type CacheHit =
   | { tier: 'memory'; entry: CachedResponse }
   | { tier: 'disk'; head: CachedHead; path: string; size: number }
-  | { tier: 'filling'; head: CachedHead; fill: DiskFill };
+  | { tier: 'filling'; head: CachedHead; fill: DiskFill | ChunkedFill };
+
+/** An expired copy about to be revalidated: a memory entry, or a complete file of the disk tier. */
+export type StaleCopy = Extract<CacheHit, { tier: 'memory' | 'disk' }>;
 
 export interface CachedResponse {
   status: number;
@@ -61,7 +66,7 @@ export class ResponseCache {
   readonly maxDiskObjectBytes: number;
   readonly #disk: DiskTier<CachedHead> | undefined;
   /** Objects being written to the disk tier: later requests for the key read them as they grow. */
-  readonly #filling = new Map<string, { head: CachedHead; fill: DiskFill }>();
+  readonly #filling = new Map<string, { head: CachedHead; fill: DiskFill | ChunkedFill }>();
   #evictions = 0;
 
   constructor(options: ResponseCacheOptions) {
@@ -106,10 +111,12 @@ export class ResponseCache {
     const object = this.#disk.get(key);
     if (object !== undefined) {
       if (object.meta.expiresAt > now) return { tier: 'disk', head: object.meta, path: object.path, size: object.size };
-      this.#disk.delete(key);
+      // An expired copy with a validator stays to be revalidated (stale()); one without is of no more use.
+      if (!hasValidator(object.meta.headers)) this.#disk.delete(key);
     }
     const filling = this.#filling.get(key);
-    if (filling !== undefined && filling.fill.failure === undefined && filling.head.expiresAt > now) return { tier: 'filling', ...filling };
+    if (filling !== undefined && filling.fill.failure === undefined && filling.head.expiresAt > now)
+      return { tier: 'filling', head: filling.head, fill: filling.fill };
     return undefined;
   }
 
@@ -146,15 +153,93 @@ export class ResponseCache {
     return fill;
   }
 
-  /** A fresh entry, or undefined (expired entries are dropped on the way). */
+  /**
+   * Starts writing a body of unknown length (chunked, and already past the memory tier's limit) to the disk tier
+   * under `key`, reserving room as it grows, to be kept when the origin ends it cleanly within
+   * `maxDiskObjectBytes` unless the distribution was invalidated since `generation`. Returns the fill and the
+   * first reader's stream (the leader's viewer), or undefined when there is no disk tier or no room to start: the
+   * caller streams the body through instead.
+   */
+  async startChunkedFill(key: string, head: CachedHead, body: Readable, generation: number): Promise<{ fill: ChunkedFill; leader: Readable } | undefined> {
+    const disk = this.#disk;
+    if (disk === undefined || generation !== this.generation(head.distributionId)) return undefined;
+    const first = Math.min(RESERVE_STEP_BYTES, this.maxDiskObjectBytes);
+    const reserved = await disk.reserve(first);
+    if (reserved === undefined) return undefined;
+    let fill: ChunkedFill;
+    try {
+      fill = new ChunkedFill(reserved.path, {
+        maxBytes: this.maxDiskObjectBytes,
+        reserved: first,
+        grow: (bytes) => disk.grow(bytes),
+        abandon: (total) => {
+          if (this.#filling.get(key)?.fill === fill) this.#filling.delete(key);
+          disk.release(total, reserved.path);
+        },
+      });
+    } catch {
+      await reserved.file.close().catch(() => undefined);
+      disk.release(first, reserved.path);
+      return undefined;
+    }
+    const leader = fill.reader()!;
+    const slot = { head, fill };
+    this.#filling.set(key, slot);
+    void fill.run(body as AsyncIterable<Buffer>, reserved.file).then(async (complete) => {
+      if (complete === undefined) return;
+      const keep = () => this.#filling.get(key) === slot && generation === this.generation(head.distributionId);
+      const path = await disk.commit(key, reserved.path, complete.size, head, keep, () => undefined, complete.reserved);
+      if (this.#filling.get(key) === slot) this.#filling.delete(key);
+      if (path !== undefined) this.#lru?.delete(key);
+    });
+    return { fill, leader };
+  }
+
+  /** A fresh entry, or undefined (expired entries without a validator are dropped on the way). */
   get(key: string): CachedResponse | undefined {
     const entry = this.#lru?.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= this.now()) {
-      this.#lru!.delete(key);
+      if (!hasValidator(entry.headers)) this.#lru!.delete(key);
       return undefined;
     }
     return entry;
+  }
+
+  /**
+   * An expired copy that can be revalidated with the origin (it has an ETag or a Last-Modified), in either tier;
+   * undefined when there is none or the copy is still fresh.
+   */
+  stale(key: string): StaleCopy | undefined {
+    const now = this.now();
+    const entry = this.#lru?.get(key);
+    if (entry !== undefined) return entry.expiresAt <= now && hasValidator(entry.headers) ? { tier: 'memory', entry } : undefined;
+    const object = this.#disk?.get(key);
+    if (object === undefined || object.meta.expiresAt > now || !hasValidator(object.meta.headers)) return undefined;
+    return { tier: 'disk', head: object.meta, path: object.path, size: object.size };
+  }
+
+  /**
+   * Gives a copy found by {@link stale} new headers and times (a 304 from the origin, or an origin error that
+   * serves it a while longer) and returns it as a hit. The tier keeps it unless the copy was dropped or replaced
+   * meanwhile or the distribution was invalidated since `generation`; the copy is returned to be served anyway.
+   */
+  refresh(key: string, copy: StaleCopy, head: Pick<CachedHead, 'headers' | 'storedAt' | 'expiresAt'>, generation: number): StaleCopy {
+    if (copy.tier === 'memory') {
+      const entry: CachedResponse = { ...copy.entry, ...head };
+      if (this.#lru?.get(key) === copy.entry && generation === this.generation(entry.distributionId)) this.#lru.set(key, entry);
+      return { tier: 'memory', entry };
+    }
+    const meta: CachedHead = { ...copy.head, ...head };
+    if (generation === this.generation(meta.distributionId)) this.#disk?.update(key, copy.path, meta);
+    return { ...copy, head: meta };
+  }
+
+  /** Drops a copy the origin replaced (a revalidation answered by something other than 304 or a 5xx). */
+  drop(key: string, copy: StaleCopy): void {
+    if (copy.tier === 'memory') {
+      if (this.#lru?.get(key) === copy.entry) this.#lru.delete(key);
+    } else if (this.#disk?.get(key)?.path === copy.path) this.#disk.delete(key);
   }
 
   /** Stores unless the distribution was invalidated since `generation` was read (see {@link generation}). */

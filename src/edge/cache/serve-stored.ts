@@ -20,7 +20,8 @@ export interface StoredObject {
   status: number;
   statusText: string;
   headers: Array<[string, string]>;
-  size: number;
+  /** Undefined while a chunked body is still being written: then it is sent whole, chunked, and ranges wait. */
+  size: number | undefined;
   /** Bytes start..end inclusive; called only for ranges inside the object. */
   bytes(start: number, end: number): Buffer | Readable;
 }
@@ -35,7 +36,7 @@ export function answerFromStored(request: ReadonlyArray<readonly [string, string
     return { status: 304, statusText: 'Not Modified', headers: notModifiedHeaders(stored.headers), body: EMPTY };
   }
   const rangeHeader = headerValue(request, 'range');
-  if (rangeHeader === undefined || !ifRangeMatches(request, stored.headers)) return whole(stored);
+  if (rangeHeader === undefined || size === undefined || !ifRangeMatches(request, stored.headers)) return whole(stored);
   const range = parseRange(rangeHeader, size);
   if (range.kind === 'whole') return whole(stored);
   const others = stored.headers.filter(([name]) => {
@@ -69,6 +70,6 @@ export function answerFromStored(request: ReadonlyArray<readonly [string, string
 }
 
 function whole(stored: StoredObject): StoredAnswer {
-  const body = stored.bytes(0, stored.size - 1);
+  const body = stored.bytes(0, stored.size === undefined ? Number.MAX_SAFE_INTEGER : stored.size - 1);
   return { status: stored.status, statusText: stored.statusText, headers: stored.headers, body, length: stored.size };
 }
