@@ -1,6 +1,6 @@
 /**
  * The SQLite side of value schemas (`kvs_value_schemas`, one row per store): read inside the write transaction of
- * `KvsDatabase`, so a write and the schema it was checked against are one consistent view.
+ * the SQLite stores (`state/sqlite/stores.ts`), so a write and the schema it was checked against are one consistent view.
  */
 import type { Database as Connection } from 'better-sqlite3';
 import { storedValueSchema, type ParsedValueSchema, type StoredValueSchema } from './value-schema.js';
