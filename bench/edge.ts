@@ -21,6 +21,10 @@
  * parts: see ONLY_PARTS. `BENCH_ROUNDS` and `BENCH_SECONDS` change the rounds and the measured seconds per target;
  * `BENCH_OPENFRONT=<path of another build's dist/bench/helpers/openfront-edge.js>` loads that build's edge instead of
  * this one, against this build's baseline, origin and load generator (how revisions are compared, docs/benchmarks.md).
+ * `BENCH_PREVIOUS=<path of an earlier build's dist/bench/helpers/openfront-edge.js>` adds that build's uncached edge to
+ * the `no-cache` part, in the same rounds, and reports whether this build's no-cache ratio to the proxy fell below it
+ * (issue 16: "the no-cache ratio over plain HTTP must not fall") — a comparison a drifting machine cannot blur, since
+ * both builds meet the same proxy under the same load.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -51,7 +55,7 @@ function positiveEnv(name: string, fallback: number): number {
 
 /** Target keys (of `names` in main) each `--only` part measures; every ratio needs its baseline in the same run. */
 const ONLY_PARTS: Record<string, string[]> = {
-  'no-cache': ['baseline', 'uncached'],
+  'no-cache': ['baseline', 'uncached', 'previous'],
   cached: ['baseline', 'cached'],
   metrics: ['baseline', 'uncached', 'metrics'],
   tail: ['baseline', 'uncached', 'tail'],
@@ -245,6 +249,8 @@ export async function main(): Promise<void> {
   const wantsPart = (part: string) => only === undefined || only.has(part);
   const openFrontEntry = process.env.BENCH_OPENFRONT ?? benchEntry('./openfront-edge.js');
   if (process.env.BENCH_OPENFRONT !== undefined) console.log(`  OpenFront edge from ${openFrontEntry}`);
+  const previousEntry = process.env.BENCH_PREVIOUS;
+  if (previousEntry !== undefined) console.log(`  previous build's edge from ${previousEntry}`);
   const dir = mkdtempSync(join(tmpdir(), 'openfront-bench-'));
   const work = writeEdgeWorkload(dir);
   const origin = await startChild(benchEntry('./origin-server.js'));
@@ -265,10 +271,10 @@ export async function main(): Promise<void> {
       execArgv: [...execArgv, ...profile],
     });
   const openFront =
-    (cache: 'on' | 'off', execArgv: string[] = [], observe: 'off' | 'metrics' | 'tail' = 'off', extra: string[] = []) =>
+    (cache: 'on' | 'off', execArgv: string[] = [], observe: 'off' | 'metrics' | 'tail' = 'off', extra: string[] = [], entry = openFrontEntry) =>
     () =>
       startChild(
-        openFrontEntry,
+        entry,
         ['--origin', originUrl, '--table', work.tableFile, '--cache', cache, '--cache-bytes', String(CACHE_BUDGET_BYTES), '--observe', observe, ...extra],
         {
           execArgv: [...execArgv, ...profile],
@@ -294,6 +300,7 @@ export async function main(): Promise<void> {
     njs: 'nginx + njs (1 worker)',
     map: 'nginx map blocks, no njs (1 worker)',
     uncached: 'OpenFront edge, CachingDisabled',
+    previous: 'previous build of the edge, CachingDisabled',
     cached: 'OpenFront edge, cached per tenant',
     metrics: 'OpenFront edge, CachingDisabled, metrics + decision ring on',
     tail: 'OpenFront edge, CachingDisabled, metrics + tail at full sampling',
@@ -309,6 +316,7 @@ export async function main(): Promise<void> {
     ...(njsReason === undefined ? [{ key: 'njs' as const, name: names.njs, start: nginxTarget('njs') }] : []),
     ...(nginxInstall.found ? [{ key: 'map' as const, name: names.map, start: nginxTarget('map') }] : []),
     { key: 'uncached', name: names.uncached, start: openFront('off') },
+    ...(previousEntry === undefined ? [] : [{ key: 'previous' as const, name: names.previous, start: openFront('off', [], 'off', [], previousEntry) }]),
     { key: 'cached', name: names.cached, start: openFront('on') },
     { key: 'metrics', name: names.metrics, start: openFront('off', [], 'metrics') },
     { key: 'tail', name: names.tail, start: openFront('off', [], 'tail') },
@@ -363,6 +371,20 @@ export async function main(): Promise<void> {
       }
     };
     if (uncached !== undefined && baseline !== undefined) compare('no cache vs node proxy', uncached, baseline, 0.95);
+    const previous = best.get(names.previous);
+    if (previous !== undefined && baseline !== undefined && uncached !== undefined) {
+      compare('previous build, no cache vs node proxy', previous, baseline);
+      const share = (m: Measured) => m.result.rps / baseline.result.rps;
+      const kept = share(uncached) / share(previous);
+      rows.push({
+        name: 'no-cache ratio: this build vs the previous build',
+        value: `${fmt(share(uncached), 2)}x`,
+        baseline: `${fmt(share(previous), 2)}x (previous)`,
+        ratio: `${fmt(kept, 3)}x`,
+        target: '≥ 0.97x',
+        ok: kept >= 0.97,
+      });
+    }
     if (uncached !== undefined && nginx !== undefined) compare('no cache vs nginx+njs', uncached, nginx);
     if (uncached !== undefined && nginxMap !== undefined) compare('no cache vs nginx map', uncached, nginxMap);
     if (cached !== undefined && baseline !== undefined) compare('cached vs node proxy', cached, baseline);
@@ -406,7 +428,22 @@ export async function main(): Promise<void> {
           rows.push({ name: `CPU per request: ${m.name} (µs)`, value: fmt(cpu, 1), baseline: fmt(base, 1), ratio: ratio(cpu, base) });
       }
     }
-    for (const m of [baseline, nginx, nginxMap, uncached, cached, withMetrics, withTail, baselineTls, baselineH2, uncachedTls, uncachedH2, nginxTls, nginxH2]) {
+    for (const m of [
+      baseline,
+      nginx,
+      nginxMap,
+      uncached,
+      previous,
+      cached,
+      withMetrics,
+      withTail,
+      baselineTls,
+      baselineH2,
+      uncachedTls,
+      uncachedH2,
+      nginxTls,
+      nginxH2,
+    ]) {
       if (m !== undefined)
         rows.push({ name: `301 share / errors: ${m.name}`, value: `${fmt(statusShare(m.result, 301) * 100, 0)}% / ${m.result.errors + m.result.timeouts}` });
     }

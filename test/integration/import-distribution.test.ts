@@ -87,6 +87,9 @@ describe('openfront import-distribution round trip', () => {
         `api-backend=${url('api-backend')}`,
         '--origin-override',
         `S3-static.example.com=${url('static')}`,
+        // The distribution redirects plain HTTP to HTTPS; these requests are plain HTTP on loopback.
+        '--viewer-protocol-policy',
+        'allow-all',
       ],
       dir,
     );
@@ -154,8 +157,8 @@ describe('openfront import-distribution round trip', () => {
     const settings = report.notCarriedOver.map((n) => n.setting);
     for (const expected of [
       'DistributionConfig.DefaultRootObject',
-      'DistributionConfig.CustomErrorResponses',
       'DistributionConfig.ViewerCertificate',
+      'DistributionConfig.DefaultCacheBehavior.ViewerProtocolPolicy',
       'DistributionConfig.CacheBehaviors.Items[2].LambdaFunctionAssociations',
       'DistributionConfig.Origins.Items[3].OriginAccessControlId',
       'DistributionConfig.Origins.Items[3].Id',

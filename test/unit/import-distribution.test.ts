@@ -93,6 +93,107 @@ describe('importDistribution', () => {
     assert.ok(notes.some((n) => n.setting === 'functions/gone.json' && /no gone\.js beside it/.test(n.reason)));
   });
 
+  it('carries over the edge settings CloudFront has: viewer protocol, compression, error pages, HTTP version, origin timeouts', (t) => {
+    const dir = exportDir(
+      {
+        Origins: list([
+          {
+            ...origin,
+            ConnectionAttempts: 2,
+            ConnectionTimeout: 4,
+            CustomOriginConfig: { ...origin.CustomOriginConfig, OriginReadTimeout: 60, OriginKeepaliveTimeout: 30 },
+          },
+        ]),
+        DefaultCacheBehavior: {
+          TargetOriginId: 'app',
+          ViewerProtocolPolicy: 'redirect-to-https',
+          Compress: true,
+          CachePolicyId: '658327ea-f89d-4fab-a63d-7e88639e58f6',
+        },
+        CacheBehaviors: list([
+          { PathPattern: '/api/*', TargetOriginId: 'app', ViewerProtocolPolicy: 'https-only', CachePolicyId: '08627262-05a9-4f76-9ded-b50ca2e3a84f' },
+          { PathPattern: '/old/*', TargetOriginId: 'app', Compress: true, ForwardedValues: { QueryString: false, Cookies: { Forward: 'none' } } },
+          { PathPattern: '/own/*', TargetOriginId: 'app', CachePolicyId: 'own-policy' },
+        ]),
+        CustomErrorResponses: list([
+          { ErrorCode: 404, ResponsePagePath: '/404.html', ResponseCode: '404', ErrorCachingMinTTL: 30 },
+          { ErrorCode: 503, ResponsePagePath: '', ResponseCode: '', ErrorCachingMinTTL: 0 },
+          { ErrorCode: 418, ResponsePagePath: '/teapot.html', ResponseCode: '200', ErrorCachingMinTTL: 10 },
+        ]),
+        HttpVersion: 'http1.1',
+      },
+      {
+        'cache-policies/own-policy.json': JSON.stringify({
+          CachePolicy: {
+            CachePolicyConfig: {
+              Name: 'own',
+              MinTTL: 0,
+              DefaultTTL: 60,
+              MaxTTL: 600,
+              ParametersInCacheKeyAndForwardedToOrigin: {
+                EnableAcceptEncodingGzip: true,
+                EnableAcceptEncodingBrotli: false,
+                HeadersConfig: { HeaderBehavior: 'none' },
+                CookiesConfig: { CookieBehavior: 'none' },
+                QueryStringsConfig: { QueryStringBehavior: 'none' },
+              },
+            },
+          },
+        }),
+      },
+    );
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const { config, notes } = importDistribution(dir, { outDir: dir });
+    const distribution = parseConfig(config, dir).distributions[0];
+    assert.equal(distribution.defaultBehavior.viewerProtocolPolicy, 'redirect-to-https');
+    assert.equal(distribution.defaultBehavior.compress, true);
+    assert.deepEqual(
+      [distribution.defaultBehavior.cachePolicy.enableAcceptEncodingGzip, distribution.defaultBehavior.cachePolicy.enableAcceptEncodingBrotli],
+      [true, true],
+    );
+    const [api, old, own] = distribution.behaviors;
+    assert.equal(api.viewerProtocolPolicy, 'https-only');
+    assert.notEqual(api.compress, true);
+    assert.deepEqual([api.cachePolicy.enableAcceptEncodingGzip, api.cachePolicy.enableAcceptEncodingBrotli], [true, false]);
+    // Legacy cache settings compress with gzip only.
+    assert.deepEqual([old.compress, old.cachePolicy.enableAcceptEncodingGzip, old.cachePolicy.enableAcceptEncodingBrotli], [true, true, false]);
+    assert.deepEqual([own.cachePolicy.enableAcceptEncodingGzip, own.cachePolicy.enableAcceptEncodingBrotli], [true, false]);
+    assert.equal(distribution.httpVersion, 'http1.1');
+    assert.deepEqual((config.distributions as Array<{ customErrorResponses: unknown }>)[0]!.customErrorResponses, [
+      { errorCode: 404, responsePagePath: '/404.html', responseCode: 404, errorCachingMinTtl: 30 },
+      { errorCode: 503, errorCachingMinTtl: 0 },
+    ]);
+    assert.ok(notes.some((n) => n.setting === 'DistributionConfig.CustomErrorResponses.Items[2].ErrorCode' && /left out/.test(n.reason)));
+    const app = distribution.origins[0];
+    assert.ok(app.kind === 'custom');
+    assert.deepEqual([app.connectionAttempts, app.connectTimeoutMs, app.readTimeoutMs, app.keepaliveTimeoutMs], [2, 4_000, 60_000, 30_000]);
+    const carried = /ViewerProtocolPolicy$|^DistributionConfig\.CustomErrorResponses$|ConnectionAttempts|OriginKeepaliveTimeout|EnableAcceptEncoding/;
+    assert.deepEqual(
+      notes.filter((n) => carried.test(n.setting)).map((n) => n.setting),
+      [],
+      'carried over, not reported',
+    );
+  });
+
+  it('--viewer-protocol-policy allow-all serves plain HTTP where the distribution redirects, and reports each behavior it changed', (t) => {
+    const dir = exportDir({
+      Origins: list([origin]),
+      DefaultCacheBehavior: { TargetOriginId: 'app', ViewerProtocolPolicy: 'redirect-to-https', CachePolicyId: '658327ea-f89d-4fab-a63d-7e88639e58f6' },
+      CacheBehaviors: list([
+        { PathPattern: '/open/*', TargetOriginId: 'app', ViewerProtocolPolicy: 'allow-all', CachePolicyId: '658327ea-f89d-4fab-a63d-7e88639e58f6' },
+      ]),
+    });
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const { config, notes } = importDistribution(dir, { outDir: dir, viewerProtocolPolicy: 'allow-all' });
+    const distribution = parseConfig(config, dir).distributions[0];
+    assert.equal(distribution.defaultBehavior.viewerProtocolPolicy, 'allow-all');
+    const changed = notes.filter((n) => n.setting.endsWith('ViewerProtocolPolicy'));
+    assert.deepEqual(
+      changed.map((n) => [n.setting, n.value, n.reason]),
+      [['DistributionConfig.DefaultCacheBehavior.ViewerProtocolPolicy', 'redirect-to-https', 'replaced by allow-all (--viewer-protocol-policy)']],
+    );
+  });
+
   it('refuses a behavior pointing at an origin the distribution does not have', (t) => {
     const dir = exportDir({ Origins: list([origin]), DefaultCacheBehavior: { TargetOriginId: 'elsewhere' } });
     t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,5 +1,6 @@
 /**
- * `openfront import-distribution <dir> [--out openfront.config.yaml] [--origin-override id=url|dir]… [--report r.json]`:
+ * `openfront import-distribution <dir> [--out openfront.config.yaml] [--origin-override id=url|dir]… [--report r.json]
+ * [--viewer-protocol-policy allow-all]`:
  * writes a config serving the distribution exported in <dir> (layout in docs/import-distribution.md) and prints every
  * setting it could not carry over. The config is checked with the same loader `openfront start` uses before it is
  * written, so a config that is written is one `start` can serve. Exit codes: 0 written, 2 unusable input.
@@ -9,6 +10,8 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../config/index.js';
+import { VIEWER_PROTOCOL_POLICIES } from '../../config/schema.js';
+import type { ViewerProtocolPolicy } from '../../config/types.js';
 import { isOpenFrontError } from '../../errors.js';
 import { importDistribution, parseOriginOverrides, type ImportNote } from '../../devtools/import-distribution/index.js';
 
@@ -18,6 +21,7 @@ interface Options {
   report?: string;
   id?: string;
   force?: boolean;
+  viewerProtocolPolicy?: string;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -39,6 +43,10 @@ export function register(program: Command): void {
     .option('--report <file>', 'also write the report as JSON')
     .option('--id <id>', 'distribution id in the config (default: the exported Id)')
     .option('--force', 'overwrite --out if it exists')
+    .option(
+      '--viewer-protocol-policy <policy>',
+      `every behavior's viewer protocol policy instead of its own (${VIEWER_PROTOCOL_POLICIES.join(', ')}); allow-all serves plain HTTP on a local machine`,
+    )
     .action((dir: string, options: Options) => {
       try {
         const out = resolve(options.out);
@@ -47,10 +55,19 @@ export function register(program: Command): void {
           process.exitCode = 2;
           return;
         }
+        const policy = options.viewerProtocolPolicy;
+        if (policy !== undefined && !(VIEWER_PROTOCOL_POLICIES as readonly string[]).includes(policy)) {
+          process.stderr.write(
+            `openfront import-distribution: --viewer-protocol-policy must be one of ${VIEWER_PROTOCOL_POLICIES.join(', ')}, got ${JSON.stringify(policy)}\n`,
+          );
+          process.exitCode = 2;
+          return;
+        }
         const { config, notes } = importDistribution(dir, {
           outDir: dirname(out),
           originOverrides: parseOriginOverrides(options.originOverride, process.cwd()),
           ...(options.id ? { distributionId: options.id } : {}),
+          ...(policy !== undefined ? { viewerProtocolPolicy: policy as ViewerProtocolPolicy } : {}),
         });
         // The loader `openfront start` uses: a config that does not pass is never written.
         mkdirSync(dirname(out), { recursive: true });

@@ -16,6 +16,8 @@ import { relative, resolve, sep } from 'node:path';
 import { OpenFrontError } from '../../errors.js';
 import { parseImportJson } from '../../kvs/import-export.js';
 import { exists, IMPORT_LIMITS, join, listFiles, readCapped, readJson } from './files.js';
+import { CUSTOM_ERROR_CODES, CUSTOM_RESPONSE_CODES, HTTP_VERSIONS, ORIGIN_SETTING_RANGES, VIEWER_PROTOCOL_POLICIES } from '../../config/schema.js';
+import type { ViewerProtocolPolicy } from '../../config/types.js';
 import { MANAGED_CACHE_POLICIES, MANAGED_ORIGIN_REQUEST_POLICIES, type ImportedCachePolicy } from './managed-policies.js';
 
 export { IMPORT_LIMITS } from './files.js';
@@ -39,6 +41,11 @@ export interface ImportOptions {
   originOverrides?: ReadonlyMap<string, string>;
   /** Distribution id in the config; default: the exported Id, else `imported`. */
   distributionId?: string;
+  /**
+   * Every behavior's viewer protocol policy (default: each keeps its own). `allow-all` serves plain HTTP on a local
+   * machine where the distribution redirects or refuses it; the report names the behaviors it changed.
+   */
+  viewerProtocolPolicy?: ViewerProtocolPolicy;
 }
 
 export interface ImportResult {
@@ -90,8 +97,6 @@ class Importer {
   readonly #emittedPolicies: Json[] = [];
   readonly #functions = new Map<string, Json>();
   readonly #stores: Json[] = [];
-  /** Origins CloudFront would try more than once: one note for all of them. */
-  readonly #retried: string[] = [];
   /** Store ARN / id (lowercase) → store name. */
   readonly #storesByRef = new Map<string, string>();
 
@@ -112,13 +117,6 @@ class Importer {
     for (const name of this.#options.originOverrides?.keys() ?? []) {
       if (!this.#originIds.has(name))
         throw invalid(`--origin-override names origin "${name}", which the distribution does not have (origins: ${[...this.#originIds.keys()].join(', ')})`);
-    }
-    if (this.#retried.length > 0) {
-      this.note(
-        'DistributionConfig.Origins.Items[].ConnectionAttempts',
-        this.#retried,
-        'the edge makes one connection attempt per origin (an origin group still fails over to its secondary)',
-      );
     }
     const originGroups = itemsOf(dc.OriginGroups).flatMap((group, i) => this.#originGroup(object(group), `DistributionConfig.OriginGroups.Items[${i}]`));
     const defaultBehavior = this.#behavior(object(dc.DefaultCacheBehavior), 'DistributionConfig.DefaultCacheBehavior');
@@ -147,6 +145,10 @@ class Importer {
       if (!usedStores.has(store.name as string))
         this.note(`key-value-stores/${store.name as string}.json`, undefined, 'no imported function is associated with this store: left out of the config');
     }
+    const customErrorResponses = this.#customErrorResponses(dc);
+    const httpVersion = text(dc.HttpVersion);
+    if (httpVersion !== undefined && !isOneOf(HTTP_VERSIONS, httpVersion))
+      this.note('DistributionConfig.HttpVersion', httpVersion, 'not a CloudFront HTTP version: http2 is used');
     const distribution: Json = {
       id: this.#options.distributionId ?? (id ? configName(id) : 'imported'),
       hostnames: hostnames.length > 0 ? hostnames : ['*'],
@@ -155,6 +157,8 @@ class Importer {
       ...(originGroups.length > 0 ? { originGroups } : {}),
       defaultBehavior,
       ...(behaviors.length > 0 ? { behaviors } : {}),
+      ...(customErrorResponses.length > 0 ? { customErrorResponses } : {}),
+      ...(httpVersion !== undefined && isOneOf(HTTP_VERSIONS, httpVersion) && httpVersion !== 'http2' ? { httpVersion } : {}),
     };
     const config: Json = {
       ...(stores.length > 0 ? { stores } : {}),
@@ -303,7 +307,6 @@ class Importer {
       );
     if (object(origin.OriginShield).Enabled === true)
       this.note(`${at}.OriginShield`, origin.OriginShield, 'there is no Origin Shield layer: every node fetches from the origin itself');
-    if (typeof origin.ConnectionAttempts === 'number' && origin.ConnectionAttempts !== 1) this.#retried.push(awsId);
     if (isObject(origin.VpcOriginConfig))
       this.note(
         `${at}.VpcOriginConfig`,
@@ -336,13 +339,14 @@ class Importer {
       const port = protocol === 'http' ? custom.HTTPPort : custom.HTTPSPort;
       entry.protocol = protocol;
       if (typeof port === 'number' && port !== (protocol === 'http' ? 80 : 443)) entry.port = port;
-      if (typeof custom.OriginReadTimeout === 'number') entry.readTimeoutMs = custom.OriginReadTimeout * 1000;
-      if (typeof custom.OriginKeepaliveTimeout === 'number' && custom.OriginKeepaliveTimeout !== 5)
-        this.note(
-          `${at}.CustomOriginConfig.OriginKeepaliveTimeout`,
-          custom.OriginKeepaliveTimeout,
-          'idle origin connections are kept by the connection pool with its own timeout',
-        );
+      this.#originSetting(entry, 'readTimeout', custom.OriginReadTimeout, ORIGIN_SETTING_RANGES.readTimeout, `${at}.CustomOriginConfig.OriginReadTimeout`);
+      this.#originSetting(
+        entry,
+        'keepaliveTimeout',
+        custom.OriginKeepaliveTimeout,
+        ORIGIN_SETTING_RANGES.keepaliveTimeout,
+        `${at}.CustomOriginConfig.OriginKeepaliveTimeout`,
+      );
       const ssl = itemsOf(custom.OriginSslProtocols);
       if (ssl.length > 0 && !(ssl.length === 1 && ssl[0] === 'TLSv1.2'))
         this.note(`${at}.CustomOriginConfig.OriginSslProtocols`, ssl, "TLS versions to the origin are Node.js's defaults (TLS 1.2 and 1.3)");
@@ -357,7 +361,8 @@ class Importer {
     } else {
       entry.protocol = 'https';
     }
-    if (typeof origin.ConnectionTimeout === 'number') entry.connectTimeoutMs = origin.ConnectionTimeout * 1000;
+    this.#originSetting(entry, 'connectionTimeout', origin.ConnectionTimeout, ORIGIN_SETTING_RANGES.connectionTimeout, `${at}.ConnectionTimeout`);
+    this.#originSetting(entry, 'connectionAttempts', origin.ConnectionAttempts, ORIGIN_SETTING_RANGES.connectionAttempts, `${at}.ConnectionAttempts`);
     if (originPath !== undefined) entry.originPath = originPath;
     if (Object.keys(headers).length > 0) entry.customHeaders = headers;
     return entry;
@@ -418,12 +423,17 @@ class Importer {
     if (itemsOf(behavior.LambdaFunctionAssociations).length > 0)
       this.note(`${at}.LambdaFunctionAssociations`, behavior.LambdaFunctionAssociations, 'Lambda@Edge is not run: only CloudFront Functions are');
     const viewerProtocol = text(behavior.ViewerProtocolPolicy);
-    if (viewerProtocol !== undefined && viewerProtocol !== 'allow-all')
-      this.note(
-        `${at}.ViewerProtocolPolicy`,
-        viewerProtocol,
-        'the edge serves whichever protocol it listens on: redirect or refuse plain HTTP in front of it (or in a viewer-request function)',
-      );
+    const forced = this.#options.viewerProtocolPolicy;
+    if (viewerProtocol !== undefined && !isOneOf(VIEWER_PROTOCOL_POLICIES, viewerProtocol)) {
+      this.note(`${at}.ViewerProtocolPolicy`, viewerProtocol, 'not a CloudFront viewer protocol policy: allow-all is used');
+    } else if (forced !== undefined) {
+      if ((viewerProtocol ?? 'allow-all') !== forced)
+        this.note(`${at}.ViewerProtocolPolicy`, viewerProtocol, `replaced by ${forced} (--viewer-protocol-policy)`);
+      if (forced !== 'allow-all') entry.viewerProtocolPolicy = forced;
+    } else if (viewerProtocol !== undefined && viewerProtocol !== 'allow-all') {
+      entry.viewerProtocolPolicy = viewerProtocol;
+    }
+    if (behavior.Compress === true) entry.compress = true;
     const methods = itemsOf(behavior.AllowedMethods);
     if (methods.length > 0 && methods.length < 7) this.note(`${at}.AllowedMethods`, methods, 'every method is forwarded to the origin');
     const cached = itemsOf(object(behavior.AllowedMethods).CachedMethods);
@@ -503,13 +513,6 @@ class Importer {
     const cookies = object(params.CookiesConfig);
     const queries = object(params.QueryStringsConfig);
     const where = `cache-policies/${id}.json: CachePolicyConfig`;
-    if (params.EnableAcceptEncodingGzip === true || params.EnableAcceptEncodingBrotli === true) {
-      this.note(
-        `${where}.ParametersInCacheKeyAndForwardedToOrigin.EnableAcceptEncoding*`,
-        true,
-        'Accept-Encoding is not in the cache key: the origin is asked for uncompressed responses',
-      );
-    }
     this.#emitPolicy({
       name,
       minTtl: numberOr(policy.MinTTL, 0),
@@ -518,6 +521,8 @@ class Importer {
       headers: keyItems(headers.HeaderBehavior, headers.Headers, true, `${where}.HeadersConfig`, this),
       cookies: keyItems(cookies.CookieBehavior, cookies.Cookies, false, `${where}.CookiesConfig`, this),
       queryStrings: keyItems(queries.QueryStringBehavior, queries.QueryStrings, false, `${where}.QueryStringsConfig`, this),
+      enableAcceptEncodingGzip: params.EnableAcceptEncodingGzip === true,
+      enableAcceptEncodingBrotli: params.EnableAcceptEncodingBrotli === true,
     });
     this.#cachePolicies.set(id, name);
     return name;
@@ -553,6 +558,8 @@ class Importer {
             ? { behavior: 'whitelist', names: queryKeys }
             : { behavior: 'all', names: [] }
           : { behavior: 'none', names: [] },
+      // Legacy cache settings compress with gzip only (brotli needs a cache policy).
+      enableAcceptEncodingGzip: behavior.Compress === true,
     });
     this.note(`${at}.ForwardedValues`, undefined, `legacy cache settings became cache policy "${name}"`);
     return name;
@@ -566,7 +573,7 @@ class Importer {
   }
 
   #emitPolicy(policy: ImportedCachePolicy): void {
-    const { name, minTtl, defaultTtl, maxTtl, headers, cookies, queryStrings } = policy;
+    const { name, minTtl, defaultTtl, maxTtl, headers, cookies, queryStrings, enableAcceptEncodingGzip, enableAcceptEncodingBrotli } = policy;
     // Only the fields the config schema knows (managed entries carry a builtIn marker).
     this.#emittedPolicies.push({
       name,
@@ -576,7 +583,48 @@ class Importer {
       headers,
       cookies,
       queryStrings,
+      ...(enableAcceptEncodingGzip === true ? { enableAcceptEncodingGzip } : {}),
+      ...(enableAcceptEncodingBrotli === true ? { enableAcceptEncodingBrotli } : {}),
     });
+  }
+
+  /** CloudFront's CustomErrorResponses as the config's customErrorResponses; entries the config cannot take are reported. */
+  #customErrorResponses(dc: Json): Json[] {
+    const out: Json[] = [];
+    for (const [i, item] of itemsOf(dc.CustomErrorResponses).entries()) {
+      const at = `DistributionConfig.CustomErrorResponses.Items[${i}]`;
+      const e = object(item);
+      const errorCode = Number(e.ErrorCode);
+      if (!isOneOf(CUSTOM_ERROR_CODES, errorCode)) {
+        this.note(`${at}.ErrorCode`, e.ErrorCode, `not one of CloudFront's error codes (${CUSTOM_ERROR_CODES.join(', ')}): left out`);
+        continue;
+      }
+      const entry: Json = { errorCode };
+      const page = text(e.ResponsePagePath);
+      // AWS exports ResponseCode as a string, "" when the page is served with the origin's status.
+      const responseCode = text(String(e.ResponseCode ?? '')) === undefined ? undefined : Number(e.ResponseCode);
+      if (page !== undefined) entry.responsePagePath = page;
+      if (responseCode !== undefined) {
+        if (isOneOf(CUSTOM_RESPONSE_CODES, responseCode)) entry.responseCode = responseCode;
+        else
+          this.note(
+            `${at}.ResponseCode`,
+            e.ResponseCode,
+            `not one of CloudFront's response codes (${CUSTOM_RESPONSE_CODES.join(', ')}): the origin's status is kept`,
+          );
+      }
+      if (typeof e.ErrorCachingMinTTL === 'number' && Number.isInteger(e.ErrorCachingMinTTL) && e.ErrorCachingMinTTL >= 0)
+        entry.errorCachingMinTtl = Math.min(e.ErrorCachingMinTTL, 31_536_000);
+      out.push(entry);
+    }
+    return out;
+  }
+
+  /** An origin setting in CloudFront's seconds (or attempts), carried when it is in CloudFront's range. */
+  #originSetting(entry: Json, field: string, value: unknown, range: { min: number; max: number }, at: string): void {
+    if (value === undefined) return;
+    if (typeof value === 'number' && Number.isInteger(value) && value >= range.min && value <= range.max) entry[field] = value;
+    else this.note(at, value, `outside CloudFront's range of ${range.min} to ${range.max}: the default is used`);
   }
 
   #distributionNotes(dc: Json): void {
@@ -587,15 +635,13 @@ class Importer {
         dc.DefaultRootObject,
         'not applied: a request for "/" goes to the origin as "/" (rewrite it in a viewer-request function)',
       );
-    if (itemsOf(dc.CustomErrorResponses).length > 0)
-      this.note(
-        `${at}.CustomErrorResponses`,
-        itemsOf(dc.CustomErrorResponses),
-        'custom error responses are not configurable: origin errors are passed through',
-      );
     const cert = object(dc.ViewerCertificate);
     if (cert.CloudFrontDefaultCertificate !== true && (text(cert.ACMCertificateArn) || text(cert.IAMCertificateId)))
-      this.note(`${at}.ViewerCertificate`, cert, 'TLS certificates stay in AWS: terminate TLS in front of the edge with your own certificate');
+      this.note(
+        `${at}.ViewerCertificate`,
+        cert,
+        'the certificate stays in AWS: give the distribution a viewerCertificate with your PEM files (docs/edge.md, "HTTPS"); until then it is served with the default certificate',
+      );
     if (object(dc.Logging).Enabled === true) this.note(`${at}.Logging`, dc.Logging, 'standard logs are not written to S3');
     if (text(dc.WebACLId)) this.note(`${at}.WebACLId`, dc.WebACLId, 'AWS WAF is not applied');
     const geo = object(object(dc.Restrictions).GeoRestriction);
@@ -611,6 +657,10 @@ class Importer {
     if (text(dc.PriceClass) && dc.PriceClass !== 'PriceClass_All')
       this.note(`${at}.PriceClass`, dc.PriceClass, 'price classes mean nothing on your own machines');
   }
+}
+
+function isOneOf<T extends string | number>(allowed: readonly T[], value: unknown): value is T {
+  return (allowed as readonly unknown[]).includes(value);
 }
 
 function numberOr(value: unknown, fallback: number): number {

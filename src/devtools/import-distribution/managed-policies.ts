@@ -13,7 +13,13 @@ export interface ImportedCachePolicy {
   headers: { behavior: 'none' | 'whitelist' | 'allExcept' | 'all'; names: string[] };
   cookies: { behavior: 'none' | 'whitelist' | 'allExcept' | 'all'; names: string[] };
   queryStrings: { behavior: 'none' | 'whitelist' | 'allExcept' | 'all'; names: string[] };
+  /** The normalised Accept-Encoding in the key (the console's "cache compressed objects"), gzip and brotli. */
+  enableAcceptEncodingGzip?: boolean;
+  enableAcceptEncodingBrotli?: boolean;
 }
+
+/** "Cache compressed objects: enabled" in AWS's description of a managed policy. */
+const COMPRESSED = { enableAcceptEncodingGzip: true, enableAcceptEncodingBrotli: true };
 
 const NONE = { behavior: 'none' as const, names: [] };
 const ALL = { behavior: 'all' as const, names: [] };
@@ -46,6 +52,7 @@ export const MANAGED_CACHE_POLICIES: ReadonlyMap<string, ImportedCachePolicy & {
       headers: { behavior: 'whitelist', names: ['authorization', 'cloudfront-viewer-country', 'host'] },
       cookies: ALL,
       queryStrings: ALL,
+      ...COMPRESSED,
     },
   ],
   [
@@ -58,11 +65,21 @@ export const MANAGED_CACHE_POLICIES: ReadonlyMap<string, ImportedCachePolicy & {
       headers: { behavior: 'whitelist', names: ['origin'] },
       cookies: NONE,
       queryStrings: { behavior: 'whitelist', names: ['aws.manifestfilter', 'end', 'm', 'start'] },
+      enableAcceptEncodingGzip: true,
     },
   ],
   [
     '83da9c7e-98b4-4e11-a168-04f0df8e2c65',
-    { name: 'UseOriginCacheControlHeaders', minTtl: 0, defaultTtl: 0, maxTtl: 31_536_000, headers: ORIGIN_METHOD_HEADERS, cookies: ALL, queryStrings: NONE },
+    {
+      name: 'UseOriginCacheControlHeaders',
+      minTtl: 0,
+      defaultTtl: 0,
+      maxTtl: 31_536_000,
+      headers: ORIGIN_METHOD_HEADERS,
+      cookies: ALL,
+      queryStrings: NONE,
+      ...COMPRESSED,
+    },
   ],
   [
     '4cc15a8a-d715-48a4-82b8-cc0b614638fe',
@@ -74,6 +91,7 @@ export const MANAGED_CACHE_POLICIES: ReadonlyMap<string, ImportedCachePolicy & {
       headers: ORIGIN_METHOD_HEADERS,
       cookies: ALL,
       queryStrings: ALL,
+      ...COMPRESSED,
     },
   ],
 ]);
