@@ -1,7 +1,7 @@
 /**
  * Bench child: OpenFront's real edge (`startEdge`, config from `parseConfig`, `ConfigFunctionSource`) with the
- * bench's viewer-request function reading a real store: a temp KvsDatabase seeded with the 10,000-key table through
- * `ensureConfigStores`, read through the in-process replicas (`replicaStoreResolver`).
+ * bench's viewer-request function reading a real store: a temp SQLite state (`openSqliteState`) seeded with the
+ * 10,000-key table through `ensureConfigStores`, read through the in-process replicas (`replicaStoreResolver`).
  *
  *   node dist/bench/helpers/openfront-edge.js --origin URL --table table.json --cache off|on --cache-bytes N
  *
