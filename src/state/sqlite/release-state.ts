@@ -285,7 +285,7 @@ export class SqliteReleaseState implements ReleaseState {
   #undoOf(storeId: string, change: StoreChange): StoreChange {
     const undo: StoreChange = { puts: [], deletes: [] };
     for (const key of [...change.puts.map((item) => item.key), ...change.deletes]) {
-      const before = this.#sql.value.get(storeId, key) as string | undefined;
+      const before = this.#stores.valueOf(storeId, key);
       if (before === undefined) {
         if (!change.deletes.includes(key)) undo.deletes.push(key);
       } else {
@@ -296,7 +296,7 @@ export class SqliteReleaseState implements ReleaseState {
   }
 
   #expectValue(store: string, storeId: string, key: string, expected: string | null): void {
-    const actual = (this.#sql.value.get(storeId, key) as string | undefined) ?? null;
+    const actual = this.#stores.valueOf(storeId, key) ?? null;
     if (actual !== expected) {
       conflict(`Key ${quoteKey(key)} of store ${store} changed since the release was applied: rolling back would overwrite that change`, { store, key });
     }
@@ -356,6 +356,5 @@ function prepare(database: SqliteNodeDatabase) {
     update: c.prepare('UPDATE releases SET status = ?, record = ? WHERE id = ?'),
     get: c.prepare('SELECT record FROM releases WHERE id = ?').pluck(),
     list: c.prepare('SELECT record FROM releases ORDER BY seq DESC LIMIT ?').pluck(),
-    value: c.prepare('SELECT value FROM kvs_items WHERE store_id = ? AND key = ?').pluck(),
   };
 }

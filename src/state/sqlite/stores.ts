@@ -278,6 +278,11 @@ export class SqliteStores implements StoreChangeFeed {
     return { key, value, itemCount: store.item_count, totalSizeInBytes: store.total_bytes };
   }
 
+  /** The value of `key`, undefined when the store or the key does not exist (unchecked: for other parts of this backend). */
+  valueOf(storeId: string, key: string): string | undefined {
+    return this.#sql.getValue.get(storeId, key) as string | undefined;
+  }
+
   /** Keys in UTF-8 byte order; `nextToken` is opaque (it encodes the last key returned). */
   listKeys(storeId: string, options: { maxResults?: number; nextToken?: string } = {}): ListKeysPage {
     const maxResults = options.maxResults ?? this.limits.defaultListResults;

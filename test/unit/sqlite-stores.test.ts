@@ -28,7 +28,7 @@ function fakeClock(start = Date.UTC(2024, 0, 1)): () => Date {
 
 let dir: string;
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'openfront-kvs-db-'));
+  dir = mkdtempSync(join(tmpdir(), 'openfront-sqlite-stores-'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
