@@ -121,7 +121,7 @@ export class SqliteStoreState implements StoreState {
     return this.#db.exportData(storeId);
   }
 
-  // --- history: entries live in the database's kvs_history tables (kvs/history-log.ts)
+  // --- history: entries live in the database's kvs_history tables (history-log.ts)
 
   get historyRetention(): HistoryRetention {
     return this.#db.history.retention;

@@ -9,7 +9,7 @@ import { isOpenFrontError, openFrontError } from '../../errors.js';
 import type { AuditRecord } from '../../observe/audit.js';
 import { dataEtag, metadataEtag } from '../../kvs/etag.js';
 import { assertRetention, DEFAULT_HISTORY_RETENTION, itemsAtVersion, type HistoryRetention, type ItemsAt } from '../../kvs/history.js';
-import { SqliteHistoryLog } from '../../kvs/history-log.js';
+import { SqliteHistoryLog } from './history-log.js';
 import { DEFAULT_KVS_LIMITS } from '../../kvs/limits.js';
 import { storeRecord } from '../../kvs/store-record.js';
 import type {
@@ -27,7 +27,7 @@ import type {
 import { assertComment, assertStoreId, assertStoreName, decodeNextToken, encodeNextToken, parseStoreArn, storeArn } from '../../kvs/store-rules.js';
 import { KeyValueBatch, assertValidKey, assertValidValue, itemBytes, quoteKey, validateUpdate } from '../../kvs/validate.js';
 import { assertStoreConforms, assertValuesMatchSchema, type ParsedValueSchema, type StoredValueSchema } from '../../kvs/value-schema.js';
-import { ValueSchemaTable } from '../../kvs/value-schema-table.js';
+import { ValueSchemaTable } from './value-schema-table.js';
 import type { SqliteAuditLog } from './audit-log.js';
 import type { SqliteNodeDatabase } from './node-database.js';
 
@@ -88,7 +88,7 @@ const DEFAULT_CHANGE_LOG_RETENTION = 1000;
 
 export class SqliteStores implements StoreChangeFeed {
   readonly limits: KvsLimits;
-  /** Store history (kvs/history-log.ts), written inside every data write's transaction. */
+  /** Store history (history-log.ts), written inside every data write's transaction. */
   readonly history: SqliteHistoryLog;
 
   readonly #database: SqliteNodeDatabase;
