@@ -23,7 +23,7 @@ import { openSqliteParts, sqliteState, type SqliteState } from '../state/sqlite/
 import type { RuntimeLimits } from '../runtime/types.js';
 import { LiveFunctions } from './live-functions.js';
 import { startLocalPropagation } from './local-propagation.js';
-import { startNodeObservability, type NodeObservability } from './observability.js';
+import { startNodeObservability, type NodeObservability, type WorkerMetrics } from './observability.js';
 import { RecordingSet } from '../observe/recording.js';
 import { dryRunRouteGroup } from '../control/dry-run-api.js';
 import { dryRunService, restoreRecordings, saveRecordings } from './dry-run-service.js';
@@ -80,6 +80,8 @@ export type NodeEdge = Pick<
   readiness?(): string;
   /** Pids of the edge worker processes (worker mode only). */
   pids?(): number[];
+  /** The edge workers' metrics, summed into every scrape (worker mode only). */
+  metrics?(): Promise<WorkerMetrics>;
 };
 
 export interface OpenFrontNode {
@@ -185,7 +187,17 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
         : await startEdgeWorkers({
             count: workers.count,
             config: options.config,
+            observe: {
+              settings: {
+                traceAll: observability.workers.traceAll,
+                perSecond: observability.workers.perSecondShare(workers.count),
+                insecureNoAuth: options.api?.insecureNoAuth ?? false,
+              },
+              offer: (trace) => observability.workers.offer(trace),
+              watchTailing: (listener) => observability.workers.watchTailing(listener),
+            },
             start: {
+              cacheDir: join(options.dataDir, 'cache'),
               dbFile: join(options.dataDir, 'openfront.db'),
               kvsLimits: limits,
               host: options.edge?.host,
@@ -210,6 +222,8 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
             },
           });
     cleanup.push(() => edge!.close());
+    const workerEdge = edge;
+    if (workerEdge.metrics !== undefined) observability.workers.scrapeAlso(() => workerEdge.metrics!());
     state.releases.setEdgeHooks(
       workers === undefined
         ? { preload: (name, code, runtime) => live.preload(name, code, runtime), discardPreloaded: (name) => live.discardPreloaded(name) }

@@ -7,22 +7,22 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AggregatorRegistry, Gauge, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { ObservabilityConfig } from '../config/types.js';
-import { DEBUG_DATE_HEADER, DEBUG_HEADER, hasDebugHeader, verifyDebugRequest } from '../control/auth/debug-header.js';
-import { RequestVerifier } from '../control/auth/verify-request.js';
 import type { RouteGroup } from '../control/http/router.js';
 import { observeRouteGroup } from '../control/observe-api.js';
 import type { EdgeDebug } from '../edge/debug.js';
 import { edgeRequestChannel } from '../edge/trace.js';
 import { AccessLog } from '../observe/access-log.js';
-import { toDecisionRecord } from '../observe/decision.js';
 import { LocalDecisionSource } from '../observe/decision-source.js';
+import type { EdgeTrace } from '../observe/decision-trace.js';
 import { traceOfFacts, type EdgeObserver } from '../observe/request-facts.js';
 import { DecisionStreams } from '../observe/live-stream.js';
 import { NodeMetrics } from '../observe/metrics.js';
 import type { RecordingSet } from '../observe/recording.js';
 import { Redactor } from '../observe/redact.js';
 import type { SqliteStores } from '../state/sqlite/stores.js';
+import { edgeDebug } from './edge-debug.js';
 
 export interface NodeObservabilityOptions {
   config: ObservabilityConfig;
@@ -60,7 +60,28 @@ export interface NodeObservability {
   debug: EdgeDebug;
   /** What the edge tells about every request (pass it to `startEdge`). */
   observer: EdgeObserver;
+  /** Where edge workers (`--workers`, docs/deploy.md) hand in what they saw. */
+  workers: WorkerObservability;
   close(): Promise<void>;
+}
+
+/** The metrics of the edge workers for one scrape: those that answered in time, and which did not. */
+export interface WorkerMetrics {
+  answers: MetricObjectWithValues<MetricValue<string>>[][];
+  workers: Array<{ index: number; pid: number; answered: boolean }>;
+}
+
+export interface WorkerObservability {
+  /** The primary writes an access log: workers must trace every request. */
+  readonly traceAll: boolean;
+  /** Each worker's share of `decisions.perSecond` for `count` workers. */
+  perSecondShare(count: number): number;
+  /** A decision a worker forwarded: kept, streamed and logged as if this process's edge had made it. */
+  offer(trace: EdgeTrace): void;
+  /** Adds the workers' metrics to every scrape (summed: the same names and labels as one edge's). */
+  scrapeAlso(source: () => Promise<WorkerMetrics>): void;
+  /** Told `true` when the first live decision stream opens and `false` when the last one closes. */
+  watchTailing(listener: (tailing: boolean) => void): () => void;
 }
 
 export async function startNodeObservability(options: NodeObservabilityOptions): Promise<NodeObservability> {
@@ -82,6 +103,8 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
 
   let metrics: NodeMetrics | undefined;
   let metricsUrl: string | undefined;
+  let workerMetrics: (() => Promise<WorkerMetrics>) | undefined;
+  const scrape = async (m: NodeMetrics) => (workerMetrics === undefined ? m.scrape() : scrapeWithWorkers(m, await workerMetrics()));
   if (config.metrics.enabled) {
     metrics = new NodeMetrics({
       storeName,
@@ -94,7 +117,7 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
     closers.push(() => m.close());
     const port = options.metricsPort ?? config.metrics.port;
     if (port !== undefined) {
-      const server = await startMetricsListener(config.metrics.host, port, () => m.scrape());
+      const server = await startMetricsListener(config.metrics.host, port, () => scrape(m));
       const address = server.address() as AddressInfo;
       metricsUrl = `http://${config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host}:${address.port}`;
       closers.push(
@@ -136,15 +159,7 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
     },
   };
 
-  const verifier = options.insecureNoAuth ? undefined : new RequestVerifier({ lookupSecret: options.lookupSecret, now: options.now });
-  const debug: EdgeDebug = {
-    authorize: (req) =>
-      verifier !== undefined &&
-      hasDebugHeader(req.rawHeaders) &&
-      verifyDebugRequest(verifier, { method: req.method ?? 'GET', target: req.url ?? '/', rawHeaders: req.rawHeaders }) !== undefined,
-    record: (trace) => toDecisionRecord(trace, recordOptions),
-    headers: [DEBUG_HEADER, DEBUG_DATE_HEADER],
-  };
+  const debug = edgeDebug({ lookupSecret: options.lookupSecret, record: recordOptions, insecureNoAuth: options.insecureNoAuth, now: options.now });
 
   return {
     decisions,
@@ -152,14 +167,51 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
     metrics,
     metricsUrl,
     accessLog,
-    routes: observeRouteGroup({ decisions, streams, metrics: metrics && (() => metrics.scrape()) }),
+    routes: observeRouteGroup({ decisions, streams, metrics: metrics && (() => scrape(metrics)) }),
     debug,
     observer,
+    workers: {
+      traceAll: accessLog !== undefined,
+      perSecondShare: (count) => Math.ceil(config.decisions.perSecond / Math.max(1, count)),
+      offer(trace) {
+        if (closed) return;
+        decisions.offer(trace);
+        accessLog?.write(trace);
+      },
+      scrapeAlso(source) {
+        workerMetrics = source;
+      },
+      watchTailing(listener) {
+        let tailing = false;
+        return decisions.watchSubscribers((count) => {
+          if (count > 0 === tailing) return;
+          tailing = count > 0;
+          listener(tailing);
+        });
+      },
+    },
     async close() {
       closed = true;
       for (const close of closers.reverse()) await close();
     },
   };
+}
+
+/**
+ * The primary's own metrics plus every worker's that answered, summed by prom-client's cluster aggregation (counters
+ * and histograms add up; the primary's process metrics are its own), and `openfront_edge_worker_scraped` per worker:
+ * 0 says that worker's counts are missing from this scrape.
+ */
+async function scrapeWithWorkers(metrics: NodeMetrics, workers: WorkerMetrics): Promise<{ contentType: string; body: string }> {
+  const registry = AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), ...workers.answers]);
+  const scraped = new Gauge({
+    name: 'openfront_edge_worker_scraped',
+    help: 'Per edge worker: 1 when it answered this scrape in time, 0 when its counts are missing from it',
+    labelNames: ['worker'],
+    registers: [registry],
+  });
+  for (const worker of workers.workers) scraped.set({ worker: String(worker.index) }, worker.answered ? 1 : 0);
+  return { contentType: metrics.registry.contentType, body: await registry.metrics() };
 }
 
 /** Every store and its version, page by page. */

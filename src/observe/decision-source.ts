@@ -53,6 +53,7 @@ export class LocalDecisionSource implements DecisionSource {
   readonly #ring: RingBuffer<EdgeTrace>;
   readonly #options: LocalDecisionSourceOptions;
   readonly #subscribers = new Set<Subscriber>();
+  readonly #subscriberWatchers = new Set<(count: number) => void>();
   /** Full traces still wanted this second; refilled by #refill. */
   #budget: number;
   readonly #refill: ReturnType<typeof setInterval> | undefined;
@@ -122,7 +123,25 @@ export class LocalDecisionSource implements DecisionSource {
   subscribe(filter: DecisionFilter, onRecord: (record: DecisionRecord) => void): DecisionSubscription {
     const subscriber: Subscriber = { filter, onRecord };
     this.#subscribers.add(subscriber);
-    return { close: () => this.#subscribers.delete(subscriber) };
+    this.#subscribersChanged();
+    return {
+      close: () => {
+        if (this.#subscribers.delete(subscriber)) this.#subscribersChanged();
+      },
+    };
+  }
+
+  /**
+   * Calls `listener` with the number of live subscribers whenever it changes (edge workers trace every request while
+   * somebody tails, as {@link wantsTrace} does here). Returns the unsubscribe.
+   */
+  watchSubscribers(listener: (count: number) => void): () => void {
+    this.#subscriberWatchers.add(listener);
+    return () => this.#subscriberWatchers.delete(listener);
+  }
+
+  #subscribersChanged(): void {
+    for (const watcher of this.#subscriberWatchers) watcher(this.#subscribers.size);
   }
 
   /** Stops listening and forgets the ring. */
@@ -130,6 +149,7 @@ export class LocalDecisionSource implements DecisionSource {
     this.#options.channel?.unsubscribe(this.#onTrace);
     if (this.#refill !== undefined) clearInterval(this.#refill);
     this.#subscribers.clear();
+    this.#subscriberWatchers.clear();
     this.#ring.clear();
   }
 }

@@ -2,8 +2,10 @@
  * An edge worker of `openfront start --workers N`: forked by the primary (node:cluster), it serves the edge on the
  * port the primary shares and reads the same SQLite file, never writing it. The primary tells it of every KVS commit
  * and LIVE move over IPC; the worker then reads the change from the database (the change log for stores, the
- * registry for functions), so what it serves is what the database holds, in commit order. Its cache is its own.
+ * registry for functions), so what it serves is what the database holds, in commit order. Its cache is its own (a
+ * disk tier in its own directory); its metrics and decisions go to the primary (worker-observer.ts).
  */
+import type { EdgeConfig } from '../../config/types.js';
 import { FunctionRegistry } from '../../control/functions/index.js';
 import { startEdge, type EdgeServer } from '../../edge/index.js';
 import { isOpenFrontError } from '../../errors.js';
@@ -11,6 +13,8 @@ import { ReplicaSet } from '../../kvs/replica.js';
 import { openSqliteParts, type SqliteNodeDatabase } from '../../state/sqlite/index.js';
 import { LiveFunctions } from '../live-functions.js';
 import { WORKER_HEADER, type FromWorker, type ToWorker, type WorkerStart } from './protocol.js';
+import { workerConfig } from './worker-config.js';
+import { workerObservation, type WorkerObservation } from './worker-observer.js';
 
 const LOAD_RETRIES = 5;
 const LOAD_RETRY_MS = 200;
@@ -22,6 +26,9 @@ interface Running {
   replicas: ReplicaSet;
   live: LiveFunctions;
   edge: EdgeServer;
+  observation: WorkerObservation;
+  /** The config as this worker serves it: its own disk tier. */
+  ownConfig: (config: EdgeConfig) => EdgeConfig;
 }
 
 let running: Running | undefined;
@@ -49,8 +56,26 @@ async function start(options: WorkerStart): Promise<void> {
       setTimeout(() => live.refresh(name), LOAD_RETRY_MS * attempt).unref();
     },
   });
+  const storeNames = new Map<string, string>();
+  const observation = workerObservation({
+    config: options.config.observability,
+    observe: options.observe,
+    storeName: (storeId) => {
+      let name = storeNames.get(storeId);
+      if (name === undefined) {
+        name = parts.stores.getStore({ id: storeId })?.name;
+        if (name !== undefined) storeNames.set(storeId, name);
+      }
+      return name;
+    },
+    lookupSecret: (id) => parts.keys.getAccessKeySecret(id),
+    cacheStats: () => running?.edge.cacheStats() ?? { bytes: 0, entries: 0, evictions: 0 },
+    isolateHeap: () => live.heapUsage(),
+    send: (traces) => send({ type: 'decisions', traces }),
+  });
+  const ownConfig = (config: EdgeConfig): EdgeConfig => workerConfig(config, options);
   const edge = await startEdge({
-    config: options.config,
+    config: ownConfig(options.config),
     functions: live,
     host: options.host,
     port: options.port,
@@ -59,8 +84,10 @@ async function start(options: WorkerStart): Promise<void> {
     cacheBytes: options.cacheBytes,
     throttle: options.throttle,
     responseHeaders: options.workerHeader ? [[WORKER_HEADER, String(process.pid)]] : [],
+    observer: observation.observer,
+    debug: observation.debug,
   });
-  running = { db, replicas, live, edge };
+  running = { db, replicas, live, edge, observation, ownConfig };
   for (const message of early.splice(0)) await handle(message);
   send({ type: 'listening', port: edge.port, httpsPort: edge.httpsPort });
 }
@@ -77,7 +104,7 @@ async function handle(message: ToWorker): Promise<void> {
     early.push(message);
     return;
   }
-  const { replicas, live, edge, db } = running;
+  const { replicas, live, edge, db, observation } = running;
   switch (message.type) {
     case 'kvs':
       replicas.catchUp(message.storeId);
@@ -88,14 +115,30 @@ async function handle(message: ToWorker): Promise<void> {
     case 'reconfigure':
     case 'invalidate':
       try {
-        const value = message.type === 'reconfigure' ? edge.reconfigure(message.config) : edge.invalidate(message.distributionId, message.paths);
+        const value =
+          message.type === 'reconfigure' ? edge.reconfigure(running.ownConfig(message.config)) : edge.invalidate(message.distributionId, message.paths);
         send({ type: 'reply', id: message.id, ok: true, value });
       } catch (err) {
         send({ type: 'reply', id: message.id, ok: false, message: (err as Error).message, code: isOpenFrontError(err) ? err.code : undefined });
       }
       return;
+    case 'tailing':
+      observation.setTailing(message.tailing);
+      return;
+    case 'decisions-ack':
+      observation.batcher.acknowledge();
+      return;
+    case 'metrics':
+      observation.metrics.registry.getMetricsAsJSON().then(
+        (value) => send({ type: 'reply', id: message.id, ok: true, value }),
+        (err: unknown) => send({ type: 'reply', id: message.id, ok: false, message: (err as Error).message }),
+      );
+      return;
     case 'drain': {
       const { cut } = await edge.drain(message.graceMs);
+      // What the last requests decided goes with the rest, as far as the bounds allow.
+      observation.batcher.flush();
+      observation.close();
       live.close();
       replicas.close();
       db.close();
