@@ -23,10 +23,9 @@ import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks
 import { Pool } from 'undici';
 import { parseConfig } from '../src/config/index.js';
 import { ConfigFunctionSource } from '../src/edge/index.js';
-import { KvsDatabase } from '../src/kvs/database.js';
+import { openSqliteState } from '../src/state/sqlite/index.js';
 import { ReplicaSet } from '../src/kvs/replica.js';
 import { ensureConfigStores, replicaStoreResolver } from '../src/node/seed-stores.js';
-import { SqliteStoreState } from '../src/state/sqlite/store-state.js';
 import { ASYNC_FUNCTION } from './engine.js';
 import { writeEdgeWorkload } from './helpers/edge-workload.js';
 import { fmt } from './stats.js';
@@ -81,10 +80,10 @@ const raw = {
   ],
 };
 const config = parseConfig(raw, dir);
-const db = KvsDatabase.open(join(dir, 'openfront.db'));
-await ensureConfigStores(config, new SqliteStoreState(db));
-const replicas = new ReplicaSet(db);
-const functions = await ConfigFunctionSource.create(config, { stores: replicaStoreResolver(db, replicas) });
+const db = openSqliteState(join(dir, 'openfront.db'));
+await ensureConfigStores(config, db.stores);
+const replicas = new ReplicaSet(db.kvs);
+const functions = await ConfigFunctionSource.create(config, { stores: replicaStoreResolver(db.kvs, replicas) });
 
 let minorCollections = 0;
 const collections = new PerformanceObserver((list) => {
@@ -181,7 +180,7 @@ try {
   }
   functions.close();
   replicas.close();
-  db.close();
+  db.database.close();
   origin.close();
   rmSync(dir, { recursive: true, force: true });
 }

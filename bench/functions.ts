@@ -72,7 +72,7 @@ export async function runFunctionsBench(): Promise<BenchRow[]> {
   const client = new CloudFrontClient({
     region: 'us-east-1',
     endpoint: node.api.url,
-    credentials: node.db.createAccessKey('bench'),
+    credentials: node.state.keys.createAccessKey('bench'),
     maxAttempts: 1,
     requestHandler: { httpAgent: agent },
   });
@@ -113,7 +113,7 @@ export async function runFunctionsBench(): Promise<BenchRow[]> {
           FunctionConfig: {
             Comment: 'bench',
             Runtime: 'cloudfront-js-2.0',
-            KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: node.db.getStore({ name: 'table' })?.arn }] },
+            KeyValueStoreAssociations: { Quantity: 1, Items: [{ KeyValueStoreARN: node.state.kvs.getStore({ name: 'table' })?.arn }] },
           },
           FunctionCode: Buffer.from(CODE(version)),
         }),

@@ -14,8 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetKeyCommand, PutKeyCommand, UpdateKeysCommand, type CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { startApiServer } from '../src/control/api-server.js';
-import { KvsDatabase } from '../src/kvs/database.js';
-import { sqliteState } from '../src/state/sqlite/index.js';
+import { openSqliteState, type SqliteState } from '../src/state/sqlite/index.js';
 import { parseImportJson } from '../src/kvs/import-export.js';
 import { KvsReplica } from '../src/kvs/replica.js';
 import { BareSqlite, type KeyValueRow } from './helpers/bare-sqlite.js';
@@ -84,9 +83,9 @@ function putsOf(call: number): KeyValueRow[] {
   return Array.from({ length: 50 }, (_, k) => ({ key: `batch/${k}`, value: `call-${call}-key-${k}` }));
 }
 
-async function apiRows(db: KvsDatabase, client: CloudFrontKeyValueStoreClient, plain: CloudFrontKeyValueStoreClient): Promise<BenchRow[]> {
+async function apiRows(db: SqliteState, client: CloudFrontKeyValueStoreClient, plain: CloudFrontKeyValueStoreClient): Promise<BenchRow[]> {
   const seed = Array.from({ length: 1000 }, (_, i) => ({ key: `key-${i}`, value: `value-${i}` }));
-  const store = db.createStore({ name: 'bench-api', importItems: seed }, ACTOR);
+  const store = db.kvs.createStore({ name: 'bench-api', importItems: seed }, ACTOR);
   const arn = store.arn;
   const rows: BenchRow[] = [];
   rows.push(
@@ -97,7 +96,7 @@ async function apiRows(db: KvsDatabase, client: CloudFrontKeyValueStoreClient, p
     )),
   );
 
-  let etag = db.getStore({ id: store.id })!.etag;
+  let etag = db.kvs.getStore({ id: store.id })!.etag;
   let plainEtag = '"v0"';
   rows.push(
     ...(await latencyRows(
@@ -127,15 +126,15 @@ async function apiRows(db: KvsDatabase, client: CloudFrontKeyValueStoreClient, p
   return rows;
 }
 
-function storageRows(db: KvsDatabase, bare: BareSqlite): BenchRow[] {
-  const store = db.createStore({ name: 'bench-storage' }, ACTOR);
+function storageRows(db: SqliteState, bare: BareSqlite): BenchRow[] {
+  const store = db.kvs.createStore({ name: 'bench-storage' }, ACTOR);
   let etag = store.etag;
-  const ourPut = summarize(sampleSync((i) => (etag = db.putKey(store.id, `key-${i % 1000}`, `v${i}`, etag, ACTOR).etag), 500, 50));
+  const ourPut = summarize(sampleSync((i) => (etag = db.kvs.putKey(store.id, `key-${i % 1000}`, `v${i}`, etag, ACTOR).etag), 500, 50));
   const barePut = summarize(sampleSync((i) => bare.putMany([{ key: `key-${i % 1000}`, value: `v${i}` }]), 500, 50));
   // The puts above wrote key-0 … key-499 (500 samples after 50 warmup calls).
-  const ourGet = summarize(sampleSync((i) => db.getKey(store.id, `key-${i % 500}`), 5000, 500));
+  const ourGet = summarize(sampleSync((i) => db.kvs.getKey(store.id, `key-${i % 500}`), 5000, 500));
   const bareGet = summarize(sampleSync((i) => bare.get(`key-${i % 500}`), 5000, 500));
-  const ourBatch = summarize(sampleSync((i) => (etag = db.updateKeys(store.id, { puts: putsOf(i) }, etag, ACTOR).etag), 200, 20));
+  const ourBatch = summarize(sampleSync((i) => (etag = db.kvs.updateKeys(store.id, { puts: putsOf(i) }, etag, ACTOR).etag), 200, 20));
   const bareBatch = summarize(sampleSync((i) => bare.putMany(putsOf(i)), 200, 20));
   return [
     { name: 'db.getKey p50 (µs)', value: fmt(ourGet.p50), baseline: fmt(bareGet.p50), ratio: `${fmt(ourGet.p50 / bareGet.p50, 2)}x` },
@@ -150,18 +149,20 @@ function storageRows(db: KvsDatabase, bare: BareSqlite): BenchRow[] {
 }
 
 async function importAndReplicaRows(
-  db: KvsDatabase,
+  db: SqliteState,
   bare: BareSqlite,
   port: number,
   credentials: { accessKeyId: string; secretAccessKey: string },
 ): Promise<BenchRow[]> {
   const { rows, text } = fiveMegabyteRows();
   const body = Buffer.from(text);
-  const store = db.createStore({ name: 'bench-import' }, ACTOR);
+  const store = db.kvs.createStore({ name: 'bench-import' }, ACTOR);
   const agent = loopbackAgent();
   try {
     const bareImport = medianMs(sampleSync(() => bare.replaceAll((JSON.parse(text) as { data: KeyValueRow[] }).data), IMPORT_RUNS, 1));
-    const directImport = medianMs(sampleSync(() => db.importData(store.id, parseImportJson(text, db.limits), { mode: 'replace' }, ACTOR), IMPORT_RUNS, 1));
+    const directImport = medianMs(
+      sampleSync(() => db.kvs.importData(store.id, parseImportJson(text, db.kvs.limits), { mode: 'replace' }, ACTOR), IMPORT_RUNS, 1),
+    );
     const apiImport = medianMs(
       await sampleAsync(
         async () => {
@@ -172,7 +173,7 @@ async function importAndReplicaRows(
         1,
       ),
     );
-    const imported = db.getStore({ id: store.id })!;
+    const imported = db.kvs.getStore({ id: store.id })!;
     if (imported.itemCount !== rows.length) throw new Error(`imported ${imported.itemCount} items, expected ${rows.length}`);
 
     const parseLoad = medianMs(
@@ -186,9 +187,9 @@ async function importAndReplicaRows(
         2,
       ),
     );
-    const replicaLoad = medianMs(sampleSync(() => KvsReplica.load(db, store.id), REPLICA_LOADS, 2));
+    const replicaLoad = medianMs(sampleSync(() => KvsReplica.load(db.kvs, store.id), REPLICA_LOADS, 2));
 
-    const replica = KvsReplica.load(db, store.id);
+    const replica = KvsReplica.load(db.kvs, store.id);
     const map = new Map(rows.map((r) => [r.key, r.value]));
     const keys = rows.map((r) => r.key);
     const mapRead = nsPerRead((i) => map.get(keys[i % keys.length] as string));
@@ -197,7 +198,7 @@ async function importAndReplicaRows(
     const size = `${fmt(body.length / MiB, 2)} MiB, ${rows.length} items`;
     return [
       { name: `import via native API (${size}) (ms)`, value: fmt(apiImport, 0), baseline: fmt(bareImport, 0), ratio: `${fmt(apiImport / bareImport, 2)}x` },
-      { name: 'import via db.importData (ms)', value: fmt(directImport, 0), baseline: fmt(bareImport, 0), ratio: `${fmt(directImport / bareImport, 2)}x` },
+      { name: 'import via db.kvs.importData (ms)', value: fmt(directImport, 0), baseline: fmt(bareImport, 0), ratio: `${fmt(directImport / bareImport, 2)}x` },
       { name: 'replica load of the 5 MB store (ms)', value: fmt(replicaLoad, 1), baseline: fmt(parseLoad, 1), ratio: `${fmt(replicaLoad / parseLoad, 2)}x` },
       { name: 'snapshot().get(key) per read (ns)', value: fmt(snapshotRead, 1), baseline: fmt(mapRead, 1), ratio: `${fmt(snapshotRead / mapRead, 2)}x` },
     ];
@@ -208,10 +209,10 @@ async function importAndReplicaRows(
 
 export async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'openfront-bench-kvs-'));
-  const db = KvsDatabase.open(join(dir, 'openfront.db'));
+  const db = openSqliteState(join(dir, 'openfront.db'));
   const bare = new BareSqlite(join(dir, 'bare.db'));
-  const credentials = db.createAccessKey('bench');
-  const server = await startApiServer({ state: sqliteState(db), port: 0 });
+  const credentials = db.keys.createAccessKey('bench');
+  const server = await startApiServer({ state: db, port: 0 });
   const plainServer = await startPlainKvsServer(new Map());
   const agent = loopbackAgent();
   const client = kvsClient(server.port, credentials, agent);
@@ -230,7 +231,7 @@ export async function main(): Promise<void> {
     await plainServer.close();
     await server.close();
     bare.close();
-    db.close();
+    db.database.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

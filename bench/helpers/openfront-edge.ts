@@ -1,7 +1,7 @@
 /**
  * Bench child: OpenFront's real edge (`startEdge`, config from `parseConfig`, `ConfigFunctionSource`) with the
- * bench's viewer-request function reading a real store: a temp KvsDatabase seeded with the 10,000-key table through
- * `ensureConfigStores`, read through the in-process replicas (`replicaStoreResolver`).
+ * bench's viewer-request function reading a real store: a temp SQLite state (`openSqliteState`) seeded with the
+ * 10,000-key table through `ensureConfigStores`, read through the in-process replicas (`replicaStoreResolver`).
  *
  *   node dist/bench/helpers/openfront-edge.js --origin URL --table table.json --cache off|on --cache-bytes N
  *
@@ -18,8 +18,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../src/config/index.js';
 import { ensureConfigStores, replicaStoreResolver } from '../../src/node/seed-stores.js';
 import { ConfigFunctionSource, startEdge } from '../../src/edge/index.js';
-import { KvsDatabase } from '../../src/kvs/database.js';
-import { SqliteStoreState } from '../../src/state/sqlite/store-state.js';
+import { openSqliteState } from '../../src/state/sqlite/index.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';
 import { startNodeObservability, type NodeObservability } from '../../src/node/observability.js';
 import { DecisionFilter } from '../../src/observe/filter.js';
@@ -61,13 +60,19 @@ await serveInChild(async () => {
     },
     dir,
   );
-  const db = KvsDatabase.open(join(dir, 'openfront.db'));
-  await ensureConfigStores(config, new SqliteStoreState(db));
-  const replicas = new ReplicaSet(db);
-  const functions = await ConfigFunctionSource.create(config, { stores: replicaStoreResolver(db, replicas) });
+  const db = openSqliteState(join(dir, 'openfront.db'));
+  await ensureConfigStores(config, db.stores);
+  const replicas = new ReplicaSet(db.kvs);
+  const functions = await ConfigFunctionSource.create(config, { stores: replicaStoreResolver(db.kvs, replicas) });
   let observability: NodeObservability | undefined;
   if (observe !== 'off') {
-    observability = await startNodeObservability({ config: config.observability, db, nodeId: 'bench', cacheStats: () => edge.cacheStats() });
+    observability = await startNodeObservability({
+      config: config.observability,
+      stores: db.kvs,
+      lookupSecret: (id) => db.keys.getAccessKeySecret(id),
+      nodeId: 'bench',
+      cacheStats: () => edge.cacheStats(),
+    });
     if (observe === 'tail') {
       const streams = observability.streams;
       // A reader that keeps up: what a stream costs the edge is building, redacting and serializing each record.
@@ -90,7 +95,7 @@ await serveInChild(async () => {
       await edge.close();
       functions.close();
       replicas.close();
-      db.close();
+      db.database.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -7,13 +7,12 @@
  * so the copy (about 1 ms for a full 5 MB store) is paid per write, never per request.
  */
 import { openFrontError } from '../errors.js';
-import type { KvsDatabase } from './database.js';
 import { MapSnapshot, type KvsSnapshot } from './snapshot.js';
-import type { ChangeRecord, ReplicaSource } from './types.js';
+import type { ChangeRecord, ReplicaSource, StoreChangeFeed } from './types.js';
 
 export class KvsReplica implements ReplicaSource {
   readonly storeId: string;
-  readonly #db: KvsDatabase;
+  readonly #feed: StoreChangeFeed;
   #items = new Map<string, string>();
   #version = 0;
   #created = new Date(0);
@@ -21,14 +20,14 @@ export class KvsReplica implements ReplicaSource {
   /** The snapshot of the current version, once one was asked for; it shares `#items`. */
   #snapshot: MapSnapshot | undefined;
 
-  private constructor(db: KvsDatabase, storeId: string) {
-    this.#db = db;
+  private constructor(feed: StoreChangeFeed, storeId: string) {
+    this.#feed = feed;
     this.storeId = storeId;
   }
 
   /** Loads the whole store (KVS_NOT_FOUND when it does not exist); then feed it changes with `apply`. */
-  static load(db: KvsDatabase, storeId: string): KvsReplica {
-    const replica = new KvsReplica(db, storeId);
+  static load(feed: StoreChangeFeed, storeId: string): KvsReplica {
+    const replica = new KvsReplica(feed, storeId);
     replica.#reload();
     return replica;
   }
@@ -78,32 +77,30 @@ export class KvsReplica implements ReplicaSource {
   }
 
   #reload(): void {
-    // One read transaction: the store version and its items come from the same database state.
-    this.#db.connection.transaction(() => {
-      const store = this.#db.getStore({ id: this.storeId });
-      if (store === undefined) throw openFrontError('KVS_NOT_FOUND', `KeyValueStore ${this.storeId} was not found`, { storeId: this.storeId });
-      const items = new Map<string, string>();
-      for (const { key, value } of this.#db.exportData(this.storeId)) items.set(key, value);
-      this.#items = items;
-      this.#version = store.version;
-      this.#created = store.created;
-      this.#updated = store.lastModified;
-      this.#snapshot = undefined;
-    })();
+    // One read: the store version and its items come from the same database state.
+    const loaded = this.#feed.loadStore(this.storeId);
+    if (loaded === undefined) throw openFrontError('KVS_NOT_FOUND', `KeyValueStore ${this.storeId} was not found`, { storeId: this.storeId });
+    const items = new Map<string, string>();
+    for (const { key, value } of loaded.items) items.set(key, value);
+    this.#items = items;
+    this.#version = loaded.store.version;
+    this.#created = loaded.store.created;
+    this.#updated = loaded.store.lastModified;
+    this.#snapshot = undefined;
   }
 }
 
-/** Keeps one replica per store up to date from `db.onChange` (single-node, in-process propagation). */
+/** Keeps one replica per store up to date from `feed.onChange` (single-node, in-process propagation). */
 export class ReplicaSet {
-  readonly #db: KvsDatabase;
+  readonly #feed: StoreChangeFeed;
   readonly #replicas = new Map<string, KvsReplica>();
   readonly #unsubscribe: Array<() => void>;
 
-  constructor(db: KvsDatabase) {
-    this.#db = db;
+  constructor(feed: StoreChangeFeed) {
+    this.#feed = feed;
     this.#unsubscribe = [
-      db.onChange((change) => this.#replicas.get(change.storeId)?.apply(change)),
-      db.onStoreDeleted((storeId) => this.#replicas.delete(storeId)),
+      feed.onChange((change) => this.#replicas.get(change.storeId)?.apply(change)),
+      feed.onStoreDeleted((storeId) => this.#replicas.delete(storeId)),
     ];
   }
 
@@ -111,7 +108,7 @@ export class ReplicaSet {
   get(storeId: string): KvsReplica {
     let replica = this.#replicas.get(storeId);
     if (replica === undefined) {
-      replica = KvsReplica.load(this.#db, storeId);
+      replica = KvsReplica.load(this.#feed, storeId);
       this.#replicas.set(storeId, replica);
     }
     return replica;
@@ -119,17 +116,17 @@ export class ReplicaSet {
 
   /**
    * Brings the replica of `storeId` (if loaded) up to the database from its change log: for a process that reads a
-   * database another process writes (an edge worker told of a commit over IPC), where `db.onChange` never fires.
+   * database another process writes (an edge worker told of a commit over IPC), where `feed.onChange` never fires.
    * A store that is gone is forgotten.
    */
   catchUp(storeId: string): void {
     const replica = this.#replicas.get(storeId);
     if (replica === undefined) return;
-    if (this.#db.getStore({ id: storeId }) === undefined) {
+    if (this.#feed.getStore({ id: storeId }) === undefined) {
       this.#replicas.delete(storeId);
       return;
     }
-    for (const change of this.#db.changesSince(storeId, replica.version)) replica.apply(change);
+    for (const change of this.#feed.changesSince(storeId, replica.version)) replica.apply(change);
   }
 
   /** Stops following the database and forgets every replica. */

@@ -1,6 +1,6 @@
 /**
- * The contract between the durable KeyValueStore (`kvs/`) and its users (`control/` writes, `edge/` reads through
- * the replica). Implemented by `KvsDatabase` in `kvs/database.ts`.
+ * The KeyValueStore's records and the contracts around them: what a store is, what a write changes, and the feed
+ * the in-memory replicas follow ({@link StoreChangeFeed}, implemented by the SQLite backend's stores).
  */
 import type { KvsSnapshotSource } from './snapshot.js';
 
@@ -87,6 +87,21 @@ export interface KvsLimits {
 
 /** Called after every committed data change, in version order, in the same process (single-node propagation). */
 export type ChangeListener = (change: ChangeRecord) => void;
+
+/**
+ * What the replicas of one process (`replica.ts`) follow: a store loaded whole, then its changes after the commit in
+ * version order, or read back from the change log when another process wrote them.
+ */
+export interface StoreChangeFeed {
+  getStore(ref: { id: string }): StoreRecord | undefined;
+  /** The store and every item, read in one transaction (the items are those of `store.version`); undefined when unknown. */
+  loadStore(storeId: string): { store: StoreRecord; items: KeyValue[] } | undefined;
+  /** Committed changes after `afterVersion`, oldest first; a first record beyond `afterVersion + 1` means "reload". */
+  changesSince(storeId: string, afterVersion: number): ChangeRecord[];
+  /** Returns an unsubscribe function. */
+  onChange(listener: ChangeListener): () => void;
+  onStoreDeleted(listener: (storeId: string) => void): () => void;
+}
 
 export interface ReplicaSource extends KvsSnapshotSource {
   readonly storeId: string;

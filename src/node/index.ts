@@ -16,11 +16,10 @@ import { openFrontError } from '../errors.js';
 import type { EdgeReconfigureResult } from '../edge/edge-server.js';
 import { startEdge, type EdgeServer, type ThrottleLimits } from '../edge/index.js';
 import { startEdgeWorkers } from './cluster/edge-workers.js';
-import { KvsDatabase } from '../kvs/database.js';
 import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from '../kvs/limits.js';
 import { ReplicaSet } from '../kvs/replica.js';
 import type { KvsLimits } from '../kvs/types.js';
-import { sqliteState, type SqliteState } from '../state/sqlite/index.js';
+import { openSqliteParts, sqliteState, type SqliteState } from '../state/sqlite/index.js';
 import type { RuntimeLimits } from '../runtime/types.js';
 import { LiveFunctions } from './live-functions.js';
 import { startLocalPropagation } from './local-propagation.js';
@@ -90,8 +89,7 @@ export interface OpenFrontNode {
   edge: NodeEdge;
   /** The state behind the API (the SQLite backend for this all-in-one node). */
   state: SqliteState;
-  /** The same database and registry, synchronously: what this node's edge follows in-process. */
-  db: KvsDatabase;
+  /** The registry, synchronously: what this node's edge follows in-process (also `state.registry`). */
   registry: FunctionRegistry;
   live: LiveFunctions;
   /** Decisions, live streams, metrics and access logs of this node (docs/observability.md). */
@@ -125,17 +123,23 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const limits = options.kvsLimits ?? (options.config.kvsLimits === 'unlimited' ? UNLIMITED_KVS_LIMITS : DEFAULT_KVS_LIMITS);
   const history = options.historyRetention ?? options.config.kvsHistory;
-  const db = KvsDatabase.open(join(options.dataDir, 'openfront.db'), { limits, ...(history === undefined ? {} : { history }) });
-  const cleanup: Array<() => unknown> = [() => db.close()];
+  const parts = openSqliteParts(join(options.dataDir, 'openfront.db'), { limits, ...(history === undefined ? {} : { history }) });
+  const kvs = parts.stores;
+  const cleanup: Array<() => unknown> = [
+    () => {
+      parts.stores.close();
+      parts.database.close();
+    },
+  ];
   const closeAll = async () => {
     for (const step of cleanup.reverse()) await step();
   };
   try {
-    const replicas = new ReplicaSet(db);
+    const replicas = new ReplicaSet(kvs);
     cleanup.push(() => replicas.close());
     let inUse = functionsUsedByConfig(options.config);
-    const registry = new FunctionRegistry(db, { isFunctionInUse: (name) => inUse.has(name) });
-    const state = sqliteState(db, registry);
+    const registry = new FunctionRegistry(parts, { isFunctionInUse: (name) => inUse.has(name) });
+    const state = sqliteState(parts, registry);
     const stores = await ensureConfigStores(options.config, state.stores);
     const functions = await syncConfigFunctions(options.config, state.functions, state.stores);
     let edgeConfig = options.config;
@@ -152,7 +156,8 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     const observability = await startNodeObservability({
       recordings,
       config: options.config.observability,
-      db,
+      stores: kvs,
+      lookupSecret: (id) => parts.keys.getAccessKeySecret(id),
       nodeId: options.config.server.nodeId,
       cacheStats: () => edge?.cacheStats() ?? { bytes: 0, entries: 0, evictions: 0 },
       isolateHeap: () => live.heapUsage(),
@@ -206,8 +211,8 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
             },
             follow: {
               kvs: (listener) => {
-                const a = db.onChange((change) => listener(change.storeId));
-                const b = db.onStoreDeleted(listener);
+                const a = kvs.onChange((change) => listener(change.storeId));
+                const b = kvs.onStoreDeleted(listener);
                 return () => {
                   a();
                   b();
@@ -261,12 +266,12 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
     const probes: Probes = {
       healthz: () => ({ ok: true, checks: { process: 'up' } }),
       readyz: () => {
-        const checks = readinessChecks(edgeConfig, db, live, { draining: draining || edge!.draining });
+        const checks = readinessChecks(edgeConfig, kvs, live, { draining: draining || edge!.draining });
         if (edge!.readiness !== undefined && checks.edge === 'ok') checks.edge = edge!.readiness();
         return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
       },
     };
-    const propagation = startLocalPropagation(db, registry, live, { name: options.edgeName });
+    const propagation = startLocalPropagation(kvs, registry, live, { name: options.edgeName });
     cleanup.push(() => propagation.close());
     const api = await startApiServer({
       state,
@@ -318,7 +323,6 @@ export async function startOpenFrontNode(options: OpenFrontNodeOptions): Promise
       },
       observability,
       state,
-      db,
       registry,
       live,
       seeded: { stores, functions },

@@ -4,13 +4,13 @@
  * LIVE versions `LiveFunctions` has loaded (a LIVE version that failed to load shows as lag). See docs/fleet.md.
  */
 import type { FunctionRegistry } from '../control/functions/index.js';
-import type { KvsDatabase } from '../kvs/database.js';
+import type { SqliteStores } from '../state/sqlite/stores.js';
 import type { StoreRecord } from '../kvs/types.js';
 import type { AppliedVersion, EdgeVersions } from '../observe/propagation.js';
 import { LocalPropagationView } from '../observe/propagation-local.js';
 import type { LiveFunctions } from './live-functions.js';
 
-function allStores(db: KvsDatabase): StoreRecord[] {
+function allStores(db: SqliteStores): StoreRecord[] {
   const stores: StoreRecord[] = [];
   let marker: string | undefined;
   do {
@@ -26,7 +26,7 @@ export interface LocalPropagation {
   close(): void;
 }
 
-export function startLocalPropagation(db: KvsDatabase, registry: FunctionRegistry, live: LiveFunctions, options: { name?: string } = {}): LocalPropagation {
+export function startLocalPropagation(db: SqliteStores, registry: FunctionRegistry, live: LiveFunctions, options: { name?: string } = {}): LocalPropagation {
   // When each LIVE version was first seen loaded, for `appliedAt`.
   const loadedAt = new Map<string, AppliedVersion>();
   const versions = (): EdgeVersions => {

@@ -13,7 +13,6 @@ import type { RouteGroup } from '../control/http/router.js';
 import { observeRouteGroup } from '../control/observe-api.js';
 import type { EdgeDebug } from '../edge/debug.js';
 import { edgeRequestChannel } from '../edge/trace.js';
-import type { KvsDatabase } from '../kvs/database.js';
 import { AccessLog } from '../observe/access-log.js';
 import { LocalDecisionSource } from '../observe/decision-source.js';
 import type { EdgeTrace } from '../observe/decision-trace.js';
@@ -22,11 +21,15 @@ import { DecisionStreams } from '../observe/live-stream.js';
 import { NodeMetrics } from '../observe/metrics.js';
 import type { RecordingSet } from '../observe/recording.js';
 import { Redactor } from '../observe/redact.js';
+import type { SqliteStores } from '../state/sqlite/stores.js';
 import { edgeDebug } from './edge-debug.js';
 
 export interface NodeObservabilityOptions {
   config: ObservabilityConfig;
-  db: KvsDatabase;
+  /** Store names and versions for the metrics. */
+  stores: Pick<SqliteStores, 'getStore' | 'listStores'>;
+  /** The secret of an active access key (debug headers are signed). */
+  lookupSecret: (accessKeyId: string) => string | undefined;
   /** The edge's node id: decisions name it. */
   nodeId: string;
   /** The current edge's cache (the edge may be restarted; the node passes an indirection). */
@@ -82,13 +85,13 @@ export interface WorkerObservability {
 }
 
 export async function startNodeObservability(options: NodeObservabilityOptions): Promise<NodeObservability> {
-  const { config, db } = options;
+  const { config, stores } = options;
   const redactor = new Redactor({ enabled: config.redact.enabled, headers: config.redact.headers });
   const storeNames = new Map<string, string>();
   const storeName = (storeId: string): string | undefined => {
     let name = storeNames.get(storeId);
     if (name === undefined) {
-      name = db.getStore({ id: storeId })?.name;
+      name = stores.getStore({ id: storeId })?.name;
       if (name !== undefined) storeNames.set(storeId, name);
     }
     return name;
@@ -105,7 +108,7 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
   if (config.metrics.enabled) {
     metrics = new NodeMetrics({
       storeName,
-      storeVersions: () => allStores(db),
+      storeVersions: () => allStores(stores),
       cacheStats: options.cacheStats,
       streamStats: () => streams.stats(),
       isolateHeap: options.isolateHeap,
@@ -156,7 +159,7 @@ export async function startNodeObservability(options: NodeObservabilityOptions):
     },
   };
 
-  const debug = edgeDebug({ lookupSecret: (id) => db.getAccessKeySecret(id), record: recordOptions, insecureNoAuth: options.insecureNoAuth, now: options.now });
+  const debug = edgeDebug({ lookupSecret: options.lookupSecret, record: recordOptions, insecureNoAuth: options.insecureNoAuth, now: options.now });
 
   return {
     decisions,
@@ -212,11 +215,11 @@ async function scrapeWithWorkers(metrics: NodeMetrics, workers: WorkerMetrics): 
 }
 
 /** Every store and its version, page by page. */
-function allStores(db: KvsDatabase): Array<{ store: string; version: number }> {
+function allStores(stores: Pick<SqliteStores, 'listStores'>): Array<{ store: string; version: number }> {
   const out: Array<{ store: string; version: number }> = [];
   let marker: string | undefined;
   do {
-    const page = db.listStores({ marker, maxItems: 100 });
+    const page = stores.listStores({ marker, maxItems: 100 });
     for (const store of page.items) out.push({ store: store.name, version: store.version });
     marker = page.nextMarker;
   } while (marker !== undefined);

@@ -1,6 +1,6 @@
 /** What reload and readiness need to know about a node's config and state (docs/deploy.md). */
 import type { EdgeConfig } from '../config/types.js';
-import type { KvsDatabase } from '../kvs/database.js';
+import type { SqliteStores } from '../state/sqlite/stores.js';
 import type { LiveFunctions } from './live-functions.js';
 import { functionsUsedByConfig } from './seed-functions.js';
 
@@ -19,7 +19,7 @@ export function nodeSettingsChanged(before: EdgeConfig, after: EdgeConfig): stri
  * Readiness, one entry per condition ("ok" or what is wrong): every store the config declares exists, every
  * function its behaviors use is loaded LIVE, and the node is not draining.
  */
-export function readinessChecks(config: EdgeConfig, db: KvsDatabase, live: Pick<LiveFunctions, 'get'>, state: { draining: boolean }): Record<string, string> {
+export function readinessChecks(config: EdgeConfig, db: SqliteStores, live: Pick<LiveFunctions, 'get'>, state: { draining: boolean }): Record<string, string> {
   const missingStores = config.stores.filter((s) => db.getStore({ name: s.name }) === undefined).map((s) => s.name);
   const missingFunctions = [...functionsUsedByConfig(config)].filter((name) => live.get(name) === undefined);
   return {

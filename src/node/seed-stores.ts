@@ -12,7 +12,7 @@
 import type { EdgeConfig } from '../config/types.js';
 import { isOpenFrontError, OpenFrontError } from '../errors.js';
 import type { StoreResolver } from '../edge/function-source.js';
-import type { KvsDatabase } from '../kvs/database.js';
+import type { SqliteStores } from '../state/sqlite/stores.js';
 import { readImportFile } from '../kvs/import-export.js';
 import { parseValueSchema, VALUE_SCHEMA_LIMITS, type ParsedValueSchema } from '../kvs/value-schema.js';
 import type { StoreConfig } from '../config/types.js';
@@ -107,7 +107,7 @@ function awsIdMismatch(name: string, awsId: string, id: string): OpenFrontError 
 }
 
 /** Resolves config store names to the database's store ids and the in-process replicas of them. */
-export function replicaStoreResolver(db: KvsDatabase, replicas: ReplicaSet): StoreResolver {
+export function replicaStoreResolver(db: SqliteStores, replicas: ReplicaSet): StoreResolver {
   return (name) => {
     const record = db.getStore({ name });
     return record === undefined ? undefined : { id: record.id, source: replicas.get(record.id) };

@@ -1,7 +1,7 @@
 /**
  * The audit record: what every committed write leaves behind (who, what, before → after, ETag from → to). The types
  * live here, with the other records about what the node did; the store that commits a write appends its record in
- * the same transaction (`kvs/audit-log.ts` for the embedded SQLite store), and the native API serves them.
+ * the same transaction (`state/sqlite/audit-log.ts` for the embedded SQLite store), and the native API serves them.
  */
 
 /** One key's value before and after a write (null = absent). */

@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { startApiServer } from '../../src/control/api-server.js';
-import { KvsDatabase } from '../../src/kvs/database.js';
-import { sqliteState } from '../../src/state/sqlite/index.js';
+import { openSqliteState, type SqliteState } from '../../src/state/sqlite/index.js';
 import { migrate } from '../../src/kvs/schema.js';
 import { rawRequest } from './fixtures/kvs-api-harness.js';
 
@@ -52,8 +51,8 @@ function assertNowhere(file: string, secrets: string[]): void {
   }
 }
 
-async function authenticates(db: KvsDatabase, key: { accessKeyId: string; secretAccessKey: string }): Promise<number> {
-  const server = await startApiServer({ state: sqliteState(db), port: 0 });
+async function authenticates(db: SqliteState, key: { accessKeyId: string; secretAccessKey: string }): Promise<number> {
+  const server = await startApiServer({ state: db, port: 0 });
   try {
     return (await rawRequest(server.port, { method: 'GET', path: '/openfront/v1/audit', service: 'openfront', credentials: key })).status;
   } finally {
@@ -71,20 +70,20 @@ describe('access-key secrets at rest (issue 12, finding 8)', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('stores no secret, active or revoked, in any column of the database file; keys still authenticate after a restart', async () => {
-    const db = KvsDatabase.open(file);
-    const active = db.createAccessKey('active');
-    const revoked = db.createAccessKey('revoked');
-    db.revokeAccessKey(revoked.accessKeyId);
-    db.close();
+    const db = openSqliteState(file);
+    const active = db.keys.createAccessKey('active');
+    const revoked = db.keys.createAccessKey('revoked');
+    db.keys.revokeAccessKey(revoked.accessKeyId);
+    db.database.close();
 
     assertNowhere(file, [active.secretAccessKey, revoked.secretAccessKey]);
 
-    const reopened = KvsDatabase.open(file);
+    const reopened = openSqliteState(file);
     try {
       assert.equal(await authenticates(reopened, active), 200);
       assert.equal(await authenticates(reopened, revoked), 403);
     } finally {
-      reopened.close();
+      reopened.database.close();
     }
   });
 
@@ -101,26 +100,26 @@ describe('access-key secrets at rest (issue 12, finding 8)', () => {
     old.prepare('INSERT INTO access_keys (access_key_id, secret, created_ms, revoked_ms) VALUES (?, ?, ?, ?)').run('AKIAOLDREVOKED000000', revokedPlain, 1, 2);
     old.close();
 
-    const db = KvsDatabase.open(file);
+    const db = openSqliteState(file);
     try {
       assertNowhere(file, [plain.secretAccessKey, revokedPlain]);
       assert.equal(await authenticates(db, plain), 200);
     } finally {
-      db.close();
+      db.database.close();
     }
     assertNowhere(file, [plain.secretAccessKey, revokedPlain]);
   });
 
   it('keeps the key outside the database: a 0600 key file beside it, or OPENFRONT_SECRET_KEY; another key is refused clearly', () => {
-    const db = KvsDatabase.open(file);
-    db.createAccessKey();
-    db.close();
+    const db = openSqliteState(file);
+    db.keys.createAccessKey();
+    db.database.close();
     const keyFile = join(dir, 'openfront.key');
     assert.equal(statSync(keyFile).mode & 0o777, 0o600);
     assert.ok(!everyStoredValue(file).some((v) => v.includes(readFileSync(keyFile, 'utf8').trim())), 'the key itself is not in the database');
 
     assert.throws(
-      () => KvsDatabase.open(file, { secretKey: randomBytes(32) }),
+      () => openSqliteState(file, { secretKey: randomBytes(32) }),
       (err: Error & { code?: string }) => {
         assert.equal(err.code, 'CONFIG_INVALID');
         assert.match(err.message, /openfront\.key|OPENFRONT_SECRET_KEY/);

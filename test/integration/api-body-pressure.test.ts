@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { signRequestV4 } from '../../src/control/auth/sign-request.js';
-import { KvsDatabase } from '../../src/kvs/database.js';
+import { openSqliteState } from '../../src/state/sqlite/index.js';
 import { startHarness } from './fixtures/kvs-api-harness.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/api-pressure-child.js', import.meta.url));
@@ -131,10 +131,10 @@ describe('API bodies under an unauthenticated flood (issue 12, finding 1)', () =
   let dataDir: string;
   before(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'openfront-pressure-'));
-    const db = KvsDatabase.open(join(dataDir, 'openfront.db'));
-    signedRequest.credentials = db.createAccessKey('pressure test');
-    db.createStore({ name: 'x' }, { accessKeyId: 'test' });
-    db.close();
+    const db = openSqliteState(join(dataDir, 'openfront.db'));
+    signedRequest.credentials = db.keys.createAccessKey('pressure test');
+    db.kvs.createStore({ name: 'x' }, { accessKeyId: 'test' });
+    db.database.close();
   });
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 

@@ -80,7 +80,7 @@ function sample<T>(arb: fc.Arbitrary<T>, n: number, offset: number): T[] {
 
 /** Path parameters that exist, so a malformed body or If-Match (not a missing resource) is what gets refused. */
 function validParams(node: OpenFrontNode, pattern: string): Record<string, string> {
-  const store = node.db.getStore({ name: 'demo-redirects' })!;
+  const store = node.state.kvs.getStore({ name: 'demo-redirects' })!;
   const isStore = pattern.includes('key-value-store');
   return { Name: isStore ? store.name : 'demo-locale', KvsARN: store.arn, Key: '/go/docs', Id: 'EDEMO0000000001', Version: '1' };
 }
@@ -200,14 +200,14 @@ function send(port: number, c: Case, key: { accessKeyId: string; secretAccessKey
 
 /** Every row of every table, in a stable order. */
 function snapshot(node: OpenFrontNode): string {
-  const tables = node.db.connection
+  const tables = node.state.database.connection
     .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
     .pluck()
     .all() as string[];
   return JSON.stringify(
     tables.map((t) => [
       t,
-      node.db.connection
+      node.state.database.connection
         .prepare(`SELECT * FROM "${t}"`)
         .all()
         .map((r) => JSON.stringify(r))
@@ -223,7 +223,7 @@ describe('API fuzz: every route, malformed inputs, signed client', () => {
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'openfront-fuzz-'));
     node = await startOpenFrontNode({ dataDir, config: await loadConfig(DEMO_CONFIG), api: { port: 0 }, edge: { port: 0 } });
-    key = node.db.createAccessKey('fuzz');
+    key = node.state.keys.createAccessKey('fuzz');
   });
   after(async () => {
     await node.close();

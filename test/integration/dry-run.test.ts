@@ -16,9 +16,8 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { nativeRequest, resolveClientConfig, type ApiClientConfig } from '../../src/cli/client.js';
 import type { RecordingView } from '../../src/control/dry-run-api.js';
-import { KvsDatabase } from '../../src/kvs/database.js';
+import { openSqliteState } from '../../src/state/sqlite/index.js';
 import type { DryRunAnswer } from '../../src/node/dry-run-service.js';
-import { SqliteAccessKeyState } from '../../src/state/sqlite/access-key-state.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const REDIRECTS_JS = fileURLToPath(new URL('../../../examples/demo/functions/redirects.js', import.meta.url));
@@ -101,11 +100,11 @@ describe('openfront dry-run over recorded demo traffic', () => {
     const created = await cli(['keys', 'create', '--data', dataDir, '--json']);
     assert.equal(created.code, 0, created.stderr);
     const key = JSON.parse(created.stdout) as { accessKeyId: string; secretAccessKey: string };
-    const db = KvsDatabase.open(join(dataDir, 'openfront.db'));
-    const keys = new SqliteAccessKeyState(db);
+    const db = openSqliteState(join(dataDir, 'openfront.db'));
+    const keys = db.accessKeys;
     policyKeys.flagsWriter = await keys.create('flags only', undefined, ['kvs:write:demo-flags']);
     policyKeys.functionReader = await keys.create('function reader', undefined, ['function:read:*']);
-    db.close();
+    db.database.close();
     server = spawn(process.execPath, [MAIN, 'start', '--data', dataDir, '--api-port', '0', '--edge-port', '0', '--https-port', '0', '--record'], {
       cwd,
       env,

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { nativeRequest, resolveClientConfig, type ApiClientConfig } from '../../src/cli/client.js';
-import { KvsDatabase } from '../../src/kvs/database.js';
+import { openSqliteState } from '../../src/state/sqlite/index.js';
 import type { DecisionRecord } from '../../src/observe/decision.js';
 import type { Credentials } from './fixtures/kvs-api-harness.js';
 import { CLI, get, startCli, type StartedChild } from './fixtures/ops-harness.js';
@@ -120,9 +120,9 @@ describe('openfront start --workers 2: what the primary sees', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'openfront-workers-observe-'));
     mkdirSync(join(dir, 'data'));
-    const db = KvsDatabase.open(join(dir, 'data', 'openfront.db'));
-    key = db.createAccessKey('workers observe test');
-    db.close();
+    const db = openSqliteState(join(dir, 'data', 'openfront.db'));
+    key = db.keys.createAccessKey('workers observe test');
+    db.database.close();
     // What an earlier run left in the cache directory goes before the workers start.
     mkdirSync(join(dir, 'data', 'cache', 'w7'), { recursive: true });
     writeFileSync(join(dir, 'data', 'cache', 'stale'), 'left by a single-process run');

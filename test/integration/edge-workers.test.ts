@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { KvsDatabase } from '../../src/kvs/database.js';
+import { openSqliteState } from '../../src/state/sqlite/index.js';
 import type { Credentials } from './fixtures/kvs-api-harness.js';
 import { CLI, get, startCli, type StartedChild } from './fixtures/ops-harness.js';
 
@@ -95,9 +95,9 @@ describe('openfront start --workers 2', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'openfront-workers-'));
     mkdirSync(join(dir, 'data'));
-    const db = KvsDatabase.open(join(dir, 'data', 'openfront.db'));
-    key = db.createAccessKey('workers test');
-    db.close();
+    const db = openSqliteState(join(dir, 'data', 'openfront.db'));
+    key = db.keys.createAccessKey('workers test');
+    db.database.close();
     node = await startCli(['--config', writeProject(dir, ''), '--data', join(dir, 'data'), '--workers', '2', '--worker-header', '--drain-timeout', '5']);
     pids = new Set((await node.line(/^\s+edge workers /)).trim().split(/\s+/).slice(2));
     env = {

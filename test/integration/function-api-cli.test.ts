@@ -8,8 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { startApiServer, type ApiServer } from '../../src/control/api-server.js';
 import { functionRouteGroup, FunctionRegistry } from '../../src/control/functions/index.js';
 import { LiveFunctions } from '../../src/node/live-functions.js';
-import { KvsDatabase } from '../../src/kvs/database.js';
-import { sqliteState } from '../../src/state/sqlite/index.js';
+import { openSqliteParts, sqliteState, type SqliteState } from '../../src/state/sqlite/index.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -18,7 +17,7 @@ const tagging = (tag: string) =>
 
 describe('openfront function (CLI)', () => {
   let dir: string;
-  let db: KvsDatabase;
+  let db: SqliteState;
   let replicas: ReplicaSet;
   let live: LiveFunctions;
   let server: ApiServer;
@@ -26,12 +25,13 @@ describe('openfront function (CLI)', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'openfront-fn-cli-'));
-    db = KvsDatabase.open(join(dir, 'openfront.db'));
-    const key = db.createAccessKey('cli test');
-    const registry = new FunctionRegistry(db);
-    replicas = new ReplicaSet(db);
+    const parts = openSqliteParts(join(dir, 'openfront.db'));
+    const key = parts.keys.createAccessKey('cli test');
+    const registry = new FunctionRegistry(parts);
+    db = sqliteState(parts, registry);
+    replicas = new ReplicaSet(parts.stores);
     live = new LiveFunctions(registry, replicas);
-    server = await startApiServer({ state: sqliteState(db, registry), port: 0, routes: [functionRouteGroup(sqliteState(db, registry).functions, replicas)] });
+    server = await startApiServer({ state: db, port: 0, routes: [functionRouteGroup(db.functions, replicas)] });
     env = {
       PATH: process.env.PATH,
       OPENFRONT_ENDPOINT: server.url,
@@ -47,7 +47,7 @@ describe('openfront function (CLI)', () => {
     live.close();
     replicas.close();
     await server.close();
-    db.close();
+    db.database.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -21,8 +21,7 @@ import {
 import { startApiServer, type ApiServer } from '../../src/control/api-server.js';
 import { functionRouteGroup, FunctionRegistry, type FunctionRegistryOptions } from '../../src/control/functions/index.js';
 import { LiveFunctions } from '../../src/node/live-functions.js';
-import { KvsDatabase } from '../../src/kvs/database.js';
-import { sqliteState } from '../../src/state/sqlite/index.js';
+import { openSqliteParts, sqliteState } from '../../src/state/sqlite/index.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';
 import { normalizeTestEvent } from '../../src/runtime/test-event.js';
 import {
@@ -65,19 +64,19 @@ async function startFunctionServer(options: FunctionRegistryOptions = {}, target
   let server: ApiServer;
   let closeTarget: () => Promise<void>;
   if (target === 'start') {
-    const db = KvsDatabase.open(join(dir, 'openfront.db'));
-    const registry = new FunctionRegistry(db, { isFunctionInUse: (name) => inUse.has(name), ...options });
-    const replicas = new ReplicaSet(db);
+    const parts = openSqliteParts(join(dir, 'openfront.db'));
+    const registry = new FunctionRegistry(parts, { isFunctionInUse: (name) => inUse.has(name), ...options });
+    const replicas = new ReplicaSet(parts.stores);
     const edgeLive = new LiveFunctions(registry, replicas);
     live = edgeLive;
-    state = sqliteState(db, registry);
+    state = sqliteState(parts, registry);
     const started = await startApiServer({ state, port: 0, routes: [functionRouteGroup(state.functions, replicas)] });
     server = started;
     closeTarget = async () => {
       edgeLive.close();
       replicas.close();
       await started.close();
-      db.close();
+      parts.database.close();
     };
   } else {
     const natsServer = await nats.fresh();

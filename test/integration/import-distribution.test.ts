@@ -111,7 +111,7 @@ describe('openfront import-distribution round trip', () => {
   });
 
   it('creates the KeyValueStore with its AWS id and both functions LIVE', () => {
-    assert.equal(node.db.getStore({ name: 'site-routes' })?.id, '3f9d2b7e-8c41-4a6f-9e05-1b2c3d4e5f60');
+    assert.equal(node.state.kvs.getStore({ name: 'site-routes' })?.id, '3f9d2b7e-8c41-4a6f-9e05-1b2c3d4e5f60');
     assert.deepEqual(node.live.names().sort(), ['edge-router', 'security-headers']);
   });
 

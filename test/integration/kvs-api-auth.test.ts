@@ -4,8 +4,7 @@ import { CreateKeyValueStoreCommand, ListKeyValueStoresCommand } from '@aws-sdk/
 import { DescribeKeyValueStoreCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { startApiServer } from '../../src/control/api-server.js';
 import { signRequestV4 } from '../../src/control/auth/sign-request.js';
-import { KvsDatabase } from '../../src/kvs/database.js';
-import { sqliteState } from '../../src/state/sqlite/index.js';
+import { openSqliteState } from '../../src/state/sqlite/index.js';
 import { sharedNatsServer } from '../helpers/nats-shared.js';
 import { HARNESS_TARGETS, rawRequest, sdkError, startHarness, type Harness } from './fixtures/kvs-api-harness.js';
 
@@ -114,11 +113,11 @@ for (const target of HARNESS_TARGETS)
 
 describe('insecureNoAuth on start (SQLite)', () => {
   it('is refused on a non-loopback host', async () => {
-    const db = KvsDatabase.open(':memory:');
+    const db = openSqliteState(':memory:');
     try {
-      await assert.rejects(startApiServer({ state: sqliteState(db), host: '0.0.0.0', port: 0, auth: { insecureNoAuth: true } }), /loopback/);
+      await assert.rejects(startApiServer({ state: db, host: '0.0.0.0', port: 0, auth: { insecureNoAuth: true } }), /loopback/);
     } finally {
-      db.close();
+      db.database.close();
     }
   });
 });

@@ -10,7 +10,7 @@ import { after, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CloudFrontClient, CreateKeyValueStoreCommand } from '@aws-sdk/client-cloudfront';
 import { CloudFrontKeyValueStoreClient, DescribeKeyValueStoreCommand, GetKeyCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
-import { KvsDatabase } from '../../src/kvs/database.js';
+import { openSqliteState } from '../../src/state/sqlite/index.js';
 import { connectNats } from '../../src/state/jetstream/connection.js';
 import { storeStream } from '../../src/state/jetstream/key-codec.js';
 import { runCli, startRoleProcess } from '../helpers/fleet-processes.js';
@@ -36,10 +36,10 @@ async function startChild(): Promise<{ child: ChildProcess; port: number }> {
 }
 
 it('keeps every acknowledged PutKey across a SIGKILL of openfront start, with no gap in versions', async () => {
-  const setup = KvsDatabase.open(join(dir, 'openfront.db'));
-  const credentials = setup.createAccessKey('crash test');
-  const store = setup.createStore({ name: 'crash' }, { accessKeyId: 'test' });
-  setup.close();
+  const setup = openSqliteState(join(dir, 'openfront.db'));
+  const credentials = setup.keys.createAccessKey('crash test');
+  const store = setup.kvs.createStore({ name: 'crash' }, { accessKeyId: 'test' });
+  setup.database.close();
 
   const agent = loopbackAgent();
   const clientFor = (port: number) =>
@@ -85,13 +85,13 @@ it('keeps every acknowledged PutKey across a SIGKILL of openfront start, with no
   second.child.kill('SIGTERM');
   await once(second.child, 'exit');
 
-  const db = KvsDatabase.open(join(dir, 'openfront.db'));
+  const db = openSqliteState(join(dir, 'openfront.db'));
   try {
-    const reopened = db.getStore({ id: store.id })!;
+    const reopened = db.kvs.getStore({ id: store.id })!;
     // The write in flight at the kill may or may not have committed; nothing acknowledged may be missing.
     assert.ok(reopened.version === KILL_AFTER || reopened.version === KILL_AFTER + 1, `version ${reopened.version}`);
     assert.ok(reopened.itemCount >= KILL_AFTER);
-    const versions = db.changesSince(store.id, 0).map((c) => c.version);
+    const versions = db.kvs.changesSince(store.id, 0).map((c) => c.version);
     assert.deepEqual(
       versions,
       Array.from({ length: reopened.version }, (_, i) => i + 1),
@@ -99,7 +99,7 @@ it('keeps every acknowledged PutKey across a SIGKILL of openfront start, with no
     if (reopened.version === KILL_AFTER) assert.equal(reopened.etag, acknowledged.at(-1)!.etag);
     else assert.equal(reopened.itemCount, KILL_AFTER + 1);
   } finally {
-    db.close();
+    db.database.close();
   }
 });
 

@@ -19,9 +19,9 @@ async function putLargeValue(limits: 'cloudfront' | 'unlimited'): Promise<string
   );
   const node = await startOpenFrontNode({ dataDir: join(dir, 'data'), config, api: { port: 0 }, edge: { port: 0 } });
   try {
-    const store = node.db.getStore({ name: 'big' });
+    const store = node.state.kvs.getStore({ name: 'big' });
     assert.ok(store);
-    node.db.putKey(store.id, 'k', 'x'.repeat(5000), store.etag, { accessKeyId: 'test' });
+    node.state.kvs.putKey(store.id, 'k', 'x'.repeat(5000), store.etag, { accessKeyId: 'test' });
     return 'stored';
   } catch (err) {
     return (err as { code?: string }).code ?? String(err);

@@ -97,7 +97,7 @@ describe('openfront start with a store that has awsId', () => {
   });
 
   it('creates the store with the AWS id as its id', () => {
-    assert.equal(node.db.getStore({ name: 'redirects' })?.id, AWS_ID);
+    assert.equal(node.state.kvs.getStore({ name: 'redirects' })?.id, AWS_ID);
   });
 
   it("serves cf.kvs('<id>') and cf.kvs('<arn>') from the store", async () => {
@@ -122,7 +122,7 @@ describe('openfront start with a store that has awsId', () => {
         api: { port: 0 },
         edge: { port: 0 },
       });
-      const randomId = first.db.getStore({ name: 'redirects' })!.id;
+      const randomId = first.state.kvs.getStore({ name: 'redirects' })!.id;
       await first.close();
       const config = await loadConfig(writeProject(second, AWS_ID));
       const err = await openFrontRejectionOf(startOpenFrontNode({ dataDir: join(second, 'data'), config, api: { port: 0 }, edge: { port: 0 } }));

@@ -16,7 +16,7 @@ import { DEMO_CONFIG } from '../../src/cli/commands/start.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { EdgeConfig, StoreConfig } from '../../src/config/types.js';
 import { isOpenFrontError } from '../../src/errors.js';
-import { KvsDatabase } from '../../src/kvs/database.js';
+import { openSqliteState } from '../../src/state/sqlite/index.js';
 import { startOpenFrontNode } from '../../src/node/index.js';
 import { natsSkipReason, startNatsServer } from '../helpers/nats-server.js';
 import { HARNESS_TARGETS, sdkError, startHarness, type Harness } from './fixtures/kvs-api-harness.js';
@@ -271,11 +271,11 @@ describe('value schemas declared in the config: the seed of openfront start, and
       'KVS_SCHEMA_VIOLATION',
       /^store demo-redirects: its seed .*bad-seed\.json fails its schema: Key "\/go\/b"/,
     );
-    const db = KvsDatabase.open(join(dataDir, 'openfront.db'));
+    const db = openSqliteState(join(dataDir, 'openfront.db'));
     try {
-      assert.equal(db.getStore({ name: 'demo-redirects' }), undefined);
+      assert.equal(db.kvs.getStore({ name: 'demo-redirects' }), undefined);
     } finally {
-      db.close();
+      db.database.close();
     }
   });
 

@@ -61,7 +61,7 @@ describe('an OpenFront node serving the demo', () => {
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'openfront-node-'));
     node = await startDemo(dataDir);
-    key = node.db.createAccessKey('node test');
+    key = node.state.keys.createAccessKey('node test');
     const endpoint = `http://localhost:${node.api.port}`;
     const common = { region: 'us-east-1', endpoint, credentials: key, maxAttempts: 1, requestHandler: { httpAgent: agent } };
     cloudFront = new CloudFrontClient(common);
@@ -102,7 +102,7 @@ describe('an OpenFront node serving the demo', () => {
 
   it('follows a KVS write made with the official SDK on the very next request', async () => {
     assert.equal((await get(node.edge.url, '/go/docs')).headers.location, '/docs/');
-    const arn = node.db.getStore({ name: 'demo-redirects' })?.arn as string;
+    const arn = node.state.kvs.getStore({ name: 'demo-redirects' })?.arn as string;
     const { ETag } = await kvs.send(new DescribeKeyValueStoreCommand({ KvsARN: arn }));
     await kvs.send(new PutKeyCommand({ KvsARN: arn, Key: '/go/docs', Value: 'https://example.com/moved', IfMatch: ETag }));
     const after = await get(node.edge.url, '/go/docs');
@@ -161,7 +161,7 @@ describe('an OpenFront node serving the demo', () => {
     assert.equal(response.status, 201, response.body);
     assert.ok((JSON.parse(response.body) as { invalidated: number }).invalidated >= 1);
     assert.match(String((await get(node.edge.url, '/en/')).headers['x-cache']), /^Miss/);
-    assert.ok(node.db.listAudit({}).some((r) => r.operation === 'CreateInvalidation' && r.accessKeyId === key.accessKeyId));
+    assert.ok(node.state.auditLog.list({}).some((r) => r.operation === 'CreateInvalidation' && r.accessKeyId === key.accessKeyId));
   });
 
   it('openfront invalidate drops cached objects through the signed API', async () => {

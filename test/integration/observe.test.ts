@@ -77,7 +77,7 @@ describe('observability of a node serving the demo', () => {
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'openfront-observe-'));
     node = await startDemo(dataDir);
-    key = node.db.createAccessKey('observe test');
+    key = node.state.keys.createAccessKey('observe test');
     env = {
       PATH: process.env.PATH,
       OPENFRONT_ENDPOINT: node.api.url,
@@ -112,7 +112,7 @@ describe('observability of a node serving the demo', () => {
         records.map((r) => r.requestId),
         sent.map((r) => r.headers['x-openfront-request-id']),
       );
-      const versions = new Map(['demo-redirects', 'demo-flags'].map((name) => [name, node.db.getStore({ name })!.version]));
+      const versions = new Map(['demo-redirects', 'demo-flags'].map((name) => [name, node.state.kvs.getStore({ name })!.version]));
       const expectedStores = ['demo-redirects', 'demo-flags', 'demo-redirects', 'demo-flags'];
       records.forEach((record, i) => {
         const reads = record.functions.flatMap((f) => f.kvsReads);
@@ -157,14 +157,14 @@ describe('observability of a node serving the demo', () => {
       assert.equal(sample(scraped.body, 'openfront_function_invocations_total{function="demo-redirects",version="1"}'), N);
       assert.equal(sample(scraped.body, 'openfront_kvs_reads_total{store="demo-redirects",result="hit"}'), 2 * N);
       assert.equal(sample(scraped.body, 'openfront_edge_requests_total{distribution="EDEMO0000000001",status_class="3xx"}'), N);
-      assert.equal(sample(scraped.body, `openfront_kvs_store_version{store="demo-redirects"}`), other.db.getStore({ name: 'demo-redirects' })!.version);
+      assert.equal(sample(scraped.body, `openfront_kvs_store_version{store="demo-redirects"}`), other.state.kvs.getStore({ name: 'demo-redirects' })!.version);
       // The demo function's isolate has a heap: a real reading of isolated-vm's statistics, not a placeholder.
       const heap = sample(scraped.body, 'openfront_function_isolate_heap_bytes{function="demo-redirects",version="1"}');
       assert.ok(heap !== undefined && heap > 100_000 && heap < 128 * 1024 * 1024, `isolate heap ${heap}`);
       assert.equal((await get(other.observability.metricsUrl, '/other')).status, 404);
       // The API's /metrics is signed like every API call.
       assert.equal((await get(other.api.url, '/metrics')).status, 403);
-      const k = other.db.createAccessKey('metrics');
+      const k = other.state.keys.createAccessKey('metrics');
       const url = new URL('/metrics', other.api.url);
       const signed = await get(other.api.url, '/metrics', signRequestV4({ method: 'GET', url, ...k }));
       assert.equal(signed.status, 200);
@@ -224,10 +224,10 @@ describe('observability of a node serving the demo', () => {
       assert.deepEqual(strip(reply.headers), strip(plain.headers));
     }
     // A revoked key no longer works either.
-    const revoked = node.db.createAccessKey('to revoke');
+    const revoked = node.state.keys.createAccessKey('to revoke');
     const good = signDebugHeaders({ method: 'GET', url, ...revoked });
     assert.equal((await get(node.edge.url, '/go/docs', good)).headers['content-type'], EXPLAIN_CONTENT_TYPE);
-    node.db.revokeAccessKey(revoked.accessKeyId);
+    node.state.keys.revokeAccessKey(revoked.accessKeyId);
     assert.equal((await get(node.edge.url, '/go/docs', good)).status, 301);
   });
 
@@ -270,7 +270,7 @@ describe('bounds and logs of a configured node', () => {
     config.observability.tail.maxStreams = 1;
     const node = await startOpenFrontNode({ dataDir, config, api: { port: 0 }, edge: { port: 0 } });
     try {
-      const key = node.db.createAccessKey('bounds');
+      const key = node.state.keys.createAccessKey('bounds');
       const open = (): Promise<import('node:http').IncomingMessage> => {
         const url = new URL('/openfront/v1/decisions/stream', node.api.url);
         return new Promise((resolve, reject) => {

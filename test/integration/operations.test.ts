@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { NATIVE_SIGNING_SERVICE } from '../../src/control/auth/sign-request.js';
-import { KvsDatabase } from '../../src/kvs/database.js';
+import { openSqliteState } from '../../src/state/sqlite/index.js';
 import { rawRequest, type Credentials } from './fixtures/kvs-api-harness.js';
 import { CLI, get, startCli, startOrigin, writeConfig, type StartedChild, type TestOrigin } from './fixtures/ops-harness.js';
 
@@ -29,11 +29,11 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: numbe
 
 /** A data directory holding an access key, made before the node starts. */
 function prepareData(dir: string): Credentials {
-  const db = KvsDatabase.open(join(dir, 'data', 'openfront.db'));
+  const db = openSqliteState(join(dir, 'data', 'openfront.db'));
   try {
-    return db.createAccessKey('operations test');
+    return db.keys.createAccessKey('operations test');
   } finally {
-    db.close();
+    db.database.close();
   }
 }
 

@@ -34,7 +34,7 @@ describe('openfront plan / apply on a copy of the demo project', () => {
     await res.arrayBuffer();
     return { status: res.status, location: res.headers.get('location') };
   };
-  const store = () => node.db.getStore({ name: 'demo-redirects' })!;
+  const store = () => node.state.kvs.getStore({ name: 'demo-redirects' })!;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'openfront-plan-'));
@@ -46,7 +46,7 @@ describe('openfront plan / apply on a copy of the demo project', () => {
       api: { port: 0 },
       edge: { port: 0 },
     });
-    const key = node.db.createAccessKey('plan test');
+    const key = node.state.keys.createAccessKey('plan test');
     env = {
       PATH: process.env.PATH,
       OPENFRONT_ENDPOINT: node.api.url,
@@ -92,7 +92,7 @@ describe('openfront plan / apply on a copy of the demo project', () => {
     assert.doesNotMatch(planned.stdout, /demo-locale|demo-flags/);
 
     // Someone else writes to the store after the plan was made.
-    node.db.putKey(store().id, '/go/extra', '/extra/', store().etag, { accessKeyId: 'someone-else' });
+    node.state.kvs.putKey(store().id, '/go/extra', '/extra/', store().etag, { accessKeyId: 'someone-else' });
     const etagAfterTheirWrite = store().etag;
     const liveBefore = node.registry.live('demo-redirects')!.version;
     const refused = await cli(['apply', '--dir', project, '--plan', planFile]);
@@ -138,11 +138,11 @@ describe('openfront plan / apply on a copy of the demo project', () => {
     const applied = await cli(['release', 'apply', id, '--wait']);
     assert.equal(applied.code, 0, applied.stderr);
     assert.match(applied.stdout, /store demo-flags: 1 put\(s\), 0 delete\(s\) — version \d+ → \d+/);
-    const flags = node.db.getStore({ name: 'demo-flags' })!;
-    assert.equal(node.db.getKey(flags.id, 'new-beta-page').value, '{"enabled": false, "percent": 0}');
+    const flags = node.state.kvs.getStore({ name: 'demo-flags' })!;
+    assert.equal(node.state.kvs.getKey(flags.id, 'new-beta-page').value, '{"enabled": false, "percent": 0}');
     const rolled = await cli(['release', 'rollback', id]);
     assert.equal(rolled.code, 0, rolled.stderr);
-    assert.equal(node.db.getKey(flags.id, 'new-beta-page').value, '{"enabled": true, "percent": 50}');
+    assert.equal(node.state.kvs.getKey(flags.id, 'new-beta-page').value, '{"enabled": true, "percent": 50}');
     const shown = await cli(['release', 'show', id]);
     assert.equal((JSON.parse(shown.stdout) as { status: string }).status, 'rolled-back');
     const usage = await cli(['release', 'create', '--code', 'x.js']);

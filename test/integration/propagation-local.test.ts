@@ -52,13 +52,13 @@ describe('propagation on one node (openfront start)', () => {
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
-  const store = () => node.db.getStore({ name: 'demo-redirects' })!;
+  const store = () => node.state.kvs.getStore({ name: 'demo-redirects' })!;
   const keyPath = (k: string) => `/key-value-stores/${encodeURIComponent(store().arn)}/keys/${encodeURIComponent(k)}`;
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'openfront-propagation-'));
     node = await startOpenFrontNode({ dataDir, config: await loadConfig(DEMO_CONFIG), api: { port: 0 }, edge: { port: 0 }, edgeName: 'local-edge' });
-    key = node.db.createAccessKey('propagation test');
+    key = node.state.keys.createAccessKey('propagation test');
     env = {
       PATH: process.env.PATH,
       OPENFRONT_ENDPOINT: node.api.url,

@@ -96,7 +96,7 @@ describe('release atomicity on one node (openfront start)', () => {
       dir,
     );
     node = await startOpenFrontNode({ dataDir: join(dir, 'data'), config, api: { port: 0 }, edge: { port: 0 } });
-    key = node.db.createAccessKey('atomicity test');
+    key = node.state.keys.createAccessKey('atomicity test');
   });
 
   after(async () => {
@@ -107,11 +107,11 @@ describe('release atomicity on one node (openfront start)', () => {
 
   it('control: moving data and code separately is seen by the edge as a mixed pair', async () => {
     assert.equal(await pairOf(), 'code=0 data=0');
-    const store = node.db.getStore({ name: STORE })!;
-    node.db.putKey(store.id, 'v', '1', store.etag, { accessKeyId: 'control' });
+    const store = node.state.kvs.getStore({ name: STORE })!;
+    node.state.kvs.putKey(store.id, 'v', '1', store.etag, { accessKeyId: 'control' });
     assert.equal(await pairOf(), 'code=0 data=1', 'the check below would catch this state');
     // Back to a matching pair for the real test.
-    node.db.putKey(store.id, 'v', '0', node.db.getStore({ name: STORE })!.etag, { accessKeyId: 'control' });
+    node.state.kvs.putKey(store.id, 'v', '0', node.state.kvs.getStore({ name: STORE })!.etag, { accessKeyId: 'control' });
     assert.equal(await pairOf(), 'code=0 data=0');
   });
 

@@ -47,7 +47,7 @@ describe('releases API (openfront start)', () => {
     await res.arrayBuffer();
     return { status: res.status, location: res.headers.get('location') };
   };
-  const storeNow = () => node.db.getStore({ name: STORE })!;
+  const storeNow = () => node.state.kvs.getStore({ name: STORE })!;
   const liveVersion = () => node.registry.live(FUNCTION)!.version;
   const create = async (body: unknown): Promise<ReleaseJson> => {
     const res = await api('POST', '/openfront/v1/releases', body);
@@ -59,7 +59,7 @@ describe('releases API (openfront start)', () => {
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'openfront-releases-'));
     node = await startOpenFrontNode({ dataDir, config: await loadConfig(DEMO_CONFIG), api: { port: 0 }, edge: { port: 0 } });
-    key = node.db.createAccessKey('releases test');
+    key = node.state.keys.createAccessKey('releases test');
   });
 
   after(async () => {
@@ -69,7 +69,7 @@ describe('releases API (openfront start)', () => {
 
   it('creates, applies and rolls back a function and its data as one', async () => {
     const storeBefore = storeNow();
-    const itemsBefore = node.db.exportData(storeBefore.id);
+    const itemsBefore = node.state.kvs.exportData(storeBefore.id);
     const liveBefore = liveVersion();
     assert.deepEqual(await edgeGet('/go/docs'), { status: 301, location: '/docs/' });
     assert.equal((await edgeGet('/go/new')).status, 404);
@@ -135,9 +135,9 @@ describe('releases API (openfront start)', () => {
     assert.equal((await edgeGet('/go/new')).status, 404);
     // Rollback is new writes, not a rewind: the store moved forward to a version equal in content to the one before.
     assert.ok(storeNow().version > appliedJson.applied!.stores[STORE]!.version);
-    assert.deepEqual(node.db.exportData(storeBefore.id), itemsBefore);
+    assert.deepEqual(node.state.kvs.exportData(storeBefore.id), itemsBefore);
 
-    const operations = node.db.listAudit({ limit: 20 }).map((record) => record.operation);
+    const operations = node.state.auditLog.list({ limit: 20 }).map((record) => record.operation);
     for (const op of ['CreateRelease', 'ApplyRelease', 'ReleaseKeys', 'RollbackRelease', 'RollbackReleaseKeys', 'RollbackFunction', 'PublishFunction']) {
       assert.ok(operations.includes(op), `audit has ${op}: ${operations.join(', ')}`);
     }
@@ -153,7 +153,7 @@ describe('releases API (openfront start)', () => {
     });
     const liveBefore = liveVersion();
     // Someone else writes in between.
-    node.db.putKey(storeNow().id, '/go/other', '/other/', storeNow().etag, { accessKeyId: 'someone-else' });
+    node.state.kvs.putKey(storeNow().id, '/go/other', '/other/', storeNow().etag, { accessKeyId: 'someone-else' });
     const etagAfterOtherWrite = storeNow().etag;
     const res = await api('POST', `/openfront/v1/releases/${release.id}/apply`);
     assert.equal(res.status, 412, res.body);
@@ -229,11 +229,11 @@ describe('releases API (openfront start)', () => {
     const res = await api('POST', `/openfront/v1/releases/${release.id}/apply`);
     assert.equal(res.status, 200, res.body);
     assert.equal(liveVersion(), target);
-    node.db.putKey(storeNow().id, '/go/z', '/changed/', storeNow().etag, { accessKeyId: 'someone-else' });
+    node.state.kvs.putKey(storeNow().id, '/go/z', '/changed/', storeNow().etag, { accessKeyId: 'someone-else' });
     const refused = await api('POST', `/openfront/v1/releases/${release.id}/rollback`);
     assert.equal(refused.status, 412, refused.body);
     assert.match(errorOf(refused).message, /Key "\/go\/z" of store demo-redirects changed since the release was applied/);
-    assert.equal(node.db.getKey(storeNow().id, '/go/z').value, '/changed/');
+    assert.equal(node.state.kvs.getKey(storeNow().id, '/go/z').value, '/changed/');
     assert.equal((JSON.parse((await api('GET', `/openfront/v1/releases/${release.id}`)).body) as ReleaseJson).status, 'applied');
   });
 });

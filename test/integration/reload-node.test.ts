@@ -36,7 +36,7 @@ describe('node.reload through POST /openfront/v1/reload', () => {
       edge: { port: 0 },
       configSource: () => source(),
     });
-    key = node.db.createAccessKey('reload test');
+    key = node.state.keys.createAccessKey('reload test');
   });
   after(async () => {
     await node.close();

@@ -83,7 +83,7 @@ describe('TestFunction runs off the edge event loop, bounded (issue 12, finding 
       testRuns: { concurrency: 1, queue: 2 },
     };
     node = await startOpenFrontNode(options as OpenFrontNodeOptions);
-    const key = node.db.createAccessKey('finding 2');
+    const key = node.state.keys.createAccessKey('finding 2');
     cf = new CloudFrontClient({
       region: 'us-east-1',
       endpoint: `http://localhost:${node.api.port}`,

@@ -36,9 +36,6 @@ const RULES: FolderRules = {
   typesFrom: {
     // A config names runtimes (`RuntimeVersion`); it imports nothing else above itself.
     config: ['runtime'],
-    // The SQLite store appends audit records (observe/'s types) in the write's own transaction; it becomes the
-    // state/sqlite backend, beside observe/, when state/ exists.
-    kvs: ['observe'],
     observe: ['state'],
     state: ['observe'],
   },

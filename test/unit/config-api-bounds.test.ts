@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { startApiServer } from '../../src/control/api-server.js';
-import { KvsDatabase } from '../../src/kvs/database.js';
-import { sqliteState } from '../../src/state/sqlite/index.js';
+import { openSqliteState } from '../../src/state/sqlite/index.js';
 import { openFrontRejectionOf } from '../helpers/errors.js';
 
 const minimal = {
@@ -29,14 +28,12 @@ describe('config: API bounds and the import directory', () => {
   });
 
   it('refuses a headers timeout longer than the request timeout with CONFIG_INVALID', async () => {
-    const db = KvsDatabase.open(':memory:');
+    const db = openSqliteState(':memory:');
     try {
-      const err = await openFrontRejectionOf(
-        startApiServer({ state: sqliteState(db), port: 0, limits: { headersTimeoutMs: 10_000, requestTimeoutMs: 5_000 } }),
-      );
+      const err = await openFrontRejectionOf(startApiServer({ state: db, port: 0, limits: { headersTimeoutMs: 10_000, requestTimeoutMs: 5_000 } }));
       assert.equal(err.code, 'CONFIG_INVALID');
     } finally {
-      db.close();
+      db.database.close();
     }
   });
 });

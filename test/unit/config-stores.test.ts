@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { ensureConfigStores, replicaStoreResolver } from '../../src/node/seed-stores.js';
-import { KvsDatabase } from '../../src/kvs/database.js';
-import { SqliteStoreState } from '../../src/state/sqlite/store-state.js';
+import { openSqliteState } from '../../src/state/sqlite/index.js';
 import { ReplicaSet } from '../../src/kvs/replica.js';
 
 describe('ensureConfigStores', () => {
@@ -25,21 +24,21 @@ describe('ensureConfigStores', () => {
       },
       dir,
     );
-    const db = KvsDatabase.open(join(dir, 'kvs.sqlite'));
-    const replicas = new ReplicaSet(db);
+    const db = openSqliteState(join(dir, 'kvs.sqlite'));
+    const replicas = new ReplicaSet(db.kvs);
     try {
-      assert.deepEqual(await ensureConfigStores(config, new SqliteStoreState(db)), ['redirects', 'empty']);
-      const resolve = replicaStoreResolver(db, replicas);
+      assert.deepEqual(await ensureConfigStores(config, db.stores), ['redirects', 'empty']);
+      const resolve = replicaStoreResolver(db.kvs, replicas);
       const redirects = resolve('redirects')!;
       assert.equal(redirects.source.snapshot().get('/old'), '/new');
-      db.putKey(redirects.id, '/old', '/newer', db.getStore({ id: redirects.id })!.etag, { accessKeyId: 'test' });
+      db.kvs.putKey(redirects.id, '/old', '/newer', db.kvs.getStore({ id: redirects.id })!.etag, { accessKeyId: 'test' });
       assert.equal(redirects.source.snapshot().get('/old'), '/newer', 'the replica follows writes');
-      assert.deepEqual(await ensureConfigStores(config, new SqliteStoreState(db)), [], 'existing stores keep their data');
+      assert.deepEqual(await ensureConfigStores(config, db.stores), [], 'existing stores keep their data');
       assert.equal(redirects.source.snapshot().get('/old'), '/newer');
       assert.equal(resolve('nope'), undefined);
     } finally {
       replicas.close();
-      db.close();
+      db.database.close();
     }
   });
 });

@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { isOpenFrontError } from '../../src/errors.js';
-import { KvsDatabase } from '../../src/kvs/database.js';
+import { openSqliteState } from '../../src/state/sqlite/index.js';
 import { ensureConfigStores } from '../../src/node/seed-stores.js';
-import { SqliteStoreState } from '../../src/state/sqlite/store-state.js';
 
 const DISTRIBUTIONS = [{ id: 'd', hostnames: ['*'], origins: [{ id: 'o', url: 'http://127.0.0.1:1' }], defaultBehavior: { origin: 'o' } }];
 
@@ -46,17 +45,17 @@ describe('config stores[].schema', () => {
   });
 
   it('seeds a store with its schema; an invalid or oversized document is CONFIG_INVALID naming the store', async () => {
-    const db = KvsDatabase.open(join(dir, 'kvs.sqlite'));
-    const stores = new SqliteStoreState(db);
+    const db = openSqliteState(join(dir, 'kvs.sqlite'));
+    const stores = db.stores;
     try {
       const config = parseConfig({ stores: [{ name: 'flags', seed: 'flags.json', schema: 'flags.schema.json' }], distributions: DISTRIBUTIONS }, dir);
       assert.deepEqual(await ensureConfigStores(config, stores), ['flags']);
       const id = (await stores.getStore({ name: 'flags' }))!.id;
       assert.equal((await stores.getSchema(id))?.updatedBy, 'config');
-      const audit = db.listAudit({ storeId: id }).map((r) => r.operation);
+      const audit = db.auditLog.list({ storeId: id }).map((r) => r.operation);
       assert.deepEqual(audit, ['CreateKeyValueStore']);
       assert.deepEqual(await ensureConfigStores(config, stores), [], 'the same schema again changes nothing');
-      assert.equal(db.listAudit({ storeId: id }).length, 1);
+      assert.equal(db.auditLog.list({ storeId: id }).length, 1);
 
       for (const [schema, message] of [
         ['huge.schema.json', /store big: schema: Invalid value schema: the document is \d+ bytes; the limit is 65536/],
@@ -70,7 +69,7 @@ describe('config stores[].schema', () => {
         assert.equal(await stores.getStore({ name: 'big' }), undefined);
       }
     } finally {
-      db.close();
+      db.database.close();
     }
   });
 });

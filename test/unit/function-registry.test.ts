@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { unifiedDiff } from '../../src/control/functions/diff.js';
 import { FunctionRegistry } from '../../src/state/sqlite/function-registry.js';
 import type { ErrorCode } from '../../src/errors.js';
-import { KvsDatabase } from '../../src/kvs/database.js';
+import { openSqliteParts, type SqliteParts } from '../../src/state/sqlite/index.js';
 import { DEFAULT_KVS_LIMITS } from '../../src/kvs/limits.js';
 import { openFrontErrorFrom } from '../helpers/errors.js';
 
@@ -17,19 +17,19 @@ function codeOf(fn: () => unknown): { code: ErrorCode; status: number; message: 
 }
 
 describe('FunctionRegistry', () => {
-  let db: KvsDatabase;
+  let db: SqliteParts;
   let registry: FunctionRegistry;
   let inUse: Set<string>;
   let moves: Array<[string, number | undefined]>;
 
   beforeEach(() => {
-    db = KvsDatabase.open(':memory:', { limits: { ...DEFAULT_KVS_LIMITS, maxFunctionsPerStore: 2 } });
+    db = openSqliteParts(':memory:', { limits: { ...DEFAULT_KVS_LIMITS, maxFunctionsPerStore: 2 } });
     inUse = new Set();
     registry = new FunctionRegistry(db, { maxFunctions: 3, isFunctionInUse: (name) => inUse.has(name) });
     moves = [];
     registry.onLiveChange((name, version) => moves.push([name, version]));
   });
-  afterEach(() => db.close());
+  afterEach(() => db.database.close());
 
   it('creates version 1 in DEVELOPMENT only', () => {
     const view = registry.create({ name: 'fn-a', config: { runtime: V2, comment: 'first' }, code: code('a1') }, alice);
@@ -37,7 +37,7 @@ describe('FunctionRegistry', () => {
     assert.equal(view.version, 1);
     assert.equal(view.status, 'UNPUBLISHED');
     assert.match(view.etag, /^E[0-9A-Z]{13}$/);
-    assert.equal(view.arn, `arn:aws:cloudfront::${db.accountId}:function/fn-a`);
+    assert.equal(view.arn, `arn:aws:cloudfront::${db.database.accountId}:function/fn-a`);
     assert.deepEqual(view.config, { runtime: V2, comment: 'first' });
     assert.equal(codeOf(() => registry.describe('fn-a', 'LIVE')).code, 'CF_NO_SUCH_FUNCTION');
     assert.equal(registry.live('fn-a'), undefined);
@@ -100,7 +100,7 @@ describe('FunctionRegistry', () => {
     registry.rollback('fn-a', 1, live.etag, alice);
     assert.throws(() => registry.update('fn-a', { config: { runtime: V2 }, code: code('a3') }, 'ESTALE', alice));
     registry.delete('fn-a', v2.etag, alice);
-    const records = db.listAudit({ accessKeyId: 'AKIAALICE' }).reverse();
+    const records = db.audit.list({ accessKeyId: 'AKIAALICE' }).reverse();
     assert.deepEqual(
       records.map((r) => [r.operation, r.functionName]),
       [
@@ -150,8 +150,8 @@ describe('FunctionRegistry', () => {
   });
 
   it('associates at most one existing store, blocks deleting it, and caps functions per store', () => {
-    const store = db.createStore({ name: 'flags' }, alice);
-    const other = db.createStore({ name: 'other' }, alice);
+    const store = db.stores.createStore({ name: 'flags' }, alice);
+    const other = db.stores.createStore({ name: 'other' }, alice);
     const withStore = (arns: string[], runtime = V2) => ({ runtime, keyValueStoreArns: arns });
     assert.equal(codeOf(() => registry.create({ name: 'k0', config: withStore([store.arn, other.arn]), code: code('x') }, alice)).code, 'CF_INVALID_ARGUMENT');
     assert.equal(
@@ -175,15 +175,15 @@ describe('FunctionRegistry', () => {
     const live = registry.publish('k1', k1b.etag, alice);
     assert.equal(registry.live('k1')?.kvsStoreId, store.id);
 
-    assert.equal(codeOf(() => db.deleteStore('flags', store.metadataEtag, alice)).code, 'CF_IN_USE');
+    assert.equal(codeOf(() => db.stores.deleteStore('flags', store.metadataEtag, alice)).code, 'CF_IN_USE');
     // Dropping the association from DEVELOPMENT is not enough while LIVE still reads the store.
     const k1c = registry.update('k1', { config: { runtime: V2 }, code: code('z') }, k1b.etag, alice);
     const k2 = registry.describe('k2');
     registry.delete('k2', k2.etag, alice);
-    assert.equal(codeOf(() => db.deleteStore('flags', store.metadataEtag, alice)).code, 'CF_IN_USE');
+    assert.equal(codeOf(() => db.stores.deleteStore('flags', store.metadataEtag, alice)).code, 'CF_IN_USE');
     registry.publish('k1', k1c.etag, alice);
     assert.equal(registry.live('k1')?.kvsStoreId, undefined);
-    db.deleteStore('flags', store.metadataEtag, alice);
+    db.stores.deleteStore('flags', store.metadataEtag, alice);
     // Version 1 associated the deleted store: LIVE cannot go back to it.
     assert.equal(codeOf(() => registry.rollback('k1', 1, registry.describe('k1', 'LIVE').etag, alice)).code, 'CF_INVALID_ARGUMENT');
     assert.ok(live.etag);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isOpenFrontError, type ErrorCode } from '../../src/errors.js';
-import { KvsDatabase } from '../../src/kvs/database.js';
+import { openSqliteState } from '../../src/state/sqlite/index.js';
 import { parseImportJson, readImportFile, writeExportFile } from '../../src/kvs/import-export.js';
 import { DEFAULT_KVS_LIMITS, UNLIMITED_KVS_LIMITS } from '../../src/kvs/limits.js';
 import type { KeyValue } from '../../src/kvs/types.js';
@@ -131,14 +131,14 @@ describe('readImportFile', () => {
 
 describe('writeExportFile', () => {
   it('round-trips a store through an export file and a new store', async () => {
-    const db = KvsDatabase.open(':memory:');
+    const db = openSqliteState(':memory:');
     const items = Array.from({ length: 120 }, (_, i) => ({ key: `k${String(i).padStart(3, '0')}`, value: `line\n"${i}"😀` }));
-    const source = db.createStore({ name: 'source', importItems: items }, { accessKeyId: 'local' });
+    const source = db.kvs.createStore({ name: 'source', importItems: items }, { accessKeyId: 'local' });
     const path = join(dir, 'export.json');
-    await writeExportFile(path, db.exportData(source.id));
+    await writeExportFile(path, db.kvs.exportData(source.id));
     assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')), { data: items });
-    const copy = db.createStore({ name: 'copy', importItems: await readImportFile(path) }, { accessKeyId: 'local' });
-    assert.deepEqual(db.exportData(copy.id), items);
+    const copy = db.kvs.createStore({ name: 'copy', importItems: await readImportFile(path) }, { accessKeyId: 'local' });
+    assert.deepEqual(db.kvs.exportData(copy.id), items);
     assert.equal(copy.totalSizeInBytes, source.totalSizeInBytes);
     assert.deepEqual(
       readdirSync(dir).filter((name) => name.includes('.tmp')),
@@ -147,6 +147,6 @@ describe('writeExportFile', () => {
     );
     await writeExportFile(join(dir, 'empty.json'), []);
     assert.deepEqual(await readImportFile(join(dir, 'empty.json')), []);
-    db.close();
+    db.database.close();
   });
 });

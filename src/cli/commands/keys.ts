@@ -5,9 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { KvsDatabase } from '../../kvs/database.js';
 import { openFrontError } from '../../errors.js';
-import { SqliteAccessKeyState } from '../../state/sqlite/access-key-state.js';
+import { openSqliteParts, SqliteAccessKeyState } from '../../state/sqlite/index.js';
 import type { AccessKeyState } from '../../state/types.js';
 import { fleetSecretKey } from '../fleet-options.js';
 import { parsePolicy } from '../../control/auth/policy.js';
@@ -51,11 +50,11 @@ async function withAccessKeys<T>(options: DataOptions, create: boolean, use: (ke
   }
   const file = databaseFile(options);
   if (!create && !existsSync(file)) throw openFrontError('CLI_USAGE', `no OpenFront database at ${file} (use --data <dir> to point at the data directory)`);
-  const db = KvsDatabase.open(file);
+  const { database, keys, audit } = openSqliteParts(file);
   try {
-    return await use(new SqliteAccessKeyState(db));
+    return await use(new SqliteAccessKeyState(database, keys, audit));
   } finally {
-    db.close();
+    database.close();
   }
 }
 

@@ -9,8 +9,8 @@ import type { EdgeConfig } from '../../config/types.js';
 import { FunctionRegistry } from '../../control/functions/index.js';
 import { startEdge, type EdgeServer } from '../../edge/index.js';
 import { isOpenFrontError } from '../../errors.js';
-import { KvsDatabase } from '../../kvs/database.js';
 import { ReplicaSet } from '../../kvs/replica.js';
+import { openSqliteParts, type SqliteNodeDatabase } from '../../state/sqlite/index.js';
 import { LiveFunctions } from '../live-functions.js';
 import { WORKER_HEADER, type FromWorker, type ToWorker, type WorkerStart } from './protocol.js';
 import { workerConfig } from './worker-config.js';
@@ -22,7 +22,7 @@ const LOAD_RETRY_MS = 200;
 const send = (message: FromWorker) => process.send?.(message);
 
 interface Running {
-  db: KvsDatabase;
+  db: SqliteNodeDatabase;
   replicas: ReplicaSet;
   live: LiveFunctions;
   edge: EdgeServer;
@@ -36,9 +36,10 @@ let running: Running | undefined;
 const early: ToWorker[] = [];
 
 async function start(options: WorkerStart): Promise<void> {
-  const db = KvsDatabase.open(options.dbFile, { limits: options.kvsLimits });
-  const replicas = new ReplicaSet(db);
-  const registry = new FunctionRegistry(db);
+  const parts = openSqliteParts(options.dbFile, { limits: options.kvsLimits });
+  const db = parts.database;
+  const replicas = new ReplicaSet(parts.stores);
+  const registry = new FunctionRegistry(parts);
   // Loading runs the function's top-level code under its CPU budget; a busy machine (N workers starting at once)
   // can miss it once. Such a load is retried a few times instead of leaving the function unserved until its next publish.
   const attempts = new Map<string, number>();
@@ -62,12 +63,12 @@ async function start(options: WorkerStart): Promise<void> {
     storeName: (storeId) => {
       let name = storeNames.get(storeId);
       if (name === undefined) {
-        name = db.getStore({ id: storeId })?.name;
+        name = parts.stores.getStore({ id: storeId })?.name;
         if (name !== undefined) storeNames.set(storeId, name);
       }
       return name;
     },
-    lookupSecret: (id) => db.getAccessKeySecret(id),
+    lookupSecret: (id) => parts.keys.getAccessKeySecret(id),
     cacheStats: () => running?.edge.cacheStats() ?? { bytes: 0, entries: 0, evictions: 0 },
     isolateHeap: () => live.heapUsage(),
     send: (traces) => send({ type: 'decisions', traces }),

@@ -5,7 +5,7 @@
  */
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { openFrontError } from '../../errors.js';
-import { DEFAULT_AUDIT_LIMIT } from '../../kvs/audit-log.js';
+import { DEFAULT_AUDIT_LIMIT } from '../audit.js';
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../../observe/audit.js';
 import type { AuditState } from '../types.js';
 import { AUDIT_STREAM, AUDIT_SUBJECTS, natsCall, type JetStreamContext } from './buckets.js';

@@ -21,6 +21,7 @@ import {
   type HistoryRetention,
   type ItemsAt,
 } from '../../kvs/history.js';
+import { storeRecord } from '../../kvs/store-record.js';
 import type { Actor, KeyValue, KvsLimits, ListKeysPage, StoreRecord, StoreStatus, WriteResult } from '../../kvs/types.js';
 import { assertValidKey, assertValidValue, KeyValueBatch, quoteKey, validateUpdate } from '../../kvs/validate.js';
 import { assertStoreConforms, assertValuesMatchSchema, storedValueSchema, type ParsedValueSchema, type StoredValueSchema } from '../../kvs/value-schema.js';
@@ -645,24 +646,20 @@ function schemaOf(meta: StoreMetadataJson): StoredValueSchema | undefined {
 const STORE_NAME_KEY = /^[a-zA-Z0-9_-]{1,64}$/;
 
 function toRecord(meta: StoreMetadataJson, data: { version: number; itemCount: number; totalSizeInBytes: number }): StoreRecord {
-  const record: StoreRecord = {
+  return storeRecord({
+    ...data,
     id: meta.id,
     name: meta.name,
     arn: meta.arn,
     comment: meta.comment,
     status: meta.status,
+    failureReason: meta.failureReason,
     created: new Date(meta.created),
     lastModified: new Date(meta.lastModified),
     metadataEtag: meta.metadataEtag,
-    version: data.version,
-    etag: dataEtag(meta.id, data.version),
-    itemCount: data.itemCount,
-    totalSizeInBytes: data.totalSizeInBytes,
-  };
-  if (meta.failureReason !== undefined) record.failureReason = meta.failureReason;
-  if (meta.owner !== undefined) record.owner = meta.owner;
-  if (meta.labels !== undefined) record.labels = { ...meta.labels };
-  return record;
+    owner: meta.owner,
+    labels: meta.labels,
+  });
 }
 
 function nameTaken(name: string) {

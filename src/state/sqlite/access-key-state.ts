@@ -1,33 +1,40 @@
-/** Access keys in the embedded SQLite database, secrets sealed with the database's secret key. */
+/**
+ * Access keys on the embedded SQLite database as the async `AccessKeyState`: the keys themselves (`access-keys.ts`,
+ * secrets sealed) and the policy that limits a key (perms, issue 15: the `perm_key_policies` table).
+ */
 import type { Statement } from 'better-sqlite3';
-import type { KvsDatabase } from '../../kvs/database.js';
 import type { AccessKeyRecord, Actor } from '../../kvs/types.js';
 import type { AccessKeyState } from '../types.js';
+import type { SqliteAccessKeys } from './access-keys.js';
+import type { SqliteAuditLog } from './audit-log.js';
+import type { SqliteNodeDatabase } from './node-database.js';
 import { migratePermsTables } from './perms-tables.js';
 
 export class SqliteAccessKeyState implements AccessKeyState {
-  readonly #db: KvsDatabase;
+  readonly #database: SqliteNodeDatabase;
+  readonly #keys: SqliteAccessKeys;
+  readonly #audit: SqliteAuditLog;
   readonly #insertPolicy: Statement;
   readonly #policies: Statement;
-  readonly #lookup: Statement;
+  readonly #policy: Statement;
 
-  constructor(db: KvsDatabase) {
-    this.#db = db;
-    migratePermsTables(db.connection);
-    this.#insertPolicy = db.connection.prepare('INSERT INTO perm_key_policies (access_key_id, policy) VALUES (?, ?)');
-    this.#policies = db.connection.prepare('SELECT access_key_id AS id, policy FROM perm_key_policies');
-    this.#lookup = db.connection.prepare(
-      'SELECT k.revoked_ms AS revoked, p.policy AS policy FROM access_keys k LEFT JOIN perm_key_policies p ON p.access_key_id = k.access_key_id WHERE k.access_key_id = ?',
-    );
+  constructor(database: SqliteNodeDatabase, keys: SqliteAccessKeys, audit: SqliteAuditLog) {
+    this.#database = database;
+    this.#keys = keys;
+    this.#audit = audit;
+    migratePermsTables(database.connection);
+    this.#insertPolicy = database.connection.prepare('INSERT INTO perm_key_policies (access_key_id, policy) VALUES (?, ?)');
+    this.#policies = database.connection.prepare('SELECT access_key_id AS id, policy FROM perm_key_policies');
+    this.#policy = database.connection.prepare('SELECT policy FROM perm_key_policies WHERE access_key_id = ?').pluck();
   }
 
   async create(description: string | undefined, actor?: Actor, policy?: readonly string[]): Promise<{ accessKeyId: string; secretAccessKey: string }> {
-    if (policy === undefined) return this.#db.createAccessKey(description, actor);
+    if (policy === undefined) return this.#keys.createAccessKey(description, actor);
     // One transaction: a key must never exist, even for a moment, without the policy that limits it.
-    return this.#db.connection.transaction(() => {
-      const key = this.#db.createAccessKey(description, actor);
+    return this.#database.transaction(() => {
+      const key = this.#keys.createAccessKey(description, actor);
       this.#insertPolicy.run(key.accessKeyId, JSON.stringify(policy));
-      this.#db.appendAudit({
+      this.#audit.append({
         accessKeyId: actor?.accessKeyId ?? 'local',
         operation: 'SetAccessKeyPolicy',
         keys: [],
@@ -35,28 +42,31 @@ export class SqliteAccessKeyState implements AccessKeyState {
         detail: { accessKeyId: key.accessKeyId, policy: [...policy] },
       });
       return key;
-    })();
+    });
   }
 
   async list(): Promise<AccessKeyRecord[]> {
     const policies = new Map((this.#policies.all() as Array<{ id: string; policy: string }>).map((row) => [row.id, JSON.parse(row.policy) as string[]]));
-    return this.#db.listAccessKeys().map((record) => {
+    return this.#keys.listAccessKeys().map((record) => {
       const policy = policies.get(record.accessKeyId);
       return policy === undefined ? record : { ...record, policy };
     });
   }
 
   async revoke(accessKeyId: string, actor?: Actor): Promise<void> {
-    this.#db.revokeAccessKey(accessKeyId, actor);
+    this.#keys.revokeAccessKey(accessKeyId, actor);
   }
 
   async secret(accessKeyId: string): Promise<string | undefined> {
-    return this.#db.getAccessKeySecret(accessKeyId);
+    return this.#keys.getAccessKeySecret(accessKeyId);
   }
 
   async lookupPolicy(accessKeyId: string): Promise<{ policy?: readonly string[] } | undefined> {
-    const row = this.#lookup.get(accessKeyId) as { revoked: number | null; policy: string | null } | undefined;
-    if (row === undefined || row.revoked !== null) return undefined;
-    return row.policy === null ? {} : { policy: JSON.parse(row.policy) as string[] };
+    // One read: a key revoked meanwhile is never answered with its policy.
+    return this.#database.transaction(() => {
+      if (!this.#keys.isActive(accessKeyId)) return undefined;
+      const policy = this.#policy.get(accessKeyId) as string | undefined;
+      return policy === undefined ? {} : { policy: JSON.parse(policy) as string[] };
+    });
   }
 }

@@ -1,20 +1,20 @@
-/** The audit log in the embedded SQLite database (`kvs/audit-log.ts`), beside the writes it records. */
-import type { KvsDatabase } from '../../kvs/database.js';
+/** The audit log in the node's SQLite file (`audit-log.ts`), beside the writes it records, as the async `AuditState`. */
 import type { AuditQuery, AuditRecord, NewAuditRecord } from '../../observe/audit.js';
 import type { AuditState } from '../types.js';
+import type { SqliteAuditLog } from './audit-log.js';
 
 export class SqliteAuditState implements AuditState {
-  readonly #db: KvsDatabase;
+  readonly #log: SqliteAuditLog;
 
-  constructor(db: KvsDatabase) {
-    this.#db = db;
+  constructor(log: SqliteAuditLog) {
+    this.#log = log;
   }
 
   async append(record: NewAuditRecord): Promise<void> {
-    this.#db.appendAudit(record);
+    this.#log.append(record);
   }
 
   async list(query?: AuditQuery): Promise<AuditRecord[]> {
-    return this.#db.listAudit(query);
+    return this.#log.list(query);
   }
 }

@@ -12,7 +12,6 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { openFrontError } from '../../errors.js';
-import type { KvsDatabase } from '../../kvs/database.js';
 import type { Actor } from '../../kvs/types.js';
 import type { RuntimeVersion } from '../../runtime/event.js';
 import { DEFAULT_RUNTIME_LIMITS } from '../../runtime/limits.js';
@@ -32,7 +31,17 @@ import {
   type LiveChangeListener,
   type LiveVersion,
 } from '../functions.js';
+import type { SqliteAuditLog } from './audit-log.js';
 import { migrateFunctionTables } from './function-schema.js';
+import type { SqliteNodeDatabase } from './node-database.js';
+import type { SqliteStores } from './stores.js';
+
+/** What the registry works with: its own tables in the node database, the stores functions associate, the audit log. */
+export interface FunctionRegistryParts {
+  database: SqliteNodeDatabase;
+  stores: SqliteStores;
+  audit: SqliteAuditLog;
+}
 
 interface FunctionRow {
   id: string;
@@ -68,7 +77,9 @@ interface LiveMove {
 }
 
 export class FunctionRegistry {
-  readonly #db: KvsDatabase;
+  readonly #database: SqliteNodeDatabase;
+  readonly #stores: SqliteStores;
+  readonly #audit: SqliteAuditLog;
   readonly #now: () => Date;
   readonly #maxFunctions: number;
   readonly #maxCodeBytes: number;
@@ -78,20 +89,22 @@ export class FunctionRegistry {
   #dispatching = false;
   readonly #sql: ReturnType<typeof prepareStatements>;
 
-  constructor(db: KvsDatabase, options: FunctionRegistryOptions = {}) {
-    this.#db = db;
+  constructor({ database, stores, audit }: FunctionRegistryParts, options: FunctionRegistryOptions = {}) {
+    this.#database = database;
+    this.#stores = stores;
+    this.#audit = audit;
     this.#now = options.now ?? (() => new Date());
     this.#maxFunctions = options.maxFunctions ?? DEFAULT_MAX_FUNCTIONS;
     this.#maxCodeBytes = options.maxCodeBytes ?? DEFAULT_RUNTIME_LIMITS.maxCodeBytes;
     this.#inUse = options.isFunctionInUse ?? (() => false);
-    migrateFunctionTables(db.connection);
-    this.#sql = prepareStatements(db);
-    db.setStoreInUseCheck((storeId) => this.#functionsUsingStore(storeId, undefined) > 0);
+    migrateFunctionTables(database.connection);
+    this.#sql = prepareStatements(database);
+    stores.setStoreInUseCheck((storeId) => this.#functionsUsingStore(storeId, undefined) > 0);
   }
 
   /** Account id of the function ARNs. */
   get accountId(): string {
-    return this.#db.accountId;
+    return this.#database.accountId;
   }
 
   /** Replaces the "is this function used by the edge config?" hook (the edge may start after the registry). */
@@ -106,7 +119,7 @@ export class FunctionRegistry {
   }
 
   functionArn(name: string): string {
-    return `arn:aws:cloudfront::${this.#db.accountId}:function/${name}`;
+    return `arn:aws:cloudfront::${this.#database.accountId}:function/${name}`;
   }
 
   // ---------------------------------------------------------------- writes
@@ -117,30 +130,28 @@ export class FunctionRegistry {
     this.#checkCode(input.name, input.code, config.runtime);
     const at = this.#now().getTime();
     const id = randomUUID();
-    this.#db.connection
-      .transaction(() => {
-        if (this.#sql.functionByName.get(input.name) !== undefined) {
-          throw openFrontError('CF_FUNCTION_ALREADY_EXISTS', `A function named ${input.name} already exists`, { name: input.name });
-        }
-        const count = this.#sql.functionCount.get() as number;
-        if (count >= this.#maxFunctions) {
-          throw openFrontError('CF_TOO_MANY_FUNCTIONS', `The account already has ${count} functions; the limit is ${this.#maxFunctions}`);
-        }
-        this.#assertStoreAssociable(config, undefined);
-        this.#sql.insertFunction.run(id, input.name, at, at);
-        const sha256 = this.#insertVersion(id, 1, input.code, config, actor, at);
-        this.#sql.insertStage.run(id, 'DEVELOPMENT', 1, 1, at);
-        this.#db.appendAudit({
-          accessKeyId: actor.accessKeyId,
-          operation: 'CreateFunction',
-          functionName: input.name,
-          keys: [],
-          changes: [],
-          etagTo: stageEtag(id, 'DEVELOPMENT', 1),
-          detail: { version: 1, sha256, config },
-        });
-      })
-      .immediate();
+    this.#database.write(() => {
+      if (this.#sql.functionByName.get(input.name) !== undefined) {
+        throw openFrontError('CF_FUNCTION_ALREADY_EXISTS', `A function named ${input.name} already exists`, { name: input.name });
+      }
+      const count = this.#sql.functionCount.get() as number;
+      if (count >= this.#maxFunctions) {
+        throw openFrontError('CF_TOO_MANY_FUNCTIONS', `The account already has ${count} functions; the limit is ${this.#maxFunctions}`);
+      }
+      this.#assertStoreAssociable(config, undefined);
+      this.#sql.insertFunction.run(id, input.name, at, at);
+      const sha256 = this.#insertVersion(id, 1, input.code, config, actor, at);
+      this.#sql.insertStage.run(id, 'DEVELOPMENT', 1, 1, at);
+      this.#audit.append({
+        accessKeyId: actor.accessKeyId,
+        operation: 'CreateFunction',
+        functionName: input.name,
+        keys: [],
+        changes: [],
+        etagTo: stageEtag(id, 'DEVELOPMENT', 1),
+        detail: { version: 1, sha256, config },
+      });
+    });
     return this.describe(input.name, 'DEVELOPMENT');
   }
 
@@ -149,78 +160,70 @@ export class FunctionRegistry {
     const config = this.#validateConfig(input.config);
     this.#checkCode(name, input.code, config.runtime);
     const at = this.#now().getTime();
-    this.#db.connection
-      .transaction(() => {
-        const { fn, stage } = this.#requireStageMatch(name, 'DEVELOPMENT', ifMatch);
-        this.#assertStoreAssociable(config, fn.id);
-        const version = (this.#sql.maxVersion.get(fn.id) as number) + 1;
-        const sha256 = this.#insertVersion(fn.id, version, input.code, config, actor, at);
-        this.#sql.moveStage.run(version, at, fn.id, 'DEVELOPMENT');
-        this.#sql.touchFunction.run(at, fn.id);
-        this.#db.appendAudit({
-          accessKeyId: actor.accessKeyId,
-          operation: 'UpdateFunction',
-          functionName: name,
-          keys: [],
-          changes: [],
-          etagFrom: stageEtag(fn.id, 'DEVELOPMENT', stage.generation),
-          etagTo: stageEtag(fn.id, 'DEVELOPMENT', stage.generation + 1),
-          detail: { version, previousVersion: stage.version, sha256, config },
-        });
-      })
-      .immediate();
+    this.#database.write(() => {
+      const { fn, stage } = this.#requireStageMatch(name, 'DEVELOPMENT', ifMatch);
+      this.#assertStoreAssociable(config, fn.id);
+      const version = (this.#sql.maxVersion.get(fn.id) as number) + 1;
+      const sha256 = this.#insertVersion(fn.id, version, input.code, config, actor, at);
+      this.#sql.moveStage.run(version, at, fn.id, 'DEVELOPMENT');
+      this.#sql.touchFunction.run(at, fn.id);
+      this.#audit.append({
+        accessKeyId: actor.accessKeyId,
+        operation: 'UpdateFunction',
+        functionName: name,
+        keys: [],
+        changes: [],
+        etagFrom: stageEtag(fn.id, 'DEVELOPMENT', stage.generation),
+        etagTo: stageEtag(fn.id, 'DEVELOPMENT', stage.generation + 1),
+        detail: { version, previousVersion: stage.version, sha256, config },
+      });
+    });
     return this.describe(name, 'DEVELOPMENT');
   }
 
   /** Points LIVE at DEVELOPMENT's version. `ifMatch` is the DEVELOPMENT ETag. */
   publish(name: string, ifMatch: string | undefined, actor: Actor): FunctionStageView {
-    const move = this.#db.connection
-      .transaction((): LiveMove | undefined => {
-        const { fn, stage: dev } = this.#requireStageMatch(name, 'DEVELOPMENT', ifMatch);
-        return this.#moveLive(fn, dev.version, actor, 'PublishFunction');
-      })
-      .immediate();
+    const move = this.#database.write((): LiveMove | undefined => {
+      const { fn, stage: dev } = this.#requireStageMatch(name, 'DEVELOPMENT', ifMatch);
+      return this.#moveLive(fn, dev.version, actor, 'PublishFunction');
+    });
     this.#announce(move);
     return this.describe(name, 'LIVE');
   }
 
   /** Points LIVE at an existing `version`. `ifMatch` is the LIVE ETag; the function must have been published. */
   rollback(name: string, version: number, ifMatch: string | undefined, actor: Actor): FunctionStageView {
-    const move = this.#db.connection
-      .transaction((): LiveMove | undefined => {
-        const { fn } = this.#requireStageMatch(name, 'LIVE', ifMatch);
-        const target = this.#sql.version.get(fn.id, version) as VersionRow | undefined;
-        if (target === undefined) {
-          throw openFrontError('FUNCTION_VERSION_NOT_FOUND', `Function ${name} has no version ${version}`, { name, version });
-        }
-        this.#assertStoreAssociable(versionConfig(target), fn.id);
-        return this.#moveLive(fn, version, actor, 'RollbackFunction');
-      })
-      .immediate();
+    const move = this.#database.write((): LiveMove | undefined => {
+      const { fn } = this.#requireStageMatch(name, 'LIVE', ifMatch);
+      const target = this.#sql.version.get(fn.id, version) as VersionRow | undefined;
+      if (target === undefined) {
+        throw openFrontError('FUNCTION_VERSION_NOT_FOUND', `Function ${name} has no version ${version}`, { name, version });
+      }
+      this.#assertStoreAssociable(versionConfig(target), fn.id);
+      return this.#moveLive(fn, version, actor, 'RollbackFunction');
+    });
     this.#announce(move);
     return this.describe(name, 'LIVE');
   }
 
   /** Deletes the function with all its versions. `ifMatch` is the DEVELOPMENT ETag. */
   delete(name: string, ifMatch: string | undefined, actor: Actor): void {
-    const move = this.#db.connection
-      .transaction((): LiveMove | undefined => {
-        const { fn, stage } = this.#requireStageMatch(name, 'DEVELOPMENT', ifMatch);
-        if (this.#inUse(name)) throw openFrontError('CF_FUNCTION_IN_USE', `Function ${name} is used by the edge configuration`, { name });
-        const live = this.#sql.stage.get(fn.id, 'LIVE') as StageRow | undefined;
-        this.#sql.deleteFunction.run(fn.id);
-        this.#db.appendAudit({
-          accessKeyId: actor.accessKeyId,
-          operation: 'DeleteFunction',
-          functionName: name,
-          keys: [],
-          changes: [],
-          etagFrom: stageEtag(fn.id, 'DEVELOPMENT', stage.generation),
-          detail: { developmentVersion: stage.version, liveVersion: live?.version ?? null },
-        });
-        return live === undefined ? undefined : { name, version: undefined };
-      })
-      .immediate();
+    const move = this.#database.write((): LiveMove | undefined => {
+      const { fn, stage } = this.#requireStageMatch(name, 'DEVELOPMENT', ifMatch);
+      if (this.#inUse(name)) throw openFrontError('CF_FUNCTION_IN_USE', `Function ${name} is used by the edge configuration`, { name });
+      const live = this.#sql.stage.get(fn.id, 'LIVE') as StageRow | undefined;
+      this.#sql.deleteFunction.run(fn.id);
+      this.#audit.append({
+        accessKeyId: actor.accessKeyId,
+        operation: 'DeleteFunction',
+        functionName: name,
+        keys: [],
+        changes: [],
+        etagFrom: stageEtag(fn.id, 'DEVELOPMENT', stage.generation),
+        detail: { developmentVersion: stage.version, liveVersion: live?.version ?? null },
+      });
+      return live === undefined ? undefined : { name, version: undefined };
+    });
     this.#announce(move);
   }
 
@@ -300,10 +303,20 @@ export class FunctionRegistry {
     if (row === undefined) return undefined;
     const live: LiveVersion = { version: row.version, code: row.code, runtime: row.runtime as RuntimeVersion };
     if (row.kvs_arn !== null) {
-      const store = this.#db.getStore({ arn: row.kvs_arn });
+      const store = this.#stores.getStore({ arn: row.kvs_arn });
       if (store !== undefined) live.kvsStoreId = store.id;
     }
     return live;
+  }
+
+  /** The id of the function `name` (ids are random per creation); undefined when it does not exist. */
+  functionId(name: string): string | undefined {
+    return (this.#sql.functionByName.get(name) as FunctionRow | undefined)?.id;
+  }
+
+  /** Every function's id, by name. */
+  functionIds(): Map<string, string> {
+    return new Map((this.#sql.functionIds.all() as Array<{ name: string; id: string }>).map((row) => [row.name, row.id]));
   }
 
   /** Names of every function with a LIVE stage. */
@@ -329,12 +342,12 @@ export class FunctionRegistry {
   /** The store must exist, and may serve at most `maxFunctionsPerStore` functions (this one included). */
   #assertStoreAssociable(config: FunctionConfig, functionId: string | undefined): void {
     if (config.keyValueStoreArn === undefined) return;
-    const store = this.#db.getStore({ arn: config.keyValueStoreArn });
+    const store = this.#stores.getStore({ arn: config.keyValueStoreArn });
     if (store === undefined) {
       throw openFrontError('CF_INVALID_ARGUMENT', `KeyValueStore ${config.keyValueStoreArn} does not exist`, { keyValueStoreArn: config.keyValueStoreArn });
     }
     const others = this.#functionsUsingStore(store.id, functionId);
-    const max = this.#db.limits.maxFunctionsPerStore;
+    const max = this.#stores.limits.maxFunctionsPerStore;
     if (others >= max) {
       throw openFrontError('CF_ENTITY_LIMIT_EXCEEDED', `KeyValueStore ${store.name} is already associated with ${others} functions; the limit is ${max}`, {
         store: store.name,
@@ -344,7 +357,7 @@ export class FunctionRegistry {
 
   /** Functions (other than `exceptFunctionId`) whose DEVELOPMENT or LIVE version associates the store. */
   #functionsUsingStore(storeId: string, exceptFunctionId: string | undefined): number {
-    const arn = `arn:aws:cloudfront::${this.#db.accountId}:key-value-store/${storeId}`;
+    const arn = `arn:aws:cloudfront::${this.#database.accountId}:key-value-store/${storeId}`;
     return this.#sql.functionsUsingStore.get(arn.toLowerCase(), exceptFunctionId ?? '') as number;
   }
 
@@ -362,7 +375,7 @@ export class FunctionRegistry {
     else this.#sql.moveStage.run(version, at, fn.id, 'LIVE');
     this.#sql.touchFunction.run(at, fn.id);
     const target = this.#sql.version.get(fn.id, version) as VersionRow;
-    this.#db.appendAudit({
+    this.#audit.append({
       accessKeyId: actor.accessKeyId,
       operation,
       functionName: fn.name,
@@ -379,7 +392,7 @@ export class FunctionRegistry {
   #announce(move: LiveMove | undefined): void {
     if (move === undefined) return;
     // Inside the database's atomically() block (a release), the move is announced with that block's other changes.
-    this.#db.afterCommit(() => this.#dispatch(move));
+    this.#database.afterCommit(() => this.#dispatch(move));
   }
 
   #dispatch(move: LiveMove): void {
@@ -476,10 +489,11 @@ function toVersion(row: VersionRow, stages: FunctionStage[]): FunctionVersion {
   };
 }
 
-function prepareStatements(db: KvsDatabase) {
-  const c = db.connection;
+function prepareStatements(database: SqliteNodeDatabase) {
+  const c = database.connection;
   return {
     functionByName: c.prepare('SELECT * FROM fn_functions WHERE name = ?'),
+    functionIds: c.prepare('SELECT name, id FROM fn_functions'),
     functionCount: c.prepare('SELECT count(*) FROM fn_functions').pluck(),
     insertFunction: c.prepare('INSERT INTO fn_functions (id, name, created_ms, last_modified_ms) VALUES (?, ?, ?, ?)'),
     touchFunction: c.prepare('UPDATE fn_functions SET last_modified_ms = ? WHERE id = ?'),

@@ -4,7 +4,7 @@
  * `settings` table) so its schema evolves independently of the store schema. Migrations are append only.
  */
 import type { Database } from 'better-sqlite3';
-import { openFrontError } from '../../errors.js';
+import { migrateTables } from './table-migrations.js';
 
 const MIGRATIONS: readonly string[] = [
   // 1: functions, their immutable versions, and the two stage pointers.
@@ -45,26 +45,7 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-const SETTING = 'function_registry_schema';
-
 /** Brings the registry's tables to the newest schema; refuses a database written by a newer OpenFront. */
 export function migrateFunctionTables(connection: Database): void {
-  connection
-    .transaction(() => {
-      const stored = connection.prepare('SELECT value FROM settings WHERE name = ?').pluck().get(SETTING) as string | undefined;
-      const current = stored === undefined ? 0 : Number(stored);
-      if (current > MIGRATIONS.length) {
-        throw openFrontError(
-          'DATABASE_VERSION_UNSUPPORTED',
-          `The function registry schema is version ${current}, newer than this OpenFront understands (${MIGRATIONS.length})`,
-        );
-      }
-      for (let version = current; version < MIGRATIONS.length; version++) connection.exec(MIGRATIONS[version]);
-      if (current < MIGRATIONS.length) {
-        connection
-          .prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value')
-          .run(SETTING, String(MIGRATIONS.length));
-      }
-    })
-    .immediate();
+  migrateTables(connection, { setting: 'function_registry_schema', label: 'The function registry schema', migrations: MIGRATIONS });
 }

@@ -1,30 +1,28 @@
 /** Functions on the embedded SQLite database: the synchronous {@link FunctionRegistry} behind the async interface. */
-import type { Statement } from 'better-sqlite3';
 import { openFrontError } from '../../errors.js';
-import type { KvsDatabase } from '../../kvs/database.js';
 import type { Actor } from '../../kvs/types.js';
 import { applyOwnershipChange, auditOwnershipFields, type Ownership, type OwnershipChange } from '../ownership.js';
 import { migratePermsTables, OwnershipTable } from './perms-tables.js';
 import type { RuntimeVersion } from '../../runtime/event.js';
 import type { FunctionConfigInput, FunctionStage, FunctionStageView, FunctionVersion, LiveVersion } from '../functions.js';
 import type { FunctionState } from '../types.js';
+import type { SqliteAuditLog } from './audit-log.js';
 import type { FunctionRegistry } from './function-registry.js';
+import type { SqliteNodeDatabase } from './node-database.js';
 
 export class SqliteFunctionState implements FunctionState {
   readonly #registry: FunctionRegistry;
-  readonly #db: KvsDatabase;
+  readonly #database: SqliteNodeDatabase;
+  readonly #audit: SqliteAuditLog;
   readonly #ownership: OwnershipTable;
-  readonly #functionIds: Statement;
-  readonly #functionId: Statement;
 
-  constructor(registry: FunctionRegistry, db: KvsDatabase) {
+  constructor(registry: FunctionRegistry, database: SqliteNodeDatabase, audit: SqliteAuditLog) {
     this.#registry = registry;
-    this.#db = db;
-    migratePermsTables(db.connection);
-    this.#ownership = new OwnershipTable(db.connection, 'function');
-    this.#functionIds = db.connection.prepare('SELECT name, id FROM fn_functions');
-    this.#functionId = db.connection.prepare('SELECT id FROM fn_functions WHERE name = ?').pluck();
-    db.addAuditEnricher((record) =>
+    this.#database = database;
+    this.#audit = audit;
+    migratePermsTables(database.connection);
+    this.#ownership = new OwnershipTable(database.connection, 'function');
+    audit.addEnricher((record) =>
       record.functionName === undefined || record.storeId !== undefined
         ? undefined
         : auditOwnershipFields(record.operation, this.#ownershipOf(record.functionName)),
@@ -42,28 +40,26 @@ export class SqliteFunctionState implements FunctionState {
   }
 
   #idOf(name: string): string | undefined {
-    return this.#functionId.get(name) as string | undefined;
+    return this.#registry.functionId(name);
   }
 
   async setOwnership(name: string, change: OwnershipChange, actor: Actor): Promise<Ownership> {
-    return this.#db.connection
-      .transaction(() => {
-        const id = this.#idOf(name);
-        if (id === undefined) throw openFrontError('CF_NO_SUCH_FUNCTION', `The function ${name} does not exist`, { name });
-        const before = this.#ownership.get(id);
-        const after = applyOwnershipChange(before, change);
-        this.#ownership.put(id, after);
-        this.#db.appendAudit({
-          accessKeyId: actor.accessKeyId,
-          operation: 'SetOwnership',
-          functionName: name,
-          keys: [],
-          changes: [],
-          detail: { ownerBefore: before.owner ?? null, ownerAfter: after.owner ?? null, labelsBefore: before.labels ?? {}, labelsAfter: after.labels ?? {} },
-        });
-        return after;
-      })
-      .immediate();
+    return this.#database.write(() => {
+      const id = this.#idOf(name);
+      if (id === undefined) throw openFrontError('CF_NO_SUCH_FUNCTION', `The function ${name} does not exist`, { name });
+      const before = this.#ownership.get(id);
+      const after = applyOwnershipChange(before, change);
+      this.#ownership.put(id, after);
+      this.#audit.append({
+        accessKeyId: actor.accessKeyId,
+        operation: 'SetOwnership',
+        functionName: name,
+        keys: [],
+        changes: [],
+        detail: { ownerBefore: before.owner ?? null, ownerAfter: after.owner ?? null, labelsBefore: before.labels ?? {}, labelsAfter: after.labels ?? {} },
+      });
+      return after;
+    });
   }
 
   get accountId(): string {
@@ -84,12 +80,12 @@ export class SqliteFunctionState implements FunctionState {
 
   async create(input: { name: string; config: FunctionConfigInput; code: string }, actor: Actor): Promise<FunctionStageView> {
     // One transaction: the function never exists without its owner, the key that created it.
-    return this.#db.connection.transaction(() => {
+    return this.#database.transaction(() => {
       const view = this.#registry.create(input, actor);
       const id = this.#idOf(view.name)!;
       this.#ownership.put(id, { owner: actor.accessKeyId });
       return this.#owned(view, { owner: actor.accessKeyId });
-    })();
+    });
   }
 
   async update(name: string, input: { config: FunctionConfigInput; code: string }, ifMatch: string | undefined, actor: Actor): Promise<FunctionStageView> {
@@ -129,7 +125,7 @@ export class SqliteFunctionState implements FunctionState {
 
   async list(options?: { marker?: string; maxItems?: number; stage?: FunctionStage }): Promise<{ items: FunctionStageView[]; nextMarker?: string }> {
     const page = this.#registry.list(options);
-    const ids = new Map((this.#functionIds.all() as Array<{ name: string; id: string }>).map((row) => [row.name, row.id]));
+    const ids = this.#registry.functionIds();
     const owned = this.#ownership.all();
     return { ...page, items: page.items.map((view) => this.#owned(view, owned.get(ids.get(view.name) ?? '') ?? {})) };
   }

@@ -5,8 +5,8 @@
  * again under the same name starts afresh.
  */
 import type { Database, Statement } from 'better-sqlite3';
-import { openFrontError } from '../../errors.js';
 import type { Ownership } from '../ownership.js';
+import { migrateTables } from './table-migrations.js';
 
 const MIGRATIONS: readonly string[] = [
   // 1: policies, store and function ownership.
@@ -30,27 +30,9 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-const SETTING = 'perms_schema';
-
 /** Brings the perms tables to the newest schema (idempotent); refuses a database written by a newer OpenFront. */
 export function migratePermsTables(connection: Database): void {
-  connection
-    .transaction(() => {
-      const stored = connection.prepare('SELECT value FROM settings WHERE name = ?').pluck().get(SETTING) as string | undefined;
-      const current = stored === undefined ? 0 : Number(stored);
-      if (current > MIGRATIONS.length) {
-        throw openFrontError(
-          'DATABASE_VERSION_UNSUPPORTED',
-          `The permissions schema is version ${current}, newer than this OpenFront understands (${MIGRATIONS.length})`,
-        );
-      }
-      if (current === MIGRATIONS.length) return;
-      for (let version = current; version < MIGRATIONS.length; version++) connection.exec(MIGRATIONS[version]);
-      connection
-        .prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value')
-        .run(SETTING, String(MIGRATIONS.length));
-    })
-    .immediate();
+  migrateTables(connection, { setting: 'perms_schema', label: 'The permissions schema', migrations: MIGRATIONS });
 }
 
 interface OwnershipRow {

@@ -1,14 +1,13 @@
 /**
  * Releases on the embedded SQLite database (docs/safe-changes.md#releases). Applying one is a single transaction —
  * every If-Match check, every store write, every LIVE move, the release's new status and its audit record — run
- * through `KvsDatabase.atomically`, which holds the change notifications until the commit and then delivers them in
+ * through the node database's `atomically` (`node-database.ts`), which holds the change notifications until the commit and then delivers them in
  * one synchronous step: this process's edge (replicas and LIVE functions follow those notifications) serves either
  * everything before the release or everything after it, never a mix.
  */
 import { randomBytes } from 'node:crypto';
 import { isOpenFrontError, openFrontError } from '../../errors.js';
 import type { ChangeSet, StoreChange } from '../../kvs/change-set.js';
-import type { KvsDatabase } from '../../kvs/database.js';
 import type { Actor } from '../../kvs/types.js';
 import { quoteKey } from '../../kvs/validate.js';
 import type { RuntimeVersion } from '../../runtime/event.js';
@@ -25,7 +24,10 @@ import {
   type ReleaseStoreResult,
 } from '../releases.js';
 import type { ReleaseState } from '../types.js';
-import type { FunctionRegistry } from './function-registry.js';
+import type { SqliteAuditLog } from './audit-log.js';
+import type { FunctionRegistry, FunctionRegistryParts } from './function-registry.js';
+import type { SqliteNodeDatabase } from './node-database.js';
+import type { SqliteStores } from './stores.js';
 
 const MIGRATIONS: readonly string[] = [
   // 1: one row per release; the record itself is JSON (it is read whole, never queried by its parts).
@@ -40,30 +42,8 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-const SETTING = 'release_schema';
 const DEFAULT_LIST = 100;
 const MAX_LIST = 1000;
-
-function migrate(db: KvsDatabase): void {
-  const c = db.connection;
-  c.transaction(() => {
-    const stored = c.prepare('SELECT value FROM settings WHERE name = ?').pluck().get(SETTING) as string | undefined;
-    const current = stored === undefined ? 0 : Number(stored);
-    if (current > MIGRATIONS.length) {
-      throw openFrontError(
-        'DATABASE_VERSION_UNSUPPORTED',
-        `The release schema is version ${current}, newer than this OpenFront understands (${MIGRATIONS.length})`,
-      );
-    }
-    for (let version = current; version < MIGRATIONS.length; version++) c.exec(MIGRATIONS[version]!);
-    if (current < MIGRATIONS.length) {
-      c.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(
-        SETTING,
-        String(MIGRATIONS.length),
-      );
-    }
-  }).immediate();
-}
 
 function conflict(message: string, details: Record<string, unknown> = {}): never {
   throw openFrontError('RELEASE_CONFLICT', message, details);
@@ -80,18 +60,22 @@ export interface ReleaseEdgeHooks {
 }
 
 export class SqliteReleaseState implements ReleaseState {
-  readonly #db: KvsDatabase;
+  readonly #database: SqliteNodeDatabase;
+  readonly #stores: SqliteStores;
+  readonly #audit: SqliteAuditLog;
   readonly #registry: FunctionRegistry;
   readonly #now: () => Date;
   readonly #sql: ReturnType<typeof prepare>;
   #edge: ReleaseEdgeHooks = {};
 
-  constructor(db: KvsDatabase, registry: FunctionRegistry, options: { now?: () => Date } = {}) {
-    this.#db = db;
+  constructor({ database, stores, audit }: FunctionRegistryParts, registry: FunctionRegistry, options: { now?: () => Date } = {}) {
+    this.#database = database;
+    this.#stores = stores;
+    this.#audit = audit;
     this.#registry = registry;
     this.#now = options.now ?? (() => new Date());
-    migrate(db);
-    this.#sql = prepare(db);
+    database.migrateTables({ setting: 'release_schema', label: 'The release schema', migrations: MIGRATIONS });
+    this.#sql = prepare(database);
   }
 
   /** Set by the composition root once the edge exists. */
@@ -132,18 +116,16 @@ export class SqliteReleaseState implements ReleaseState {
       createdBy: actor.accessKeyId,
       created: this.#now(),
     };
-    this.#db.connection
-      .transaction(() => {
-        this.#sql.insert.run(record.id, record.status, record.created.getTime(), JSON.stringify(releaseToJson(record)));
-        this.#db.appendAudit({
-          accessKeyId: actor.accessKeyId,
-          operation: 'CreateRelease',
-          keys: [],
-          changes: [],
-          detail: { release: record.id, functions: record.functions.map((fn) => fn.name), stores: Object.keys(record.changes.stores) },
-        });
-      })
-      .immediate();
+    this.#database.write(() => {
+      this.#sql.insert.run(record.id, record.status, record.created.getTime(), JSON.stringify(releaseToJson(record)));
+      this.#audit.append({
+        accessKeyId: actor.accessKeyId,
+        operation: 'CreateRelease',
+        keys: [],
+        changes: [],
+        detail: { release: record.id, functions: record.functions.map((fn) => fn.name), stores: Object.keys(record.changes.stores) },
+      });
+    });
     return record;
   }
 
@@ -168,12 +150,12 @@ export class SqliteReleaseState implements ReleaseState {
           return { name: fn.name, code: version.code, runtime: version.config.runtime };
         }),
       );
-      return this.#db.atomically(() => {
+      return this.#database.atomically(() => {
         const release = this.#requireStatus(this.#require(id), 'created', 'applied');
         // Every check first: a refused release writes nothing (the transaction would undo it anyway, but the error
         // then names the first thing that moved, not a write that failed because of it).
         const stores = storeParts(release.changes).map(([name, change]) => {
-          const store = this.#db.getStore({ name }) ?? conflict(`Store ${name} no longer exists`, { store: name });
+          const store = this.#stores.getStore({ name }) ?? conflict(`Store ${name} no longer exists`, { store: name });
           const expected = release.expected.stores[name];
           if (store.etag !== expected) {
             conflict(`Store ${name} changed since the release was prepared (ETag ${expected} is now ${store.etag})`, {
@@ -202,7 +184,7 @@ export class SqliteReleaseState implements ReleaseState {
         const storeResults: Record<string, ReleaseStoreResult> = {};
         for (const { name, store, change } of stores) {
           undo.stores[name] = this.#undoOf(store.id, change);
-          const written = this.#db.writeChanges(store.id, change, store.etag, actor, { operation: 'ReleaseKeys', detail: { release: id } });
+          const written = this.#stores.writeChanges(store.id, change, store.etag, actor, { operation: 'ReleaseKeys', detail: { release: id } });
           storeResults[name] = { versionBefore: store.version, version: written.version, etag: written.etag };
         }
         const functionResults: ReleaseFunctionResult[] = [];
@@ -223,7 +205,7 @@ export class SqliteReleaseState implements ReleaseState {
         const applied: ReleaseOutcome = { at: this.#now(), by: actor.accessKeyId, functions: functionResults, stores: storeResults };
         const done: ReleaseRecord = { ...release, status: 'applied', applied, undo };
         this.#save(done);
-        this.#db.appendAudit({
+        this.#audit.append({
           accessKeyId: actor.accessKeyId,
           operation: 'ApplyRelease',
           keys: [],
@@ -257,11 +239,11 @@ export class SqliteReleaseState implements ReleaseState {
   }
 
   #rollback(id: string, actor: Actor): ReleaseRecord {
-    return this.#db.atomically(() => {
+    return this.#database.atomically(() => {
       const release = this.#requireStatus(this.#require(id), 'applied', 'rolled back');
       const applied = release.applied!;
       const stores = storeParts(release.undo ?? { stores: {} }).map(([name, undo]) => {
-        const store = this.#db.getStore({ name }) ?? conflict(`Store ${name} no longer exists`, { store: name });
+        const store = this.#stores.getStore({ name }) ?? conflict(`Store ${name} no longer exists`, { store: name });
         // Only the keys the release wrote must still hold what it wrote: other keys may have moved meanwhile.
         const change = release.changes.stores[name]!;
         for (const { key, value } of change.puts) this.#expectValue(name, store.id, key, value);
@@ -276,7 +258,7 @@ export class SqliteReleaseState implements ReleaseState {
       }
       const storeResults: Record<string, ReleaseStoreResult> = {};
       for (const { name, store, undo } of stores) {
-        const written = this.#db.writeChanges(store.id, undo, store.etag, actor, { operation: 'RollbackReleaseKeys', detail: { release: id } });
+        const written = this.#stores.writeChanges(store.id, undo, store.etag, actor, { operation: 'RollbackReleaseKeys', detail: { release: id } });
         storeResults[name] = { versionBefore: store.version, version: written.version, etag: written.etag };
       }
       const functionResults: ReleaseFunctionResult[] = [];
@@ -288,7 +270,7 @@ export class SqliteReleaseState implements ReleaseState {
       const rolledBack: ReleaseOutcome = { at: this.#now(), by: actor.accessKeyId, functions: functionResults, stores: storeResults };
       const done: ReleaseRecord = { ...release, status: 'rolled-back', rolledBack };
       this.#save(done);
-      this.#db.appendAudit({
+      this.#audit.append({
         accessKeyId: actor.accessKeyId,
         operation: 'RollbackRelease',
         keys: [],
@@ -303,7 +285,7 @@ export class SqliteReleaseState implements ReleaseState {
   #undoOf(storeId: string, change: StoreChange): StoreChange {
     const undo: StoreChange = { puts: [], deletes: [] };
     for (const key of [...change.puts.map((item) => item.key), ...change.deletes]) {
-      const before = this.#sql.value.get(storeId, key) as string | undefined;
+      const before = this.#stores.valueOf(storeId, key);
       if (before === undefined) {
         if (!change.deletes.includes(key)) undo.deletes.push(key);
       } else {
@@ -314,30 +296,28 @@ export class SqliteReleaseState implements ReleaseState {
   }
 
   #expectValue(store: string, storeId: string, key: string, expected: string | null): void {
-    const actual = (this.#sql.value.get(storeId, key) as string | undefined) ?? null;
+    const actual = this.#stores.valueOf(storeId, key) ?? null;
     if (actual !== expected) {
       conflict(`Key ${quoteKey(key)} of store ${store} changed since the release was applied: rolling back would overwrite that change`, { store, key });
     }
   }
 
   #storeArn(name: string): string {
-    const store = this.#db.getStore({ name });
+    const store = this.#stores.getStore({ name });
     if (store === undefined) throw openFrontError('CF_INVALID_ARGUMENT', `KeyValueStore ${name} does not exist`, { store: name });
     return store.arn;
   }
 
   #markFailed(id: string, err: unknown, actor: Actor): void {
-    this.#db.connection
-      .transaction(() => {
-        const release = this.#find(id);
-        if (release === undefined || release.status !== 'created') return;
-        const error = isOpenFrontError(err)
-          ? { code: err.code, message: err.message }
-          : { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
-        this.#save({ ...release, status: 'failed', error });
-        this.#db.appendAudit({ accessKeyId: actor.accessKeyId, operation: 'FailRelease', keys: [], changes: [], detail: { release: id, error } });
-      })
-      .immediate();
+    this.#database.write(() => {
+      const release = this.#find(id);
+      if (release === undefined || release.status !== 'created') return;
+      const error = isOpenFrontError(err)
+        ? { code: err.code, message: err.message }
+        : { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+      this.#save({ ...release, status: 'failed', error });
+      this.#audit.append({ accessKeyId: actor.accessKeyId, operation: 'FailRelease', keys: [], changes: [], detail: { release: id, error } });
+    });
   }
 
   #save(release: ReleaseRecord): void {
@@ -369,13 +349,12 @@ export class SqliteReleaseState implements ReleaseState {
   }
 }
 
-function prepare(db: KvsDatabase) {
-  const c = db.connection;
+function prepare(database: SqliteNodeDatabase) {
+  const c = database.connection;
   return {
     insert: c.prepare('INSERT INTO releases (id, status, created_ms, record) VALUES (?, ?, ?, ?)'),
     update: c.prepare('UPDATE releases SET status = ?, record = ? WHERE id = ?'),
     get: c.prepare('SELECT record FROM releases WHERE id = ?').pluck(),
     list: c.prepare('SELECT record FROM releases ORDER BY seq DESC LIMIT ?').pluck(),
-    value: c.prepare('SELECT value FROM kvs_items WHERE store_id = ? AND key = ?').pluck(),
   };
 }

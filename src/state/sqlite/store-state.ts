@@ -1,25 +1,32 @@
 /**
- * Stores on the embedded SQLite database (`kvs/database.ts`): each write, its change record and its audit record
- * commit in one transaction; the in-process change feed (`onChange`) tells the replicas of the same process.
+ * Stores on the embedded SQLite database as the async `StoreState`: the synchronous stores (`stores.ts`: each write,
+ * its change record and its audit record commit in one transaction; `onChange` tells the replicas of the same
+ * process) with the owner and labels of each store (perms, issue 15: the `perm_store_ownership` table).
  */
-import type { KvsDatabase } from '../../kvs/database.js';
 import type { HistoryPage, HistoryQuery, HistoryRetention, ItemsAt } from '../../kvs/history.js';
 import type { Actor, KeyValue, KvsLimits, ListKeysPage, StoreRecord, WriteResult } from '../../kvs/types.js';
 import type { ParsedValueSchema, StoredValueSchema } from '../../kvs/value-schema.js';
 import type { KeyItem, StoreRef, StoreState } from '../types.js';
 import { openFrontError } from '../../errors.js';
 import { applyOwnershipChange, auditOwnershipFields, type OwnershipChange } from '../ownership.js';
+import type { SqliteAuditLog } from './audit-log.js';
+import type { SqliteNodeDatabase } from './node-database.js';
 import { migratePermsTables, OwnershipTable } from './perms-tables.js';
+import type { SqliteStores } from './stores.js';
 
 export class SqliteStoreState implements StoreState {
-  readonly #db: KvsDatabase;
+  readonly #database: SqliteNodeDatabase;
+  readonly #db: SqliteStores;
+  readonly #audit: SqliteAuditLog;
   readonly #ownership: OwnershipTable;
 
-  constructor(db: KvsDatabase) {
-    this.#db = db;
-    migratePermsTables(db.connection);
-    this.#ownership = new OwnershipTable(db.connection, 'store');
-    db.addAuditEnricher((record) => (record.storeId === undefined ? undefined : auditOwnershipFields(record.operation, this.#ownership.get(record.storeId))));
+  constructor(database: SqliteNodeDatabase, stores: SqliteStores, audit: SqliteAuditLog) {
+    this.#database = database;
+    this.#db = stores;
+    this.#audit = audit;
+    migratePermsTables(database.connection);
+    this.#ownership = new OwnershipTable(database.connection, 'store');
+    audit.addEnricher((record) => (record.storeId === undefined ? undefined : auditOwnershipFields(record.operation, this.#ownership.get(record.storeId))));
   }
 
   /** The record with its owner and labels (perms, issue 15). */
@@ -28,25 +35,23 @@ export class SqliteStoreState implements StoreState {
   }
 
   async setOwnership(name: string, change: OwnershipChange, actor: Actor): Promise<StoreRecord> {
-    return this.#db.connection
-      .transaction(() => {
-        const store = this.#db.getStore({ name });
-        if (store === undefined) throw openFrontError('KVS_NOT_FOUND', `The key value store ${name} was not found`, { name });
-        const before = this.#ownership.get(store.id);
-        const after = applyOwnershipChange(before, change);
-        this.#ownership.put(store.id, after);
-        this.#db.appendAudit({
-          accessKeyId: actor.accessKeyId,
-          operation: 'SetOwnership',
-          storeId: store.id,
-          storeName: name,
-          keys: [],
-          changes: [],
-          detail: { ownerBefore: before.owner ?? null, ownerAfter: after.owner ?? null, labelsBefore: before.labels ?? {}, labelsAfter: after.labels ?? {} },
-        });
-        return { ...store, ...after };
-      })
-      .immediate();
+    return this.#database.write(() => {
+      const store = this.#db.getStore({ name });
+      if (store === undefined) throw openFrontError('KVS_NOT_FOUND', `The key value store ${name} was not found`, { name });
+      const before = this.#ownership.get(store.id);
+      const after = applyOwnershipChange(before, change);
+      this.#ownership.put(store.id, after);
+      this.#audit.append({
+        accessKeyId: actor.accessKeyId,
+        operation: 'SetOwnership',
+        storeId: store.id,
+        storeName: name,
+        keys: [],
+        changes: [],
+        detail: { ownerBefore: before.owner ?? null, ownerAfter: after.owner ?? null, labelsBefore: before.labels ?? {}, labelsAfter: after.labels ?? {} },
+      });
+      return { ...store, ...after };
+    });
   }
 
   get accountId(): string {
@@ -62,11 +67,11 @@ export class SqliteStoreState implements StoreState {
     actor: Actor,
   ): Promise<StoreRecord> {
     // One transaction: the store never exists without its owner, the key that created it.
-    return this.#db.connection.transaction(() => {
+    return this.#database.transaction(() => {
       const record = this.#db.createStore(input, actor);
       this.#ownership.put(record.id, { owner: actor.accessKeyId });
       return { ...record, owner: actor.accessKeyId };
-    })();
+    });
   }
 
   async getStore(ref: StoreRef): Promise<StoreRecord | undefined> {
@@ -116,7 +121,7 @@ export class SqliteStoreState implements StoreState {
     return this.#db.exportData(storeId);
   }
 
-  // --- history: entries live in the database's kvs_history tables (kvs/history-log.ts)
+  // --- history: entries live in the database's kvs_history tables (history-log.ts)
 
   get historyRetention(): HistoryRetention {
     return this.#db.history.retention;

@@ -1,9 +1,9 @@
 /**
  * The SQLite side of value schemas (`kvs_value_schemas`, one row per store): read inside the write transaction of
- * `KvsDatabase`, so a write and the schema it was checked against are one consistent view.
+ * the stores (`stores.ts`), so a write and the schema it was checked against are one consistent view.
  */
 import type { Database as Connection } from 'better-sqlite3';
-import { storedValueSchema, type ParsedValueSchema, type StoredValueSchema } from './value-schema.js';
+import { storedValueSchema, type ParsedValueSchema, type StoredValueSchema } from '../../kvs/value-schema.js';
 
 interface SchemaRow {
   etag: string;

@@ -1,57 +1,44 @@
 /**
- * The durable KeyValueStore: stores, their items, a per-store change log, the audit log and API access keys, all in
- * one SQLite database so that a write, its change record and its audit record commit in one transaction.
- *
- * Durability: WAL journal with `synchronous=FULL`, so an acknowledged write survives a SIGKILL or power loss.
- * Concurrency: better-sqlite3 is synchronous, so one process serialises its own writes; `BEGIN IMMEDIATE` and
- * `busy_timeout` make a second process (a CLI next to a running server) wait instead of failing.
+ * The KeyValueStores of the node's SQLite file: stores, their items, the per-store change log, store history and
+ * value schemas. A write, its change record, its history entry and its audit record commit in one transaction on the
+ * node database's connection (`node-database.ts`); after the commit, `onChange` listeners (the replicas of the same
+ * process) hear of it in version order. Synchronous; `store-state.ts` is the async `StoreState` over it.
  */
-import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import type { Database as Connection } from 'better-sqlite3';
-import { isOpenFrontError, openFrontError } from '../errors.js';
-import type { AuditQuery, AuditRecord, NewAuditRecord } from '../observe/audit.js';
-import { AuditLog, type AuditEnricher } from './audit-log.js';
-import { dataEtag, metadataEtag } from './etag.js';
-import { assertRetention, DEFAULT_HISTORY_RETENTION, itemsAtVersion, type HistoryRetention, type ItemsAt } from './history.js';
+import { randomUUID } from 'node:crypto';
+import { isOpenFrontError, openFrontError } from '../../errors.js';
+import type { AuditRecord } from '../../observe/audit.js';
+import { dataEtag, metadataEtag } from '../../kvs/etag.js';
+import { assertRetention, DEFAULT_HISTORY_RETENTION, itemsAtVersion, type HistoryRetention, type ItemsAt } from '../../kvs/history.js';
 import { SqliteHistoryLog } from './history-log.js';
-import { DEFAULT_KVS_LIMITS } from './limits.js';
-import { migrate } from './schema.js';
-import { loadOrCreateSecretKey, newAccessKeyCredentials, SECRET_KEY_ENV, SECRET_KEY_FILE, SecretBox } from './secret-box.js';
+import { DEFAULT_KVS_LIMITS } from '../../kvs/limits.js';
+import { storeRecord } from '../../kvs/store-record.js';
 import type {
-  AccessKeyRecord,
   Actor,
   ChangeListener,
   ChangeRecord,
   KeyValue,
   KvsLimits,
   ListKeysPage,
+  StoreChangeFeed,
   StoreRecord,
   StoreStatus,
   WriteResult,
-} from './types.js';
-import { assertComment, assertStoreId, assertStoreName, decodeNextToken, encodeNextToken, parseStoreArn } from './store-rules.js';
-import { KeyValueBatch, assertValidKey, assertValidValue, itemBytes, quoteKey, validateUpdate } from './validate.js';
-import { assertStoreConforms, assertValuesMatchSchema, type ParsedValueSchema, type StoredValueSchema } from './value-schema.js';
+} from '../../kvs/types.js';
+import { assertComment, assertStoreId, assertStoreName, decodeNextToken, encodeNextToken, parseStoreArn, storeArn } from '../../kvs/store-rules.js';
+import { KeyValueBatch, assertValidKey, assertValidValue, itemBytes, quoteKey, validateUpdate } from '../../kvs/validate.js';
+import { assertStoreConforms, assertValuesMatchSchema, type ParsedValueSchema, type StoredValueSchema } from '../../kvs/value-schema.js';
 import { ValueSchemaTable } from './value-schema-table.js';
+import type { SqliteAuditLog } from './audit-log.js';
+import type { SqliteNodeDatabase } from './node-database.js';
 
-export interface KvsDatabaseOptions {
+export interface StoreOptions {
   /** Limits in force; CloudFront's by default. */
   limits?: KvsLimits;
-  /** Clock for timestamps (tests pass a fake one). */
-  now?: () => Date;
   /**
    * Change-log versions kept per store: after each write, records older than the newest `changeLogRetention` are
    * removed. Default 1000; `Infinity` keeps everything (compact by hand with `compactChangeLog`).
    */
   changeLogRetention?: number;
-  /**
-   * The 32-byte key sealing access-key secrets (AES-256-GCM). Default: `OPENFRONT_SECRET_KEY`, else the key file
-   * `openfront.key` beside the database (created 0600 on first open); a random key for ':memory:'.
-   */
-  secretKey?: Buffer;
   /** How long store history is kept (docs/kvs-storage.md, "History"); 30 days and at least 1,000 versions by default. */
   history?: HistoryRetention;
 }
@@ -82,14 +69,6 @@ interface ChangeRow {
   deletes: string;
 }
 
-interface AccessKeyRow {
-  access_key_id: string;
-  secret: string;
-  created_ms: number;
-  revoked_ms: number | null;
-  description: string | null;
-}
-
 /** What a data write does, before it is checked against the store and committed. */
 interface DataPlan {
   operation: string;
@@ -106,79 +85,44 @@ type Notification = { kind: 'change'; change: ChangeRecord } | { kind: 'deleted'
 
 const DEFAULT_LIST_STORES = 100;
 const DEFAULT_CHANGE_LOG_RETENTION = 1000;
-export { STORE_ID } from './store-rules.js';
 
-export class KvsDatabase {
-  readonly accountId: string;
+export class SqliteStores implements StoreChangeFeed {
   readonly limits: KvsLimits;
-  /** The shared connection: other registries add their own tables and may open transactions on it. */
-  readonly connection: Connection;
-  /** Store history (kvs/history-log.ts), written inside every data write's transaction. */
+  /** Store history (history-log.ts), written inside every data write's transaction. */
   readonly history: SqliteHistoryLog;
 
+  readonly #database: SqliteNodeDatabase;
   readonly #now: () => Date;
   readonly #retention: number;
-  readonly #secrets: SecretBox;
-  readonly #audit: AuditLog;
+  readonly #audit: SqliteAuditLog;
   readonly #sql: ReturnType<typeof prepareStatements>;
   readonly #schemas: ValueSchemaTable;
   readonly #changeListeners = new Set<ChangeListener>();
   readonly #deletedListeners = new Set<StoreDeletedListener>();
   readonly #pending: Notification[] = [];
   #dispatching = false;
-  /** While an {@link atomically} block runs: what its commit will announce, in order (undefined outside one). */
-  #held: Array<() => void> | undefined;
   #storeInUse: (storeId: string) => boolean = () => false;
 
-  private constructor(connection: Connection, options: KvsDatabaseOptions & { secretKey: Buffer; secretKeySource: string }) {
-    this.connection = connection;
-    this.#secrets = new SecretBox(options.secretKey);
+  constructor(database: SqliteNodeDatabase, audit: SqliteAuditLog, options: StoreOptions = {}) {
+    this.#database = database;
+    this.#audit = audit;
     this.limits = options.limits ?? DEFAULT_KVS_LIMITS;
-    this.#now = options.now ?? (() => new Date());
+    this.#now = database.now;
     this.#retention = options.changeLogRetention ?? DEFAULT_CHANGE_LOG_RETENTION;
-    this.#audit = new AuditLog(connection, this.#now);
-    this.#sql = prepareStatements(connection);
-    this.history = new SqliteHistoryLog(connection, assertRetention(options.history ?? DEFAULT_HISTORY_RETENTION), this.#now);
-    this.#schemas = new ValueSchemaTable(connection);
-    this.accountId = this.#loadOrCreateAccountId();
-    this.#sealStoredSecrets(options.secretKeySource);
+    this.#sql = prepareStatements(database);
+    this.history = new SqliteHistoryLog(database.connection, assertRetention(options.history ?? DEFAULT_HISTORY_RETENTION), this.#now);
+    this.#schemas = new ValueSchemaTable(database.connection);
   }
 
-  /**
-   * Opens (creating if needed) the database at `file`, or an in-memory one for ':memory:'. A new file is created
-   * with mode 0600 in a directory created with mode 0700: it holds access-key secrets.
-   */
-  static open(file: string, options: KvsDatabaseOptions = {}): KvsDatabase {
-    if (file !== ':memory:' && !existsSync(file)) {
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      // SQLite gives its -wal and -shm files the permissions of the database file.
-      closeSync(openSync(file, constants.O_CREAT | constants.O_WRONLY, 0o600));
-    }
-    const connection = new Database(file);
-    try {
-      // busy_timeout first: switching to WAL needs a lock another process may hold.
-      connection.pragma('busy_timeout = 5000');
-      connection.pragma('journal_mode = WAL');
-      connection.pragma('synchronous = FULL');
-      connection.pragma('foreign_keys = ON');
-      migrate(connection);
-      const secretKey =
-        options.secretKey !== undefined
-          ? { key: options.secretKey, source: 'the secretKey option' }
-          : file === ':memory:'
-            ? { key: randomBytes(32), source: 'a random key' }
-            : loadOrCreateSecretKey(dirname(file));
-      return new KvsDatabase(connection, { ...options, secretKey: secretKey.key, secretKeySource: secretKey.source });
-    } catch (err) {
-      connection.close();
-      throw err;
-    }
+  /** The account of the stores' ARNs (the node database's). */
+  get accountId(): string {
+    return this.#database.accountId;
   }
 
+  /** Forgets every listener (the node is closing). */
   close(): void {
     this.#changeListeners.clear();
     this.#deletedListeners.clear();
-    this.connection.close();
   }
 
   // ---------------------------------------------------------------- control plane
@@ -209,54 +153,52 @@ export class KvsDatabase {
     const at = this.#now();
     const version = imported ? 1 : 0;
     const items = imported?.items ?? [];
-    const created = this.connection
-      .transaction((): StoreRow => {
-        if (this.#sql.storeByName.get(input.name) !== undefined) {
-          throw openFrontError('CF_ENTITY_ALREADY_EXISTS', `A KeyValueStore named ${input.name} already exists`, { name: input.name });
-        }
-        if (input.id !== undefined && this.#sql.storeById.get(id) !== undefined) {
-          throw openFrontError('CF_ENTITY_ALREADY_EXISTS', `A KeyValueStore with id ${id} already exists`, { id });
-        }
-        const count = this.#sql.storeCount.get() as number;
-        if (count >= this.limits.maxStoresPerAccount) {
-          throw openFrontError('CF_ENTITY_LIMIT_EXCEEDED', `The account already has ${count} KeyValueStores; the limit is ${this.limits.maxStoresPerAccount}`);
-        }
-        this.#sql.insertStore.run({
-          id,
-          name: input.name,
+    const created = this.#database.write((): StoreRow => {
+      if (this.#sql.storeByName.get(input.name) !== undefined) {
+        throw openFrontError('CF_ENTITY_ALREADY_EXISTS', `A KeyValueStore named ${input.name} already exists`, { name: input.name });
+      }
+      if (input.id !== undefined && this.#sql.storeById.get(id) !== undefined) {
+        throw openFrontError('CF_ENTITY_ALREADY_EXISTS', `A KeyValueStore with id ${id} already exists`, { id });
+      }
+      const count = this.#sql.storeCount.get() as number;
+      if (count >= this.limits.maxStoresPerAccount) {
+        throw openFrontError('CF_ENTITY_LIMIT_EXCEEDED', `The account already has ${count} KeyValueStores; the limit is ${this.limits.maxStoresPerAccount}`);
+      }
+      this.#sql.insertStore.run({
+        id,
+        name: input.name,
+        comment,
+        status: 'READY',
+        at: at.getTime(),
+        version,
+        itemCount: items.length,
+        totalBytes: imported?.totalBytes ?? 0,
+      });
+      if (input.schema !== undefined) this.#schemas.put(id, input.schema, at, actor.accessKeyId);
+      for (const item of items) this.#sql.upsertItem.run(id, item.key, item.value);
+      if (imported) this.#recordChange({ storeId: id, version, puts: items, deletes: [], replace: true, at });
+      if (imported) {
+        const changes = items.map((item) => ({ key: item.key, before: null, after: item.value }));
+        this.history.record(id, { version, prevVersion: 0, at, accessKeyId: actor.accessKeyId, operation: 'CreateKeyValueStore', changes });
+      }
+      this.#audit.append({
+        accessKeyId: actor.accessKeyId,
+        operation: 'CreateKeyValueStore',
+        storeId: id,
+        storeName: input.name,
+        keys: items.map((item) => item.key),
+        changes: items.map((item) => ({ key: item.key, before: null, after: item.value })),
+        etagTo: metadataEtag(id, 1),
+        detail: {
           comment,
-          status: 'READY',
-          at: at.getTime(),
           version,
-          itemCount: items.length,
-          totalBytes: imported?.totalBytes ?? 0,
-        });
-        if (input.schema !== undefined) this.#schemas.put(id, input.schema, at, actor.accessKeyId);
-        for (const item of items) this.#sql.upsertItem.run(id, item.key, item.value);
-        if (imported) this.#recordChange({ storeId: id, version, puts: items, deletes: [], replace: true, at });
-        if (imported) {
-          const changes = items.map((item) => ({ key: item.key, before: null, after: item.value }));
-          this.history.record(id, { version, prevVersion: 0, at, accessKeyId: actor.accessKeyId, operation: 'CreateKeyValueStore', changes });
-        }
-        this.#audit.append({
-          accessKeyId: actor.accessKeyId,
-          operation: 'CreateKeyValueStore',
-          storeId: id,
-          storeName: input.name,
-          keys: items.map((item) => item.key),
-          changes: items.map((item) => ({ key: item.key, before: null, after: item.value })),
-          etagTo: metadataEtag(id, 1),
-          detail: {
-            comment,
-            version,
-            dataEtag: dataEtag(id, version),
-            imported: imported !== undefined,
-            ...(input.schema ? { valueSchemaEtag: input.schema.etag } : {}),
-          },
-        });
-        return this.#sql.storeById.get(id) as StoreRow;
-      })
-      .immediate();
+          dataEtag: dataEtag(id, version),
+          imported: imported !== undefined,
+          ...(input.schema ? { valueSchemaEtag: input.schema.etag } : {}),
+        },
+      });
+      return this.#sql.storeById.get(id) as StoreRow;
+    });
     if (imported) this.#notify({ kind: 'change', change: { storeId: id, version, puts: items, deletes: [], replace: true, at } });
     return this.#toRecord(created);
   }
@@ -278,50 +220,46 @@ export class KvsDatabase {
 
   updateStoreComment(name: string, comment: string, ifMatch: string | undefined, actor: Actor): StoreRecord {
     assertComment(comment);
-    return this.connection
-      .transaction(() => {
-        const store = this.#requireControlStore(name, ifMatch);
-        const etagFrom = metadataEtag(store.id, store.metadata_version);
-        const metadataVersion = store.metadata_version + 1;
-        this.#sql.updateStoreMeta.run(comment, metadataVersion, this.#now().getTime(), store.id);
-        this.#audit.append({
-          accessKeyId: actor.accessKeyId,
-          operation: 'UpdateKeyValueStore',
-          storeId: store.id,
-          storeName: store.name,
-          keys: [],
-          changes: [],
-          etagFrom,
-          etagTo: metadataEtag(store.id, metadataVersion),
-          detail: { commentBefore: store.comment, commentAfter: comment },
-        });
-        return this.#toRecord(this.#sql.storeById.get(store.id) as StoreRow);
-      })
-      .immediate();
+    return this.#database.write(() => {
+      const store = this.#requireControlStore(name, ifMatch);
+      const etagFrom = metadataEtag(store.id, store.metadata_version);
+      const metadataVersion = store.metadata_version + 1;
+      this.#sql.updateStoreMeta.run(comment, metadataVersion, this.#now().getTime(), store.id);
+      this.#audit.append({
+        accessKeyId: actor.accessKeyId,
+        operation: 'UpdateKeyValueStore',
+        storeId: store.id,
+        storeName: store.name,
+        keys: [],
+        changes: [],
+        etagFrom,
+        etagTo: metadataEtag(store.id, metadataVersion),
+        detail: { commentBefore: store.comment, commentAfter: comment },
+      });
+      return this.#toRecord(this.#sql.storeById.get(store.id) as StoreRow);
+    });
   }
 
   deleteStore(name: string, ifMatch: string | undefined, actor: Actor): void {
-    const storeId = this.connection
-      .transaction(() => {
-        const store = this.#requireControlStore(name, ifMatch);
-        if (this.#storeInUse(store.id)) {
-          throw openFrontError('CF_IN_USE', `KeyValueStore ${name} is associated with a function`, { name });
-        }
-        // Items and change records go with the store (ON DELETE CASCADE); the audit log keeps its history.
-        this.#sql.deleteStore.run(store.id);
-        this.#audit.append({
-          accessKeyId: actor.accessKeyId,
-          operation: 'DeleteKeyValueStore',
-          storeId: store.id,
-          storeName: store.name,
-          keys: [],
-          changes: [],
-          etagFrom: metadataEtag(store.id, store.metadata_version),
-          detail: { version: store.version, itemCount: store.item_count, totalSizeInBytes: store.total_bytes },
-        });
-        return store.id;
-      })
-      .immediate();
+    const storeId = this.#database.write(() => {
+      const store = this.#requireControlStore(name, ifMatch);
+      if (this.#storeInUse(store.id)) {
+        throw openFrontError('CF_IN_USE', `KeyValueStore ${name} is associated with a function`, { name });
+      }
+      // Items and change records go with the store (ON DELETE CASCADE); the audit log keeps its history.
+      this.#sql.deleteStore.run(store.id);
+      this.#audit.append({
+        accessKeyId: actor.accessKeyId,
+        operation: 'DeleteKeyValueStore',
+        storeId: store.id,
+        storeName: store.name,
+        keys: [],
+        changes: [],
+        etagFrom: metadataEtag(store.id, store.metadata_version),
+        detail: { version: store.version, itemCount: store.item_count, totalSizeInBytes: store.total_bytes },
+      });
+      return store.id;
+    });
     this.#notify({ kind: 'deleted', storeId });
   }
 
@@ -338,6 +276,11 @@ export class KvsDatabase {
     const value = this.#sql.getValue.get(storeId, key) as string | undefined;
     if (value === undefined) throw openFrontError('KVS_NOT_FOUND', `Key ${quoteKey(key)} was not found`, { key });
     return { key, value, itemCount: store.item_count, totalSizeInBytes: store.total_bytes };
+  }
+
+  /** The value of `key`, undefined when the store or the key does not exist (unchecked: for other parts of this backend). */
+  valueOf(storeId: string, key: string): string | undefined {
+    return this.#sql.getValue.get(storeId, key) as string | undefined;
   }
 
   /** Keys in UTF-8 byte order; `nextToken` is opaque (it encodes the last key returned). */
@@ -408,32 +351,6 @@ export class KvsDatabase {
     });
   }
 
-  /**
-   * Runs `fn` in ONE transaction and holds every change notification it causes (store changes here, LIVE moves of
-   * the function registry through {@link afterCommit}) until the commit; then delivers them all in one synchronous
-   * step, so the same process's edge never serves a state between two of them (a release's data and its LIVE move).
-   * If `fn` throws, nothing is committed and nothing is announced.
-   */
-  atomically<T>(fn: () => T): T {
-    if (this.#held !== undefined) return fn();
-    const held: Array<() => void> = [];
-    this.#held = held;
-    let result: T;
-    try {
-      result = this.connection.transaction(fn).immediate();
-    } finally {
-      this.#held = undefined;
-    }
-    for (const announce of held) announce();
-    return result;
-  }
-
-  /** Runs `announce` now, or at the commit of the {@link atomically} block running (registries announce through this). */
-  afterCommit(announce: () => void): void {
-    if (this.#held !== undefined) this.#held.push(announce);
-    else announce();
-  }
-
   /** Every item of the store, in UTF-8 byte order of keys. */
   exportData(storeId: string): KeyValue[] {
     this.#requireDataStore(storeId);
@@ -444,12 +361,12 @@ export class KvsDatabase {
 
   /** The store as of `version`, read in one transaction (a snapshot even with another process writing). */
   itemsAt(storeId: string, version: number): ItemsAt {
-    return this.connection.transaction(() => {
+    return this.#database.transaction(() => {
       const store = this.#requireDataStore(storeId);
       const entries = version < store.version ? this.history.entriesAfter(storeId, version) : [];
       const items = version <= store.version ? (this.#sql.allItems.all(storeId) as KeyValue[]) : [];
       return itemsAtVersion(storeId, { version: store.version, items }, version, entries);
-    })();
+    });
   }
 
   /**
@@ -492,50 +409,52 @@ export class KvsDatabase {
     actor: Actor,
     options: { force?: boolean; ifMatch?: string } = {},
   ): StoredValueSchema | undefined {
-    return this.connection
-      .transaction(() => {
-        const store = this.#requireDataStore(storeId);
-        const before = this.#schemas.get(storeId);
-        const current = before?.etag ?? 'none';
-        if (options.ifMatch !== undefined && options.ifMatch !== current) {
-          throw openFrontError(
-            'CF_PRECONDITION_FAILED',
-            `The If-Match ${options.ifMatch} is not the current value schema of store ${store.name} (${current})`,
-            {
-              storeId,
-            },
-          );
-        }
-        let nonconforming: number | undefined;
-        if (schema !== undefined) {
-          try {
-            assertStoreConforms(storeId, store.name, schema, this.#sql.allItems.iterate(storeId) as Iterable<KeyValue>);
-          } catch (err) {
-            if (!options.force || !isOpenFrontError(err) || err.code !== 'KVS_SCHEMA_NONCONFORMING') throw err;
-            nonconforming = err.details.count as number;
-          }
-        }
-        this.#schemas.put(storeId, schema, this.#now(), actor.accessKeyId);
-        this.#audit.append({
-          accessKeyId: actor.accessKeyId,
-          operation: schema === undefined ? 'DeleteValueSchema' : 'PutValueSchema',
+    return this.#database.write(() => {
+      const store = this.#requireDataStore(storeId);
+      const before = this.#schemas.get(storeId);
+      const current = before?.etag ?? 'none';
+      if (options.ifMatch !== undefined && options.ifMatch !== current) {
+        throw openFrontError('CF_PRECONDITION_FAILED', `The If-Match ${options.ifMatch} is not the current value schema of store ${store.name} (${current})`, {
           storeId,
-          storeName: store.name,
-          keys: [],
-          changes: [],
-          detail: {
-            etagFrom: before?.etag ?? null,
-            etagTo: schema?.etag ?? null,
-            ...(schema ? { document: schema.document } : {}),
-            ...(options.force ? { force: true, nonconforming: nonconforming ?? 0 } : {}),
-          },
         });
-        return this.#schemas.get(storeId);
-      })
-      .immediate();
+      }
+      let nonconforming: number | undefined;
+      if (schema !== undefined) {
+        try {
+          assertStoreConforms(storeId, store.name, schema, this.#sql.allItems.iterate(storeId) as Iterable<KeyValue>);
+        } catch (err) {
+          if (!options.force || !isOpenFrontError(err) || err.code !== 'KVS_SCHEMA_NONCONFORMING') throw err;
+          nonconforming = err.details.count as number;
+        }
+      }
+      this.#schemas.put(storeId, schema, this.#now(), actor.accessKeyId);
+      this.#audit.append({
+        accessKeyId: actor.accessKeyId,
+        operation: schema === undefined ? 'DeleteValueSchema' : 'PutValueSchema',
+        storeId,
+        storeName: store.name,
+        keys: [],
+        changes: [],
+        detail: {
+          etagFrom: before?.etag ?? null,
+          etagTo: schema?.etag ?? null,
+          ...(schema ? { document: schema.document } : {}),
+          ...(options.force ? { force: true, nonconforming: nonconforming ?? 0 } : {}),
+        },
+      });
+      return this.#schemas.get(storeId);
+    });
   }
 
   // ---------------------------------------------------------------- change log
+
+  /** The store and every item of its current version, read in one transaction (what a replica loads). */
+  loadStore(storeId: string): { store: StoreRecord; items: KeyValue[] } | undefined {
+    return this.#database.transaction(() => {
+      const row = this.#sql.storeById.get(storeId) as StoreRow | undefined;
+      return row && { store: this.#toRecord(row), items: this.#sql.allItems.all(storeId) as KeyValue[] };
+    });
+  }
 
   /**
    * Committed changes with a version greater than `afterVersion`, oldest first. The log is compacted: when the first
@@ -567,107 +486,7 @@ export class KvsDatabase {
     return () => this.#deletedListeners.delete(listener);
   }
 
-  // ---------------------------------------------------------------- audit
-
-  /** Audit records matching `query`, newest first (at most `query.limit`, default 100). */
-  listAudit(query: AuditQuery = {}): AuditRecord[] {
-    return this.#audit.list(query);
-  }
-
-  /** perms (issue 15): adds fields (owner, labels) to the detail of every audit record appended from now on. */
-  addAuditEnricher(enrich: AuditEnricher): void {
-    this.#audit.addEnricher(enrich);
-  }
-
-  /** For other registries (function lifecycle) writing their own audit records inside their own transaction. */
-  appendAudit(record: NewAuditRecord): void {
-    this.#audit.append(record);
-  }
-
-  // ---------------------------------------------------------------- access keys
-
-  /**
-   * Creates an AWS-style key pair. SigV4 verification needs the secret in clear, so it is stored encrypted with the
-   * secret key (never in the database), not hashed.
-   */
-  createAccessKey(description?: string, actor: Actor = { accessKeyId: 'local' }): { accessKeyId: string; secretAccessKey: string } {
-    const { accessKeyId, secretAccessKey } = newAccessKeyCredentials();
-    this.connection.transaction(() => {
-      this.#sql.insertAccessKey.run(accessKeyId, this.#secrets.seal(secretAccessKey, accessKeyId), this.#now().getTime(), description ?? null);
-      this.#audit.append({ accessKeyId: actor.accessKeyId, operation: 'CreateAccessKey', keys: [], changes: [], detail: { createdAccessKeyId: accessKeyId } });
-    })();
-    return { accessKeyId, secretAccessKey };
-  }
-
-  /** The secret of an active key; undefined when the key is unknown or revoked. */
-  getAccessKeySecret(accessKeyId: string): string | undefined {
-    const row = this.#sql.accessKey.get(accessKeyId) as AccessKeyRow | undefined;
-    return row && row.revoked_ms === null ? this.#secrets.open(row.secret, accessKeyId) : undefined;
-  }
-
-  /**
-   * Checks the secret key against the one the database was sealed with (a check value in `settings`), and seals
-   * any secret still stored in clear (a database from before encryption, revoked keys included). Plain text is
-   * overwritten on disk: `secure_delete` zeroes the freed cells and a truncating checkpoint empties the WAL.
-   */
-  #sealStoredSecrets(keySource: string): void {
-    const check = this.#sql.getSetting.get('secret_key_check') as string | undefined;
-    if (check !== undefined && !this.#secrets.matches(check)) {
-      throw openFrontError(
-        'CONFIG_INVALID',
-        `The access key secrets in this database were encrypted with another key than ${keySource}: restore the ${SECRET_KEY_FILE} file that was beside the database, or set ${SECRET_KEY_ENV} to that key`,
-      );
-    }
-    const clear = (this.#sql.accessKeys.all() as AccessKeyRow[]).filter((row) => !SecretBox.isSealed(row.secret));
-    if (clear.length > 0) this.connection.pragma('secure_delete = ON');
-    this.connection.transaction(() => {
-      if (check === undefined) this.#sql.insertSetting.run('secret_key_check', this.#secrets.check);
-      for (const row of clear) this.#sql.sealAccessKey.run(this.#secrets.seal(row.secret, row.access_key_id), row.access_key_id);
-    })();
-    if (clear.length > 0) {
-      this.connection.pragma('wal_checkpoint(TRUNCATE)');
-      this.connection.pragma('secure_delete = OFF');
-    }
-  }
-
-  listAccessKeys(): AccessKeyRecord[] {
-    return (this.#sql.accessKeys.all() as AccessKeyRow[]).map((row) => {
-      const record: AccessKeyRecord = { accessKeyId: row.access_key_id, created: new Date(row.created_ms) };
-      if (row.revoked_ms !== null) record.revoked = new Date(row.revoked_ms);
-      if (row.description !== null) record.description = row.description;
-      return record;
-    });
-  }
-
-  /** Revokes a key (idempotent for a key already revoked); an unknown id is NOT_FOUND. */
-  revokeAccessKey(accessKeyId: string, actor: Actor = { accessKeyId: 'local' }): void {
-    this.connection
-      .transaction(() => {
-        const row = this.#sql.accessKey.get(accessKeyId) as AccessKeyRow | undefined;
-        if (row === undefined) throw openFrontError('NOT_FOUND', `Access key ${accessKeyId} does not exist`, { accessKeyId });
-        if (row.revoked_ms !== null) return;
-        this.#sql.revokeAccessKey.run(this.#now().getTime(), accessKeyId);
-        this.#audit.append({
-          accessKeyId: actor.accessKeyId,
-          operation: 'RevokeAccessKey',
-          keys: [],
-          changes: [],
-          detail: { revokedAccessKeyId: accessKeyId },
-        });
-      })
-      .immediate();
-  }
-
   // ---------------------------------------------------------------- internals
-
-  #loadOrCreateAccountId(): string {
-    const existing = this.#sql.getSetting.get('account_id') as string | undefined;
-    if (existing !== undefined) return existing;
-    const generated = String(randomInt(0, 1e12)).padStart(12, '0');
-    // INSERT OR IGNORE: a second process opening a new file at the same moment keeps the first id.
-    this.#sql.insertSetting.run('account_id', generated);
-    return this.#sql.getSetting.get('account_id') as string;
-  }
 
   #findStore(ref: { name: string } | { id: string } | { arn: string }): StoreRow | undefined {
     if ('name' in ref) return this.#sql.storeByName.get(ref.name) as StoreRow | undefined;
@@ -700,49 +519,47 @@ export class KvsDatabase {
    */
   #writeData(storeId: string, ifMatch: string | undefined, actor: Actor, plan: DataPlan): WriteResult {
     const at = this.#now();
-    const { change, itemCount, totalSizeInBytes } = this.connection
-      .transaction(() => {
-        const store = this.#requireDataStore(storeId);
-        const etagFrom = dataEtag(store.id, store.version);
-        if (ifMatch !== etagFrom && !(plan.ifMatchOptional && ifMatch === undefined)) {
-          throw openFrontError(
-            'KVS_CONFLICT',
-            ifMatch === undefined
-              ? 'Resource is not in expected state: If-Match is required'
-              : `Resource is not in expected state: ETag ${ifMatch} is not the current version of the store`,
-            { storeId },
-          );
-        }
-        assertValuesMatchSchema(store.id, store.name, this.#schemas.get(store.id), plan.puts);
-        const { changes, itemCount, totalBytes } = plan.replace ? this.#planReplace(store, plan) : this.#planEdits(store, plan);
-        if (totalBytes > this.limits.maxStoreBytes) {
-          throw openFrontError('KVS_QUOTA_EXCEEDED', `The store would hold ${totalBytes} bytes; the limit is ${this.limits.maxStoreBytes} bytes`, {
-            storeId,
-            totalSizeInBytes: totalBytes,
-          });
-        }
-        if (plan.replace) this.#sql.deleteAllItems.run(storeId);
-        for (const item of plan.puts) this.#sql.upsertItem.run(storeId, item.key, item.value);
-        for (const key of plan.deletes) this.#sql.deleteItem.run(storeId, key);
-        const version = store.version + 1;
-        this.#sql.updateStoreData.run(version, itemCount, totalBytes, at.getTime(), storeId);
-        const record: ChangeRecord = { storeId, version, puts: plan.puts, deletes: plan.deletes, replace: plan.replace, at };
-        this.#recordChange(record);
-        this.history.record(storeId, { version, prevVersion: store.version, at, accessKeyId: actor.accessKeyId, operation: plan.operation, changes });
-        this.#audit.append({
-          accessKeyId: actor.accessKeyId,
-          operation: plan.operation,
+    const { change, itemCount, totalSizeInBytes } = this.#database.write(() => {
+      const store = this.#requireDataStore(storeId);
+      const etagFrom = dataEtag(store.id, store.version);
+      if (ifMatch !== etagFrom && !(plan.ifMatchOptional && ifMatch === undefined)) {
+        throw openFrontError(
+          'KVS_CONFLICT',
+          ifMatch === undefined
+            ? 'Resource is not in expected state: If-Match is required'
+            : `Resource is not in expected state: ETag ${ifMatch} is not the current version of the store`,
+          { storeId },
+        );
+      }
+      assertValuesMatchSchema(store.id, store.name, this.#schemas.get(store.id), plan.puts);
+      const { changes, itemCount, totalBytes } = plan.replace ? this.#planReplace(store, plan) : this.#planEdits(store, plan);
+      if (totalBytes > this.limits.maxStoreBytes) {
+        throw openFrontError('KVS_QUOTA_EXCEEDED', `The store would hold ${totalBytes} bytes; the limit is ${this.limits.maxStoreBytes} bytes`, {
           storeId,
-          storeName: store.name,
-          keys: changes.map((entry) => entry.key),
-          changes,
-          etagFrom,
-          etagTo: dataEtag(storeId, version),
-          detail: { version, ...plan.detail },
+          totalSizeInBytes: totalBytes,
         });
-        return { change: record, itemCount, totalSizeInBytes: totalBytes };
-      })
-      .immediate();
+      }
+      if (plan.replace) this.#sql.deleteAllItems.run(storeId);
+      for (const item of plan.puts) this.#sql.upsertItem.run(storeId, item.key, item.value);
+      for (const key of plan.deletes) this.#sql.deleteItem.run(storeId, key);
+      const version = store.version + 1;
+      this.#sql.updateStoreData.run(version, itemCount, totalBytes, at.getTime(), storeId);
+      const record: ChangeRecord = { storeId, version, puts: plan.puts, deletes: plan.deletes, replace: plan.replace, at };
+      this.#recordChange(record);
+      this.history.record(storeId, { version, prevVersion: store.version, at, accessKeyId: actor.accessKeyId, operation: plan.operation, changes });
+      this.#audit.append({
+        accessKeyId: actor.accessKeyId,
+        operation: plan.operation,
+        storeId,
+        storeName: store.name,
+        keys: changes.map((entry) => entry.key),
+        changes,
+        etagFrom,
+        etagTo: dataEtag(storeId, version),
+        detail: { version, ...plan.detail },
+      });
+      return { change: record, itemCount, totalSizeInBytes: totalBytes };
+    });
     // Listeners may write in turn, so the result is what this write committed, not what the store holds later.
     this.#notify({ kind: 'change', change });
     return { etag: dataEtag(storeId, change.version), version: change.version, itemCount, totalSizeInBytes };
@@ -802,10 +619,11 @@ export class KvsDatabase {
    * queues its notification, so every listener still sees versions in order.
    */
   #notify(notification: Notification): void {
-    if (this.#held !== undefined) {
-      this.#held.push(() => this.#notify(notification));
-      return;
-    }
+    // Inside the node database's atomically() block (a release), the change is announced at that block's commit.
+    this.#database.afterCommit(() => this.#dispatch(notification));
+  }
+
+  #dispatch(notification: Notification): void {
     this.#pending.push(notification);
     if (this.#dispatching) return;
     this.#dispatching = true;
@@ -825,29 +643,26 @@ export class KvsDatabase {
   }
 
   #toRecord(row: StoreRow): StoreRecord {
-    const record: StoreRecord = {
+    return storeRecord({
       id: row.id,
       name: row.name,
-      arn: `arn:aws:cloudfront::${this.accountId}:key-value-store/${row.id}`,
+      arn: storeArn(this.accountId, row.id),
       comment: row.comment,
       status: row.status,
+      failureReason: row.failure_reason ?? undefined,
       created: new Date(row.created_ms),
       lastModified: new Date(row.last_modified_ms),
       metadataEtag: metadataEtag(row.id, row.metadata_version),
       version: row.version,
-      etag: dataEtag(row.id, row.version),
       itemCount: row.item_count,
       totalSizeInBytes: row.total_bytes,
-    };
-    if (row.failure_reason !== null) record.failureReason = row.failure_reason;
-    return record;
+    });
   }
 }
 
-function prepareStatements(db: Connection) {
+function prepareStatements(database: SqliteNodeDatabase) {
+  const db = database.connection;
   return {
-    getSetting: db.prepare('SELECT value FROM settings WHERE name = ?').pluck(),
-    insertSetting: db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)'),
     storeById: db.prepare('SELECT * FROM kvs_stores WHERE id = ?'),
     storeByName: db.prepare('SELECT * FROM kvs_stores WHERE name = ?'),
     storeCount: db.prepare('SELECT count(*) FROM kvs_stores').pluck(),
@@ -868,11 +683,6 @@ function prepareStatements(db: Connection) {
     insertChange: db.prepare('INSERT INTO kvs_changes (store_id, version, at_ms, replace, puts, deletes) VALUES (?, ?, ?, ?, ?, ?)'),
     changesSince: db.prepare('SELECT * FROM kvs_changes WHERE store_id = ? AND version > ? ORDER BY version'),
     compactChanges: db.prepare('DELETE FROM kvs_changes WHERE store_id = ? AND version <= ?'),
-    insertAccessKey: db.prepare('INSERT INTO access_keys (access_key_id, secret, created_ms, description) VALUES (?, ?, ?, ?)'),
-    accessKey: db.prepare('SELECT * FROM access_keys WHERE access_key_id = ?'),
-    accessKeys: db.prepare('SELECT * FROM access_keys ORDER BY created_ms, access_key_id'),
-    revokeAccessKey: db.prepare('UPDATE access_keys SET revoked_ms = ? WHERE access_key_id = ?'),
-    sealAccessKey: db.prepare('UPDATE access_keys SET secret = ? WHERE access_key_id = ?'),
   };
 }
 

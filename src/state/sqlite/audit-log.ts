@@ -1,17 +1,16 @@
 /**
- * The audit log in the embedded store: one record per committed write, stored in the same SQLite database (and the
- * same transaction) as the write it describes, so a write and its audit record exist together or not at all. The
+ * The audit log in the node's SQLite file (table `audit_log`): one record per committed write, appended by the
+ * module that writes inside its own transaction, so a write and its audit record exist together or not at all. The
  * record types are observe/'s (imported as types only).
  */
-import type { Database, Statement } from 'better-sqlite3';
-import { openFrontError } from '../errors.js';
-import type { AuditQuery, AuditRecord, NewAuditRecord } from '../observe/audit.js';
+import type { Statement } from 'better-sqlite3';
+import { openFrontError } from '../../errors.js';
+import type { AuditQuery, AuditRecord, NewAuditRecord } from '../../observe/audit.js';
+import { DEFAULT_AUDIT_LIMIT } from '../audit.js';
+import type { SqliteNodeDatabase } from './node-database.js';
 
 /** Fields to add to a record's detail, or undefined for none. */
 export type AuditEnricher = (record: NewAuditRecord) => Record<string, unknown> | undefined;
-
-/** Records returned when a query sets no limit. */
-export const DEFAULT_AUDIT_LIMIT = 100;
 
 interface AuditRow {
   id: number;
@@ -70,19 +69,17 @@ export function auditQueryToSql(query: AuditQuery): { sql: string; params: unkno
   return { sql: `SELECT * FROM audit_log ${filter} ORDER BY id DESC LIMIT ?`, params };
 }
 
-/** Reads and appends audit records through one connection. */
-export class AuditLog {
-  readonly #connection: Database;
-  readonly #now: () => Date;
+/** Reads and appends audit records on the node database's connection. */
+export class SqliteAuditLog {
+  readonly #database: SqliteNodeDatabase;
   readonly #insert: Statement;
   /** At most 2^6 query shapes exist, so prepared statements are kept by their SQL text. */
   readonly #queries = new Map<string, Statement>();
   readonly #enrichers: AuditEnricher[] = [];
 
-  constructor(connection: Database, now: () => Date) {
-    this.#connection = connection;
-    this.#now = now;
-    this.#insert = connection.prepare(
+  constructor(database: SqliteNodeDatabase) {
+    this.#database = database;
+    this.#insert = database.connection.prepare(
       `INSERT INTO audit_log (at_ms, access_key_id, operation, store_id, store_name, function_name, keys, changes, etag_from, etag_to, detail)
        VALUES (@at, @accessKeyId, @operation, @storeId, @storeName, @functionName, @keys, @changes, @etagFrom, @etagTo, @detail)`,
     );
@@ -103,7 +100,7 @@ export class AuditLog {
       if (extra !== undefined) record = { ...record, detail: { ...record.detail, ...extra } };
     }
     this.#insert.run({
-      at: this.#now().getTime(),
+      at: this.#database.now().getTime(),
       accessKeyId: record.accessKeyId,
       operation: record.operation,
       storeId: record.storeId ?? null,
@@ -121,7 +118,7 @@ export class AuditLog {
     const { sql, params } = auditQueryToSql(query);
     let statement = this.#queries.get(sql);
     if (statement === undefined) {
-      statement = this.#connection.prepare(sql);
+      statement = this.#database.connection.prepare(sql);
       this.#queries.set(sql, statement);
     }
     return (statement.all(...params) as AuditRow[]).map(auditRowToRecord);

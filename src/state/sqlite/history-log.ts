@@ -14,7 +14,7 @@ import {
   type HistoryPage,
   type HistoryQuery,
   type HistoryRetention,
-} from './history.js';
+} from '../../kvs/history.js';
 
 interface EntryRow {
   version: number;
