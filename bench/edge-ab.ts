@@ -104,7 +104,9 @@ for (const spec of specs) {
     const observability = (await import(join(build as string, 'dist/src/node/observability.js'))) as Loaded;
     const started = (await observability.startNodeObservability!({
       config: ownConfig.observability,
-      db,
+      // This build's options (an older build took the whole node's database as `db`).
+      stores: db.kvs,
+      lookupSecret: () => undefined,
       nodeId: 'bench',
       cacheStats: () => ({ bytes: 0, entries: 0, evictions: 0 }),
     } as never)) as { observer: unknown };
