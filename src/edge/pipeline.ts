@@ -527,16 +527,7 @@ export class EdgePipeline {
     if (ttl <= 0 || (length !== undefined && length > Math.max(limit, cache.maxDiskObjectBytes))) return { kind: 'own', outcome, body: response.body };
     if (length !== undefined && length > limit) {
       // Too big for memory, with a known length: written to disk, read by every viewer as it arrives.
-      const now = cache.now();
-      const head: CachedHead = {
-        status: response.status,
-        statusText: response.statusText,
-        headers: forwardableResponseHeaders(response.headers),
-        distributionId,
-        objectPath: key.objectPath,
-        storedAt: now,
-        expiresAt: now + ttl * 1000,
-      };
+      const head = diskFillHead(response, distributionId, key.objectPath, cache.now(), ttl);
       const fill = await cache.startFill(key.key, head, length, response.body, generation);
       return fill === undefined ? { kind: 'own', outcome, body: response.body } : { kind: 'fill', outcome, head, fill };
     }
@@ -559,16 +550,7 @@ export class EdgePipeline {
     }
     if (!chunkedToDisk) return { kind: 'own', outcome, body };
     // Chunked and past the memory tier's limit: on into the disk tier, its room reserved as it grows.
-    const now = cache.now();
-    const head: CachedHead = {
-      status: response.status,
-      statusText: response.statusText,
-      headers: forwardableResponseHeaders(response.headers),
-      distributionId,
-      objectPath: key.objectPath,
-      storedAt: now,
-      expiresAt: now + ttl * 1000,
-    };
+    const head = diskFillHead(response, distributionId, key.objectPath, cache.now(), ttl);
     const chunked = await cache.startChunkedFill(key.key, head, body, generation);
     return chunked === undefined ? { kind: 'own', outcome, body } : { kind: 'chunked', outcome, head, fill: chunked.fill, leader: chunked.leader };
   }
@@ -937,6 +919,19 @@ function withAge(head: CachedHead, now: number): Array<[string, string]> {
 
 function discardOutgoing(out: Outgoing): void {
   if (!Buffer.isBuffer(out.body)) discardBody(out.body);
+}
+
+/** The stored head of an origin response that goes to the disk tier as it arrives (known length or chunked). */
+function diskFillHead(response: OriginResponse, distributionId: string, objectPath: string, now: number, ttlSeconds: number): CachedHead {
+  return {
+    status: response.status,
+    statusText: response.statusText,
+    headers: forwardableResponseHeaders(response.headers),
+    distributionId,
+    objectPath,
+    storedAt: now,
+    expiresAt: now + ttlSeconds * 1000,
+  };
 }
 
 function forwardableResponseHeaders(headers: Array<[string, string]>): Array<[string, string]> {
