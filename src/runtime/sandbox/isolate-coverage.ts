@@ -37,6 +37,23 @@ interface ProtocolResponse {
 /** How long an inspector command may take before the coverage is given up as broken. */
 const COMMAND_TIMEOUT_MS = 10_000;
 
+/**
+ * Sessions not disposed yet. isolated-vm aborts the process when an isolate goes away with an inspector session
+ * still attached (https://github.com/laverdet/isolated-vm/issues/497), and at exit it tears down every isolate
+ * left; so whatever is still open when the process exits is closed first.
+ */
+const openSessions = new Set<InspectorCoverage>();
+let closeAtExit = false;
+
+function track(coverage: InspectorCoverage): void {
+  openSessions.add(coverage);
+  if (closeAtExit) return;
+  closeAtExit = true;
+  process.once('exit', () => {
+    for (const open of [...openSessions]) open.dispose();
+  });
+}
+
 export class InspectorCoverage {
   readonly #session: ivm.InspectorSession;
   readonly #pending = new Map<number, (response: ProtocolResponse) => void>();
@@ -51,6 +68,7 @@ export class InspectorCoverage {
       resolve?.(JSON.parse(message) as ProtocolResponse);
     };
     this.#session.onNotification = () => {};
+    track(this);
   }
 
   /**
@@ -78,6 +96,7 @@ export class InspectorCoverage {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    openSessions.delete(this);
     try {
       this.#session.dispose();
     } catch {
