@@ -2,7 +2,7 @@
  * What a KeyValueStore's name, comment, id and ARN may be, and the list-keys page token: the rules every state
  * backend applies, so that SQLite and JetStream refuse the same input with the same error.
  */
-import { openFrontError } from '../errors.js';
+import { openFrontError, type OpenFrontError } from '../errors.js';
 
 const STORE_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const MAX_COMMENT_LENGTH = 128;
@@ -49,4 +49,18 @@ export function decodeNextToken(token: string): string {
   // base64url decoding never throws; a token that does not round-trip was not made here.
   if (key === '' || encodeNextToken(key) !== token) throw openFrontError('KVS_VALIDATION', 'NextToken is not valid', { nextToken: token });
   return key;
+}
+
+/**
+ * The data-plane write's refusal when If-Match does not name the store's current version (or is missing where it is
+ * required): one wording for both backends, as AWS answers it.
+ */
+export function ifMatchConflict(storeId: string, ifMatch: string | undefined): OpenFrontError {
+  return openFrontError(
+    'KVS_CONFLICT',
+    ifMatch === undefined
+      ? 'Resource is not in expected state: If-Match is required'
+      : `Resource is not in expected state: ETag ${ifMatch} is not the current version of the store`,
+    { storeId },
+  );
 }

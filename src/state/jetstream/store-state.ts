@@ -10,7 +10,16 @@
 import { randomUUID } from 'node:crypto';
 import { isOpenFrontError, openFrontError } from '../../errors.js';
 import { dataEtag, metadataEtag } from '../../kvs/etag.js';
-import { assertComment, assertStoreId, assertStoreName, decodeNextToken, encodeNextToken, parseStoreArn, storeArn } from '../../kvs/store-rules.js';
+import {
+  assertComment,
+  assertStoreId,
+  assertStoreName,
+  decodeNextToken,
+  encodeNextToken,
+  ifMatchConflict,
+  parseStoreArn,
+  storeArn,
+} from '../../kvs/store-rules.js';
 import type { AuditChange } from '../../observe/audit.js';
 import {
   itemsAtVersion,
@@ -399,13 +408,7 @@ export class JetStreamStoreState implements StoreState {
   async rollback(storeId: string, toVersion: number, ifMatch: string | undefined, actor: Actor): Promise<WriteResult> {
     const target = await this.itemsAt(storeId, toVersion);
     if (ifMatch === undefined || ifMatch !== dataEtag(storeId, target.currentVersion)) {
-      throw openFrontError(
-        'KVS_CONFLICT',
-        ifMatch === undefined
-          ? 'Resource is not in expected state: If-Match is required'
-          : `Resource is not in expected state: ETag ${ifMatch} is not the current version of the store`,
-        { storeId },
-      );
+      throw ifMatchConflict(storeId, ifMatch);
     }
     // The write publishes at exactly the version the target was computed on: a write in between makes it a conflict.
     return this.#write(
@@ -534,13 +537,7 @@ export class JetStreamStoreState implements StoreState {
     if (!(ifMatchOptional && ifMatch === undefined)) {
       const status = await data.status();
       if (ifMatch !== status.etag) {
-        throw openFrontError(
-          'KVS_CONFLICT',
-          ifMatch === undefined
-            ? 'Resource is not in expected state: If-Match is required'
-            : `Resource is not in expected state: ETag ${ifMatch} is not the current version of the store`,
-          { storeId },
-        );
+        throw ifMatchConflict(storeId, ifMatch);
       }
       expectedVersion = status.version;
     }
@@ -550,7 +547,7 @@ export class JetStreamStoreState implements StoreState {
     } catch (err) {
       // The writer's conflict names versions; the API's names the ETag the caller sent, as SQLite's does.
       if (isOpenFrontError(err) && err.code === 'KVS_CONFLICT' && ifMatch !== undefined) {
-        throw openFrontError('KVS_CONFLICT', `Resource is not in expected state: ETag ${ifMatch} is not the current version of the store`, { storeId });
+        throw ifMatchConflict(storeId, ifMatch);
       }
       throw err;
     }

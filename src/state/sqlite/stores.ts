@@ -24,7 +24,16 @@ import type {
   StoreStatus,
   WriteResult,
 } from '../../kvs/types.js';
-import { assertComment, assertStoreId, assertStoreName, decodeNextToken, encodeNextToken, parseStoreArn, storeArn } from '../../kvs/store-rules.js';
+import {
+  assertComment,
+  assertStoreId,
+  assertStoreName,
+  decodeNextToken,
+  encodeNextToken,
+  ifMatchConflict,
+  parseStoreArn,
+  storeArn,
+} from '../../kvs/store-rules.js';
 import { KeyValueBatch, assertValidKey, assertValidValue, itemBytes, quoteKey, validateUpdate } from '../../kvs/validate.js';
 import { assertStoreConforms, assertValuesMatchSchema, type ParsedValueSchema, type StoredValueSchema } from '../../kvs/value-schema.js';
 import { ValueSchemaTable } from './value-schema-table.js';
@@ -377,13 +386,7 @@ export class SqliteStores implements StoreChangeFeed {
   rollback(storeId: string, toVersion: number, ifMatch: string | undefined, actor: Actor): WriteResult {
     const target = this.itemsAt(storeId, toVersion);
     if (ifMatch === undefined || ifMatch !== dataEtag(storeId, target.currentVersion)) {
-      throw openFrontError(
-        'KVS_CONFLICT',
-        ifMatch === undefined
-          ? 'Resource is not in expected state: If-Match is required'
-          : `Resource is not in expected state: ETag ${ifMatch} is not the current version of the store`,
-        { storeId },
-      );
+      throw ifMatchConflict(storeId, ifMatch);
     }
     return this.#writeData(storeId, ifMatch, actor, {
       operation: 'Rollback',
@@ -523,13 +526,7 @@ export class SqliteStores implements StoreChangeFeed {
       const store = this.#requireDataStore(storeId);
       const etagFrom = dataEtag(store.id, store.version);
       if (ifMatch !== etagFrom && !(plan.ifMatchOptional && ifMatch === undefined)) {
-        throw openFrontError(
-          'KVS_CONFLICT',
-          ifMatch === undefined
-            ? 'Resource is not in expected state: If-Match is required'
-            : `Resource is not in expected state: ETag ${ifMatch} is not the current version of the store`,
-          { storeId },
-        );
+        throw ifMatchConflict(storeId, ifMatch);
       }
       assertValuesMatchSchema(store.id, store.name, this.#schemas.get(store.id), plan.puts);
       const { changes, itemCount, totalBytes } = plan.replace ? this.#planReplace(store, plan) : this.#planEdits(store, plan);
