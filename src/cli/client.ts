@@ -116,7 +116,6 @@ export async function nativeRequest(
   return parsed;
 }
 
-/** One sentence for an error from an SDK call or a native request. */
 /**
  * A commander action with the API client config resolved from its options: any failure becomes one clear error
  * for main.ts to print (a usage error passes through describeApiError unchanged).
@@ -133,6 +132,7 @@ export function apiAction<O extends ApiOptions, A extends unknown[]>(run: (confi
   };
 }
 
+/** One sentence for an error from an SDK call or a native request. */
 export function describeApiError(err: unknown, config: ApiClientConfig): Error {
   const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ECONNRESET' || e.code === 'EHOSTUNREACH') {

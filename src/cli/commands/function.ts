@@ -21,8 +21,8 @@ import {
 } from '@aws-sdk/client-cloudfront';
 import type { Command } from 'commander';
 import type { FunctionVersionJson, StagePointerJson } from '../../control/functions/native-routes.js';
-import { cloudFrontClient, describeApiError, nativeRequest, resolveClientConfig, withApiOptions, type ApiClientConfig, type ApiOptions } from '../client.js';
-import { isUsageError, readInputFile, usageError } from '../input.js';
+import { apiAction, cloudFrontClient, nativeRequest, withApiOptions, type ApiClientConfig, type ApiOptions } from '../client.js';
+import { readInputFile, usageError } from '../input.js';
 import { sdkWait, waitQuery, withWaitOption, withWaitParams } from '../wait.js';
 import { ownershipByName, registerOwnerCommand } from './ownership.js';
 import { labelsText } from '../../state/ownership.js';
@@ -35,17 +35,8 @@ function print(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
-/** Runs an action with a resolved config; any failure becomes one clear error for main.ts to print. */
 function action<O extends Options, A extends unknown[]>(run: (config: ApiClientConfig, options: O, ...args: A) => Promise<void>) {
-  return async (...args: [...A, O, Command]): Promise<void> => {
-    const options = args[args.length - 2] as O;
-    const config = resolveClientConfig(options);
-    try {
-      await run(config, options, ...(args.slice(0, -2) as A));
-    } catch (err) {
-      throw isUsageError(err) ? err : describeApiError(err, config);
-    }
-  };
+  return apiAction<O, A>(run);
 }
 
 function stageOf(options: Options): FunctionStage | undefined {
