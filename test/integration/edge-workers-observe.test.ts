@@ -5,7 +5,7 @@
  * `x-openfront-worker` (`--worker-header`); a request id starts with its process's own prefix.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { nativeRequest, resolveClientConfig, type ApiClientConfig } from '../../
 import { openSqliteState } from '../../src/state/sqlite/index.js';
 import type { DecisionRecord } from '../../src/observe/decision.js';
 import type { Credentials } from './fixtures/kvs-api-harness.js';
-import { CLI, get, startCli, type StartedChild } from './fixtures/ops-harness.js';
+import { CLI, get, runCli, startCli, type StartedChild } from './fixtures/ops-harness.js';
 
 const MiB = 1024 * 1024;
 /** Request ids are a per-process prefix and a counter (src/edge/request-id.ts): the prefix names the process. */
@@ -72,14 +72,6 @@ async function handler(event) {
     ].join('\n'),
   );
   return file;
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
 }
 
 /** Retries `read` until `done` holds for what it returns (the workers hand decisions over within milliseconds). */

@@ -3,14 +3,13 @@
  * functions of the primary. Which worker answered is read from `x-openfront-worker` (`--worker-header`).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openSqliteState } from '../../src/state/sqlite/index.js';
 import type { Credentials } from './fixtures/kvs-api-harness.js';
-import { CLI, get, startCli, type StartedChild } from './fixtures/ops-harness.js';
+import { get, runCli, startCli, type StartedChild } from './fixtures/ops-harness.js';
 
 const FUNCTION = (prefix: string) => `import cf from 'cloudfront';
 const kvs = cf.kvs();
@@ -49,14 +48,6 @@ function writeProject(dir: string, prefix: string): string {
     ].join('\n'),
   );
   return file;
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
 }
 
 /**

@@ -4,7 +4,6 @@
  * /readyz answer on the API port without credentials.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -13,18 +12,10 @@ import { after, before, describe, it } from 'node:test';
 import { NATIVE_SIGNING_SERVICE } from '../../src/control/auth/sign-request.js';
 import { openSqliteState } from '../../src/state/sqlite/index.js';
 import { rawRequest, type Credentials } from './fixtures/kvs-api-harness.js';
-import { CLI, get, startCli, startOrigin, writeConfig, type StartedChild, type TestOrigin } from './fixtures/ops-harness.js';
+import { get, runCli, startCli, startOrigin, writeConfig, type StartedChild, type TestOrigin } from './fixtures/ops-harness.js';
 
 function reloadCall(port: number, credentials: Credentials | undefined) {
   return rawRequest(port, { method: 'POST', path: '/openfront/v1/reload', service: NATIVE_SIGNING_SERVICE, credentials, sign: credentials !== undefined });
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
 }
 
 /** A data directory holding an access key, made before the node starts. */
