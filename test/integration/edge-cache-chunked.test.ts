@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { startEdge, type EdgeServer } from '../../src/edge/edge-server.js';
 import { ConfigFunctionSource } from '../../src/edge/function-source.js';
+import { diskFiles, patterned, request } from './fixtures/edge-http.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -205,37 +206,8 @@ async function collect(res: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function diskFiles(dir: string, prefix: string): string[] {
-  return readdirSync(dir).filter((name) => name.startsWith(prefix));
-}
-
 /** Waits for an unlink the edge started without awaiting it (a few turns of the event loop). */
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
   assert.ok(condition());
-}
-
-function request(
-  base: string,
-  path: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const { hostname, port } = new URL(base);
-    const req = httpRequest({ hostname, port, path, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** A body whose every byte differs from its neighbours' (so a wrong offset shows). */
-function patterned(size: number): Buffer {
-  const out = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) out[i] = (i * 7 + (i >> 8)) & 0xff;
-  return out;
 }

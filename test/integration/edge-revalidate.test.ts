@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { ConfigFunctionSource } from '../../src/edge/function-source.js';
 import { accessLogFields } from '../../src/observe/access-log.js';
 import { Redactor } from '../../src/observe/redact.js';
 import { edgeRequestChannel, type EdgeTrace } from '../../src/edge/trace.js';
+import { patterned, request } from './fixtures/edge-http.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -314,28 +315,3 @@ describe('edge: revalidation of expired copies with the origin', () => {
     assert.equal(accessLogFields(trace, { redactor: new Redactor() })['x-edge-result-type'], 'RefreshHit');
   });
 });
-
-function request(
-  base: string,
-  path: string,
-  headers: Record<string, string> = {},
-  method = 'GET',
-): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const { hostname, port } = new URL(base);
-    const req = httpRequest({ hostname, port, path, headers, method, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function patterned(size: number): Buffer {
-  const out = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) out[i] = (i * 7 + (i >> 8)) & 0xff;
-  return out;
-}

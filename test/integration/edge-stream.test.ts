@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { startEdge, type EdgeServer } from '../../src/edge/edge-server.js';
 import { ConfigFunctionSource } from '../../src/edge/function-source.js';
+import { diskFiles, patterned, request } from './fixtures/edge-http.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -204,36 +205,6 @@ describe('edge: streamed bodies', () => {
     await assert.rejects(fetchHashed(edge.url, '/broken'), /aborted|socket hang up|ECONNRESET/);
   });
 });
-
-function diskFiles(dir: string, prefix: string): string[] {
-  return readdirSync(dir).filter((name) => name.startsWith(prefix));
-}
-
-function request(
-  base: string,
-  path: string,
-  headers: Record<string, string> = {},
-  method = 'GET',
-): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const { hostname, port } = new URL(base);
-    const req = httpRequest({ hostname, port, path, headers, method, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** A body whose every byte differs from its neighbours' (so a wrong offset shows). */
-function patterned(size: number): Buffer {
-  const out = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) out[i] = (i * 7 + (i >> 8)) & 0xff;
-  return out;
-}
 
 describe('edge: cache tiers, ranges and conditional requests', () => {
   let origin: Awaited<ReturnType<typeof startOrigin>>;
