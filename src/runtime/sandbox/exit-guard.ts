@@ -36,6 +36,17 @@ export function releaseAtExit(release: () => void): void {
   arm();
 }
 
+/**
+ * Runs `release` at process exit, then collects once, whether or not a profile will be written. For what attaches
+ * an inspector to an isolate (`openfront test --coverage`): on Node 24 such a process aborted at exit with
+ * `IsolateEnvironment::GetCurrent(): environment != nullptr` although no profile was being written, so its
+ * sessions are closed and the garbage handles finalized on 'exit', while isolated-vm can still take them.
+ */
+export function releaseAndCollectAtExit(release: () => void): void {
+  releasers.add(release);
+  arm();
+}
+
 /** Disposes `owner` at process exit before the final collection, when a profile will be written at exit. */
 export function disposeAtExit(owner: { dispose(): void }): void {
   if (!profiling || tracked.has(owner)) return;

@@ -8,6 +8,7 @@
  */
 import type ivm from 'isolated-vm';
 import { OpenFrontError } from '../../errors.js';
+import { releaseAndCollectAtExit } from './exit-guard.js';
 
 /** One range of V8's block coverage: `count` executions of [startOffset, endOffset) of the script. */
 export interface CoverageRange {
@@ -39,8 +40,8 @@ const COMMAND_TIMEOUT_MS = 10_000;
 
 /**
  * Sessions not disposed yet. isolated-vm aborts the process when an isolate goes away with an inspector session
- * still attached (https://github.com/laverdet/isolated-vm/issues/497), and at exit it tears down every isolate
- * left; so whatever is still open when the process exits is closed first.
+ * still attached (https://github.com/laverdet/isolated-vm/issues/497); the exit guard closes whatever is still
+ * open at exit, then collects (exit-guard.ts says why a process with sessions needs that even unprofiled).
  */
 const openSessions = new Set<InspectorCoverage>();
 let closeAtExit = false;
@@ -49,7 +50,7 @@ function track(coverage: InspectorCoverage): void {
   openSessions.add(coverage);
   if (closeAtExit) return;
   closeAtExit = true;
-  process.once('exit', () => {
+  releaseAndCollectAtExit(() => {
     for (const open of [...openSessions]) open.dispose();
   });
 }
